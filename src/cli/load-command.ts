@@ -1,0 +1,46 @@
+/** The load-* commands: open the store, stream the file, print the report. */
+import type { Config } from '../config/config.js';
+import type { LoadOptions, LoadProgress, LoadReport } from '../loaders/load-table.js';
+import { openStore, type Store } from '../store/store.js';
+
+export type Loader = (store: Store, file: string, options?: LoadOptions) => Promise<LoadReport>;
+
+const number = new Intl.NumberFormat('en-US');
+
+function progressBar(label: string): ((p: LoadProgress) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  return (p) => {
+    const share = p.totalBytes > 0 ? Math.min(1, p.bytesRead / p.totalBytes) : 0;
+    const width = 30;
+    const filled = Math.round(share * width);
+    const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
+    process.stderr.write(
+      `\r${label} ${bar} ${(share * 100).toFixed(0).padStart(3)}%  ${number.format(p.rowsRead)} rows, ${number.format(p.rowsRejected)} rejected`,
+    );
+  };
+}
+
+export function formatReport(report: LoadReport): string {
+  const lines = [
+    `${report.file}: ${report.what} (${report.format}): ${number.format(report.rowsRead)} rows read, ` +
+      `${number.format(report.rowsLoaded)} loaded, ${number.format(report.rowsRejected)} rejected ` +
+      `in ${(report.durationMs / 1000).toFixed(2)} s (${number.format(report.rowsPerSecond)} rows/s)`,
+  ];
+  for (const r of report.rejections) lines.push(`  line ${r.line}: ${r.error}`);
+  const unlisted = report.rowsRejected - report.rejections.length;
+  if (unlisted > 0) lines.push(`  … and ${number.format(unlisted)} more rejected rows`);
+  return lines.join('\n');
+}
+
+export async function runLoad(config: Config, loader: Loader, file: string, json: boolean): Promise<number> {
+  const store = openStore({ dataDir: config.dataDir });
+  try {
+    const onProgress = json ? undefined : progressBar('loading');
+    const report = await loader(store, file, onProgress === undefined ? {} : { onProgress });
+    if (onProgress !== undefined) process.stderr.write('\n');
+    process.stdout.write(`${json ? JSON.stringify(report) : formatReport(report)}\n`);
+    return report.rowsRejected > 0 ? 1 : 0;
+  } finally {
+    await store.close();
+  }
+}

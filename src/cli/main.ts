@@ -1,0 +1,101 @@
+/**
+ * The `imeiflow` command line. Exit codes: 0 ok, 1 input errors (rejected rows, bad files,
+ * bad configuration), 2 usage errors.
+ */
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { CHANNELS, type Channel } from '../../workers/types.js';
+import { loadConfig } from '../config/config.js';
+import { isImeiflowError, messageOf } from '../errors.js';
+import { loadBlocklist } from '../loaders/blocklist-loader.js';
+import { loadDeclarations } from '../loaders/declarations-loader.js';
+import { loadLocalProduction } from '../loaders/local-production-loader.js';
+import { loadTac } from '../loaders/tac-loader.js';
+import { PACKAGE_ROOT } from '../paths.js';
+import { runCheck } from './check-command.js';
+import { type Loader, runLoad } from './load-command.js';
+
+export const EXIT_OK = 0;
+export const EXIT_INPUT = 1;
+export const EXIT_USAGE = 2;
+
+const version = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string })
+  .version;
+
+function program(setExit: (code: number) => void): Command {
+  const cli = new Command('imeiflow')
+    .description('IMEI verification stream processor for the national IMEI database (БДИК)')
+    .version(version)
+    .showHelpAfterError()
+    .exitOverride();
+
+  const loadCommand = (name: string, what: string, loader: Loader): void => {
+    cli
+      .command(`${name} <file>`)
+      .description(`load ${what} into the local index (idempotent; bad rows are reported by line)`)
+      .option('--json', 'print the load report as one JSON line')
+      .action(async (file: string, opts: { json?: boolean }) => {
+        setExit(await runLoad(loadConfig(), loader, file, opts.json === true));
+      });
+  };
+  loadCommand('load-tac', 'a GSMA TAC database export (CSV, | or , separated)', loadTac);
+  loadCommand('load-declarations', 'the KGD declarations export (CSV or XLSX)', loadDeclarations);
+  loadCommand('load-blocklist', 'a block list (CSV)', loadBlocklist);
+  loadCommand(
+    'load-local-production',
+    'devices produced or repaired in Kazakhstan (CSV)',
+    loadLocalProduction,
+  );
+
+  cli
+    .command('check <imei>')
+    .description('explain the decision for one IMEI from local state, rule by rule')
+    .addOption(
+      new Option('--channel <channel>', 'how the device entered the country')
+        .choices(CHANNELS)
+        .default('import'),
+    )
+    .option('--owner <iin>', 'owner IIN/BIN')
+    .option('--msisdn <phone>', 'phone number, E.164')
+    .option('--application <id>', 'customs application ID')
+    .option('--json', 'print the decision and the steps as JSON')
+    .action(
+      async (
+        imei: string,
+        opts: { channel: Channel; owner?: string; msisdn?: string; application?: string; json?: boolean },
+      ) => {
+        setExit(
+          await runCheck(loadConfig(), imei, {
+            channel: opts.channel,
+            json: opts.json === true,
+            ...(opts.owner === undefined ? {} : { owner: opts.owner }),
+            ...(opts.msisdn === undefined ? {} : { msisdn: opts.msisdn }),
+            ...(opts.application === undefined ? {} : { application: opts.application }),
+          }),
+        );
+      },
+    );
+  return cli;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = EXIT_OK;
+  const cli = program((code) => {
+    exitCode = code;
+  });
+  try {
+    await cli.parseAsync(argv as string[], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    process.stderr.write(
+      `imeiflow: ${isImeiflowError(error) ? `${error.message} [${error.code}]` : messageOf(error)}\n`,
+    );
+    return EXIT_INPUT;
+  }
+}

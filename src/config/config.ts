@@ -1,0 +1,208 @@
+/**
+ * Configuration: `config/default.json`, then the file named by IMEIFLOW_CONFIG, then environment
+ * variables. Validated once at start-up with zod; every problem is reported in one message that
+ * names the variable or file key it came from; the result is frozen.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ImeiflowError, messageOf } from '../errors.js';
+import { DEFAULT_CONFIG_FILE } from '../paths.js';
+
+const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name');
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
+
+export const configSchema = z.strictObject({
+  dataDir: z.string().min(1),
+  kafka: z.strictObject({
+    /** Comma-separated bootstrap servers; null starts the embedded cluster. */
+    brokers: z.string().min(1).nullable(),
+    clientId: z.string().min(1),
+    groupId: z.string().min(1),
+    embeddedBrokers: z.number().int().min(1).max(9),
+  }),
+  topics: z.strictObject({
+    requests: topicName,
+    decisions: topicName,
+    confirmations: topicName,
+    results: topicName,
+    dlq: topicName,
+    revocations: topicName,
+    pendingChangelog: topicName,
+  }),
+  http: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }),
+  pool: z.strictObject({
+    /** null: one per CPU core, at least 1. */
+    workers: z.number().int().min(1).max(64).nullable(),
+    maxQueuedBatchesPerWorker: z.number().int().min(1).max(64),
+  }),
+  pipeline: z.strictObject({
+    batchMaxMessages: z.number().int().min(1).max(65536),
+    batchMaxWaitMs: z.number().int().min(0).max(10_000),
+    maxMessageBytes: z
+      .number()
+      .int()
+      .min(256)
+      .max(16 * 1024 * 1024),
+  }),
+  rules: z.strictObject({
+    eligibleProcedures: z.array(z.string().regex(/^\d{2}$/, 'must be a two-digit procedure code')).min(1),
+  }),
+  pending: z.strictObject({
+    deadlineWorkingDays: z.number().int().min(0).max(30),
+    /** Astana time is UTC+5 all year since 1 March 2024. */
+    utcOffsetMinutes: z.number().int().min(-720).max(840),
+    holidays: z.array(isoDate),
+    checkIntervalMs: z.number().int().min(100).max(3_600_000),
+  }),
+  security: z.strictObject({ tokenIdleDays: z.number().int().min(1).max(3650) }),
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+/** Environment variables and where they land in the config. */
+const ENV_VARIABLES: readonly {
+  name: string;
+  path: readonly string[];
+  kind: 'string' | 'int' | 'nullable-int' | 'list';
+}[] = [
+  { name: 'KAFKA_BROKERS', path: ['kafka', 'brokers'], kind: 'string' },
+  { name: 'IMEIFLOW_KAFKA_GROUP', path: ['kafka', 'groupId'], kind: 'string' },
+  { name: 'IMEIFLOW_DATA_DIR', path: ['dataDir'], kind: 'string' },
+  { name: 'IMEIFLOW_HTTP_PORT', path: ['http', 'port'], kind: 'int' },
+  { name: 'IMEIFLOW_HTTP_HOST', path: ['http', 'host'], kind: 'string' },
+  { name: 'IMEIFLOW_WORKERS', path: ['pool', 'workers'], kind: 'nullable-int' },
+  { name: 'IMEIFLOW_LOG_LEVEL', path: ['log', 'level'], kind: 'string' },
+  { name: 'IMEIFLOW_ELIGIBLE_PROCEDURES', path: ['rules', 'eligibleProcedures'], kind: 'list' },
+  { name: 'IMEIFLOW_BATCH_MAX_MESSAGES', path: ['pipeline', 'batchMaxMessages'], kind: 'int' },
+  { name: 'IMEIFLOW_TOPIC_REQUESTS', path: ['topics', 'requests'], kind: 'string' },
+  { name: 'IMEIFLOW_TOPIC_DECISIONS', path: ['topics', 'decisions'], kind: 'string' },
+  { name: 'IMEIFLOW_TOPIC_CONFIRMATIONS', path: ['topics', 'confirmations'], kind: 'string' },
+  { name: 'IMEIFLOW_TOPIC_RESULTS', path: ['topics', 'results'], kind: 'string' },
+  { name: 'IMEIFLOW_TOPIC_DLQ', path: ['topics', 'dlq'], kind: 'string' },
+  { name: 'IMEIFLOW_TOPIC_REVOCATIONS', path: ['topics', 'revocations'], kind: 'string' },
+  { name: 'IMEIFLOW_TOPIC_PENDING_CHANGELOG', path: ['topics', 'pendingChangelog'], kind: 'string' },
+];
+
+function readJson(file: string, what: string): JsonObject {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ImeiflowError('CONFIG_INVALID', `${what} ${file} cannot be read: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ImeiflowError('CONFIG_INVALID', `${what} ${file} must hold a JSON object`);
+  }
+  return parsed as JsonObject;
+}
+
+function isObject(value: Json | undefined): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function merge(base: JsonObject, over: JsonObject): JsonObject {
+  const out: JsonObject = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] = isObject(current) && isObject(value) ? merge(current, value) : value;
+  }
+  return out;
+}
+
+function setPath(target: JsonObject, path: readonly string[], value: Json): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (isObject(next)) node = next;
+    else {
+      const created: JsonObject = {};
+      node[key] = created;
+      node = created;
+    }
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function envValue(raw: string, kind: 'string' | 'int' | 'nullable-int' | 'list'): Json {
+  switch (kind) {
+    case 'string':
+      return raw;
+    case 'list':
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+    case 'int':
+    case 'nullable-int': {
+      if (kind === 'nullable-int' && (raw === '' || raw === 'auto')) return null;
+      // Keep the raw text when it is not an integer, so validation names it.
+      return /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+    }
+  }
+}
+
+export interface LoadConfigOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly overrides?: JsonObject;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  let merged = readJson(DEFAULT_CONFIG_FILE, 'default configuration');
+  const configFile = env['IMEIFLOW_CONFIG'];
+  const sources = new Map<string, string>();
+  if (configFile !== undefined && configFile !== '') {
+    merged = merge(merged, readJson(resolve(configFile), 'IMEIFLOW_CONFIG file'));
+  }
+  const fromEnv: JsonObject = {};
+  for (const variable of ENV_VARIABLES) {
+    const raw = env[variable.name];
+    if (raw === undefined || (raw === '' && variable.kind !== 'nullable-int')) continue;
+    setPath(fromEnv, variable.path, envValue(raw, variable.kind));
+    sources.set(variable.path.join('.'), variable.name);
+  }
+  merged = merge(merged, fromEnv);
+  if (options.overrides !== undefined) merged = merge(merged, options.overrides);
+
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const path = issue.path.map(String);
+      let where = path.join('.');
+      for (let n = path.length; n > 0; n--) {
+        const variable = sources.get(path.slice(0, n).join('.'));
+        if (variable !== undefined) {
+          where = variable;
+          break;
+        }
+      }
+      if (!sources.has(path.join('.')) && where === path.join('.')) {
+        where = `${configFile ? `${configFile}: ` : 'config: '}${where || '(root)'}`;
+      }
+      return `${where}: ${issue.message}`;
+    });
+    throw new ImeiflowError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return deepFreeze(result.data);
+}
+
+/** The pool size: the configured number, else one worker per core. */
+export function workerCount(config: Config): number {
+  return config.pool.workers ?? Math.max(1, availableParallelism());
+}

@@ -1,0 +1,119 @@
+/**
+ * The KGD monthly export (seed 000 §11, appendix 2): application ID, customs procedure code and
+ * IMEI, under the Russian headers of the export or their snake_case names; CSV or XLSX.
+ */
+import { DECLARATION_STATUSES, type DeclarationEntry, type DeclarationStatus } from '../../workers/types.js';
+import { type ApplicationDecision, applyApplicationDecision } from '../store/declarations.js';
+import type { Store } from '../store/store.js';
+import { isDigits, parseImeiCell, parseTimestamp } from './fields.js';
+import { type LoadOptions, type LoadReport, loadTable, type RowSink, type TableSpec } from './load-table.js';
+
+export interface DeclarationRow {
+  readonly body: string;
+  readonly entry: DeclarationEntry;
+}
+
+type DeclarationField = 'applicationId' | 'procedure' | 'imei' | 'status' | 'hsCode' | 'decidedAt';
+
+const STATUS_ALIASES: Record<string, DeclarationStatus> = {
+  выпущено: 'released',
+  'выпуск разрешен': 'released',
+  отказано: 'refused',
+  'отказ в выпуске': 'refused',
+  зарегистрировано: 'registered',
+  отозвано: 'revoked',
+};
+
+function parseStatus(text: string): DeclarationStatus | undefined {
+  if (text.length === 0) return 'released';
+  const lower = text.toLowerCase();
+  return (DECLARATION_STATUSES as readonly string[]).includes(lower)
+    ? (lower as DeclarationStatus)
+    : STATUS_ALIASES[lower];
+}
+
+export const DECLARATIONS_SPEC: TableSpec<DeclarationField, DeclarationRow> = {
+  what: 'KGD declarations export',
+  columns: [
+    { field: 'applicationId', headers: ['ID заявки', 'application_id', 'applicationId'], required: true },
+    {
+      field: 'procedure',
+      headers: ['Код таможенной процедуры', 'procedure_code', 'procedure'],
+      required: true,
+    },
+    { field: 'imei', headers: ['IMEI'], required: true },
+    { field: 'status', headers: ['status', 'Статус'], required: false },
+    { field: 'hsCode', headers: ['hs_code', 'Код ТН ВЭД'], required: false },
+    { field: 'decidedAt', headers: ['decided_at', 'Дата решения'], required: false },
+  ],
+  parseRow(cell) {
+    const applicationId = cell('applicationId');
+    if (applicationId.length === 0) return { ok: false, error: 'application ID is empty' };
+    if (applicationId.length > 128)
+      return { ok: false, error: 'application ID is longer than 128 characters' };
+    const procedure = cell('procedure');
+    if (!isDigits(procedure, 2))
+      return { ok: false, error: `procedure code ${JSON.stringify(procedure)} is not 2 digits` };
+    const imei = parseImeiCell(cell('imei'));
+    if (imei instanceof Error) return { ok: false, error: imei.message };
+    const status = parseStatus(cell('status'));
+    if (status === undefined) {
+      return {
+        ok: false,
+        error: `status ${JSON.stringify(cell('status'))} is not one of ${DECLARATION_STATUSES.join(', ')}`,
+      };
+    }
+    const hsCode = cell('hsCode');
+    if (hsCode.length > 0 && !isDigits(hsCode, 10))
+      return { ok: false, error: `HS code ${JSON.stringify(hsCode)} is not 10 digits` };
+    const rawDecided = cell('decidedAt');
+    let decidedAt: string | null = null;
+    if (rawDecided.length > 0) {
+      const parsed = parseTimestamp(rawDecided);
+      if (parsed instanceof Error) return { ok: false, error: `decided_at: ${parsed.message}` };
+      decidedAt = parsed;
+    }
+    return {
+      ok: true,
+      value: {
+        body: imei.body,
+        entry: { applicationId, procedure, status, hsCode: hsCode || null, decidedAt },
+      },
+    };
+  },
+};
+
+export function declarationsSink(store: Store): RowSink<DeclarationRow> {
+  return {
+    async write(rows) {
+      // Group consecutive rows of one application so its record is updated once per batch.
+      const decisions: ApplicationDecision[] = [];
+      let current: { entry: DeclarationEntry; bodies: string[] } | undefined;
+      for (const { value } of rows) {
+        if (current === undefined || !sameDecision(current.entry, value.entry)) {
+          current = { entry: value.entry, bodies: [] };
+          decisions.push(current);
+        }
+        current.bodies.push(value.body);
+      }
+      await store.env.transaction(() => {
+        for (const decision of decisions) applyApplicationDecision(store, decision);
+      });
+      return [];
+    },
+  };
+}
+
+function sameDecision(a: DeclarationEntry, b: DeclarationEntry): boolean {
+  return (
+    a.applicationId === b.applicationId &&
+    a.procedure === b.procedure &&
+    a.status === b.status &&
+    a.hsCode === b.hsCode &&
+    a.decidedAt === b.decidedAt
+  );
+}
+
+export function loadDeclarations(store: Store, file: string, options?: LoadOptions): Promise<LoadReport> {
+  return loadTable(file, DECLARATIONS_SPEC, declarationsSink(store), options);
+}

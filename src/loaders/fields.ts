@@ -1,0 +1,72 @@
+/** Cell parsers shared by the loaders. Each returns the value or an Error naming the problem. */
+import { type NormalisedImei, normaliseImei } from '../../workers/imei.js';
+
+const MONTHS: Record<string, string> = {
+  jan: '01',
+  feb: '02',
+  mar: '03',
+  apr: '04',
+  may: '05',
+  jun: '06',
+  jul: '07',
+  aug: '08',
+  sep: '09',
+  oct: '10',
+  nov: '11',
+  dec: '12',
+};
+
+function isRealDate(y: number, m: number, d: number): boolean {
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+}
+
+/** GSMA dates are `DD-Mon-YYYY` ("07-Mar-2019"); ISO `YYYY-MM-DD` is accepted too. → `YYYY-MM-DD`. */
+export function parseGsmaDate(text: string): string | Error {
+  const gsma = /^(\d{1,2})-([A-Za-z]{3})-(\d{4})$/.exec(text);
+  if (gsma !== null) {
+    const month = MONTHS[gsma[2]!.toLowerCase()];
+    const day = gsma[1]!.padStart(2, '0');
+    const year = gsma[3]!;
+    if (month !== undefined && isRealDate(Number(year), Number(month), Number(day)))
+      return `${year}-${month}-${day}`;
+    return new Error(`"${text}" is not a date`);
+  }
+  const iso = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
+  if (iso !== null && isRealDate(Number(iso[1]), Number(iso[2]), Number(iso[3]))) return iso[0];
+  return new Error(`"${text}" is not a date in DD-Mon-YYYY form`);
+}
+
+/**
+ * A timestamp: ISO 8601, `YYYY-MM-DD`, or the Russian `DD.MM.YYYY[ HH:MM[:SS]]` of KGD exports
+ * (read as Astana time, UTC+5). → ISO 8601 UTC.
+ */
+export function parseTimestamp(text: string): string | Error {
+  const ru = /^(\d{2})\.(\d{2})\.(\d{4})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(text);
+  if (ru !== null) {
+    const [, d, m, y, hh = '00', mm = '00', ss = '00'] = ru;
+    if (!isRealDate(Number(y), Number(m), Number(d))) return new Error(`"${text}" is not a date`);
+    return new Date(`${y}-${m}-${d}T${hh}:${mm}:${ss}+05:00`).toISOString();
+  }
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text)) return new Error(`"${text}" is not a date or timestamp`);
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) return new Error(`"${text}" is not a date or timestamp`);
+  return new Date(ms).toISOString();
+}
+
+/** An IMEI cell, normalised like a request (rule 2); a bad check digit rejects the row. */
+export function parseImeiCell(text: string): NormalisedImei | Error {
+  if (text.length === 0) return new Error('IMEI is empty');
+  const result = normaliseImei(text);
+  return result.ok ? result : new Error(`IMEI ${JSON.stringify(text)}: ${result.detail}`);
+}
+
+/** Exactly `n` ASCII digits. */
+export function isDigits(text: string, n: number): boolean {
+  if (text.length !== n) return false;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}

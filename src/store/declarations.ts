@@ -1,0 +1,73 @@
+/**
+ * Writes to the declaration index: the same code serves the KGD monthly file and the
+ * kgd.release.decisions topic, so both sources load into one index the same way.
+ */
+import type { ApplicationRecord, DeclarationEntry } from '../../workers/types.js';
+import type { Store } from './store.js';
+
+/** One application's decision over a set of IMEI bodies. */
+export interface ApplicationDecision {
+  readonly entry: DeclarationEntry;
+  readonly bodies: readonly string[];
+}
+
+/**
+ * Record `entry` for each body, replacing what that application said before (idempotent), and
+ * update the application record. Call inside a write transaction (`store.env.transaction`),
+ * where reads see the transaction's own writes. Returns how many bodies were newly listed.
+ */
+export function applyApplicationDecision(store: Store, decision: ApplicationDecision): number {
+  const { entry, bodies } = decision;
+  let added = 0;
+  for (const body of bodies) {
+    const existing = store.declarations.get(body);
+    if (existing === undefined) {
+      store.declarations.put(body, [entry]);
+      added++;
+      continue;
+    }
+    const index = existing.findIndex((e) => e.applicationId === entry.applicationId);
+    if (index === -1) {
+      store.declarations.put(body, [...existing, entry]);
+      added++;
+    } else {
+      const current = existing[index]!;
+      if (sameEntry(current, entry)) continue;
+      const next = existing.slice();
+      next[index] = entry;
+      store.declarations.put(body, next);
+    }
+  }
+  for (const body of bodies) store.applicationImeis.put(entry.applicationId, body);
+  const previous = store.applications.get(entry.applicationId);
+  const record: ApplicationRecord = {
+    applicationId: entry.applicationId,
+    procedure: entry.procedure,
+    status: entry.status,
+    imeiCount: (previous?.imeiCount ?? 0) + added,
+    hsCode: entry.hsCode ?? previous?.hsCode ?? null,
+    decidedAt: entry.decidedAt ?? previous?.decidedAt ?? null,
+  };
+  if (previous === undefined || !sameApplication(previous, record))
+    store.applications.put(entry.applicationId, record);
+  return added;
+}
+
+function sameEntry(a: DeclarationEntry, b: DeclarationEntry): boolean {
+  return (
+    a.procedure === b.procedure &&
+    a.status === b.status &&
+    a.hsCode === b.hsCode &&
+    a.decidedAt === b.decidedAt
+  );
+}
+
+function sameApplication(a: ApplicationRecord, b: ApplicationRecord): boolean {
+  return (
+    a.procedure === b.procedure &&
+    a.status === b.status &&
+    a.imeiCount === b.imeiCount &&
+    a.hsCode === b.hsCode &&
+    a.decidedAt === b.decidedAt
+  );
+}

@@ -1,0 +1,33 @@
+/**
+ * Values of the stores that only the service writes (the index records the rules read are in
+ * workers/types.ts, next to the rules).
+ */
+import type { PendingReason, ReviewReason, SourcePosition, VerifyRequest } from '../../workers/types.js';
+
+/** A request waiting for evidence (stage awaiting_kgd) or for a reviewer (stage review). */
+export interface PendingEntry {
+  readonly request: VerifyRequest;
+  readonly source: SourcePosition | null;
+  readonly stage: 'awaiting_kgd' | 'review';
+  readonly reason: PendingReason | ReviewReason;
+  readonly detail: string;
+  /** When the request first became pending (ISO, UTC). */
+  readonly since: string;
+  /** When an awaiting_kgd request moves to review (ISO, UTC); null once in review. */
+  readonly deadline: string | null;
+}
+
+export interface AuditEntry {
+  readonly at: string;
+  readonly atAstana: string;
+  readonly actor: string;
+  readonly role: string;
+  readonly action: string;
+  readonly basis: string | null;
+  readonly target: string | null;
+}
+
+export interface StoreMeta {
+  readonly schemaVersion: number;
+  readonly createdAt: string;
+}

@@ -1,0 +1,114 @@
+/**
+ * The LMDB environment: one file under the data directory, one named database per store
+ * (DESIGN.md §3). The main thread opens it read-write and is the only writer; workers open it
+ * read-only. Values are msgpack (lmdb-js encodes with msgpackr).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Database, open, type RootDatabase } from 'lmdb';
+import type {
+  ApplicationRecord,
+  BlockEntry,
+  DeclarationEntry,
+  LocalProductionRecord,
+  OutcomeRecord,
+  RegistryEntry,
+  TacRecord,
+} from '../../workers/types.js';
+import { ImeiflowError, messageOf } from '../errors.js';
+import type { AuditEntry, PendingEntry, StoreMeta } from './records.js';
+
+/**
+ * Bump when a stored value changes shape and teach `openStore` to migrate the older one. A store
+ * written by a newer imeiflow is refused rather than misread.
+ */
+export const SCHEMA_VERSION = 1;
+
+export const STORE_FILE = 'imeiflow.lmdb';
+
+export interface StoreOptions {
+  readonly dataDir: string;
+  readonly readOnly?: boolean;
+  /** 32 characters: enables LMDB's ChaCha8 encryption at rest. */
+  readonly encryptionKey?: string;
+}
+
+export interface Store {
+  readonly path: string;
+  readonly readOnly: boolean;
+  readonly env: RootDatabase;
+  readonly meta: Database<StoreMeta, string>;
+  readonly tac: Database<TacRecord, string>;
+  readonly blocklist: Database<BlockEntry, string>;
+  readonly declarations: Database<DeclarationEntry[], string>;
+  readonly applications: Database<ApplicationRecord, string>;
+  /** applicationId → the IMEI bodies it lists (sorted duplicates): for revocations and counts. */
+  readonly applicationImeis: Database<string, string>;
+  readonly localProduction: Database<LocalProductionRecord, string>;
+  readonly registry: Database<RegistryEntry, string>;
+  readonly pending: Database<PendingEntry[], string>;
+  readonly outcomes: Database<OutcomeRecord, string>;
+  readonly audit: Database<AuditEntry, string>;
+  close(): Promise<void>;
+}
+
+const META_KEY = 'meta';
+
+export function openStore(options: StoreOptions): Store {
+  const readOnly = options.readOnly ?? false;
+  const path = join(options.dataDir, STORE_FILE);
+  let env: RootDatabase;
+  try {
+    if (!readOnly) mkdirSync(options.dataDir, { recursive: true });
+    env = open({
+      path,
+      maxDbs: 16,
+      readOnly,
+      // Every reader thread holds one slot; the pool plus the HTTP side fit easily.
+      maxReaders: 256,
+      ...(options.encryptionKey === undefined ? {} : { encryptionKey: options.encryptionKey }),
+    });
+  } catch (error) {
+    throw new ImeiflowError(
+      'STORE_OPEN_FAILED',
+      `cannot open the LMDB store at ${path}: ${messageOf(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const db = <V>(name: string): Database<V, string> => env.openDB<V, string>({ name, encoding: 'msgpack' });
+  const meta = db<StoreMeta>('meta');
+  const current = meta.get(META_KEY);
+  if (current === undefined) {
+    if (!readOnly)
+      meta.putSync(META_KEY, { schemaVersion: SCHEMA_VERSION, createdAt: new Date().toISOString() });
+  } else if (current.schemaVersion !== SCHEMA_VERSION) {
+    env.close();
+    throw new ImeiflowError(
+      'STORE_SCHEMA_MISMATCH',
+      `the store at ${path} has schema version ${current.schemaVersion}; this imeiflow reads version ${SCHEMA_VERSION}`,
+    );
+  }
+  return {
+    path,
+    readOnly,
+    env,
+    meta,
+    tac: db('tac'),
+    blocklist: db('blocklist'),
+    declarations: db('declarations'),
+    applications: db('applications'),
+    applicationImeis: env.openDB<string, string>({
+      name: 'application-imeis',
+      dupSort: true,
+      encoding: 'ordered-binary',
+    }),
+    localProduction: db('local-production'),
+    registry: db('registry'),
+    pending: db('pending'),
+    outcomes: db('outcomes'),
+    audit: db('audit'),
+    close: () => env.close(),
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * The one contract between the main thread and the verify workers. A batch travels as a single
+ * msgpack buffer whose ArrayBuffer is transferred (Piscina.move), not cloned; results come back
+ * the same way, one per message, in input order.
+ */
+import { pack, unpack } from 'msgpackr';
+import type { Decision } from './types.js';
+
+export const ENCODING_JSON = 0;
+export const ENCODING_MSGPACK = 1;
+export type EncodingFlag = typeof ENCODING_JSON | typeof ENCODING_MSGPACK;
+
+/** [value, encoding, partition, offset]: arrays pack smaller and faster than objects. */
+export type BatchMessage = readonly [
+  value: Uint8Array | null,
+  encoding: EncodingFlag,
+  partition: number,
+  offset: number,
+];
+
+export interface BatchTask {
+  /** Decision time (ms since epoch), fixed per batch so a batch is decided at one instant. */
+  readonly now: number;
+  readonly messages: readonly BatchMessage[];
+}
+
+export type BatchResult =
+  | { readonly kind: 'undecodable'; readonly error: string }
+  | { readonly kind: 'verdict'; readonly decision: Decision; readonly replayed: boolean };
+
+export interface WorkerSettings {
+  readonly dataDir: string;
+  readonly encryptionKey?: string;
+  readonly eligibleProcedures: readonly string[];
+  readonly maxMessageBytes: number;
+}
+
+/** Pack into a buffer that owns its ArrayBuffer, so it can be transferred. */
+function packOwned(value: unknown): Uint8Array {
+  // msgpackr returns a view into its shared scratch buffer; transferring that would detach it.
+  return new Uint8Array(pack(value));
+}
+
+export function encodeBatch(task: BatchTask): Uint8Array {
+  return packOwned(task);
+}
+
+export function decodeBatch(buffer: Uint8Array): BatchTask {
+  return unpack(buffer) as BatchTask;
+}
+
+export function encodeResults(results: readonly BatchResult[]): Uint8Array {
+  return packOwned(results);
+}
+
+export function decodeResults(buffer: Uint8Array): BatchResult[] {
+  return unpack(buffer) as BatchResult[];
+}

@@ -1,0 +1,187 @@
+/**
+ * The domain vocabulary shared by the main thread and the workers: requests, index records,
+ * decisions and the reason codes of the contract (DESIGN.md §4). Types only, plus the code
+ * lists as `as const` arrays so the docs test can check every code is documented.
+ */
+
+export const CHANNELS = ['import', 'individual', 'local'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+export const REJECT_REASONS = [
+  'invalid_request',
+  'malformed_imei',
+  'luhn_mismatch',
+  'tac_unknown',
+  'blocklisted',
+  'declaration_refused',
+  'declaration_mismatch',
+  'procedure_not_eligible',
+  'review_rejected',
+  'duplicate_request',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+export const PENDING_REASONS = ['awaiting_kgd'] as const;
+export type PendingReason = (typeof PENDING_REASONS)[number];
+
+export const REVIEW_REASONS = ['kgd_timeout', 'owner_conflict'] as const;
+export type ReviewReason = (typeof REVIEW_REASONS)[number];
+
+export const EVIDENCE_KINDS = ['kgd-release', 'manual', 'local-production'] as const;
+export type Evidence = (typeof EVIDENCE_KINDS)[number];
+
+export const DECLARATION_STATUSES = ['registered', 'released', 'refused', 'revoked'] as const;
+export type DeclarationStatus = (typeof DECLARATION_STATUSES)[number];
+
+/** A verification request after validation. The IMEI is still as sent; rule 2 normalises it. */
+export interface VerifyRequest {
+  readonly requestId: string;
+  readonly imei: string;
+  readonly operator: string;
+  readonly channel: Channel;
+  readonly ownerId?: string;
+  readonly msisdn?: string;
+  readonly applicationId?: string;
+  readonly submittedAt?: string;
+}
+
+/** Where a request was read from: a replay of the same position is not a duplicate (rule 10). */
+export interface SourcePosition {
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/** One row of the GSMA TAC database. */
+export interface TacRecord {
+  readonly tac: string;
+  readonly brand: string;
+  readonly model: string;
+  readonly marketingName: string;
+  readonly manufacturer: string;
+  readonly deviceType: string;
+  readonly operatingSystem: string;
+  readonly bands: string;
+  readonly allocationDate: string | null;
+}
+
+export interface BlockEntry {
+  readonly source: string;
+  readonly reason: string;
+  readonly since: string | null;
+}
+
+/** One customs application listing an IMEI (seed 000, appendix 2). */
+export interface DeclarationEntry {
+  readonly applicationId: string;
+  readonly procedure: string;
+  readonly status: DeclarationStatus;
+  readonly hsCode: string | null;
+  readonly decidedAt: string | null;
+}
+
+export interface ApplicationRecord {
+  readonly applicationId: string;
+  readonly procedure: string;
+  readonly status: DeclarationStatus;
+  readonly imeiCount: number;
+  readonly hsCode: string | null;
+  readonly decidedAt: string | null;
+}
+
+/** A device produced or repaired in Kazakhstan: proof of legal presence for channel `local`. */
+export interface LocalProductionRecord {
+  readonly producerId: string;
+  readonly reference: string;
+  readonly producedAt: string | null;
+}
+
+/** What was confirmed to БДИК for a device. */
+export interface RegistryEntry {
+  readonly requestId: string;
+  readonly imei: string;
+  readonly ownerId: string | null;
+  readonly msisdn: string | null;
+  readonly evidence: Evidence;
+  readonly applicationId: string | null;
+  readonly procedure: string | null;
+  readonly at: string;
+}
+
+export interface DeviceSummary {
+  readonly tac: string;
+  readonly brand: string;
+  readonly model: string;
+  readonly deviceType: string;
+}
+
+export interface ConfirmedDecision {
+  readonly outcome: 'confirmed';
+  readonly requestId: string;
+  readonly imei: string;
+  readonly body: string;
+  readonly evidence: Evidence;
+  readonly applicationId: string | null;
+  readonly procedure: string | null;
+  readonly device: DeviceSummary;
+  readonly ownerId: string | null;
+  readonly msisdn: string | null;
+  /**
+   * Whether БДИК gets a confirmation. False for an idempotent re-registration by the same
+   * owner with an unchanged phone number (rule 5): БДИК already has that device.
+   */
+  readonly notify: boolean;
+  readonly detail: string;
+}
+
+export interface RejectedDecision {
+  readonly outcome: 'rejected';
+  readonly requestId: string;
+  /** The 15-digit IMEI when it could be normalised, else the IMEI as sent. */
+  readonly imei: string;
+  readonly body: string | null;
+  readonly reason: RejectReason;
+  readonly detail: string;
+}
+
+export interface PendingDecision {
+  readonly outcome: 'pending';
+  readonly requestId: string;
+  readonly imei: string;
+  readonly body: string;
+  readonly reason: PendingReason;
+  readonly detail: string;
+}
+
+export interface ReviewDecision {
+  readonly outcome: 'review';
+  readonly requestId: string;
+  readonly imei: string;
+  readonly body: string;
+  readonly reason: ReviewReason;
+  readonly detail: string;
+}
+
+export type FinalDecision = ConfirmedDecision | RejectedDecision;
+export type Decision = FinalDecision | PendingDecision | ReviewDecision;
+export type Outcome = Decision['outcome'];
+
+/** The outcomes store: the final decision for a requestId and where its request was read. */
+export interface OutcomeRecord {
+  readonly decision: FinalDecision;
+  readonly source: SourcePosition | null;
+  readonly at: string;
+}
+
+/**
+ * The read-only view of the indexes the rules need. The worker implements it over LMDB;
+ * tests implement it over plain maps.
+ */
+export interface IndexView {
+  tac(tac: string): TacRecord | undefined;
+  blocked(body: string): BlockEntry | undefined;
+  declarations(body: string): readonly DeclarationEntry[] | undefined;
+  application(applicationId: string): ApplicationRecord | undefined;
+  localProduction(body: string): LocalProductionRecord | undefined;
+  registered(body: string): RegistryEntry | undefined;
+  outcome(requestId: string): OutcomeRecord | undefined;
+}

@@ -1,0 +1,26 @@
+/**
+ * The Piscina worker entry: decode a batch, decide each message (rules 1–6 and 10) against a
+ * read-only LMDB snapshot, encode the results in input order.
+ */
+import Piscina from 'piscina';
+import { lmdbIndexView } from '../src/store/index-view.js';
+import { openStore } from '../src/store/store.js';
+import { type BatchResult, decodeBatch, encodeResults, type WorkerSettings } from './batch-contract.js';
+import { verifyBatch } from './verify-messages.js';
+
+const settings = Piscina.workerData as WorkerSettings;
+const store = openStore({
+  dataDir: settings.dataDir,
+  readOnly: true,
+  ...(settings.encryptionKey === undefined ? {} : { encryptionKey: settings.encryptionKey }),
+});
+const view = lmdbIndexView(store);
+const ruleSettings = { eligibleProcedures: new Set(settings.eligibleProcedures) };
+
+export default function verifyBatchTask(buffer: Uint8Array): unknown {
+  // See every write the main thread committed before it sent this batch.
+  store.env.resetReadTxn();
+  const task = decodeBatch(buffer);
+  const results: BatchResult[] = verifyBatch(task, view, ruleSettings, settings.maxMessageBytes);
+  return Piscina.move(encodeResults(results));
+}

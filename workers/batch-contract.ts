@@ -3,7 +3,7 @@
  * msgpack buffer whose ArrayBuffer is transferred (Piscina.move), not cloned; results come back
  * the same way, one per message, in input order.
  */
-import { pack, unpack } from 'msgpackr';
+import { structuredPackr } from '../src/store/structures.js';
 import type { Decision } from './types.js';
 
 export const ENCODING_JSON = 0;
@@ -35,10 +35,12 @@ export interface WorkerSettings {
   readonly maxMessageBytes: number;
 }
 
+const packr = structuredPackr();
+
 /** Pack into a buffer that owns its ArrayBuffer, so it can be transferred. */
 function packOwned(value: unknown): Uint8Array {
   // msgpackr returns a view into its shared scratch buffer; transferring that would detach it.
-  return new Uint8Array(pack(value));
+  return new Uint8Array(packr.pack(value));
 }
 
 export function encodeBatch(task: BatchTask): Uint8Array {
@@ -46,7 +48,7 @@ export function encodeBatch(task: BatchTask): Uint8Array {
 }
 
 export function decodeBatch(buffer: Uint8Array): BatchTask {
-  return unpack(buffer) as BatchTask;
+  return packr.unpack(buffer) as BatchTask;
 }
 
 export function encodeResults(results: readonly BatchResult[]): Uint8Array {
@@ -54,5 +56,5 @@ export function encodeResults(results: readonly BatchResult[]): Uint8Array {
 }
 
 export function decodeResults(buffer: Uint8Array): BatchResult[] {
-  return unpack(buffer) as BatchResult[];
+  return packr.unpack(buffer) as BatchResult[];
 }

@@ -2,8 +2,8 @@
  * The Piscina worker entry: decode a batch, decide each message (rules 1–6 and 10) against a
  * read-only LMDB snapshot, encode the results in input order.
  */
-import Piscina from 'piscina';
-import { lmdbIndexView } from '../src/store/index-view.js';
+import { Piscina } from 'piscina';
+import { WorkerIndexView } from '../src/store/index-view.js';
 import { openStore } from '../src/store/store.js';
 import { type BatchResult, decodeBatch, encodeResults, type WorkerSettings } from './batch-contract.js';
 import { verifyBatch } from './verify-messages.js';
@@ -14,12 +14,12 @@ const store = openStore({
   readOnly: true,
   ...(settings.encryptionKey === undefined ? {} : { encryptionKey: settings.encryptionKey }),
 });
-const view = lmdbIndexView(store);
+const view = new WorkerIndexView(store);
 const ruleSettings = { eligibleProcedures: new Set(settings.eligibleProcedures) };
 
 export default function verifyBatchTask(buffer: Uint8Array): unknown {
   // See every write the main thread committed before it sent this batch.
-  store.env.resetReadTxn();
+  view.refresh();
   const task = decodeBatch(buffer);
   const results: BatchResult[] = verifyBatch(task, view, ruleSettings, settings.maxMessageBytes);
   return Piscina.move(encodeResults(results));

@@ -161,7 +161,7 @@ export async function loadTable<F extends string, R>(
     if (mapping === undefined) {
       if (item.kind === 'problem') {
         rowsRead++;
-        reject(item);
+        reject({ line: item.line, error: item.error });
         continue;
       }
       mapping = mapHeader(spec, item.cells, file);
@@ -169,7 +169,7 @@ export async function loadTable<F extends string, R>(
     }
     rowsRead++;
     if (item.kind === 'problem') {
-      reject(item);
+      reject({ line: item.line, error: item.error });
     } else {
       const { cells } = item;
       const fields = mapping;

@@ -138,7 +138,8 @@ async function* xlsxItems(path: string, onBytes: (n: number) => void): AsyncGene
     entries: 'emit',
     sharedStrings: 'cache',
     hyperlinks: 'ignore',
-    styles: 'ignore',
+    // Styles tell which numbers are dates.
+    styles: 'cache',
     worksheets: 'emit',
   });
   try {

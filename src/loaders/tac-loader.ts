@@ -4,7 +4,7 @@
  */
 import { isTac } from '../../workers/imei.js';
 import type { TacRecord } from '../../workers/types.js';
-import type { Store } from '../store/store.js';
+import { bumpTacVersion, type Store } from '../store/store.js';
 import { parseGsmaDate } from './fields.js';
 import {
   type LoadOptions,
@@ -113,6 +113,7 @@ export function tacSink(store: Store): RowSink<TacRecord> {
       }
       await store.env.transaction(() => {
         for (const record of accepted) store.tac.put(record.tac, record);
+        bumpTacVersion(store);
       });
       return refused;
     },

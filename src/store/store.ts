@@ -17,6 +17,7 @@ import type {
 } from '../../workers/types.js';
 import { ImeiflowError, messageOf } from '../errors.js';
 import type { AuditEntry, PendingEntry, StoreMeta } from './records.js';
+import { structuredEncoderOptions } from './structures.js';
 
 /**
  * Bump when a stored value changes shape and teach `openStore` to migrate the older one. A store
@@ -37,7 +38,7 @@ export interface Store {
   readonly path: string;
   readonly readOnly: boolean;
   readonly env: RootDatabase;
-  readonly meta: Database<StoreMeta, string>;
+  readonly meta: Database<StoreMeta | number, string>;
   readonly tac: Database<TacRecord, string>;
   readonly blocklist: Database<BlockEntry, string>;
   readonly declarations: Database<DeclarationEntry[], string>;
@@ -77,17 +78,21 @@ export function openStore(options: StoreOptions): Store {
       },
     );
   }
-  const db = <V>(name: string): Database<V, string> => env.openDB<V, string>({ name, encoding: 'msgpack' });
-  const meta = db<StoreMeta>('meta');
+  const db = <V>(name: string): Database<V, string> => {
+    // `encoder` options reach msgpackr; lmdb-js's typings do not list the key.
+    const dbOptions = { name, encoding: 'msgpack' as const, encoder: structuredEncoderOptions() };
+    return env.openDB<V, string>(dbOptions);
+  };
+  const meta = db<StoreMeta | number>('meta');
   const current = meta.get(META_KEY);
   if (current === undefined) {
     if (!readOnly)
       meta.putSync(META_KEY, { schemaVersion: SCHEMA_VERSION, createdAt: new Date().toISOString() });
-  } else if (current.schemaVersion !== SCHEMA_VERSION) {
+  } else if (typeof current === 'number' || current.schemaVersion !== SCHEMA_VERSION) {
     env.close();
     throw new ImeiflowError(
       'STORE_SCHEMA_MISMATCH',
-      `the store at ${path} has schema version ${current.schemaVersion}; this imeiflow reads version ${SCHEMA_VERSION}`,
+      `the store at ${path} has schema version ${typeof current === 'number' ? '?' : current.schemaVersion}; this imeiflow reads version ${SCHEMA_VERSION}`,
     );
   }
   return {
@@ -111,4 +116,17 @@ export function openStore(options: StoreOptions): Store {
     audit: db('audit'),
     close: () => env.close(),
   };
+}
+
+const TAC_VERSION_KEY = 'tac-version';
+
+/** Changes whenever the TAC table is written, so readers holding a TAC cache know to drop it. */
+export function tacVersion(store: Store): number {
+  const value = store.meta.get(TAC_VERSION_KEY);
+  return typeof value === 'number' ? value : 0;
+}
+
+/** Call inside the write transaction that changes the TAC table. */
+export function bumpTacVersion(store: Store): void {
+  store.meta.put(TAC_VERSION_KEY, tacVersion(store) + 1);
 }

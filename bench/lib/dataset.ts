@@ -1,0 +1,143 @@
+/**
+ * A synthetic but realistic index and request mix, shared by the benchmarks: a TAC table, a
+ * block list, N declared IMEIs in applications of 100, and requests in the mix of the
+ * benchmark issue: 85 % confirmable, 5 % bad Luhn, 3 % unknown TAC, 2 % blocked, 5 % pending.
+ */
+
+import { applyApplicationDecision } from '../../src/store/declarations.js';
+import type { Store } from '../../src/store/store.js';
+import { luhnDigit } from '../../workers/imei.js';
+import type { DeclarationEntry, TacRecord } from '../../workers/types.js';
+
+export const TAC_COUNT = 2000;
+const IMEIS_PER_APPLICATION = 100;
+
+export function tacAt(i: number): string {
+  return String(35_000_000 + i * 17).padStart(8, '0');
+}
+
+/** The i-th declared IMEI body: spread over the TAC table. */
+export function declaredBody(i: number): string {
+  return tacAt(i % TAC_COUNT) + String(Math.floor(i / TAC_COUNT)).padStart(6, '0');
+}
+
+/** Bodies that are never declared: serials above the declared range. */
+export function undeclaredBody(i: number): string {
+  return tacAt(i % TAC_COUNT) + String(900_000 + (Math.floor(i / TAC_COUNT) % 100_000)).padStart(6, '0');
+}
+
+export function blockedBody(i: number): string {
+  return tacAt(i % TAC_COUNT) + String(800_000 + (Math.floor(i / TAC_COUNT) % 100_000)).padStart(6, '0');
+}
+
+export const BLOCKED_COUNT = 20_000;
+
+export function withCheckDigit(body: string): string {
+  return body + String(luhnDigit(body));
+}
+
+export async function buildIndex(
+  store: Store,
+  declared: number,
+  onProgress?: (done: number) => void,
+): Promise<void> {
+  await store.env.transaction(() => {
+    for (let i = 0; i < TAC_COUNT; i++) {
+      const tac = tacAt(i);
+      const record: TacRecord = {
+        tac,
+        brand: `Brand ${i % 40}`,
+        model: `Model ${i}`,
+        marketingName: `Phone ${i}`,
+        manufacturer: `Maker ${i % 40}`,
+        deviceType: i % 10 === 0 ? 'Tablet' : 'Smartphone',
+        operatingSystem: 'Android',
+        bands: 'GSM 900,GSM 1800,LTE FDD BAND 3',
+        allocationDate: '2021-01-01',
+      };
+      store.tac.put(tac, record);
+    }
+    for (let i = 0; i < BLOCKED_COUNT; i++) {
+      store.blocklist.put(blockedBody(i), {
+        source: 'bench',
+        reason: 'reported stolen',
+        since: '2026-01-01T00:00:00.000Z',
+      });
+    }
+  });
+  const chunk = 50_000;
+  for (let start = 0; start < declared; start += chunk) {
+    const end = Math.min(declared, start + chunk);
+    await store.env.transaction(() => {
+      for (let a = start; a < end; a += IMEIS_PER_APPLICATION) {
+        const entry: DeclarationEntry = {
+          applicationId: `KZ-BENCH-${String(a / IMEIS_PER_APPLICATION).padStart(8, '0')}`,
+          procedure: '40',
+          status: 'released',
+          hsCode: '8517130000',
+          decidedAt: '2026-11-01T09:00:00.000Z',
+        };
+        const bodies: string[] = [];
+        for (let i = a; i < Math.min(end, a + IMEIS_PER_APPLICATION); i++) bodies.push(declaredBody(i));
+        applyApplicationDecision(store, { entry, bodies });
+      }
+    });
+    onProgress?.(end);
+  }
+}
+
+export type RequestKind = 'confirmable' | 'bad_luhn' | 'unknown_tac' | 'blocked' | 'pending';
+
+/** The kind of the i-th request of the mix (deterministic, evenly spread). */
+export function kindAt(i: number): RequestKind {
+  const r = (i * 7919) % 100;
+  if (r < 85) return 'confirmable';
+  if (r < 90) return 'bad_luhn';
+  if (r < 93) return 'unknown_tac';
+  if (r < 95) return 'blocked';
+  return 'pending';
+}
+
+export interface BenchRequest {
+  readonly requestId: string;
+  readonly imei: string;
+  readonly operator: string;
+  readonly channel: 'import';
+  readonly ownerId: string;
+  readonly msisdn: string;
+  readonly submittedAt: string;
+}
+
+/** The i-th request of a run; `runId` keeps requestIds unique across runs. */
+export function requestAt(i: number, declared: number, runId: string): BenchRequest {
+  const kind = kindAt(i);
+  let imei: string;
+  switch (kind) {
+    case 'confirmable':
+      imei = withCheckDigit(declaredBody((i * 104_729) % declared));
+      break;
+    case 'bad_luhn': {
+      const good = withCheckDigit(declaredBody(i % declared));
+      imei = good.slice(0, 14) + String((Number(good[14]) + 1) % 10);
+      break;
+    }
+    case 'unknown_tac':
+      imei = withCheckDigit(`99${String(i % 1_000_000).padStart(6, '0')}000001`);
+      break;
+    case 'blocked':
+      imei = withCheckDigit(blockedBody(i % BLOCKED_COUNT));
+      break;
+    case 'pending':
+      imei = withCheckDigit(undeclaredBody(i));
+      break;
+  }
+  return {
+    requestId: `${runId}-${i}`,
+    imei,
+    operator: ['beeline', 'kcell', 'tele2'][i % 3]!,
+    channel: 'import',
+    ownerId: '880101300123',
+    msisdn: `+7701${String(i % 10_000_000).padStart(7, '0')}`,
+    submittedAt: '2026-11-20T10:15:00Z',
+  };
+}

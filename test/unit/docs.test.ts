@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../../src/errors.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { EVIDENCE_KINDS, PENDING_REASONS, REJECT_REASONS, REVIEW_REASONS } from '../../workers/types.js';
+
+const read = (file: string) => readFileSync(join(PACKAGE_ROOT, file), 'utf8');
+
+describe('documentation agrees with the code', () => {
+  it('docs/errors.md lists exactly the error codes', () => {
+    const documented = [...read('docs/errors.md').matchAll(/^\| `([A-Z_]+)`\s*\|/gm)].map((m) => m[1]);
+    expect(documented.sort()).toEqual([...ERROR_CODES].sort());
+  });
+
+  it('the README names every reason code and evidence kind of the contract', () => {
+    const readme = read('README.md');
+    for (const code of [...REJECT_REASONS, ...PENDING_REASONS, ...REVIEW_REASONS, ...EVIDENCE_KINDS]) {
+      expect(readme, code).toContain(`\`${code}\``);
+    }
+  });
+});

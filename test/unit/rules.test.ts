@@ -1,0 +1,273 @@
+import { describe, expect, it } from 'vitest';
+import { decide, evaluate } from '../../workers/rules.js';
+import type { Decision, VerifyRequest } from '../../workers/types.js';
+import { MapIndexView } from '../helpers/map-view.js';
+
+const settings = { eligibleProcedures: new Set(['40', '53', '60', '94']) };
+const BODY = '35209900176148';
+const IMEI = '352099001761481';
+
+function request(overrides: Partial<VerifyRequest> = {}): VerifyRequest {
+  return { requestId: 'op-1', imei: IMEI, operator: 'beeline', channel: 'import', ...overrides };
+}
+
+function view(): MapIndexView {
+  return new MapIndexView().addTac('35209900');
+}
+
+function outcomeOf(decision: Decision): string {
+  return 'reason' in decision
+    ? `${decision.outcome}/${decision.reason}`
+    : `${decision.outcome}/${decision.evidence}`;
+}
+
+describe('rule 2: normalisation', () => {
+  it('malformed_imei for a bad IMEI, echoing it', () => {
+    const d = evaluate(request({ imei: '12-34' }), view(), settings);
+    expect(d).toMatchObject({ outcome: 'rejected', reason: 'malformed_imei', imei: '12-34', body: null });
+  });
+  it('luhn_mismatch names the right digit', () => {
+    const d = evaluate(request({ imei: '352099001761482' }), view(), settings);
+    expect(d).toMatchObject({
+      outcome: 'rejected',
+      reason: 'luhn_mismatch',
+      detail: 'check digit should be 1',
+    });
+  });
+  it('a 14-digit IMEI is decided under its 15-digit form', () => {
+    const v = view().declare(BODY, { applicationId: 'A' });
+    expect(evaluate(request({ imei: BODY }), v, settings)).toMatchObject({
+      outcome: 'confirmed',
+      imei: IMEI,
+      body: BODY,
+    });
+  });
+});
+
+describe('rule 3: TAC', () => {
+  it('tac_unknown when the TAC is not in the table', () => {
+    const d = evaluate(request(), new MapIndexView(), settings);
+    expect(d).toMatchObject({
+      outcome: 'rejected',
+      reason: 'tac_unknown',
+      detail: 'TAC 35209900 is not in the TAC table',
+    });
+  });
+});
+
+describe('rule 4: block list', () => {
+  it('blocklisted wins over a release decision', () => {
+    const v = view().declare(BODY, { applicationId: 'A' });
+    v.blocks.set(BODY, { source: 'kcell', reason: 'stolen', since: null });
+    expect(evaluate(request(), v, settings)).toMatchObject({
+      reason: 'blocklisted',
+      detail: 'blocked by kcell: stolen',
+    });
+  });
+});
+
+describe('rule 5: registry', () => {
+  const registered = (v: MapIndexView, ownerId: string | null, msisdn: string | null = '+77011234567') =>
+    v.registry.set(BODY, {
+      requestId: 'op-0',
+      imei: IMEI,
+      ownerId,
+      msisdn,
+      evidence: 'kgd-release',
+      applicationId: 'A',
+      procedure: '40',
+      at: '2026-11-01T00:00:00.000Z',
+    });
+
+  it('another owner → review / owner_conflict', () => {
+    const v = view();
+    registered(v, '990340005977');
+    expect(evaluate(request({ ownerId: '880101300123' }), v, settings)).toMatchObject({
+      outcome: 'review',
+      reason: 'owner_conflict',
+    });
+  });
+
+  it('same owner, same phone → confirmed with the recorded evidence, БДИК not told again', () => {
+    const v = view();
+    registered(v, '880101300123');
+    const d = evaluate(request({ ownerId: '880101300123', msisdn: '+77011234567' }), v, settings);
+    expect(d).toMatchObject({
+      outcome: 'confirmed',
+      evidence: 'kgd-release',
+      applicationId: 'A',
+      notify: false,
+    });
+  });
+
+  it('same owner, new phone → confirmed and БДИК told', () => {
+    const v = view();
+    registered(v, '880101300123');
+    const d = evaluate(request({ ownerId: '880101300123', msisdn: '+77017654321' }), v, settings);
+    expect(d).toMatchObject({
+      outcome: 'confirmed',
+      notify: true,
+      msisdn: '+77017654321',
+      ownerId: '880101300123',
+    });
+  });
+
+  it('the registry is consulted before the declarations (a refused app does not undo a registration)', () => {
+    const v = view().declare(BODY, { applicationId: 'R', status: 'refused' });
+    registered(v, null);
+    expect(evaluate(request({ applicationId: 'R' }), v, settings).outcome).toBe('confirmed');
+  });
+});
+
+describe('rule 6: evidence with an applicationId', () => {
+  it('released, eligible, listed → confirmed with kgd-release', () => {
+    const v = view().declare(BODY, { applicationId: 'A', procedure: '53' });
+    expect(evaluate(request({ applicationId: 'A' }), v, settings)).toMatchObject({
+      outcome: 'confirmed',
+      evidence: 'kgd-release',
+      applicationId: 'A',
+      procedure: '53',
+      device: { tac: '35209900', brand: 'Apple', model: 'iPhone 6', deviceType: 'Smartphone' },
+    });
+  });
+  it('refused → declaration_refused', () => {
+    const v = view().declare(BODY, { applicationId: 'A', status: 'refused' });
+    expect(outcomeOf(evaluate(request({ applicationId: 'A' }), v, settings))).toBe(
+      'rejected/declaration_refused',
+    );
+  });
+  it('revoked → declaration_refused', () => {
+    const v = view().declare(BODY, { applicationId: 'A', status: 'revoked' });
+    expect(evaluate(request({ applicationId: 'A' }), v, settings)).toMatchObject({
+      reason: 'declaration_refused',
+      detail: expect.stringContaining('revoked'),
+    });
+  });
+  it('released without this IMEI → declaration_mismatch', () => {
+    const v = view().declare('35209900999999', { applicationId: 'A' });
+    expect(outcomeOf(evaluate(request({ applicationId: 'A' }), v, settings))).toBe(
+      'rejected/declaration_mismatch',
+    );
+  });
+  it('ineligible procedure (80, customs transit) → procedure_not_eligible', () => {
+    const v = view().declare(BODY, { applicationId: 'A', procedure: '80' });
+    expect(outcomeOf(evaluate(request({ applicationId: 'A' }), v, settings))).toBe(
+      'rejected/procedure_not_eligible',
+    );
+  });
+  it('unknown application → pending / awaiting_kgd', () => {
+    expect(outcomeOf(evaluate(request({ applicationId: 'X' }), view(), settings))).toBe(
+      'pending/awaiting_kgd',
+    );
+  });
+  it('registered but not yet decided → pending', () => {
+    const v = view().declare(BODY, { applicationId: 'A', status: 'registered' });
+    expect(outcomeOf(evaluate(request({ applicationId: 'A' }), v, settings))).toBe('pending/awaiting_kgd');
+  });
+  it('another application releasing the IMEI does not count when one is named', () => {
+    const v = view().declare(BODY, { applicationId: 'B' });
+    expect(outcomeOf(evaluate(request({ applicationId: 'A' }), v, settings))).toBe('pending/awaiting_kgd');
+  });
+});
+
+describe('rule 6: evidence without an applicationId', () => {
+  it('any eligible release → confirmed, citing the latest', () => {
+    const v = view()
+      .declare(BODY, { applicationId: 'OLD', decidedAt: '2025-01-01T00:00:00.000Z' })
+      .declare(BODY, { applicationId: 'NEW', decidedAt: '2026-01-01T00:00:00.000Z' })
+      .declare(BODY, { applicationId: 'REF', status: 'refused' });
+    expect(evaluate(request(), v, settings)).toMatchObject({ outcome: 'confirmed', applicationId: 'NEW' });
+  });
+  it('only refusals → declaration_refused', () => {
+    const v = view().declare(BODY, { applicationId: 'A', status: 'refused' });
+    expect(outcomeOf(evaluate(request(), v, settings))).toBe('rejected/declaration_refused');
+  });
+  it('only ineligible releases → procedure_not_eligible', () => {
+    const v = view().declare(BODY, { applicationId: 'A', procedure: '70' });
+    expect(outcomeOf(evaluate(request(), v, settings))).toBe('rejected/procedure_not_eligible');
+  });
+  it('nothing → pending', () => {
+    expect(outcomeOf(evaluate(request(), view(), settings))).toBe('pending/awaiting_kgd');
+  });
+  it('only undecided registrations → pending', () => {
+    const v = view().declare(BODY, { applicationId: 'A', status: 'registered' });
+    expect(outcomeOf(evaluate(request(), v, settings))).toBe('pending/awaiting_kgd');
+  });
+  it('the eligible set is configuration, not code', () => {
+    const v = view().declare(BODY, { applicationId: 'A', procedure: '40' });
+    expect(outcomeOf(evaluate(request(), v, { eligibleProcedures: new Set(['53']) }))).toBe(
+      'rejected/procedure_not_eligible',
+    );
+  });
+});
+
+describe('rule 6: locally produced devices', () => {
+  it('a local-production record → confirmed with local-production', () => {
+    const v = view();
+    v.local.set(BODY, { producerId: '990340005977', reference: 'ACT-7', producedAt: null });
+    expect(evaluate(request({ channel: 'local' }), v, settings)).toMatchObject({
+      outcome: 'confirmed',
+      evidence: 'local-production',
+      applicationId: null,
+    });
+  });
+  it('none → pending; KGD releases do not count for channel local', () => {
+    const v = view().declare(BODY, { applicationId: 'A' });
+    expect(outcomeOf(evaluate(request({ channel: 'local' }), v, settings))).toBe('pending/awaiting_kgd');
+  });
+});
+
+describe('rule 10: duplicates and replays', () => {
+  const recorded = (v: MapIndexView) => {
+    const decision = evaluate(request(), v.declare(BODY, { applicationId: 'A' }), settings);
+    v.outcomes.set('op-1', {
+      decision: decision as never,
+      source: { partition: 2, offset: 17 },
+      at: '2026-11-20T10:00:00.000Z',
+    });
+    return decision;
+  };
+
+  it('a requestId with a final outcome → duplicate_request, no second confirmation', () => {
+    const v = view();
+    recorded(v);
+    const verdict = decide(request(), { partition: 3, offset: 1 }, v, settings);
+    expect(verdict.replayed).toBe(false);
+    expect(verdict.decision).toMatchObject({ outcome: 'rejected', reason: 'duplicate_request', imei: IMEI });
+  });
+
+  it('the same partition and offset replays the recorded outcome', () => {
+    const v = view();
+    const original = recorded(v);
+    const verdict = decide(request(), { partition: 2, offset: 17 }, v, settings);
+    expect(verdict).toEqual({ decision: original, replayed: true });
+  });
+
+  it('a dry run (no source) of a decided request is a duplicate, never a replay', () => {
+    const v = view();
+    recorded(v);
+    expect(decide(request(), null, v, settings).decision).toMatchObject({ reason: 'duplicate_request' });
+  });
+
+  it('the duplicate check comes before rule 2', () => {
+    const v = view();
+    recorded(v);
+    expect(decide(request({ imei: 'garbage' }), null, v, settings).decision).toMatchObject({
+      reason: 'duplicate_request',
+    });
+  });
+});
+
+describe('explanations', () => {
+  it('trace names every rule consulted, in order', () => {
+    const steps: string[] = [];
+    decide(request(), null, view().declare(BODY, { applicationId: 'A' }), settings, (s) => steps.push(s));
+    expect(steps).toEqual([
+      'IMEI 352099001761481: check digit holds',
+      'TAC 35209900: Apple iPhone 6 (Smartphone)',
+      'block list: not listed',
+      'registry: not registered',
+      'declarations: application A, procedure 40, released',
+    ]);
+  });
+});

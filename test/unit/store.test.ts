@@ -1,0 +1,100 @@
+import { join } from 'node:path';
+import { Packr } from 'msgpackr';
+import { describe, expect, it } from 'vitest';
+import { isImeiflowError } from '../../src/errors.js';
+import { openStore, SCHEMA_VERSION } from '../../src/store/store.js';
+import { structuredPackr } from '../../src/store/structures.js';
+import { evaluate } from '../../workers/rules.js';
+import type { VerifyRequest } from '../../workers/types.js';
+import { MapIndexView } from '../helpers/map-view.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const dir = tempDir();
+
+describe('store', () => {
+  it('records its schema version and refuses a store of another version', async () => {
+    const dataDir = join(dir, 'versioned');
+    const store = openStore({ dataDir });
+    expect(store.meta.get('meta')).toMatchObject({ schemaVersion: SCHEMA_VERSION });
+    await store.meta.put('meta', { schemaVersion: SCHEMA_VERSION + 1, createdAt: 'x' });
+    await store.close();
+    let error: unknown;
+    try {
+      openStore({ dataDir });
+    } catch (e) {
+      error = e;
+    }
+    expect(isImeiflowError(error, 'STORE_SCHEMA_MISMATCH')).toBe(true);
+  });
+
+  it('a read-only opener sees what the writer committed', async () => {
+    const dataDir = join(dir, 'shared');
+    const writer = openStore({ dataDir });
+    const reader = openStore({ dataDir, readOnly: true });
+    await writer.blocklist.put('35209900176148', { source: 's', reason: 'r', since: null });
+    reader.env.resetReadTxn();
+    expect(reader.blocklist.get('35209900176148')).toEqual({ source: 's', reason: 'r', since: null });
+    await reader.close();
+    await writer.close();
+  });
+
+  it('a read-only open of a missing store fails clearly', () => {
+    let error: unknown;
+    try {
+      openStore({ dataDir: join(dir, 'missing'), readOnly: true });
+    } catch (e) {
+      error = e;
+    }
+    expect(isImeiflowError(error, 'STORE_OPEN_FAILED')).toBe(true);
+  });
+});
+
+describe('shared msgpack structures', () => {
+  // A value whose shape is not a shared structure carries its keys inline (record definition
+  // 0xd4 0x72): correct but slower. The hot shapes must all be shared.
+  const inlineDefinition = (bytes: Uint8Array) => Buffer.from(bytes).includes(Buffer.from([0xd4, 0x72]));
+  const packr = structuredPackr();
+  const view = new MapIndexView().addTac('35209900').declare('35209900176148', { applicationId: 'A' });
+  const request: VerifyRequest = {
+    requestId: 'r',
+    imei: '352099001761481',
+    operator: 'o',
+    channel: 'import',
+  };
+
+  it.each([
+    ['a confirmed decision', evaluate(request, view, { eligibleProcedures: new Set(['40']) })],
+    [
+      'a rejected decision',
+      evaluate({ ...request, imei: '1' }, view, { eligibleProcedures: new Set(['40']) }),
+    ],
+    ['a TAC record', view.tac('35209900')],
+    ['declarations', view.declarations('35209900176148')],
+    ['an application', view.application('A')],
+    [
+      'an outcome record',
+      {
+        decision: {
+          outcome: 'rejected',
+          requestId: 'r',
+          imei: 'x',
+          body: null,
+          reason: 'tac_unknown',
+          detail: 'd',
+        },
+        source: { partition: 1, offset: 2 },
+        at: 'now',
+      },
+    ],
+  ])('%s packs without inline keys and round-trips', (_what, value) => {
+    const bytes = packr.pack(value);
+    expect(inlineDefinition(bytes)).toBe(false);
+    expect(structuredPackr().unpack(bytes)).toEqual(value);
+  });
+
+  it('an unlisted shape still round-trips, even through a plain msgpack reader', () => {
+    const bytes = packr.pack({ novel: 1, shape: 'yes' });
+    expect(new Packr().unpack(bytes)).toEqual({ novel: 1, shape: 'yes' });
+    expect(structuredPackr().unpack(bytes)).toEqual({ novel: 1, shape: 'yes' });
+  });
+});

@@ -44,12 +44,12 @@ async function measure(workers: number, batch: number, payloads: readonly Uint8A
   for (let start = 0; start < payloads.length; start += batch) {
     const messagesOfBatch: BatchMessage[] = [];
     for (let i = start; i < Math.min(payloads.length, start + batch); i++) {
-      messagesOfBatch.push([payloads[i]!, ENCODING_JSON, 0, i]);
+      messagesOfBatch.push([payloads[i]!, ENCODING_JSON, 0, i, null]);
     }
     batches.push(messagesOfBatch);
   }
   // Warm-up: JIT and page cache, not timed.
-  await pool.verify({ now: Date.now(), messages: batches[0]! });
+  await pool.verify({ now: Date.now(), topic: 'imei.verify.requests', messages: batches[0]! });
   // Keep two batches per worker in flight: enough to never starve a worker.
   const inFlight = workers * 2;
   let next = 0;
@@ -57,7 +57,7 @@ async function measure(workers: number, batch: number, payloads: readonly Uint8A
   const lane = async (): Promise<void> => {
     while (next < batches.length) {
       const b = batches[next++]!;
-      await pool.verify({ now: Date.now(), messages: b });
+      await pool.verify({ now: Date.now(), topic: 'imei.verify.requests', messages: b });
     }
   };
   await Promise.all(Array.from({ length: inFlight }, lane));

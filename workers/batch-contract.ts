@@ -10,23 +10,36 @@ export const ENCODING_JSON = 0;
 export const ENCODING_MSGPACK = 1;
 export type EncodingFlag = typeof ENCODING_JSON | typeof ENCODING_MSGPACK;
 
-/** [value, encoding, partition, offset]: arrays pack smaller and faster than objects. */
+/** [value, encoding, partition, offset, key]: arrays pack smaller and faster than objects. */
 export type BatchMessage = readonly [
   value: Uint8Array | null,
   encoding: EncodingFlag,
   partition: number,
   offset: number,
+  key: string | null,
 ];
 
 export interface BatchTask {
   /** Decision time (ms since epoch), fixed per batch so a batch is decided at one instant. */
   readonly now: number;
+  /** The topic the messages came from, for DLQ entries. */
+  readonly topic: string;
   readonly messages: readonly BatchMessage[];
 }
 
+/**
+ * One per message, in input order. Workers also build the output messages (JSON bytes), so the
+ * main thread only routes bytes to Kafka.
+ */
 export type BatchResult =
-  | { readonly kind: 'undecodable'; readonly error: string }
-  | { readonly kind: 'verdict'; readonly decision: Decision; readonly replayed: boolean };
+  | { readonly kind: 'undecodable'; readonly error: string; readonly dlq: Uint8Array }
+  | {
+      readonly kind: 'verdict';
+      readonly decision: Decision;
+      readonly replayed: boolean;
+      readonly result: Uint8Array;
+      readonly confirmation: Uint8Array | null;
+    };
 
 export interface WorkerSettings {
   readonly dataDir: string;

@@ -4,7 +4,7 @@
  * message is registered for a later one. The overlay layers those effects over the view.
  */
 import { registryEntryOf } from './registry-entry.js';
-import type { Decision, IndexView, OutcomeRecord, RegistryEntry, SourcePosition } from './types.js';
+import type { Decision, IndexView, OutcomeRecord, RegistryEntry, SourceId } from './types.js';
 
 export class BatchOverlay implements IndexView {
   readonly #base: IndexView;
@@ -28,11 +28,11 @@ export class BatchOverlay implements IndexView {
     this.#outcomes.get(requestId) ?? this.#base.outcome(requestId);
 
   /** Record the effect of a decision just made, for the rest of the batch. */
-  record(decision: Decision, source: SourcePosition | null, at: string): void {
+  record(decision: Decision, source: SourceId | null, partition: number, at: string): void {
     if (decision.outcome === 'confirmed') {
       this.#outcomes.set(decision.requestId, { decision, source, at });
       // A re-registration that tells БДИК nothing new leaves the registry as it was.
-      if (decision.notify) this.#registry.set(decision.body, registryEntryOf(decision, at));
+      if (decision.notify) this.#registry.set(decision.body, registryEntryOf(decision, partition, at));
     } else if (decision.outcome === 'rejected' && decision.reason !== 'duplicate_request') {
       this.#outcomes.set(decision.requestId, { decision, source, at });
     }

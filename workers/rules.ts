@@ -18,7 +18,7 @@ import type {
   RegistryEntry,
   RejectedDecision,
   RejectReason,
-  SourcePosition,
+  SourceId,
   TacRecord,
   VerifyRequest,
 } from './types.js';
@@ -80,20 +80,16 @@ function confirmed(
   };
 }
 
-function sameSource(a: SourcePosition | null, b: SourcePosition | null): boolean {
-  return a !== null && b !== null && a.partition === b.partition && a.offset === b.offset;
-}
-
 /** Rule 10: a requestId with a final outcome is a duplicate, unless this is a replay of it. */
 function repeatOf(
   request: VerifyRequest,
-  source: SourcePosition | null,
+  source: SourceId | null,
   view: IndexView,
   trace?: Trace,
 ): Verdict | undefined {
   const recorded = view.outcome(request.requestId);
   if (recorded === undefined) return undefined;
-  if (sameSource(recorded.source, source)) {
+  if (source !== null && recorded.source === source) {
     trace?.(`request ${request.requestId} was decided from this same position before: replaying its outcome`);
     return { decision: recorded.decision, replayed: true };
   }
@@ -309,7 +305,7 @@ function anyDeclarationOutcome(
  */
 export function decide(
   request: VerifyRequest,
-  source: SourcePosition | null,
+  source: SourceId | null,
   view: IndexView,
   settings: RuleSettings,
   trace?: Trace,

@@ -45,11 +45,11 @@ export interface VerifyRequest {
   readonly submittedAt?: string;
 }
 
-/** Where a request was read from: a replay of the same position is not a duplicate (rule 10). */
-export interface SourcePosition {
-  readonly partition: number;
-  readonly offset: number;
-}
+/**
+ * Where an input was read from, `<partition>/<offset>` of the requests topic: a replay of the
+ * same position is not a duplicate (rule 10).
+ */
+export type SourceId = string;
 
 /** One row of the GSMA TAC database. */
 export interface TacRecord {
@@ -98,6 +98,8 @@ export interface LocalProductionRecord {
 /** What was confirmed to БДИК for a device. */
 export interface RegistryEntry {
   readonly requestId: string;
+  /** The request partition the device's state lives in (partition-local state, DESIGN.md §3). */
+  readonly partition: number;
   readonly imei: string;
   readonly ownerId: string | null;
   readonly msisdn: string | null;
@@ -168,7 +170,7 @@ export type Outcome = Decision['outcome'];
 /** The outcomes store: the final decision for a requestId and where its request was read. */
 export interface OutcomeRecord {
   readonly decision: FinalDecision;
-  readonly source: SourcePosition | null;
+  readonly source: SourceId | null;
   readonly at: string;
 }
 

@@ -2,43 +2,58 @@
 import type { BatchResult, BatchTask } from './batch-contract.js';
 import { ENCODING_MSGPACK } from './batch-contract.js';
 import { BatchOverlay } from './batch-overlay.js';
+import { confirmationMessage, dlqMessage, resultMessage } from './outputs.js';
 import { parseRequest } from './request.js';
 import { decide, type RuleSettings } from './rules.js';
-import type { IndexView } from './types.js';
+import type { Decision, IndexView, RejectedDecision } from './types.js';
 
-export function verifyBatch(
-  task: BatchTask,
-  view: IndexView,
-  settings: RuleSettings,
-  maxMessageBytes: number,
-): BatchResult[] {
+/** Where a request was read: `<partition>/<offset>`, the identity rule 10 compares. */
+export function requestSource(partition: number, offset: number): string {
+  return `${partition}/${offset}`;
+}
+
+function verdict(decision: Decision, replayed: boolean, at: string): BatchResult {
+  return {
+    kind: 'verdict',
+    decision,
+    replayed,
+    result: resultMessage(decision, at),
+    confirmation: decision.outcome === 'confirmed' && decision.notify ? confirmationMessage(decision, at) : null,
+  };
+}
+
+export function verifyBatch(task: BatchTask, view: IndexView, settings: RuleSettings, maxMessageBytes: number): BatchResult[] {
   const overlay = new BatchOverlay(view);
   const at = new Date(task.now).toISOString();
   const results: BatchResult[] = new Array(task.messages.length);
   for (let i = 0; i < task.messages.length; i++) {
-    const [value, encoding, partition, offset] = task.messages[i]!;
+    const [value, encoding, partition, offset, key] = task.messages[i]!;
     const parsed = parseRequest(value, encoding === ENCODING_MSGPACK ? 'msgpack' : 'json', maxMessageBytes);
     if (parsed.kind === 'undecodable') {
-      results[i] = { kind: 'undecodable', error: parsed.error };
+      results[i] = {
+        kind: 'undecodable',
+        error: parsed.error,
+        dlq: dlqMessage({ topic: task.topic, partition, offset, key }, value, parsed.error, at),
+      };
       continue;
     }
-    const source = { partition, offset };
+    const source = requestSource(partition, offset);
     if (parsed.kind === 'invalid') {
-      const decision = {
+      const decision: RejectedDecision = {
         outcome: 'rejected',
         requestId: parsed.requestId,
         imei: parsed.imei,
         body: null,
         reason: 'invalid_request',
         detail: parsed.detail,
-      } as const;
-      overlay.record(decision, source, at);
-      results[i] = { kind: 'verdict', decision, replayed: false };
+      };
+      overlay.record(decision, source, partition, at);
+      results[i] = verdict(decision, false, at);
       continue;
     }
-    const verdict = decide(parsed.request, source, overlay, settings);
-    if (!verdict.replayed) overlay.record(verdict.decision, source, at);
-    results[i] = { kind: 'verdict', decision: verdict.decision, replayed: verdict.replayed };
+    const { decision, replayed } = decide(parsed.request, source, overlay, settings);
+    if (!replayed) overlay.record(decision, source, partition, at);
+    results[i] = verdict(decision, replayed, at);
   }
   return results;
 }

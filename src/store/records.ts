@@ -2,12 +2,14 @@
  * Values of the stores that only the service writes (the index records the rules read are in
  * workers/types.ts, next to the rules).
  */
-import type { PendingReason, ReviewReason, SourcePosition, VerifyRequest } from '../../workers/types.js';
+import type { PendingReason, ReviewReason, SourceId, VerifyRequest } from '../../workers/types.js';
 
 /** A request waiting for evidence (stage awaiting_kgd) or for a reviewer (stage review). */
 export interface PendingEntry {
   readonly request: VerifyRequest;
-  readonly source: SourcePosition | null;
+  /** The request partition: pending state is partition-local and moves with it. */
+  readonly partition: number;
+  readonly source: SourceId;
   readonly stage: 'awaiting_kgd' | 'review';
   readonly reason: PendingReason | ReviewReason;
   readonly detail: string;

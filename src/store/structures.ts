@@ -31,11 +31,9 @@ const STRUCTURES: readonly (readonly string[])[] = [
   // LocalProductionRecord
   ['producerId', 'reference', 'producedAt'],
   // RegistryEntry
-  ['requestId', 'imei', 'ownerId', 'msisdn', 'evidence', 'applicationId', 'procedure', 'at'],
+  ['requestId', 'partition', 'imei', 'ownerId', 'msisdn', 'evidence', 'applicationId', 'procedure', 'at'],
   // OutcomeRecord
   ['decision', 'source', 'at'],
-  // SourcePosition
-  ['partition', 'offset'],
   // ConfirmedDecision
   [
     'outcome',
@@ -58,12 +56,12 @@ const STRUCTURES: readonly (readonly string[])[] = [
   // StoreMeta
   ['schemaVersion', 'createdAt'],
   // BatchResult: verdict, undecodable
-  ['kind', 'decision', 'replayed'],
-  ['kind', 'error'],
+  ['kind', 'decision', 'replayed', 'result', 'confirmation'],
+  ['kind', 'error', 'dlq'],
   // BatchTask
-  ['now', 'messages'],
+  ['now', 'topic', 'messages'],
   // PendingEntry
-  ['request', 'source', 'stage', 'reason', 'detail', 'since', 'deadline'],
+  ['request', 'partition', 'source', 'stage', 'reason', 'detail', 'since', 'deadline'],
   // VerifyRequest, with all optional fields and with none
   ['requestId', 'imei', 'operator', 'channel', 'ownerId', 'msisdn', 'applicationId', 'submittedAt'],
   ['requestId', 'imei', 'operator', 'channel'],

@@ -70,6 +70,7 @@ describe('rule 5: registry', () => {
   const registered = (v: MapIndexView, ownerId: string | null, msisdn: string | null = '+77011234567') =>
     v.registry.set(BODY, {
       requestId: 'op-0',
+      partition: 0,
       imei: IMEI,
       ownerId,
       msisdn,
@@ -222,7 +223,7 @@ describe('rule 10: duplicates and replays', () => {
     const decision = evaluate(request(), v.declare(BODY, { applicationId: 'A' }), settings);
     v.outcomes.set('op-1', {
       decision: decision as never,
-      source: { partition: 2, offset: 17 },
+      source: '2/17',
       at: '2026-11-20T10:00:00.000Z',
     });
     return decision;
@@ -231,7 +232,7 @@ describe('rule 10: duplicates and replays', () => {
   it('a requestId with a final outcome → duplicate_request, no second confirmation', () => {
     const v = view();
     recorded(v);
-    const verdict = decide(request(), { partition: 3, offset: 1 }, v, settings);
+    const verdict = decide(request(), '3/1', v, settings);
     expect(verdict.replayed).toBe(false);
     expect(verdict.decision).toMatchObject({ outcome: 'rejected', reason: 'duplicate_request', imei: IMEI });
   });
@@ -239,7 +240,7 @@ describe('rule 10: duplicates and replays', () => {
   it('the same partition and offset replays the recorded outcome', () => {
     const v = view();
     const original = recorded(v);
-    const verdict = decide(request(), { partition: 2, offset: 17 }, v, settings);
+    const verdict = decide(request(), '2/17', v, settings);
     expect(verdict).toEqual({ decision: original, replayed: true });
   });
 

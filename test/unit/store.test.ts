@@ -82,7 +82,7 @@ describe('shared msgpack structures', () => {
           reason: 'tac_unknown',
           detail: 'd',
         },
-        source: { partition: 1, offset: 2 },
+        source: '1/2',
         at: 'now',
       },
     ],

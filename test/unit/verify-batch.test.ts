@@ -11,6 +11,7 @@ const msg = (value: unknown, offset: number): BatchMessage => [
   ENCODING_JSON,
   0,
   offset,
+  null,
 ];
 const req = (requestId: string, extra: Record<string, unknown> = {}) => ({
   requestId,
@@ -27,10 +28,11 @@ describe('verifyBatch', () => {
     const results = verifyBatch(
       {
         now: Date.parse('2026-11-23T00:00:00Z'),
+        topic: 'requests',
         messages: [
           msg(req('a'), 0),
-          [Buffer.from('{'), ENCODING_JSON, 0, 1],
-          [Buffer.from(pack(req('b'))), ENCODING_MSGPACK, 0, 2],
+          [Buffer.from('{'), ENCODING_JSON, 0, 1, 'k'],
+          [Buffer.from(pack(req('b'))), ENCODING_MSGPACK, 0, 2, null],
         ],
       },
       view(),
@@ -44,7 +46,7 @@ describe('verifyBatch', () => {
 
   it('a requestId repeated within the batch is a duplicate', () => {
     const results = verifyBatch(
-      { now: 0, messages: [msg(req('a'), 0), msg(req('a'), 1)] },
+      { now: 0, topic: 'requests', messages: [msg(req('a'), 0), msg(req('a'), 1)] },
       view(),
       settings,
       65536,
@@ -56,6 +58,7 @@ describe('verifyBatch', () => {
     const results = verifyBatch(
       {
         now: 0,
+        topic: 'requests',
         messages: [
           msg(req('a', { ownerId: '880101300123' }), 0),
           msg(req('b', { ownerId: '990340005977' }), 1),
@@ -73,7 +76,7 @@ describe('verifyBatch', () => {
 
   it('an invalid request is rejected with invalid_request and counts as a final outcome', () => {
     const results = verifyBatch(
-      { now: 0, messages: [msg(req('a', { channel: 'x' }), 0), msg(req('a'), 1)] },
+      { now: 0, topic: 'requests', messages: [msg(req('a', { channel: 'x' }), 0), msg(req('a'), 1)] },
       view(),
       settings,
       65536,

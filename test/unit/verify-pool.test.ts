@@ -15,6 +15,7 @@ const request = (requestId: string, imei: string): BatchMessage => [
   ENCODING_JSON,
   1,
   Number(requestId.slice(1)),
+  null,
 ];
 
 beforeAll(async () => {
@@ -53,6 +54,7 @@ describe('VerifyPool (real worker threads over the LMDB store)', () => {
   it('decides a batch in input order', async () => {
     const results = await pool.verify({
       now: Date.now(),
+      topic: 'requests',
       messages: [request('r1', '352099001761481'), request('r2', '35209900176149'), request('r3', '111')],
     });
     expect(results.map((r) => (r.kind === 'verdict' ? r.decision.outcome : r.kind))).toEqual([
@@ -63,7 +65,7 @@ describe('VerifyPool (real worker threads over the LMDB store)', () => {
   });
 
   it("sees the main thread's later writes, including a new TAC table", async () => {
-    const before = await pool.verify({ now: Date.now(), messages: [request('r4', '35332811000001')] });
+    const before = await pool.verify({ now: Date.now(), topic: 'requests', messages: [request('r4', '35332811000001')] });
     expect(before[0]).toMatchObject({ decision: { reason: 'tac_unknown' } });
     await store.env.transaction(() => {
       store.tac.put('35332811', {
@@ -82,7 +84,7 @@ describe('VerifyPool (real worker threads over the LMDB store)', () => {
     // Both workers must have dropped their TAC caches: run enough batches to reach each.
     const after = await Promise.all(
       [5, 6, 7, 8].map((i) =>
-        pool.verify({ now: Date.now(), messages: [request(`r${i}`, '35332811000001')] }),
+        pool.verify({ now: Date.now(), topic: 'requests', messages: [request(`r${i}`, '35332811000001')] }),
       ),
     );
     for (const results of after) expect(results[0]).toMatchObject({ decision: { outcome: 'pending' } });
@@ -98,7 +100,7 @@ describe('VerifyPool (real worker threads over the LMDB store)', () => {
     const pending: Promise<unknown>[] = [];
     for (const messages of batches) {
       if (pool.needsDrain) await new Promise((resolve) => pool.once('drain', resolve));
-      pending.push(pool.verify({ now: Date.now(), messages }));
+      pending.push(pool.verify({ now: Date.now(), topic: 'requests', messages }));
     }
     const all = (await Promise.all(pending)) as Awaited<ReturnType<VerifyPool['verify']>>[];
     all.forEach((results, b) => {
@@ -119,7 +121,7 @@ describe('VerifyPool backpressure', () => {
     });
     const messages = Array.from({ length: 2000 }, (_, i) => request(`q${i}`, '352099001761481'));
     const runs = [0, 1, 2, 3].map(() =>
-      small.verify({ now: Date.now(), messages }).then(
+      small.verify({ now: Date.now(), topic: 'requests', messages }).then(
         () => 'ok',
         (e: Error & { code?: string }) => e.code,
       ),

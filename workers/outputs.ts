@@ -1,0 +1,95 @@
+/**
+ * The output messages of the contract (DESIGN.md §4), built as JSON bytes. Workers build them
+ * for the messages they decide, so the main thread only forwards bytes to Kafka; the main thread
+ * uses the same builders for outcomes reached by commands.
+ */
+import type { ConfirmedDecision, Decision } from './types.js';
+
+/** Values above this are not copied whole into a DLQ entry; the source position finds them. */
+export const DLQ_MAX_ORIGINAL_BYTES = 64 * 1024;
+
+const encoder = new TextEncoder();
+
+function bytes(value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(value));
+}
+
+/** `imei.verify.results`, key requestId: one per outcome (pending and review included). */
+export function resultMessage(decision: Decision, at: string): Uint8Array {
+  if (decision.outcome === 'confirmed') {
+    return bytes({
+      requestId: decision.requestId,
+      imei: decision.imei,
+      outcome: 'confirmed',
+      reason: null,
+      evidence: decision.evidence,
+      detail: decision.detail,
+      at,
+    });
+  }
+  return bytes({
+    requestId: decision.requestId,
+    imei: decision.imei,
+    outcome: decision.outcome,
+    reason: decision.reason,
+    detail: decision.detail,
+    at,
+  });
+}
+
+/** `bdik.confirmations`, key the 15-digit IMEI: one per verified device. */
+export function confirmationMessage(decision: ConfirmedDecision, verifiedAt: string): Uint8Array {
+  return bytes({
+    requestId: decision.requestId,
+    imei: decision.imei,
+    tac: decision.device.tac,
+    brand: decision.device.brand,
+    model: decision.device.model,
+    deviceType: decision.device.deviceType,
+    ownerId: decision.ownerId,
+    msisdn: decision.msisdn,
+    evidence: decision.evidence,
+    applicationId: decision.applicationId,
+    procedure: decision.procedure,
+    verifiedAt,
+  });
+}
+
+export interface DlqSource {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string | null;
+}
+
+/** `imei.verify.dlq`: what could not be decoded or answered, with the original bytes. */
+export function dlqMessage(source: DlqSource, original: Uint8Array | null, error: string, at: string): Uint8Array {
+  const size = original?.length ?? 0;
+  const kept = original === null ? null : original.subarray(0, DLQ_MAX_ORIGINAL_BYTES);
+  return bytes({
+    topic: source.topic,
+    partition: source.partition,
+    offset: source.offset,
+    key: source.key,
+    error,
+    value: kept === null ? null : Buffer.from(kept.buffer, kept.byteOffset, kept.length).toString('base64'),
+    valueBytes: size,
+    truncated: size > DLQ_MAX_ORIGINAL_BYTES,
+    at,
+  });
+}
+
+export interface Revocation {
+  readonly imei: string;
+  readonly requestId: string;
+  readonly applicationId: string;
+  readonly ownerId: string | null;
+  readonly msisdn: string | null;
+  readonly reason: string;
+  readonly revokedAt: string;
+}
+
+/** `bdik.revocations`, key the 15-digit IMEI: a confirmation БДИК must withdraw (rule 9). */
+export function revocationMessage(revocation: Revocation): Uint8Array {
+  return bytes(revocation);
+}

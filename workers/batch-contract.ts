@@ -4,7 +4,7 @@
  * the same way, one per message, in input order.
  */
 import { structuredPackr } from '../src/store/structures.js';
-import type { Decision } from './types.js';
+import type { Decision, VerifyRequest } from './types.js';
 
 export const ENCODING_JSON = 0;
 export const ENCODING_MSGPACK = 1;
@@ -39,6 +39,8 @@ export type BatchResult =
       readonly replayed: boolean;
       readonly result: Uint8Array;
       readonly confirmation: Uint8Array | null;
+      /** The request itself when it waits (pending or review): the pipeline stores it. */
+      readonly request: VerifyRequest | null;
     };
 
 export interface WorkerSettings {

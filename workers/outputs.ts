@@ -63,7 +63,12 @@ export interface DlqSource {
 }
 
 /** `imei.verify.dlq`: what could not be decoded or answered, with the original bytes. */
-export function dlqMessage(source: DlqSource, original: Uint8Array | null, error: string, at: string): Uint8Array {
+export function dlqMessage(
+  source: DlqSource,
+  original: Uint8Array | null,
+  error: string,
+  at: string,
+): Uint8Array {
   const size = original?.length ?? 0;
   const kept = original === null ? null : original.subarray(0, DLQ_MAX_ORIGINAL_BYTES);
   return bytes({

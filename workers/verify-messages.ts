@@ -5,24 +5,38 @@ import { BatchOverlay } from './batch-overlay.js';
 import { confirmationMessage, dlqMessage, resultMessage } from './outputs.js';
 import { parseRequest } from './request.js';
 import { decide, type RuleSettings } from './rules.js';
-import type { Decision, IndexView, RejectedDecision } from './types.js';
+import type { Decision, IndexView, RejectedDecision, VerifyRequest } from './types.js';
 
 /** Where a request was read: `<partition>/<offset>`, the identity rule 10 compares. */
 export function requestSource(partition: number, offset: number): string {
   return `${partition}/${offset}`;
 }
 
-function verdict(decision: Decision, replayed: boolean, at: string): BatchResult {
+/** A decision with its output messages: the one shape every decided message takes. */
+export function verdictOf(
+  decision: Decision,
+  replayed: boolean,
+  request: VerifyRequest | null,
+  at: string,
+): BatchResult {
+  const waits = decision.outcome === 'pending' || decision.outcome === 'review';
   return {
     kind: 'verdict',
     decision,
     replayed,
     result: resultMessage(decision, at),
-    confirmation: decision.outcome === 'confirmed' && decision.notify ? confirmationMessage(decision, at) : null,
+    confirmation:
+      decision.outcome === 'confirmed' && decision.notify ? confirmationMessage(decision, at) : null,
+    request: waits ? request : null,
   };
 }
 
-export function verifyBatch(task: BatchTask, view: IndexView, settings: RuleSettings, maxMessageBytes: number): BatchResult[] {
+export function verifyBatch(
+  task: BatchTask,
+  view: IndexView,
+  settings: RuleSettings,
+  maxMessageBytes: number,
+): BatchResult[] {
   const overlay = new BatchOverlay(view);
   const at = new Date(task.now).toISOString();
   const results: BatchResult[] = new Array(task.messages.length);
@@ -48,12 +62,12 @@ export function verifyBatch(task: BatchTask, view: IndexView, settings: RuleSett
         detail: parsed.detail,
       };
       overlay.record(decision, source, partition, at);
-      results[i] = verdict(decision, false, at);
+      results[i] = verdictOf(decision, false, null, at);
       continue;
     }
     const { decision, replayed } = decide(parsed.request, source, overlay, settings);
     if (!replayed) overlay.record(decision, source, partition, at);
-    results[i] = verdict(decision, replayed, at);
+    results[i] = verdictOf(decision, replayed, parsed.request, at);
   }
   return results;
 }

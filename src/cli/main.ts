@@ -16,6 +16,7 @@ import { loadTac } from '../loaders/tac-loader.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { runCheck } from './check-command.js';
 import { type Loader, runLoad } from './load-command.js';
+import { runBroker, runService } from './run-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INPUT = 1;
@@ -77,6 +78,19 @@ function program(setExit: (code: number) => void): Command {
         );
       },
     );
+  cli
+    .command('run')
+    .description('run the service (embedded Kafka cluster unless KAFKA_BROKERS is set)')
+    .action(async () => {
+      setExit(await runService(loadConfig()));
+    });
+
+  cli
+    .command('broker')
+    .description('run only the embedded Kafka-protocol cluster, in memory, and print its address')
+    .action(async () => {
+      setExit(await runBroker(loadConfig()));
+    });
   return cli;
 }
 

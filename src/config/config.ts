@@ -21,6 +21,9 @@ export const configSchema = z.strictObject({
     clientId: z.string().min(1),
     groupId: z.string().min(1),
     embeddedBrokers: z.number().int().min(1).max(9),
+    /** Partitions and replication of topics imeiflow creates on a real cluster. */
+    topicPartitions: z.number().int().min(1).max(10_000),
+    replicationFactor: z.number().int().min(1).max(10),
   }),
   topics: z.strictObject({
     requests: topicName,
@@ -29,7 +32,12 @@ export const configSchema = z.strictObject({
     results: topicName,
     dlq: topicName,
     revocations: topicName,
-    pendingChangelog: topicName,
+    /** Internal: review, deadline, re-evaluation and revocation commands, co-partitioned with requests. */
+    commands: topicName,
+    /** Internal: one record per processed batch, the exactly-once commit point. */
+    journal: topicName,
+    /** Internal: partition-local state (pending, registry), compacted. */
+    changelog: topicName,
   }),
   http: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }),
   pool: z.strictObject({
@@ -86,7 +94,9 @@ const ENV_VARIABLES: readonly {
   { name: 'IMEIFLOW_TOPIC_RESULTS', path: ['topics', 'results'], kind: 'string' },
   { name: 'IMEIFLOW_TOPIC_DLQ', path: ['topics', 'dlq'], kind: 'string' },
   { name: 'IMEIFLOW_TOPIC_REVOCATIONS', path: ['topics', 'revocations'], kind: 'string' },
-  { name: 'IMEIFLOW_TOPIC_PENDING_CHANGELOG', path: ['topics', 'pendingChangelog'], kind: 'string' },
+  { name: 'IMEIFLOW_TOPIC_COMMANDS', path: ['topics', 'commands'], kind: 'string' },
+  { name: 'IMEIFLOW_TOPIC_JOURNAL', path: ['topics', 'journal'], kind: 'string' },
+  { name: 'IMEIFLOW_TOPIC_CHANGELOG', path: ['topics', 'changelog'], kind: 'string' },
 ];
 
 function readJson(file: string, what: string): JsonObject {

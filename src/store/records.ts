@@ -33,3 +33,9 @@ export interface StoreMeta {
   readonly schemaVersion: number;
   readonly createdAt: string;
 }
+
+/** A command waiting to be sent to partition `partition` of the commands topic. */
+export interface OutboxEntry {
+  readonly partition: number;
+  readonly command: unknown;
+}

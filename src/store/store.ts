@@ -16,7 +16,7 @@ import type {
   TacRecord,
 } from '../../workers/types.js';
 import { ImeiflowError, messageOf } from '../errors.js';
-import type { AuditEntry, PendingEntry, StoreMeta } from './records.js';
+import type { AuditEntry, OutboxEntry, PendingEntry, StoreMeta } from './records.js';
 import { structuredEncoderOptions } from './structures.js';
 
 /**
@@ -50,6 +50,8 @@ export interface Store {
   readonly pending: Database<PendingEntry[], string>;
   readonly outcomes: Database<OutcomeRecord, string>;
   readonly audit: Database<AuditEntry, string>;
+  /** Commands written with the state change that caused them, sent to Kafka after it commits. */
+  readonly commandOutbox: Database<OutboxEntry, string>;
   close(): Promise<void>;
 }
 
@@ -114,6 +116,7 @@ export function openStore(options: StoreOptions): Store {
     pending: db('pending'),
     outcomes: db('outcomes'),
     audit: db('audit'),
+    commandOutbox: db('command-outbox'),
     close: () => env.close(),
   };
 }

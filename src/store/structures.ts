@@ -56,7 +56,7 @@ const STRUCTURES: readonly (readonly string[])[] = [
   // StoreMeta
   ['schemaVersion', 'createdAt'],
   // BatchResult: verdict, undecodable
-  ['kind', 'decision', 'replayed', 'result', 'confirmation'],
+  ['kind', 'decision', 'replayed', 'result', 'confirmation', 'request'],
   ['kind', 'error', 'dlq'],
   // BatchTask
   ['now', 'topic', 'messages'],
@@ -65,6 +65,11 @@ const STRUCTURES: readonly (readonly string[])[] = [
   // VerifyRequest, with all optional fields and with none
   ['requestId', 'imei', 'operator', 'channel', 'ownerId', 'msisdn', 'applicationId', 'submittedAt'],
   ['requestId', 'imei', 'operator', 'channel'],
+  // JournalRecord, InputPositions
+  ['seq', 'partition', 'inputs', 'outputs', 'outcomes', 'at'],
+  ['requests', 'commands'],
+  // OutboxEntry
+  ['partition', 'command'],
   // AuditEntry
   ['at', 'atAstana', 'actor', 'role', 'action', 'basis', 'target'],
 ];

@@ -65,7 +65,11 @@ describe('VerifyPool (real worker threads over the LMDB store)', () => {
   });
 
   it("sees the main thread's later writes, including a new TAC table", async () => {
-    const before = await pool.verify({ now: Date.now(), topic: 'requests', messages: [request('r4', '35332811000001')] });
+    const before = await pool.verify({
+      now: Date.now(),
+      topic: 'requests',
+      messages: [request('r4', '35332811000001')],
+    });
     expect(before[0]).toMatchObject({ decision: { reason: 'tac_unknown' } });
     await store.env.transaction(() => {
       store.tac.put('35332811', {

@@ -1,0 +1,50 @@
+/** `imeiflow run` (the service) and `imeiflow broker` (only the embedded Kafka cluster). */
+import type { Config } from '../config/config.js';
+import { startEmbeddedCluster } from '../kafka/embedded-cluster.js';
+import { createLogger } from '../log.js';
+import { startService } from '../service.js';
+
+function waitForSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+}
+
+export async function runService(config: Config): Promise<number> {
+  const log = createLogger(config.log.level);
+  const signal = waitForSignal();
+  const service = await startService(config, log);
+  const { topics } = config;
+  log.info(
+    {
+      kafka: service.bootstrapServers,
+      embedded: service.embedded,
+      http: service.address,
+      topics,
+    },
+    service.embedded
+      ? `imeiflow is running on an embedded Kafka cluster at ${service.bootstrapServers} (in memory only). ` +
+          `Send a request: echo '{"requestId":"r-1","imei":"352099001761481","operator":"beeline","channel":"import"}' | ` +
+          `kcat -P -b ${service.bootstrapServers} -t ${topics.requests} -k 352099001761481 ; ` +
+          `read the outcome: kcat -C -b ${service.bootstrapServers} -t ${topics.results} -e`
+      : `imeiflow is running on Kafka at ${service.bootstrapServers}`,
+  );
+  await service.shutdown(await signal);
+  return 0;
+}
+
+export async function runBroker(config: Config): Promise<number> {
+  const signal = waitForSignal();
+  const cluster = await startEmbeddedCluster(config.kafka.embeddedBrokers);
+  // One line a script can read, then one for people.
+  process.stdout.write(`${JSON.stringify({ bootstrapServers: cluster.bootstrapServers })}\n`);
+  process.stderr.write(
+    `embedded Kafka cluster (in memory only) at ${cluster.bootstrapServers}\n` +
+      `  run imeiflow against it:  KAFKA_BROKERS=${cluster.bootstrapServers} npx imeiflow run\n` +
+      `  list topics:              kcat -L -b ${cluster.bootstrapServers}\n`,
+  );
+  await signal;
+  await cluster.stop();
+  return 0;
+}

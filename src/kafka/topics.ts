@@ -1,0 +1,110 @@
+/**
+ * Makes sure every topic imeiflow reads or writes exists, and that the partition-local ones are
+ * co-partitioned: partition N of the requests topic owns partition N of the commands, journal,
+ * changelog and output topics.
+ */
+import Kafka from 'node-rdkafka';
+import type { Config } from '../config/config.js';
+import { ImeiflowError, messageOf } from '../errors.js';
+import { getMetadata, type KafkaSettings } from './client.js';
+
+export type TopicRole = keyof Config['topics'];
+
+/** Topics whose partition N belongs to the owner of requests partition N. */
+export const PARTITION_LOCAL_ROLES = [
+  'requests',
+  'commands',
+  'journal',
+  'changelog',
+  'results',
+  'confirmations',
+  'dlq',
+  'revocations',
+] as const satisfies readonly TopicRole[];
+
+const COMPACTED: readonly TopicRole[] = ['changelog', 'decisions'];
+
+export interface TopicLayout {
+  /** Partitions of the requests topic (and every partition-local topic). */
+  readonly partitions: number;
+}
+
+const ERR_TOPIC_ALREADY_EXISTS = 36;
+
+async function createOnRealCluster(settings: KafkaSettings, config: Config): Promise<void> {
+  const admin = Kafka.AdminClient.create({
+    'bootstrap.servers': settings.bootstrapServers,
+    'client.id': settings.clientId,
+  });
+  try {
+    for (const [role, topic] of Object.entries(config.topics) as [TopicRole, string][]) {
+      await new Promise<void>((resolve, reject) => {
+        admin.createTopic(
+          {
+            topic,
+            num_partitions: config.kafka.topicPartitions,
+            replication_factor: config.kafka.replicationFactor,
+            config: {
+              'cleanup.policy': COMPACTED.includes(role) ? 'compact' : 'delete',
+              ...(role === 'journal' ? { 'max.message.bytes': String(8 * 1024 * 1024) } : {}),
+            },
+          },
+          15_000,
+          (err) => (err && err.code !== ERR_TOPIC_ALREADY_EXISTS ? reject(err) : resolve()),
+        );
+      });
+    }
+  } finally {
+    admin.disconnect();
+  }
+}
+
+/** The embedded cluster has no CreateTopics: a metadata request for a topic auto-creates it. */
+async function touchOnEmbeddedCluster(client: Kafka.Producer, topics: readonly string[]): Promise<void> {
+  for (const topic of topics) {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const md = await getMetadata(client, topic);
+      const found = md.topics.find((t) => t.name === topic);
+      if (found !== undefined && found.partitions.length > 0) break;
+      if (Date.now() > deadline) throw new Error(`topic ${topic} was not auto-created`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+export async function ensureTopics(
+  client: Kafka.Producer,
+  settings: KafkaSettings,
+  config: Config,
+  embedded: boolean,
+): Promise<TopicLayout> {
+  const names = Object.values(config.topics);
+  try {
+    if (embedded) await touchOnEmbeddedCluster(client, names);
+    else await createOnRealCluster(settings, config);
+    const md = await getMetadata(client);
+    const partitionsOf = (topic: string): number =>
+      md.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+    const partitions = partitionsOf(config.topics.requests);
+    const problems: string[] = [];
+    for (const role of PARTITION_LOCAL_ROLES) {
+      const topic = config.topics[role];
+      const count = partitionsOf(topic);
+      if (count === 0) problems.push(`${topic} does not exist`);
+      else if (role === 'commands' ? count !== partitions : count < partitions) {
+        problems.push(
+          `${topic} has ${count} partitions; it needs ${role === 'commands' ? 'exactly' : 'at least'} ${partitions}`,
+        );
+      }
+    }
+    if (partitionsOf(config.topics.decisions) === 0)
+      problems.push(`${config.topics.decisions} does not exist`);
+    if (problems.length > 0) throw new Error(problems.join('; '));
+    return { partitions };
+  } catch (error) {
+    throw new ImeiflowError('KAFKA_CONNECT_FAILED', `topics are not usable: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+}

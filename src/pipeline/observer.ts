@@ -1,0 +1,19 @@
+/** What the pipeline reports as it works; the metrics module implements it (per batch, not per message). */
+import type { OutcomeCounts } from './batch-effects.js';
+
+export interface PipelineObserver {
+  consumed(topic: string, count: number): void;
+  batchVerified(size: number, durationSeconds: number): void;
+  outcomes(counts: OutcomeCounts): void;
+  /** End-to-end latency of each published request, from its Kafka timestamp to delivery. */
+  delivered(latenciesSeconds: readonly number[]): void;
+  journalAppended(partition: number, seq: number): void;
+}
+
+export const NO_OBSERVER: PipelineObserver = {
+  consumed: () => undefined,
+  batchVerified: () => undefined,
+  outcomes: () => undefined,
+  delivered: () => undefined,
+  journalAppended: () => undefined,
+};

@@ -1,0 +1,655 @@
+/**
+ * The request pipeline: a consumer group on the requests and commands topics, one processing
+ * cycle at a time per partition, verification in the worker pool, and the journal as the
+ * exactly-once commit point (see journal.ts).
+ *
+ * A cycle for partition N: take a batch (commands first) → decide it (workers for requests, this
+ * thread for commands) → append the journal record → apply the batch's state to LMDB → publish
+ * its outputs → take the next batch. A partition's next batch is decided only after the previous
+ * one's state is in LMDB, so repeated IMEIs and requestIds see each other.
+ *
+ * Partition changes hands with the eager protocol: on revoke, in-flight cycles finish or are
+ * abandoned before `unassign`, so no two owners ever publish to one partition; on assign, each
+ * partition is recovered from its journal and changelog before `assign` starts fetching at the
+ * journal's positions.
+ */
+import Kafka from 'node-rdkafka';
+import type { BatchResult, EncodingFlag } from '../../workers/batch-contract.js';
+import { ENCODING_JSON, ENCODING_MSGPACK } from '../../workers/batch-contract.js';
+import { dlqMessage } from '../../workers/outputs.js';
+import type { RuleSettings } from '../../workers/rules.js';
+import { requestSource } from '../../workers/verify-messages.js';
+import type { Config } from '../config/config.js';
+import { ImeiflowError, isImeiflowError, messageOf } from '../errors.js';
+import {
+  connect,
+  consume,
+  consumerConfig,
+  disconnect,
+  headerValue,
+  type KafkaSettings,
+} from '../kafka/client.js';
+import type { DeliveringProducer, OutgoingMessage } from '../kafka/delivering-producer.js';
+import type { PartitionReader } from '../kafka/partition-reader.js';
+import type { Logger } from '../log.js';
+import { lmdbIndexView } from '../store/index-view.js';
+import type { Store } from '../store/store.js';
+import { BatchEffects, type DeadlinePolicy } from './batch-effects.js';
+import { applyChangelogRecord } from './changelog.js';
+import type { AddressedCommand, CommandBus } from './command-bus.js';
+import { applyCommand, parseCommand } from './commands.js';
+import {
+  decodeJournal,
+  encodeJournal,
+  type InputPositions,
+  type JournalRecord,
+  journalKey,
+  missingOutputs,
+  OUTPUT_ROLES,
+  ROLE_CHANGELOG,
+  type RoleCode,
+} from './journal.js';
+import type { PipelineObserver } from './observer.js';
+import type { VerifyPool } from './verify-pool.js';
+
+/** Header carrying `<seq>.<idx>` of the journal record an output came from. */
+export const POSITION_HEADER = 'imeiflow-pos';
+
+type PartitionStatus = 'recovering' | 'active' | 'revoked';
+
+interface PartitionRuntime {
+  readonly partition: number;
+  status: PartitionStatus;
+  readonly requests: Kafka.Message[];
+  readonly commands: Kafka.Message[];
+  /** Positions after the last journaled batch. */
+  next: InputPositions;
+  /** Next offsets expected from the fetcher; anything older is a re-fetch and is dropped. */
+  fetched: { requests: number; commands: number };
+  seq: number;
+  cycle: Promise<void> | undefined;
+  lastHint: number;
+}
+
+export interface RequestPipelineDeps {
+  readonly config: Config;
+  readonly kafka: KafkaSettings;
+  readonly store: Store;
+  readonly pool: VerifyPool;
+  readonly producer: DeliveringProducer;
+  readonly reader: PartitionReader;
+  readonly commandBus: CommandBus;
+  readonly observer: PipelineObserver;
+  readonly log: Logger;
+  /** Called when the pipeline cannot go on safely; the process should exit and restart. */
+  readonly onFatal: (error: Error) => void;
+}
+
+const ESTIMATED_OUTPUT_BYTES_PER_MESSAGE = 900;
+/** Journal records stay well below the 4 MB message limit set on the producer and topic. */
+const MAX_JOURNAL_BYTES = 2 * 1024 * 1024;
+const COMMIT_HINT_INTERVAL_MS = 1000;
+
+function keyOf(message: Kafka.Message): string | null {
+  const key = message.key;
+  if (key === null || key === undefined) return null;
+  return typeof key === 'string' ? key : key.toString('utf8');
+}
+
+function encodingOf(message: Kafka.Message): EncodingFlag {
+  return message.headers !== undefined && headerValue(message, 'content-type') === 'application/msgpack'
+    ? ENCODING_MSGPACK
+    : ENCODING_JSON;
+}
+
+function asBuffer(value: Uint8Array | null): Buffer | null {
+  if (value === null) return null;
+  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length);
+}
+
+export class RequestPipeline {
+  readonly #deps: RequestPipelineDeps;
+  readonly #topics: Config['topics'];
+  readonly #roleTopics: readonly string[];
+  readonly #rules: RuleSettings;
+  readonly #deadlines: DeadlinePolicy;
+  readonly #runtimes = new Map<number, PartitionRuntime>();
+  readonly #maxQueued: number;
+  #consumer: Kafka.KafkaConsumer | undefined;
+  #generation = 0;
+  #stopping = false;
+  #paused = false;
+  #loop: Promise<void> | undefined;
+  #recovering: Promise<void> = Promise.resolve();
+  #unassigning: Promise<void> = Promise.resolve();
+
+  constructor(deps: RequestPipelineDeps) {
+    this.#deps = deps;
+    const { config } = deps;
+    this.#topics = config.topics;
+    this.#roleTopics = OUTPUT_ROLES.map((role) => config.topics[role]);
+    this.#rules = { eligibleProcedures: new Set(config.rules.eligibleProcedures) };
+    this.#deadlines = {
+      workingDays: config.pending.deadlineWorkingDays,
+      calendar: {
+        utcOffsetMinutes: config.pending.utcOffsetMinutes,
+        holidays: new Set(config.pending.holidays),
+      },
+    };
+    this.#maxQueued = config.pipeline.batchMaxMessages * 8;
+  }
+
+  /** Partitions this instance owns and has recovered. */
+  get activePartitions(): number[] {
+    return [...this.#runtimes.values()].filter((r) => r.status === 'active').map((r) => r.partition);
+  }
+
+  get ready(): boolean {
+    return (
+      this.#consumer?.isConnected() === true &&
+      [...this.#runtimes.values()].every((r) => r.status !== 'recovering')
+    );
+  }
+
+  get queuedMessages(): number {
+    let n = 0;
+    for (const r of this.#runtimes.values()) n += r.requests.length + r.commands.length;
+    return n;
+  }
+
+  async start(): Promise<void> {
+    const { config, kafka } = this.#deps;
+    const consumer = new Kafka.KafkaConsumer(
+      {
+        ...consumerConfig(kafka, config.kafka.groupId),
+        rebalance_cb: (err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) =>
+          this.#onRebalance(err, assignment),
+      },
+      { 'auto.offset.reset': 'earliest' },
+    );
+    consumer.on('event.error', (err) =>
+      this.#deps.log.warn({ err: messageOf(err) }, 'request consumer error'),
+    );
+    await connect(consumer, 'request consumer');
+    consumer.setDefaultConsumeTimeout(Math.max(5, config.pipeline.batchMaxWaitMs));
+    consumer.subscribe([this.#topics.requests, this.#topics.commands]);
+    this.#consumer = consumer;
+    this.#loop = this.#consumeLoop();
+  }
+
+  // ── fetching ─────────────────────────────────────────────────────────────────────────────
+
+  async #consumeLoop(): Promise<void> {
+    const consumer = this.#consumer!;
+    const max = this.#deps.config.pipeline.batchMaxMessages;
+    while (!this.#stopping) {
+      let messages: Kafka.Message[];
+      try {
+        messages = await consume(consumer, max);
+      } catch (error) {
+        this.#deps.log.warn({ err: messageOf(error) }, 'consume failed; retrying');
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      if (messages.length > 0) this.#route(messages);
+      this.#applyBackpressure();
+    }
+  }
+
+  #route(messages: readonly Kafka.Message[]): void {
+    let requests = 0;
+    let commands = 0;
+    for (const m of messages) {
+      const runtime = this.#runtimes.get(m.partition);
+      if (runtime === undefined || runtime.status !== 'active') continue;
+      if (m.topic === this.#topics.requests) {
+        if (m.offset < runtime.fetched.requests) continue;
+        runtime.fetched.requests = m.offset + 1;
+        runtime.requests.push(m);
+        requests++;
+      } else if (m.topic === this.#topics.commands) {
+        if (m.offset < runtime.fetched.commands) continue;
+        runtime.fetched.commands = m.offset + 1;
+        runtime.commands.push(m);
+        commands++;
+      }
+    }
+    if (requests > 0) this.#deps.observer.consumed(this.#topics.requests, requests);
+    if (commands > 0) this.#deps.observer.consumed(this.#topics.commands, commands);
+    for (const runtime of this.#runtimes.values()) this.#pump(runtime);
+  }
+
+  #applyBackpressure(): void {
+    const consumer = this.#consumer;
+    if (consumer === undefined) return;
+    const queued = this.queuedMessages;
+    if (!this.#paused && queued >= this.#maxQueued) {
+      this.#paused = true;
+      consumer.pause(consumer.assignments());
+    } else if (this.#paused && queued <= this.#maxQueued / 2) {
+      this.#paused = false;
+      consumer.resume(consumer.assignments());
+    }
+  }
+
+  // ── cycles ───────────────────────────────────────────────────────────────────────────────
+
+  #pump(runtime: PartitionRuntime): void {
+    if (runtime.cycle !== undefined || runtime.status !== 'active' || this.#stopping) return;
+    let cycle: Promise<void>;
+    if (runtime.commands.length > 0) {
+      cycle = this.#commandCycle(runtime, runtime.commands.splice(0, 500));
+    } else if (runtime.requests.length > 0) {
+      cycle = this.#requestCycle(runtime, this.#takeRequests(runtime));
+    } else {
+      return;
+    }
+    runtime.cycle = cycle
+      .catch((error: unknown) =>
+        this.#deps.onFatal(error instanceof Error ? error : new Error(String(error))),
+      )
+      .finally(() => {
+        runtime.cycle = undefined;
+        this.#pump(runtime);
+        this.#applyBackpressure();
+      });
+  }
+
+  /** Up to batchMaxMessages, and few enough bytes that the batch's journal record fits. */
+  #takeRequests(runtime: PartitionRuntime): Kafka.Message[] {
+    const max = this.#deps.config.pipeline.batchMaxMessages;
+    let estimate = 0;
+    let n = 0;
+    while (n < runtime.requests.length && n < max) {
+      // A DLQ entry copies the value (base64): budget for it.
+      estimate +=
+        ESTIMATED_OUTPUT_BYTES_PER_MESSAGE + Math.ceil((runtime.requests[n]!.value?.length ?? 0) * 1.4);
+      if (n > 0 && estimate > MAX_JOURNAL_BYTES) break;
+      n++;
+    }
+    return runtime.requests.splice(0, n);
+  }
+
+  async #requestCycle(runtime: PartitionRuntime, batch: Kafka.Message[]): Promise<void> {
+    const at = new Date();
+    const results = await this.#verify(batch, at);
+    const effects = new BatchEffects(this.#deps.store, runtime.partition, at, this.#deadlines);
+    for (let i = 0; i < batch.length; i++) {
+      const result = results[i]!;
+      const message = batch[i]!;
+      if (result.kind === 'undecodable') effects.dlq(result.dlq, keyOf(message));
+      else effects.verdict(result, requestSource(runtime.partition, message.offset));
+    }
+    const last = batch[batch.length - 1]!;
+    await this.#commit(runtime, effects, { ...runtime.next, requests: last.offset + 1 }, batch);
+  }
+
+  async #commandCycle(runtime: PartitionRuntime, batch: Kafka.Message[]): Promise<void> {
+    const at = new Date();
+    const effects = new BatchEffects(this.#deps.store, runtime.partition, at, this.#deadlines);
+    const ctx = { view: lmdbIndexView(this.#deps.store), rules: this.#rules };
+    for (const message of batch) {
+      const parsed = parseCommand(message.value);
+      if (!parsed.ok) {
+        const source = {
+          topic: this.#topics.commands,
+          partition: message.partition,
+          offset: message.offset,
+          key: keyOf(message),
+        };
+        effects.dlq(dlqMessage(source, message.value, parsed.error, at.toISOString()), keyOf(message));
+        continue;
+      }
+      applyCommand(parsed.command, effects, ctx);
+    }
+    const last = batch[batch.length - 1]!;
+    await this.#commit(runtime, effects, { ...runtime.next, commands: last.offset + 1 }, []);
+  }
+
+  /** Verify a batch in the pool; a batch that crashes a worker is retried message by message. */
+  async #verify(batch: readonly Kafka.Message[], at: Date): Promise<BatchResult[]> {
+    const { pool } = this.#deps;
+    const task = {
+      now: at.getTime(),
+      topic: this.#topics.requests,
+      messages: batch.map((m) => [m.value, encodingOf(m), m.partition, m.offset, keyOf(m)] as const),
+    };
+    const started = performance.now();
+    for (;;) {
+      if (pool.needsDrain) await new Promise((resolve) => pool.once('drain', resolve));
+      try {
+        const results = await pool.verify(task);
+        this.#deps.observer.batchVerified(batch.length, (performance.now() - started) / 1000);
+        return results;
+      } catch (error) {
+        if (isImeiflowError(error, 'POOL_QUEUE_FULL')) continue;
+        if (batch.length === 1) throw error;
+        this.#deps.log.error(
+          { err: messageOf(error), size: batch.length },
+          'a verify worker failed; retrying the batch message by message',
+        );
+        return this.#verifyOneByOne(batch, at);
+      }
+    }
+  }
+
+  async #verifyOneByOne(batch: readonly Kafka.Message[], at: Date): Promise<BatchResult[]> {
+    const results: BatchResult[] = [];
+    for (const message of batch) {
+      try {
+        const [result] = await this.#verify([message], at);
+        results.push(result!);
+      } catch (error) {
+        const detail = `verification failed: ${messageOf(error)}`;
+        const source = {
+          topic: this.#topics.requests,
+          partition: message.partition,
+          offset: message.offset,
+          key: keyOf(message),
+        };
+        results.push({
+          kind: 'undecodable',
+          error: detail,
+          dlq: dlqMessage(source, message.value, detail, at.toISOString()),
+        });
+      }
+    }
+    return results;
+  }
+
+  /** Journal, apply, publish: the batch's exactly-once commit. */
+  async #commit(
+    runtime: PartitionRuntime,
+    effects: BatchEffects,
+    inputs: InputPositions,
+    batch: readonly Kafka.Message[],
+  ): Promise<void> {
+    const outcome = effects.finish();
+    // Revoked while deciding: the new owner will decide this batch again.
+    if (runtime.status !== 'active') return;
+    const record: JournalRecord = {
+      seq: runtime.seq + 1,
+      partition: runtime.partition,
+      inputs,
+      outputs: outcome.outputs,
+      outcomes: outcome.outcomes,
+      at: effects.at.toISOString(),
+    };
+    await this.#deps.producer.send([
+      {
+        topic: this.#topics.journal,
+        partition: runtime.partition,
+        key: journalKey(runtime.partition),
+        value: encodeJournal(record),
+      },
+    ]);
+    runtime.seq = record.seq;
+    runtime.next = inputs;
+    this.#deps.observer.journalAppended(runtime.partition, record.seq);
+    this.#deps.observer.outcomes(outcome.counts);
+    await this.#applyLocally(record, outcome.newlyPending);
+    await this.#publish(
+      record,
+      record.outputs.map((_, idx) => idx),
+    );
+    if (batch.length > 0) {
+      const now = Date.now();
+      this.#deps.observer.delivered(batch.map((m) => Math.max(0, now - (m.timestamp ?? now)) / 1000));
+    }
+    this.#commitHint(runtime);
+  }
+
+  /** Write a journal record's state to LMDB (idempotent: also used in recovery). */
+  async #applyLocally(record: JournalRecord, newlyPending: readonly string[]): Promise<void> {
+    const { store, commandBus } = this.#deps;
+    let queued = false;
+    await store.env.transaction(() => {
+      for (const [role, key, value] of record.outputs) {
+        if (role === ROLE_CHANGELOG && key !== null) applyChangelogRecord(store, key, value);
+      }
+      for (const [requestId, outcome] of record.outcomes) store.outcomes.put(requestId, outcome);
+      // A KGD decision may have landed while these requests were being decided. Whichever of the
+      // two transactions commits second sees the other, so checking here closes the race.
+      const commands: AddressedCommand[] = [];
+      for (const body of newlyPending) {
+        if (this.#settleable(body)) {
+          commands.push({
+            partition: record.partition,
+            command: { type: 'reevaluate', body, issuedAt: record.at },
+          });
+        }
+      }
+      if (commands.length > 0) {
+        commandBus.queueInTransaction(commands);
+        queued = true;
+      }
+    });
+    if (queued)
+      void commandBus
+        .flush()
+        .catch((error: unknown) =>
+          this.#deps.log.error({ err: messageOf(error) }, 'sending commands failed'),
+        );
+  }
+
+  /** Whether the index now holds something that could settle a waiting request for `body`. */
+  #settleable(body: string): boolean {
+    const { store } = this.#deps;
+    if (store.declarations.get(body)?.some((d) => d.status !== 'registered')) return true;
+    if (store.localProduction.get(body) !== undefined) return true;
+    for (const entry of store.pending.get(body) ?? []) {
+      const id = entry.request.applicationId;
+      if (id !== undefined && (store.applications.get(id)?.status ?? 'registered') !== 'registered')
+        return true;
+    }
+    return false;
+  }
+
+  async #publish(record: JournalRecord, indices: readonly number[]): Promise<void> {
+    if (indices.length === 0) return;
+    const messages: OutgoingMessage[] = indices.map((idx) => {
+      const [role, key, value] = record.outputs[idx]!;
+      return {
+        topic: this.#roleTopics[role]!,
+        partition: record.partition,
+        key,
+        value: asBuffer(value),
+        headers: [{ [POSITION_HEADER]: `${record.seq}.${idx}` }],
+      };
+    });
+    const delivered = await this.#deps.producer.send(messages);
+    const changelogEnd = delivered.get(this.#topics.changelog);
+    if (changelogEnd !== undefined) {
+      // Our own changelog writes are already in LMDB: a later restore can start after them.
+      void this.#deps.store.meta.put(`changelog/${record.partition}`, changelogEnd + 1);
+    }
+  }
+
+  #commitHint(runtime: PartitionRuntime): void {
+    const now = Date.now();
+    if (now - runtime.lastHint < COMMIT_HINT_INTERVAL_MS || this.#consumer === undefined) return;
+    runtime.lastHint = now;
+    try {
+      // Not the source of truth (the journal is): lets lag tooling see progress.
+      this.#consumer.commit([
+        { topic: this.#topics.requests, partition: runtime.partition, offset: runtime.next.requests },
+        { topic: this.#topics.commands, partition: runtime.partition, offset: runtime.next.commands },
+      ]);
+    } catch (error) {
+      this.#deps.log.debug({ err: messageOf(error) }, 'offset commit hint failed');
+    }
+  }
+
+  // ── partition ownership ──────────────────────────────────────────────────────────────────
+
+  #onRebalance(err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]): void {
+    const consumer = this.#consumer;
+    if (consumer === undefined) return;
+    if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
+      const generation = ++this.#generation;
+      const partitions = [...new Set(assignment.map((a) => a.partition))].sort((a, b) => a - b);
+      this.#deps.log.info({ partitions }, 'partitions assigned; recovering');
+      for (const partition of partitions) {
+        this.#runtimes.set(partition, {
+          partition,
+          status: 'recovering',
+          requests: [],
+          commands: [],
+          next: { requests: 0, commands: 0 },
+          fetched: { requests: 0, commands: 0 },
+          seq: 0,
+          cycle: undefined,
+          lastHint: 0,
+        });
+      }
+      this.#recovering = this.#unassigning
+        .then(async () => {
+          for (const partition of partitions) {
+            if (generation !== this.#generation) return;
+            await this.#recover(this.#runtimes.get(partition)!);
+          }
+          if (generation !== this.#generation) return;
+          consumer.assign(
+            assignment.map((a) => {
+              const runtime = this.#runtimes.get(a.partition)!;
+              const offset =
+                a.topic === this.#topics.requests ? runtime.next.requests : runtime.next.commands;
+              return { topic: a.topic, partition: a.partition, offset };
+            }),
+          );
+          this.#paused = false;
+          for (const partition of partitions) {
+            const runtime = this.#runtimes.get(partition)!;
+            runtime.fetched = { ...runtime.next };
+            runtime.status = 'active';
+          }
+          this.#deps.log.info({ partitions }, 'partitions recovered; consuming');
+        })
+        .catch((error: unknown) =>
+          this.#deps.onFatal(error instanceof Error ? error : new Error(String(error))),
+        );
+    } else if (err.code === Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
+      this.#generation++;
+      const runtimes = [...this.#runtimes.values()];
+      for (const runtime of runtimes) runtime.status = 'revoked';
+      this.#deps.log.info(
+        { partitions: runtimes.map((r) => r.partition) },
+        'partitions revoked; finishing in-flight batches',
+      );
+      const recovering = this.#recovering;
+      // Until every in-flight cycle has finished publishing, the next owner must not start:
+      // unassign only then (librdkafka holds the rebalance until we do).
+      this.#unassigning = Promise.allSettled([recovering, ...runtimes.map((r) => r.cycle)]).then(() => {
+        for (const runtime of runtimes) {
+          if (this.#runtimes.get(runtime.partition) === runtime) this.#runtimes.delete(runtime.partition);
+        }
+        try {
+          consumer.unassign();
+        } catch (error) {
+          this.#deps.log.warn({ err: messageOf(error) }, 'unassign failed');
+        }
+      });
+    } else {
+      this.#deps.log.error({ err: messageOf(err) }, 'rebalance error');
+    }
+  }
+
+  /** Make partition N consistent: finish the last journaled batch, restore state, find positions. */
+  async #recover(runtime: PartitionRuntime): Promise<void> {
+    const { reader, store, log } = this.#deps;
+    const { partition } = runtime;
+    const last = await reader.lastMessage(this.#topics.journal, partition);
+    if (last?.value) {
+      const record = decodeJournal(last.value);
+      await this.#applyLocally(record, []);
+      const missing: number[] = [];
+      for (let role = 0 as RoleCode; role < OUTPUT_ROLES.length; role = (role + 1) as RoleCode) {
+        const tail = await reader.lastMessage(this.#roleTopics[role]!, partition);
+        const [seq, idx] = (tail === undefined ? undefined : headerValue(tail, POSITION_HEADER))
+          ?.split('.')
+          .map(Number) ?? [-1, -1];
+        missing.push(...missingOutputs(record, role, seq ?? -1, idx ?? -1));
+      }
+      missing.sort((a, b) => a - b);
+      if (missing.length > 0)
+        log.info(
+          { partition, seq: record.seq, outputs: missing.length },
+          'publishing outputs the previous owner did not',
+        );
+      await this.#publish(record, missing);
+      runtime.seq = record.seq;
+      runtime.next = record.inputs;
+    } else {
+      runtime.next = await this.#committedPositions(partition);
+    }
+    // Restore the partition's state written by whoever owned it since we last saw it.
+    const from = (await store.meta.get(`changelog/${partition}`)) as number | undefined;
+    let applied = 0;
+    let pendingWrites: { key: string; value: Uint8Array | null }[] = [];
+    const flushWrites = async (): Promise<void> => {
+      const writes = pendingWrites;
+      pendingWrites = [];
+      if (writes.length === 0) return;
+      await store.env.transaction(() => {
+        for (const w of writes) applyChangelogRecord(store, w.key, w.value);
+      });
+    };
+    const end = await reader.readToEnd(
+      this.#topics.changelog,
+      partition,
+      typeof from === 'number' ? from : 0,
+      (m) => {
+        const key = keyOf(m);
+        if (key === null) return;
+        pendingWrites.push({ key, value: m.value });
+        applied++;
+      },
+    );
+    await flushWrites();
+    await store.meta.put(`changelog/${partition}`, end);
+    log.info(
+      { partition, seq: runtime.seq, next: runtime.next, changelogRecords: applied },
+      'partition recovered',
+    );
+  }
+
+  /** Where to start when the journal has nothing for a partition: the group's offsets, else the start. */
+  async #committedPositions(partition: number): Promise<InputPositions> {
+    const consumer = this.#consumer!;
+    const committed = await new Promise<Kafka.TopicPartitionOffset[]>((resolve) =>
+      consumer.committed(
+        [
+          { topic: this.#topics.requests, partition },
+          { topic: this.#topics.commands, partition },
+        ],
+        10_000,
+        (err, tps) => resolve(err ? [] : tps),
+      ),
+    );
+    const offsetOf = (topic: string): number => {
+      const offset = committed.find((t) => t.topic === topic)?.offset;
+      return typeof offset === 'number' && offset >= 0 ? offset : 0;
+    };
+    return { requests: offsetOf(this.#topics.requests), commands: offsetOf(this.#topics.commands) };
+  }
+
+  // ── shutdown ─────────────────────────────────────────────────────────────────────────────
+
+  /** Stop fetching, let in-flight cycles finish (up to the deadline), leave the group. */
+  async stop(deadlineMs: number): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    await this.#loop;
+    const cycles = [...this.#runtimes.values()].map((r) => r.cycle);
+    const finished = Promise.allSettled([this.#recovering, ...cycles]);
+    const timedOut = await Promise.race([
+      finished.then(() => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(true), deadlineMs).unref()),
+    ]);
+    if (timedOut) {
+      throw new ImeiflowError('SHUTDOWN_TIMEOUT', `in-flight batches did not finish within ${deadlineMs} ms`);
+    }
+    for (const runtime of this.#runtimes.values()) runtime.status = 'revoked';
+    if (this.#consumer !== undefined) await disconnect(this.#consumer);
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * The composition root of `imeiflow run`: configuration → store → Kafka → pool → pipeline →
+ * control plane, and one memoised shutdown that undoes it in order, with a deadline.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { type Config, workerCount } from './config/config.js';
+import { messageOf } from './errors.js';
+import { buildControlPlane } from './http/app.js';
+import type { KafkaSettings } from './kafka/client.js';
+import { DeliveringProducer } from './kafka/delivering-producer.js';
+import { type EmbeddedCluster, startEmbeddedCluster } from './kafka/embedded-cluster.js';
+import { PartitionReader } from './kafka/partition-reader.js';
+import { ensureTopics } from './kafka/topics.js';
+import type { Logger } from './log.js';
+import { PACKAGE_ROOT } from './paths.js';
+import { CommandBus } from './pipeline/command-bus.js';
+import { DeadlineTimer } from './pipeline/deadline-timer.js';
+import { DecisionConsumer } from './pipeline/decision-consumer.js';
+import { NO_OBSERVER, type PipelineObserver } from './pipeline/observer.js';
+import { RequestPipeline } from './pipeline/request-pipeline.js';
+import { VerifyPool } from './pipeline/verify-pool.js';
+import { openStore, type Store } from './store/store.js';
+
+export interface Service {
+  readonly http: FastifyInstance;
+  readonly bootstrapServers: string;
+  readonly embedded: boolean;
+  readonly address: string;
+  /** Memoised: every call returns the same promise. */
+  shutdown(reason: string): Promise<void>;
+}
+
+const SHUTDOWN_DEADLINE_MS = 30_000;
+
+export const VERSION = (
+  JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
+).version;
+
+export async function startService(
+  config: Config,
+  log: Logger,
+  observer: PipelineObserver = NO_OBSERVER,
+): Promise<Service> {
+  const steps: { name: string; close: () => Promise<void> | void }[] = [];
+  let shuttingDown: Promise<void> | undefined;
+  let fatal = false;
+
+  const shutdown = (reason: string): Promise<void> => {
+    shuttingDown ??= (async () => {
+      log.info({ reason }, 'shutting down');
+      const deadline = setTimeout(() => {
+        log.error('shutdown deadline passed; exiting');
+        process.exit(1);
+      }, SHUTDOWN_DEADLINE_MS + 5000);
+      deadline.unref();
+      // Reverse order of start; each step isolated so one failure does not skip the rest.
+      for (const step of [...steps].reverse()) {
+        try {
+          await step.close();
+        } catch (error) {
+          log.error({ step: step.name, err: messageOf(error) }, 'shutdown step failed');
+        }
+      }
+      clearTimeout(deadline);
+      log.info('stopped');
+    })();
+    return shuttingDown;
+  };
+
+  const onFatal = (error: Error): void => {
+    if (fatal) return;
+    fatal = true;
+    // Crash-only: the journal makes a restart safe, and guessing what a failed Kafka write did is not.
+    log.fatal(
+      { err: messageOf(error), code: (error as { code?: string }).code },
+      'fatal pipeline error; exiting for a clean restart',
+    );
+    process.exit(70);
+  };
+
+  try {
+    const store: Store = openStore({ dataDir: config.dataDir });
+    steps.push({ name: 'store', close: () => store.close() });
+
+    let cluster: EmbeddedCluster | undefined;
+    let bootstrapServers = config.kafka.brokers;
+    if (bootstrapServers === null) {
+      cluster = await startEmbeddedCluster(config.kafka.embeddedBrokers);
+      steps.push({ name: 'embedded cluster', close: () => cluster?.stop() });
+      bootstrapServers = cluster.bootstrapServers;
+    }
+    const kafka: KafkaSettings = { bootstrapServers, clientId: config.kafka.clientId };
+
+    const producer = await DeliveringProducer.connect(kafka, 'producer');
+    steps.push({ name: 'producer', close: () => producer.close() });
+    const layout = await ensureTopics(producer.client, kafka, config, cluster !== undefined);
+    const reader = await PartitionReader.connect(kafka, config.kafka.groupId);
+    steps.push({ name: 'partition reader', close: () => reader.close() });
+
+    const workers = workerCount(config);
+    const pool = new VerifyPool({
+      workers,
+      maxQueuedBatchesPerWorker: config.pool.maxQueuedBatchesPerWorker,
+      settings: {
+        dataDir: config.dataDir,
+        eligibleProcedures: config.rules.eligibleProcedures,
+        maxMessageBytes: config.pipeline.maxMessageBytes,
+      },
+    });
+    steps.push({ name: 'worker pool', close: () => pool.close() });
+
+    const commandBus = new CommandBus(store, producer, config.topics.commands);
+    const decisions = new DecisionConsumer({
+      config,
+      kafka,
+      store,
+      producer,
+      commandBus,
+      observer,
+      log,
+      layout,
+    });
+    await decisions.start();
+    steps.push({ name: 'decision consumer', close: () => decisions.stop() });
+
+    const pipeline = new RequestPipeline({
+      config,
+      kafka,
+      store,
+      pool,
+      producer,
+      reader,
+      commandBus,
+      observer,
+      log,
+      onFatal,
+    });
+    await pipeline.start();
+    steps.push({ name: 'request pipeline', close: () => pipeline.stop(SHUTDOWN_DEADLINE_MS) });
+
+    const timer = new DeadlineTimer({
+      store,
+      commandBus,
+      log,
+      intervalMs: config.pending.checkIntervalMs,
+      ownedPartitions: () => pipeline.activePartitions,
+    });
+    timer.start();
+    steps.push({ name: 'deadline timer', close: () => timer.stop() });
+
+    let closing = false;
+    const http = await buildControlPlane({
+      log,
+      info: {
+        version: VERSION,
+        embeddedKafka: cluster !== undefined,
+        brokers: bootstrapServers,
+        topics: { ...config.topics },
+        partitions: layout.partitions,
+        workers,
+      },
+      notReadyReason: () => {
+        if (closing) return 'shutting down';
+        if (!decisions.connected) return 'the decision consumer is not connected';
+        if (!pipeline.ready) return 'partitions are being recovered or Kafka is not connected';
+        return null;
+      },
+      ownedPartitions: () => pipeline.activePartitions,
+    });
+    const address = await http.listen({ host: config.http.host, port: config.http.port });
+    // Last started, first closed: readiness goes 503 before anything stops.
+    steps.push({
+      name: 'http',
+      close: async () => {
+        closing = true;
+        await http.close();
+      },
+    });
+    return { http, bootstrapServers, embedded: cluster !== undefined, address, shutdown };
+  } catch (error) {
+    await shutdown(`start-up failed: ${messageOf(error)}`);
+    throw error;
+  }
+}

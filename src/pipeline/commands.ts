@@ -170,13 +170,17 @@ function revoke(command: Extract<Command, { type: 'revoke' }>, effects: BatchEff
 export function applyCommand(command: Command, effects: BatchEffects, ctx: CommandContext): void {
   switch (command.type) {
     case 'reevaluate':
-      return reevaluate(command, effects, ctx);
+      reevaluate(command, effects, ctx);
+      return;
     case 'deadline':
-      return deadline(command, effects);
+      deadline(command, effects);
+      return;
     case 'review':
-      return review(command, effects, ctx);
+      review(command, effects, ctx);
+      return;
     case 'revoke':
-      return revoke(command, effects);
+      revoke(command, effects);
+      return;
   }
 }
 

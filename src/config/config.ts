@@ -36,8 +36,10 @@ export const configSchema = z.strictObject({
     commands: topicName,
     /** Internal: one record per processed batch, the exactly-once commit point. */
     journal: topicName,
-    /** Internal: partition-local state (pending, registry), compacted. */
-    changelog: topicName,
+    /** Internal, compacted: partition-local pending requests, restored by a partition's next owner. */
+    pendingChangelog: topicName,
+    /** Internal, compacted: partition-local registry entries (kept apart: far larger, less urgent). */
+    registryChangelog: topicName,
   }),
   http: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }),
   pool: z.strictObject({
@@ -96,7 +98,8 @@ const ENV_VARIABLES: readonly {
   { name: 'IMEIFLOW_TOPIC_REVOCATIONS', path: ['topics', 'revocations'], kind: 'string' },
   { name: 'IMEIFLOW_TOPIC_COMMANDS', path: ['topics', 'commands'], kind: 'string' },
   { name: 'IMEIFLOW_TOPIC_JOURNAL', path: ['topics', 'journal'], kind: 'string' },
-  { name: 'IMEIFLOW_TOPIC_CHANGELOG', path: ['topics', 'changelog'], kind: 'string' },
+  { name: 'IMEIFLOW_TOPIC_PENDING_CHANGELOG', path: ['topics', 'pendingChangelog'], kind: 'string' },
+  { name: 'IMEIFLOW_TOPIC_REGISTRY_CHANGELOG', path: ['topics', 'registryChangelog'], kind: 'string' },
 ];
 
 function readJson(file: string, what: string): JsonObject {

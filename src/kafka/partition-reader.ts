@@ -7,7 +7,11 @@ import Kafka from 'node-rdkafka';
 import { ImeiflowError } from '../errors.js';
 import { connect, consume, disconnect, type KafkaSettings, watermarks } from './client.js';
 
-const READ_TIMEOUT_MS = 30_000;
+const READ_TIMEOUT_MS = 60_000;
+/** Empty polls (50 ms each) after which the rest of a range is taken to hold no messages. */
+const MAX_IDLE_POLLS = 40;
+
+export type BatchHandler = (messages: readonly Kafka.Message[]) => Promise<void>;
 
 export class PartitionReader {
   readonly #consumer: Kafka.KafkaConsumer;
@@ -42,11 +46,9 @@ export class PartitionReader {
   }
 
   /** [low, high): the first offset kept and the next offset to be written. */
-  bounds(topic: string, partition: number): Promise<{ low: number; high: number }> {
-    return watermarks(this.#consumer, topic, partition).then((w) => ({
-      low: w.lowOffset,
-      high: w.highOffset,
-    }));
+  async bounds(topic: string, partition: number): Promise<{ low: number; high: number }> {
+    const w = await watermarks(this.#consumer, topic, partition);
+    return { low: w.lowOffset, high: w.highOffset };
   }
 
   lastMessage(topic: string, partition: number): Promise<Kafka.Message | undefined> {
@@ -54,24 +56,22 @@ export class PartitionReader {
       const { low, high } = await this.bounds(topic, partition);
       if (high <= low) return undefined;
       let found: Kafka.Message | undefined;
-      await this.#read(topic, partition, high - 1, high, (m) => {
-        found = m;
+      await this.#read(topic, partition, high - 1, high, async (batch) => {
+        found = batch[batch.length - 1] ?? found;
       });
       return found;
     });
   }
 
-  /** Every message from `from` (or the first kept, if later) to the current end. */
-  readToEnd(
-    topic: string,
-    partition: number,
-    from: number,
-    onMessage: (m: Kafka.Message) => void,
-  ): Promise<number> {
+  /**
+   * Every message from `from` (or the first kept, if later) to the current end, handed over in
+   * awaited batches so memory stays bounded. Resolves with the end offset.
+   */
+  readToEnd(topic: string, partition: number, from: number, onBatch: BatchHandler): Promise<number> {
     return this.#exclusive(async () => {
       const { low, high } = await this.bounds(topic, partition);
       const start = Math.max(from, low);
-      if (start < high) await this.#read(topic, partition, start, high, onMessage);
+      if (start < high) await this.#read(topic, partition, start, high, onBatch);
       return high;
     });
   }
@@ -81,18 +81,25 @@ export class PartitionReader {
     partition: number,
     from: number,
     end: number,
-    onMessage: (m: Kafka.Message) => void,
+    onBatch: BatchHandler,
   ): Promise<void> {
     this.#consumer.assign([{ topic, partition, offset: from }]);
     const deadline = Date.now() + READ_TIMEOUT_MS;
     try {
       let next = from;
+      let idle = 0;
+      // Compaction and transaction markers leave gaps: stop at the end offset, not a count.
       while (next < end) {
-        const messages = await consume(this.#consumer, 1000);
-        for (const m of messages) {
-          if (m.offset < next) continue;
-          onMessage(m);
-          next = m.offset + 1;
+        const messages = (await consume(this.#consumer, 1000)).filter(
+          (m) => m.offset >= next && m.offset < end,
+        );
+        if (messages.length > 0) {
+          await onBatch(messages);
+          next = messages[messages.length - 1]!.offset + 1;
+          idle = 0;
+        } else if (++idle >= MAX_IDLE_POLLS) {
+          // The offsets left are control markers or compacted away: nothing more to read.
+          break;
         }
         if (Date.now() > deadline) {
           throw new ImeiflowError(

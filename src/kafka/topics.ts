@@ -1,7 +1,7 @@
 /**
  * Makes sure every topic imeiflow reads or writes exists, and that the partition-local ones are
  * co-partitioned: partition N of the requests topic owns partition N of the commands, journal,
- * changelog and output topics.
+ * changelogs and output topics.
  */
 import Kafka from 'node-rdkafka';
 import type { Config } from '../config/config.js';
@@ -15,14 +15,15 @@ export const PARTITION_LOCAL_ROLES = [
   'requests',
   'commands',
   'journal',
-  'changelog',
+  'pendingChangelog',
+  'registryChangelog',
   'results',
   'confirmations',
   'dlq',
   'revocations',
 ] as const satisfies readonly TopicRole[];
 
-const COMPACTED: readonly TopicRole[] = ['changelog', 'decisions'];
+const COMPACTED: readonly TopicRole[] = ['pendingChangelog', 'registryChangelog', 'decisions', 'journal'];
 
 export interface TopicLayout {
   /** Partitions of the requests topic (and every partition-local topic). */
@@ -49,7 +50,7 @@ async function createOnRealCluster(settings: KafkaSettings, config: Config): Pro
               ...(role === 'journal' ? { 'max.message.bytes': String(8 * 1024 * 1024) } : {}),
             },
           },
-          15_000,
+          10_000,
           (err) => (err && err.code !== ERR_TOPIC_ALREADY_EXISTS ? reject(err) : resolve()),
         );
       });
@@ -81,8 +82,19 @@ export async function ensureTopics(
 ): Promise<TopicLayout> {
   const names = Object.values(config.topics);
   try {
-    if (embedded) await touchOnEmbeddedCluster(client, names);
-    else await createOnRealCluster(settings, config);
+    if (embedded) {
+      await touchOnEmbeddedCluster(client, names);
+    } else {
+      try {
+        await createOnRealCluster(settings, config);
+      } catch (error) {
+        // A cluster without CreateTopics (the embedded cluster run by `imeiflow broker`, or a
+        // broker that forbids it) may still auto-create topics on a metadata request.
+        await touchOnEmbeddedCluster(client, names).catch(() => {
+          throw error;
+        });
+      }
+    }
     const md = await getMetadata(client);
     const partitionsOf = (topic: string): number =>
       md.topics.find((t) => t.name === topic)?.partitions.length ?? 0;

@@ -20,9 +20,10 @@ import type { Store } from '../store/store.js';
 import { encodeState, pendingKey, registryKey } from './changelog.js';
 import {
   type JournalOutput,
-  ROLE_CHANGELOG,
   ROLE_CONFIRMATIONS,
   ROLE_DLQ,
+  ROLE_PENDING_CHANGELOG,
+  ROLE_REGISTRY_CHANGELOG,
   ROLE_RESULTS,
   ROLE_REVOCATIONS,
 } from './journal.js';
@@ -184,10 +185,10 @@ export class BatchEffects {
 
   finish(): BatchOutcome {
     for (const [body, entries] of this.#pending) {
-      this.#outputs.push([ROLE_CHANGELOG, pendingKey(body), encodeState(entries)]);
+      this.#outputs.push([ROLE_PENDING_CHANGELOG, pendingKey(body), encodeState(entries)]);
     }
     for (const [body, entry] of this.#registry) {
-      this.#outputs.push([ROLE_CHANGELOG, registryKey(body), encodeState(entry)]);
+      this.#outputs.push([ROLE_REGISTRY_CHANGELOG, registryKey(body), encodeState(entry)]);
     }
     return {
       outputs: this.#outputs,

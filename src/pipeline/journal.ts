@@ -15,14 +15,23 @@
 import type { OutcomeRecord } from '../../workers/types.js';
 import { structuredPackr } from '../store/structures.js';
 
-export const OUTPUT_ROLES = ['results', 'confirmations', 'dlq', 'revocations', 'changelog'] as const;
+export const OUTPUT_ROLES = [
+  'results',
+  'confirmations',
+  'dlq',
+  'revocations',
+  'pendingChangelog',
+  'registryChangelog',
+] as const;
 export type OutputRole = (typeof OUTPUT_ROLES)[number];
 export const ROLE_RESULTS = 0;
 export const ROLE_CONFIRMATIONS = 1;
 export const ROLE_DLQ = 2;
 export const ROLE_REVOCATIONS = 3;
-export const ROLE_CHANGELOG = 4;
-export type RoleCode = 0 | 1 | 2 | 3 | 4;
+export const ROLE_PENDING_CHANGELOG = 4;
+export const ROLE_REGISTRY_CHANGELOG = 5;
+export type RoleCode = 0 | 1 | 2 | 3 | 4 | 5;
+export const CHANGELOG_ROLES: readonly RoleCode[] = [ROLE_PENDING_CHANGELOG, ROLE_REGISTRY_CHANGELOG];
 
 /** [role, key, value]: a message for partition N of the role's topic. */
 export type JournalOutput = readonly [role: RoleCode, key: string | null, value: Uint8Array | null];

@@ -39,6 +39,7 @@ import { applyChangelogRecord } from './changelog.js';
 import type { AddressedCommand, CommandBus } from './command-bus.js';
 import { applyCommand, parseCommand } from './commands.js';
 import {
+  CHANGELOG_ROLES,
   decodeJournal,
   encodeJournal,
   type InputPositions,
@@ -46,7 +47,6 @@ import {
   journalKey,
   missingOutputs,
   OUTPUT_ROLES,
-  ROLE_CHANGELOG,
   type RoleCode,
 } from './journal.js';
 import type { PipelineObserver } from './observer.js';
@@ -100,6 +100,11 @@ function encodingOf(message: Kafka.Message): EncodingFlag {
   return message.headers !== undefined && headerValue(message, 'content-type') === 'application/msgpack'
     ? ENCODING_MSGPACK
     : ENCODING_JSON;
+}
+
+/** LMDB meta key: the changelog offset up to which this instance's state is current. */
+function restoredKey(topic: string, partition: number): string {
+  return `restored/${topic}/${partition}`;
 }
 
 function asBuffer(value: Uint8Array | null): Buffer | null {
@@ -405,7 +410,7 @@ export class RequestPipeline {
     let queued = false;
     await store.env.transaction(() => {
       for (const [role, key, value] of record.outputs) {
-        if (role === ROLE_CHANGELOG && key !== null) applyChangelogRecord(store, key, value);
+        if (CHANGELOG_ROLES.includes(role) && key !== null) applyChangelogRecord(store, key, value);
       }
       for (const [requestId, outcome] of record.outcomes) store.outcomes.put(requestId, outcome);
       // A KGD decision may have landed while these requests were being decided. Whichever of the
@@ -458,10 +463,11 @@ export class RequestPipeline {
       };
     });
     const delivered = await this.#deps.producer.send(messages);
-    const changelogEnd = delivered.get(this.#topics.changelog);
-    if (changelogEnd !== undefined) {
+    for (const role of CHANGELOG_ROLES) {
+      const topic = this.#roleTopics[role]!;
+      const end = delivered.get(topic);
       // Our own changelog writes are already in LMDB: a later restore can start after them.
-      void this.#deps.store.meta.put(`changelog/${record.partition}`, changelogEnd + 1);
+      if (end !== undefined) void this.#deps.store.meta.put(restoredKey(topic, record.partition), end + 1);
     }
   }
 
@@ -583,30 +589,26 @@ export class RequestPipeline {
       runtime.next = await this.#committedPositions(partition);
     }
     // Restore the partition's state written by whoever owned it since we last saw it.
-    const from = (await store.meta.get(`changelog/${partition}`)) as number | undefined;
     let applied = 0;
-    let pendingWrites: { key: string; value: Uint8Array | null }[] = [];
-    const flushWrites = async (): Promise<void> => {
-      const writes = pendingWrites;
-      pendingWrites = [];
-      if (writes.length === 0) return;
-      await store.env.transaction(() => {
-        for (const w of writes) applyChangelogRecord(store, w.key, w.value);
-      });
-    };
-    const end = await reader.readToEnd(
-      this.#topics.changelog,
-      partition,
-      typeof from === 'number' ? from : 0,
-      (m) => {
-        const key = keyOf(m);
-        if (key === null) return;
-        pendingWrites.push({ key, value: m.value });
-        applied++;
-      },
-    );
-    await flushWrites();
-    await store.meta.put(`changelog/${partition}`, end);
+    for (const role of CHANGELOG_ROLES) {
+      const topic = this.#roleTopics[role]!;
+      const from = store.meta.get(restoredKey(topic, partition));
+      const end = await reader.readToEnd(
+        topic,
+        partition,
+        typeof from === 'number' ? from : 0,
+        async (batch) => {
+          await store.env.transaction(() => {
+            for (const m of batch) {
+              const key = keyOf(m);
+              if (key !== null) applyChangelogRecord(store, key, m.value);
+            }
+          });
+          applied += batch.length;
+        },
+      );
+      await store.meta.put(restoredKey(topic, partition), end);
+    }
     log.info(
       { partition, seq: runtime.seq, next: runtime.next, changelogRecords: applied },
       'partition recovered',

@@ -1,0 +1,44 @@
+/** Test data: IMEIs with correct check digits and a store loaded with known records. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadBlocklist } from '../../src/loaders/blocklist-loader.js';
+import { loadDeclarations } from '../../src/loaders/declarations-loader.js';
+import { loadLocalProduction } from '../../src/loaders/local-production-loader.js';
+import { loadTac } from '../../src/loaders/tac-loader.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { openStore } from '../../src/store/store.js';
+import { luhnDigit } from '../../workers/imei.js';
+
+/** The 15-digit IMEI of TAC + 6-digit serial. */
+export function imei(tac: string, serial: number): string {
+  const body = tac + String(serial).padStart(6, '0');
+  return body + String(luhnDigit(body));
+}
+
+export const APPLE = '35209900';
+
+/** A data directory with the sample TAC table, declarations and block list, plus `extraCsv`. */
+export async function seedStore(
+  dataDir: string,
+  extra: { declarations?: string; localProduction?: string } = {},
+): Promise<void> {
+  const samples = join(PACKAGE_ROOT, 'config/samples');
+  const store = openStore({ dataDir });
+  try {
+    await loadTac(store, join(samples, 'tac.csv'));
+    await loadDeclarations(store, join(samples, 'declarations.csv'));
+    await loadBlocklist(store, join(samples, 'blocklist.csv'));
+    if (extra.declarations !== undefined) {
+      const file = join(dataDir, 'extra-declarations.csv');
+      writeFileSync(file, extra.declarations);
+      await loadDeclarations(store, file);
+    }
+    if (extra.localProduction !== undefined) {
+      const file = join(dataDir, 'extra-local.csv');
+      writeFileSync(file, extra.localProduction);
+      await loadLocalProduction(store, file);
+    }
+  } finally {
+    await store.close();
+  }
+}

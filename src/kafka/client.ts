@@ -49,7 +49,7 @@ export function consumerConfig(
     // commands topics are co-partitioned and must move together.
     'partition.assignment.strategy': 'range',
     'fetch.wait.max.ms': 10,
-    'session.timeout.ms': 10_000,
+    'session.timeout.ms': 6_000,
     'heartbeat.interval.ms': 1_000,
     'topic.metadata.refresh.interval.ms': 5_000,
     ...extra,

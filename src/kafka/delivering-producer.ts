@@ -77,7 +77,17 @@ export class DeliveringProducer {
 
   /** Produce the messages in order and wait until all are delivered. */
   async send(messages: readonly OutgoingMessage[]): Promise<DeliveredOffsets> {
-    if (messages.length === 0) return new Map();
+    const { delivered } = await this.enqueue(messages);
+    return delivered;
+  }
+
+  /**
+   * Hand the messages to librdkafka in order. Resolves once all are queued (after waiting out a
+   * full queue), with a promise of their delivery: a caller that must keep the order of several
+   * sends to one partition starts the next only after this resolves.
+   */
+  async enqueue(messages: readonly OutgoingMessage[]): Promise<{ delivered: Promise<DeliveredOffsets> }> {
+    if (messages.length === 0) return { delivered: Promise.resolve(new Map()) };
     let ticket!: Ticket;
     const done = new Promise<DeliveredOffsets>((resolve, reject) => {
       ticket = { remaining: messages.length, failed: false, lastOffsets: new Map(), resolve, reject };
@@ -103,7 +113,7 @@ export class DeliveringProducer {
         }
       }
     }
-    return done;
+    return { delivered: done };
   }
 
   async close(): Promise<void> {

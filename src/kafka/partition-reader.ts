@@ -63,6 +63,21 @@ export class PartitionReader {
     });
   }
 
+  /** The last `count` messages of a partition (fewer if it holds fewer), oldest first. */
+  lastMessages(topic: string, partition: number, count: number): Promise<Kafka.Message[]> {
+    return this.#exclusive(async () => {
+      const { low, high } = await this.bounds(topic, partition);
+      const found: Kafka.Message[] = [];
+      const start = Math.max(low, high - count);
+      if (start < high) {
+        await this.#read(topic, partition, start, high, async (batch) => {
+          found.push(...batch);
+        });
+      }
+      return found;
+    });
+  }
+
   /**
    * Every message from `from` (or the first kept, if later) to the current end, handed over in
    * awaited batches so memory stays bounded. Resolves with the end offset.

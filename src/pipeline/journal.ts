@@ -67,8 +67,18 @@ export function decodeJournal(value: Buffer): JournalRecord {
   return packr.unpack(value) as JournalRecord;
 }
 
-export function journalKey(partition: number): string {
-  return `p${partition}`;
+/**
+ * How many journal records of a partition may be unpublished at once. A batch is decided and
+ * journaled while the previous one is still being published; recovery reads this many records.
+ */
+export const JOURNAL_WINDOW = 2;
+
+/**
+ * Keys cycle through JOURNAL_WINDOW values, so compaction keeps the newest JOURNAL_WINDOW
+ * records of each partition: exactly the ones recovery needs.
+ */
+export function journalKey(partition: number, seq: number): string {
+  return `p${partition}.${seq % JOURNAL_WINDOW}`;
 }
 
 /**

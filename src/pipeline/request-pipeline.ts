@@ -43,6 +43,7 @@ import {
   decodeJournal,
   encodeJournal,
   type InputPositions,
+  JOURNAL_WINDOW,
   type JournalRecord,
   journalKey,
   missingOutputs,
@@ -68,6 +69,10 @@ interface PartitionRuntime {
   fetched: { requests: number; commands: number };
   seq: number;
   cycle: Promise<void> | undefined;
+  /** Deliveries of journaled batches still being published, oldest first. */
+  publishing: Promise<void>[];
+  /** Resolves when the last publish has handed all its messages to librdkafka. */
+  enqueued: Promise<void>;
   lastHint: number;
 }
 
@@ -122,6 +127,7 @@ export class RequestPipeline {
   readonly #maxQueued: number;
   #consumer: Kafka.KafkaConsumer | undefined;
   #generation = 0;
+  #assignedOnce = false;
   #stopping = false;
   #paused = false;
   #loop: Promise<void> | undefined;
@@ -149,9 +155,11 @@ export class RequestPipeline {
     return [...this.#runtimes.values()].filter((r) => r.status === 'active').map((r) => r.partition);
   }
 
+  /** Connected, through its first rebalance, and no partition still recovering. */
   get ready(): boolean {
     return (
       this.#consumer?.isConnected() === true &&
+      this.#assignedOnce &&
       [...this.#runtimes.values()].every((r) => r.status !== 'recovering')
     );
   }
@@ -380,11 +388,14 @@ export class RequestPipeline {
       outcomes: outcome.outcomes,
       at: effects.at.toISOString(),
     };
+    // At most JOURNAL_WINDOW records may be unpublished: recovery reads no further back.
+    while (runtime.publishing.length >= JOURNAL_WINDOW) await runtime.publishing[0];
+    if (runtime.status !== 'active') return;
     await this.#deps.producer.send([
       {
         topic: this.#topics.journal,
         partition: runtime.partition,
-        key: journalKey(runtime.partition),
+        key: journalKey(runtime.partition, record.seq),
         value: encodeJournal(record),
       },
     ]);
@@ -393,15 +404,42 @@ export class RequestPipeline {
     this.#deps.observer.journalAppended(runtime.partition, record.seq);
     this.#deps.observer.outcomes(outcome.counts);
     await this.#applyLocally(record, outcome.newlyPending);
-    await this.#publish(
+    // The next batch may be decided now: its state reads see this one's. Publishing goes on
+    // in the background, in order.
+    const publishing = this.#publishInOrder(
+      runtime,
       record,
       record.outputs.map((_, idx) => idx),
-    );
-    if (batch.length > 0) {
-      const now = Date.now();
-      this.#deps.observer.delivered(batch.map((m) => Math.max(0, now - (m.timestamp ?? now)) / 1000));
-    }
-    this.#commitHint(runtime);
+    ).then(() => {
+      if (batch.length > 0) {
+        const now = Date.now();
+        this.#deps.observer.delivered(batch.map((m) => Math.max(0, now - (m.timestamp ?? now)) / 1000));
+      }
+      this.#commitHint(runtime);
+    });
+    runtime.publishing.push(publishing);
+    publishing
+      .catch((error: unknown) =>
+        this.#deps.onFatal(error instanceof Error ? error : new Error(String(error))),
+      )
+      .finally(() => {
+        runtime.publishing.splice(runtime.publishing.indexOf(publishing), 1);
+      });
+  }
+
+  /** Publish after the partition's previous publish has queued all its messages. */
+  #publishInOrder(
+    runtime: PartitionRuntime,
+    record: JournalRecord,
+    indices: readonly number[],
+  ): Promise<void> {
+    let delivered!: Promise<void>;
+    const enqueued = runtime.enqueued.then(async () => {
+      const { delivered: done } = await this.#enqueuePublish(record, indices);
+      delivered = done;
+    });
+    runtime.enqueued = enqueued.catch(() => undefined);
+    return enqueued.then(() => delivered);
   }
 
   /** Write a journal record's state to LMDB (idempotent: also used in recovery). */
@@ -450,8 +488,12 @@ export class RequestPipeline {
     return false;
   }
 
-  async #publish(record: JournalRecord, indices: readonly number[]): Promise<void> {
-    if (indices.length === 0) return;
+  /** Queue a record's outputs (those at `indices`); the promise inside settles on delivery. */
+  async #enqueuePublish(
+    record: JournalRecord,
+    indices: readonly number[],
+  ): Promise<{ delivered: Promise<void> }> {
+    if (indices.length === 0) return { delivered: Promise.resolve() };
     const messages: OutgoingMessage[] = indices.map((idx) => {
       const [role, key, value] = record.outputs[idx]!;
       return {
@@ -462,13 +504,18 @@ export class RequestPipeline {
         headers: [{ [POSITION_HEADER]: `${record.seq}.${idx}` }],
       };
     });
-    const delivered = await this.#deps.producer.send(messages);
-    for (const role of CHANGELOG_ROLES) {
-      const topic = this.#roleTopics[role]!;
-      const end = delivered.get(topic);
-      // Our own changelog writes are already in LMDB: a later restore can start after them.
-      if (end !== undefined) void this.#deps.store.meta.put(restoredKey(topic, record.partition), end + 1);
-    }
+    const { delivered } = await this.#deps.producer.enqueue(messages);
+    return {
+      delivered: delivered.then((offsets) => {
+        for (const role of CHANGELOG_ROLES) {
+          const topic = this.#roleTopics[role]!;
+          const end = offsets.get(topic);
+          // Our own changelog writes are already in LMDB: a later restore can start after them.
+          if (end !== undefined)
+            void this.#deps.store.meta.put(restoredKey(topic, record.partition), end + 1);
+        }
+      }),
+    };
   }
 
   #commitHint(runtime: PartitionRuntime): void {
@@ -505,6 +552,8 @@ export class RequestPipeline {
           fetched: { requests: 0, commands: 0 },
           seq: 0,
           cycle: undefined,
+          publishing: [],
+          enqueued: Promise.resolve(),
           lastHint: 0,
         });
       }
@@ -524,6 +573,7 @@ export class RequestPipeline {
             }),
           );
           this.#paused = false;
+          this.#assignedOnce = true;
           for (const partition of partitions) {
             const runtime = this.#runtimes.get(partition)!;
             runtime.fetched = { ...runtime.next };
@@ -545,7 +595,7 @@ export class RequestPipeline {
       const recovering = this.#recovering;
       // Until every in-flight cycle has finished publishing, the next owner must not start:
       // unassign only then (librdkafka holds the rebalance until we do).
-      this.#unassigning = Promise.allSettled([recovering, ...runtimes.map((r) => r.cycle)]).then(() => {
+      this.#unassigning = this.#settled(recovering, runtimes).then(() => {
         for (const runtime of runtimes) {
           if (this.#runtimes.get(runtime.partition) === runtime) this.#runtimes.delete(runtime.partition);
         }
@@ -564,27 +614,35 @@ export class RequestPipeline {
   async #recover(runtime: PartitionRuntime): Promise<void> {
     const { reader, store, log } = this.#deps;
     const { partition } = runtime;
-    const last = await reader.lastMessage(this.#topics.journal, partition);
-    if (last?.value) {
-      const record = decodeJournal(last.value);
-      await this.#applyLocally(record, []);
-      const missing: number[] = [];
+    const records = (await reader.lastMessages(this.#topics.journal, partition, JOURNAL_WINDOW))
+      .filter((m) => m.value !== null)
+      .map((m) => decodeJournal(m.value!))
+      .sort((a, b) => a.seq - b.seq);
+    const newest = records[records.length - 1];
+    if (newest !== undefined) {
+      for (const record of records) await this.#applyLocally(record, []);
+      // Where each output partition stands: outputs after its last (seq, idx) are missing.
+      const tails: [number, number][] = [];
       for (let role = 0 as RoleCode; role < OUTPUT_ROLES.length; role = (role + 1) as RoleCode) {
         const tail = await reader.lastMessage(this.#roleTopics[role]!, partition);
-        const [seq, idx] = (tail === undefined ? undefined : headerValue(tail, POSITION_HEADER))
+        const [seq = -1, idx = -1] = (tail === undefined ? undefined : headerValue(tail, POSITION_HEADER))
           ?.split('.')
           .map(Number) ?? [-1, -1];
-        missing.push(...missingOutputs(record, role, seq ?? -1, idx ?? -1));
+        tails.push([seq, idx]);
       }
-      missing.sort((a, b) => a - b);
-      if (missing.length > 0)
+      for (const record of records) {
+        const missing = tails
+          .flatMap(([seq, idx], role) => missingOutputs(record, role as RoleCode, seq, idx))
+          .sort((a, b) => a - b);
+        if (missing.length === 0) continue;
         log.info(
           { partition, seq: record.seq, outputs: missing.length },
           'publishing outputs the previous owner did not',
         );
-      await this.#publish(record, missing);
-      runtime.seq = record.seq;
-      runtime.next = record.inputs;
+        await this.#publishInOrder(runtime, record, missing);
+      }
+      runtime.seq = newest.seq;
+      runtime.next = newest.inputs;
     } else {
       runtime.next = await this.#committedPositions(partition);
     }
@@ -635,6 +693,15 @@ export class RequestPipeline {
     return { requests: offsetOf(this.#topics.requests), commands: offsetOf(this.#topics.commands) };
   }
 
+  /** Resolves when recovery and every cycle and publish of these partitions have finished. */
+  async #settled(recovering: Promise<void>, runtimes: readonly PartitionRuntime[]): Promise<void> {
+    await Promise.allSettled([recovering, ...runtimes.map((r) => r.cycle)]);
+    // A cycle may have started another publish while we waited: wait until none is left.
+    while (runtimes.some((r) => r.publishing.length > 0)) {
+      await Promise.allSettled(runtimes.flatMap((r) => r.publishing));
+    }
+  }
+
   // ── shutdown ─────────────────────────────────────────────────────────────────────────────
 
   /** Stop fetching, let in-flight cycles finish (up to the deadline), leave the group. */
@@ -642,8 +709,7 @@ export class RequestPipeline {
     if (this.#stopping) return;
     this.#stopping = true;
     await this.#loop;
-    const cycles = [...this.#runtimes.values()].map((r) => r.cycle);
-    const finished = Promise.allSettled([this.#recovering, ...cycles]);
+    const finished = this.#settled(this.#recovering, [...this.#runtimes.values()]);
     const timedOut = await Promise.race([
       finished.then(() => false),
       new Promise<boolean>((resolve) => setTimeout(() => resolve(true), deadlineMs).unref()),

@@ -96,9 +96,11 @@ export async function startService(options: {
   bootstrap: string;
   dataDir: string;
   env?: Record<string, string>;
+  /** Extra arguments for node itself, e.g. --cpu-prof. */
+  nodeArgs?: string[];
 }): Promise<ServiceProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'run'], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, 'run'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,

@@ -1,0 +1,74 @@
+/** Streaming requests at a steady rate and checking the exactly-once invariants on the outputs. */
+import { expect } from 'vitest';
+import type { TestProducer, TopicCollector } from './kafka.js';
+
+/** Produce `count` requests at about `perSecond`, in 100 ms ticks; resolves when all are sent. */
+export async function streamRequests(
+  producer: TestProducer,
+  topic: string,
+  count: number,
+  perSecond: number,
+  requestAt: (i: number) => { imei: string },
+): Promise<void> {
+  const perTick = Math.max(1, Math.round(perSecond / 10));
+  const started = Date.now();
+  for (let i = 0, tick = 0; i < count; tick++) {
+    for (const end = Math.min(count, i + perTick); i < end; i++) {
+      const request = requestAt(i);
+      producer.sendJson(topic, request.imei, request);
+    }
+    const due = started + (tick + 1) * 100;
+    await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
+  }
+  await producer.flush();
+}
+
+interface Result {
+  requestId: string;
+  outcome: string;
+  imei: string;
+}
+
+/**
+ * Every request `${runId}-${i}` has exactly one outcome message, and every confirmed one exactly
+ * one confirmation (the requests' IMEIs are unique, so БДИК sees each device once).
+ */
+export async function expectExactlyOnce(
+  collector: TopicCollector,
+  topics: Record<string, string>,
+  count: number,
+  runId: string,
+  timeoutMs: number,
+): Promise<void> {
+  const answered = (): number => {
+    const ids = new Set<string>();
+    for (const m of collector.of(topics['results']!)) if (m.key?.startsWith(`${runId}-`)) ids.add(m.key);
+    return ids.size;
+  };
+  await collector.waitFor(() => answered() >= count, timeoutMs, `outcomes for all ${count} requests`);
+  // Give late duplicates, if any, a chance to show up before counting.
+  await new Promise((r) => setTimeout(r, 2000));
+
+  const perRequest = new Map<string, number>();
+  const confirmedIds = new Set<string>();
+  for (const result of collector.json<Result>(topics['results']!)) {
+    if (!result.requestId.startsWith(`${runId}-`)) continue;
+    perRequest.set(result.requestId, (perRequest.get(result.requestId) ?? 0) + 1);
+    if (result.outcome === 'confirmed') confirmedIds.add(result.requestId);
+  }
+  const repeated = [...perRequest].filter(([, n]) => n !== 1);
+  expect(repeated.slice(0, 5), `${repeated.length} requests with more than one outcome`).toEqual([]);
+  for (let i = 0; i < count; i++) expect(perRequest.has(`${runId}-${i}`)).toBe(true);
+
+  const perImei = new Map<string, number>();
+  const confirmationIds = new Set<string>();
+  for (const c of collector.json<{ requestId: string; imei: string }>(topics['confirmations']!)) {
+    if (!c.requestId.startsWith(`${runId}-`)) continue;
+    perImei.set(c.imei, (perImei.get(c.imei) ?? 0) + 1);
+    confirmationIds.add(c.requestId);
+  }
+  const twice = [...perImei].filter(([, n]) => n !== 1);
+  expect(twice.slice(0, 5), `${twice.length} devices confirmed more than once`).toEqual([]);
+  expect(confirmationIds.size).toBe(confirmedIds.size);
+  for (const id of confirmedIds) expect(confirmationIds.has(id)).toBe(true);
+}

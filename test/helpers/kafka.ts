@@ -5,6 +5,7 @@
  * outputs must be read while they are produced).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -139,6 +140,14 @@ export async function startService(options: {
     },
     kill: (signal) => stopChild(child, signal),
   };
+}
+
+/** With IMEIFLOW_TEST_LOGS=DIR, keep each service's output for a look after the run. */
+export function saveServiceLogs(services: readonly ServiceProcess[], name: string): void {
+  const dir = process.env['IMEIFLOW_TEST_LOGS'];
+  if (dir === undefined) return;
+  for (const [i, service] of services.entries())
+    writeFileSync(join(dir, `${name}-service-${i}.log`), service.output.join('\n'));
 }
 
 export class TestProducer {

@@ -12,6 +12,7 @@ import { openStore } from '../../src/store/store.js';
 import {
   type BrokerProcess,
   type ServiceProcess,
+  saveServiceLogs,
   startBroker,
   startService,
   TestProducer,
@@ -45,12 +46,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (process.env['IMEIFLOW_TEST_LOGS'] !== undefined) {
-    const { writeFileSync } = await import('node:fs');
-    services.forEach((s, i) =>
-      writeFileSync(`${process.env['IMEIFLOW_TEST_LOGS']}/crash-service-${i}.log`, s.output.join('\n')),
-    );
-  }
+  saveServiceLogs(services, 'crash');
   for (const s of services) await s.kill('SIGTERM');
   await producer?.close();
   await collector?.stop();

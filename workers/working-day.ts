@@ -20,9 +20,12 @@ function isWorkingDay(localMidnightMs: number, calendar: WorkingCalendar): boole
 
 /**
  * The moment `days` working days after `at`: the same local clock time that many working days
- * later. A start on a weekend or holiday counts from the next working day's midnight.
+ * later. A start on a weekend or holiday counts from the next working day's midnight. Zero days
+ * is `at` itself.
  */
 export function addWorkingDays(at: Date, days: number, calendar: WorkingCalendar): Date {
+  // Zero days is "at once", whatever the day: a deployment that wants immediate review says so.
+  if (days === 0) return at;
   const offsetMs = calendar.utcOffsetMinutes * 60_000;
   // Work in "local time as if it were UTC", then shift back.
   let local = at.getTime() + offsetMs;

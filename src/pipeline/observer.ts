@@ -8,6 +8,8 @@ export interface PipelineObserver {
   /** End-to-end latency of each published request, from its Kafka timestamp to delivery. */
   delivered(latenciesSeconds: readonly number[]): void;
   journalAppended(partition: number, seq: number): void;
+  /** Input the broker deleted before it was read. */
+  inputLost(topic: string, count: number): void;
 }
 
 export const NO_OBSERVER: PipelineObserver = {
@@ -16,4 +18,5 @@ export const NO_OBSERVER: PipelineObserver = {
   outcomes: () => undefined,
   delivered: () => undefined,
   journalAppended: () => undefined,
+  inputLost: () => undefined,
 };

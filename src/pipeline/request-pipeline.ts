@@ -646,6 +646,7 @@ export class RequestPipeline {
     } else {
       runtime.next = await this.#committedPositions(partition);
     }
+    await this.#checkRetention(runtime);
     // Restore the partition's state written by whoever owned it since we last saw it.
     let applied = 0;
     for (const role of CHANGELOG_ROLES) {
@@ -671,6 +672,26 @@ export class RequestPipeline {
       { partition, seq: runtime.seq, next: runtime.next, changelogRecords: applied },
       'partition recovered',
     );
+  }
+
+  /**
+   * Messages the broker deleted before anyone read them are lost input: say so loudly (the
+   * embedded cluster keeps ~5 MB per partition; a real cluster's retention can expire too).
+   */
+  async #checkRetention(runtime: PartitionRuntime): Promise<void> {
+    for (const input of ['requests', 'commands'] as const) {
+      const topic = this.#topics[input];
+      const { low } = await this.#deps.reader.bounds(topic, runtime.partition);
+      const next = runtime.next[input];
+      if (next < low) {
+        this.#deps.log.error(
+          { topic, partition: runtime.partition, next, firstKept: low, lost: low - next },
+          'input was deleted by the broker before it was read: these messages cannot be answered',
+        );
+        this.#deps.observer.inputLost(topic, low - next);
+        runtime.next = { ...runtime.next, [input]: low };
+      }
+    }
   }
 
   /** Where to start when the journal has nothing for a partition: the group's offsets, else the start. */

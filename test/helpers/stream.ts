@@ -29,9 +29,13 @@ interface Result {
   imei: string;
 }
 
+const FINAL = new Set(['confirmed', 'rejected']);
+
 /**
- * Every request `${runId}-${i}` has exactly one outcome message, and every confirmed one exactly
- * one confirmation (the requests' IMEIs are unique, so БДИК sees each device once).
+ * Exactly-once over a run of requests `${runId}-${i}`: no outcome message is repeated (at most
+ * one pending, one review and one final outcome per request), requests for which `expectFinal`
+ * holds have exactly one final outcome, and every confirmed one exactly one confirmation (the
+ * requests' IMEIs are unique, so БДИК sees each device once).
  */
 export async function expectExactlyOnce(
   collector: TopicCollector,
@@ -39,31 +43,50 @@ export async function expectExactlyOnce(
   count: number,
   runId: string,
   timeoutMs: number,
+  expectFinal: (i: number) => boolean = () => true,
 ): Promise<void> {
-  const answered = (): number => {
+  const prefix = `${runId}-`;
+  const finals = (): Set<string> => {
     const ids = new Set<string>();
-    for (const m of collector.of(topics['results']!)) if (m.key?.startsWith(`${runId}-`)) ids.add(m.key);
-    return ids.size;
+    for (const r of collector.json<Result>(topics['results']!)) {
+      if (r.requestId.startsWith(prefix) && FINAL.has(r.outcome)) ids.add(r.requestId);
+    }
+    return ids;
   };
-  await collector.waitFor(() => answered() >= count, timeoutMs, `outcomes for all ${count} requests`);
+  const wanted = Array.from({ length: count }, (_, i) => i).filter(expectFinal);
+  await collector.waitFor(
+    () => {
+      const have = finals();
+      return wanted.every((i) => have.has(`${prefix}${i}`));
+    },
+    timeoutMs,
+    `final outcomes for ${wanted.length} of ${count} requests`,
+  );
   // Give late duplicates, if any, a chance to show up before counting.
   await new Promise((r) => setTimeout(r, 2000));
 
-  const perRequest = new Map<string, number>();
+  const perRequest = new Map<string, Map<string, number>>();
   const confirmedIds = new Set<string>();
   for (const result of collector.json<Result>(topics['results']!)) {
-    if (!result.requestId.startsWith(`${runId}-`)) continue;
-    perRequest.set(result.requestId, (perRequest.get(result.requestId) ?? 0) + 1);
+    if (!result.requestId.startsWith(prefix)) continue;
+    const kind = FINAL.has(result.outcome) ? 'final' : result.outcome;
+    const counts = perRequest.get(result.requestId) ?? new Map<string, number>();
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    perRequest.set(result.requestId, counts);
     if (result.outcome === 'confirmed') confirmedIds.add(result.requestId);
   }
-  const repeated = [...perRequest].filter(([, n]) => n !== 1);
-  expect(repeated.slice(0, 5), `${repeated.length} requests with more than one outcome`).toEqual([]);
-  for (let i = 0; i < count; i++) expect(perRequest.has(`${runId}-${i}`)).toBe(true);
+  const repeated = [...perRequest].filter(([, counts]) => [...counts.values()].some((n) => n > 1));
+  expect(
+    repeated.slice(0, 5).map(([id, c]) => [id, Object.fromEntries(c)]),
+    `${repeated.length} requests with a repeated outcome`,
+  ).toEqual([]);
+  for (let i = 0; i < count; i++)
+    expect(perRequest.has(`${prefix}${i}`), `request ${i} has no outcome`).toBe(true);
 
   const perImei = new Map<string, number>();
   const confirmationIds = new Set<string>();
   for (const c of collector.json<{ requestId: string; imei: string }>(topics['confirmations']!)) {
-    if (!c.requestId.startsWith(`${runId}-`)) continue;
+    if (!c.requestId.startsWith(prefix)) continue;
     perImei.set(c.imei, (perImei.get(c.imei) ?? 0) + 1);
     confirmationIds.add(c.requestId);
   }

@@ -1,0 +1,135 @@
+/**
+ * Recovery from the journal, made deterministic: a "previous owner" journaled a batch and
+ * published only its first output before dying. The service taking over must publish exactly
+ * the missing outputs, apply the batch's state, and resume after the journaled input.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeState, registryKey } from '../../src/pipeline/changelog.js';
+import {
+  encodeJournal,
+  type JournalRecord,
+  journalKey,
+  ROLE_CONFIRMATIONS,
+  ROLE_REGISTRY_CHANGELOG,
+  ROLE_RESULTS,
+} from '../../src/pipeline/journal.js';
+import { POSITION_HEADER } from '../../src/pipeline/request-pipeline.js';
+import { openStore } from '../../src/store/store.js';
+import { APPLE, imei, seedStore } from '../helpers/fixtures.js';
+import {
+  type BrokerProcess,
+  type ServiceProcess,
+  startBroker,
+  startService,
+  TestProducer,
+  TopicCollector,
+  uniqueTopics,
+} from '../helpers/kafka.js';
+import { tempDir } from '../helpers/tmp.js';
+
+let broker: BrokerProcess;
+let service: ServiceProcess;
+let producer: TestProducer;
+let collector: TopicCollector;
+const { env, topics } = uniqueTopics(`journal-${Date.now()}`);
+const dataDir = join(tempDir(), 'data');
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+const DEVICE = imei(APPLE, 777);
+
+beforeAll(async () => {
+  broker = await startBroker();
+  await seedStore(dataDir);
+  collector = await TopicCollector.start(broker.bootstrap, [topics.results!, topics.confirmations!]);
+  producer = await TestProducer.connect(broker.bootstrap);
+});
+
+afterAll(async () => {
+  await service?.kill('SIGTERM');
+  await producer?.close();
+  await collector?.stop();
+  await broker?.stop();
+});
+
+describe('taking over a partition from a dead owner', () => {
+  it('publishes exactly the outputs it had not published and resumes after its input', async () => {
+    // Five requests in partition 0; the dead owner had decided the first three.
+    for (let i = 0; i < 5; i++) {
+      const id = i < 3 ? `old-${i}` : `new-${i}`;
+      producer.send(
+        topics.requests!,
+        DEVICE,
+        JSON.stringify({ requestId: id, imei: imei(APPLE, 800 + i), operator: 'kcell', channel: 'import' }),
+        undefined,
+        0,
+      );
+    }
+    const registry = {
+      requestId: 'j-confirmed',
+      partition: 0,
+      imei: DEVICE,
+      ownerId: null,
+      msisdn: null,
+      evidence: 'kgd-release' as const,
+      applicationId: 'KZ-J',
+      procedure: '40',
+      at: '2026-11-23T00:00:00.000Z',
+    };
+    const record: JournalRecord = {
+      seq: 5,
+      partition: 0,
+      inputs: { requests: 3, commands: 0 },
+      outputs: [
+        [
+          ROLE_RESULTS,
+          'j-rejected',
+          json({ requestId: 'j-rejected', outcome: 'rejected', reason: 'tac_unknown' }),
+        ],
+        [ROLE_RESULTS, 'j-confirmed', json({ requestId: 'j-confirmed', outcome: 'confirmed' })],
+        [ROLE_CONFIRMATIONS, DEVICE, json({ requestId: 'j-confirmed', imei: DEVICE })],
+        [ROLE_REGISTRY_CHANGELOG, registryKey(DEVICE.slice(0, 14)), encodeState(registry)],
+      ],
+      outcomes: [],
+      at: '2026-11-23T00:00:00.000Z',
+    };
+    producer.send(topics.journal!, journalKey(0, 5), encodeJournal(record), undefined, 0);
+    // It had published the first output only.
+    producer.send(
+      topics.results!,
+      'j-rejected',
+      Buffer.from(record.outputs[0]![2]!),
+      [{ [POSITION_HEADER]: '5.0' }],
+      0,
+    );
+    await producer.flush();
+
+    service = await startService({ bootstrap: broker.bootstrap, dataDir, env });
+    await service.waitReady();
+    await collector.waitFor(
+      () => collector.of(topics.results!).filter((m) => m.key?.startsWith('new-')).length === 2,
+      60_000,
+      'answers to the two requests after the journaled position',
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+
+    const keys = collector.of(topics.results!).map((m) => m.key);
+    expect(keys.filter((k) => k === 'j-rejected')).toHaveLength(1);
+    expect(keys.filter((k) => k === 'j-confirmed')).toHaveLength(1);
+    expect(keys.filter((k) => k?.startsWith('old-'))).toEqual([]);
+    expect(collector.of(topics.confirmations!).map((m) => m.key)).toEqual([DEVICE]);
+
+    // The batch's state reached the store.
+    const store = openStore({ dataDir, readOnly: true });
+    try {
+      expect(store.registry.get(DEVICE.slice(0, 14))).toMatchObject({
+        requestId: 'j-confirmed',
+        applicationId: 'KZ-J',
+      });
+    } finally {
+      await store.close();
+    }
+    expect(service.output.some((l) => l.includes('publishing outputs the previous owner did not'))).toBe(
+      true,
+    );
+  });
+});

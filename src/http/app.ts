@@ -1,7 +1,7 @@
 /**
  * The Fastify control plane. Health and readiness are open; everything else is under /v1.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from '../log.js';
 
 export interface ServiceInfo {
@@ -24,7 +24,8 @@ export interface ControlPlaneDeps {
 export async function buildControlPlane(deps: ControlPlaneDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request logs would drown the scrape traffic; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

@@ -14,13 +14,16 @@ import { type EmbeddedCluster, startEmbeddedCluster } from './kafka/embedded-clu
 import { PartitionReader } from './kafka/partition-reader.js';
 import { ensureTopics } from './kafka/topics.js';
 import type { Logger } from './log.js';
+import { Metrics } from './metrics/metrics.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { CommandBus } from './pipeline/command-bus.js';
 import { DeadlineTimer } from './pipeline/deadline-timer.js';
 import { DecisionConsumer } from './pipeline/decision-consumer.js';
-import { NO_OBSERVER, type PipelineObserver } from './pipeline/observer.js';
+import type { PipelineObserver } from './pipeline/observer.js';
 import { RequestPipeline } from './pipeline/request-pipeline.js';
 import { VerifyPool } from './pipeline/verify-pool.js';
+import { AuditLog } from './security/audit-log.js';
+import { TokenService } from './security/tokens.js';
 import { openStore, type Store } from './store/store.js';
 
 export interface Service {
@@ -41,8 +44,9 @@ export const VERSION = (
 export async function startService(
   config: Config,
   log: Logger,
-  observer: PipelineObserver = NO_OBSERVER,
+  metrics: Metrics = new Metrics(),
 ): Promise<Service> {
+  const observer: PipelineObserver = metrics;
   const steps: { name: string; close: () => Promise<void> | void }[] = [];
   let shuttingDown: Promise<void> | undefined;
   let fatal = false;
@@ -83,6 +87,9 @@ export async function startService(
   try {
     const store: Store = openStore({ dataDir: config.dataDir });
     steps.push({ name: 'store', close: () => store.close() });
+    const audit = new AuditLog(store, config.dataDir);
+    steps.push({ name: 'audit log', close: () => audit.close() });
+    metrics.sources.store = store;
 
     let cluster: EmbeddedCluster | undefined;
     let bootstrapServers = config.kafka.brokers;
@@ -110,6 +117,8 @@ export async function startService(
       },
     });
     steps.push({ name: 'worker pool', close: () => pool.close() });
+    metrics.sources.pool = pool;
+    metrics.sources.producerQueued = () => producer.queued;
 
     const commandBus = new CommandBus(store, producer, config.topics.commands);
     const decisions = new DecisionConsumer({
@@ -139,6 +148,8 @@ export async function startService(
     });
     await pipeline.start();
     steps.push({ name: 'request pipeline', close: () => pipeline.stop(SHUTDOWN_DEADLINE_MS) });
+    metrics.sources.queuedMessages = () => pipeline.queuedMessages;
+    metrics.sources.ownedPartitions = () => pipeline.activePartitions;
 
     const timer = new DeadlineTimer({
       store,
@@ -152,7 +163,13 @@ export async function startService(
 
     let closing = false;
     const http = await buildControlPlane({
+      config,
       log,
+      store,
+      tokens: new TokenService(store, config.security.tokenIdleDays),
+      audit,
+      metrics,
+      commandBus,
       info: {
         version: VERSION,
         embeddedKafka: cluster !== undefined,

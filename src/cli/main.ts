@@ -17,6 +17,7 @@ import { PACKAGE_ROOT } from '../paths.js';
 import { runCheck } from './check-command.js';
 import { type Loader, runLoad } from './load-command.js';
 import { runBroker, runService } from './run-command.js';
+import { createToken, listTokens, revokeToken } from './token-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INPUT = 1;
@@ -78,6 +79,28 @@ function program(setExit: (code: number) => void): Command {
         );
       },
     );
+  const token = cli.command('token').description('manage control-plane bearer tokens');
+  token
+    .command('create')
+    .description('create a token (printed once) for a named account and role')
+    .requiredOption('--name <name>', 'account name (a-z 0-9 . _ -)')
+    .requiredOption('--role <role>', 'operator, kgd, reviewer, sre or admin')
+    .action(async (opts: { name: string; role: string }) => {
+      setExit(await createToken(loadConfig(), opts.name, opts.role));
+    });
+  token
+    .command('revoke <name>')
+    .description('revoke a token at once')
+    .action(async (name: string) => {
+      setExit(await revokeToken(loadConfig(), name));
+    });
+  token
+    .command('list')
+    .description('list token accounts and their state')
+    .action(async () => {
+      setExit(await listTokens(loadConfig()));
+    });
+
   cli
     .command('run')
     .description('run the service (embedded Kafka cluster unless KAFKA_BROKERS is set)')

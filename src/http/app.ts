@@ -1,45 +1,117 @@
 /**
- * The Fastify control plane. Health and readiness are open; everything else is under /v1.
+ * The Fastify control plane: health, readiness and metrics (open), the /v1 API (bearer tokens
+ * with roles), the reviewers' page, and the OpenAPI document at /docs/json (browsable at /docs).
+ * Every error is RFC 7807 problem+json.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import type { Logger } from '../log.js';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import type { ControlPlaneDeps } from './deps.js';
+import { sendProblem } from './problem.js';
+import { REVIEW_PAGE } from './review-page.js';
+import { auditRoutes } from './routes/audit.js';
+import { deviceRoutes } from './routes/devices.js';
+import { loadRoutes } from './routes/loads.js';
+import { reviewRoutes } from './routes/reviews.js';
+import { verifyRoutes } from './routes/verify.js';
 
-export interface ServiceInfo {
-  readonly version: string;
-  readonly embeddedKafka: boolean;
-  readonly brokers: string;
-  readonly topics: Record<string, string>;
-  readonly partitions: number;
-  readonly workers: number;
-}
-
-export interface ControlPlaneDeps {
-  readonly log: Logger;
-  readonly info: ServiceInfo;
-  /** Why the service is not ready, or null when it is. */
-  readonly notReadyReason: () => string | null;
-  readonly ownedPartitions: () => readonly number[];
-}
+export type { ControlPlaneDeps, ServiceInfo } from './deps.js';
 
 export async function buildControlPlane(deps: ControlPlaneDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
     // Per-request logs would drown the scrape traffic; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const reason = deps.notReadyReason();
-    if (reason !== null) {
-      return reply.code(503).type('application/problem+json').send({
-        type: 'https://imeiflow.kz/problems/not-ready',
-        title: 'Not ready',
-        status: 503,
-        detail: reason,
-      });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'imeiflow control plane',
+        description:
+          'IMEI verification for the national IMEI database (БДИК). Errors are RFC 7807 problem+json.',
+        version: deps.info.version,
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  const duration = deps.metrics.httpDuration;
+  app.addHook('onResponse', async (request, reply) => {
+    duration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const issues = error.validation.map(
+        (v) => `${v.instancePath || error.validationContext || 'body'}: ${v.message}`,
+      );
+      return sendProblem(reply, 'invalid-request', issues.join('; '), { issues });
     }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return sendProblem(reply, 'payload-too-large', error.message);
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      return sendProblem(reply, 'unsupported-media-type', error.message);
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendProblem(reply, 'invalid-request', error.message);
+    }
+    request.log.error({ err: error }, 'request failed');
+    return sendProblem(reply, 'internal', 'the request failed; the log has the details');
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, 'not-found', `no route ${request.method} ${request.url}`),
+  );
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const reason = deps.notReadyReason();
+    if (reason !== null) return sendProblem(reply, 'not-ready', reason);
     return { status: 'ready', partitions: deps.ownedPartitions() };
   });
-  app.get('/v1/info', async () => ({ ...deps.info, partitionsOwned: deps.ownedPartitions() }));
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    const body = await deps.metrics.registry.metrics();
+    return reply.type(deps.metrics.registry.contentType).send(body);
+  });
+  app.get(
+    '/v1/info',
+    { schema: { summary: 'Version, Kafka brokers and topics, partitions owned', security: [] } },
+    async () => ({
+      ...deps.info,
+      partitionsOwned: deps.ownedPartitions(),
+    }),
+  );
+  app.get('/review', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').send(REVIEW_PAGE),
+  );
+
+  deviceRoutes(app, deps);
+  verifyRoutes(app, deps);
+  loadRoutes(app, deps);
+  reviewRoutes(app, deps);
+  auditRoutes(app, deps);
   return app;
 }

@@ -10,6 +10,8 @@ export interface PipelineObserver {
   journalAppended(partition: number, seq: number): void;
   /** Input the broker deleted before it was read. */
   inputLost(topic: string, count: number): void;
+  /** librdkafka's statistics JSON of the request consumer (consumer lag per partition). */
+  kafkaStatistics(json: string): void;
 }
 
 export const NO_OBSERVER: PipelineObserver = {
@@ -19,4 +21,5 @@ export const NO_OBSERVER: PipelineObserver = {
   delivered: () => undefined,
   journalAppended: () => undefined,
   inputLost: () => undefined,
+  kafkaStatistics: () => undefined,
 };

@@ -175,11 +175,14 @@ export class RequestPipeline {
     const consumer = new Kafka.KafkaConsumer(
       {
         ...consumerConfig(kafka, config.kafka.groupId),
+        // Per-partition consumer lag for the metrics.
+        'statistics.interval.ms': 5_000,
         rebalance_cb: (err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) =>
           this.#onRebalance(err, assignment),
       },
       { 'auto.offset.reset': 'earliest' },
     );
+    consumer.on('event.stats', (stats) => this.#deps.observer.kafkaStatistics(stats.message));
     consumer.on('event.error', (err) =>
       this.#deps.log.warn({ err: messageOf(err) }, 'request consumer error'),
     );

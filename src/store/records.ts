@@ -39,3 +39,15 @@ export interface OutboxEntry {
   readonly partition: number;
   readonly command: unknown;
 }
+
+/** A bearer token's account: the token itself is never stored, only its SHA-256. */
+export interface TokenRecord {
+  readonly name: string;
+  readonly role: string;
+  readonly hash: string;
+  readonly createdAt: string;
+  readonly lastUsedAt: string | null;
+  readonly revokedAt: string | null;
+  /** Set when the account was blocked for inactivity (seed 001: 60 days without requests). */
+  readonly blockedAt: string | null;
+}

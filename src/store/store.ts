@@ -16,7 +16,7 @@ import type {
   TacRecord,
 } from '../../workers/types.js';
 import { ImeiflowError, messageOf } from '../errors.js';
-import type { AuditEntry, OutboxEntry, PendingEntry, StoreMeta } from './records.js';
+import type { AuditEntry, OutboxEntry, PendingEntry, StoreMeta, TokenRecord } from './records.js';
 import { structuredEncoderOptions } from './structures.js';
 
 /**
@@ -52,6 +52,9 @@ export interface Store {
   readonly audit: Database<AuditEntry, string>;
   /** Commands written with the state change that caused them, sent to Kafka after it commits. */
   readonly commandOutbox: Database<OutboxEntry, string>;
+  /** Token accounts by name, and token hash → name. */
+  readonly tokens: Database<TokenRecord, string>;
+  readonly tokenHashes: Database<string, string>;
   close(): Promise<void>;
 }
 
@@ -65,7 +68,7 @@ export function openStore(options: StoreOptions): Store {
     if (!readOnly) mkdirSync(options.dataDir, { recursive: true });
     env = open({
       path,
-      maxDbs: 16,
+      maxDbs: 24,
       readOnly,
       // Every reader thread holds one slot; the pool plus the HTTP side fit easily.
       maxReaders: 256,
@@ -117,6 +120,8 @@ export function openStore(options: StoreOptions): Store {
     outcomes: db('outcomes'),
     audit: db('audit'),
     commandOutbox: db('command-outbox'),
+    tokens: db('tokens'),
+    tokenHashes: db('token-hashes'),
     close: () => env.close(),
   };
 }

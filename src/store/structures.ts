@@ -70,6 +70,8 @@ const STRUCTURES: readonly (readonly string[])[] = [
   ['requests', 'commands'],
   // OutboxEntry
   ['partition', 'command'],
+  // TokenRecord
+  ['name', 'role', 'hash', 'createdAt', 'lastUsedAt', 'revokedAt', 'blockedAt'],
   // AuditEntry
   ['at', 'atAstana', 'actor', 'role', 'action', 'basis', 'target'],
 ];

@@ -1,0 +1,32 @@
+/** What the control plane needs from the rest of the service. */
+import type { Config } from '../config/config.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { CommandBus } from '../pipeline/command-bus.js';
+import type { AuditLog } from '../security/audit-log.js';
+import type { TokenService } from '../security/tokens.js';
+import type { Store } from '../store/store.js';
+
+export interface ServiceInfo {
+  readonly version: string;
+  readonly embeddedKafka: boolean;
+  readonly brokers: string;
+  readonly topics: Record<string, string>;
+  readonly partitions: number;
+  readonly workers: number;
+}
+
+export interface ControlPlaneDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly store: Store;
+  readonly tokens: TokenService;
+  readonly audit: AuditLog;
+  readonly metrics: Metrics;
+  readonly info: ServiceInfo;
+  /** Sends review commands; absent when the control plane runs without Kafka (tests, tools). */
+  readonly commandBus?: CommandBus;
+  /** Why the service is not ready, or null when it is. */
+  readonly notReadyReason: () => string | null;
+  readonly ownedPartitions: () => readonly number[];
+}

@@ -1,0 +1,100 @@
+/** GET /v1/devices/:imei — what imeiflow knows about a device; personal data only with a basis. */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { normaliseImei } from '../../../workers/imei.js';
+import { allows } from '../../security/roles.js';
+import { basisOf, requirePermission } from '../auth.js';
+import type { ControlPlaneDeps } from '../deps.js';
+import { sendProblem } from '../problem.js';
+
+export function deviceRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
+  const { store, tokens, audit } = deps;
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/v1/devices/:imei',
+    {
+      schema: {
+        summary: 'Status, TAC record and evidence of one device',
+        description:
+          'Owner and phone number are included only for roles that may read personal data, with an X-Basis header (the case or request number); such reads are audited. `include=personal` insists on them.',
+        params: z.object({ imei: z.string().max(64) }),
+        querystring: z.object({ include: z.enum(['personal']).optional() }),
+        headers: z.object({ 'x-basis': z.string().max(200).optional() }).passthrough(),
+      },
+      preHandler: requirePermission(tokens, 'readDevice'),
+    },
+    async (request, reply) => {
+      const actor = request.actor!;
+      const normalised = normaliseImei(request.params.imei);
+      if (!normalised.ok)
+        return sendProblem(reply, 'invalid-imei', normalised.detail, { reason: normalised.reason });
+      const basis = basisOf(request);
+      const wantsPersonal = request.query.include === 'personal' || basis !== null;
+      if (wantsPersonal && !allows(actor.role, 'readPersonalData')) {
+        return sendProblem(reply, 'forbidden', `role ${actor.role} may not read personal data`);
+      }
+      if (request.query.include === 'personal' && basis === null) {
+        return sendProblem(
+          reply,
+          'basis-required',
+          'say why (a case or request number) in the X-Basis header',
+        );
+      }
+      const personal = wantsPersonal && basis !== null;
+      const { body, imei, tac } = normalised;
+      const tacRecord = store.tac.get(tac) ?? null;
+      const blocked = store.blocklist.get(body) ?? null;
+      const registry = store.registry.get(body) ?? null;
+      const pending = store.pending.get(body) ?? [];
+      const status =
+        tacRecord === null
+          ? 'unknown_tac'
+          : blocked !== null
+            ? 'blocked'
+            : registry !== null
+              ? 'registered'
+              : pending.some((p) => p.stage === 'review')
+                ? 'review'
+                : pending.length > 0
+                  ? 'pending'
+                  : 'not_registered';
+      if (personal) {
+        await audit.record({
+          actor: actor.name,
+          role: actor.role,
+          action: 'device.read-personal',
+          basis,
+          target: imei,
+        });
+      }
+      return {
+        imei,
+        status,
+        tac: tacRecord,
+        blocked,
+        registry:
+          registry === null
+            ? null
+            : {
+                requestId: registry.requestId,
+                evidence: registry.evidence,
+                applicationId: registry.applicationId,
+                procedure: registry.procedure,
+                at: registry.at,
+                ...(personal ? { ownerId: registry.ownerId, msisdn: registry.msisdn } : {}),
+              },
+        declarations: store.declarations.get(body) ?? [],
+        pending: pending.map((p) => ({
+          requestId: p.request.requestId,
+          operator: p.request.operator,
+          stage: p.stage,
+          reason: p.reason,
+          since: p.since,
+          deadline: p.deadline,
+          ...(personal ? { ownerId: p.request.ownerId ?? null, msisdn: p.request.msisdn ?? null } : {}),
+        })),
+        personalData: personal,
+      };
+    },
+  );
+}

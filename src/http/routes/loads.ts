@@ -1,0 +1,101 @@
+/**
+ * POST /v1/tac, /v1/declarations, /v1/blocklist — the same loads as the CLI, over HTTP. The file
+ * is the request body (`text/csv`, or the XLSX type for declarations), streamed to a temporary
+ * file and loaded from there, so a large upload never sits in memory.
+ */
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { FastifyInstance } from 'fastify';
+import { isImeiflowError, messageOf } from '../../errors.js';
+import { loadBlocklist } from '../../loaders/blocklist-loader.js';
+import { loadDeclarations } from '../../loaders/declarations-loader.js';
+import type { LoadReport } from '../../loaders/load-table.js';
+import { loadTac } from '../../loaders/tac-loader.js';
+import type { Permission } from '../../security/roles.js';
+import type { Store } from '../../store/store.js';
+import { requirePermission } from '../auth.js';
+import type { ControlPlaneDeps } from '../deps.js';
+import { sendProblem } from '../problem.js';
+
+const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+const CSV_TYPES = ['text/csv', 'text/plain', 'application/octet-stream'];
+/** Monthly KGD exports run to millions of rows; a gigabyte leaves room. */
+const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
+
+interface LoadRoute {
+  readonly url: string;
+  readonly what: string;
+  readonly permission: Permission;
+  readonly xlsx: boolean;
+  readonly load: (store: Store, file: string, options: { format: 'csv' | 'xlsx' }) => Promise<LoadReport>;
+}
+
+const ROUTES: readonly LoadRoute[] = [
+  { url: '/v1/tac', what: 'TAC table', permission: 'loadTac', xlsx: false, load: loadTac },
+  {
+    url: '/v1/declarations',
+    what: 'KGD declarations',
+    permission: 'loadDeclarations',
+    xlsx: true,
+    load: loadDeclarations,
+  },
+  { url: '/v1/blocklist', what: 'block list', permission: 'loadBlocklist', xlsx: false, load: loadBlocklist },
+];
+
+export function loadRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
+  // The body stays a stream: the handler writes it to disk.
+  app.addContentTypeParser([...CSV_TYPES, XLSX_TYPE], (_request, payload, done) => done(null, payload));
+  const uploads = join(deps.config.dataDir, 'uploads');
+
+  for (const route of ROUTES) {
+    app.post(
+      route.url,
+      {
+        bodyLimit: MAX_UPLOAD_BYTES,
+        schema: {
+          summary: `Load a ${route.what} file (as the CLI does)`,
+          description: `Send the file as the body with Content-Type text/csv${route.xlsx ? ` or ${XLSX_TYPE}` : ''}. Returns the load report: rows read, loaded and rejected, each rejected row with its line.`,
+        },
+        preHandler: requirePermission(deps.tokens, route.permission),
+      },
+      async (request, reply) => {
+        const actor = request.actor!;
+        const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        const format = type === XLSX_TYPE ? 'xlsx' : 'csv';
+        if (!CSV_TYPES.includes(type) && !(route.xlsx && type === XLSX_TYPE)) {
+          return sendProblem(
+            reply,
+            'unsupported-media-type',
+            `send the ${route.what} as text/csv${route.xlsx ? ' or XLSX' : ''}, not ${type || 'nothing'}`,
+          );
+        }
+        mkdirSync(uploads, { recursive: true });
+        const file = join(uploads, `${randomUUID()}.${format}`);
+        try {
+          await pipeline(request.body as Readable, createWriteStream(file));
+          const report = await route.load(deps.store, file, { format });
+          await deps.audit.record({
+            actor: actor.name,
+            role: actor.role,
+            action: `load.${route.url.slice('/v1/'.length)}`,
+            basis: null,
+            target: `${report.rowsLoaded} rows loaded, ${report.rowsRejected} rejected`,
+          });
+          return { ...report, file: 'upload' };
+        } catch (error) {
+          if (isImeiflowError(error))
+            return sendProblem(reply, 'load-failed', error.message.replace(file, 'the upload'), {
+              code: error.code,
+            });
+          throw new Error(`load failed: ${messageOf(error)}`, { cause: error });
+        } finally {
+          await rm(file, { force: true });
+        }
+      },
+    );
+  }
+}

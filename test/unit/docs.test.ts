@@ -20,3 +20,11 @@ describe('documentation agrees with the code', () => {
     }
   });
 });
+
+describe('problem types', () => {
+  it('docs/problems.md lists exactly the problem types', async () => {
+    const { PROBLEMS } = await import('../../src/http/problem.js');
+    const documented = [...read('docs/problems.md').matchAll(/^\| `([a-z-]+)`\s*\|/gm)].map((m) => m[1]);
+    expect(documented.sort()).toEqual(Object.keys(PROBLEMS).sort());
+  });
+});

@@ -1,0 +1,388 @@
+/**
+ * The control plane over a real LMDB store, through Fastify's inject: every route's success and
+ * failure answers (problem+json), roles, token expiry and revocation, the basis rule, and what
+ * the audit log records. Reviews that reach Kafka are covered by the integration tests.
+ */
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
+import { buildControlPlane } from '../../src/http/app.js';
+import { PROBLEMS } from '../../src/http/problem.js';
+import { createLogger } from '../../src/log.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import { AuditLog } from '../../src/security/audit-log.js';
+import type { Role } from '../../src/security/roles.js';
+import { TokenService } from '../../src/security/tokens.js';
+import { openStore, type Store } from '../../src/store/store.js';
+import { APPLE, imei, seedStore } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const dataDir = join(tempDir(), 'data');
+let store: Store;
+let app: FastifyInstance;
+let audit: AuditLog;
+let tokens: TokenService;
+const token: Partial<Record<Role | 'stale' | 'revoked', string>> = {};
+const DEVICE = imei(APPLE, 42);
+
+beforeAll(async () => {
+  await seedStore(dataDir);
+  store = openStore({ dataDir });
+  const config = loadConfig({ env: { IMEIFLOW_DATA_DIR: dataDir } });
+  tokens = new TokenService(store, 60);
+  audit = new AuditLog(store, dataDir);
+  for (const role of ['operator', 'kgd', 'reviewer', 'sre', 'admin'] as const)
+    token[role] = await tokens.create(role, role);
+  token.stale = await tokens.create('stale', 'reviewer', new Date(Date.now() - 61 * 86_400_000));
+  token.revoked = await tokens.create('leaver', 'admin');
+  await tokens.revoke('leaver');
+  await store.registry.put(DEVICE.slice(0, 14), {
+    requestId: 'r-1',
+    partition: 2,
+    imei: DEVICE,
+    ownerId: '880101300123',
+    msisdn: '+77011234567',
+    evidence: 'kgd-release',
+    applicationId: 'KZ-2025-000042',
+    procedure: '40',
+    at: '2026-11-20T10:00:00.000Z',
+  });
+  await store.pending.put('35209900000777', [
+    {
+      request: {
+        requestId: 'wait-1',
+        imei: imei(APPLE, 777),
+        operator: 'kcell',
+        channel: 'import',
+        ownerId: '990340005977',
+      },
+      partition: 1,
+      source: '1/5',
+      stage: 'review',
+      reason: 'kgd_timeout',
+      detail: 'no KGD decision by the deadline',
+      since: '2026-11-20T10:00:00.000Z',
+      deadline: null,
+    },
+  ]);
+  app = await buildControlPlane({
+    config,
+    log: createLogger('silent'),
+    store,
+    tokens,
+    audit,
+    metrics: new Metrics({ defaultMetrics: false }),
+    info: { version: 'test', embeddedKafka: true, brokers: 'none', topics: {}, partitions: 4, workers: 1 },
+    notReadyReason: () => null,
+    ownedPartitions: () => [0, 1, 2, 3],
+  });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await audit?.close();
+  await store?.close();
+});
+
+const as = (who: keyof typeof token, headers: Record<string, string> = {}) => ({
+  authorization: `Bearer ${token[who]}`,
+  ...headers,
+});
+
+function expectProblem(
+  response: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
+  type: keyof typeof PROBLEMS,
+): void {
+  expect(response.statusCode).toBe(PROBLEMS[type].status);
+  expect(response.headers['content-type']).toContain('application/problem+json');
+  expect(response.json()).toMatchObject({
+    type: `https://imeiflow.kz/problems/${type}`,
+    status: PROBLEMS[type].status,
+  });
+}
+
+const auditActions = () => audit.query({ limit: 10_000 }).map((e) => `${e.actor}:${e.action}`);
+
+describe('authentication and roles', () => {
+  it('no token, an unknown token, a revoked one and one idle for 60 days are refused', async () => {
+    expectProblem(await app.inject({ url: `/v1/devices/${DEVICE}` }), 'unauthorized');
+    expectProblem(
+      await app.inject({ url: `/v1/devices/${DEVICE}`, headers: { authorization: 'Bearer ifl_nope' } }),
+      'unauthorized',
+    );
+    expectProblem(
+      await app.inject({ url: `/v1/devices/${DEVICE}`, headers: as('revoked') }),
+      'token-revoked',
+    );
+    expectProblem(await app.inject({ url: `/v1/devices/${DEVICE}`, headers: as('stale') }), 'token-expired');
+    // Blocked for good: even a second try fails, and the account shows it.
+    expectProblem(await app.inject({ url: `/v1/devices/${DEVICE}`, headers: as('stale') }), 'token-expired');
+    await store.tokens.committed;
+    expect(tokens.list().find((t) => t.name === 'stale')?.blockedAt).not.toBeNull();
+  });
+
+  it('a role without the permission gets 403', async () => {
+    expectProblem(await app.inject({ url: '/v1/reviews', headers: as('operator') }), 'forbidden');
+    expectProblem(await app.inject({ url: '/v1/audit', headers: as('reviewer') }), 'forbidden');
+    expectProblem(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/tac',
+        headers: as('kgd', { 'content-type': 'text/csv' }),
+        payload: 'x',
+      }),
+      'forbidden',
+    );
+  });
+
+  it('health, readiness, metrics, info and the docs are open', async () => {
+    for (const url of ['/healthz', '/readyz', '/metrics', '/v1/info', '/docs/json', '/review']) {
+      expect((await app.inject({ url })).statusCode, url).toBe(200);
+    }
+    const openapi = (await app.inject({ url: '/docs/json' })).json() as { paths: Record<string, unknown> };
+    for (const path of [
+      '/v1/devices/{imei}',
+      '/v1/verify',
+      '/v1/tac',
+      '/v1/declarations',
+      '/v1/blocklist',
+      '/v1/reviews',
+      '/v1/reviews/{requestId}',
+      '/v1/audit',
+    ]) {
+      expect(openapi.paths[path], path).toBeDefined();
+    }
+  });
+});
+
+describe('GET /v1/devices/:imei', () => {
+  it('answers status, TAC and evidence without personal data', async () => {
+    const response = await app.inject({ url: `/v1/devices/${DEVICE}`, headers: as('sre') });
+    expect(response.statusCode).toBe(200);
+    const body = response.json() as {
+      status: string;
+      registry: Record<string, unknown>;
+      personalData: boolean;
+    };
+    expect(body).toMatchObject({ status: 'registered', personalData: false, tac: { brand: 'Apple' } });
+    expect(body.registry).not.toHaveProperty('ownerId');
+  });
+
+  it('a bad IMEI is a problem naming the reason', async () => {
+    const response = await app.inject({ url: '/v1/devices/35-2099', headers: as('operator') });
+    expectProblem(response, 'invalid-imei');
+    expect(response.json()).toMatchObject({ reason: 'malformed_imei' });
+  });
+
+  it('personal data needs a permitted role and a basis, and the read is audited', async () => {
+    expectProblem(
+      await app.inject({ url: `/v1/devices/${DEVICE}?include=personal`, headers: as('reviewer') }),
+      'basis-required',
+    );
+    expectProblem(
+      await app.inject({ url: `/v1/devices/${DEVICE}`, headers: as('sre', { 'x-basis': 'INC-1' }) }),
+      'forbidden',
+    );
+    const before = auditActions().length;
+    const response = await app.inject({
+      url: `/v1/devices/${DEVICE}`,
+      headers: as('reviewer', { 'x-basis': 'case 2026/118' }),
+    });
+    expect(response.json()).toMatchObject({
+      personalData: true,
+      registry: { ownerId: '880101300123', msisdn: '+77011234567' },
+    });
+    const entries = audit.query({ limit: 10_000 }).slice(before);
+    expect(entries).toEqual([
+      expect.objectContaining({
+        actor: 'reviewer',
+        role: 'reviewer',
+        action: 'device.read-personal',
+        basis: 'case 2026/118',
+        target: DEVICE,
+      }),
+    ]);
+    expect(entries[0]!.atAstana).toMatch(/\+05:00$/);
+  });
+
+  it('reads without personal data are not audited', async () => {
+    const before = auditActions().length;
+    await app.inject({ url: `/v1/devices/${DEVICE}`, headers: as('operator') });
+    expect(auditActions().length).toBe(before);
+  });
+});
+
+describe('POST /v1/verify', () => {
+  it('explains a decision without publishing anything', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/verify',
+      headers: as('operator'),
+      payload: { requestId: 'dry-1', imei: '352099001761481', operator: 'beeline', channel: 'import' },
+    });
+    expect(response.json()).toMatchObject({
+      decision: { outcome: 'confirmed', evidence: 'kgd-release' },
+      steps: expect.any(Array),
+    });
+  });
+
+  it('an invalid field is a rejected decision; garbage is a problem', async () => {
+    const invalid = await app.inject({
+      method: 'POST',
+      url: '/v1/verify',
+      headers: as('operator'),
+      payload: { requestId: 'x', imei: 'y', operator: 'o', channel: 'boat' },
+    });
+    expect(invalid.json()).toMatchObject({ decision: { reason: 'invalid_request' } });
+    expectProblem(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/verify',
+        headers: as('operator'),
+        payload: { imei: 'y' },
+      }),
+      'invalid-request',
+    );
+    expectProblem(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/verify',
+        headers: as('operator', { 'content-type': 'application/json' }),
+        payload: '{"requestId":',
+      }),
+      'invalid-request',
+    );
+    expectProblem(
+      await app.inject({ method: 'POST', url: '/v1/verify', headers: as('operator'), payload: [1, 2] }),
+      'invalid-request',
+    );
+  });
+});
+
+describe('loads over HTTP', () => {
+  it('loads a block list and reports rejected rows by line; the load is audited', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/blocklist',
+      headers: as('operator', { 'content-type': 'text/csv' }),
+      payload: `imei,reason\n${imei(APPLE, 9)},stolen\nnot-an-imei,x\n`,
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ rowsLoaded: 1, rowsRejected: 1, rejections: [{ line: 3 }] });
+    expect(store.blocklist.get(imei(APPLE, 9).slice(0, 14))).toMatchObject({ reason: 'stolen' });
+    expect(auditActions()).toContain('operator:load.blocklist');
+  });
+
+  it('a file with the wrong header is a problem and loads nothing', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/tac',
+      headers: as('admin', { 'content-type': 'text/csv' }),
+      payload: 'imei,reason\n1,2\n',
+    });
+    expectProblem(response, 'load-failed');
+    expect(response.json()).toMatchObject({ code: 'LOAD_HEADER_INVALID' });
+    expect((response.json() as { detail: string }).detail).not.toContain(dataDir);
+  });
+
+  it('an unsupported content type is 415', async () => {
+    expectProblem(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/tac',
+        headers: as('admin', { 'content-type': 'application/json' }),
+        payload: {},
+      }),
+      'unsupported-media-type',
+    );
+    expectProblem(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/declarations',
+        headers: as('kgd', { 'content-type': 'image/png' }),
+        payload: 'x',
+      }),
+      'unsupported-media-type',
+    );
+  });
+});
+
+describe('reviews', () => {
+  it('lists the queue without personal data', async () => {
+    const response = await app.inject({ url: '/v1/reviews', headers: as('reviewer') });
+    expect(response.json()).toMatchObject({
+      total: 1,
+      items: [{ requestId: 'wait-1', stage: 'review', reason: 'kgd_timeout' }],
+    });
+    expect(JSON.stringify(response.json())).not.toContain('990340005977');
+  });
+
+  it('shows one request with its owner only with a basis, audited', async () => {
+    expectProblem(await app.inject({ url: '/v1/reviews/wait-1', headers: as('reviewer') }), 'basis-required');
+    const response = await app.inject({
+      url: '/v1/reviews/wait-1',
+      headers: as('reviewer', { 'x-basis': 'ticket 9' }),
+    });
+    expect(response.json()).toMatchObject({ ownerId: '990340005977' });
+    expect(auditActions()).toContain('reviewer:review.read-personal');
+    expectProblem(
+      await app.inject({ url: '/v1/reviews/nobody', headers: as('reviewer', { 'x-basis': 'x' }) }),
+      'not-found',
+    );
+  });
+
+  it('validates a decision and answers 404 for an unknown request', async () => {
+    expectProblem(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/reviews/wait-1',
+        headers: as('reviewer'),
+        payload: { decision: 'maybe', reason: 'x' },
+      }),
+      'invalid-request',
+    );
+    expectProblem(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/reviews/wait-1',
+        headers: as('reviewer'),
+        payload: { decision: 'confirm', reason: '' },
+      }),
+      'invalid-request',
+    );
+    expectProblem(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/reviews/ghost',
+        headers: as('reviewer'),
+        payload: { decision: 'confirm', reason: 'ok' },
+      }),
+      'not-found',
+    );
+  });
+});
+
+describe('GET /v1/audit', () => {
+  it('filters by actor, action and time', async () => {
+    const response = await app.inject({
+      url: '/v1/audit?actor=reviewer&action=device.read-personal',
+      headers: as('admin'),
+    });
+    const body = response.json() as { entries: { actor: string; action: string }[] };
+    expect(body.entries.length).toBeGreaterThan(0);
+    expect(body.entries.every((e) => e.actor === 'reviewer' && e.action === 'device.read-personal')).toBe(
+      true,
+    );
+    const none = await app.inject({ url: '/v1/audit?to=2000-01-01', headers: as('admin') });
+    expect(none.json()).toMatchObject({ count: 0 });
+    expectProblem(
+      await app.inject({ url: '/v1/audit?from=yesterday', headers: as('admin') }),
+      'invalid-request',
+    );
+  });
+
+  it('unknown routes are problems too', async () => {
+    expectProblem(await app.inject({ url: '/v2/nothing' }), 'not-found');
+  });
+});

@@ -29,8 +29,10 @@ export interface AuditEntry {
   readonly target: string | null;
 }
 
+/** Stored as JSON, not msgpack: it must be readable whatever the structure list says. */
 export interface StoreMeta {
   readonly schemaVersion: number;
+  readonly structures: string;
   readonly createdAt: string;
 }
 

@@ -17,7 +17,7 @@ import type {
 } from '../../workers/types.js';
 import { ImeiflowError, messageOf } from '../errors.js';
 import type { AuditEntry, OutboxEntry, PendingEntry, StoreMeta, TokenRecord } from './records.js';
-import { structuredEncoderOptions } from './structures.js';
+import { STRUCTURES_FINGERPRINT, structuredEncoderOptions } from './structures.js';
 
 /**
  * Bump when a stored value changes shape and teach `openStore` to migrate the older one. A store
@@ -38,7 +38,9 @@ export interface Store {
   readonly path: string;
   readonly readOnly: boolean;
   readonly env: RootDatabase;
-  readonly meta: Database<StoreMeta | number, string>;
+  /** Small values: positions, counters, the TAC version. */
+  readonly meta: Database<number, string>;
+  readonly schema: Database<StoreMeta, string>;
   readonly tac: Database<TacRecord, string>;
   readonly blocklist: Database<BlockEntry, string>;
   readonly declarations: Database<DeclarationEntry[], string>;
@@ -88,23 +90,31 @@ export function openStore(options: StoreOptions): Store {
     const dbOptions = { name, encoding: 'msgpack' as const, encoder: structuredEncoderOptions() };
     return env.openDB<V, string>(dbOptions);
   };
-  const meta = db<StoreMeta | number>('meta');
-  const current = meta.get(META_KEY);
+  const schema = env.openDB<StoreMeta, string>({ name: 'schema', encoding: 'json' });
+  const current = schema.get(META_KEY);
   if (current === undefined) {
-    if (!readOnly)
-      meta.putSync(META_KEY, { schemaVersion: SCHEMA_VERSION, createdAt: new Date().toISOString() });
-  } else if (typeof current === 'number' || current.schemaVersion !== SCHEMA_VERSION) {
+    if (!readOnly) {
+      schema.putSync(META_KEY, {
+        schemaVersion: SCHEMA_VERSION,
+        structures: STRUCTURES_FINGERPRINT,
+        createdAt: new Date().toISOString(),
+      });
+    }
+  } else if (current.schemaVersion !== SCHEMA_VERSION || current.structures !== STRUCTURES_FINGERPRINT) {
     env.close();
     throw new ImeiflowError(
       'STORE_SCHEMA_MISMATCH',
-      `the store at ${path} has schema version ${typeof current === 'number' ? '?' : current.schemaVersion}; this imeiflow reads version ${SCHEMA_VERSION}`,
+      `the store at ${path} has schema version ${current.schemaVersion} (structures ${current.structures}); ` +
+        `this imeiflow reads version ${SCHEMA_VERSION} (structures ${STRUCTURES_FINGERPRINT})`,
     );
   }
+  const meta = db<number>('meta');
   return {
     path,
     readOnly,
     env,
     meta,
+    schema,
     tac: db('tac'),
     blocklist: db('blocklist'),
     declarations: db('declarations'),
@@ -130,8 +140,7 @@ const TAC_VERSION_KEY = 'tac-version';
 
 /** Changes whenever the TAC table is written, so readers holding a TAC cache know to drop it. */
 export function tacVersion(store: Store): number {
-  const value = store.meta.get(TAC_VERSION_KEY);
-  return typeof value === 'number' ? value : 0;
+  return store.meta.get(TAC_VERSION_KEY) ?? 0;
 }
 
 /** Call inside the write transaction that changes the TAC table. */

@@ -7,6 +7,7 @@
  * listed still round-trips (msgpackr writes its keys inline), only slower; a unit test checks the
  * hot shapes are listed. Changing or reordering an entry means bumping SCHEMA_VERSION.
  */
+import { createHash } from 'node:crypto';
 import { Packr } from 'msgpackr';
 
 const STRUCTURES: readonly (readonly string[])[] = [
@@ -53,8 +54,6 @@ const STRUCTURES: readonly (readonly string[])[] = [
   ['tac', 'brand', 'model', 'deviceType'],
   // RejectedDecision, PendingDecision, ReviewDecision
   ['outcome', 'requestId', 'imei', 'body', 'reason', 'detail'],
-  // StoreMeta
-  ['schemaVersion', 'createdAt'],
   // BatchResult: verdict, undecodable
   ['kind', 'decision', 'replayed', 'result', 'confirmation', 'request'],
   ['kind', 'error', 'dlq'],
@@ -75,6 +74,15 @@ const STRUCTURES: readonly (readonly string[])[] = [
   // AuditEntry
   ['at', 'atAstana', 'actor', 'role', 'action', 'basis', 'target'],
 ];
+
+/**
+ * Identifies the structure list: recorded in a store when it is created and checked on every
+ * open, so a changed list can never misread a store written with another one.
+ */
+export const STRUCTURES_FINGERPRINT = createHash('sha256')
+  .update(JSON.stringify(STRUCTURES))
+  .digest('hex')
+  .slice(0, 16);
 
 /** Options for a msgpackr Packr (or lmdb-js `encoder`) that uses the shared structures. */
 export function structuredEncoderOptions(): { structures: string[][]; maxSharedStructures: number } {

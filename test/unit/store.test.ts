@@ -3,7 +3,7 @@ import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { isImeiflowError } from '../../src/errors.js';
 import { openStore, SCHEMA_VERSION } from '../../src/store/store.js';
-import { structuredPackr } from '../../src/store/structures.js';
+import { STRUCTURES_FINGERPRINT, structuredPackr } from '../../src/store/structures.js';
 import { evaluate } from '../../workers/rules.js';
 import type { VerifyRequest } from '../../workers/types.js';
 import { MapIndexView } from '../helpers/map-view.js';
@@ -12,19 +12,43 @@ import { tempDir } from '../helpers/tmp.js';
 const dir = tempDir();
 
 describe('store', () => {
-  it('records its schema version and refuses a store of another version', async () => {
-    const dataDir = join(dir, 'versioned');
-    const store = openStore({ dataDir });
-    expect(store.meta.get('meta')).toMatchObject({ schemaVersion: SCHEMA_VERSION });
-    await store.meta.put('meta', { schemaVersion: SCHEMA_VERSION + 1, createdAt: 'x' });
-    await store.close();
-    let error: unknown;
+  const openFails = (dataDir: string): unknown => {
     try {
       openStore({ dataDir });
     } catch (e) {
-      error = e;
+      return e;
     }
+    return undefined;
+  };
+
+  it('records its schema version and refuses a store of another version', async () => {
+    const dataDir = join(dir, 'versioned');
+    const store = openStore({ dataDir });
+    expect(store.schema.get('meta')).toMatchObject({
+      schemaVersion: SCHEMA_VERSION,
+      structures: STRUCTURES_FINGERPRINT,
+    });
+    await store.schema.put('meta', {
+      schemaVersion: SCHEMA_VERSION + 1,
+      structures: STRUCTURES_FINGERPRINT,
+      createdAt: 'x',
+    });
+    await store.close();
+    expect(isImeiflowError(openFails(dataDir), 'STORE_SCHEMA_MISMATCH')).toBe(true);
+  });
+
+  it('refuses a store written with another msgpack structure list, even at the same version', async () => {
+    const dataDir = join(dir, 'restructured');
+    const store = openStore({ dataDir });
+    await store.schema.put('meta', {
+      schemaVersion: SCHEMA_VERSION,
+      structures: '0123456789abcdef',
+      createdAt: 'x',
+    });
+    await store.close();
+    const error = openFails(dataDir);
     expect(isImeiflowError(error, 'STORE_SCHEMA_MISMATCH')).toBe(true);
+    expect((error as Error).message).toContain('0123456789abcdef');
   });
 
   it('a read-only opener sees what the writer committed', async () => {

@@ -1,0 +1,287 @@
+/**
+ * Plumbing around real processes, shared by the integration tests and the benchmarks: the
+ * embedded cluster in its own process (`imeiflow broker`), the service (`imeiflow run`), a
+ * producer, and a collector that reads topics continuously from the start (the embedded
+ * cluster keeps only ~5 MB per partition, so outputs must be read while they are produced).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import Kafka from 'node-rdkafka';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+
+const BIN = join(PACKAGE_ROOT, 'bin/imeiflow.js');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+export interface BrokerProcess {
+  readonly bootstrap: string;
+  stop(): Promise<void>;
+}
+
+/** `imeiflow broker` in a child process: survives the service being killed. */
+export async function startBroker(): Promise<BrokerProcess> {
+  const child = spawn(process.execPath, [BIN, 'broker'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = createInterface({ input: child.stdout! });
+  const bootstrap = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('broker did not start')), 20_000);
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      resolve((JSON.parse(line) as { bootstrapServers: string }).bootstrapServers);
+    });
+    child.once('exit', (code) => reject(new Error(`broker exited with ${code}`)));
+  });
+  return { bootstrap, stop: () => stopChild(child) };
+}
+
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Topic names and a group unique to one test, as environment overrides. */
+export function uniqueTopics(prefix: string): {
+  env: Record<string, string>;
+  topics: Record<string, string>;
+} {
+  const roles = {
+    REQUESTS: 'requests',
+    DECISIONS: 'decisions',
+    CONFIRMATIONS: 'confirmations',
+    RESULTS: 'results',
+    DLQ: 'dlq',
+    REVOCATIONS: 'revocations',
+    COMMANDS: 'commands',
+    JOURNAL: 'journal',
+    PENDING_CHANGELOG: 'pendingChangelog',
+    REGISTRY_CHANGELOG: 'registryChangelog',
+  } as const;
+  const env: Record<string, string> = { IMEIFLOW_KAFKA_GROUP: `${prefix}.group` };
+  const topics: Record<string, string> = {};
+  for (const [variable, role] of Object.entries(roles)) {
+    const name = `${prefix}.${role}`;
+    env[`IMEIFLOW_TOPIC_${variable}`] = name;
+    topics[role] = name;
+  }
+  return { env, topics };
+}
+
+export interface ServiceProcess {
+  readonly port: number;
+  readonly output: string[];
+  readonly child: ChildProcess;
+  waitReady(timeoutMs?: number): Promise<void>;
+  kill(signal: NodeJS.Signals): Promise<void>;
+  exited(): Promise<number | null>;
+}
+
+export async function startService(options: {
+  bootstrap: string;
+  dataDir: string;
+  env?: Record<string, string>;
+  /** Extra arguments for node itself, e.g. --cpu-prof. */
+  nodeArgs?: string[];
+}): Promise<ServiceProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, 'run'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: options.bootstrap,
+      IMEIFLOW_DATA_DIR: options.dataDir,
+      IMEIFLOW_HTTP_PORT: String(port),
+      IMEIFLOW_HTTP_HOST: '127.0.0.1',
+      IMEIFLOW_WORKERS: '1',
+      IMEIFLOW_LOG_LEVEL: 'info',
+      ...options.env,
+    },
+  });
+  const output: string[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => output.push(line));
+  createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
+  const exitCode = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    port,
+    output,
+    child,
+    exited: () => exitCode,
+    async waitReady(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if (child.exitCode !== null)
+          throw new Error(`service exited (${child.exitCode}):\n${output.slice(-20).join('\n')}`);
+        try {
+          const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+          if (response.status === 200) return;
+        } catch {
+          // not listening yet
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`service not ready within ${timeoutMs} ms:\n${output.slice(-20).join('\n')}`);
+    },
+    kill: (signal) => stopChild(child, signal),
+  };
+}
+
+/** With IMEIFLOW_TEST_LOGS=DIR, keep each service's output for a look after the run. */
+export function saveServiceLogs(services: readonly ServiceProcess[], name: string): void {
+  const dir = process.env['IMEIFLOW_TEST_LOGS'];
+  if (dir === undefined) return;
+  for (const [i, service] of services.entries())
+    writeFileSync(join(dir, `${name}-service-${i}.log`), service.output.join('\n'));
+}
+
+export class TestProducer {
+  readonly #producer: Kafka.Producer;
+
+  private constructor(producer: Kafka.Producer) {
+    this.#producer = producer;
+  }
+
+  static async connect(bootstrap: string): Promise<TestProducer> {
+    const producer = new Kafka.Producer({
+      'bootstrap.servers': bootstrap,
+      'linger.ms': 5,
+      'queue.buffering.max.messages': 1_000_000,
+      'message.max.bytes': 4 * 1024 * 1024,
+    });
+    await new Promise<void>((resolve, reject) =>
+      producer.connect({}, (err) => (err ? reject(err) : resolve())),
+    );
+    producer.setPollInterval(10);
+    return new TestProducer(producer);
+  }
+
+  send(
+    topic: string,
+    key: string | null,
+    value: Buffer | string | null,
+    headers?: Kafka.MessageHeader[],
+    partition: number | null = null,
+  ): void {
+    const buffer = typeof value === 'string' ? Buffer.from(value) : value;
+    this.#producer.produce(topic, partition, buffer, key, Date.now(), undefined, headers);
+  }
+
+  sendJson(topic: string, key: string | null, value: unknown): void {
+    this.send(topic, key, JSON.stringify(value));
+  }
+
+  flush(): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.#producer.flush(30_000, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    await new Promise<void>((resolve) => this.#producer.disconnect(() => resolve()));
+  }
+}
+
+export interface Collected {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string | null;
+  readonly value: string | null;
+}
+
+/** Reads every partition of some topics from the beginning, in the background. */
+export class TopicCollector {
+  readonly #consumer: Kafka.KafkaConsumer;
+  readonly messages = new Map<string, Collected[]>();
+  #running = true;
+  readonly #loop: Promise<void>;
+
+  private constructor(consumer: Kafka.KafkaConsumer, topics: readonly string[]) {
+    this.#consumer = consumer;
+    for (const topic of topics) this.messages.set(topic, []);
+    this.#loop = this.#run();
+  }
+
+  static async start(bootstrap: string, topics: readonly string[], partitions = 4): Promise<TopicCollector> {
+    const consumer = new Kafka.KafkaConsumer(
+      {
+        'bootstrap.servers': bootstrap,
+        'group.id': `collector-${Math.random()}`,
+        'enable.auto.commit': false,
+        'fetch.wait.max.ms': 10,
+      },
+      {},
+    );
+    await new Promise<void>((resolve, reject) =>
+      consumer.connect({}, (err) => (err ? reject(err) : resolve())),
+    );
+    consumer.setDefaultConsumeTimeout(50);
+    // The topics may not exist yet: asking for their metadata creates them with 4 partitions.
+    for (const topic of topics) {
+      await new Promise<void>((resolve) => consumer.getMetadata({ topic, timeout: 5000 }, () => resolve()));
+    }
+    consumer.assign(
+      topics.flatMap((topic) =>
+        Array.from({ length: partitions }, (_, partition) => ({ topic, partition, offset: 0 })),
+      ),
+    );
+    return new TopicCollector(consumer, topics);
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      const batch = await new Promise<Kafka.Message[]>((resolve) =>
+        this.#consumer.consume(5000, (err, m) => resolve(err ? [] : m)),
+      );
+      for (const m of batch) {
+        this.messages.get(m.topic)?.push({
+          topic: m.topic,
+          partition: m.partition,
+          offset: m.offset,
+          key: m.key === null || m.key === undefined ? null : m.key.toString(),
+          value: m.value === null ? null : m.value.toString('utf8'),
+        });
+      }
+    }
+  }
+
+  of(topic: string): Collected[] {
+    return this.messages.get(topic) ?? [];
+  }
+
+  json<T>(topic: string): T[] {
+    return this.of(topic).map((m) => JSON.parse(m.value ?? 'null') as T);
+  }
+
+  /** Wait until `predicate` holds over what has been collected. */
+  async waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#loop;
+    await new Promise<void>((resolve) => this.#consumer.disconnect(() => resolve()));
+  }
+}

@@ -49,6 +49,10 @@ export function consumerConfig(
     // commands topics are co-partitioned and must move together.
     'partition.assignment.strategy': 'range',
     'fetch.wait.max.ms': 10,
+    // node-rdkafka's consume(n) polls until it has n messages unless a poll times out; with a
+    // steady trickle that is never. At a partition's end an EOF event makes it return what it
+    // has: batches form from what is there, not by waiting.
+    'enable.partition.eof': true,
     'session.timeout.ms': 6_000,
     'heartbeat.interval.ms': 1_000,
     'topic.metadata.refresh.interval.ms': 5_000,

@@ -38,6 +38,8 @@ export interface BatchOutcome {
   readonly outcomes: [string, OutcomeRecord][];
   /** Devices that gained an awaiting_kgd entry: checked against the index once applied. */
   readonly newlyPending: string[];
+  /** Devices whose registry entry changed. */
+  readonly registryBodies: string[];
   readonly counts: OutcomeCounts;
 }
 
@@ -194,6 +196,7 @@ export class BatchEffects {
       outputs: this.#outputs,
       outcomes: this.#outcomes,
       newlyPending: [...this.#newlyPending],
+      registryBodies: [...this.#registry.keys()],
       counts: this.#counts,
     };
   }

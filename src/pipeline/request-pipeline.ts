@@ -68,13 +68,33 @@ interface PartitionRuntime {
   /** Next offsets expected from the fetcher; anything older is a re-fetch and is dropped. */
   fetched: { requests: number; commands: number };
   seq: number;
-  cycle: Promise<void> | undefined;
+  /** A batch being verified by the pool (stage one of a cycle). */
+  deciding: Promise<void> | undefined;
+  /** Tail of this partition's commit chain (stage two: journal, apply, publish), one at a time. */
+  committing: Promise<void>;
+  /** Batches queued on the commit chain and not yet started. */
+  waiting: number;
+  /** Batches committed so far, and what the last few wrote that a decision may have read. */
+  commitSeq: number;
+  recentWrites: WriteSet[];
   /** Deliveries of journaled batches still being published, oldest first. */
   publishing: Promise<void>[];
   /** Resolves when the last publish has handed all its messages to librdkafka. */
   enqueued: Promise<void>;
   lastHint: number;
 }
+
+/** What a committed batch changed that a concurrently verified batch may have read. */
+interface WriteSet {
+  readonly seq: number;
+  /** Requests given a final outcome (rule 10 reads them). */
+  readonly requestIds: ReadonlySet<string>;
+  /** Devices whose registry entry changed (rule 5 reads them). */
+  readonly bodies: ReadonlySet<string>;
+}
+
+/** How many committed write sets to keep: more than can overlap one verification. */
+const RECENT_WRITES = 4;
 
 export interface RequestPipelineDeps {
   readonly config: Config;
@@ -250,22 +270,48 @@ export class RequestPipeline {
 
   // ── cycles ───────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Start what can start: a batch is verified while the previous one commits (optimistic: the
+   * commit checks that nothing committed meanwhile touched what the batch read, and verifies it
+   * again if it did). At most one decided batch waits for the commit chain.
+   */
   #pump(runtime: PartitionRuntime): void {
-    if (runtime.cycle !== undefined || runtime.status !== 'active' || this.#stopping) return;
-    let cycle: Promise<void>;
+    if (runtime.status !== 'active' || this.#stopping) return;
+    if (runtime.deciding !== undefined || runtime.waiting > 0) return;
     if (runtime.commands.length > 0) {
-      cycle = this.#commandCycle(runtime, runtime.commands.splice(0, 500));
+      // Commands read pending state, written by commits: they are decided on the commit chain.
+      const batch = runtime.commands.splice(0, 500);
+      this.#enqueueCommit(runtime, () => this.#commandCommit(runtime, batch));
     } else if (runtime.requests.length > 0) {
-      cycle = this.#requestCycle(runtime, this.#takeRequests(runtime));
-    } else {
-      return;
+      const batch = this.#takeRequests(runtime);
+      const baseSeq = runtime.commitSeq;
+      const at = new Date();
+      runtime.deciding = this.#verify(batch, at)
+        .then((results) =>
+          this.#enqueueCommit(runtime, () => this.#requestCommit(runtime, batch, results, at, baseSeq)),
+        )
+        .catch((error: unknown) =>
+          this.#deps.onFatal(error instanceof Error ? error : new Error(String(error))),
+        )
+        .finally(() => {
+          runtime.deciding = undefined;
+          this.#pump(runtime);
+        });
     }
-    runtime.cycle = cycle
+  }
+
+  #enqueueCommit(runtime: PartitionRuntime, work: () => Promise<void>): void {
+    runtime.waiting++;
+    runtime.committing = runtime.committing
+      .then(async () => {
+        runtime.waiting--;
+        this.#pump(runtime);
+        await work();
+      })
       .catch((error: unknown) =>
         this.#deps.onFatal(error instanceof Error ? error : new Error(String(error))),
       )
       .finally(() => {
-        runtime.cycle = undefined;
         this.#pump(runtime);
         this.#applyBackpressure();
       });
@@ -286,9 +332,20 @@ export class RequestPipeline {
     return runtime.requests.splice(0, n);
   }
 
-  async #requestCycle(runtime: PartitionRuntime, batch: Kafka.Message[]): Promise<void> {
-    const at = new Date();
-    const results = await this.#verify(batch, at);
+  async #requestCommit(
+    runtime: PartitionRuntime,
+    batch: readonly Kafka.Message[],
+    verified: BatchResult[],
+    at: Date,
+    baseSeq: number,
+  ): Promise<void> {
+    if (runtime.status !== 'active') return;
+    let results = verified;
+    if (this.#conflicts(runtime, results, baseSeq)) {
+      // A batch committed while this one was verified changed something it read: verify again,
+      // now that the store holds it.
+      results = await this.#verify(batch, at);
+    }
     const effects = new BatchEffects(this.#deps.store, runtime.partition, at, this.#deadlines);
     for (let i = 0; i < batch.length; i++) {
       const result = results[i]!;
@@ -300,7 +357,24 @@ export class RequestPipeline {
     await this.#commit(runtime, effects, { ...runtime.next, requests: last.offset + 1 }, batch);
   }
 
-  async #commandCycle(runtime: PartitionRuntime, batch: Kafka.Message[]): Promise<void> {
+  #conflicts(runtime: PartitionRuntime, results: readonly BatchResult[], baseSeq: number): boolean {
+    const writes = runtime.recentWrites.filter((w) => w.seq > baseSeq);
+    if (writes.length === 0) return false;
+    // Write sets are kept for the last few commits only; older overlap means "assume conflict".
+    if (writes.length === runtime.recentWrites.length && runtime.recentWrites[0]!.seq > baseSeq + 1)
+      return true;
+    for (const result of results) {
+      if (result.kind !== 'verdict') continue;
+      const { requestId, body } = result.decision;
+      for (const w of writes) {
+        if (w.requestIds.has(requestId) || (body !== null && w.bodies.has(body))) return true;
+      }
+    }
+    return false;
+  }
+
+  async #commandCommit(runtime: PartitionRuntime, batch: readonly Kafka.Message[]): Promise<void> {
+    if (runtime.status !== 'active') return;
     const at = new Date();
     const effects = new BatchEffects(this.#deps.store, runtime.partition, at, this.#deadlines);
     const ctx = { view: lmdbIndexView(this.#deps.store), rules: this.#rules };
@@ -407,6 +481,13 @@ export class RequestPipeline {
     this.#deps.observer.journalAppended(runtime.partition, record.seq);
     this.#deps.observer.outcomes(outcome.counts);
     await this.#applyLocally(record, outcome.newlyPending);
+    runtime.commitSeq++;
+    runtime.recentWrites.push({
+      seq: runtime.commitSeq,
+      requestIds: new Set(outcome.outcomes.map(([requestId]) => requestId)),
+      bodies: new Set(outcome.registryBodies),
+    });
+    if (runtime.recentWrites.length > RECENT_WRITES) runtime.recentWrites.shift();
     // The next batch may be decided now: its state reads see this one's. Publishing goes on
     // in the background, in order.
     const publishing = this.#publishInOrder(
@@ -554,7 +635,11 @@ export class RequestPipeline {
           next: { requests: 0, commands: 0 },
           fetched: { requests: 0, commands: 0 },
           seq: 0,
-          cycle: undefined,
+          deciding: undefined,
+          committing: Promise.resolve(),
+          waiting: 0,
+          commitSeq: 0,
+          recentWrites: [],
           publishing: [],
           enqueued: Promise.resolve(),
           lastHint: 0,
@@ -719,10 +804,13 @@ export class RequestPipeline {
 
   /** Resolves when recovery and every cycle and publish of these partitions have finished. */
   async #settled(recovering: Promise<void>, runtimes: readonly PartitionRuntime[]): Promise<void> {
-    await Promise.allSettled([recovering, ...runtimes.map((r) => r.cycle)]);
-    // A cycle may have started another publish while we waited: wait until none is left.
-    while (runtimes.some((r) => r.publishing.length > 0)) {
-      await Promise.allSettled(runtimes.flatMap((r) => r.publishing));
+    await recovering.catch(() => undefined);
+    // Each round may start the next step of a batch (decided → committed → published): wait
+    // until no partition has anything left in flight.
+    for (;;) {
+      await Promise.allSettled(runtimes.flatMap((r) => [r.deciding, r.committing, ...r.publishing]));
+      if (runtimes.every((r) => r.deciding === undefined && r.waiting === 0 && r.publishing.length === 0))
+        return;
     }
   }
 

@@ -1,0 +1,126 @@
+/**
+ * What a careful Node engineer would write without imeiflow: KafkaJS, `eachBatch`, the same
+ * verification code inline (imeiflow's own rules and output builders), the index in `Map`s,
+ * one batched `send` per batch, offsets resolved after the send (at-least-once). Runs until
+ * killed.
+ *
+ *   node dist/bench/lib/kafkajs-peer.js --brokers B --in TOPIC --results T --confirmations T --group G --declared N
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import { confirmationMessage, resultMessage } from '../../workers/outputs.js';
+import { parseRequest } from '../../workers/request.js';
+import { decide } from '../../workers/rules.js';
+import type {
+  BlockEntry,
+  DeclarationEntry,
+  IndexView,
+  OutcomeRecord,
+  RegistryEntry,
+  TacRecord,
+} from '../../workers/types.js';
+import { BLOCKED_COUNT, blockedBody, declaredBody, TAC_COUNT, tacAt } from './dataset.js';
+
+function arg(name: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const value = i === -1 ? undefined : process.argv[i + 1];
+  if (value === undefined) throw new Error(`--${name} is required`);
+  return value;
+}
+
+const declared = Number(arg('declared'));
+const tacs = new Map<string, TacRecord>();
+const blocked = new Map<string, BlockEntry>();
+const declarations = new Map<string, DeclarationEntry[]>();
+const registry = new Map<string, RegistryEntry>();
+const outcomes = new Map<string, OutcomeRecord>();
+for (let i = 0; i < TAC_COUNT; i++) {
+  const tac = tacAt(i);
+  tacs.set(tac, {
+    tac,
+    brand: `Brand ${i % 40}`,
+    model: `Model ${i}`,
+    marketingName: `Phone ${i}`,
+    manufacturer: `Maker ${i % 40}`,
+    deviceType: i % 10 === 0 ? 'Tablet' : 'Smartphone',
+    operatingSystem: 'Android',
+    bands: 'GSM 900,GSM 1800,LTE FDD BAND 3',
+    allocationDate: '2021-01-01',
+  });
+}
+for (let i = 0; i < BLOCKED_COUNT; i++)
+  blocked.set(blockedBody(i), { source: 'bench', reason: 'reported stolen', since: null });
+for (let i = 0; i < declared; i++) {
+  declarations.set(declaredBody(i), [
+    {
+      applicationId: `KZ-BENCH-${String(Math.floor(i / 100)).padStart(8, '0')}`,
+      procedure: '40',
+      status: 'released',
+      hsCode: '8517130000',
+      decidedAt: '2026-11-01T09:00:00.000Z',
+    },
+  ]);
+}
+const view: IndexView = {
+  tac: (t) => tacs.get(t),
+  blocked: (b) => blocked.get(b),
+  declarations: (b) => declarations.get(b),
+  application: () => undefined,
+  localProduction: () => undefined,
+  registered: (b) => registry.get(b),
+  outcome: (r) => outcomes.get(r),
+};
+const rules = { eligibleProcedures: new Set(['40', '53', '60', '94']) };
+
+const kafka = new Kafka({
+  clientId: 'kafkajs-peer',
+  brokers: arg('brokers').split(','),
+  logLevel: logLevel.ERROR,
+});
+const producer = kafka.producer();
+const consumer = kafka.consumer({ groupId: arg('group') });
+await producer.connect();
+await consumer.connect();
+await consumer.subscribe({ topic: arg('in'), fromBeginning: true });
+const resultsTopic = arg('results');
+const confirmationsTopic = arg('confirmations');
+process.once('SIGTERM', () => process.exit(0));
+
+await consumer.run({
+  eachBatchAutoResolve: false,
+  eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+    const at = new Date().toISOString();
+    const results: { key: string; value: Buffer }[] = [];
+    const confirmations: { key: string; value: Buffer }[] = [];
+    for (const message of batch.messages) {
+      const parsed = parseRequest(message.value, 'json', 65536);
+      if (parsed.kind !== 'ok') continue;
+      const { decision } = decide(parsed.request, `${batch.partition}/${message.offset}`, view, rules);
+      results.push({ key: decision.requestId, value: Buffer.from(resultMessage(decision, at)) });
+      if (decision.outcome === 'confirmed') {
+        if (decision.notify)
+          confirmations.push({ key: decision.imei, value: Buffer.from(confirmationMessage(decision, at)) });
+        outcomes.set(decision.requestId, { decision, source: null, at });
+        registry.set(decision.body, {
+          requestId: decision.requestId,
+          partition: batch.partition,
+          imei: decision.imei,
+          ownerId: decision.ownerId,
+          msisdn: decision.msisdn,
+          evidence: decision.evidence,
+          applicationId: decision.applicationId,
+          procedure: decision.procedure,
+          at,
+        });
+      }
+    }
+    await producer.sendBatch({
+      topicMessages: [
+        { topic: resultsTopic, messages: results },
+        { topic: confirmationsTopic, messages: confirmations },
+      ],
+    });
+    const last = batch.messages[batch.messages.length - 1];
+    if (last !== undefined) resolveOffset(last.offset);
+    await heartbeat();
+  },
+});

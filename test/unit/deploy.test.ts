@@ -4,10 +4,10 @@
  * exists in the service's registry.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
@@ -81,5 +81,150 @@ describe('deploy/grafana', () => {
       providers: { type: string }[];
     };
     expect(providers.providers[0]?.type).toBe('file');
+  });
+});
+
+describe('deploy/k8s and deploy/compose', () => {
+  type Doc = { kind: string; metadata: { name: string }; spec: Record<string, unknown> } & Record<
+    string,
+    unknown
+  >;
+  const docs = parseAllDocuments(readFileSync(deploy('k8s/imeiflow.yaml'), 'utf8')).map(
+    (d) => d.toJS() as Doc,
+  );
+  const byKind = (kind: string) => docs.find((d) => d.kind === kind)!;
+  const defaults = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'config/default.json'), 'utf8')) as {
+    topics: Record<string, string>;
+  };
+  const dockerfile = readFileSync(join(PACKAGE_ROOT, 'Dockerfile'), 'utf8');
+
+  it('the manifests hold the parts an operator needs', () => {
+    expect(docs.map((d) => d.kind).sort()).toEqual(
+      [
+        'ConfigMap',
+        'Namespace',
+        'PodDisruptionBudget',
+        'Service',
+        'Service',
+        'ServiceMonitor',
+        'StatefulSet',
+      ].sort(),
+    );
+  });
+
+  it('probes, ports, volumes and selectors agree', () => {
+    const sts = byKind('StatefulSet') as unknown as {
+      spec: {
+        serviceName: string;
+        selector: { matchLabels: Record<string, string> };
+        template: {
+          metadata: { labels: Record<string, string> };
+          spec: { securityContext: { runAsNonRoot: boolean }; containers: Container[] };
+        };
+        volumeClaimTemplates: { metadata: { name: string } }[];
+      };
+    };
+    type Container = {
+      ports: { name: string; containerPort: number }[];
+      env: { name: string; value: string }[];
+      readinessProbe: { httpGet: { path: string; port: string } };
+      livenessProbe: { httpGet: { path: string; port: string } };
+      volumeMounts: { name: string; mountPath: string }[];
+      resources: { requests: Record<string, string> };
+    };
+    const container = sts.spec.template.spec.containers[0]!;
+    const env = Object.fromEntries(container.env.map((e) => [e.name, e.value]));
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(container.ports).toEqual([{ name: 'http', containerPort: Number(env['IMEIFLOW_HTTP_PORT']) }]);
+    expect(dockerfile).toContain(`EXPOSE ${env['IMEIFLOW_HTTP_PORT']}`);
+    expect(container.resources.requests['cpu']).toBeDefined();
+    expect(sts.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
+    const dataMount = container.volumeMounts.find(
+      (m) => m.name === sts.spec.volumeClaimTemplates[0]!.metadata.name,
+    )!;
+    expect(dataMount.mountPath).toBe(env['IMEIFLOW_DATA_DIR']);
+    expect(sts.spec.template.metadata.labels).toMatchObject(sts.spec.selector.matchLabels);
+    const services = docs.filter((d) => d.kind === 'Service') as unknown as {
+      metadata: { name: string };
+      spec: { selector: Record<string, string>; ports: { targetPort: string }[] };
+    }[];
+    expect(services.map((s) => s.metadata.name)).toContain(sts.spec.serviceName);
+    for (const service of services) {
+      expect(service.spec.selector).toEqual(sts.spec.selector.matchLabels);
+      expect(service.spec.ports[0]!.targetPort).toBe('http');
+    }
+    const pdb = byKind('PodDisruptionBudget') as unknown as {
+      spec: { selector: { matchLabels: Record<string, string> } };
+    };
+    expect(pdb.spec.selector.matchLabels).toEqual(sts.spec.selector.matchLabels);
+    const monitor = byKind('ServiceMonitor') as unknown as {
+      spec: { endpoints: { port: string; path: string }[] };
+    };
+    expect(monitor.spec.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics' });
+    const config = JSON.parse(
+      (byKind('ConfigMap') as unknown as { data: Record<string, string> }).data['config.json']!,
+    ) as unknown;
+    expect(config).toMatchObject({ kafka: { groupId: 'imeiflow' } });
+  });
+
+  it('the image runs as a non-root user with a health check and a data volume', () => {
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toContain('/healthz');
+    expect(dockerfile).toMatch(/^VOLUME \/var\/lib\/imeiflow$/m);
+  });
+
+  it('compose wires Kafka, the topic job, two instances, Prometheus and Grafana to files that exist', () => {
+    const compose = parse(readFileSync(deploy('compose/docker-compose.yml'), 'utf8'), { merge: true }) as {
+      services: Record<
+        string,
+        {
+          environment?: Record<string, string>;
+          volumes?: string[];
+          build?: { context: string; dockerfile: string };
+          image?: string;
+        }
+      >;
+    };
+    const services = Object.keys(compose.services);
+    for (const name of [
+      'kafka-1',
+      'kafka-2',
+      'kafka-3',
+      'kafka-init',
+      'imeiflow-1',
+      'imeiflow-2',
+      'prometheus',
+      'grafana',
+    ]) {
+      expect(services, name).toContain(name);
+    }
+    const brokers = compose.services['imeiflow-1']!.environment!['KAFKA_BROKERS']!.split(',').map(
+      (b) => b.split(':')[0]!,
+    );
+    for (const broker of brokers) expect(services).toContain(broker);
+    const build = compose.services['imeiflow-1']!.build!;
+    expect(existsSync(join(deploy('compose'), build.context, build.dockerfile))).toBe(true);
+    for (const service of ['prometheus', 'grafana', 'kafka-init']) {
+      for (const volume of compose.services[service]!.volumes ?? []) {
+        const source = volume.split(':')[0]!;
+        expect(existsSync(join(deploy('compose'), source)), `${service}: ${source}`).toBe(true);
+      }
+    }
+    // The Prometheus config scrapes exactly the compose instances.
+    const prometheus = parse(readFileSync(deploy('prometheus/prometheus.yml'), 'utf8')) as {
+      scrape_configs: { static_configs: { targets: string[] }[] }[];
+    };
+    const targets = prometheus.scrape_configs[0]!.static_configs[0]!.targets.map((t) => t.split(':')[0]);
+    expect(targets.sort()).toEqual(['imeiflow-1', 'imeiflow-2']);
+  });
+
+  it('the topic job creates every topic imeiflow uses, with the compacted ones compacted', () => {
+    const script = readFileSync(deploy('compose/create-topics.sh'), 'utf8');
+    const created = new Map([...script.matchAll(/^create (\S+) (\S+)/gm)].map((m) => [m[1]!, m[2]!]));
+    expect([...created.keys()].sort()).toEqual(Object.values(defaults.topics).sort());
+    for (const role of ['decisions', 'journal', 'pendingChangelog', 'registryChangelog']) {
+      expect(created.get(defaults.topics[role]!), role).toBe('compact');
+    }
   });
 });

@@ -702,6 +702,12 @@ export class RequestPipeline {
   async #recover(runtime: PartitionRuntime): Promise<void> {
     const { reader, store, log } = this.#deps;
     const { partition } = runtime;
+    // Where this instance's copy of the partition's state stands, read before anything below
+    // publishes changelog records (publishing moves these positions past records not yet read).
+    store.env.resetReadTxn();
+    const restoredFrom = CHANGELOG_ROLES.map(
+      (role) => store.meta.get(restoredKey(this.#roleTopics[role]!, partition)) ?? 0,
+    );
     const records = (await reader.lastMessages(this.#topics.journal, partition, JOURNAL_WINDOW))
       .filter((m) => m.value !== null)
       .map((m) => decodeJournal(m.value!))
@@ -737,23 +743,17 @@ export class RequestPipeline {
     await this.#checkRetention(runtime);
     // Restore the partition's state written by whoever owned it since we last saw it.
     let applied = 0;
-    for (const role of CHANGELOG_ROLES) {
+    for (const [i, role] of CHANGELOG_ROLES.entries()) {
       const topic = this.#roleTopics[role]!;
-      const from = store.meta.get(restoredKey(topic, partition));
-      const end = await reader.readToEnd(
-        topic,
-        partition,
-        typeof from === 'number' ? from : 0,
-        async (batch) => {
-          await store.env.transaction(() => {
-            for (const m of batch) {
-              const key = keyOf(m);
-              if (key !== null) applyChangelogRecord(store, key, m.value);
-            }
-          });
-          applied += batch.length;
-        },
-      );
+      const end = await reader.readToEnd(topic, partition, restoredFrom[i]!, async (batch) => {
+        await store.env.transaction(() => {
+          for (const m of batch) {
+            const key = keyOf(m);
+            if (key !== null) applyChangelogRecord(store, key, m.value);
+          }
+        });
+        applied += batch.length;
+      });
       await store.meta.put(restoredKey(topic, partition), end);
     }
     log.info(

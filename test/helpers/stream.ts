@@ -46,12 +46,18 @@ export async function expectExactlyOnce(
   expectFinal: (i: number) => boolean = () => true,
 ): Promise<void> {
   const prefix = `${runId}-`;
+  // Outputs only grow: parse each new result once.
+  const finalIds = new Set<string>();
+  let parsed = 0;
   const finals = (): Set<string> => {
-    const ids = new Set<string>();
-    for (const r of collector.json<Result>(topics['results']!)) {
-      if (r.requestId.startsWith(prefix) && FINAL.has(r.outcome)) ids.add(r.requestId);
+    const results = collector.of(topics['results']!);
+    for (; parsed < results.length; parsed++) {
+      const m = results[parsed]!;
+      if (!m.key?.startsWith(prefix) || m.value === null) continue;
+      const r = JSON.parse(m.value) as Result;
+      if (FINAL.has(r.outcome)) finalIds.add(r.requestId);
     }
-    return ids;
+    return finalIds;
   };
   const wanted = Array.from({ length: count }, (_, i) => i).filter(expectFinal);
   await collector.waitFor(

@@ -5,12 +5,13 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeState, registryKey } from '../../src/pipeline/changelog.js';
+import { encodeState, pendingKey, registryKey } from '../../src/pipeline/changelog.js';
 import {
   encodeJournal,
   type JournalRecord,
   journalKey,
   ROLE_CONFIRMATIONS,
+  ROLE_PENDING_CHANGELOG,
   ROLE_REGISTRY_CHANGELOG,
   ROLE_RESULTS,
 } from '../../src/pipeline/journal.js';
@@ -88,10 +89,36 @@ describe('taking over a partition from a dead owner', () => {
         [ROLE_RESULTS, 'j-confirmed', json({ requestId: 'j-confirmed', outcome: 'confirmed' })],
         [ROLE_CONFIRMATIONS, DEVICE, json({ requestId: 'j-confirmed', imei: DEVICE })],
         [ROLE_REGISTRY_CHANGELOG, registryKey(DEVICE.slice(0, 14)), encodeState(registry)],
+        [ROLE_PENDING_CHANGELOG, pendingKey(imei(APPLE, 779).slice(0, 14)), null],
       ],
       outcomes: [],
       at: '2026-11-23T00:00:00.000Z',
     };
+    // Earlier, it had published a waiting request to the pending changelog: the new owner must
+    // restore it even though recovery itself publishes to that changelog too.
+    const waitingBody = imei(APPLE, 778).slice(0, 14);
+    const waitingEntry = {
+      request: {
+        requestId: 'old-waiting',
+        imei: imei(APPLE, 778),
+        operator: 'kcell',
+        channel: 'import' as const,
+      },
+      partition: 0,
+      source: '0/0',
+      stage: 'awaiting_kgd' as const,
+      reason: 'awaiting_kgd' as const,
+      detail: 'no KGD release decision lists this IMEI yet',
+      since: '2026-11-22T00:00:00.000Z',
+      deadline: '2026-11-23T00:00:00.000Z',
+    };
+    producer.send(
+      topics.pendingChangelog!,
+      pendingKey(waitingBody),
+      Buffer.from(encodeState([waitingEntry])!),
+      undefined,
+      0,
+    );
     producer.send(topics.journal!, journalKey(0, 5), encodeJournal(record), undefined, 0);
     // It had published the first output only.
     producer.send(

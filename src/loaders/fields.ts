@@ -42,6 +42,19 @@ export function parseGsmaDate(text: string): string | Error {
  * (read as Astana time, UTC+5). → ISO 8601 UTC.
  */
 export function parseTimestamp(text: string): string | Error {
+  // Exports repeat one decision time over thousands of rows: remember the last answer.
+  if (text === lastTimestamp.text) return lastTimestamp.result;
+  const result = parseTimestampUncached(text);
+  lastTimestamp = { text, result };
+  return result;
+}
+
+let lastTimestamp: { text: string; result: string | Error } = {
+  text: '',
+  result: new Error('"" is not a date or timestamp'),
+};
+
+function parseTimestampUncached(text: string): string | Error {
   const ru = /^(\d{2})\.(\d{2})\.(\d{4})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(text);
   if (ru !== null) {
     const [, d, m, y, hh = '00', mm = '00', ss = '00'] = ru;

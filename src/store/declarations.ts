@@ -20,12 +20,13 @@ export function applyApplicationDecision(store: Store, decision: ApplicationDeci
   const { entry, bodies } = decision;
   let added = 0;
   for (const body of bodies) {
-    const existing = store.declarations.get(body);
-    if (existing === undefined) {
-      store.declarations.put(body, [entry]);
+    // Most IMEIs of a load are new: try the insert first, one B-tree walk instead of a read and
+    // a write; merge with what is there only when it fails.
+    if (insertIfAbsent(store, body, [entry])) {
       added++;
       continue;
     }
+    const existing = store.declarations.get(body) ?? [];
     const index = existing.findIndex((e) => e.applicationId === entry.applicationId);
     if (index === -1) {
       store.declarations.put(body, [...existing, entry]);
@@ -51,6 +52,19 @@ export function applyApplicationDecision(store: Store, decision: ApplicationDeci
   if (previous === undefined || !sameApplication(previous, record))
     store.applications.put(entry.applicationId, record);
   return added;
+}
+
+/**
+ * `putSync` with `noOverwrite` inside a write transaction reports whether it wrote; lmdb-js's
+ * typings declare it void.
+ */
+function insertIfAbsent(store: Store, body: string, value: DeclarationEntry[]): boolean {
+  const putSync = store.declarations.putSync as unknown as (
+    key: string,
+    value: DeclarationEntry[],
+    options: { noOverwrite: boolean },
+  ) => boolean;
+  return putSync.call(store.declarations, body, value, { noOverwrite: true });
 }
 
 function sameEntry(a: DeclarationEntry, b: DeclarationEntry): boolean {

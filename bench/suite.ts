@@ -1,0 +1,27 @@
+/**
+ * `npm run bench`: every benchmark, one after another, each printing its JSON line.
+ * `--small` runs a version of about a minute and a half (what CI runs); `--record` appends the
+ * lines to bench/results/history.jsonl.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const small = process.argv.includes('--small');
+const record = process.argv.includes('--record') ? ['--record'] : [];
+const SUITE: readonly [string, string[], string[]][] = [
+  ['verify.js', [], ['--declared', '100000', '--messages', '50000']],
+  ['index.js', [], ['--sizes', '100000,300000', '--lookups', '50000']],
+  ['http.js', [], ['--declared', '100000', '--seconds', '3', '--connections', '20']],
+  ['pipeline.js', [], ['--messages', '20000', '--declared', '100000', '--half-seconds', '4']],
+];
+
+let failed = 0;
+for (const [script, full, reduced] of SUITE) {
+  const args = [fileURLToPath(new URL(script, import.meta.url)), ...(small ? reduced : full), ...record];
+  const result = spawnSync(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (result.status !== 0) {
+    process.stderr.write(`bench ${script} failed with exit code ${result.status}\n`);
+    failed++;
+  }
+}
+process.exitCode = failed === 0 ? 0 : 1;

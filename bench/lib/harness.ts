@@ -5,7 +5,7 @@
  * cluster keeps only ~5 MB per partition, so outputs must be read while they are produced).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -115,8 +115,15 @@ export async function startService(options: {
     },
   });
   const output: string[] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => output.push(line));
-  createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
+  // IMEIFLOW_SERVICE_LOG_DIR=DIR: also write each service's output to DIR/service-<pid>.log as it comes.
+  const logDir = process.env['IMEIFLOW_SERVICE_LOG_DIR'];
+  const live = logDir === undefined ? undefined : createWriteStream(join(logDir, `service-${child.pid}.log`));
+  const keep = (line: string): void => {
+    output.push(line);
+    live?.write(`${line}\n`);
+  };
+  createInterface({ input: child.stdout! }).on('line', keep);
+  createInterface({ input: child.stderr! }).on('line', keep);
   const exitCode = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     port,

@@ -53,6 +53,8 @@ export function consumerConfig(
     // steady trickle that is never. At a partition's end an EOF event makes it return what it
     // has: batches form from what is there, not by waiting.
     'enable.partition.eof': true,
+    // Bounds what librdkafka prefetches while the pipeline is not polling (backpressure).
+    'queued.max.messages.kbytes': 16_384,
     'session.timeout.ms': 6_000,
     'heartbeat.interval.ms': 1_000,
     'topic.metadata.refresh.interval.ms': 5_000,

@@ -149,7 +149,6 @@ export class RequestPipeline {
   #generation = 0;
   #assignedOnce = false;
   #stopping = false;
-  #paused = false;
   #loop: Promise<void> | undefined;
   #recovering: Promise<void> = Promise.resolve();
   #unassigning: Promise<void> = Promise.resolve();
@@ -228,7 +227,7 @@ export class RequestPipeline {
         continue;
       }
       if (messages.length > 0) this.#route(messages);
-      this.#applyBackpressure();
+      await this.#backpressure();
     }
   }
 
@@ -255,16 +254,17 @@ export class RequestPipeline {
     for (const runtime of this.#runtimes.values()) this.#pump(runtime);
   }
 
-  #applyBackpressure(): void {
-    const consumer = this.#consumer;
-    if (consumer === undefined) return;
-    const queued = this.queuedMessages;
-    if (!this.#paused && queued >= this.#maxQueued) {
-      this.#paused = true;
-      consumer.pause(consumer.assignments());
-    } else if (this.#paused && queued <= this.#maxQueued / 2) {
-      this.#paused = false;
-      consumer.resume(consumer.assignments());
+  /**
+   * Backpressure: while the partitions' queues hold `maxQueued` messages, stop polling until
+   * they drain to half. librdkafka then stops fetching once its own bounded queue is full.
+   * Not pause()/resume(): toggled often under load, librdkafka sometimes left a partition
+   * paused for good (measured here: 500 000-request runs stalled with lag left on some
+   * partitions; librdkafka issue 5591 describes the same symptom).
+   */
+  async #backpressure(): Promise<void> {
+    if (this.queuedMessages < this.#maxQueued) return;
+    while (!this.#stopping && this.queuedMessages > this.#maxQueued / 2) {
+      await new Promise((r) => setTimeout(r, 2));
     }
   }
 
@@ -313,7 +313,6 @@ export class RequestPipeline {
       )
       .finally(() => {
         this.#pump(runtime);
-        this.#applyBackpressure();
       });
   }
 
@@ -660,7 +659,6 @@ export class RequestPipeline {
               return { topic: a.topic, partition: a.partition, offset };
             }),
           );
-          this.#paused = false;
           this.#assignedOnce = true;
           for (const partition of partitions) {
             const runtime = this.#runtimes.get(partition)!;

@@ -6,38 +6,25 @@
  *   node dist/bench/http.js [--declared 1000000] [--connections 50] [--seconds 10] [--record]
  */
 import { fork } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { loadConfig } from '../src/config/config.js';
 import { buildControlPlane } from '../src/http/app.js';
 import { createLogger } from '../src/log.js';
 import { Metrics } from '../src/metrics/metrics.js';
-import { PACKAGE_ROOT } from '../src/paths.js';
 import { AuditLog } from '../src/security/audit-log.js';
 import { TokenService } from '../src/security/tokens.js';
 import { openStore } from '../src/store/store.js';
-import { buildIndex, declaredBody, withCheckDigit } from './lib/dataset.js';
-import { emit, note, numberArg } from './lib/report.js';
+import { declaredBody, ensureBenchIndex, withCheckDigit } from './lib/dataset.js';
+import { emit, numberArg } from './lib/report.js';
 
 const declared = numberArg('declared', 1_000_000);
 const connections = numberArg('connections', 50);
 const seconds = numberArg('seconds', 10);
-const dataDir = join(PACKAGE_ROOT, `.bench-data/verify-${declared}`);
-
-async function prepare(): Promise<void> {
-  const marker = join(dataDir, 'complete');
-  if (existsSync(marker)) return;
-  rmSync(dataDir, { recursive: true, force: true });
-  const store = openStore({ dataDir });
-  await buildIndex(store, declared, (done) => note(`index: ${done} declared IMEIs`));
-  await store.close();
-  mkdirSync(marker);
-}
 
 /** Child mode: serve the control plane and report the port and a token. */
 async function serve(): Promise<void> {
+  const dataDir = await ensureBenchIndex('verify', declared);
   const store = openStore({ dataDir });
   const tokens = new TokenService(store, 60);
   const token = await tokens.create('bench', 'operator');
@@ -61,7 +48,7 @@ async function serve(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  await prepare();
+  await ensureBenchIndex('verify', declared);
   const child = fork(fileURLToPath(import.meta.url), ['--serve'], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     // IMEIFLOW_BENCH_PROFILE=DIR writes a CPU profile of the server there.

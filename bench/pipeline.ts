@@ -11,14 +11,12 @@
  *   node dist/bench/pipeline.js [--messages 500000] [--declared 1000000] [--record]
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Kafka from 'node-rdkafka';
-import { PACKAGE_ROOT } from '../src/paths.js';
-import { openStore } from '../src/store/store.js';
-import { buildIndex, requestAt } from './lib/dataset.js';
+import { ensureBenchIndex, requestAt } from './lib/dataset.js';
 import { type BrokerProcess, startBroker, startService, TestProducer, uniqueTopics } from './lib/harness.js';
 import { emit, note, numberArg } from './lib/report.js';
 
@@ -56,16 +54,7 @@ function forked(script: string, args: string[]): Running {
   };
 }
 
-const baseDataDir = join(PACKAGE_ROOT, `.bench-data/pipeline-${declared}`);
-
-async function prepareIndex(): Promise<void> {
-  if (existsSync(join(baseDataDir, 'complete'))) return;
-  rmSync(baseDataDir, { recursive: true, force: true });
-  const store = openStore({ dataDir: baseDataDir });
-  await buildIndex(store, declared, (done) => note(`index: ${done} declared IMEIs`));
-  await store.close();
-  mkdirSync(join(baseDataDir, 'complete'));
-}
+let baseDataDir = '';
 
 const CONTENDERS: readonly Contender[] = [
   {
@@ -286,7 +275,7 @@ async function measure(
 }
 
 async function main(): Promise<void> {
-  await prepareIndex();
+  baseDataDir = await ensureBenchIndex('pipeline', declared);
   const broker = await startBroker();
   const full: Record<string, RunFigures> = {};
   const half: Record<string, RunFigures> = {};

@@ -4,35 +4,19 @@
  *
  *   node dist/bench/verify.js [--declared 1000000] [--messages 400000] [--record]
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { PACKAGE_ROOT } from '../src/paths.js';
 import { VerifyPool } from '../src/pipeline/verify-pool.js';
-import { openStore } from '../src/store/store.js';
 import type { BatchMessage } from '../workers/batch-contract.js';
 import { ENCODING_JSON } from '../workers/batch-contract.js';
-import { buildIndex, requestAt } from './lib/dataset.js';
+import { ensureBenchIndex, requestAt } from './lib/dataset.js';
 import { emit, note, numberArg } from './lib/report.js';
 
 const declared = numberArg('declared', 1_000_000);
 const messages = numberArg('messages', 400_000);
 const batchSizes = [64, 1024, 8192];
 const poolWorkers = availableParallelism();
-const dataDir = join(PACKAGE_ROOT, `.bench-data/verify-${declared}`);
-
-async function prepare(): Promise<void> {
-  const marker = join(dataDir, 'complete');
-  if (existsSync(marker)) return;
-  rmSync(dataDir, { recursive: true, force: true });
-  const store = openStore({ dataDir });
-  const started = performance.now();
-  await buildIndex(store, declared, (done) => note(`index: ${done} declared IMEIs`));
-  await store.close();
-  mkdirSync(marker);
-  note(`index built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-}
+let dataDir = '';
 
 async function measure(workers: number, batch: number, payloads: readonly Uint8Array[]): Promise<number> {
   const pool = new VerifyPool({
@@ -67,7 +51,7 @@ async function measure(workers: number, batch: number, payloads: readonly Uint8A
 }
 
 async function main(): Promise<void> {
-  await prepare();
+  dataDir = await ensureBenchIndex('verify', declared);
   const runId = `bench-${Date.now()}`;
   const encoder = new TextEncoder();
   const payloads: Uint8Array[] = [];

@@ -4,10 +4,15 @@
  * benchmark issue: 85 % confirmable, 5 % bad Luhn, 3 % unknown TAC, 2 % blocked, 5 % pending.
  */
 
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { PACKAGE_ROOT } from '../../src/paths.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
-import type { Store } from '../../src/store/store.js';
+import { openStore, type Store } from '../../src/store/store.js';
 import { luhnDigit } from '../../workers/imei.js';
 import type { DeclarationEntry, TacRecord } from '../../workers/types.js';
+import { note } from './report.js';
 
 export const TAC_COUNT = 2000;
 const IMEIS_PER_APPLICATION = 100;
@@ -36,27 +41,43 @@ export function withCheckDigit(body: string): string {
   return body + String(luhnDigit(body));
 }
 
+/** The i-th TAC record of the synthetic TAC table. */
+export function benchTacRecord(i: number): TacRecord {
+  return {
+    tac: tacAt(i),
+    brand: `Brand ${i % 40}`,
+    model: `Model ${i}`,
+    marketingName: `Phone ${i}`,
+    manufacturer: `Maker ${i % 40}`,
+    deviceType: i % 10 === 0 ? 'Tablet' : 'Smartphone',
+    operatingSystem: 'Android',
+    bands: 'GSM 900,GSM 1800,LTE FDD BAND 3',
+    allocationDate: '2021-01-01',
+  };
+}
+
+/** `.bench-data/<name>-<declared>`: the index of `declared` IMEIs, built once and reused. */
+export async function ensureBenchIndex(name: string, declared: number): Promise<string> {
+  const dataDir = join(PACKAGE_ROOT, `.bench-data/${name}-${declared}`);
+  const marker = join(dataDir, 'complete');
+  if (existsSync(marker)) return dataDir;
+  rmSync(dataDir, { recursive: true, force: true });
+  const store = openStore({ dataDir });
+  const started = performance.now();
+  await buildIndex(store, declared, (done) => note(`index: ${done} declared IMEIs`));
+  await store.close();
+  mkdirSync(marker);
+  note(`index built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return dataDir;
+}
+
 export async function buildIndex(
   store: Store,
   declared: number,
   onProgress?: (done: number) => void,
 ): Promise<void> {
   await store.env.transaction(() => {
-    for (let i = 0; i < TAC_COUNT; i++) {
-      const tac = tacAt(i);
-      const record: TacRecord = {
-        tac,
-        brand: `Brand ${i % 40}`,
-        model: `Model ${i}`,
-        marketingName: `Phone ${i}`,
-        manufacturer: `Maker ${i % 40}`,
-        deviceType: i % 10 === 0 ? 'Tablet' : 'Smartphone',
-        operatingSystem: 'Android',
-        bands: 'GSM 900,GSM 1800,LTE FDD BAND 3',
-        allocationDate: '2021-01-01',
-      };
-      store.tac.put(tac, record);
-    }
+    for (let i = 0; i < TAC_COUNT; i++) store.tac.put(tacAt(i), benchTacRecord(i));
     for (let i = 0; i < BLOCKED_COUNT; i++) {
       store.blocklist.put(blockedBody(i), {
         source: 'bench',

@@ -8,6 +8,7 @@
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { confirmationMessage, resultMessage } from '../../workers/outputs.js';
+import { registryEntryOf } from '../../workers/registry-entry.js';
 import { parseRequest } from '../../workers/request.js';
 import { decide } from '../../workers/rules.js';
 import type {
@@ -18,7 +19,7 @@ import type {
   RegistryEntry,
   TacRecord,
 } from '../../workers/types.js';
-import { BLOCKED_COUNT, blockedBody, declaredBody, TAC_COUNT, tacAt } from './dataset.js';
+import { BLOCKED_COUNT, benchTacRecord, blockedBody, declaredBody, TAC_COUNT, tacAt } from './dataset.js';
 
 function arg(name: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,20 +34,7 @@ const blocked = new Map<string, BlockEntry>();
 const declarations = new Map<string, DeclarationEntry[]>();
 const registry = new Map<string, RegistryEntry>();
 const outcomes = new Map<string, OutcomeRecord>();
-for (let i = 0; i < TAC_COUNT; i++) {
-  const tac = tacAt(i);
-  tacs.set(tac, {
-    tac,
-    brand: `Brand ${i % 40}`,
-    model: `Model ${i}`,
-    marketingName: `Phone ${i}`,
-    manufacturer: `Maker ${i % 40}`,
-    deviceType: i % 10 === 0 ? 'Tablet' : 'Smartphone',
-    operatingSystem: 'Android',
-    bands: 'GSM 900,GSM 1800,LTE FDD BAND 3',
-    allocationDate: '2021-01-01',
-  });
-}
+for (let i = 0; i < TAC_COUNT; i++) tacs.set(tacAt(i), benchTacRecord(i));
 for (let i = 0; i < BLOCKED_COUNT; i++)
   blocked.set(blockedBody(i), { source: 'bench', reason: 'reported stolen', since: null });
 for (let i = 0; i < declared; i++) {
@@ -100,17 +88,7 @@ await consumer.run({
         if (decision.notify)
           confirmations.push({ key: decision.imei, value: Buffer.from(confirmationMessage(decision, at)) });
         outcomes.set(decision.requestId, { decision, source: null, at });
-        registry.set(decision.body, {
-          requestId: decision.requestId,
-          partition: batch.partition,
-          imei: decision.imei,
-          ownerId: decision.ownerId,
-          msisdn: decision.msisdn,
-          evidence: decision.evidence,
-          applicationId: decision.applicationId,
-          procedure: decision.procedure,
-          at,
-        });
+        registry.set(decision.body, registryEntryOf(decision, batch.partition, at));
       }
     }
     await producer.sendBatch({

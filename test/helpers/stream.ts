@@ -101,3 +101,49 @@ export async function expectExactlyOnce(
   expect(confirmationIds.size).toBe(confirmedIds.size);
   for (const id of confirmedIds) expect(confirmationIds.has(id)).toBe(true);
 }
+
+/**
+ * Release, with one KGD decision, up to `max` requests of `runId` that were answered `pending`
+ * from `partitions`, and wait until each is confirmed. Returns how many there were. Used to show
+ * that requests waiting in a partition that changed hands are settled by the new owner.
+ */
+export async function releaseWaiting(
+  collector: TopicCollector,
+  producer: TestProducer,
+  topics: Record<string, string>,
+  runId: string,
+  partitions: readonly number[],
+  applicationId: string,
+  max: number,
+): Promise<number> {
+  const waiting = collector
+    .of(topics['results']!)
+    .filter((m) => m.key?.startsWith(`${runId}-`) && partitions.includes(m.partition))
+    .map((m) => JSON.parse(m.value!) as { requestId: string; outcome: string; imei: string })
+    .filter((r) => r.outcome === 'pending')
+    .slice(0, max);
+  producer.sendJson(topics['decisions']!, applicationId, {
+    applicationId,
+    procedure: '40',
+    status: 'released',
+    imeis: waiting.map((r) => r.imei),
+    decidedAt: new Date().toISOString(),
+  });
+  await producer.flush();
+  // Results only grow: collect confirmations incrementally.
+  const confirmed = new Set<string>();
+  let seen = 0;
+  await collector.waitFor(
+    () => {
+      const results = collector.of(topics['results']!);
+      for (; seen < results.length; seen++) {
+        const m = results[seen]!;
+        if (m.value !== null && m.value.includes('"outcome":"confirmed"')) confirmed.add(m.key ?? '');
+      }
+      return waiting.every((r) => confirmed.has(r.requestId));
+    },
+    60_000,
+    `the new owners confirming ${waiting.length} requests that waited in partitions ${partitions.join(',')}`,
+  );
+  return waiting.length;
+}

@@ -17,7 +17,7 @@ import {
   TopicCollector,
   uniqueTopics,
 } from '../helpers/kafka.js';
-import { expectExactlyOnce, streamRequests } from '../helpers/stream.js';
+import { expectExactlyOnce, releaseWaiting, streamRequests } from '../helpers/stream.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const N = Number(process.env['IMEIFLOW_TEST_STREAM_REBALANCE'] ?? 100_000);
@@ -89,33 +89,9 @@ describe('two instances, one killed', () => {
     await expectExactlyOnce(collector, topics, N, runId, 240_000, (i) => kindAt(i) !== 'pending');
 
     // Requests that were waiting in the dead instance's partitions are settled by the survivor.
-    const waiting = collector
-      .of(topics.results!)
-      .filter((m) => m.key?.startsWith(`${runId}-`) && ownedByA.includes(m.partition))
-      .map((m) => JSON.parse(m.value!) as { requestId: string; outcome: string; imei: string })
-      .filter((r) => r.outcome === 'pending')
-      .slice(0, 20);
-    expect(waiting.length).toBeGreaterThan(0);
-    producer.sendJson(topics.decisions!, 'KZ-AFTER-KILL', {
-      applicationId: 'KZ-AFTER-KILL',
-      procedure: '40',
-      status: 'released',
-      imeis: waiting.map((r) => r.imei),
-      decidedAt: new Date().toISOString(),
-    });
-    await producer.flush();
-    const confirmedLater = () =>
-      new Set(
-        collector
-          .json<{ requestId: string; outcome: string }>(topics.results!)
-          .filter((r) => r.outcome === 'confirmed')
-          .map((r) => r.requestId),
-      );
-    await collector.waitFor(
-      () => waiting.every((r) => confirmedLater().has(r.requestId)),
-      60_000,
-      'the survivor confirming requests that waited in the dead instance',
-    );
+    expect(
+      await releaseWaiting(collector, producer, topics, runId, ownedByA, 'KZ-AFTER-KILL', 20),
+    ).toBeGreaterThan(0);
     await expectExactlyOnce(collector, topics, N, runId, 10_000, (i) => kindAt(i) !== 'pending');
     expect(collector.of(topics.dlq!)).toHaveLength(0);
   });

@@ -20,7 +20,7 @@ import {
   TopicCollector,
   uniqueTopics,
 } from '../helpers/kafka.js';
-import { expectExactlyOnce, streamRequests } from '../helpers/stream.js';
+import { expectExactlyOnce, releaseWaiting, streamRequests } from '../helpers/stream.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const N = Number(process.env['IMEIFLOW_TEST_STREAM_SCALE'] ?? 300_000);
@@ -156,37 +156,13 @@ describe('three instances, one killed, one added', () => {
     progress('exactly once holds');
 
     // Requests that waited for KGD in the killed instance's partitions, now owned elsewhere.
-    const waiting = collector
-      .of(topics.results!)
-      .filter((m) => m.key?.startsWith(`${runId}-`) && ownedByB.includes(m.partition))
-      .map((m) => JSON.parse(m.value!) as { requestId: string; outcome: string; imei: string })
-      .filter((r) => r.outcome === 'pending')
-      .slice(0, 30);
-    expect(waiting.length).toBeGreaterThan(0);
-    producer.sendJson(topics.decisions!, 'KZ-SCALE', {
-      applicationId: 'KZ-SCALE',
-      procedure: '40',
-      status: 'released',
-      imeis: waiting.map((r) => r.imei),
-      decidedAt: new Date().toISOString(),
-    });
-    await producer.flush();
-    const confirmed = () =>
-      new Set(
-        collector
-          .json<{ requestId: string; outcome: string }>(topics.results!)
-          .filter((r) => r.outcome === 'confirmed')
-          .map((r) => r.requestId),
-      );
-    await collector.waitFor(
-      () => waiting.every((r) => confirmed().has(r.requestId)),
-      60_000,
-      'the moved waiting requests confirmed',
-    );
+    expect(
+      await releaseWaiting(collector, producer, topics, runId, ownedByB, 'KZ-SCALE', 30),
+    ).toBeGreaterThan(0);
+    progress('moved waiting requests settled');
     await expectExactlyOnce(collector, topics, N, runId, 10_000, (i) => kindAt(i) !== 'pending');
     expect(collector.of(topics.dlq!)).toHaveLength(0);
 
-    progress('moved waiting requests settled');
     // Capacity, same machine, same run: three instances, then one.
     const three = await drainRate(`burst3-${Date.now()}`, BURST);
     progress(`three instances drain ${three}/s`);

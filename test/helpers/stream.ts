@@ -138,7 +138,7 @@ export async function releaseWaiting(
       const results = collector.of(topics['results']!);
       for (; seen < results.length; seen++) {
         const m = results[seen]!;
-        if (m.value !== null && m.value.includes('"outcome":"confirmed"')) confirmed.add(m.key ?? '');
+        if (m.value?.includes('"outcome":"confirmed"')) confirmed.add(m.key ?? '');
       }
       return waiting.every((r) => confirmed.has(r.requestId));
     },

@@ -17,8 +17,6 @@ export interface EmbeddedCluster {
   stop(): Promise<void>;
 }
 
-export const EMBEDDED_PARTITIONS = 4;
-
 export async function startEmbeddedCluster(brokers: number): Promise<EmbeddedCluster> {
   // This client's only job is to own the mock brokers: they live as long as it is connected.
   // `test.mock.num.brokers` is a librdkafka test property the typings do not list.

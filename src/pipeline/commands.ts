@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { luhnDigit } from '../../workers/imei.js';
-import { confirmationMessage, resultMessage, revocationMessage } from '../../workers/outputs.js';
+import { revocationMessage } from '../../workers/outputs.js';
 import { evaluate, type RuleSettings } from '../../workers/rules.js';
 import type {
   ConfirmedDecision,
@@ -16,6 +16,7 @@ import type {
   RejectedDecision,
   ReviewDecision,
 } from '../../workers/types.js';
+import { verdictOf } from '../../workers/verify-messages.js';
 import type { PendingEntry } from '../store/records.js';
 import type { BatchEffects } from './batch-effects.js';
 
@@ -56,19 +57,8 @@ function imeiOf(bodyDigits: string): string {
 }
 
 function settle(effects: BatchEffects, entry: PendingEntry, decision: Decision): void {
-  const at = effects.at.toISOString();
-  effects.verdict(
-    {
-      kind: 'verdict',
-      decision,
-      replayed: false,
-      result: resultMessage(decision, at),
-      confirmation:
-        decision.outcome === 'confirmed' && decision.notify ? confirmationMessage(decision, at) : null,
-      request: entry.request,
-    },
-    entry.source,
-  );
+  const verdict = verdictOf(decision, false, entry.request, effects.at.toISOString());
+  if (verdict.kind === 'verdict') effects.verdict(verdict, entry.source);
 }
 
 function reevaluate(

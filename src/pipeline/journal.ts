@@ -53,9 +53,6 @@ export interface JournalRecord {
   readonly at: string;
 }
 
-export const SEQ_HEADER = 'imeiflow-seq';
-export const IDX_HEADER = 'imeiflow-idx';
-
 const packr = structuredPackr();
 
 export function encodeJournal(record: JournalRecord): Buffer {

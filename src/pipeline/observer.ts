@@ -13,13 +13,3 @@ export interface PipelineObserver {
   /** librdkafka's statistics JSON of the request consumer (consumer lag per partition). */
   kafkaStatistics(json: string): void;
 }
-
-export const NO_OBSERVER: PipelineObserver = {
-  consumed: () => undefined,
-  batchVerified: () => undefined,
-  outcomes: () => undefined,
-  delivered: () => undefined,
-  journalAppended: () => undefined,
-  inputLost: () => undefined,
-  kafkaStatistics: () => undefined,
-};

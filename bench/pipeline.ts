@@ -7,6 +7,8 @@
  * The driver streams `--messages` requests (the mix of bench/lib/dataset.ts) keeping at most
  * `--window` unanswered (the embedded cluster keeps ~5 MB per partition), and counts answers on
  * each contender's output topic. Then each runs again at half its measured rate for latency.
+ * Each timed run follows an untimed warm-up (2 000 requests at full speed, `--warmup-seconds`
+ * at half load).
  *
  *   node dist/bench/pipeline.js [--messages 500000] [--declared 1000000] [--record]
  */
@@ -24,6 +26,8 @@ const messages = numberArg('messages', 500_000);
 const declared = numberArg('declared', 1_000_000);
 const windowSize = numberArg('window', 40_000);
 const halfLoadSeconds = numberArg('half-seconds', 15);
+/** Untimed requests before each timed run, at the run's own rate: JIT, caches, group settled. */
+const warmupSeconds = numberArg('warmup-seconds', 3);
 /** `--only imeiflow,kafkajs`: run a subset (the ratios need all three). */
 const only = ((): string[] | undefined => {
   const i = process.argv.indexOf('--only');
@@ -249,7 +253,8 @@ async function measure(
 ): Promise<RunFigures> {
   const { env, topics } = uniqueTopics(`bench-${contender.name}-${label}-${Date.now()}`);
   const runId = `${contender.name}-${label}`;
-  const warmCount = Math.min(200, count);
+  const warmCount =
+    rate === undefined ? Math.min(2000, count) : Math.max(200, Math.round(rate * warmupSeconds));
   const warmCounter = await AnswerCounter.start(
     broker.bootstrap,
     topics['results']!,
@@ -263,8 +268,9 @@ async function measure(
   await producer.flush();
   const running = await contender.start(broker.bootstrap, topics, env);
   try {
-    // Let the consumer group settle before timing: a few requests must come back first.
-    await drive(producer, warmCounter, topics['requests']!, warmCount, `${runId}-warm`, undefined);
+    // Let the consumer group settle and the code warm up before timing: the warm-up requests
+    // must all come back first.
+    await drive(producer, warmCounter, topics['requests']!, warmCount, `${runId}-warm`, rate);
     return await drive(producer, counter, topics['requests']!, count, `${runId}-run`, rate);
   } finally {
     await running.stop();
@@ -305,6 +311,7 @@ async function main(): Promise<void> {
       messages,
       declared_imeis: declared,
       window: windowSize,
+      warmup_seconds: warmupSeconds,
       mix: '85/5/3/2/5',
       partitions: 4,
       broker: 'embedded (own process)',

@@ -479,20 +479,14 @@ export class RequestPipeline {
     runtime.next = inputs;
     this.#deps.observer.journalAppended(runtime.partition, record.seq);
     this.#deps.observer.outcomes(outcome.counts);
-    await this.#applyLocally(record, outcome.newlyPending);
-    runtime.commitSeq++;
-    runtime.recentWrites.push({
-      seq: runtime.commitSeq,
-      requestIds: new Set(outcome.outcomes.map(([requestId]) => requestId)),
-      bodies: new Set(outcome.registryBodies),
-    });
-    if (runtime.recentWrites.length > RECENT_WRITES) runtime.recentWrites.shift();
-    // The next batch may be decided now: its state reads see this one's. Publishing goes on
-    // in the background, in order.
+    // Publishing needs only the journaled record, so it starts beside the LMDB apply instead
+    // of after it (half-load latency); the apply still ends this commit.
+    const applied = this.#applyLocally(record, outcome.newlyPending);
     const publishing = this.#publishInOrder(
       runtime,
       record,
       record.outputs.map((_, idx) => idx),
+      applied,
     ).then(() => {
       if (batch.length > 0) {
         const now = Date.now();
@@ -508,6 +502,16 @@ export class RequestPipeline {
       .finally(() => {
         runtime.publishing.splice(runtime.publishing.indexOf(publishing), 1);
       });
+    await applied;
+    runtime.commitSeq++;
+    runtime.recentWrites.push({
+      seq: runtime.commitSeq,
+      requestIds: new Set(outcome.outcomes.map(([requestId]) => requestId)),
+      bodies: new Set(outcome.registryBodies),
+    });
+    if (runtime.recentWrites.length > RECENT_WRITES) runtime.recentWrites.shift();
+    // The next batch may be decided now: its state reads see this one's. Publishing goes on
+    // in the background, in order.
   }
 
   /** Publish after the partition's previous publish has queued all its messages. */
@@ -515,10 +519,11 @@ export class RequestPipeline {
     runtime: PartitionRuntime,
     record: JournalRecord,
     indices: readonly number[],
+    applied: Promise<void>,
   ): Promise<void> {
     let delivered!: Promise<void>;
     const enqueued = runtime.enqueued.then(async () => {
-      const { delivered: done } = await this.#enqueuePublish(record, indices);
+      const { delivered: done } = await this.#enqueuePublish(record, indices, applied);
       delivered = done;
     });
     runtime.enqueued = enqueued.catch(() => undefined);
@@ -575,6 +580,7 @@ export class RequestPipeline {
   async #enqueuePublish(
     record: JournalRecord,
     indices: readonly number[],
+    applied: Promise<void>,
   ): Promise<{ delivered: Promise<void> }> {
     if (indices.length === 0) return { delivered: Promise.resolve() };
     const messages: OutgoingMessage[] = indices.map((idx) => {
@@ -589,7 +595,9 @@ export class RequestPipeline {
     });
     const { delivered } = await this.#deps.producer.enqueue(messages);
     return {
-      delivered: delivered.then((offsets) => {
+      delivered: delivered.then(async (offsets) => {
+        // A restore may start after our own changelog writes only once LMDB holds them.
+        await applied;
         for (const role of CHANGELOG_ROLES) {
           const topic = this.#roleTopics[role]!;
           const end = offsets.get(topic);
@@ -731,7 +739,7 @@ export class RequestPipeline {
           { partition, seq: record.seq, outputs: missing.length },
           'publishing outputs the previous owner did not',
         );
-        await this.#publishInOrder(runtime, record, missing);
+        await this.#publishInOrder(runtime, record, missing, Promise.resolve());
       }
       runtime.seq = newest.seq;
       runtime.next = newest.inputs;

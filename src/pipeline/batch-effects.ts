@@ -8,8 +8,8 @@ import type { BatchResult } from '../../workers/batch-contract.js';
 import { registryEntryOf } from '../../workers/registry-entry.js';
 import type {
   Decision,
+  FinalDecision,
   IndexView,
-  OutcomeRecord,
   RegistryEntry,
   SourceId,
   VerifyRequest,
@@ -19,6 +19,7 @@ import type { PendingEntry } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { encodeState, pendingKey, registryKey } from './changelog.js';
 import {
+  encodeOutcome,
   type JournalOutput,
   ROLE_CONFIRMATIONS,
   ROLE_DLQ,
@@ -35,7 +36,7 @@ export interface DeadlinePolicy {
 
 export interface BatchOutcome {
   readonly outputs: JournalOutput[];
-  readonly outcomes: [string, OutcomeRecord][];
+  readonly outcomes: [string, Uint8Array][];
   /** Devices that gained an awaiting_kgd entry: checked against the index once applied. */
   readonly newlyPending: string[];
   /** Devices whose registry entry changed. */
@@ -59,7 +60,7 @@ export class BatchEffects {
   readonly #atIso: string;
   readonly #deadlines: DeadlinePolicy;
   readonly #outputs: JournalOutput[] = [];
-  readonly #outcomes: [string, OutcomeRecord][] = [];
+  readonly #outcomes: [string, Uint8Array][] = [];
   readonly #pending = new Map<string, PendingEntry[]>();
   readonly #registry = new Map<string, RegistryEntry | null>();
   readonly #newlyPending = new Set<string>();
@@ -98,6 +99,10 @@ export class BatchEffects {
     return { ...base, registered: (body) => this.registeredOf(body) };
   }
 
+  #remember(decision: FinalDecision, source: SourceId | null): void {
+    this.#outcomes.push([decision.requestId, encodeOutcome({ decision, source, at: this.#atIso })]);
+  }
+
   dlq(value: Uint8Array, key: string | null): void {
     this.#outputs.push([ROLE_DLQ, key, value]);
     this.#count('dlq');
@@ -116,7 +121,7 @@ export class BatchEffects {
     if (result.replayed) return;
     switch (decision.outcome) {
       case 'confirmed':
-        this.#outcomes.push([decision.requestId, { decision, source, at: this.#atIso }]);
+        this.#remember(decision, source);
         if (decision.notify)
           this.#registry.set(decision.body, registryEntryOf(decision, this.#partition, this.#atIso));
         this.#dropPending(decision.body, decision.requestId);
@@ -124,7 +129,7 @@ export class BatchEffects {
       case 'rejected':
         // A duplicate must not overwrite the outcome it duplicates.
         if (decision.reason === 'duplicate_request') break;
-        this.#outcomes.push([decision.requestId, { decision, source, at: this.#atIso }]);
+        this.#remember(decision, source);
         if (decision.body !== null) this.#dropPending(decision.body, decision.requestId);
         break;
       case 'pending':

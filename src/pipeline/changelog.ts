@@ -6,7 +6,7 @@
  */
 import type { RegistryEntry } from '../../workers/types.js';
 import type { PendingEntry } from '../store/records.js';
-import type { Store } from '../store/store.js';
+import { type Store, storedAsIs } from '../store/store.js';
 import { structuredPackr } from '../store/structures.js';
 
 const packr = structuredPackr();
@@ -26,16 +26,32 @@ export function encodeState(value: readonly PendingEntry[] | RegistryEntry | nul
   return new Uint8Array(packr.pack(value));
 }
 
-/** Apply one changelog record to the store. Call inside a write transaction. */
+/**
+ * Apply one changelog record read from the changelog topic. Call inside a write transaction.
+ * The value is decoded first, so a record that is not valid msgpack fails here rather than in a
+ * later reader.
+ */
 export function applyChangelogRecord(store: Store, key: string, value: Uint8Array | null): void {
+  apply(store, key, value === null ? null : packr.unpack(value));
+}
+
+/**
+ * Apply a changelog record this imeiflow encoded itself (`encodeState`, carried in the
+ * journal): its bytes are already the store's encoding, so they are stored as is.
+ */
+export function applyOwnChangelogRecord(store: Store, key: string, value: Uint8Array | null): void {
+  apply(store, key, value === null ? null : storedAsIs(value));
+}
+
+function apply(store: Store, key: string, state: unknown): void {
   if (key.startsWith(PENDING_PREFIX)) {
     const body = key.slice(PENDING_PREFIX.length);
-    if (value === null) store.pending.remove(body);
-    else store.pending.put(body, packr.unpack(value) as PendingEntry[]);
+    if (state === null) store.pending.remove(body);
+    else store.pending.put(body, state as PendingEntry[]);
   } else if (key.startsWith(REGISTRY_PREFIX)) {
     const body = key.slice(REGISTRY_PREFIX.length);
-    if (value === null) store.registry.remove(body);
-    else store.registry.put(body, packr.unpack(value) as RegistryEntry);
+    if (state === null) store.registry.remove(body);
+    else store.registry.put(body, state as RegistryEntry);
   }
   // Other keys belong to later versions: skipped, never fatal.
 }

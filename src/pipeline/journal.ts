@@ -48,8 +48,11 @@ export interface JournalRecord {
   readonly partition: number;
   readonly inputs: InputPositions;
   readonly outputs: readonly JournalOutput[];
-  /** Final outcomes by requestId: local state, not published, restored from here after a crash. */
-  readonly outcomes: readonly (readonly [string, OutcomeRecord])[];
+  /**
+   * Final outcomes by requestId: local state, not published, restored from here after a crash.
+   * Each is an OutcomeRecord packed once (`encodeOutcome`) and stored in LMDB as is.
+   */
+  readonly outcomes: readonly (readonly [string, Uint8Array])[];
   readonly at: string;
 }
 
@@ -62,6 +65,11 @@ export function encodeJournal(record: JournalRecord): Buffer {
 
 export function decodeJournal(value: Buffer): JournalRecord {
   return packr.unpack(value) as JournalRecord;
+}
+
+/** An outcome as the outcomes store holds it: msgpack with the shared structures. */
+export function encodeOutcome(outcome: OutcomeRecord): Uint8Array {
+  return packr.pack(outcome);
 }
 
 /**

@@ -33,9 +33,9 @@ import type { DeliveringProducer, OutgoingMessage } from '../kafka/delivering-pr
 import type { PartitionReader } from '../kafka/partition-reader.js';
 import type { Logger } from '../log.js';
 import { lmdbIndexView } from '../store/index-view.js';
-import type { Store } from '../store/store.js';
+import { type Store, storedAsIs } from '../store/store.js';
 import { BatchEffects, type DeadlinePolicy } from './batch-effects.js';
-import { applyChangelogRecord } from './changelog.js';
+import { applyChangelogRecord, applyOwnChangelogRecord } from './changelog.js';
 import type { AddressedCommand, CommandBus } from './command-bus.js';
 import { applyCommand, parseCommand } from './commands.js';
 import {
@@ -536,9 +536,9 @@ export class RequestPipeline {
     let queued = false;
     await store.env.transaction(() => {
       for (const [role, key, value] of record.outputs) {
-        if (CHANGELOG_ROLES.includes(role) && key !== null) applyChangelogRecord(store, key, value);
+        if (CHANGELOG_ROLES.includes(role) && key !== null) applyOwnChangelogRecord(store, key, value);
       }
-      for (const [requestId, outcome] of record.outcomes) store.outcomes.put(requestId, outcome);
+      for (const [requestId, outcome] of record.outcomes) store.outcomes.put(requestId, storedAsIs(outcome));
       // A KGD decision may have landed while these requests were being decided. Whichever of the
       // two transactions commits second sees the other, so checking here closes the race.
       const commands: AddressedCommand[] = [];

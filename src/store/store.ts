@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Database, open, type RootDatabase } from 'lmdb';
+import { asBinary, type Database, open, type RootDatabase } from 'lmdb';
 import type {
   ApplicationRecord,
   BlockEntry,
@@ -61,6 +61,15 @@ export interface Store {
 }
 
 const META_KEY = 'meta';
+
+/**
+ * A value already encoded the way a msgpack database of this store encodes (a Packr with the
+ * shared structures), to `put` without encoding it again. lmdb-js stores an `asBinary` value
+ * as is; its typings do not say so.
+ */
+export function storedAsIs<V>(encoded: Uint8Array): V {
+  return asBinary(encoded) as V;
+}
 
 export function openStore(options: StoreOptions): Store {
   const readOnly = options.readOnly ?? false;

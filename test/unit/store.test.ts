@@ -2,10 +2,17 @@ import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { isImeiflowError } from '../../src/errors.js';
-import { openStore, SCHEMA_VERSION } from '../../src/store/store.js';
+import {
+  applyChangelogRecord,
+  applyOwnChangelogRecord,
+  encodeState,
+  registryKey,
+} from '../../src/pipeline/changelog.js';
+import { encodeOutcome } from '../../src/pipeline/journal.js';
+import { openStore, SCHEMA_VERSION, storedAsIs } from '../../src/store/store.js';
 import { STRUCTURES_FINGERPRINT, structuredPackr } from '../../src/store/structures.js';
 import { evaluate } from '../../workers/rules.js';
-import type { VerifyRequest } from '../../workers/types.js';
+import type { OutcomeRecord, RegistryEntry, VerifyRequest } from '../../workers/types.js';
 import { MapIndexView } from '../helpers/map-view.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -120,5 +127,51 @@ describe('shared msgpack structures', () => {
     const bytes = packr.pack({ novel: 1, shape: 'yes' });
     expect(new Packr().unpack(bytes)).toEqual({ novel: 1, shape: 'yes' });
     expect(structuredPackr().unpack(bytes)).toEqual({ novel: 1, shape: 'yes' });
+  });
+  it('stores values the pipeline packed itself as they are, and readers decode them', async () => {
+    const dataDir = join(dir, 'as-is');
+    const store = openStore({ dataDir });
+    const outcome: OutcomeRecord = {
+      decision: {
+        outcome: 'rejected',
+        requestId: 'r-1',
+        imei: '352099001761481',
+        body: '35209900176148',
+        reason: 'blocklisted',
+        detail: 'on the block list',
+      },
+      source: '3/17',
+      at: '2026-11-23T10:00:00.000Z',
+    };
+    const entry: RegistryEntry = {
+      requestId: 'r-2',
+      partition: 3,
+      imei: '352099001761481',
+      ownerId: null,
+      msisdn: null,
+      evidence: 'kgd-release',
+      applicationId: 'A-1',
+      procedure: '40',
+      at: '2026-11-23T10:00:00.000Z',
+    };
+    await store.env.transaction(() => {
+      store.outcomes.put('r-1', storedAsIs(encodeOutcome(outcome)));
+      applyOwnChangelogRecord(store, registryKey('35209900176148'), encodeState(entry));
+    });
+    expect(store.outcomes.get('r-1')).toEqual(outcome);
+    expect(store.registry.get('35209900176148')).toEqual(entry);
+    // A verify worker's read-only handle decodes them too.
+    const reader = openStore({ dataDir, readOnly: true });
+    expect(reader.outcomes.get('r-1')).toEqual(outcome);
+    expect(reader.registry.get('35209900176148')).toEqual(entry);
+    await reader.close();
+    // A record read from the changelog topic is decoded first: a truncated one fails before it is stored.
+    await expect(
+      store.env.transaction(() =>
+        applyChangelogRecord(store, registryKey('35209900176149'), new Uint8Array([0x92, 0x01])),
+      ),
+    ).rejects.toThrow();
+    expect(store.registry.get('35209900176149')).toBeUndefined();
+    await store.close();
   });
 });

@@ -7,6 +7,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
           pool: 'forks',
           testTimeout: 30_000,
         },
@@ -15,6 +16,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
           pool: 'forks',
           // Integration tests start Kafka clusters and services: one file at a time.
           fileParallelism: false,

@@ -1,8 +1,8 @@
 /**
  * What a careful Node engineer would write without imeiflow: KafkaJS, `eachBatch`, the same
  * verification code inline (imeiflow's own rules and output builders), the index in `Map`s,
- * one batched `send` per batch, offsets resolved after the send (at-least-once). Runs until
- * killed.
+ * one batched `send` per batch, offsets resolved after the send (at-least-once), partitions
+ * processed concurrently and fetches that wait at most 100 ms. Runs until killed.
  *
  *   node dist/bench/lib/kafkajs-peer.js --brokers B --in TOPIC --results T --confirmations T --group G --declared N
  */
@@ -65,7 +65,7 @@ const kafka = new Kafka({
   logLevel: logLevel.ERROR,
 });
 const producer = kafka.producer();
-const consumer = kafka.consumer({ groupId: arg('group') });
+const consumer = kafka.consumer({ groupId: arg('group'), maxWaitTimeInMs: 100 });
 await producer.connect();
 await consumer.connect();
 await consumer.subscribe({ topic: arg('in'), fromBeginning: true });
@@ -75,6 +75,7 @@ process.once('SIGTERM', () => process.exit(0));
 
 await consumer.run({
   eachBatchAutoResolve: false,
+  partitionsConsumedConcurrently: 4,
   eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
     const at = new Date().toISOString();
     const results: { key: string; value: Buffer }[] = [];

@@ -5,17 +5,26 @@
  * notice (a command is idempotent).
  */
 import type { Logger } from '../log.js';
+import type { PendingEntry } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { AddressedCommand, CommandBus } from './command-bus.js';
 
 export interface DeadlineTimerDeps {
   readonly store: Store;
-  readonly commandBus: CommandBus;
+  readonly commandBus: Pick<CommandBus, 'send'>;
   readonly log: Logger;
   readonly intervalMs: number;
   /** Partitions this instance owns right now: others' entries are theirs to time out. */
   readonly ownedPartitions: () => readonly number[];
+  /** Devices read per step of a sweep; the pipeline runs between steps. */
+  readonly chunk?: number;
 }
+
+/**
+ * A day's waiting requests can run to millions: read in steps with the event loop free between
+ * them, so a sweep never holds up the pipeline for long.
+ */
+const SWEEP_CHUNK = 1_000;
 
 /** How long a sent deadline command is not sent again for the same request. */
 const RESEND_AFTER_MS = 60_000;
@@ -47,26 +56,27 @@ export class DeadlineTimer {
     const owned = new Set(this.#deps.ownedPartitions());
     if (owned.size === 0) return 0;
     const nowMs = now.getTime();
-    this.#deps.store.env.resetReadTxn();
+    const chunk = this.#deps.chunk ?? SWEEP_CHUNK;
+    const { store } = this.#deps;
     const due: AddressedCommand[] = [];
-    for (const { key, value } of this.#deps.store.pending.getRange()) {
-      for (const entry of value) {
-        if (entry.stage !== 'awaiting_kgd' || entry.deadline === null || !owned.has(entry.partition))
-          continue;
-        if (Date.parse(entry.deadline) > nowMs) continue;
-        const last = this.#sent.get(entry.request.requestId);
-        if (last !== undefined && nowMs - last < RESEND_AFTER_MS) continue;
-        this.#sent.set(entry.request.requestId, nowMs);
-        due.push({
-          partition: entry.partition,
-          command: {
-            type: 'deadline',
-            body: key,
-            requestId: entry.request.requestId,
-            issuedAt: now.toISOString(),
-          },
-        });
+    // Each step is one synchronous range read from the key after the last one seen (keys are
+    // ordered), so no read transaction is held across a yield.
+    let after: string | undefined;
+    for (;;) {
+      store.env.resetReadTxn();
+      const range =
+        after === undefined
+          ? store.pending.getRange({ limit: chunk })
+          : store.pending.getRange({ start: after, limit: chunk + 1 });
+      let read = 0;
+      for (const { key, value } of range) {
+        if (key === after) continue;
+        read++;
+        after = key;
+        this.#collectDue(key, value, owned, now, due);
       }
+      if (read === 0) break;
+      await new Promise((resolve) => setImmediate(resolve));
     }
     for (const [requestId, at] of this.#sent) if (nowMs - at > RESEND_AFTER_MS) this.#sent.delete(requestId);
     if (due.length > 0) {
@@ -74,6 +84,27 @@ export class DeadlineTimer {
       this.#deps.log.info({ count: due.length }, 'deadline commands sent');
     }
     return due.length;
+  }
+
+  #collectDue(
+    body: string,
+    entries: readonly PendingEntry[],
+    owned: ReadonlySet<number>,
+    now: Date,
+    due: AddressedCommand[],
+  ): void {
+    const nowMs = now.getTime();
+    for (const entry of entries) {
+      if (entry.stage !== 'awaiting_kgd' || entry.deadline === null || !owned.has(entry.partition)) continue;
+      if (Date.parse(entry.deadline) > nowMs) continue;
+      const last = this.#sent.get(entry.request.requestId);
+      if (last !== undefined && nowMs - last < RESEND_AFTER_MS) continue;
+      this.#sent.set(entry.request.requestId, nowMs);
+      due.push({
+        partition: entry.partition,
+        command: { type: 'deadline', body, requestId: entry.request.requestId, issuedAt: now.toISOString() },
+      });
+    }
   }
 
   async stop(): Promise<void> {

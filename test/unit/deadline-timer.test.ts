@@ -1,0 +1,75 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import type { AddressedCommand } from '../../src/pipeline/command-bus.js';
+import { DeadlineTimer } from '../../src/pipeline/deadline-timer.js';
+import type { PendingEntry } from '../../src/store/records.js';
+import { openStore } from '../../src/store/store.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const dir = tempDir();
+const store = openStore({ dataDir: join(dir, 'deadlines') });
+afterAll(() => store.close());
+
+function waiting(
+  i: number,
+  partition: number,
+  deadline: string | null,
+  stage: PendingEntry['stage'],
+): PendingEntry {
+  return {
+    request: { requestId: `r-${i}`, imei: '352099001761481', operator: 'kcell', channel: 'import' },
+    partition,
+    source: `${partition}/${i}`,
+    stage,
+    reason: stage === 'review' ? 'kgd_timeout' : 'awaiting_kgd',
+    detail: 'waiting',
+    since: '2026-11-20T10:00:00.000Z',
+    deadline,
+  };
+}
+
+describe('deadline timer', () => {
+  it('sweeps every device in steps, letting the event loop run between them', async () => {
+    // 2 500 devices: every 5th past its deadline; of those, partition 3 is not ours.
+    await store.env.transaction(() => {
+      for (let i = 0; i < 2_500; i++) {
+        const deadline = i % 5 === 0 ? '2026-11-21T04:00:00.000Z' : '2026-11-30T04:00:00.000Z';
+        store.pending.put(String(10_000_000_000_000 + i), [waiting(i, i % 4, deadline, 'awaiting_kgd')]);
+      }
+      store.pending.put('99999999999999', [waiting(9_999, 0, null, 'review')]);
+    });
+    const sent: AddressedCommand[] = [];
+    const timer = new DeadlineTimer({
+      store,
+      commandBus: { send: async (commands) => void sent.push(...commands) },
+      log: createLogger('error'),
+      intervalMs: 60_000,
+      ownedPartitions: () => [0, 1, 2],
+      chunk: 300,
+    });
+    // Count the turns of the event loop the sweep leaves to others: one per step of 300.
+    let turns = 0;
+    let sweeping = true;
+    const tick = (): void => {
+      turns++;
+      if (sweeping) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const count = await timer.sweep(new Date('2026-11-23T10:00:00.000Z'));
+    sweeping = false;
+    expect(turns).toBeGreaterThanOrEqual(Math.floor(2_501 / 300));
+    const expected = Array.from({ length: 2_500 }, (_, i) => i).filter((i) => i % 5 === 0 && i % 4 !== 3);
+    expect(count).toBe(expected.length);
+    expect(sent.map((c) => c.command).sort((a, b) => (a.body < b.body ? -1 : 1))).toEqual(
+      expected.map((i) => ({
+        type: 'deadline',
+        body: String(10_000_000_000_000 + i),
+        requestId: `r-${i}`,
+        issuedAt: '2026-11-23T10:00:00.000Z',
+      })),
+    );
+    // Sent once: a sweep a minute later does not send them again.
+    expect(await timer.sweep(new Date('2026-11-23T10:00:30.000Z'))).toBe(0);
+  });
+});

@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { OutcomeCounts } from '../pipeline/batch-effects.js';
 import type { PipelineObserver } from '../pipeline/observer.js';
+import { scanPending } from '../store/pending-scan.js';
 import type { Store } from '../store/store.js';
 
 export const PREFIX = 'imeiflow_';
@@ -23,6 +24,11 @@ export interface MetricSources {
 /** Counting waiting requests scans the pending store: at most this often. */
 const PENDING_SCAN_INTERVAL_MS = 5_000;
 
+interface PendingCounts {
+  readonly awaiting: number;
+  readonly review: number;
+}
+
 export class Metrics implements PipelineObserver {
   readonly registry = new Registry();
   readonly sources: MetricSources = {};
@@ -36,8 +42,9 @@ export class Metrics implements PipelineObserver {
   readonly #journalSeq: Gauge<'partition'>;
   readonly #inputLost: Counter<'topic'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
-  #pendingCounts = { awaiting: 0, review: 0 };
+  #pendingCounts: PendingCounts = { awaiting: 0, review: 0 };
   #pendingScannedAt = 0;
+  #pendingScan: Promise<PendingCounts> | undefined;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -157,9 +164,9 @@ export class Metrics implements PipelineObserver {
         name: `${PREFIX}${name}`,
         help,
         registers,
-        collect: () => {
+        collect: async () => {
           const gauge = this.registry.getSingleMetric(`${PREFIX}${name}`) as Gauge;
-          gauge.set(pick(this.#pendingCountsNow()));
+          gauge.set(pick(await this.#pendingCountsNow()));
         },
       });
     pendingGauge('pending_requests', 'Requests waiting for a KGD decision', (c) => c.awaiting);
@@ -200,17 +207,26 @@ export class Metrics implements PipelineObserver {
     });
   }
 
-  #pendingCountsNow(): { awaiting: number; review: number } {
-    const store = this.sources.store;
-    const owned = this.sources.ownedPartitions?.();
+  /** Both gauges of one scrape share one scan (and scans at most every few seconds). */
+  #pendingCountsNow(): Promise<PendingCounts> {
     const now = Date.now();
-    if (store === undefined || now - this.#pendingScannedAt < PENDING_SCAN_INTERVAL_MS)
-      return this.#pendingCounts;
-    this.#pendingScannedAt = now;
+    if (this.#pendingScan === undefined && now - this.#pendingScannedAt >= PENDING_SCAN_INTERVAL_MS) {
+      this.#pendingScannedAt = now;
+      this.#pendingScan = this.#countPending().finally(() => {
+        this.#pendingScan = undefined;
+      });
+    }
+    return this.#pendingScan ?? Promise.resolve(this.#pendingCounts);
+  }
+
+  async #countPending(): Promise<PendingCounts> {
+    const store = this.sources.store;
+    if (store === undefined) return this.#pendingCounts;
+    const owned = this.sources.ownedPartitions?.();
     const counts = { awaiting: 0, review: 0 };
     const mine = owned === undefined ? undefined : new Set(owned);
-    for (const { value } of store.pending.getRange()) {
-      for (const entry of value) {
+    for await (const [, entries] of scanPending(store)) {
+      for (const entry of entries) {
         if (mine !== undefined && !mine.has(entry.partition)) continue;
         if (entry.stage === 'review') counts.review++;
         else counts.awaiting++;

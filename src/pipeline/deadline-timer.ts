@@ -5,6 +5,7 @@
  * notice (a command is idempotent).
  */
 import type { Logger } from '../log.js';
+import { scanPending } from '../store/pending-scan.js';
 import type { PendingEntry } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { AddressedCommand, CommandBus } from './command-bus.js';
@@ -16,15 +17,9 @@ export interface DeadlineTimerDeps {
   readonly intervalMs: number;
   /** Partitions this instance owns right now: others' entries are theirs to time out. */
   readonly ownedPartitions: () => readonly number[];
-  /** Devices read per step of a sweep; the pipeline runs between steps. */
+  /** Devices read per step of a sweep (scanPending); the pipeline runs between steps. */
   readonly chunk?: number;
 }
-
-/**
- * A day's waiting requests can run to millions: read in steps with the event loop free between
- * them, so a sweep never holds up the pipeline for long.
- */
-const SWEEP_CHUNK = 1_000;
 
 /** How long a sent deadline command is not sent again for the same request. */
 const RESEND_AFTER_MS = 60_000;
@@ -56,27 +51,9 @@ export class DeadlineTimer {
     const owned = new Set(this.#deps.ownedPartitions());
     if (owned.size === 0) return 0;
     const nowMs = now.getTime();
-    const chunk = this.#deps.chunk ?? SWEEP_CHUNK;
-    const { store } = this.#deps;
     const due: AddressedCommand[] = [];
-    // Each step is one synchronous range read from the key after the last one seen (keys are
-    // ordered), so no read transaction is held across a yield.
-    let after: string | undefined;
-    for (;;) {
-      store.env.resetReadTxn();
-      const range =
-        after === undefined
-          ? store.pending.getRange({ limit: chunk })
-          : store.pending.getRange({ start: after, limit: chunk + 1 });
-      let read = 0;
-      for (const { key, value } of range) {
-        if (key === after) continue;
-        read++;
-        after = key;
-        this.#collectDue(key, value, owned, now, due);
-      }
-      if (read === 0) break;
-      await new Promise((resolve) => setImmediate(resolve));
+    for await (const [body, entries] of scanPending(this.#deps.store, this.#deps.chunk)) {
+      this.#collectDue(body, entries, owned, now, due);
     }
     for (const [requestId, at] of this.#sent) if (nowMs - at > RESEND_AFTER_MS) this.#sent.delete(requestId);
     if (due.length > 0) {

@@ -8,6 +8,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { luhnDigit } from '../../../workers/imei.js';
 import { messageOf } from '../../errors.js';
+import { scanPending } from '../../store/pending-scan.js';
 import type { PendingEntry } from '../../store/records.js';
 import { basisOf, requirePermission } from '../auth.js';
 import type { ControlPlaneDeps } from '../deps.js';
@@ -38,17 +39,16 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
   const { store, tokens, audit } = deps;
   const typed = app.withTypeProvider<ZodTypeProvider>();
 
-  const waiting = (): Found[] => {
-    store.env.resetReadTxn();
+  const waiting = async (): Promise<Found[]> => {
     const owned = new Set(deps.ownedPartitions());
     const found: Found[] = [];
-    for (const { key, value } of store.pending.getRange()) {
-      for (const entry of value) if (owned.has(entry.partition)) found.push({ body: key, entry });
+    for await (const [body, entries] of scanPending(store)) {
+      for (const entry of entries) if (owned.has(entry.partition)) found.push({ body, entry });
     }
     return found.sort((a, b) => a.entry.since.localeCompare(b.entry.since));
   };
-  const find = (requestId: string): Found | undefined =>
-    waiting().find((f) => f.entry.request.requestId === requestId);
+  const find = async (requestId: string): Promise<Found | undefined> =>
+    (await waiting()).find((f) => f.entry.request.requestId === requestId);
 
   typed.get(
     '/v1/reviews',
@@ -64,7 +64,7 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
     },
     async (request) => {
       const { stage, limit } = request.query;
-      const items = waiting().filter((f) => stage === 'all' || f.entry.stage === stage);
+      const items = (await waiting()).filter((f) => stage === 'all' || f.entry.stage === stage);
       return { total: items.length, items: items.slice(0, limit).map(summary) };
     },
   );
@@ -83,7 +83,7 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
       const basis = basisOf(request);
       if (basis === null)
         return sendProblem(reply, 'basis-required', 'say why in the X-Basis header (e.g. the review ticket)');
-      const found = find(request.params.requestId);
+      const found = await find(request.params.requestId);
       if (found === undefined)
         return sendProblem(reply, 'not-found', `no waiting request ${request.params.requestId} here`);
       await audit.record({
@@ -119,7 +119,7 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
     },
     async (request, reply) => {
       const actor = request.actor!;
-      const found = find(request.params.requestId);
+      const found = await find(request.params.requestId);
       if (found === undefined)
         return sendProblem(reply, 'not-found', `no waiting request ${request.params.requestId} here`);
       if (deps.commandBus === undefined)

@@ -1,0 +1,31 @@
+/**
+ * Every device's waiting requests, read in steps: one synchronous range read of `chunk` devices
+ * at a time, from the key after the last one seen (keys are ordered), with the event loop free
+ * between steps. A day's waiting requests can run to millions; one pass over them would stall the
+ * pipeline for seconds (measured: 505 ms for 200 000). No read transaction is held across a step.
+ */
+import type { PendingEntry } from './records.js';
+import type { Store } from './store.js';
+
+export const PENDING_SCAN_CHUNK = 1_000;
+
+export async function* scanPending(
+  store: Store,
+  chunk: number = PENDING_SCAN_CHUNK,
+): AsyncGenerator<readonly [body: string, entries: readonly PendingEntry[]]> {
+  let after: string | undefined;
+  for (;;) {
+    store.env.resetReadTxn();
+    const range =
+      after === undefined
+        ? store.pending.getRange({ limit: chunk })
+        : store.pending.getRange({ start: after, limit: chunk + 1 });
+    const step: (readonly [string, readonly PendingEntry[]])[] = [];
+    for (const { key, value } of range) if (key !== after) step.push([key, value]);
+    const last = step[step.length - 1];
+    if (last === undefined) return;
+    after = last[0];
+    yield* step;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

@@ -6,6 +6,7 @@ import { loadDeclarations } from '../../src/loaders/declarations-loader.js';
 import { loadLocalProduction } from '../../src/loaders/local-production-loader.js';
 import { loadTac } from '../../src/loaders/tac-loader.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
+import type { PendingEntry } from '../../src/store/records.js';
 import { openStore } from '../../src/store/store.js';
 import { luhnDigit } from '../../workers/imei.js';
 
@@ -41,4 +42,23 @@ export async function seedStore(
   } finally {
     await store.close();
   }
+}
+
+/** The i-th waiting request of a test backlog; awaiting KGD until `deadline` unless in review. */
+export function waitingEntry(
+  i: number,
+  partition: number,
+  stage: PendingEntry['stage'],
+  deadline: string | null = stage === 'review' ? null : '2026-11-21T04:00:00.000Z',
+): PendingEntry {
+  return {
+    request: { requestId: `r-${i}`, imei: '352099001761481', operator: 'kcell', channel: 'import' },
+    partition,
+    source: `${partition}/${i}`,
+    stage,
+    reason: stage === 'review' ? 'kgd_timeout' : 'awaiting_kgd',
+    detail: 'waiting',
+    since: '2026-11-20T10:00:00.000Z',
+    deadline,
+  };
 }

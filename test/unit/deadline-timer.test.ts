@@ -3,31 +3,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import type { AddressedCommand } from '../../src/pipeline/command-bus.js';
 import { DeadlineTimer } from '../../src/pipeline/deadline-timer.js';
-import type { PendingEntry } from '../../src/store/records.js';
 import { openStore } from '../../src/store/store.js';
+import { waitingEntry } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir();
 const store = openStore({ dataDir: join(dir, 'deadlines') });
 afterAll(() => store.close());
-
-function waiting(
-  i: number,
-  partition: number,
-  deadline: string | null,
-  stage: PendingEntry['stage'],
-): PendingEntry {
-  return {
-    request: { requestId: `r-${i}`, imei: '352099001761481', operator: 'kcell', channel: 'import' },
-    partition,
-    source: `${partition}/${i}`,
-    stage,
-    reason: stage === 'review' ? 'kgd_timeout' : 'awaiting_kgd',
-    detail: 'waiting',
-    since: '2026-11-20T10:00:00.000Z',
-    deadline,
-  };
-}
 
 describe('deadline timer', () => {
   it('sweeps every device in steps, letting the event loop run between them', async () => {
@@ -35,9 +17,9 @@ describe('deadline timer', () => {
     await store.env.transaction(() => {
       for (let i = 0; i < 2_500; i++) {
         const deadline = i % 5 === 0 ? '2026-11-21T04:00:00.000Z' : '2026-11-30T04:00:00.000Z';
-        store.pending.put(String(10_000_000_000_000 + i), [waiting(i, i % 4, deadline, 'awaiting_kgd')]);
+        store.pending.put(String(10_000_000_000_000 + i), [waitingEntry(i, i % 4, 'awaiting_kgd', deadline)]);
       }
-      store.pending.put('99999999999999', [waiting(9_999, 0, null, 'review')]);
+      store.pending.put('99999999999999', [waitingEntry(9_999, 0, 'review')]);
     });
     const sent: AddressedCommand[] = [];
     const timer = new DeadlineTimer({

@@ -1,25 +1,12 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/metrics/metrics.js';
-import type { PendingEntry } from '../../src/store/records.js';
 import { openStore } from '../../src/store/store.js';
+import { waitingEntry } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const store = openStore({ dataDir: join(tempDir(), 'metrics') });
 afterAll(() => store.close());
-
-function entry(i: number, partition: number, stage: PendingEntry['stage']): PendingEntry {
-  return {
-    request: { requestId: `r-${i}`, imei: '352099001761481', operator: 'kcell', channel: 'import' },
-    partition,
-    source: `${partition}/${i}`,
-    stage,
-    reason: stage === 'review' ? 'kgd_timeout' : 'awaiting_kgd',
-    detail: 'waiting',
-    since: '2026-11-20T10:00:00.000Z',
-    deadline: stage === 'review' ? null : '2026-11-21T04:00:00.000Z',
-  };
-}
 
 function gauge(text: string, name: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
@@ -32,7 +19,7 @@ describe('metrics', () => {
     await store.env.transaction(() => {
       for (let i = 0; i < 2_500; i++) {
         store.pending.put(String(10_000_000_000_000 + i), [
-          entry(i, i % 4, i % 10 === 0 ? 'review' : 'awaiting_kgd'),
+          waitingEntry(i, i % 4, i % 10 === 0 ? 'review' : 'awaiting_kgd'),
         ]);
       }
     });

@@ -174,7 +174,9 @@ function applicationOutcome(
       }
     }
   }
-  const application = view.application(applicationId);
+  // The declaration entry carries the application's decision; the application record is read
+  // only when this IMEI is not listed (one LMDB lookup fewer on the common path).
+  const application = listed === undefined ? view.application(applicationId) : undefined;
   const status = listed?.status ?? application?.status;
   const procedure = listed?.procedure ?? application?.procedure;
   trace?.(

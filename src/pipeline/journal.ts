@@ -13,6 +13,7 @@
  * them (src/kafka/embedded-cluster.ts), and the journal works the same on a real cluster.
  */
 import type { OutcomeRecord } from '../../workers/types.js';
+import { storedAsIs } from '../store/store.js';
 import { structuredPackr } from '../store/structures.js';
 
 export const OUTPUT_ROLES = [
@@ -50,9 +51,10 @@ export interface JournalRecord {
   readonly outputs: readonly JournalOutput[];
   /**
    * Final outcomes by requestId: local state, not published, restored from here after a crash.
-   * Each is an OutcomeRecord packed once (`encodeOutcome`) and stored in LMDB as is.
+   * Each is an OutcomeRecord packed once (`encodeOutcome`) and stored in LMDB as is; journals
+   * written by earlier builds hold the record itself (`outcomeToStore` takes both).
    */
-  readonly outcomes: readonly (readonly [string, Uint8Array])[];
+  readonly outcomes: readonly (readonly [string, Uint8Array | OutcomeRecord])[];
   readonly at: string;
 }
 
@@ -70,6 +72,11 @@ export function decodeJournal(value: Buffer): JournalRecord {
 /** An outcome as the outcomes store holds it: msgpack with the shared structures. */
 export function encodeOutcome(outcome: OutcomeRecord): Uint8Array {
   return packr.pack(outcome);
+}
+
+/** A journaled outcome as `store.outcomes.put` takes it, in either journal format. */
+export function outcomeToStore(outcome: Uint8Array | OutcomeRecord): OutcomeRecord {
+  return outcome instanceof Uint8Array ? storedAsIs(outcome) : outcome;
 }
 
 /**

@@ -33,7 +33,7 @@ import type { DeliveringProducer, OutgoingMessage } from '../kafka/delivering-pr
 import type { PartitionReader } from '../kafka/partition-reader.js';
 import type { Logger } from '../log.js';
 import { lmdbIndexView } from '../store/index-view.js';
-import { type Store, storedAsIs } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { BatchEffects, type DeadlinePolicy } from './batch-effects.js';
 import { applyChangelogRecord, applyOwnChangelogRecord } from './changelog.js';
 import type { AddressedCommand, CommandBus } from './command-bus.js';
@@ -48,6 +48,7 @@ import {
   journalKey,
   missingOutputs,
   OUTPUT_ROLES,
+  outcomeToStore,
   type RoleCode,
 } from './journal.js';
 import type { PipelineObserver } from './observer.js';
@@ -538,7 +539,8 @@ export class RequestPipeline {
       for (const [role, key, value] of record.outputs) {
         if (CHANGELOG_ROLES.includes(role) && key !== null) applyOwnChangelogRecord(store, key, value);
       }
-      for (const [requestId, outcome] of record.outcomes) store.outcomes.put(requestId, storedAsIs(outcome));
+      for (const [requestId, outcome] of record.outcomes)
+        store.outcomes.put(requestId, outcomeToStore(outcome));
       // A KGD decision may have landed while these requests were being decided. Whichever of the
       // two transactions commits second sees the other, so checking here closes the race.
       const commands: AddressedCommand[] = [];

@@ -8,8 +8,8 @@ import {
   encodeState,
   registryKey,
 } from '../../src/pipeline/changelog.js';
-import { encodeOutcome } from '../../src/pipeline/journal.js';
-import { openStore, SCHEMA_VERSION, storedAsIs } from '../../src/store/store.js';
+import { decodeJournal, encodeJournal, encodeOutcome, outcomeToStore } from '../../src/pipeline/journal.js';
+import { openStore, SCHEMA_VERSION } from '../../src/store/store.js';
 import { STRUCTURES_FINGERPRINT, structuredPackr } from '../../src/store/structures.js';
 import { evaluate } from '../../workers/rules.js';
 import type { OutcomeRecord, RegistryEntry, VerifyRequest } from '../../workers/types.js';
@@ -154,11 +154,29 @@ describe('shared msgpack structures', () => {
       procedure: '40',
       at: '2026-11-23T10:00:00.000Z',
     };
+    // A journal of this build carries the packed outcome; one of an earlier build the record.
+    const journaled = (outcomes: [string, Uint8Array | OutcomeRecord][]) =>
+      decodeJournal(
+        encodeJournal({
+          seq: 1,
+          partition: 3,
+          inputs: { requests: 1, commands: 0 },
+          outputs: [],
+          outcomes,
+          at: outcome.at,
+        }),
+      ).outcomes;
+    const [[, packed]] = journaled([['r-1', encodeOutcome(outcome)]]) as [
+      [string, Uint8Array | OutcomeRecord],
+    ];
+    const [[, older]] = journaled([['r-0', outcome]]) as [[string, Uint8Array | OutcomeRecord]];
     await store.env.transaction(() => {
-      store.outcomes.put('r-1', storedAsIs(encodeOutcome(outcome)));
+      store.outcomes.put('r-1', outcomeToStore(packed));
+      store.outcomes.put('r-0', outcomeToStore(older));
       applyOwnChangelogRecord(store, registryKey('35209900176148'), encodeState(entry));
     });
     expect(store.outcomes.get('r-1')).toEqual(outcome);
+    expect(store.outcomes.get('r-0')).toEqual(outcome);
     expect(store.registry.get('35209900176148')).toEqual(entry);
     // A verify worker's read-only handle decodes them too.
     const reader = openStore({ dataDir, readOnly: true });

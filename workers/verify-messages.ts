@@ -18,7 +18,7 @@ export function verdictOf(
   replayed: boolean,
   request: VerifyRequest | null,
   at: string,
-): BatchResult {
+): Extract<BatchResult, { kind: 'verdict' }> {
   const waits = decision.outcome === 'pending' || decision.outcome === 'review';
   return {
     kind: 'verdict',

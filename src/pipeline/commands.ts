@@ -57,8 +57,7 @@ function imeiOf(bodyDigits: string): string {
 }
 
 function settle(effects: BatchEffects, entry: PendingEntry, decision: Decision): void {
-  const verdict = verdictOf(decision, false, entry.request, effects.at.toISOString());
-  if (verdict.kind === 'verdict') effects.verdict(verdict, entry.source);
+  effects.verdict(verdictOf(decision, false, entry.request, effects.at.toISOString()), entry.source);
 }
 
 function reevaluate(

@@ -47,8 +47,14 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
     }
     return found.sort((a, b) => a.entry.since.localeCompare(b.entry.since));
   };
-  const find = async (requestId: string): Promise<Found | undefined> =>
-    (await waiting()).find((f) => f.entry.request.requestId === requestId);
+  const find = async (requestId: string): Promise<Found | undefined> => {
+    const owned = new Set(deps.ownedPartitions());
+    for await (const [body, entries] of scanPending(store)) {
+      for (const entry of entries)
+        if (entry.request.requestId === requestId && owned.has(entry.partition)) return { body, entry };
+    }
+    return undefined;
+  };
 
   typed.get(
     '/v1/reviews',

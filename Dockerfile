@@ -12,7 +12,6 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY bin bin
 COPY config config
 COPY src src
-COPY workers workers
 COPY bench bench
 # `npm ci` builds the native addons and runs `prepare` (tsc); then drop the dev dependencies.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev

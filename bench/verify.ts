@@ -6,9 +6,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { VerifyPool } from '../src/pipeline/verify-pool.js';
-import type { BatchMessage } from '../workers/batch-contract.js';
-import { ENCODING_JSON } from '../workers/batch-contract.js';
+import type { BatchMessage } from '../src/pool/batch-contract.js';
+import { ENCODING_JSON } from '../src/pool/batch-contract.js';
+import { VerifyPool } from '../src/pool/verify-pool.js';
 import { ensureBenchIndex, requestAt } from './lib/dataset.js';
 import { emit, note, numberArg } from './lib/report.js';
 

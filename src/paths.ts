@@ -19,5 +19,5 @@ function findRoot(): string {
 export const PACKAGE_ROOT = findRoot();
 
 /** Workers always run compiled: Piscina starts plain Node threads. */
-export const VERIFY_WORKER_FILE = join(PACKAGE_ROOT, 'dist/workers/verify-batch.js');
+export const VERIFY_WORKER_FILE = join(PACKAGE_ROOT, 'dist/src/pool/verify-worker.js');
 export const DEFAULT_CONFIG_FILE = join(PACKAGE_ROOT, 'config/default.json');

@@ -21,7 +21,7 @@ import { DeadlineTimer } from './pipeline/deadline-timer.js';
 import { DecisionConsumer } from './pipeline/decision-consumer.js';
 import type { PipelineObserver } from './pipeline/observer.js';
 import { RequestPipeline } from './pipeline/request-pipeline.js';
-import { VerifyPool } from './pipeline/verify-pool.js';
+import { VerifyPool } from './pool/verify-pool.js';
 import { AuditLog } from './security/audit-log.js';
 import { TokenService } from './security/tokens.js';
 import { openStore, type Store } from './store/store.js';

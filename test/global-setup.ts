@@ -1,34 +1,19 @@
 /**
- * Runs before any test: the tests drive real Debian tools (promtool and Prometheus, headless
- * Chromium). Without them a test would fail with a bare ENOENT deep inside; this says once what
- * to install instead.
+ * Runs once before any test: compiles the sources, because worker threads and the child
+ * processes the integration tests start (`imeiflow run`, `imeiflow broker`) run the compiled
+ * code in dist/. Without this, a test run after an edit would test stale code. About 5 s.
  */
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../src/paths.js';
 
-const REQUIRED: readonly { command: string; debianPackage: string }[] = [
-  { command: 'promtool', debianPackage: 'prometheus' },
-  { command: 'prometheus', debianPackage: 'prometheus' },
-  { command: 'chromium', debianPackage: 'chromium' },
-];
-
-function onPath(command: string): boolean {
-  return (process.env['PATH'] ?? '').split(delimiter).some((dir) => {
-    try {
-      accessSync(join(dir, command), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-export default function checkTools(): void {
-  const missing = [...new Set(REQUIRED.filter((r) => !onPath(r.command)).map((r) => r.debianPackage))];
-  if (missing.length > 0) {
-    throw new Error(
-      `the tests need Debian's ${missing.join(' and ')}: sudo apt-get install ${missing.join(' ')} ` +
-        '(or run .ci/run, which installs what is missing and then runs npm test)',
-    );
-  }
+export default function build(): void {
+  execFileSync(
+    process.execPath,
+    [join(PACKAGE_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    {
+      cwd: PACKAGE_ROOT,
+      stdio: 'inherit',
+    },
+  );
 }

@@ -7,11 +7,11 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { luhnDigit } from '../../src/domain/imei.js';
+import type { DeclarationEntry, TacRecord } from '../../src/domain/types.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { luhnDigit } from '../../workers/imei.js';
-import type { DeclarationEntry, TacRecord } from '../../workers/types.js';
 import { note } from './report.js';
 
 export const TAC_COUNT = 2000;

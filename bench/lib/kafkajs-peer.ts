@@ -7,10 +7,10 @@
  *   node dist/bench/lib/kafkajs-peer.js --brokers B --in TOPIC --results T --confirmations T --group G --declared N
  */
 import { Kafka, logLevel } from 'kafkajs';
-import { confirmationMessage, resultMessage } from '../../workers/outputs.js';
-import { registryEntryOf } from '../../workers/registry-entry.js';
-import { parseRequest } from '../../workers/request.js';
-import { decide } from '../../workers/rules.js';
+import { confirmationMessage, resultMessage } from '../../src/domain/outputs.js';
+import { registryEntryOf } from '../../src/domain/registry-entry.js';
+import { parseRequest } from '../../src/domain/request.js';
+import { decide } from '../../src/domain/rules.js';
 import type {
   BlockEntry,
   DeclarationEntry,
@@ -18,7 +18,7 @@ import type {
   OutcomeRecord,
   RegistryEntry,
   TacRecord,
-} from '../../workers/types.js';
+} from '../../src/domain/types.js';
 import { BLOCKED_COUNT, benchTacRecord, blockedBody, declaredBody, TAC_COUNT, tacAt } from './dataset.js';
 
 function arg(name: string): string {

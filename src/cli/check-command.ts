@@ -1,8 +1,9 @@
 /** `imeiflow check IMEI`: decide one request from local state and say why, rule by rule. */
-import { validateRequest } from '../../workers/request.js';
-import { decide } from '../../workers/rules.js';
-import type { Channel, Decision } from '../../workers/types.js';
+
 import type { Config } from '../config/config.js';
+import { validateRequest } from '../domain/request.js';
+import { decide } from '../domain/rules.js';
+import type { Channel, Decision } from '../domain/types.js';
 import { ImeiflowError, messageOf } from '../errors.js';
 import { lmdbIndexView } from '../store/index-view.js';
 import { openStore, type Store } from '../store/store.js';

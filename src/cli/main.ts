@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { CHANNELS, type Channel } from '../../workers/types.js';
 import { loadConfig } from '../config/config.js';
+import { CHANNELS, type Channel } from '../domain/types.js';
 import { isImeiflowError, messageOf } from '../errors.js';
 import { loadBlocklist } from '../loaders/blocklist-loader.js';
 import { loadDeclarations } from '../loaders/declarations-loader.js';

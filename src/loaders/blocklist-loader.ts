@@ -1,5 +1,5 @@
 /** The block list: `imei`, optional `reason`, `source`, `since`. */
-import type { BlockEntry } from '../../workers/types.js';
+import type { BlockEntry } from '../domain/types.js';
 import type { Store } from '../store/store.js';
 import { parseImeiCell, parseTimestamp } from './fields.js';
 import { type LoadOptions, type LoadReport, loadTable, type RowSink, type TableSpec } from './load-table.js';

@@ -2,7 +2,7 @@
  * The KGD monthly export (seed 000 §11, appendix 2): application ID, customs procedure code and
  * IMEI, under the Russian headers of the export or their snake_case names; CSV or XLSX.
  */
-import { DECLARATION_STATUSES, type DeclarationEntry, type DeclarationStatus } from '../../workers/types.js';
+import { DECLARATION_STATUSES, type DeclarationEntry, type DeclarationStatus } from '../domain/types.js';
 import { type ApplicationDecision, applyApplicationDecision } from '../store/declarations.js';
 import type { Store } from '../store/store.js';
 import { isDigits, parseImeiCell, parseTimestamp } from './fields.js';

@@ -1,5 +1,5 @@
 /** Cell parsers shared by the loaders. Each returns the value or an Error naming the problem. */
-import { type NormalisedImei, normaliseImei } from '../../workers/imei.js';
+import { type NormalisedImei, normaliseImei } from '../domain/imei.js';
 
 const MONTHS: Record<string, string> = {
   jan: '01',

@@ -2,8 +2,8 @@
  * Devices produced or repaired in Kazakhstan (channel `local`): `imei`, `producer_id` (the
  * producer's BIN), `reference` (the production or repair document), optional `produced_at`.
  */
-import { isValidIinBin } from '../../workers/ids.js';
-import type { LocalProductionRecord } from '../../workers/types.js';
+import { isValidIinBin } from '../domain/ids.js';
+import type { LocalProductionRecord } from '../domain/types.js';
 import type { Store } from '../store/store.js';
 import { parseImeiCell, parseTimestamp } from './fields.js';
 import { type LoadOptions, type LoadReport, loadTable, type RowSink, type TableSpec } from './load-table.js';

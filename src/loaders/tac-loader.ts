@@ -2,8 +2,8 @@
  * The GSMA TAC database export: pipe- or comma-separated, GSMA's own headers or snake_case.
  * Two rows of the file for one TAC that disagree are reported, not merged: the first wins.
  */
-import { isTac } from '../../workers/imei.js';
-import type { TacRecord } from '../../workers/types.js';
+import { isTac } from '../domain/imei.js';
+import type { TacRecord } from '../domain/types.js';
 import { bumpTacVersion, type Store } from '../store/store.js';
 import { parseGsmaDate } from './fields.js';
 import {

@@ -4,8 +4,8 @@
  * registry entry changed (as changelog records). Reads the current state from LMDB and layers
  * the batch's own changes over it, so later messages of the batch see earlier ones.
  */
-import type { BatchResult } from '../../workers/batch-contract.js';
-import { registryEntryOf } from '../../workers/registry-entry.js';
+
+import { registryEntryOf } from '../domain/registry-entry.js';
 import type {
   Decision,
   FinalDecision,
@@ -13,8 +13,9 @@ import type {
   RegistryEntry,
   SourceId,
   VerifyRequest,
-} from '../../workers/types.js';
-import { addWorkingDays, type WorkingCalendar } from '../../workers/working-day.js';
+} from '../domain/types.js';
+import { addWorkingDays, type WorkingCalendar } from '../domain/working-day.js';
+import type { BatchResult } from '../pool/batch-contract.js';
 import type { PendingEntry } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { encodeState, pendingKey, registryKey } from './changelog.js';

@@ -4,7 +4,7 @@
  * or a tombstone. Records go to partition N of the compacted changelog topic; applying them in
  * order rebuilds the state of partition N on whichever instance owns it next.
  */
-import type { RegistryEntry } from '../../workers/types.js';
+import type { RegistryEntry } from '../domain/types.js';
 import type { PendingEntry } from '../store/records.js';
 import { type Store, storedAsIs } from '../store/store.js';
 import { structuredPackr } from '../store/structures.js';

@@ -6,17 +6,17 @@
  * command is idempotent: applying one twice changes nothing the second time.
  */
 import { z } from 'zod';
-import { luhnDigit } from '../../workers/imei.js';
-import { revocationMessage } from '../../workers/outputs.js';
-import { evaluate, type RuleSettings } from '../../workers/rules.js';
+import { luhnDigit } from '../domain/imei.js';
+import { revocationMessage } from '../domain/outputs.js';
+import { evaluate, type RuleSettings } from '../domain/rules.js';
 import type {
   ConfirmedDecision,
   Decision,
   IndexView,
   RejectedDecision,
   ReviewDecision,
-} from '../../workers/types.js';
-import { verdictOf } from '../../workers/verify-messages.js';
+} from '../domain/types.js';
+import { verdictOf } from '../pool/verify-batch.js';
 import type { PendingEntry } from '../store/records.js';
 import type { BatchEffects } from './batch-effects.js';
 

@@ -10,11 +10,11 @@
  */
 import Kafka from 'node-rdkafka';
 import { z } from 'zod';
-import { isValidIinBin } from '../../workers/ids.js';
-import { normaliseImei } from '../../workers/imei.js';
-import { dlqMessage } from '../../workers/outputs.js';
-import { DECLARATION_STATUSES, type DeclarationEntry } from '../../workers/types.js';
 import type { Config } from '../config/config.js';
+import { isValidIinBin } from '../domain/ids.js';
+import { normaliseImei } from '../domain/imei.js';
+import { dlqMessage } from '../domain/outputs.js';
+import { DECLARATION_STATUSES, type DeclarationEntry } from '../domain/types.js';
 import { messageOf } from '../errors.js';
 import { connect, consume, disconnect, getMetadata, type KafkaSettings } from '../kafka/client.js';
 import type { DeliveringProducer } from '../kafka/delivering-producer.js';

@@ -12,7 +12,7 @@
  * input positions. Kafka transactions are not needed: the embedded cluster does not implement
  * them (src/kafka/embedded-cluster.ts), and the journal works the same on a real cluster.
  */
-import type { OutcomeRecord } from '../../workers/types.js';
+import type { OutcomeRecord } from '../domain/types.js';
 import { storedAsIs } from '../store/store.js';
 import { structuredPackr } from '../store/structures.js';
 

@@ -14,12 +14,9 @@
  * journal's positions.
  */
 import Kafka from 'node-rdkafka';
-import type { BatchResult, EncodingFlag } from '../../workers/batch-contract.js';
-import { ENCODING_JSON, ENCODING_MSGPACK } from '../../workers/batch-contract.js';
-import { dlqMessage } from '../../workers/outputs.js';
-import type { RuleSettings } from '../../workers/rules.js';
-import { requestSource } from '../../workers/verify-messages.js';
 import type { Config } from '../config/config.js';
+import { dlqMessage } from '../domain/outputs.js';
+import type { RuleSettings } from '../domain/rules.js';
 import { ImeiflowError, isImeiflowError, messageOf } from '../errors.js';
 import {
   connect,
@@ -32,6 +29,10 @@ import {
 import type { DeliveringProducer, OutgoingMessage } from '../kafka/delivering-producer.js';
 import type { PartitionReader } from '../kafka/partition-reader.js';
 import type { Logger } from '../log.js';
+import type { BatchResult, EncodingFlag } from '../pool/batch-contract.js';
+import { ENCODING_JSON, ENCODING_MSGPACK } from '../pool/batch-contract.js';
+import { requestSource } from '../pool/verify-batch.js';
+import type { VerifyPool } from '../pool/verify-pool.js';
 import { lmdbIndexView } from '../store/index-view.js';
 import type { Store } from '../store/store.js';
 import { BatchEffects, type DeadlinePolicy } from './batch-effects.js';
@@ -52,7 +53,6 @@ import {
   type RoleCode,
 } from './journal.js';
 import type { PipelineObserver } from './observer.js';
-import type { VerifyPool } from './verify-pool.js';
 
 /** Header carrying `<seq>.<idx>` of the journal record an output came from. */
 export const POSITION_HEADER = 'imeiflow-pos';

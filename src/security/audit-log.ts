@@ -6,7 +6,7 @@
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { toLocalIso } from '../../workers/working-day.js';
+import { toLocalIso } from '../domain/working-day.js';
 import type { AuditEntry } from '../store/records.js';
 import type { Store } from '../store/store.js';
 

@@ -2,7 +2,7 @@
  * Writes to the declaration index: the same code serves the KGD monthly file and the
  * kgd.release.decisions topic, so both sources load into one index the same way.
  */
-import type { ApplicationRecord, DeclarationEntry } from '../../workers/types.js';
+import type { ApplicationRecord, DeclarationEntry } from '../domain/types.js';
 import type { Store } from './store.js';
 
 /** One application's decision over a set of IMEI bodies. */

@@ -1,5 +1,5 @@
-/** The rules' read-only view (workers/types.ts IndexView) over the LMDB stores. */
-import type { IndexView, TacRecord } from '../../workers/types.js';
+/** The rules' read-only view (src/domain/types.ts IndexView) over the LMDB stores. */
+import type { IndexView, TacRecord } from '../domain/types.js';
 import { type Store, tacVersion } from './store.js';
 
 export function lmdbIndexView(store: Store): IndexView {

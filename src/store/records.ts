@@ -1,8 +1,8 @@
 /**
  * Values of the stores that only the service writes (the index records the rules read are in
- * workers/types.ts, next to the rules).
+ * src/domain/types.ts, next to the rules).
  */
-import type { PendingReason, ReviewReason, SourceId, VerifyRequest } from '../../workers/types.js';
+import type { PendingReason, ReviewReason, SourceId, VerifyRequest } from '../domain/types.js';
 
 /** A request waiting for evidence (stage awaiting_kgd) or for a reviewer (stage review). */
 export interface PendingEntry {

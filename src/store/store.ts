@@ -14,7 +14,7 @@ import type {
   OutcomeRecord,
   RegistryEntry,
   TacRecord,
-} from '../../workers/types.js';
+} from '../domain/types.js';
 import { ImeiflowError, messageOf } from '../errors.js';
 import type { AuditEntry, OutboxEntry, PendingEntry, StoreMeta, TokenRecord } from './records.js';
 import { STRUCTURES_FINGERPRINT, structuredEncoderOptions } from './structures.js';

@@ -1,6 +1,7 @@
 /** Test data: IMEIs with correct check digits and a store loaded with known records. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { luhnDigit } from '../../src/domain/imei.js';
 import { loadBlocklist } from '../../src/loaders/blocklist-loader.js';
 import { loadDeclarations } from '../../src/loaders/declarations-loader.js';
 import { loadLocalProduction } from '../../src/loaders/local-production-loader.js';
@@ -8,7 +9,6 @@ import { loadTac } from '../../src/loaders/tac-loader.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import type { PendingEntry } from '../../src/store/records.js';
 import { openStore } from '../../src/store/store.js';
-import { luhnDigit } from '../../workers/imei.js';
 
 /** The 15-digit IMEI of TAC + 6-digit serial. */
 export function imei(tac: string, serial: number): string {

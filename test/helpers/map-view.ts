@@ -8,7 +8,7 @@ import type {
   OutcomeRecord,
   RegistryEntry,
   TacRecord,
-} from '../../workers/types.js';
+} from '../../src/domain/types.js';
 
 export class MapIndexView implements IndexView {
   readonly tacs = new Map<string, TacRecord>();

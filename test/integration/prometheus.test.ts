@@ -18,6 +18,7 @@ import {
   uniqueTopics,
 } from '../helpers/kafka.js';
 import { tempDir } from '../helpers/tmp.js';
+import { requireTools } from '../support/tools.js';
 
 let broker: BrokerProcess;
 let service: ServiceProcess;
@@ -29,6 +30,7 @@ const { env, topics } = uniqueTopics(`prom-${Date.now()}`);
 const root = tempDir();
 
 beforeAll(async () => {
+  requireTools('prometheus');
   broker = await startBroker();
   await seedStore(join(root, 'data'));
   collector = await TopicCollector.start(broker.bootstrap, [topics.results!]);

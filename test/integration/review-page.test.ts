@@ -20,6 +20,7 @@ import {
   uniqueTopics,
 } from '../helpers/kafka.js';
 import { tempDir } from '../helpers/tmp.js';
+import { requireTools } from '../support/tools.js';
 
 let broker: BrokerProcess;
 let service: ServiceProcess;
@@ -32,6 +33,7 @@ const dataDir = join(tempDir(), 'data');
 const DEVICE = imei(APPLE, 555);
 
 beforeAll(async () => {
+  requireTools('chromium');
   broker = await startBroker();
   await seedStore(dataDir);
   const store = openStore({ dataDir });

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EVIDENCE_KINDS, PENDING_REASONS, REJECT_REASONS, REVIEW_REASONS } from '../../src/domain/types.js';
 import { ERROR_CODES } from '../../src/errors.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
-import { EVIDENCE_KINDS, PENDING_REASONS, REJECT_REASONS, REVIEW_REASONS } from '../../workers/types.js';
 
 const read = (file: string) => readFileSync(join(PACKAGE_ROOT, file), 'utf8');
 

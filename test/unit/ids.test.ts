@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { iinBinCheckDigit, isE164, isValidIinBin } from '../../workers/ids.js';
+import { iinBinCheckDigit, isE164, isValidIinBin } from '../../src/domain/ids.js';
 
 /** The IIN/BIN rule as the regulation words it, on arrays. */
 function referenceCheck(first11: number[]): number | undefined {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isTac, luhnDigit, normaliseImei } from '../../workers/imei.js';
+import { isTac, luhnDigit, normaliseImei } from '../../src/domain/imei.js';
 
 /** Luhn as textbooks state it, on strings: the reference the fast code is checked against. */
 function referenceLuhnValid(number: string): boolean {

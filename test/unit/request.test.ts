@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { parseRequest } from '../../workers/request.js';
+import { parseRequest } from '../../src/domain/request.js';
 
 const LIMIT = 65536;
 const good = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decide, evaluate } from '../../workers/rules.js';
-import type { Decision, VerifyRequest } from '../../workers/types.js';
+import { decide, evaluate } from '../../src/domain/rules.js';
+import type { Decision, VerifyRequest } from '../../src/domain/types.js';
 import { MapIndexView } from '../helpers/map-view.js';
 
 const settings = { eligibleProcedures: new Set(['40', '53', '60', '94']) };

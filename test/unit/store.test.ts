@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
+import { evaluate } from '../../src/domain/rules.js';
+import type { OutcomeRecord, RegistryEntry, VerifyRequest } from '../../src/domain/types.js';
 import { isImeiflowError } from '../../src/errors.js';
 import {
   applyChangelogRecord,
@@ -11,8 +13,6 @@ import {
 import { decodeJournal, encodeJournal, encodeOutcome, outcomeToStore } from '../../src/pipeline/journal.js';
 import { openStore, SCHEMA_VERSION } from '../../src/store/store.js';
 import { STRUCTURES_FINGERPRINT, structuredPackr } from '../../src/store/structures.js';
-import { evaluate } from '../../workers/rules.js';
-import type { OutcomeRecord, RegistryEntry, VerifyRequest } from '../../workers/types.js';
 import { MapIndexView } from '../helpers/map-view.js';
 import { tempDir } from '../helpers/tmp.js';
 

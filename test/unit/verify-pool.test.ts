@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VerifyPool } from '../../src/pipeline/verify-pool.js';
+import { type BatchMessage, ENCODING_JSON } from '../../src/pool/batch-contract.js';
+import { VerifyPool } from '../../src/pool/verify-pool.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
 import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';
-import { type BatchMessage, ENCODING_JSON } from '../../workers/batch-contract.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dataDir = join(tempDir(), 'pool');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addWorkingDays, toLocalIso } from '../../workers/working-day.js';
+import { addWorkingDays, toLocalIso } from '../../src/domain/working-day.js';
 
 const astana = { utcOffsetMinutes: 300, holidays: new Set(['2026-12-16']) };
 const at = (iso: string) => new Date(iso);

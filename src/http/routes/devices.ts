@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { normaliseImei } from '../../../workers/imei.js';
+import { normaliseImei } from '../../domain/imei.js';
 import { allows } from '../../security/roles.js';
 import { basisOf, requirePermission } from '../auth.js';
 import type { ControlPlaneDeps } from '../deps.js';

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { luhnDigit } from '../../../workers/imei.js';
+import { luhnDigit } from '../../domain/imei.js';
 import { messageOf } from '../../errors.js';
 import { scanPending } from '../../store/pending-scan.js';
 import type { PendingEntry } from '../../store/records.js';

@@ -2,8 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { validateRequest } from '../../../workers/request.js';
-import { decide } from '../../../workers/rules.js';
+import { validateRequest } from '../../domain/request.js';
+import { decide } from '../../domain/rules.js';
 import { lmdbIndexView } from '../../store/index-view.js';
 import { requirePermission } from '../auth.js';
 import type { ControlPlaneDeps } from '../deps.js';

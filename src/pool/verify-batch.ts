@@ -1,11 +1,12 @@
 /** Decide every message of a batch in order; pure over the index view it is given. */
+
+import { BatchOverlay } from '../domain/batch-overlay.js';
+import { confirmationMessage, dlqMessage, resultMessage } from '../domain/outputs.js';
+import { parseRequest } from '../domain/request.js';
+import { decide, type RuleSettings } from '../domain/rules.js';
+import type { Decision, IndexView, RejectedDecision, VerifyRequest } from '../domain/types.js';
 import type { BatchResult, BatchTask } from './batch-contract.js';
 import { ENCODING_MSGPACK } from './batch-contract.js';
-import { BatchOverlay } from './batch-overlay.js';
-import { confirmationMessage, dlqMessage, resultMessage } from './outputs.js';
-import { parseRequest } from './request.js';
-import { decide, type RuleSettings } from './rules.js';
-import type { Decision, IndexView, RejectedDecision, VerifyRequest } from './types.js';
 
 /** Where a request was read: `<partition>/<offset>`, the identity rule 10 compares. */
 export function requestSource(partition: number, offset: number): string {

@@ -3,8 +3,9 @@
  * msgpack buffer whose ArrayBuffer is transferred (Piscina.move), not cloned; results come back
  * the same way, one per message, in input order.
  */
-import { structuredPackr } from '../src/store/structures.js';
-import type { Decision, VerifyRequest } from './types.js';
+
+import type { Decision, VerifyRequest } from '../domain/types.js';
+import { structuredPackr } from '../store/structures.js';
 
 export const ENCODING_JSON = 0;
 export const ENCODING_MSGPACK = 1;

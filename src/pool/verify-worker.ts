@@ -3,10 +3,10 @@
  * read-only LMDB snapshot, encode the results in input order.
  */
 import { Piscina } from 'piscina';
-import { WorkerIndexView } from '../src/store/index-view.js';
-import { openStore } from '../src/store/store.js';
+import { WorkerIndexView } from '../store/index-view.js';
+import { openStore } from '../store/store.js';
 import { type BatchResult, decodeBatch, encodeResults, type WorkerSettings } from './batch-contract.js';
-import { verifyBatch } from './verify-messages.js';
+import { verifyBatch } from './verify-batch.js';
 
 const settings = Piscina.workerData as WorkerSettings;
 const store = openStore({

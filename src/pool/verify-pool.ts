@@ -5,15 +5,15 @@
  */
 import { EventEmitter } from 'node:events';
 import { Piscina } from 'piscina';
+import { ImeiflowError } from '../errors.js';
+import { VERIFY_WORKER_FILE } from '../paths.js';
 import {
   type BatchResult,
   type BatchTask,
   decodeResults,
   encodeBatch,
   type WorkerSettings,
-} from '../../workers/batch-contract.js';
-import { ImeiflowError } from '../errors.js';
-import { VERIFY_WORKER_FILE } from '../paths.js';
+} from './batch-contract.js';
 
 export interface VerifyPoolOptions {
   readonly workers: number;

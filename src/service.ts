@@ -64,7 +64,7 @@ export async function startService(
         try {
           await step.close();
         } catch (error) {
-          log.error({ step: step.name, err: messageOf(error) }, 'shutdown step failed');
+          log.error({ step: step.name, err: error }, 'shutdown step failed');
         }
       }
       clearTimeout(deadline);
@@ -77,10 +77,7 @@ export async function startService(
     if (fatal) return;
     fatal = true;
     // Crash-only: the journal makes a restart safe, and guessing what a failed Kafka write did is not.
-    log.fatal(
-      { err: messageOf(error), code: (error as { code?: string }).code },
-      'fatal pipeline error; exiting for a clean restart',
-    );
+    log.fatal({ err: error }, 'fatal pipeline error; exiting for a clean restart');
     process.exit(70);
   };
 

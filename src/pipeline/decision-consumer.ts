@@ -9,13 +9,10 @@
  * journal (rules 7 and 9).
  */
 import Kafka from 'node-rdkafka';
-import { z } from 'zod';
 import type { Config } from '../config/config.js';
-import { isValidIinBin } from '../domain/ids.js';
-import { normaliseImei } from '../domain/imei.js';
 import { dlqMessage } from '../domain/outputs.js';
-import { DECLARATION_STATUSES, type DeclarationEntry } from '../domain/types.js';
-import { messageOf } from '../errors.js';
+import { parseReleaseDecision } from '../domain/release-decision.js';
+import type { DeclarationEntry } from '../domain/types.js';
 import { connect, consume, disconnect, getMetadata, type KafkaSettings } from '../kafka/client.js';
 import type { DeliveringProducer } from '../kafka/delivering-producer.js';
 import type { TopicLayout } from '../kafka/topics.js';
@@ -24,55 +21,6 @@ import { applyApplicationDecision } from '../store/declarations.js';
 import type { Store } from '../store/store.js';
 import type { AddressedCommand, CommandBus } from './command-bus.js';
 import type { PipelineObserver } from './observer.js';
-
-export const releaseDecisionSchema = z.object({
-  applicationId: z.string().min(1).max(128),
-  procedure: z.string().regex(/^\d{2}$/, 'must be a two-digit customs procedure code'),
-  status: z.enum(DECLARATION_STATUSES),
-  hsCode: z
-    .string()
-    .regex(/^\d{10}$/, 'must be a ten-digit EAEU HS code')
-    .nullish(),
-  declarantId: z.string().refine(isValidIinBin, 'must be a valid IIN/BIN').nullish(),
-  imeis: z.array(z.string().max(64)).max(100_000),
-  decidedAt: z.iso.datetime({ offset: true }),
-});
-
-export type ReleaseDecision = z.infer<typeof releaseDecisionSchema>;
-
-export type ParsedDecision =
-  | {
-      readonly ok: true;
-      readonly decision: ReleaseDecision;
-      readonly bodies: string[];
-      readonly badImeis: string[];
-    }
-  | { readonly ok: false; readonly error: string };
-
-export function parseReleaseDecision(value: Buffer | null): ParsedDecision {
-  if (value === null || value.length === 0) return { ok: false, error: 'empty message value' };
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(value.toString('utf8'));
-  } catch (error) {
-    return { ok: false, error: `not JSON: ${messageOf(error)}` };
-  }
-  const result = releaseDecisionSchema.safeParse(decoded);
-  if (!result.success) {
-    return {
-      ok: false,
-      error: `invalid release decision: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-    };
-  }
-  const bodies: string[] = [];
-  const badImeis: string[] = [];
-  for (const imei of result.data.imeis) {
-    const normalised = normaliseImei(imei);
-    if (normalised.ok) bodies.push(normalised.body);
-    else badImeis.push(`${imei}: ${normalised.detail}`);
-  }
-  return { ok: true, decision: result.data, bodies, badImeis };
-}
 
 export interface DecisionConsumerDeps {
   readonly config: Config;
@@ -146,7 +94,7 @@ export class DecisionConsumer {
         const messages = await consume(this.#consumer!, 500);
         if (messages.length > 0) await this.#handle(messages);
       } catch (error) {
-        this.#deps.log.error({ err: messageOf(error) }, 'applying release decisions failed; retrying');
+        this.#deps.log.error({ err: error }, 'applying release decisions failed; retrying');
         await new Promise((r) => setTimeout(r, 1000));
       }
     }

@@ -203,9 +203,7 @@ export class RequestPipeline {
       { 'auto.offset.reset': 'earliest' },
     );
     consumer.on('event.stats', (stats) => this.#deps.observer.kafkaStatistics(stats.message));
-    consumer.on('event.error', (err) =>
-      this.#deps.log.warn({ err: messageOf(err) }, 'request consumer error'),
-    );
+    consumer.on('event.error', (err) => this.#deps.log.warn({ err: err }, 'request consumer error'));
     await connect(consumer, 'request consumer');
     consumer.setDefaultConsumeTimeout(Math.max(5, config.pipeline.batchMaxWaitMs));
     consumer.subscribe([this.#topics.requests, this.#topics.commands]);
@@ -223,7 +221,7 @@ export class RequestPipeline {
       try {
         messages = await consume(consumer, max);
       } catch (error) {
-        this.#deps.log.warn({ err: messageOf(error) }, 'consume failed; retrying');
+        this.#deps.log.warn({ err: error }, 'consume failed; retrying');
         await new Promise((r) => setTimeout(r, 200));
         continue;
       }
@@ -415,7 +413,7 @@ export class RequestPipeline {
         if (isImeiflowError(error, 'POOL_QUEUE_FULL')) continue;
         if (batch.length === 1) throw error;
         this.#deps.log.error(
-          { err: messageOf(error), size: batch.length },
+          { err: error, size: batch.length },
           'a verify worker failed; retrying the batch message by message',
         );
         return this.#verifyOneByOne(batch, at);
@@ -560,9 +558,7 @@ export class RequestPipeline {
     if (queued)
       void commandBus
         .flush()
-        .catch((error: unknown) =>
-          this.#deps.log.error({ err: messageOf(error) }, 'sending commands failed'),
-        );
+        .catch((error: unknown) => this.#deps.log.error({ err: error }, 'sending commands failed'));
   }
 
   /** Whether the index now holds something that could settle a waiting request for `body`. */
@@ -622,7 +618,7 @@ export class RequestPipeline {
         { topic: this.#topics.commands, partition: runtime.partition, offset: runtime.next.commands },
       ]);
     } catch (error) {
-      this.#deps.log.debug({ err: messageOf(error) }, 'offset commit hint failed');
+      this.#deps.log.debug({ err: error }, 'offset commit hint failed');
     }
   }
 
@@ -698,11 +694,11 @@ export class RequestPipeline {
         try {
           consumer.unassign();
         } catch (error) {
-          this.#deps.log.warn({ err: messageOf(error) }, 'unassign failed');
+          this.#deps.log.warn({ err: error }, 'unassign failed');
         }
       });
     } else {
-      this.#deps.log.error({ err: messageOf(err) }, 'rebalance error');
+      this.#deps.log.error({ err: err }, 'rebalance error');
     }
   }
 

@@ -1,19 +1,27 @@
 /**
- * bench/pipeline: end to end through Kafka, three contenders in one run on one broker (the
+ * bench/pipeline: end to end through Kafka, four contenders in one run on one broker (the
  * embedded cluster in its own process), each with its own topics:
- *   1. passthrough — node-rdkafka consume → produce, no verification: the ceiling;
- *   2. imeiflow    — the real service (`imeiflow run`), index of `--declared` IMEIs;
- *   3. kafkajs     — KafkaJS eachBatch with the same verification code inline and Map indexes.
- * The driver streams `--messages` requests (the mix of bench/lib/dataset.ts) keeping at most
- * `--window` unanswered (the embedded cluster keeps ~5 MB per partition), and counts answers on
- * each contender's output topic. Then each runs again at half its measured rate for latency.
- * Each timed run follows an untimed warm-up (2 000 requests at full speed, `--warmup-seconds`
- * at half load).
+ *   1. passthrough — node-rdkafka consume → produce the same bytes: the ceiling;
+ *   2. equal_io    — the floor of DESIGN.md §6: parse each request, write its result and, for a
+ *                    confirmable one, its confirmation; no lookups, no state (bench/lib/equal-io-passthrough.ts);
+ *   3. imeiflow    — the real service (`imeiflow run`), index of `--declared` IMEIs;
+ *   4. kafkajs     — KafkaJS eachBatch with the same verification code inline and Map indexes.
+ * Three runs per contender:
+ *   - backlog: `--backlog` requests produced before the contender starts, drained; the rate is
+ *     taken from the output messages' own timestamps (first to last), so start-up is not in it;
+ *   - full: `--messages` requests streamed keeping at most `--window` unanswered (the embedded
+ *     cluster keeps ~5 MB per partition);
+ *   - half: streamed at half the full rate, for latency (request timestamp → result timestamp).
+ * Streamed runs follow an untimed warm-up (2 000 requests at full speed, `--warmup-seconds` at
+ * half load). CPU per request is the contender process's user + system time over all its threads
+ * (/proc/<pid>/stat) during a run, divided by the requests of the run; the broker's is printed too.
+ * Requests are keyed by their IMEI's 14-digit body and partitioned with murmur2, as the README
+ * tells operators to, so no request needs re-keying.
  *
- *   node dist/bench/pipeline.js [--messages 500000] [--declared 1000000] [--record]
+ *   node dist/bench/pipeline.js [--messages 500000] [--backlog 100000] [--declared 1000000] [--record]
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,12 +31,13 @@ import { type BrokerProcess, startBroker, startService, TestProducer, uniqueTopi
 import { emit, note, numberArg } from './lib/report.js';
 
 const messages = numberArg('messages', 500_000);
+const backlog = numberArg('backlog', 100_000);
 const declared = numberArg('declared', 1_000_000);
 const windowSize = numberArg('window', 40_000);
 const halfLoadSeconds = numberArg('half-seconds', 15);
 /** Untimed requests before each timed run, at the run's own rate: JIT, caches, group settled. */
 const warmupSeconds = numberArg('warmup-seconds', 3);
-/** `--only imeiflow,kafkajs`: run a subset (the ratios need all three). */
+/** `--only imeiflow,kafkajs`: run a subset (the ratios need all four). */
 const only = ((): string[] | undefined => {
   const i = process.argv.indexOf('--only');
   return i === -1 ? undefined : (process.argv[i + 1] ?? '').split(',');
@@ -36,11 +45,14 @@ const only = ((): string[] | undefined => {
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 interface Running {
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
+type ContenderName = 'passthrough' | 'equal_io' | 'imeiflow' | 'kafkajs';
+
 interface Contender {
-  readonly name: 'passthrough' | 'imeiflow' | 'kafkajs';
+  readonly name: ContenderName;
   start(bootstrap: string, topics: Record<string, string>, env: Record<string, string>): Promise<Running>;
 }
 
@@ -49,6 +61,7 @@ function forked(script: string, args: string[]): Running {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return {
+    pid: child.pid!,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
@@ -76,6 +89,22 @@ const CONTENDERS: readonly Contender[] = [
       ]),
   },
   {
+    name: 'equal_io',
+    start: async (bootstrap, topics) =>
+      forked('equal-io-passthrough.js', [
+        '--brokers',
+        bootstrap,
+        '--in',
+        topics['requests']!,
+        '--results',
+        topics['results']!,
+        '--confirmations',
+        topics['confirmations']!,
+        '--group',
+        `${topics['requests']}.g`,
+      ]),
+  },
+  {
     name: 'imeiflow',
     start: async (bootstrap, _topics, env) => {
       // A fresh copy of the index: the service writes its state next to it.
@@ -91,6 +120,7 @@ const CONTENDERS: readonly Contender[] = [
       });
       await service.waitReady(120_000);
       return {
+        pid: service.child.pid!,
         stop: async () => {
           await service.kill('SIGTERM');
           rmSync(dataDir, { recursive: true, force: true });
@@ -126,6 +156,9 @@ class AnswerCounter {
   readonly produced: Float64Array;
   answered = 0;
   lastAnswerAt = 0;
+  /** The first and last answer's own timestamps (when the contender produced them). */
+  firstOutputAt = Number.POSITIVE_INFINITY;
+  lastOutputAt = 0;
   #running = true;
   readonly #loop: Promise<void>;
 
@@ -180,8 +213,19 @@ class AnswerCounter {
         this.answered++;
         this.lastAnswerAt = now;
         // The output's own timestamp is when the contender produced it.
-        this.latencies.push((m.timestamp ?? now) - this.produced[i]!);
+        const at = m.timestamp ?? now;
+        this.latencies.push(at - this.produced[i]!);
+        if (at < this.firstOutputAt) this.firstOutputAt = at;
+        if (at > this.lastOutputAt) this.lastOutputAt = at;
       }
+    }
+  }
+
+  async waitAll(count: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.answered < count) {
+      if (Date.now() > deadline) throw new Error(`only ${this.answered} of ${count} answered`);
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
 
@@ -197,10 +241,41 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** User + system CPU seconds of a process, all its threads. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at ") ".
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticksPerSecond = 100;
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
 interface RunFigures {
   readonly messages: number;
   readonly per_second: number;
   readonly latency_ms: { p50: number; p99: number; max: number };
+  /** CPU time per request: the contender's process (all threads), and the broker's. */
+  readonly cpu_us_per_request: { contender: number; broker: number };
+}
+
+/** The 14-digit body an operator keys a request by (README: "Keys and partitions"). */
+function keyOf(imei: string): string {
+  return imei.replace(/\D/g, '').slice(0, 14);
+}
+
+function produceRequests(
+  producer: TestProducer,
+  counter: AnswerCounter,
+  topic: string,
+  from: number,
+  to: number,
+  runId: string,
+): void {
+  for (let i = from; i < to; i++) {
+    const request = requestAt(i, declared, runId);
+    counter.produced[i] = Date.now();
+    producer.sendJson(topic, keyOf(request.imei), request);
+  }
 }
 
 /** Stream `count` requests (at `rate`/s if given) and wait for every answer. */
@@ -211,7 +286,7 @@ async function drive(
   count: number,
   runId: string,
   rate: number | undefined,
-): Promise<RunFigures> {
+): Promise<Omit<RunFigures, 'cpu_us_per_request'>> {
   const started = Date.now();
   for (let i = 0; i < count; i++) {
     while (i - counter.answered >= windowSize) await new Promise((r) => setTimeout(r, 2));
@@ -220,112 +295,173 @@ async function drive(
       const wait = due - Date.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     }
-    const request = requestAt(i, declared, runId);
-    counter.produced[i] = Date.now();
-    producer.sendJson(topic, request.imei, request);
+    produceRequests(producer, counter, topic, i, i + 1, runId);
     if ((i & 1023) === 0) await new Promise((r) => setImmediate(r));
   }
   await producer.flush();
-  const deadline = Date.now() + 300_000;
-  while (counter.answered < count) {
-    if (Date.now() > deadline) throw new Error(`only ${counter.answered} of ${count} answered`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await counter.waitAll(count, 300_000);
   const seconds = (counter.lastAnswerAt - started) / 1000;
+  return { messages: count, per_second: Math.round(count / seconds), latency_ms: latencies(counter) };
+}
+
+function latencies(counter: AnswerCounter): RunFigures['latency_ms'] {
   const sorted = [...counter.latencies].sort((a, b) => a - b);
   return {
-    messages: count,
-    per_second: Math.round(count / seconds),
-    latency_ms: {
-      p50: percentile(sorted, 50),
-      p99: percentile(sorted, 99),
-      max: sorted[sorted.length - 1] ?? 0,
-    },
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1] ?? 0,
   };
 }
+
+function cpuPerRequest(
+  before: { contender: number; broker: number },
+  pids: { contender: number; broker: number },
+  count: number,
+): RunFigures['cpu_us_per_request'] {
+  const per = (seconds: number): number => Math.round((seconds / count) * 1e6 * 10) / 10;
+  return {
+    contender: per(cpuSeconds(pids.contender) - before.contender),
+    broker: per(cpuSeconds(pids.broker) - before.broker),
+  };
+}
+
+type Mode = { kind: 'backlog' } | { kind: 'stream'; rate: number | undefined };
 
 async function measure(
   broker: BrokerProcess,
   contender: Contender,
   count: number,
-  rate: number | undefined,
+  mode: Mode,
   label: string,
 ): Promise<RunFigures> {
   const { env, topics } = uniqueTopics(`bench-${contender.name}-${label}-${Date.now()}`);
   const runId = `${contender.name}-${label}`;
-  const warmCount =
-    rate === undefined ? Math.min(2000, count) : Math.max(200, Math.round(rate * warmupSeconds));
-  const warmCounter = await AnswerCounter.start(
-    broker.bootstrap,
-    topics['results']!,
-    warmCount,
-    `${runId}-warm-`,
-  );
   const counter = await AnswerCounter.start(broker.bootstrap, topics['results']!, count, `${runId}-run-`);
-  const producer = await TestProducer.connect(broker.bootstrap);
+  const producer = await TestProducer.connect(broker.bootstrap, { partitioner: 'murmur2_random' });
   // Create the input topic before the contender subscribes to it.
   producer.send(topics['requests']!, 'touch', null);
   await producer.flush();
+  if (mode.kind === 'backlog') {
+    produceRequests(producer, counter, topics['requests']!, 0, count, `${runId}-run`);
+    await producer.flush();
+  }
   const running = await contender.start(broker.bootstrap, topics, env);
+  const pids = { contender: running.pid, broker: broker.pid };
   try {
+    if (mode.kind === 'backlog') {
+      const before = { contender: cpuSeconds(pids.contender), broker: cpuSeconds(pids.broker) };
+      await counter.waitAll(count, 600_000);
+      const seconds = (counter.lastOutputAt - counter.firstOutputAt) / 1000;
+      return {
+        messages: count,
+        per_second: Math.round(count / seconds),
+        latency_ms: latencies(counter),
+        cpu_us_per_request: cpuPerRequest(before, pids, count),
+      };
+    }
     // Let the consumer group settle and the code warm up before timing: the warm-up requests
     // must all come back first.
-    await drive(producer, warmCounter, topics['requests']!, warmCount, `${runId}-warm`, rate);
-    return await drive(producer, counter, topics['requests']!, count, `${runId}-run`, rate);
+    const warmCount =
+      mode.rate === undefined ? Math.min(2000, count) : Math.max(200, Math.round(mode.rate * warmupSeconds));
+    const warmCounter = await AnswerCounter.start(
+      broker.bootstrap,
+      topics['results']!,
+      warmCount,
+      `${runId}-warm-`,
+    );
+    try {
+      await drive(producer, warmCounter, topics['requests']!, warmCount, `${runId}-warm`, mode.rate);
+    } finally {
+      await warmCounter.stop();
+    }
+    const before = { contender: cpuSeconds(pids.contender), broker: cpuSeconds(pids.broker) };
+    const figures = await drive(producer, counter, topics['requests']!, count, `${runId}-run`, mode.rate);
+    return { ...figures, cpu_us_per_request: cpuPerRequest(before, pids, count) };
   } finally {
     await running.stop();
     await producer.close();
-    await warmCounter.stop();
     await counter.stop();
   }
 }
 
+const ratio = (a: number | undefined, b: number | undefined): number =>
+  Number(((a ?? Number.NaN) / (b ?? Number.NaN)).toFixed(3));
+
 async function main(): Promise<void> {
   baseDataDir = await ensureBenchIndex('pipeline', declared);
   const broker = await startBroker();
+  const drained: Record<string, RunFigures> = {};
   const full: Record<string, RunFigures> = {};
   const half: Record<string, RunFigures> = {};
   try {
     const selected = CONTENDERS.filter((c) => only === undefined || only.includes(c.name));
     for (const contender of selected) {
-      note(`${contender.name}: ${messages} requests at full speed`);
-      full[contender.name] = await measure(broker, contender, messages, undefined, 'full');
+      if (backlog > 0) {
+        note(`${contender.name}: a backlog of ${backlog} requests`);
+        drained[contender.name] = await measure(broker, contender, backlog, { kind: 'backlog' }, 'backlog');
+        note(`${contender.name}: ${JSON.stringify(drained[contender.name])}`);
+      }
+      note(`${contender.name}: ${messages} requests streamed at full speed`);
+      full[contender.name] = await measure(
+        broker,
+        contender,
+        messages,
+        { kind: 'stream', rate: undefined },
+        'full',
+      );
       note(`${contender.name}: ${JSON.stringify(full[contender.name])}`);
     }
     for (const contender of selected) {
       const rate = Math.max(100, Math.round(full[contender.name]!.per_second / 2));
       const count = Math.min(messages, rate * halfLoadSeconds);
       note(`${contender.name}: ${count} requests at half load (${rate}/s)`);
-      half[contender.name] = await measure(broker, contender, count, rate, 'half');
+      half[contender.name] = await measure(broker, contender, count, { kind: 'stream', rate }, 'half');
       note(`${contender.name}: ${JSON.stringify(half[contender.name])}`);
     }
   } finally {
     await broker.stop();
   }
-  const imeiflow = full['imeiflow']?.per_second ?? Number.NaN;
-  const efficiency = imeiflow / (full['passthrough']?.per_second ?? Number.NaN);
-  const vsKafkajs = imeiflow / (full['kafkajs']?.per_second ?? Number.NaN);
+  const rate = (runs: Record<string, RunFigures>, name: ContenderName): number | undefined =>
+    runs[name]?.per_second;
+  const cpu = (runs: Record<string, RunFigures>, name: ContenderName): number | undefined =>
+    runs[name]?.cpu_us_per_request.contender;
+  const efficiency = {
+    backlog: ratio(rate(drained, 'imeiflow'), rate(drained, 'equal_io')),
+    streamed: ratio(rate(full, 'imeiflow'), rate(full, 'equal_io')),
+  };
+  const cpuRatio = {
+    backlog: ratio(cpu(drained, 'imeiflow'), cpu(drained, 'equal_io')),
+    streamed: ratio(cpu(full, 'imeiflow'), cpu(full, 'equal_io')),
+  };
+  const vsKafkajs = ratio(rate(full, 'imeiflow'), rate(full, 'kafkajs'));
+  const p99 = half['imeiflow']?.latency_ms.p99 ?? Number.POSITIVE_INFINITY;
   emit(
     'pipeline',
     {
       messages,
+      backlog,
       declared_imeis: declared,
       window: windowSize,
       warmup_seconds: warmupSeconds,
       mix: '85/5/3/2/5',
       partitions: 4,
       broker: 'embedded (own process)',
+      keys: '14-digit IMEI body, murmur2',
     },
     {
+      backlog: drained,
       full_load: full,
       half_load: half,
-      efficiency: Number(efficiency.toFixed(3)),
-      vs_kafkajs: Number(vsKafkajs.toFixed(2)),
-      targets: { efficiency: 0.8, vs_kafkajs: 2, p99_half_load_ms: 50 },
+      efficiency_equal_io: efficiency,
+      efficiency_raw_passthrough: ratio(rate(full, 'imeiflow'), rate(full, 'passthrough')),
+      cpu_per_request_vs_equal_io: cpuRatio,
+      vs_kafkajs: vsKafkajs,
+      targets: { efficiency_equal_io: 0.8, cpu_vs_equal_io: 2, vs_kafkajs: 2, p99_half_load_ms: 50 },
       targets_met: {
-        efficiency: efficiency >= 0.8,
+        efficiency_equal_io: efficiency.backlog >= 0.8 && efficiency.streamed >= 0.8,
+        cpu_vs_equal_io: cpuRatio.backlog <= 2 && cpuRatio.streamed <= 2,
         vs_kafkajs: vsKafkajs >= 2,
-        p99_half_load: (half['imeiflow']?.latency_ms.p99 ?? Number.POSITIVE_INFINITY) <= 50,
+        p99_half_load: p99 <= 50,
       },
     },
   );

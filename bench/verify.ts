@@ -1,13 +1,14 @@
 /**
  * bench/verify: verifications per second through the Piscina pool, for one worker and for the
- * whole pool, at batch sizes 64, 1024 and 8192, against an index of 1 M declared IMEIs.
+ * whole pool, at batch sizes 64, 1024 and 8192, against an index of 1 M declared IMEIs. A
+ * verification is what a worker does per request in the pipeline: decode it, every rule, its
+ * output messages and its state changes, laid out for the main thread to produce and journal.
  *
  *   node dist/bench/verify.js [--declared 1000000] [--messages 400000] [--record]
  */
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { BatchMessage } from '../src/pool/batch-contract.js';
-import { ENCODING_JSON } from '../src/pool/batch-contract.js';
+import { ENCODING_JSON, encodeTask, INPUT_REQUEST, type InputMessage } from '../src/pool/batch-contract.js';
 import { VerifyPool } from '../src/pool/verify-pool.js';
 import { ensureBenchIndex, requestAt } from './lib/dataset.js';
 import { emit, note, numberArg } from './lib/report.js';
@@ -22,18 +23,51 @@ async function measure(workers: number, batch: number, payloads: readonly Uint8A
   const pool = new VerifyPool({
     workers,
     maxQueuedBatchesPerWorker: 2,
-    settings: { dataDir, eligibleProcedures: ['40', '53', '60', '94'], maxMessageBytes: 65536 },
+    settings: {
+      dataDir,
+      eligibleProcedures: ['40', '53', '60', '94'],
+      maxMessageBytes: 65536,
+      requestsTopic: 'imei.verify.requests',
+      repartitionTopic: 'imeiflow.requests.repartition',
+      commandsTopic: 'imeiflow.commands',
+      deadlineWorkingDays: 1,
+      utcOffsetMinutes: 300,
+      holidays: [],
+    },
   });
-  const batches: BatchMessage[][] = [];
+  const batches: InputMessage[][] = [];
   for (let start = 0; start < payloads.length; start += batch) {
-    const messagesOfBatch: BatchMessage[] = [];
+    const messagesOfBatch: InputMessage[] = [];
     for (let i = start; i < Math.min(payloads.length, start + batch); i++) {
-      messagesOfBatch.push([payloads[i]!, ENCODING_JSON, 0, i, null]);
+      messagesOfBatch.push({
+        kind: INPUT_REQUEST,
+        encoding: ENCODING_JSON,
+        key: null,
+        value: payloads[i]!,
+        offset: i,
+        timestamp: Date.now(),
+        originPartition: 0,
+        originOffset: i,
+      });
     }
     batches.push(messagesOfBatch);
   }
+  // One partition of one: every device is decided where it is, none forwarded.
+  const task = (inputs: InputMessage[]): Uint8Array =>
+    encodeTask(
+      {
+        partition: 0,
+        partitions: 1,
+        now: Date.now(),
+        apply: [],
+        dirtyBodies: [],
+        dirtyApplications: [],
+        sweep: false,
+      },
+      inputs,
+    );
   // Warm-up: JIT and page cache, not timed.
-  await pool.verify({ now: Date.now(), topic: 'imei.verify.requests', messages: batches[0]! });
+  await pool.run(task(batches[0]!));
   // Keep two batches per worker in flight: enough to never starve a worker.
   const inFlight = workers * 2;
   let next = 0;
@@ -41,7 +75,7 @@ async function measure(workers: number, batch: number, payloads: readonly Uint8A
   const lane = async (): Promise<void> => {
     while (next < batches.length) {
       const b = batches[next++]!;
-      await pool.verify({ now: Date.now(), topic: 'imei.verify.requests', messages: b });
+      await pool.run(task(b));
     }
   };
   await Promise.all(Array.from({ length: inFlight }, lane));

@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'KAFKA_FATAL',
   'KAFKA_TRANSACTION_FAILED',
   'SHUTDOWN_TIMEOUT',
+  'RECORD_UNREADABLE',
+  'STORE_FULL',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

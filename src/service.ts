@@ -16,9 +16,17 @@ import { ensureTopics } from './kafka/topics.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
 import { PACKAGE_ROOT } from './paths.js';
-import { CommandBus } from './pipeline/command-bus.js';
+import { KafkaCommandSender } from './pipeline/command-sender.js';
 import { DeadlineTimer } from './pipeline/deadline-timer.js';
-import { DecisionConsumer } from './pipeline/decision-consumer.js';
+import { DecisionValidator } from './pipeline/decision-validator.js';
+import {
+  blocklistTable,
+  declarationsTable,
+  GlobalTables,
+  localProductionTable,
+  reviewTable,
+  tacTable,
+} from './pipeline/global-tables.js';
 import type { PipelineObserver } from './pipeline/observer.js';
 import { RequestPipeline } from './pipeline/request-pipeline.js';
 import { VerifyPool } from './pool/verify-pool.js';
@@ -111,26 +119,19 @@ export async function startService(
         dataDir: config.dataDir,
         eligibleProcedures: config.rules.eligibleProcedures,
         maxMessageBytes: config.pipeline.maxMessageBytes,
+        requestsTopic: config.topics.requests,
+        repartitionTopic: config.topics.repartition,
+        commandsTopic: config.topics.commands,
+        deadlineWorkingDays: config.pending.deadlineWorkingDays,
+        utcOffsetMinutes: config.pending.utcOffsetMinutes,
+        holidays: config.pending.holidays,
       },
     });
     steps.push({ name: 'worker pool', close: () => pool.close() });
     metrics.sources.pool = pool;
     metrics.sources.producerQueued = () => producer.queued;
 
-    const commandBus = new CommandBus(store, producer, config.topics.commands);
-    const decisions = new DecisionConsumer({
-      config,
-      kafka,
-      store,
-      producer,
-      commandBus,
-      observer,
-      log,
-      layout,
-    });
-    await decisions.start();
-    steps.push({ name: 'decision consumer', close: () => decisions.stop() });
-
+    const commands = new KafkaCommandSender(producer, config.topics.commands, layout.partitions);
     const pipeline = new RequestPipeline({
       config,
       kafka,
@@ -138,11 +139,40 @@ export async function startService(
       pool,
       producer,
       reader,
-      commandBus,
       observer,
       log,
+      partitions: layout.partitions,
       onFatal,
     });
+    const tables = new GlobalTables({
+      config,
+      kafka,
+      store,
+      log,
+      tables: [
+        declarationsTable(log),
+        tacTable(),
+        blocklistTable(),
+        localProductionTable(),
+        reviewTable(log),
+      ],
+      onChanged: (changes) => pipeline.indexChanged([...changes.bodies], [...changes.applications]),
+      consumed: (topic, count) => observer.consumed(topic, count),
+      onFatal,
+    });
+    await tables.start();
+    steps.push({ name: 'global tables', close: () => tables.stop() });
+    const validator = new DecisionValidator({
+      config,
+      kafka,
+      producer,
+      reader,
+      log,
+      partitions: layout.partitions,
+    });
+    await validator.start();
+    steps.push({ name: 'decision validator', close: () => validator.stop() });
+
     await pipeline.start();
     steps.push({ name: 'request pipeline', close: () => pipeline.stop(SHUTDOWN_DEADLINE_MS) });
     metrics.sources.queuedMessages = () => pipeline.queuedMessages;
@@ -150,7 +180,7 @@ export async function startService(
 
     const timer = new DeadlineTimer({
       store,
-      commandBus,
+      commands,
       log,
       intervalMs: config.pending.checkIntervalMs,
       ownedPartitions: () => pipeline.activePartitions,
@@ -166,7 +196,7 @@ export async function startService(
       tokens: new TokenService(store, config.security.tokenIdleDays),
       audit,
       metrics,
-      commandBus,
+      commands,
       info: {
         version: VERSION,
         embeddedKafka: cluster !== undefined,
@@ -177,7 +207,7 @@ export async function startService(
       },
       notReadyReason: () => {
         if (closing) return 'shutting down';
-        if (!decisions.connected) return 'the decision consumer is not connected';
+        if (!tables.connected) return 'the global table reader is not connected';
         if (!pipeline.ready) return 'partitions are being recovered or Kafka is not connected';
         return null;
       },

@@ -30,6 +30,8 @@ export async function freePort(): Promise<number> {
 
 export interface BrokerProcess {
   readonly bootstrap: string;
+  readonly pid: number;
+  readonly child: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -45,7 +47,7 @@ export async function startBroker(): Promise<BrokerProcess> {
     });
     child.once('exit', (code) => reject(new Error(`broker exited with ${code}`)));
   });
-  return { bootstrap, stop: () => stopChild(child) };
+  return { bootstrap, pid: child.pid!, child, stop: () => stopChild(child) };
 }
 
 async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -164,13 +166,20 @@ export class TestProducer {
     this.#producer = producer;
   }
 
-  static async connect(bootstrap: string): Promise<TestProducer> {
-    const producer = new Kafka.Producer({
-      'bootstrap.servers': bootstrap,
-      'linger.ms': 5,
-      'queue.buffering.max.messages': 1_000_000,
-      'message.max.bytes': 4 * 1024 * 1024,
-    });
+  /** `partitioner: 'murmur2_random'` places keys as Java clients (and imeiflow) do. */
+  static async connect(
+    bootstrap: string,
+    topicConfig: Kafka.ProducerTopicConfig = {},
+  ): Promise<TestProducer> {
+    const producer = new Kafka.Producer(
+      {
+        'bootstrap.servers': bootstrap,
+        'linger.ms': 5,
+        'queue.buffering.max.messages': 1_000_000,
+        'message.max.bytes': 4 * 1024 * 1024,
+      },
+      topicConfig,
+    );
     await new Promise<void>((resolve, reject) =>
       producer.connect({}, (err) => (err ? reject(err) : resolve())),
     );

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ImeiflowError, messageOf } from '../errors.js';
+import { TOPIC_ROLE_NAMES, TOPIC_ROLES, type TopicRoleName } from '../kafka/topic-roles.js';
 import { DEFAULT_CONFIG_FILE } from '../paths.js';
 
 const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name');
@@ -25,22 +26,13 @@ export const configSchema = z.strictObject({
     topicPartitions: z.number().int().min(1).max(10_000),
     replicationFactor: z.number().int().min(1).max(10),
   }),
-  topics: z.strictObject({
-    requests: topicName,
-    decisions: topicName,
-    confirmations: topicName,
-    results: topicName,
-    dlq: topicName,
-    revocations: topicName,
-    /** Internal: review, deadline, re-evaluation and revocation commands, co-partitioned with requests. */
-    commands: topicName,
-    /** Internal: one record per processed batch, the exactly-once commit point. */
-    journal: topicName,
-    /** Internal, compacted: partition-local pending requests, restored by a partition's next owner. */
-    pendingChangelog: topicName,
-    /** Internal, compacted: partition-local registry entries (kept apart: far larger, less urgent). */
-    registryChangelog: topicName,
-  }),
+  /** Topic names by role (src/kafka/topic-roles.ts says what each is for). */
+  topics: z.strictObject(
+    Object.fromEntries(TOPIC_ROLE_NAMES.map((role) => [role, topicName])) as Record<
+      TopicRoleName,
+      typeof topicName
+    >,
+  ),
   http: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }),
   pool: z.strictObject({
     /** null: one per CPU core, at least 1. */
@@ -90,16 +82,11 @@ const ENV_VARIABLES: readonly {
   { name: 'IMEIFLOW_LOG_LEVEL', path: ['log', 'level'], kind: 'string' },
   { name: 'IMEIFLOW_ELIGIBLE_PROCEDURES', path: ['rules', 'eligibleProcedures'], kind: 'list' },
   { name: 'IMEIFLOW_BATCH_MAX_MESSAGES', path: ['pipeline', 'batchMaxMessages'], kind: 'int' },
-  { name: 'IMEIFLOW_TOPIC_REQUESTS', path: ['topics', 'requests'], kind: 'string' },
-  { name: 'IMEIFLOW_TOPIC_DECISIONS', path: ['topics', 'decisions'], kind: 'string' },
-  { name: 'IMEIFLOW_TOPIC_CONFIRMATIONS', path: ['topics', 'confirmations'], kind: 'string' },
-  { name: 'IMEIFLOW_TOPIC_RESULTS', path: ['topics', 'results'], kind: 'string' },
-  { name: 'IMEIFLOW_TOPIC_DLQ', path: ['topics', 'dlq'], kind: 'string' },
-  { name: 'IMEIFLOW_TOPIC_REVOCATIONS', path: ['topics', 'revocations'], kind: 'string' },
-  { name: 'IMEIFLOW_TOPIC_COMMANDS', path: ['topics', 'commands'], kind: 'string' },
-  { name: 'IMEIFLOW_TOPIC_JOURNAL', path: ['topics', 'journal'], kind: 'string' },
-  { name: 'IMEIFLOW_TOPIC_PENDING_CHANGELOG', path: ['topics', 'pendingChangelog'], kind: 'string' },
-  { name: 'IMEIFLOW_TOPIC_REGISTRY_CHANGELOG', path: ['topics', 'registryChangelog'], kind: 'string' },
+  ...TOPIC_ROLE_NAMES.map((role) => ({
+    name: TOPIC_ROLES[role].env,
+    path: ['topics', role] as const,
+    kind: 'string' as const,
+  })),
 ];
 
 function readJson(file: string, what: string): JsonObject {

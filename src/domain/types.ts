@@ -187,3 +187,21 @@ export interface IndexView {
   registered(body: string): RegistryEntry | undefined;
   outcome(requestId: string): OutcomeRecord | undefined;
 }
+
+/** A request waiting for evidence (stage awaiting_kgd) or for a reviewer (stage review). */
+export interface PendingEntry {
+  readonly request: VerifyRequest;
+  /** The request partition: pending state is partition-local and moves with it. */
+  readonly partition: number;
+  readonly source: SourceId;
+  readonly stage: 'awaiting_kgd' | 'review';
+  readonly reason: PendingReason | ReviewReason;
+  readonly detail: string;
+  /**
+   * When the request was received: its Kafka timestamp (ISO, UTC). The deadline runs from here,
+   * so a backlog in imeiflow does not stretch the seed's one working day.
+   */
+  readonly since: string;
+  /** When an awaiting_kgd request moves to review (ISO, UTC); null once in review. */
+  readonly deadline: string | null;
+}

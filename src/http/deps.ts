@@ -2,7 +2,7 @@
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { CommandBus } from '../pipeline/command-bus.js';
+import type { CommandSender } from '../pipeline/command-sender.js';
 import type { AuditLog } from '../security/audit-log.js';
 import type { TokenService } from '../security/tokens.js';
 import type { Store } from '../store/store.js';
@@ -25,7 +25,7 @@ export interface ControlPlaneDeps {
   readonly metrics: Metrics;
   readonly info: ServiceInfo;
   /** Sends review commands; absent when the control plane runs without Kafka (tests, tools). */
-  readonly commandBus?: CommandBus;
+  readonly commands?: CommandSender;
   /** Why the service is not ready, or null when it is. */
   readonly notReadyReason: () => string | null;
   readonly ownedPartitions: () => readonly number[];

@@ -10,9 +10,11 @@ import { connect, disconnect, flush, type KafkaSettings, producerConfig } from '
 export interface OutgoingMessage {
   readonly topic: string;
   readonly partition: number;
-  readonly key: string | null;
+  readonly key: string | Buffer | null;
   readonly value: Buffer | null;
   readonly headers?: Kafka.MessageHeader[];
+  /** CreateTime to give the message (a forwarded request keeps its receipt time); default now. */
+  readonly timestamp?: number;
 }
 
 /** Per topic, the offset of the last message of a send. */
@@ -100,7 +102,7 @@ export class DeliveringProducer {
             message.partition,
             message.value,
             message.key,
-            null,
+            message.timestamp ?? null,
             ticket,
             message.headers,
           );

@@ -1,29 +1,13 @@
 /**
- * Makes sure every topic imeiflow reads or writes exists, and that the partition-local ones are
- * co-partitioned: partition N of the requests topic owns partition N of the commands, journal,
- * changelogs and output topics.
+ * Makes sure every topic imeiflow reads or writes exists (src/kafka/topic-roles.ts), and that the
+ * device-scoped ones are co-partitioned: partition N of the requests topic owns partition N of
+ * the repartition, commands, journal, changelog and output topics.
  */
 import Kafka from 'node-rdkafka';
 import type { Config } from '../config/config.js';
 import { ImeiflowError, messageOf } from '../errors.js';
 import { getMetadata, type KafkaSettings } from './client.js';
-
-export type TopicRole = keyof Config['topics'];
-
-/** Topics whose partition N belongs to the owner of requests partition N. */
-export const PARTITION_LOCAL_ROLES = [
-  'requests',
-  'commands',
-  'journal',
-  'pendingChangelog',
-  'registryChangelog',
-  'results',
-  'confirmations',
-  'dlq',
-  'revocations',
-] as const satisfies readonly TopicRole[];
-
-const COMPACTED: readonly TopicRole[] = ['pendingChangelog', 'registryChangelog', 'decisions', 'journal'];
+import { TOPIC_ROLE_NAMES, TOPIC_ROLES } from './topic-roles.js';
 
 export interface TopicLayout {
   /** Partitions of the requests topic (and every partition-local topic). */
@@ -38,15 +22,18 @@ async function createOnRealCluster(settings: KafkaSettings, config: Config): Pro
     'client.id': settings.clientId,
   });
   try {
-    for (const [role, topic] of Object.entries(config.topics) as [TopicRole, string][]) {
+    for (const role of TOPIC_ROLE_NAMES) {
+      const { cleanup, partitions } = TOPIC_ROLES[role];
       await new Promise<void>((resolve, reject) => {
         admin.createTopic(
           {
-            topic,
-            num_partitions: config.kafka.topicPartitions,
+            topic: config.topics[role],
+            num_partitions: partitions ?? config.kafka.topicPartitions,
             replication_factor: config.kafka.replicationFactor,
             config: {
-              'cleanup.policy': COMPACTED.includes(role) ? 'compact' : 'delete',
+              'cleanup.policy': cleanup,
+              // Release decisions are kept: an application may come in several messages.
+              ...(role === 'decisions' ? { 'retention.ms': '-1' } : {}),
               ...(role === 'journal' ? { 'max.message.bytes': String(8 * 1024 * 1024) } : {}),
             },
           },
@@ -100,18 +87,17 @@ export async function ensureTopics(
       md.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
     const partitions = partitionsOf(config.topics.requests);
     const problems: string[] = [];
-    for (const role of PARTITION_LOCAL_ROLES) {
+    for (const role of TOPIC_ROLE_NAMES) {
       const topic = config.topics[role];
+      const { scope, exact } = TOPIC_ROLES[role];
       const count = partitionsOf(topic);
       if (count === 0) problems.push(`${topic} does not exist`);
-      else if (role === 'commands' ? count !== partitions : count < partitions) {
+      else if (scope === 'device' && (exact ? count !== partitions : count < partitions)) {
         problems.push(
-          `${topic} has ${count} partitions; it needs ${role === 'commands' ? 'exactly' : 'at least'} ${partitions}`,
+          `${topic} has ${count} partitions; it needs ${exact ? 'exactly' : 'at least'} ${partitions}`,
         );
       }
     }
-    if (partitionsOf(config.topics.decisions) === 0)
-      problems.push(`${config.topics.decisions} does not exist`);
     if (problems.length > 0) throw new Error(problems.join('; '));
     return { partitions };
   } catch (error) {

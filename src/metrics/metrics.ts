@@ -5,8 +5,8 @@
  */
 import { statSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { OutcomeCounts } from '../pipeline/batch-effects.js';
 import type { PipelineObserver } from '../pipeline/observer.js';
+import type { OutcomeCounts } from '../pool/batch-contract.js';
 import { scanPending } from '../store/pending-scan.js';
 import type { Store } from '../store/store.js';
 
@@ -242,26 +242,20 @@ export class Metrics implements PipelineObserver {
     this.#consumed.inc({ topic }, count);
   }
 
-  batchVerified(size: number, durationSeconds: number): void {
+  batchDecided(size: number, durationSeconds: number): void {
     this.#batchSize.observe(size);
     this.#taskDuration.observe(durationSeconds);
   }
 
   outcomes(counts: OutcomeCounts): void {
-    for (const [key, n] of counts) {
-      if (key === 'dlq') {
-        this.#dlq.inc(n);
-        continue;
-      }
-      const split = key.indexOf(':');
-      const outcome = split === -1 ? key : key.slice(0, split);
-      const reason = split === -1 ? '' : key.slice(split + 1);
-      this.#outcomes.inc({ outcome, reason }, n);
+    for (const [outcome, reason, n] of counts) {
+      if (outcome === 'dlq') this.#dlq.inc(n);
+      else this.#outcomes.inc({ outcome, reason: outcome === 'revoked' ? '' : reason }, n);
     }
   }
 
-  delivered(latenciesSeconds: readonly number[]): void {
-    for (const seconds of latenciesSeconds) this.#latency.observe(seconds);
+  delivered(inputTimestamps: readonly number[], now: number): void {
+    for (const at of inputTimestamps) this.#latency.observe(Math.max(0, now - at) / 1000);
   }
 
   journalAppended(partition: number, seq: number): void {

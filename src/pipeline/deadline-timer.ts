@@ -4,15 +4,17 @@
  * by the partition's owner with the journal, so it happens exactly once even if two instances
  * notice (a command is idempotent).
  */
+
+import type { Command } from '../domain/commands.js';
 import type { Logger } from '../log.js';
 import { scanPending } from '../store/pending-scan.js';
 import type { PendingEntry } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import type { AddressedCommand, CommandBus } from './command-bus.js';
+import type { CommandSender } from './command-sender.js';
 
 export interface DeadlineTimerDeps {
   readonly store: Store;
-  readonly commandBus: Pick<CommandBus, 'send'>;
+  readonly commands: CommandSender;
   readonly log: Logger;
   readonly intervalMs: number;
   /** Partitions this instance owns right now: others' entries are theirs to time out. */
@@ -51,13 +53,13 @@ export class DeadlineTimer {
     const owned = new Set(this.#deps.ownedPartitions());
     if (owned.size === 0) return 0;
     const nowMs = now.getTime();
-    const due: AddressedCommand[] = [];
+    const due: Command[] = [];
     for await (const [body, entries] of scanPending(this.#deps.store, this.#deps.chunk)) {
       this.#collectDue(body, entries, owned, now, due);
     }
     for (const [requestId, at] of this.#sent) if (nowMs - at > RESEND_AFTER_MS) this.#sent.delete(requestId);
     if (due.length > 0) {
-      await this.#deps.commandBus.send(due);
+      await this.#deps.commands.send(due);
       this.#deps.log.info({ count: due.length }, 'deadline commands sent');
     }
     return due.length;
@@ -68,7 +70,7 @@ export class DeadlineTimer {
     entries: readonly PendingEntry[],
     owned: ReadonlySet<number>,
     now: Date,
-    due: AddressedCommand[],
+    due: Command[],
   ): void {
     const nowMs = now.getTime();
     for (const entry of entries) {
@@ -77,10 +79,7 @@ export class DeadlineTimer {
       const last = this.#sent.get(entry.request.requestId);
       if (last !== undefined && nowMs - last < RESEND_AFTER_MS) continue;
       this.#sent.set(entry.request.requestId, nowMs);
-      due.push({
-        partition: entry.partition,
-        command: { type: 'deadline', body, requestId: entry.request.requestId, issuedAt: now.toISOString() },
-      });
+      due.push({ type: 'deadline', body, requestId: entry.request.requestId, issuedAt: now.toISOString() });
     }
   }
 

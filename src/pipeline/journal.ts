@@ -1,82 +1,206 @@
 /**
  * The journal: imeiflow's exactly-once commit point, one record per processed batch in
- * partition N of the journal topic (compacted, keyed by partition, so the newest record per
- * partition is kept forever).
+ * partition N of the journal topic (compacted; keys cycle through JOURNAL_WINDOW values, so the
+ * newest records of each partition are kept and older ones compacted away).
  *
- * A batch's record holds everything the batch decided: the input positions after it, every
- * output message, and the local state it wrote. Appending it is atomic (one message), so a batch
- * is either wholly decided or not at all. Its outputs are then published to partition N of each
- * output topic with headers (seq, idx); when a partition changes hands or the process restarts,
- * the new owner reads the last record and publishes exactly the outputs that are missing (those
- * after the last (seq, idx) found in each output partition), then consumes from the recorded
- * input positions. Kafka transactions are not needed: the embedded cluster does not implement
- * them (src/kafka/embedded-cluster.ts), and the journal works the same on a real cluster.
+ * A record holds the input positions after its batch, the forwarded-request positions seen per
+ * source partition (to drop a forward sent twice), and the batch's outputs section exactly as
+ * the worker built it: every output message's bytes and every state change
+ * (src/pool/batch-contract.ts). Appending it is atomic (one message), so a batch is wholly
+ * decided or not at all. Its outputs are then published with a header `imeiflow-pos:
+ * <seq>.<idx>`; whoever owns the partition next reads the last records, stores their state
+ * again (idempotent), publishes exactly the outputs missing after the last position found in
+ * each output partition, and consumes from the recorded positions. Kafka transactions are not
+ * needed: the embedded cluster does not implement them, and the journal works the same on a
+ * real cluster.
+ *
+ * Records carry a format number. Format 1 (earlier builds: the output messages and outcomes as a
+ * msgpack record) is still read and converted; a format this build does not know is refused
+ * with the record's position instead of being skipped.
  */
+import { Packr } from 'msgpackr';
 import type { OutcomeRecord } from '../domain/types.js';
-import { storedAsIs } from '../store/store.js';
-import { structuredPackr } from '../store/structures.js';
+import {
+  BatchOutputs,
+  DB_OUTCOMES,
+  DB_PENDING,
+  DB_REGISTRY,
+  ENCODING_JSON,
+  encodeOutputs,
+  OP_PUT,
+  OP_REMOVE,
+  type OutputMessage,
+  ROLE_RETIRED,
+  type RoleCode,
+  type StateOp,
+} from '../pool/batch-contract.js';
+import { encodeStored } from '../store/state-codec.js';
+import { structuredEncoderOptions } from '../store/structures.js';
 
-export const OUTPUT_ROLES = [
-  'results',
-  'confirmations',
-  'dlq',
-  'revocations',
-  'pendingChangelog',
-  'registryChangelog',
-] as const;
-export type OutputRole = (typeof OUTPUT_ROLES)[number];
-export const ROLE_RESULTS = 0;
-export const ROLE_CONFIRMATIONS = 1;
-export const ROLE_DLQ = 2;
-export const ROLE_REVOCATIONS = 3;
-export const ROLE_PENDING_CHANGELOG = 4;
-export const ROLE_REGISTRY_CHANGELOG = 5;
-export type RoleCode = 0 | 1 | 2 | 3 | 4 | 5;
-export const CHANGELOG_ROLES: readonly RoleCode[] = [ROLE_PENDING_CHANGELOG, ROLE_REGISTRY_CHANGELOG];
+export const JOURNAL_FORMAT = 2;
 
-/** [role, key, value]: a message for partition N of the role's topic. */
-export type JournalOutput = readonly [role: RoleCode, key: string | null, value: Uint8Array | null];
+/** Header carrying `<seq>.<idx>` of the journal record an output came from. */
+export const POSITION_HEADER = 'imeiflow-pos';
 
 export interface InputPositions {
   /** Next offset to consume from the requests topic partition. */
   readonly requests: number;
+  /** Next offset to consume from the repartition topic partition. */
+  readonly repartition: number;
   /** Next offset to consume from the commands topic partition. */
   readonly commands: number;
 }
 
+export const NO_POSITIONS: InputPositions = { requests: 0, repartition: 0, commands: 0 };
+
 export interface JournalRecord {
+  readonly format: number;
   readonly seq: number;
   readonly partition: number;
   readonly inputs: InputPositions;
-  readonly outputs: readonly JournalOutput[];
-  /**
-   * Final outcomes by requestId: local state, not published, restored from here after a crash.
-   * Each is an OutcomeRecord packed once (`encodeOutcome`) and stored in LMDB as is; journals
-   * written by earlier builds hold the record itself (`outcomeToStore` takes both).
-   */
+  /** Per source partition, the origin offset of the last forwarded request taken (-1: none). */
+  readonly forwarded: readonly number[];
+  readonly at: string;
+  readonly outputs: BatchOutputs;
+}
+
+/** The record as written: everything but the outputs, which follow as bytes. */
+interface Envelope {
+  readonly format: number;
+  readonly seq: number;
+  readonly partition: number;
+  readonly inputs: InputPositions;
+  readonly forwarded: readonly number[];
+  readonly at: string;
+  readonly outputs: Uint8Array;
+}
+
+export function encodeJournal(
+  record: Omit<JournalRecord, 'format' | 'outputs'>,
+  outputs: Uint8Array,
+): Buffer {
+  const envelope: Envelope = { format: JOURNAL_FORMAT, ...record, outputs };
+  // A copy: msgpackr reuses its buffer, and librdkafka reads the value asynchronously.
+  return Buffer.from(plain.pack(envelope));
+}
+
+/**
+ * Plain msgpack maps, no record extension: a reader with the shared structures (which reads
+ * format 1) must not take a record id of this writer for one of its own.
+ */
+const plain = new Packr({ useRecords: false });
+
+export class JournalFormatError extends Error {}
+
+/** Reads both formats: format 1's records (shared structures) and format 2's plain maps, as objects. */
+const structured = new Packr({ ...structuredEncoderOptions(), useRecords: true, mapsAsObjects: true });
+
+/** Decode a journal record; throws JournalFormatError (with the reason) when it is not one this build reads. */
+export function decodeJournal(value: Uint8Array): JournalRecord {
+  let decoded: unknown;
+  try {
+    // The structured decoder also reads plain msgpack: it takes both formats.
+    decoded = structured.unpack(value);
+  } catch (error) {
+    throw new JournalFormatError(`not msgpack: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (typeof decoded !== 'object' || decoded === null) throw new JournalFormatError('not a journal record');
+  const record = decoded as Record<string, unknown>;
+  if (record['format'] === JOURNAL_FORMAT) return fromEnvelope(record as unknown as Envelope);
+  if (record['format'] === undefined && Array.isArray(record['outputs']) && Array.isArray(record['outcomes']))
+    return fromFormat1(record as unknown as Format1Record);
+  throw new JournalFormatError(
+    `record format ${String(record['format'] ?? 'unknown')}; this imeiflow reads formats 1 and ${JOURNAL_FORMAT}`,
+  );
+}
+
+function fromEnvelope(envelope: Envelope): JournalRecord {
+  if (!(envelope.outputs instanceof Uint8Array) || typeof envelope.seq !== 'number')
+    throw new JournalFormatError('a format 2 record without its outputs');
+  try {
+    return { ...envelope, outputs: new BatchOutputs(envelope.outputs) };
+  } catch (error) {
+    throw new JournalFormatError(`outputs: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Format 1, written by builds before the outputs section existed. */
+interface Format1Record {
+  readonly seq: number;
+  readonly partition: number;
+  readonly inputs: { readonly requests: number; readonly commands: number };
+  readonly outputs: readonly (readonly [role: number, key: string | null, value: Uint8Array | null])[];
   readonly outcomes: readonly (readonly [string, Uint8Array | OutcomeRecord])[];
   readonly at: string;
 }
 
-const packr = structuredPackr();
+/** Format 1's roles 0–4 are format 2's; role 5 was the registry changelog, now a state change. */
+const RETIRED_OUTPUT: OutputMessage = {
+  role: ROLE_RETIRED,
+  partition: 0,
+  key: null,
+  value: null,
+  encoding: ENCODING_JSON,
+  originPartition: 0,
+  originOffset: 0,
+  originTimestamp: 0,
+};
+const FORMAT1_REGISTRY_CHANGELOG = 5;
+const FORMAT1_PENDING_CHANGELOG = 4;
 
-export function encodeJournal(record: JournalRecord): Buffer {
-  // A copy: msgpackr reuses its buffer, and librdkafka reads the value asynchronously.
-  return Buffer.from(packr.pack(record));
-}
-
-export function decodeJournal(value: Buffer): JournalRecord {
-  return packr.unpack(value) as JournalRecord;
-}
-
-/** An outcome as the outcomes store holds it: msgpack with the shared structures. */
-export function encodeOutcome(outcome: OutcomeRecord): Uint8Array {
-  return packr.pack(outcome);
-}
-
-/** A journaled outcome as `store.outcomes.put` takes it, in either journal format. */
-export function outcomeToStore(outcome: Uint8Array | OutcomeRecord): OutcomeRecord {
-  return outcome instanceof Uint8Array ? storedAsIs(outcome) : outcome;
+function fromFormat1(record: Format1Record): JournalRecord {
+  const outputs: OutputMessage[] = [];
+  const ops: StateOp[] = [];
+  const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
+  for (const [role, key, value] of record.outputs) {
+    if (role === FORMAT1_REGISTRY_CHANGELOG) {
+      if (key === null || !key.startsWith('r/')) continue;
+      const body = utf8(key.slice(2));
+      ops.push(
+        value === null
+          ? { db: DB_REGISTRY, op: OP_REMOVE, key: body, value: null }
+          : { db: DB_REGISTRY, op: OP_PUT, key: body, value },
+      );
+      outputs.push({ ...RETIRED_OUTPUT });
+      continue;
+    }
+    outputs.push({
+      role: role as RoleCode,
+      partition: record.partition,
+      key: key === null ? null : utf8(key),
+      value,
+      encoding: ENCODING_JSON,
+      originPartition: 0,
+      originOffset: 0,
+      originTimestamp: 0,
+    });
+    // Format 1 pending changelog values are the stored entries themselves (changelog format 0).
+    if (role === FORMAT1_PENDING_CHANGELOG && key !== null && key.startsWith('p/')) {
+      const body = utf8(key.slice(2));
+      ops.push(
+        value === null
+          ? { db: DB_PENDING, op: OP_REMOVE, key: body, value: null }
+          : { db: DB_PENDING, op: OP_PUT, key: body, value },
+      );
+    }
+  }
+  for (const [requestId, outcome] of record.outcomes) {
+    ops.push({
+      db: DB_OUTCOMES,
+      op: OP_PUT,
+      key: utf8(requestId),
+      value: outcome instanceof Uint8Array ? outcome : encodeStored(outcome),
+    });
+  }
+  return {
+    format: 1,
+    seq: record.seq,
+    partition: record.partition,
+    inputs: { requests: record.inputs.requests, repartition: 0, commands: record.inputs.commands },
+    forwarded: [],
+    at: record.at,
+    outputs: new BatchOutputs(encodeOutputs(outputs, ops)),
+  };
 }
 
 /**
@@ -85,12 +209,17 @@ export function outcomeToStore(outcome: Uint8Array | OutcomeRecord): OutcomeReco
  */
 export const JOURNAL_WINDOW = 2;
 
-/**
- * Keys cycle through JOURNAL_WINDOW values, so compaction keeps the newest JOURNAL_WINDOW
- * records of each partition: exactly the ones recovery needs.
- */
 export function journalKey(partition: number, seq: number): string {
   return `p${partition}.${seq % JOURNAL_WINDOW}`;
+}
+
+/** `<seq>.<idx>` of an output's position header, or undefined. */
+export function parsePosition(value: string | undefined): readonly [seq: number, idx: number] | undefined {
+  if (value === undefined) return undefined;
+  const dot = value.indexOf('.');
+  const seq = Number(value.slice(0, dot));
+  const idx = Number(value.slice(dot + 1));
+  return dot > 0 && Number.isInteger(seq) && Number.isInteger(idx) ? [seq, idx] : undefined;
 }
 
 /**
@@ -105,8 +234,9 @@ export function missingOutputs(
 ): number[] {
   const missing: number[] = [];
   if (lastSeq > record.seq) return missing;
-  record.outputs.forEach(([r], idx) => {
-    if (r === role && (lastSeq < record.seq || idx > lastIdx)) missing.push(idx);
-  });
+  const { outputs } = record;
+  for (let idx = 0; idx < outputs.outputCount; idx++) {
+    if (outputs.role(idx) === role && (lastSeq < record.seq || idx > lastIdx)) missing.push(idx);
+  }
   return missing;
 }

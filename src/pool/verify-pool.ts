@@ -1,5 +1,6 @@
 /**
- * The Piscina pool of verify workers, seen from the main thread: run a batch, get its results.
+ * The Piscina pool of verify workers, seen from the main thread: run a partition batch (an
+ * encoded task, src/pool/batch-contract.ts), get its encoded result.
  * The queue is bounded (`maxQueue`); callers watch `needsDrain` and the `drain` event to pause
  * and resume their input instead of queueing without limit.
  */
@@ -7,13 +8,7 @@ import { EventEmitter } from 'node:events';
 import { Piscina } from 'piscina';
 import { ImeiflowError } from '../errors.js';
 import { VERIFY_WORKER_FILE } from '../paths.js';
-import {
-  type BatchResult,
-  type BatchTask,
-  decodeResults,
-  encodeBatch,
-  type WorkerSettings,
-} from './batch-contract.js';
+import type { WorkerSettings } from './batch-contract.js';
 
 export interface VerifyPoolOptions {
   readonly workers: number;
@@ -50,7 +45,7 @@ export class VerifyPool extends EventEmitter {
    * Decide a batch; results are in message order. Submitting while `needsDrain` is true fails
    * with POOL_QUEUE_FULL: wait for `drain` instead.
    */
-  async verify(task: BatchTask): Promise<BatchResult[]> {
+  async run(task: Uint8Array): Promise<Uint8Array> {
     if (this.#inFlight >= this.capacity) {
       throw new ImeiflowError(
         'POOL_QUEUE_FULL',
@@ -60,18 +55,15 @@ export class VerifyPool extends EventEmitter {
         },
       );
     }
-    const buffer = encodeBatch(task);
     this.#inFlight++;
-    let out: Uint8Array;
     try {
-      out = await this.#piscina.run(Piscina.move(buffer) as Uint8Array);
+      return await this.#piscina.run(Piscina.move(task) as Uint8Array);
     } catch (error) {
       throw new ImeiflowError('POOL_TASK_FAILED', `verify worker failed: ${String(error)}`, { cause: error });
     } finally {
       this.#inFlight--;
       if (this.#inFlight === this.capacity - 1) this.emit('drain');
     }
-    return decodeResults(out);
   }
 
   /** True when another batch would exceed the bound: wait for `drain`. */

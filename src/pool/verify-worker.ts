@@ -1,26 +1,30 @@
 /**
- * The Piscina worker entry: decode a batch, decide each message (rules 1–6 and 10) against a
- * read-only LMDB snapshot, encode the results in input order.
+ * The Piscina worker entry: one partition batch per task (src/pool/partition-batch.ts). Workers
+ * open the LMDB environment read-write: each stores the state of the batch before the one it
+ * decides (LMDB serialises writers across threads).
  */
 import { Piscina } from 'piscina';
 import { WorkerIndexView } from '../store/index-view.js';
 import { openStore } from '../store/store.js';
-import { type BatchResult, decodeBatch, encodeResults, type WorkerSettings } from './batch-contract.js';
-import { verifyBatch } from './verify-batch.js';
+import type { WorkerSettings } from './batch-contract.js';
+import { type BatchContext, runBatch } from './partition-batch.js';
 
 const settings = Piscina.workerData as WorkerSettings;
 const store = openStore({
   dataDir: settings.dataDir,
-  readOnly: true,
   ...(settings.encryptionKey === undefined ? {} : { encryptionKey: settings.encryptionKey }),
 });
-const view = new WorkerIndexView(store);
-const ruleSettings = { eligibleProcedures: new Set(settings.eligibleProcedures) };
+const context: BatchContext = {
+  store,
+  index: new WorkerIndexView(store),
+  rules: { eligibleProcedures: new Set(settings.eligibleProcedures) },
+  deadlines: {
+    workingDays: settings.deadlineWorkingDays,
+    calendar: { utcOffsetMinutes: settings.utcOffsetMinutes, holidays: new Set(settings.holidays) },
+  },
+  settings,
+};
 
-export default function verifyBatchTask(buffer: Uint8Array): unknown {
-  // See every write the main thread committed before it sent this batch.
-  view.refresh();
-  const task = decodeBatch(buffer);
-  const results: BatchResult[] = verifyBatch(task, view, ruleSettings, settings.maxMessageBytes);
-  return Piscina.move(encodeResults(results));
+export default async function partitionBatchTask(task: Uint8Array): Promise<unknown> {
+  return Piscina.move(await runBatch(context, task));
 }

@@ -9,17 +9,21 @@ import type { Store } from './store.js';
 
 export const PENDING_SCAN_CHUNK = 1_000;
 
+/**
+ * `table`: `pending`, the partitions this instance owns (its own state); `reviews`, every
+ * partition's (the review table, src/pipeline/global-tables.ts).
+ */
 export async function* scanPending(
   store: Store,
   chunk: number = PENDING_SCAN_CHUNK,
+  table: 'pending' | 'reviews' = 'pending',
 ): AsyncGenerator<readonly [body: string, entries: readonly PendingEntry[]]> {
+  const db = store[table];
   let after: string | undefined;
   for (;;) {
     store.env.resetReadTxn();
     const range =
-      after === undefined
-        ? store.pending.getRange({ limit: chunk })
-        : store.pending.getRange({ start: after, limit: chunk + 1 });
+      after === undefined ? db.getRange({ limit: chunk }) : db.getRange({ start: after, limit: chunk + 1 });
     const step: (readonly [string, readonly PendingEntry[]])[] = [];
     for (const { key, value } of range) if (key !== after) step.push([key, value]);
     const last = step[step.length - 1];

@@ -2,22 +2,9 @@
  * Values of the stores that only the service writes (the index records the rules read are in
  * src/domain/types.ts, next to the rules).
  */
-import type { PendingReason, ReviewReason, SourceId, VerifyRequest } from '../domain/types.js';
 
-/** A request waiting for evidence (stage awaiting_kgd) or for a reviewer (stage review). */
-export interface PendingEntry {
-  readonly request: VerifyRequest;
-  /** The request partition: pending state is partition-local and moves with it. */
-  readonly partition: number;
-  readonly source: SourceId;
-  readonly stage: 'awaiting_kgd' | 'review';
-  readonly reason: PendingReason | ReviewReason;
-  readonly detail: string;
-  /** When the request first became pending (ISO, UTC). */
-  readonly since: string;
-  /** When an awaiting_kgd request moves to review (ISO, UTC); null once in review. */
-  readonly deadline: string | null;
-}
+/** Waiting requests are the domain's (src/domain/types.ts); re-exported for the stores. */
+export type { PendingEntry } from '../domain/types.js';
 
 export interface AuditEntry {
   readonly at: string;

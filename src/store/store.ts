@@ -50,7 +50,11 @@ export interface Store {
   readonly localProduction: Database<LocalProductionRecord, string>;
   readonly registry: Database<RegistryEntry, string>;
   readonly pending: Database<PendingEntry[], string>;
+  /** applicationId → IMEI bodies with a waiting request naming that application (sorted duplicates). */
+  readonly pendingByApplication: Database<string, string>;
   readonly outcomes: Database<OutcomeRecord, string>;
+  /** Every partition's waiting requests (the review table), read from the pending changelog. */
+  readonly reviews: Database<PendingEntry[], string>;
   readonly audit: Database<AuditEntry, string>;
   /** Commands written with the state change that caused them, sent to Kafka after it commits. */
   readonly commandOutbox: Database<OutboxEntry, string>;
@@ -136,7 +140,13 @@ export function openStore(options: StoreOptions): Store {
     localProduction: db('local-production'),
     registry: db('registry'),
     pending: db('pending'),
+    pendingByApplication: env.openDB<string, string>({
+      name: 'pending-by-application',
+      dupSort: true,
+      encoding: 'ordered-binary',
+    }),
     outcomes: db('outcomes'),
+    reviews: db('reviews'),
     audit: db('audit'),
     commandOutbox: db('command-outbox'),
     tokens: db('tokens'),

@@ -1,22 +1,14 @@
 /**
- * Recovery from the journal, made deterministic: a "previous owner" journaled a batch and
- * published only its first output before dying. The service taking over must publish exactly
- * the missing outputs, apply the batch's state, and resume after the journaled input.
+ * Recovery from the journal, made deterministic: a "previous owner" — an earlier build, writing
+ * journal format 1 — journaled a batch and published only its first output before dying. The
+ * service taking over must read the old record, publish exactly the missing outputs, apply the
+ * batch's state, and resume after the journaled input.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeState, pendingKey, registryKey } from '../../src/pipeline/changelog.js';
-import {
-  encodeJournal,
-  type JournalRecord,
-  journalKey,
-  ROLE_CONFIRMATIONS,
-  ROLE_PENDING_CHANGELOG,
-  ROLE_REGISTRY_CHANGELOG,
-  ROLE_RESULTS,
-} from '../../src/pipeline/journal.js';
-import { POSITION_HEADER } from '../../src/pipeline/request-pipeline.js';
+import { journalKey, POSITION_HEADER } from '../../src/pipeline/journal.js';
 import { openStore } from '../../src/store/store.js';
+import { structuredPackr } from '../../src/store/structures.js';
 import { APPLE, imei, seedStore } from '../helpers/fixtures.js';
 import {
   type BrokerProcess,
@@ -37,6 +29,14 @@ const { env, topics } = uniqueTopics(`journal-${Date.now()}`);
 const dataDir = join(tempDir(), 'data');
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 const DEVICE = imei(APPLE, 777);
+/** Format 1's output roles (journal.ts). */
+const ROLE_RESULTS = 0;
+const ROLE_CONFIRMATIONS = 1;
+const ROLE_PENDING_CHANGELOG = 4;
+const ROLE_REGISTRY_CHANGELOG = 5;
+const packr = structuredPackr();
+/** Format 1's changelog values: the state itself, packed with the shared structures. */
+const encodeState = (value: unknown) => Uint8Array.from(packr.pack(value));
 
 beforeAll(async () => {
   broker = await startBroker();
@@ -76,7 +76,21 @@ describe('taking over a partition from a dead owner', () => {
       procedure: '40',
       at: '2026-11-23T00:00:00.000Z',
     };
-    const record: JournalRecord = {
+    const confirmation = {
+      requestId: 'j-confirmed',
+      imei: DEVICE,
+      tac: APPLE,
+      brand: 'Apple',
+      model: 'iPhone 6',
+      deviceType: 'Smartphone',
+      ownerId: null,
+      msisdn: null,
+      evidence: 'kgd-release',
+      applicationId: 'KZ-J',
+      procedure: '40',
+      verifiedAt: '2026-11-23T00:00:00.000Z',
+    };
+    const record = {
       seq: 5,
       partition: 0,
       inputs: { requests: 3, commands: 0 },
@@ -86,10 +100,10 @@ describe('taking over a partition from a dead owner', () => {
           'j-rejected',
           json({ requestId: 'j-rejected', outcome: 'rejected', reason: 'tac_unknown' }),
         ],
+        [ROLE_REGISTRY_CHANGELOG, `r/${DEVICE.slice(0, 14)}`, encodeState(registry)],
         [ROLE_RESULTS, 'j-confirmed', json({ requestId: 'j-confirmed', outcome: 'confirmed' })],
-        [ROLE_CONFIRMATIONS, DEVICE, json({ requestId: 'j-confirmed', imei: DEVICE })],
-        [ROLE_REGISTRY_CHANGELOG, registryKey(DEVICE.slice(0, 14)), encodeState(registry)],
-        [ROLE_PENDING_CHANGELOG, pendingKey(imei(APPLE, 779).slice(0, 14)), null],
+        [ROLE_CONFIRMATIONS, DEVICE, json(confirmation)],
+        [ROLE_PENDING_CHANGELOG, `p/${imei(APPLE, 779).slice(0, 14)}`, null],
       ],
       outcomes: [],
       at: '2026-11-23T00:00:00.000Z',
@@ -114,17 +128,17 @@ describe('taking over a partition from a dead owner', () => {
     };
     producer.send(
       topics.pendingChangelog!,
-      pendingKey(waitingBody),
-      Buffer.from(encodeState([waitingEntry])!),
+      `p/${waitingBody}`,
+      Buffer.from(encodeState([waitingEntry])),
       undefined,
       0,
     );
-    producer.send(topics.journal!, journalKey(0, 5), encodeJournal(record), undefined, 0);
+    producer.send(topics.journal!, journalKey(0, 5), Buffer.from(packr.pack(record)), undefined, 0);
     // It had published the first output only.
     producer.send(
       topics.results!,
       'j-rejected',
-      Buffer.from(record.outputs[0]![2]!),
+      Buffer.from(record.outputs[0]![2]! as Uint8Array),
       [{ [POSITION_HEADER]: '5.0' }],
       0,
     );

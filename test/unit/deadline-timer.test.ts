@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { Command } from '../../src/domain/commands.js';
 import { createLogger } from '../../src/log.js';
-import type { AddressedCommand } from '../../src/pipeline/command-bus.js';
 import { DeadlineTimer } from '../../src/pipeline/deadline-timer.js';
 import { openStore } from '../../src/store/store.js';
 import { waitingEntry } from '../helpers/fixtures.js';
@@ -21,10 +21,10 @@ describe('deadline timer', () => {
       }
       store.pending.put('99999999999999', [waitingEntry(9_999, 0, 'review')]);
     });
-    const sent: AddressedCommand[] = [];
+    const sent: Command[] = [];
     const timer = new DeadlineTimer({
       store,
-      commandBus: { send: async (commands) => void sent.push(...commands) },
+      commands: { send: async (commands) => void sent.push(...commands) },
       log: createLogger('error'),
       intervalMs: 60_000,
       ownedPartitions: () => [0, 1, 2],
@@ -43,7 +43,7 @@ describe('deadline timer', () => {
     expect(turns).toBeGreaterThanOrEqual(Math.floor(2_501 / 300));
     const expected = Array.from({ length: 2_500 }, (_, i) => i).filter((i) => i % 5 === 0 && i % 4 !== 3);
     expect(count).toBe(expected.length);
-    expect(sent.map((c) => c.command).sort((a, b) => (a.body < b.body ? -1 : 1))).toEqual(
+    expect([...sent].sort((a, b) => (a.body < b.body ? -1 : 1))).toEqual(
       expected.map((i) => ({
         type: 'deadline',
         body: String(10_000_000_000_000 + i),

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { TOPIC_ROLE_NAMES, TOPIC_ROLES } from '../../src/kafka/topic-roles.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
@@ -200,12 +201,18 @@ describe('deploy/k8s and deploy/compose', () => {
     expect(targets.sort()).toEqual(['imeiflow-1', 'imeiflow-2']);
   });
 
-  it('the topic job creates every topic imeiflow uses, with the compacted ones compacted', () => {
+  it('the topic job creates every topic imeiflow uses, each with its cleanup policy and partitions', () => {
     const script = readFileSync(deploy('compose/create-topics.sh'), 'utf8');
-    const created = new Map([...script.matchAll(/^create (\S+) (\S+)/gm)].map((m) => [m[1]!, m[2]!]));
+    const created = new Map(
+      [...script.matchAll(/^create (\S+) (\S+) (\S+)/gm)].map((m) => [m[1]!, { cleanup: m[2]!, partitions: m[3]! }]),
+    );
     expect([...created.keys()].sort()).toEqual(Object.values(defaults.topics).sort());
-    for (const role of ['decisions', 'journal', 'pendingChangelog', 'registryChangelog']) {
-      expect(created.get(defaults.topics[role]!), role).toBe('compact');
+    for (const role of TOPIC_ROLE_NAMES) {
+      const { cleanup, partitions } = TOPIC_ROLES[role];
+      expect(created.get(defaults.topics[role]!), role).toEqual({
+        cleanup,
+        partitions: partitions === null ? '"$PARTITIONS"' : String(partitions),
+      });
     }
   });
 });

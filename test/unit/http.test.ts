@@ -48,7 +48,7 @@ beforeAll(async () => {
     procedure: '40',
     at: '2026-11-20T10:00:00.000Z',
   });
-  await store.pending.put('35209900000777', [
+  await store.reviews.put('35209900000777', [
     {
       request: {
         requestId: 'wait-1',

@@ -4,13 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/domain/rules.js';
 import type { OutcomeRecord, RegistryEntry, VerifyRequest } from '../../src/domain/types.js';
 import { isImeiflowError } from '../../src/errors.js';
-import {
-  applyChangelogRecord,
-  applyOwnChangelogRecord,
-  encodeState,
-  registryKey,
-} from '../../src/pipeline/changelog.js';
-import { decodeJournal, encodeJournal, encodeOutcome, outcomeToStore } from '../../src/pipeline/journal.js';
+import { decodeJournal, encodeJournal } from '../../src/pipeline/journal.js';
+import { DB_OUTCOMES, DB_REGISTRY, encodeOutputs, OP_PUT } from '../../src/pool/batch-contract.js';
+import { decodePendingRecord, encodePendingRecord, encodeStored } from '../../src/store/state-codec.js';
+import { applyStateOps } from '../../src/store/state-ops.js';
 import { openStore, SCHEMA_VERSION } from '../../src/store/store.js';
 import { STRUCTURES_FINGERPRINT, structuredPackr } from '../../src/store/structures.js';
 import { MapIndexView } from '../helpers/map-view.js';
@@ -154,26 +151,39 @@ describe('shared msgpack structures', () => {
       procedure: '40',
       at: '2026-11-23T10:00:00.000Z',
     };
-    // A journal of this build carries the packed outcome; one of an earlier build the record.
-    const journaled = (outcomes: [string, Uint8Array | OutcomeRecord][]) =>
-      decodeJournal(
-        encodeJournal({
+    // A journaled batch carries its state changes already packed; recovery stores them as they are.
+    const record = decodeJournal(
+      encodeJournal(
+        {
           seq: 1,
           partition: 3,
-          inputs: { requests: 1, commands: 0 },
-          outputs: [],
-          outcomes,
+          inputs: { requests: 1, repartition: 0, commands: 0 },
+          forwarded: [],
           at: outcome.at,
-        }),
-      ).outcomes;
-    const [[, packed]] = journaled([['r-1', encodeOutcome(outcome)]]) as [
-      [string, Uint8Array | OutcomeRecord],
-    ];
-    const [[, older]] = journaled([['r-0', outcome]]) as [[string, Uint8Array | OutcomeRecord]];
+        },
+        encodeOutputs(
+          [],
+          [
+            { db: DB_OUTCOMES, op: OP_PUT, key: Buffer.from('r-1'), value: encodeStored(outcome) },
+            { db: DB_REGISTRY, op: OP_PUT, key: Buffer.from('35209900176148'), value: encodeStored(entry) },
+          ],
+        ),
+      ),
+    );
+    // One written by an earlier build (journal format 1) holds the outcome record itself.
+    const older = decodeJournal(
+      structuredPackr().pack({
+        seq: 1,
+        partition: 3,
+        inputs: { requests: 1, commands: 0 },
+        outputs: [],
+        outcomes: [['r-0', outcome]],
+        at: outcome.at,
+      }),
+    );
     await store.env.transaction(() => {
-      store.outcomes.put('r-1', outcomeToStore(packed));
-      store.outcomes.put('r-0', outcomeToStore(older));
-      applyOwnChangelogRecord(store, registryKey('35209900176148'), encodeState(entry));
+      applyStateOps(store, record.outputs);
+      applyStateOps(store, older.outputs);
     });
     expect(store.outcomes.get('r-1')).toEqual(outcome);
     expect(store.outcomes.get('r-0')).toEqual(outcome);
@@ -183,13 +193,25 @@ describe('shared msgpack structures', () => {
     expect(reader.outcomes.get('r-1')).toEqual(outcome);
     expect(reader.registry.get('35209900176148')).toEqual(entry);
     await reader.close();
-    // A record read from the changelog topic is decoded first: a truncated one fails before it is stored.
-    await expect(
-      store.env.transaction(() =>
-        applyChangelogRecord(store, registryKey('35209900176149'), new Uint8Array([0x92, 0x01])),
-      ),
-    ).rejects.toThrow();
-    expect(store.registry.get('35209900176149')).toBeUndefined();
+    // A pending changelog record carries its format (1); records of earlier builds (format 0,
+    // the bare entries) still restore; a truncated or unknown one is refused.
+    const waiting = [
+      {
+        request: { requestId: 'w-1', imei: '352099001761481', operator: 'kcell', channel: 'import' as const },
+        partition: 3,
+        source: '3/9',
+        stage: 'awaiting_kgd' as const,
+        reason: 'awaiting_kgd' as const,
+        detail: 'waiting',
+        since: outcome.at,
+        deadline: outcome.at,
+      },
+    ];
+    expect(decodePendingRecord(encodePendingRecord(waiting)!)).toEqual(waiting);
+    expect(decodePendingRecord(structuredPackr().pack(waiting))).toEqual(waiting);
+    expect(encodePendingRecord([])).toBeNull();
+    expect(() => decodePendingRecord(new Uint8Array([0x92, 0x01]))).toThrow();
+    expect(() => decodePendingRecord(structuredPackr().pack([99, []]))).toThrow(/format 99/);
     await store.close();
   });
 });

@@ -1,22 +1,19 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BatchMessage, ENCODING_JSON } from '../../src/pool/batch-contract.js';
 import { VerifyPool } from '../../src/pool/verify-pool.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
 import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/tmp.js';
+import { readResult, requestInput, resultsOf, TEST_WORKER_SETTINGS, taskFor } from '../support/batches.js';
 
 const dataDir = join(tempDir(), 'pool');
 let store: Store;
 let pool: VerifyPool;
 
-const request = (requestId: string, imei: string): BatchMessage => [
-  Buffer.from(JSON.stringify({ requestId, imei, operator: 'beeline', channel: 'import' })),
-  ENCODING_JSON,
-  1,
-  Number(requestId.slice(1)),
-  null,
-];
+const request = (requestId: string, imei: string) =>
+  requestInput(Number(requestId.slice(1)), { requestId, imei, operator: 'beeline', channel: 'import' });
+const run = async (p: VerifyPool, inputs: ReturnType<typeof request>[]) =>
+  resultsOf(readResult(await p.run(taskFor(inputs))));
 
 beforeAll(async () => {
   store = openStore({ dataDir });
@@ -41,7 +38,7 @@ beforeAll(async () => {
   pool = new VerifyPool({
     workers: 2,
     maxQueuedBatchesPerWorker: 2,
-    settings: { dataDir, eligibleProcedures: ['40'], maxMessageBytes: 65536 },
+    settings: TEST_WORKER_SETTINGS(dataDir),
   });
 });
 
@@ -52,25 +49,16 @@ afterAll(async () => {
 
 describe('VerifyPool (real worker threads over the LMDB store)', () => {
   it('decides a batch in input order', async () => {
-    const results = await pool.verify({
-      now: Date.now(),
-      topic: 'requests',
-      messages: [request('r1', '352099001761481'), request('r2', '35209900176149'), request('r3', '111')],
-    });
-    expect(results.map((r) => (r.kind === 'verdict' ? r.decision.outcome : r.kind))).toEqual([
-      'confirmed',
-      'pending',
-      'rejected',
+    const results = await run(pool, [
+      request('r1', '352099001761481'),
+      request('r2', '35209900176149'),
+      request('r3', '111'),
     ]);
+    expect(results).toEqual(['r1:confirmed', 'r2:pending:awaiting_kgd', 'r3:rejected:malformed_imei']);
   });
 
   it("sees the main thread's later writes, including a new TAC table", async () => {
-    const before = await pool.verify({
-      now: Date.now(),
-      topic: 'requests',
-      messages: [request('r4', '35332811000001')],
-    });
-    expect(before[0]).toMatchObject({ decision: { reason: 'tac_unknown' } });
+    expect(await run(pool, [request('r4', '35332811000001')])).toEqual(['r4:rejected:tac_unknown']);
     await store.env.transaction(() => {
       store.tac.put('35332811', {
         tac: '35332811',
@@ -86,12 +74,8 @@ describe('VerifyPool (real worker threads over the LMDB store)', () => {
       bumpTacVersion(store);
     });
     // Both workers must have dropped their TAC caches: run enough batches to reach each.
-    const after = await Promise.all(
-      [5, 6, 7, 8].map((i) =>
-        pool.verify({ now: Date.now(), topic: 'requests', messages: [request(`r${i}`, '35332811000001')] }),
-      ),
-    );
-    for (const results of after) expect(results[0]).toMatchObject({ decision: { outcome: 'pending' } });
+    const after = await Promise.all([5, 6, 7, 8].map((i) => run(pool, [request(`r${i}`, '35332811000001')])));
+    expect(after).toEqual([5, 6, 7, 8].map((i) => [`r${i}:pending:awaiting_kgd`]));
   });
 
   it('runs thousands of messages across both workers and keeps each batch in order', async () => {
@@ -101,16 +85,16 @@ describe('VerifyPool (real worker threads over the LMDB store)', () => {
       ),
     );
     // Submit as a pipeline would: wait for `drain` whenever the pool says it is full.
-    const pending: Promise<unknown>[] = [];
+    const pending: Promise<string[]>[] = [];
     for (const messages of batches) {
       if (pool.needsDrain) await new Promise((resolve) => pool.once('drain', resolve));
-      pending.push(pool.verify({ now: Date.now(), topic: 'requests', messages }));
+      pending.push(run(pool, messages));
     }
-    const all = (await Promise.all(pending)) as Awaited<ReturnType<VerifyPool['verify']>>[];
+    const all = (await Promise.all(pending)) as string[][];
     all.forEach((results, b) => {
       expect(results).toHaveLength(500);
       results.forEach((r, i) => {
-        expect(r).toMatchObject({ kind: 'verdict', decision: { requestId: `r${1000 + b * 500 + i}` } });
+        expect(r.split(':')[0]).toBe(`r${1000 + b * 500 + i}`);
       });
     });
   });
@@ -121,11 +105,11 @@ describe('VerifyPool backpressure', () => {
     const small = new VerifyPool({
       workers: 1,
       maxQueuedBatchesPerWorker: 1,
-      settings: { dataDir, eligibleProcedures: ['40'], maxMessageBytes: 65536 },
+      settings: TEST_WORKER_SETTINGS(dataDir),
     });
     const messages = Array.from({ length: 2000 }, (_, i) => request(`q${i}`, '352099001761481'));
     const runs = [0, 1, 2, 3].map(() =>
-      small.verify({ now: Date.now(), topic: 'requests', messages }).then(
+      small.run(taskFor(messages)).then(
         () => 'ok',
         (e: Error & { code?: string }) => e.code,
       ),

@@ -45,7 +45,7 @@ export function deviceRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
       const tacRecord = store.tac.get(tac) ?? null;
       const blocked = store.blocklist.get(body) ?? null;
       const registry = store.registry.get(body) ?? null;
-      const pending = store.pending.get(body) ?? [];
+      const pending = store.reviews.get(body) ?? [];
       const status =
         tacRecord === null
           ? 'unknown_tac'

@@ -1,7 +1,9 @@
 /**
  * The manual path (seed 000 §10–11): the queue of requests waiting for a person, and their
- * decisions. A decision becomes a `review` command for the request's partition, decided there
- * with the journal like everything else: confirmed (evidence `manual`) or `review_rejected`.
+ * decisions. Every instance answers for every partition: the queue is the review table, which
+ * each instance reads from the pending changelog. A decision becomes a `review` command for the
+ * device's partition, decided there by its owner with the journal like everything else:
+ * confirmed (evidence `manual`) or `review_rejected`.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -40,18 +42,15 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
   const typed = app.withTypeProvider<ZodTypeProvider>();
 
   const waiting = async (): Promise<Found[]> => {
-    const owned = new Set(deps.ownedPartitions());
     const found: Found[] = [];
-    for await (const [body, entries] of scanPending(store)) {
-      for (const entry of entries) if (owned.has(entry.partition)) found.push({ body, entry });
+    for await (const [body, entries] of scanPending(store, undefined, 'reviews')) {
+      for (const entry of entries) found.push({ body, entry });
     }
     return found.sort((a, b) => a.entry.since.localeCompare(b.entry.since));
   };
   const find = async (requestId: string): Promise<Found | undefined> => {
-    const owned = new Set(deps.ownedPartitions());
-    for await (const [body, entries] of scanPending(store)) {
-      for (const entry of entries)
-        if (entry.request.requestId === requestId && owned.has(entry.partition)) return { body, entry };
+    for await (const [body, entries] of scanPending(store, undefined, 'reviews')) {
+      for (const entry of entries) if (entry.request.requestId === requestId) return { body, entry };
     }
     return undefined;
   };
@@ -91,7 +90,7 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
         return sendProblem(reply, 'basis-required', 'say why in the X-Basis header (e.g. the review ticket)');
       const found = await find(request.params.requestId);
       if (found === undefined)
-        return sendProblem(reply, 'not-found', `no waiting request ${request.params.requestId} here`);
+        return sendProblem(reply, 'not-found', `no waiting request ${request.params.requestId}`);
       await audit.record({
         actor: actor.name,
         role: actor.role,
@@ -127,23 +126,20 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
       const actor = request.actor!;
       const found = await find(request.params.requestId);
       if (found === undefined)
-        return sendProblem(reply, 'not-found', `no waiting request ${request.params.requestId} here`);
-      if (deps.commandBus === undefined)
+        return sendProblem(reply, 'not-found', `no waiting request ${request.params.requestId}`);
+      if (deps.commands === undefined)
         return sendProblem(reply, 'not-ready', 'this control plane is not connected to Kafka');
       const { decision, reason } = request.body;
       try {
-        await deps.commandBus.send([
+        await deps.commands.send([
           {
-            partition: found.entry.partition,
-            command: {
-              type: 'review',
-              body: found.body,
-              requestId: request.params.requestId,
-              decision,
-              reason,
-              reviewer: actor.name,
-              issuedAt: new Date().toISOString(),
-            },
+            type: 'review',
+            body: found.body,
+            requestId: request.params.requestId,
+            decision,
+            reason,
+            reviewer: actor.name,
+            issuedAt: new Date().toISOString(),
           },
         ]);
       } catch (error) {

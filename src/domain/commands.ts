@@ -1,0 +1,216 @@
+/**
+ * Commands: the inputs that change a waiting request without a new request arriving — a
+ * reviewer's decision, its deadline passing (and, from earlier versions, re-evaluations and
+ * revocations). They travel through the commands topic, in the partition of the device they
+ * concern, so the device's owner decides them with the same exactly-once journal as requests.
+ * Every command is idempotent: applying one twice changes nothing the second time. The same
+ * functions settle waiting requests when the index changes (rules 7 and 9).
+ */
+import { z } from 'zod';
+import { luhnDigit } from './imei.js';
+import type { Revocation } from './outputs.js';
+import { evaluate, type RuleSettings } from './rules.js';
+import type {
+  ConfirmedDecision,
+  Decision,
+  IndexView,
+  PendingEntry,
+  RegistryEntry,
+  RejectedDecision,
+  ReviewDecision,
+} from './types.js';
+
+const body = z.string().regex(/^\d{14}$/, 'must be a 14-digit IMEI body');
+const requestId = z.string().min(1).max(128);
+const issuedAt = z.iso.datetime();
+
+export const commandSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('reevaluate'), body, issuedAt }),
+  z.strictObject({ type: z.literal('deadline'), body, requestId, issuedAt }),
+  z.strictObject({
+    type: z.literal('review'),
+    body,
+    requestId,
+    decision: z.enum(['confirm', 'reject']),
+    reason: z.string().min(1).max(1000),
+    reviewer: z.string().min(1).max(200),
+    issuedAt,
+  }),
+  z.strictObject({
+    type: z.literal('revoke'),
+    body,
+    applicationId: z.string().min(1).max(128),
+    reason: z.string().min(1).max(1000),
+    issuedAt,
+  }),
+]);
+
+export type Command = z.infer<typeof commandSchema>;
+
+/**
+ * What applying a command may read and do, implemented by the batch writer of the partition that
+ * owns the device (src/pool/batch-writer.ts): its reads see the batch's own earlier changes.
+ */
+export interface CommandEffects {
+  /** The batch's decision time. */
+  readonly at: Date;
+  readonly rules: RuleSettings;
+  /** The index, with the batch's own registry changes layered over it. */
+  readonly view: IndexView;
+  pendingOf(body: string): readonly PendingEntry[];
+  registeredOf(body: string): RegistryEntry | undefined;
+  /** Give a waiting request a new outcome (final, or another waiting stage). */
+  settle(entry: PendingEntry, decision: Decision): void;
+  /** Rule 9: withdraw a confirmation. */
+  revoke(body: string, revocation: Revocation): void;
+}
+
+function imeiOf(bodyDigits: string): string {
+  return bodyDigits + String(luhnDigit(bodyDigits));
+}
+
+/** Whether a waiting request is one a KGD decision (or a local-production record) can settle. */
+export function waitsForEvidence(entry: PendingEntry): boolean {
+  // Requests a timeout sent to review still count; an owner conflict needs a person.
+  return entry.stage === 'awaiting_kgd' || entry.reason === 'kgd_timeout';
+}
+
+/**
+ * Rule 7: decide the waiting requests of a device again, now that the index may hold their
+ * evidence. Idempotent: a request whose outcome would not change is left as it is.
+ */
+export function reevaluateDevice(body: string, effects: CommandEffects): void {
+  for (const entry of effects.pendingOf(body)) {
+    if (!waitsForEvidence(entry)) continue;
+    const decision = evaluate(entry.request, effects.view, effects.rules);
+    if (decision.outcome === 'pending') continue;
+    if (decision.outcome === 'review' && entry.stage === 'review' && entry.reason === decision.reason)
+      continue;
+    effects.settle(entry, decision);
+  }
+}
+
+/**
+ * Rule 9: a registered device whose release decision KGD has since revoked is withdrawn from
+ * БДИК. Reads the same index the rules do, so a revocation arriving through any door (the topic,
+ * a file) is noticed by the device's owner.
+ */
+export function revokeIfWithdrawn(body: string, effects: CommandEffects): void {
+  const entry = effects.registeredOf(body);
+  if (entry === undefined || entry.applicationId === null || entry.evidence !== 'kgd-release') return;
+  const applicationId = entry.applicationId;
+  const listed = effects.view.declarations(body)?.find((d) => d.applicationId === applicationId);
+  const status = listed?.status ?? effects.view.application(applicationId)?.status;
+  if (status !== 'revoked') return;
+  revoke(body, applicationId, `KGD revoked the release decision of application ${applicationId}`, effects);
+}
+
+function revoke(body: string, applicationId: string, reason: string, effects: CommandEffects): void {
+  const entry = effects.registeredOf(body);
+  if (entry === undefined || entry.applicationId !== applicationId) return;
+  effects.revoke(body, {
+    imei: entry.imei,
+    requestId: entry.requestId,
+    applicationId,
+    ownerId: entry.ownerId,
+    msisdn: entry.msisdn,
+    reason,
+    revokedAt: effects.at.toISOString(),
+  });
+}
+
+function deadline(command: Extract<Command, { type: 'deadline' }>, effects: CommandEffects): void {
+  const entry = effects.pendingOf(command.body).find((e) => e.request.requestId === command.requestId);
+  if (entry === undefined || entry.stage !== 'awaiting_kgd' || entry.deadline === null) return;
+  if (Date.parse(entry.deadline) > Date.parse(command.issuedAt)) return;
+  const decision: ReviewDecision = {
+    outcome: 'review',
+    requestId: entry.request.requestId,
+    imei: imeiOf(command.body),
+    body: command.body,
+    reason: 'kgd_timeout',
+    detail: `no KGD decision by the deadline ${entry.deadline}; waiting for a reviewer`,
+  };
+  effects.settle(entry, decision);
+}
+
+function review(command: Extract<Command, { type: 'review' }>, effects: CommandEffects): void {
+  const entry = effects.pendingOf(command.body).find((e) => e.request.requestId === command.requestId);
+  if (entry === undefined) return;
+  const imei = imeiOf(command.body);
+  if (command.decision === 'reject') {
+    const decision: RejectedDecision = {
+      outcome: 'rejected',
+      requestId: entry.request.requestId,
+      imei,
+      body: command.body,
+      reason: 'review_rejected',
+      detail: `rejected by reviewer ${command.reviewer}: ${command.reason}`,
+    };
+    effects.settle(entry, decision);
+    return;
+  }
+  const tac = effects.view.tac(command.body.slice(0, 8));
+  const decision: ConfirmedDecision = {
+    outcome: 'confirmed',
+    requestId: entry.request.requestId,
+    imei,
+    body: command.body,
+    evidence: 'manual',
+    applicationId: entry.request.applicationId ?? null,
+    procedure: null,
+    device: {
+      tac: command.body.slice(0, 8),
+      brand: tac?.brand ?? 'Unknown',
+      model: tac?.model ?? 'Unknown',
+      deviceType: tac?.deviceType ?? 'Unknown',
+    },
+    ownerId: entry.request.ownerId ?? null,
+    msisdn: entry.request.msisdn ?? null,
+    notify: true,
+    detail: `confirmed by reviewer ${command.reviewer}: ${command.reason}`,
+  };
+  effects.settle(entry, decision);
+}
+
+/** Apply one command to the batch. */
+export function applyCommand(command: Command, effects: CommandEffects): void {
+  switch (command.type) {
+    case 'reevaluate':
+      reevaluateDevice(command.body, effects);
+      return;
+    case 'deadline':
+      deadline(command, effects);
+      return;
+    case 'review':
+      review(command, effects);
+      return;
+    case 'revoke':
+      revoke(command.body, command.applicationId, command.reason, effects);
+      return;
+  }
+}
+
+/** Decode a command message; the error says why it is not one. */
+export function parseCommand(
+  value: Buffer | null,
+): { ok: true; command: Command } | { ok: false; error: string } {
+  if (value === null || value.length === 0) return { ok: false, error: 'empty command' };
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(value.toString('utf8'));
+  } catch (error) {
+    return {
+      ok: false,
+      error: `command is not JSON: ${error instanceof Error ? error.message : String(error)}`,
+    };
+  }
+  const result = commandSchema.safeParse(decoded);
+  if (!result.success) {
+    return {
+      ok: false,
+      error: `invalid command: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    };
+  }
+  return { ok: true, command: result.data };
+}

@@ -1,0 +1,318 @@
+/**
+ * Global tables (Kafka Streams' GlobalKTable): every instance reads every partition of these
+ * topics into its own LMDB, so state users see as one is the same on every instance — the
+ * declaration index (from `kgd.release.decisions`, whichever door a decision came through), the
+ * TAC table, the block list, local production, and the review table (every partition's waiting
+ * requests, from the pending changelog).
+ *
+ * A batch of messages is applied in one LMDB transaction together with the positions after it,
+ * so each message is applied exactly once per instance. A batch that fails is not skipped: the
+ * reader goes back to the stored positions and tries again; if it keeps failing the process
+ * stops with the error (a restart resumes at the same positions).
+ */
+import Kafka from 'node-rdkafka';
+import type { Config } from '../config/config.js';
+import { parseReleaseDecision } from '../domain/release-decision.js';
+import type { BlockEntry, DeclarationEntry, LocalProductionRecord, TacRecord } from '../domain/types.js';
+import { ImeiflowError } from '../errors.js';
+import { connect, consume, disconnect, getMetadata, type KafkaSettings } from '../kafka/client.js';
+import type { TopicRoleName } from '../kafka/topic-roles.js';
+import type { Logger } from '../log.js';
+import { bodyOfPendingKey } from '../pool/batch-writer.js';
+import { applyApplicationDecision } from '../store/declarations.js';
+import { ChangelogFormatError, decodePendingRecord } from '../store/state-codec.js';
+import { bumpTacVersion, type Store } from '../store/store.js';
+import { isStoreFull, storeFullError } from '../store/store-full.js';
+import { keyOf, type LogMessage } from './kafka-port.js';
+
+/** What a batch changed that waiting requests may depend on (rule 7 re-evaluates them). */
+export interface IndexChanges {
+  readonly bodies: Set<string>;
+  readonly applications: Set<string>;
+}
+
+export interface GlobalTable {
+  readonly role: TopicRoleName;
+  /** Apply messages of this table's topic. Runs inside the LMDB write transaction. */
+  apply(store: Store, messages: readonly LogMessage[], changes: IndexChanges): void;
+  /** After the transaction committed (files, caches). */
+  afterCommit?(messages: readonly LogMessage[]): void;
+}
+
+export interface GlobalTablesDeps {
+  readonly config: Config;
+  readonly kafka: KafkaSettings;
+  readonly store: Store;
+  readonly log: Logger;
+  readonly tables: readonly GlobalTable[];
+  /** The index changed: owners re-evaluate the requests waiting on it. */
+  readonly onChanged: (changes: IndexChanges) => void;
+  readonly consumed: (topic: string, count: number) => void;
+  readonly onFatal: (error: Error) => void;
+}
+
+/** librdkafka's RD_KAFKA_OFFSET_BEGINNING. */
+const OFFSET_BEGINNING = -2;
+/** Failed attempts at one batch before the process stops (a restart resumes at the same place). */
+const MAX_ATTEMPTS = 5;
+const RETRY_DELAY_MS = 1000;
+
+function positionKey(topic: string, partition: number): string {
+  return `global/${topic}/${partition}`;
+}
+
+export class GlobalTables {
+  readonly #deps: GlobalTablesDeps;
+  readonly #byTopic = new Map<string, GlobalTable>();
+  #consumer: Kafka.KafkaConsumer | undefined;
+  #assignment: { topic: string; partition: number }[] = [];
+  #stopping = false;
+  #loop: Promise<void> | undefined;
+  #applied = 0;
+  #failures = 0;
+  #caughtUp = false;
+
+  constructor(deps: GlobalTablesDeps) {
+    this.#deps = deps;
+    for (const table of deps.tables) this.#byTopic.set(deps.config.topics[table.role], table);
+  }
+
+  /** Messages applied since start. */
+  get applied(): number {
+    return this.#applied;
+  }
+
+  get connected(): boolean {
+    return this.#consumer?.isConnected() === true;
+  }
+
+  /** The tables hold everything their topics held when the reader started (or later). */
+  get caughtUp(): boolean {
+    return this.#caughtUp;
+  }
+
+  async start(): Promise<void> {
+    const { config, kafka } = this.#deps;
+    const consumer = new Kafka.KafkaConsumer(
+      {
+        'bootstrap.servers': kafka.bootstrapServers,
+        'client.id': `${kafka.clientId}-tables`,
+        // Positions live in LMDB; the group id only satisfies librdkafka.
+        'group.id': `${config.kafka.groupId}.tables`,
+        'enable.auto.commit': false,
+        'isolation.level': 'read_committed',
+        'fetch.wait.max.ms': 10,
+        'enable.partition.eof': true,
+      },
+      { 'auto.offset.reset': 'earliest' },
+    );
+    await connect(consumer, 'global table reader');
+    consumer.setDefaultConsumeTimeout(50);
+    for (const topic of this.#byTopic.keys()) {
+      const md = await getMetadata(consumer, topic);
+      for (const p of md.topics.find((t) => t.name === topic)?.partitions ?? [])
+        this.#assignment.push({ topic, partition: p.id });
+    }
+    this.#consumer = consumer;
+    this.#assignAtStoredPositions();
+    this.#loop = this.#run();
+  }
+
+  /** (Re)start every partition at the position stored with the last applied batch. */
+  #assignAtStoredPositions(): void {
+    const { store } = this.#deps;
+    store.env.resetReadTxn();
+    this.#consumer!.assign(
+      this.#assignment.map(({ topic, partition }) => {
+        const next = store.meta.get(positionKey(topic, partition));
+        return { topic, partition, offset: typeof next === 'number' ? next : OFFSET_BEGINNING };
+      }),
+    );
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      let messages: Kafka.Message[];
+      try {
+        messages = await consume(this.#consumer!, 1000);
+      } catch (error) {
+        this.#deps.log.warn({ err: error }, 'global table reader: consume failed; retrying');
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      if (messages.length === 0) {
+        // A poll that found nothing: every partition is at its end.
+        this.#caughtUp = true;
+        continue;
+      }
+      try {
+        await this.#apply(messages);
+        this.#failures = 0;
+      } catch (error) {
+        if (isStoreFull(error)) {
+          this.#deps.onFatal(storeFullError(this.#deps.config.dataDir, error));
+          return;
+        }
+        this.#failures++;
+        this.#deps.log.error(
+          { err: error, attempt: this.#failures },
+          'applying global table messages failed; going back to the last applied position',
+        );
+        if (this.#failures >= MAX_ATTEMPTS) {
+          this.#deps.onFatal(
+            new ImeiflowError(
+              'KAFKA_FATAL',
+              `global tables: a batch failed ${MAX_ATTEMPTS} times; stopping`,
+              {
+                cause: error,
+              },
+            ),
+          );
+          return;
+        }
+        await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
+        // librdkafka has moved past the failed messages: seek back to what is applied.
+        this.#assignAtStoredPositions();
+      }
+    }
+  }
+
+  async #apply(messages: readonly Kafka.Message[]): Promise<void> {
+    const { store } = this.#deps;
+    const byTopic = new Map<string, Kafka.Message[]>();
+    for (const m of messages) {
+      const list = byTopic.get(m.topic);
+      if (list === undefined) byTopic.set(m.topic, [m]);
+      else list.push(m);
+    }
+    const changes: IndexChanges = { bodies: new Set(), applications: new Set() };
+    await store.env.transaction(() => {
+      for (const [topic, batch] of byTopic) {
+        this.#byTopic.get(topic)?.apply(store, batch, changes);
+        const next = new Map<number, number>();
+        for (const m of batch) next.set(m.partition, Math.max(next.get(m.partition) ?? 0, m.offset + 1));
+        for (const [partition, offset] of next) store.meta.put(positionKey(topic, partition), offset);
+      }
+    });
+    for (const [topic, batch] of byTopic) {
+      this.#byTopic.get(topic)?.afterCommit?.(batch);
+      this.#deps.consumed(topic, batch.length);
+    }
+    this.#applied += messages.length;
+    this.#deps.onChanged(changes);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#loop;
+    if (this.#consumer !== undefined) await disconnect(this.#consumer);
+  }
+}
+
+// ── the tables ───────────────────────────────────────────────────────────────────────────
+
+function jsonOf<T>(value: Buffer | null): T | null {
+  return value === null ? null : (JSON.parse(value.toString('utf8')) as T);
+}
+
+/** KGD release decisions → the declaration index. Bad decisions are the validator's (DLQ). */
+export function declarationsTable(log: Logger): GlobalTable {
+  return {
+    role: 'decisions',
+    apply(store, messages, changes) {
+      for (const m of messages) {
+        const p = parseReleaseDecision(m.value);
+        if (!p.ok) {
+          log.debug({ partition: m.partition, offset: m.offset, error: p.error }, 'release decision skipped');
+          continue;
+        }
+        const { decision } = p;
+        const entry: DeclarationEntry = {
+          applicationId: decision.applicationId,
+          procedure: decision.procedure,
+          status: decision.status,
+          hsCode: decision.hsCode ?? null,
+          decidedAt: new Date(decision.decidedAt).toISOString(),
+        };
+        // A revocation may name no IMEIs: it withdraws everything the application listed.
+        const bodies =
+          decision.status === 'revoked' && p.bodies.length === 0
+            ? [...store.applicationImeis.getValues(decision.applicationId)]
+            : p.bodies;
+        applyApplicationDecision(store, { entry, bodies });
+        for (const body of bodies) changes.bodies.add(body);
+        changes.applications.add(decision.applicationId);
+      }
+    },
+  };
+}
+
+/** Rows of a keyed table: the key is the record's id, the value its JSON (null: removed). */
+function keyedTable<V>(
+  role: TopicRoleName,
+  write: (store: Store, key: string, value: V | null, changes: IndexChanges) => void,
+  after?: (store: Store) => void,
+): GlobalTable {
+  return {
+    role,
+    apply(store, messages, changes) {
+      for (const m of messages) {
+        const key = keyOf(m);
+        if (key === null) continue;
+        write(store, key, jsonOf<V>(m.value), changes);
+      }
+      after?.(store);
+    },
+  };
+}
+
+export const tacTable = (): GlobalTable =>
+  keyedTable<TacRecord>(
+    'tac',
+    (store, tac, record) => {
+      if (record === null) store.tac.remove(tac);
+      else store.tac.put(tac, record);
+    },
+    // Workers cache the TAC table: tell them it changed.
+    (store) => bumpTacVersion(store),
+  );
+
+export const blocklistTable = (): GlobalTable =>
+  keyedTable<BlockEntry>('blocklist', (store, body, entry) => {
+    if (entry === null) store.blocklist.remove(body);
+    else store.blocklist.put(body, entry);
+  });
+
+export const localProductionTable = (): GlobalTable =>
+  keyedTable<LocalProductionRecord>('localProduction', (store, body, record, changes) => {
+    if (record === null) store.localProduction.remove(body);
+    else store.localProduction.put(body, record);
+    changes.bodies.add(body);
+  });
+
+/**
+ * The review table: every partition's waiting requests, so a reviewer on any instance sees (and
+ * can decide) all of them. A view only: the partition's owner decides from its own state.
+ */
+export function reviewTable(log: Logger): GlobalTable {
+  return {
+    role: 'pendingChangelog',
+    apply(store, messages) {
+      for (const m of messages) {
+        const body = bodyOfPendingKey(keyOf(m) ?? '');
+        if (body === undefined) continue;
+        try {
+          const entries = m.value === null ? null : decodePendingRecord(m.value);
+          if (entries === null || entries.length === 0) store.reviews.remove(body);
+          else store.reviews.put(body, entries);
+        } catch (error) {
+          if (!(error instanceof ChangelogFormatError)) throw error;
+          log.error(
+            { topic: m.topic, partition: m.partition, offset: m.offset, err: error },
+            'a pending changelog record this imeiflow cannot read: not in the review table',
+          );
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,406 @@
+/**
+ * One partition of the device topics, on the instance that owns it: its input queue and its
+ * cycle, as a state machine.
+ *
+ *   restoring ──(recovered)──► running ──(revoked / stopping)──► draining ──► closed
+ *
+ * A cycle: take a batch (commands first, then requests and forwarded requests in arrival order)
+ * → a worker stores the previous batch's state and decides this one → append the journal record
+ * (the commit) → publish its outputs in the background, in order → next cycle. The next batch is
+ * decided only once this one is journaled, because the worker deciding it first stores this
+ * one's state. At most JOURNAL_WINDOW journaled batches are unpublished at a time: recovery reads
+ * no further back.
+ */
+import type Kafka from 'node-rdkafka';
+import {
+  BatchOutputs,
+  decodeResult,
+  ENCODING_JSON,
+  ENCODING_MSGPACK,
+  type EncodingFlag,
+  encodeTask,
+  INPUT_COMMAND,
+  INPUT_FORWARDED,
+  INPUT_REQUEST,
+  type InputKind,
+  type InputMessage,
+  type OutcomeCounts,
+  ROLE_CONFIRMATIONS,
+  ROLE_PENDING_CHANGELOG,
+  ROLE_REVOCATIONS,
+} from '../pool/batch-contract.js';
+import { encodeJournal, type InputPositions, JOURNAL_WINDOW, journalKey } from './journal.js';
+import { type DeliveredOffsets, headerOf, type LogMessage, type OutputSink } from './kafka-port.js';
+import { ORIGIN_HEADER, type RecordCollector } from './record-collector.js';
+
+export type TaskState = 'restoring' | 'running' | 'draining' | 'closed';
+
+/** Runs a partition batch in a worker (src/pool/verify-pool.ts, or in-process in tests). */
+export interface BatchRunner {
+  run(task: Uint8Array): Promise<Uint8Array>;
+}
+
+/** What a task reports as it works (the metrics implement it; per batch, never per message). */
+export interface TaskObserver {
+  batchDecided(size: number, seconds: number): void;
+  outcomes(counts: OutcomeCounts): void;
+  journalAppended(partition: number, seq: number): void;
+  /** End-to-end latency of a batch's inputs, from their Kafka timestamps to delivery. */
+  delivered(inputTimestamps: readonly number[], now: number): void;
+}
+
+export interface TaskSettings {
+  readonly partition: number;
+  /** Partitions of the device topics. */
+  readonly partitions: number;
+  readonly batchMaxMessages: number;
+  readonly journalTopic: string;
+}
+
+export interface TaskDeps {
+  readonly runner: BatchRunner;
+  readonly sink: OutputSink;
+  readonly collector: RecordCollector;
+  readonly observer: TaskObserver;
+  /** Where own changelog writes are stored up to: a later restore may start after them. */
+  readonly checkpoint: (topic: string, nextOffset: number) => void;
+  /** The task cannot go on safely: the process should exit and restart. */
+  readonly onFatal: (error: Error) => void;
+}
+
+/** Where a partition stands when it starts running (from recovery). */
+export interface TaskStart {
+  readonly seq: number;
+  readonly positions: InputPositions;
+  readonly forwarded: readonly number[];
+}
+
+interface Queued {
+  readonly kind: InputKind;
+  readonly message: LogMessage;
+  readonly originPartition: number;
+  readonly originOffset: number;
+}
+
+const MSGPACK = 'application/msgpack';
+const CHANGELOG_ROLES = [ROLE_PENDING_CHANGELOG, ROLE_CONFIRMATIONS, ROLE_REVOCATIONS] as const;
+/** A journal record stays well below the 8 MB journal message limit. */
+const MAX_TASK_BYTES = 2 * 1024 * 1024;
+
+function encodingOf(message: LogMessage): EncodingFlag {
+  return message.headers !== undefined && headerOf(message, 'content-type') === MSGPACK
+    ? ENCODING_MSGPACK
+    : ENCODING_JSON;
+}
+
+function bytesOf(value: Buffer | string | null | undefined): Uint8Array | null {
+  if (value === null || value === undefined) return null;
+  return typeof value === 'string' ? Buffer.from(value) : value;
+}
+
+export class PartitionTask {
+  readonly partition: number;
+  readonly #settings: TaskSettings;
+  readonly #deps: TaskDeps;
+  #state: TaskState = 'restoring';
+  #seq = 0;
+  /** Positions after the last journaled batch. */
+  #positions: InputPositions = { requests: 0, repartition: 0, commands: 0 };
+  /** Next offsets expected from the fetcher per input; older ones are re-fetches, dropped. */
+  #fetched: InputPositions = { requests: 0, repartition: 0, commands: 0 };
+  /** Per source partition: the last forwarded request journaled, and the last queued. */
+  #forwarded: number[] = [];
+  #forwardedQueued: number[] = [];
+  readonly #commands: Queued[] = [];
+  readonly #requests: Queued[] = [];
+  #dirtyBodies = new Set<string>();
+  #dirtyApplications = new Set<string>();
+  #sweep = false;
+  /** The last journaled batch's outputs section, whose state the next batch's worker stores. */
+  #unapplied: { seq: number; outputs: Uint8Array } | undefined;
+  #cycle: Promise<void> | undefined;
+  /** Deliveries of journaled batches still being published, oldest first. */
+  readonly #publishing: Promise<unknown>[] = [];
+  /** Resolves when the last publish has handed all its messages over (keeps their order). */
+  #enqueued: Promise<void> = Promise.resolve();
+  /** Delivered offsets of own changelog writes per journaled batch, until its state is stored. */
+  readonly #deliveries = new Map<number, Promise<DeliveredOffsets>>();
+
+  constructor(settings: TaskSettings, deps: TaskDeps) {
+    this.partition = settings.partition;
+    this.#settings = settings;
+    this.#deps = deps;
+  }
+
+  get state(): TaskState {
+    return this.#state;
+  }
+
+  get seq(): number {
+    return this.#seq;
+  }
+
+  get positions(): InputPositions {
+    return this.#positions;
+  }
+
+  get queued(): number {
+    return this.#commands.length + this.#requests.length;
+  }
+
+  /** Recovered: start consuming after the journaled positions. */
+  start(from: TaskStart): void {
+    if (this.#state !== 'restoring')
+      throw new Error(`partition ${this.partition}: start in state ${this.#state}`);
+    this.#seq = from.seq;
+    this.#positions = from.positions;
+    this.#fetched = from.positions;
+    this.#forwarded = [...from.forwarded];
+    this.#forwardedQueued = [...from.forwarded];
+    // Whatever the index learned while nobody owned the partition: check every waiting request.
+    this.#sweep = true;
+    this.#state = 'running';
+    this.#pump();
+  }
+
+  /** Route a fetched message here. Returns false when it was not taken (a re-fetch or a duplicate forward). */
+  push(input: 'requests' | 'repartition' | 'commands', message: LogMessage): boolean {
+    if (this.#state !== 'running' || message.offset < this.#fetched[input]) return false;
+    this.#fetched = { ...this.#fetched, [input]: message.offset + 1 };
+    if (input === 'commands') {
+      this.#commands.push({ kind: INPUT_COMMAND, message, originPartition: 0, originOffset: 0 });
+    } else if (input === 'requests') {
+      this.#requests.push({
+        kind: INPUT_REQUEST,
+        message,
+        originPartition: this.partition,
+        originOffset: message.offset,
+      });
+    } else {
+      const origin = headerOf(message, ORIGIN_HEADER)?.split('.').map(Number);
+      const [originPartition = -1, originOffset = -1] = origin ?? [];
+      // A forward sent again after its sender crashed: dropped (forwards of one source arrive
+      // in its offset order).
+      if (originPartition >= 0 && originOffset <= (this.#forwardedQueued[originPartition] ?? -1))
+        return false;
+      if (originPartition >= 0) this.#forwardedQueued[originPartition] = originOffset;
+      this.#requests.push({ kind: INPUT_FORWARDED, message, originPartition, originOffset });
+    }
+    return true;
+  }
+
+  /** The index changed for these devices and applications: re-evaluate what waits on them. */
+  markDirty(bodies: Iterable<string>, applications: Iterable<string>): void {
+    for (const body of bodies) this.#dirtyBodies.add(body);
+    for (const id of applications) this.#dirtyApplications.add(id);
+    this.#pump();
+  }
+
+  /** Nudge after the fetch loop routed messages. */
+  pump(): void {
+    this.#pump();
+  }
+
+  #hasWork(): boolean {
+    return (
+      this.queued > 0 ||
+      this.#unapplied !== undefined ||
+      this.#sweep ||
+      this.#dirtyBodies.size > 0 ||
+      this.#dirtyApplications.size > 0
+    );
+  }
+
+  #pump(): void {
+    if (this.#state !== 'running' || this.#cycle !== undefined || !this.#hasWork()) return;
+    this.#cycle = this.#runCycle()
+      .catch((error: unknown) =>
+        this.#deps.onFatal(error instanceof Error ? error : new Error(String(error))),
+      )
+      .finally(() => {
+        this.#cycle = undefined;
+        this.#pump();
+      });
+  }
+
+  #take(): Queued[] {
+    const max = this.#settings.batchMaxMessages;
+    const batch = this.#commands.splice(0, max);
+    let bytes = 0;
+    let n = 0;
+    while (n < this.#requests.length && batch.length + n < max) {
+      bytes += (this.#requests[n]!.message.value?.length ?? 0) + 256;
+      if (n > 0 && bytes > MAX_TASK_BYTES) break;
+      n++;
+    }
+    batch.push(...this.#requests.splice(0, n));
+    return batch;
+  }
+
+  async #runCycle(): Promise<void> {
+    const batch = this.#take();
+    const applying = this.#unapplied;
+    const dirtyBodies = [...this.#dirtyBodies];
+    const dirtyApplications = [...this.#dirtyApplications];
+    const sweep = this.#sweep;
+    this.#dirtyBodies = new Set();
+    this.#dirtyApplications = new Set();
+    this.#sweep = false;
+    this.#unapplied = undefined;
+    const inputs: InputMessage[] = batch.map((q) => ({
+      kind: q.kind,
+      encoding: q.kind === INPUT_COMMAND ? ENCODING_JSON : encodingOf(q.message),
+      key: bytesOf(q.message.key),
+      value: q.message.value,
+      offset: q.message.offset,
+      timestamp: q.message.timestamp ?? Date.now(),
+      originPartition: q.originPartition,
+      originOffset: q.originOffset,
+    }));
+    const started = performance.now();
+    const now = Date.now();
+    const task = encodeTask(
+      {
+        partition: this.partition,
+        partitions: this.#settings.partitions,
+        now,
+        apply: applying === undefined ? [] : [applying.outputs],
+        dirtyBodies,
+        dirtyApplications,
+        sweep,
+      },
+      inputs,
+    );
+    const result = decodeResult(await this.#deps.runner.run(task));
+    if (applying !== undefined) this.#stored(applying.seq);
+    if (batch.length > 0)
+      this.#deps.observer.batchDecided(batch.length, (performance.now() - started) / 1000);
+    const outputs = new BatchOutputs(result.outputs);
+    if (batch.length === 0 && outputs.outputCount === 0 && outputs.opCount === 0) return;
+
+    // At most JOURNAL_WINDOW records may be unpublished: recovery reads no further back.
+    while (this.#publishing.length >= JOURNAL_WINDOW) await this.#publishing[0];
+    if (this.#state !== 'running') return; // revoked while deciding: the next owner decides it again
+    const positions = this.#positionsAfter(batch);
+    const forwarded = this.#forwardedAfter(batch);
+    const seq = this.#seq + 1;
+    const at = new Date(now).toISOString();
+    await this.#deps.sink.send([
+      {
+        topic: this.#settings.journalTopic,
+        partition: this.partition,
+        key: journalKey(this.partition, seq),
+        value: encodeJournal(
+          { seq, partition: this.partition, inputs: positions, forwarded, at },
+          result.outputs,
+        ),
+      },
+    ]);
+    // Journaled: the batch is decided, whatever happens next.
+    this.#seq = seq;
+    this.#positions = positions;
+    this.#forwarded = forwarded;
+    this.#unapplied = { seq, outputs: result.outputs };
+    this.#deps.observer.journalAppended(this.partition, seq);
+    this.#deps.observer.outcomes(result.header.counts);
+    this.#publish(seq, outputs, batch.length > 0 ? batch.map((q) => q.message.timestamp ?? now) : []);
+  }
+
+  #positionsAfter(batch: readonly Queued[]): InputPositions {
+    let { requests, repartition, commands } = this.#positions;
+    for (const q of batch) {
+      const next = q.message.offset + 1;
+      if (q.kind === INPUT_REQUEST) requests = Math.max(requests, next);
+      else if (q.kind === INPUT_FORWARDED) repartition = Math.max(repartition, next);
+      else commands = Math.max(commands, next);
+    }
+    return { requests, repartition, commands };
+  }
+
+  #forwardedAfter(batch: readonly Queued[]): number[] {
+    const forwarded = [...this.#forwarded];
+    for (const q of batch) {
+      if (q.kind === INPUT_FORWARDED && q.originPartition >= 0)
+        forwarded[q.originPartition] = Math.max(forwarded[q.originPartition] ?? -1, q.originOffset);
+    }
+    for (let i = 0; i < forwarded.length; i++) forwarded[i] ??= -1;
+    return forwarded;
+  }
+
+  /** Publish after the partition's previous publish has queued all its messages. */
+  #publish(seq: number, outputs: BatchOutputs, inputTimestamps: readonly number[]): void {
+    let delivered!: Promise<DeliveredOffsets>;
+    const enqueued = this.#enqueued.then(async () => {
+      ({ delivered } = await this.#deps.collector.publish(seq, outputs));
+    });
+    this.#enqueued = enqueued.catch(() => undefined);
+    const done = enqueued.then(() => delivered);
+    this.#deliveries.set(seq, done);
+    const publishing = done.then(() => {
+      if (inputTimestamps.length > 0) this.#deps.observer.delivered(inputTimestamps, Date.now());
+    });
+    this.#publishing.push(publishing);
+    publishing
+      .catch((error: unknown) =>
+        this.#deps.onFatal(error instanceof Error ? error : new Error(String(error))),
+      )
+      .finally(() => {
+        this.#publishing.splice(this.#publishing.indexOf(publishing), 1);
+      });
+  }
+
+  /** A journaled batch's state is in LMDB: once delivered, a later restore may start after its changelog writes. */
+  #stored(seq: number): void {
+    const delivery = this.#deliveries.get(seq);
+    if (delivery === undefined) return;
+    for (const earlier of this.#deliveries.keys()) if (earlier <= seq) this.#deliveries.delete(earlier);
+    void delivery.then(
+      (offsets) => {
+        for (const role of CHANGELOG_ROLES) {
+          const topic = this.#deps.collector.topic(role);
+          const last = offsets.get(topic);
+          if (last !== undefined) this.#deps.checkpoint(topic, last + 1);
+        }
+      },
+      () => undefined,
+    );
+  }
+
+  /**
+   * Stop taking new batches; finish the cycle in flight, store the last batch's state and wait
+   * until everything journaled is published. After this, another owner may take the partition.
+   */
+  async drain(): Promise<void> {
+    if (this.#state === 'closed') return;
+    const wasRunning = this.#state === 'running';
+    this.#state = 'draining';
+    this.#commands.length = 0;
+    this.#requests.length = 0;
+    await this.#cycle;
+    if (wasRunning && this.#unapplied !== undefined) {
+      // Store the last journaled batch's state here, so this instance's copy is current.
+      const last = this.#unapplied;
+      this.#unapplied = undefined;
+      await this.#deps.runner.run(
+        encodeTask(
+          {
+            partition: this.partition,
+            partitions: this.#settings.partitions,
+            now: Date.now(),
+            apply: [last.outputs],
+            dirtyBodies: [],
+            dirtyApplications: [],
+            sweep: false,
+          },
+          [],
+        ),
+      );
+      this.#stored(last.seq);
+    }
+    while (this.#publishing.length > 0) await Promise.allSettled([...this.#publishing]);
+    this.#state = 'closed';
+  }
+}
+
+/** The Kafka message types the task takes, for callers that hold node-rdkafka messages. */
+export type FetchedMessage = Kafka.Message;

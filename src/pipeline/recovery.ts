@@ -1,0 +1,342 @@
+/**
+ * Makes a partition consistent before its new owner runs it (Kafka Streams' changelog reader):
+ *
+ * 1. the last JOURNAL_WINDOW journal records: store their state again (idempotent) and publish
+ *    exactly the outputs missing after the last position header in each output partition
+ *    (forwards are all sent again: their destination drops the ones it has);
+ * 2. the partition's state written by whoever owned it since this instance last did: waiting
+ *    requests from the pending changelog, the registry from the БДИК confirmations and
+ *    revocations themselves, merged in the order they were decided;
+ * 3. where to resume: the journaled positions (or the group's offsets when there is no journal).
+ *
+ * A journal or changelog record this build cannot read stops the partition with an error naming
+ * topic, partition and offset: nothing is ever skipped silently.
+ */
+
+import type { RegistryEntry } from '../domain/types.js';
+import { ImeiflowError } from '../errors.js';
+import type { Logger } from '../log.js';
+import {
+  ROLE_CONFIRMATIONS,
+  ROLE_DLQ,
+  ROLE_PENDING_CHANGELOG,
+  ROLE_REPARTITION,
+  ROLE_RESULTS,
+  ROLE_REVOCATIONS,
+  type RoleCode,
+} from '../pool/batch-contract.js';
+import { bodyOfPendingKey } from '../pool/batch-writer.js';
+import { putPending } from '../store/pending-index.js';
+import { ChangelogFormatError, decodePendingRecord } from '../store/state-codec.js';
+import { applyStateOps } from '../store/state-ops.js';
+import type { Store } from '../store/store.js';
+import {
+  decodeJournal,
+  type InputPositions,
+  JOURNAL_WINDOW,
+  JournalFormatError,
+  type JournalRecord,
+  missingOutputs,
+  POSITION_HEADER,
+  parsePosition,
+} from './journal.js';
+import {
+  type DeliveredOffsets,
+  headerOf,
+  keyOf,
+  type LogMessage,
+  type OutputSink,
+  type PartitionLog,
+} from './kafka-port.js';
+import type { TaskStart } from './partition-task.js';
+import type { RecordCollector } from './record-collector.js';
+
+export interface RecoveryTopics {
+  readonly journal: string;
+  readonly requests: string;
+  readonly repartition: string;
+  readonly commands: string;
+  readonly pendingChangelog: string;
+  readonly confirmations: string;
+  readonly revocations: string;
+}
+
+export interface RecoveryDeps {
+  readonly store: Store;
+  readonly log: PartitionLog;
+  readonly sink: OutputSink;
+  readonly collector: RecordCollector;
+  readonly topics: RecoveryTopics;
+  readonly logger: Logger;
+  /** The group's committed positions, when the journal has nothing for a partition. */
+  readonly committed: (partition: number) => Promise<InputPositions>;
+  /** Input the broker deleted before anyone read it. */
+  readonly inputLost: (topic: string, count: number) => void;
+}
+
+/** LMDB meta key: the changelog offset up to which this instance's state of a partition is current. */
+export function restoredKey(topic: string, partition: number): string {
+  return `restored/${topic}/${partition}`;
+}
+
+/** Roles whose output partition only this partition's owner writes, in order. */
+const TAILED_ROLES: readonly RoleCode[] = [
+  ROLE_RESULTS,
+  ROLE_CONFIRMATIONS,
+  ROLE_DLQ,
+  ROLE_REVOCATIONS,
+  ROLE_PENDING_CHANGELOG,
+];
+/** Messages read back per step when looking for the last position header of a partition. */
+const TAIL_STEP = 256;
+
+function unreadable(topic: string, partition: number, offset: number, reason: string): ImeiflowError {
+  return new ImeiflowError(
+    'RECORD_UNREADABLE',
+    `${topic}[${partition}] offset ${offset} cannot be read by this imeiflow (${reason}); ` +
+      'the partition stays stopped: run the imeiflow version that wrote it, or see docs/operations.md',
+  );
+}
+
+export async function recoverPartition(deps: RecoveryDeps, partition: number): Promise<TaskStart> {
+  const { store, topics } = deps;
+  // Where this instance's copy of the partition's state stands, read before anything below
+  // publishes changelog records (publishing moves the ends past records not yet read).
+  store.env.resetReadTxn();
+  const restoredFrom = {
+    pending: store.meta.get(restoredKey(topics.pendingChangelog, partition)) ?? 0,
+    confirmations: store.meta.get(restoredKey(topics.confirmations, partition)) ?? 0,
+    revocations: store.meta.get(restoredKey(topics.revocations, partition)) ?? 0,
+  };
+  const records = await readJournal(deps, partition);
+  let start: TaskStart;
+  const newest = records[records.length - 1];
+  if (newest !== undefined) {
+    await store.env.transaction(() => {
+      for (const record of records) applyStateOps(store, record.outputs);
+    });
+    await publishMissing(deps, partition, records);
+    start = { seq: newest.seq, positions: newest.inputs, forwarded: newest.forwarded };
+  } else {
+    start = { seq: 0, positions: await deps.committed(partition), forwarded: [] };
+  }
+  start = { ...start, positions: await checkRetention(deps, partition, start.positions) };
+  const pending = await restorePending(deps, partition, restoredFrom.pending);
+  const registry = await restoreRegistry(
+    deps,
+    partition,
+    restoredFrom.confirmations,
+    restoredFrom.revocations,
+  );
+  deps.logger.info(
+    {
+      partition,
+      seq: start.seq,
+      positions: start.positions,
+      pendingRecords: pending,
+      registryRecords: registry,
+    },
+    'partition recovered',
+  );
+  return start;
+}
+
+async function readJournal(deps: RecoveryDeps, partition: number): Promise<JournalRecord[]> {
+  const topic = deps.topics.journal;
+  const messages = await deps.log.lastMessages(topic, partition, JOURNAL_WINDOW);
+  const records: JournalRecord[] = [];
+  for (const m of messages) {
+    if (m.value === null) continue;
+    try {
+      records.push(decodeJournal(m.value));
+    } catch (error) {
+      if (error instanceof JournalFormatError) throw unreadable(topic, partition, m.offset, error.message);
+      throw error;
+    }
+  }
+  return records.sort((a, b) => a.seq - b.seq);
+}
+
+/** The (seq, idx) of the last output of this partition's owner in an output partition. */
+async function tailPosition(log: PartitionLog, topic: string, partition: number): Promise<[number, number]> {
+  const { low, high } = await log.bounds(topic, partition);
+  // Other writers (the release-decision validator's DLQ entries) carry no position: look past them.
+  for (let end = high; end > low; end -= TAIL_STEP) {
+    const from = Math.max(low, end - TAIL_STEP);
+    const found: LogMessage[] = [];
+    await log.readToEnd(topic, partition, from, async (batch) => {
+      for (const m of batch) if (m.offset < end) found.push(m);
+    });
+    for (let i = found.length - 1; i >= 0; i--) {
+      const position = parsePosition(headerOf(found[i]!, POSITION_HEADER));
+      if (position !== undefined) return [position[0], position[1]];
+    }
+  }
+  return [-1, -1];
+}
+
+async function publishMissing(
+  deps: RecoveryDeps,
+  partition: number,
+  records: readonly JournalRecord[],
+): Promise<void> {
+  const tails = new Map<RoleCode, [number, number]>();
+  for (const role of TAILED_ROLES)
+    tails.set(role, await tailPosition(deps.log, deps.collector.topic(role), partition));
+  const deliveries: Promise<DeliveredOffsets>[] = [];
+  for (const record of records) {
+    const missing: number[] = [];
+    for (const [role, [seq, idx]] of tails) missing.push(...missingOutputs(record, role, seq, idx));
+    // Forwards share their destination with other senders: all are sent again and the
+    // destination drops those it has already taken.
+    missing.push(...missingOutputs(record, ROLE_REPARTITION, -1, -1));
+    missing.sort((a, b) => a - b);
+    if (missing.length === 0) continue;
+    deps.logger.info(
+      { partition, seq: record.seq, outputs: missing.length },
+      'publishing outputs the previous owner did not',
+    );
+    const { delivered } = await deps.collector.publish(record.seq, record.outputs, missing);
+    deliveries.push(delivered);
+  }
+  await Promise.all(deliveries);
+}
+
+/**
+ * Messages the broker deleted before anyone read them are lost input: say so loudly (the
+ * embedded cluster keeps ~5 MB per partition; a real cluster's retention can expire too).
+ */
+async function checkRetention(
+  deps: RecoveryDeps,
+  partition: number,
+  positions: InputPositions,
+): Promise<InputPositions> {
+  let result = positions;
+  for (const input of ['requests', 'repartition', 'commands'] as const) {
+    const topic = deps.topics[input];
+    const { low } = await deps.log.bounds(topic, partition);
+    const next = result[input];
+    if (next < low) {
+      deps.logger.error(
+        { topic, partition, next, firstKept: low, lost: low - next },
+        'input was deleted by the broker before it was read: these messages cannot be answered',
+      );
+      deps.inputLost(topic, low - next);
+      result = { ...result, [input]: low };
+    }
+  }
+  return result;
+}
+
+async function restorePending(deps: RecoveryDeps, partition: number, from: number): Promise<number> {
+  const { store } = deps;
+  const topic = deps.topics.pendingChangelog;
+  let applied = 0;
+  const end = await deps.log.readToEnd(topic, partition, from, async (batch) => {
+    const changes: [string, ReturnType<typeof decodePendingRecord> | null][] = [];
+    for (const m of batch) {
+      const body = bodyOfPendingKey(keyOf(m) ?? '');
+      if (body === undefined) throw unreadable(topic, partition, m.offset, 'a key that is not p/<IMEI body>');
+      try {
+        changes.push([body, m.value === null ? null : decodePendingRecord(m.value)]);
+      } catch (error) {
+        if (error instanceof ChangelogFormatError)
+          throw unreadable(topic, partition, m.offset, error.message);
+        throw error;
+      }
+    }
+    await store.env.transaction(() => {
+      for (const [body, entries] of changes) putPending(store, body, entries);
+    });
+    applied += batch.length;
+  });
+  await store.meta.put(restoredKey(topic, partition), end);
+  return applied;
+}
+
+interface Confirmation {
+  readonly requestId: string;
+  readonly imei: string;
+  readonly ownerId: string | null;
+  readonly msisdn: string | null;
+  readonly evidence: RegistryEntry['evidence'];
+  readonly applicationId: string | null;
+  readonly procedure: string | null;
+  readonly verifiedAt: string;
+}
+
+function registryEntryFrom(value: Buffer, partition: number): RegistryEntry {
+  const c = JSON.parse(value.toString('utf8')) as Confirmation;
+  if (typeof c.imei !== 'string' || !/^\d{15}$/.test(c.imei) || typeof c.requestId !== 'string')
+    throw new Error('not a БДИК confirmation');
+  return {
+    requestId: c.requestId,
+    partition,
+    imei: c.imei,
+    ownerId: c.ownerId ?? null,
+    msisdn: c.msisdn ?? null,
+    evidence: c.evidence,
+    applicationId: c.applicationId ?? null,
+    procedure: c.procedure ?? null,
+    at: c.verifiedAt,
+  };
+}
+
+/** Positions compare as (seq, idx); an output without one predates positions. */
+function positionOf(m: LogMessage): number {
+  const p = parsePosition(headerOf(m, POSITION_HEADER));
+  return p === undefined ? -1 : p[0] * 1_000_000 + p[1];
+}
+
+/**
+ * The registry's changelog is what БДИК itself receives: a device is registered by its latest
+ * confirmation unless a later revocation withdrew it.
+ */
+async function restoreRegistry(
+  deps: RecoveryDeps,
+  partition: number,
+  confirmationsFrom: number,
+  revocationsFrom: number,
+): Promise<number> {
+  const { store, topics } = deps;
+  const revoked = new Map<string, number>();
+  const revocationsEnd = await deps.log.readToEnd(
+    topics.revocations,
+    partition,
+    revocationsFrom,
+    async (batch) => {
+      for (const m of batch) {
+        const imei = keyOf(m);
+        if (imei !== null) revoked.set(imei, Math.max(revoked.get(imei) ?? -1, positionOf(m)));
+      }
+    },
+  );
+  const confirmedAt = new Map<string, number>();
+  let applied = 0;
+  const topic = topics.confirmations;
+  const confirmationsEnd = await deps.log.readToEnd(topic, partition, confirmationsFrom, async (batch) => {
+    const entries: RegistryEntry[] = [];
+    for (const m of batch) {
+      if (m.value === null) continue;
+      try {
+        entries.push(registryEntryFrom(m.value, partition));
+      } catch (error) {
+        throw unreadable(topic, partition, m.offset, error instanceof Error ? error.message : String(error));
+      }
+      const imei = entries[entries.length - 1]!.imei;
+      if (revoked.has(imei)) confirmedAt.set(imei, positionOf(m));
+    }
+    await store.env.transaction(() => {
+      for (const entry of entries) store.registry.put(entry.imei.slice(0, 14), entry);
+    });
+    applied += batch.length;
+  });
+  await store.env.transaction(() => {
+    for (const [imei, at] of revoked) {
+      if ((confirmedAt.get(imei) ?? -1) < at) store.registry.remove(imei.slice(0, 14));
+    }
+  });
+  await store.meta.put(restoredKey(topic, partition), confirmationsEnd);
+  await store.meta.put(restoredKey(topics.revocations, partition), revocationsEnd);
+  return applied + revoked.size;
+}

@@ -1,0 +1,347 @@
+/**
+ * What one partition batch does, built as it is decided: the output messages in decision order
+ * and the state changes to store. Reads the partition's state from LMDB and layers the batch's
+ * own changes over it, so later messages of the batch see earlier ones (a requestId repeated is
+ * a duplicate; a device confirmed is registered for the next request).
+ *
+ * Waiting requests (pending) and the registry are partition-local; final outcomes are kept for
+ * rule 10. Registry changes travel as the БДИК confirmations and revocations themselves (the
+ * registry's changelog); waiting requests as records on the pending changelog.
+ */
+import type { CommandEffects } from '../domain/commands.js';
+import {
+  confirmationMessage,
+  dlqMessage,
+  type Revocation,
+  resultMessage,
+  revocationMessage,
+} from '../domain/outputs.js';
+import { registryEntryOf } from '../domain/registry-entry.js';
+import type { RuleSettings } from '../domain/rules.js';
+import type {
+  Decision,
+  FinalDecision,
+  IndexView,
+  OutcomeRecord,
+  PendingEntry,
+  RegistryEntry,
+  SourceId,
+  VerifyRequest,
+} from '../domain/types.js';
+import { addWorkingDays, type WorkingCalendar } from '../domain/working-day.js';
+import { encodePendingRecord, encodeStored } from '../store/state-codec.js';
+import {
+  DB_OUTCOMES,
+  DB_PENDING,
+  DB_PENDING_BY_APPLICATION,
+  DB_REGISTRY,
+  ENCODING_JSON,
+  type EncodingFlag,
+  OP_PUT,
+  OP_REMOVE,
+  type OutcomeCounts,
+  type OutputMessage,
+  ROLE_CONFIRMATIONS,
+  ROLE_DLQ,
+  ROLE_PENDING_CHANGELOG,
+  ROLE_REPARTITION,
+  ROLE_RESULTS,
+  ROLE_REVOCATIONS,
+  type RoleCode,
+  type StateOp,
+} from './batch-contract.js';
+
+/** The partition's state as stored: what the batch reads before its own changes. */
+export interface PartitionStateReader {
+  pending(body: string): readonly PendingEntry[] | undefined;
+  registered(body: string): RegistryEntry | undefined;
+  outcome(requestId: string): OutcomeRecord | undefined;
+}
+
+export interface DeadlinePolicy {
+  readonly workingDays: number;
+  readonly calendar: WorkingCalendar;
+}
+
+const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
+const PENDING_KEY_PREFIX = 'p/';
+
+/** The pending changelog key of a device. */
+export function pendingKey(body: string): string {
+  return PENDING_KEY_PREFIX + body;
+}
+
+export function bodyOfPendingKey(key: string): string | undefined {
+  return key.startsWith(PENDING_KEY_PREFIX) ? key.slice(PENDING_KEY_PREFIX.length) : undefined;
+}
+
+export class BatchWriter implements CommandEffects {
+  readonly at: Date;
+  readonly rules: RuleSettings;
+  readonly view: IndexView;
+  readonly #atIso: string;
+  readonly #partition: number;
+  readonly #state: PartitionStateReader;
+  readonly #deadlines: DeadlinePolicy;
+  readonly #outputs: OutputMessage[] = [];
+  readonly #ops: StateOp[] = [];
+  readonly #pending = new Map<string, PendingEntry[]>();
+  readonly #registry = new Map<string, RegistryEntry | null>();
+  readonly #outcomes = new Map<string, OutcomeRecord>();
+  readonly #counts = new Map<string, number>();
+  decided = 0;
+  forwarded = 0;
+
+  constructor(
+    index: IndexView,
+    state: PartitionStateReader,
+    partition: number,
+    at: Date,
+    rules: RuleSettings,
+    deadlines: DeadlinePolicy,
+  ) {
+    this.at = at;
+    this.#atIso = at.toISOString();
+    this.#partition = partition;
+    this.#state = state;
+    this.rules = rules;
+    this.#deadlines = deadlines;
+    this.view = {
+      tac: (tac) => index.tac(tac),
+      blocked: (body) => index.blocked(body),
+      declarations: (body) => index.declarations(body),
+      application: (id) => index.application(id),
+      localProduction: (body) => index.localProduction(body),
+      registered: (body) => this.registeredOf(body),
+      outcome: (requestId) => this.#outcomes.get(requestId) ?? state.outcome(requestId),
+    };
+  }
+
+  get atIso(): string {
+    return this.#atIso;
+  }
+
+  pendingOf(body: string): readonly PendingEntry[] {
+    return this.#pending.get(body) ?? this.#state.pending(body) ?? [];
+  }
+
+  registeredOf(body: string): RegistryEntry | undefined {
+    const own = this.#registry.get(body);
+    if (own !== undefined) return own ?? undefined;
+    return this.#state.registered(body);
+  }
+
+  #output(role: RoleCode, key: string | null, value: Uint8Array | null): void {
+    this.#outputs.push({
+      role,
+      partition: this.#partition,
+      key: key === null ? null : utf8(key),
+      value,
+      encoding: ENCODING_JSON,
+      originPartition: 0,
+      originOffset: 0,
+      originTimestamp: 0,
+    });
+  }
+
+  #count(outcome: string, reason: string): void {
+    const key = `${outcome}\u0000${reason}`;
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+  }
+
+  /** A request that belongs to another partition's device: re-keyed to it, undecided. */
+  forward(
+    target: number,
+    body: string,
+    value: Uint8Array | null,
+    encoding: EncodingFlag,
+    originPartition: number,
+    originOffset: number,
+    originTimestamp: number,
+  ): void {
+    this.#outputs.push({
+      role: ROLE_REPARTITION,
+      partition: target,
+      key: utf8(body),
+      value,
+      encoding,
+      originPartition,
+      originOffset,
+      originTimestamp,
+    });
+    this.forwarded++;
+  }
+
+  /** Something that cannot be decoded or answered goes to the DLQ with its position. */
+  dlq(
+    source: { topic: string; partition: number; offset: number; key: string | null },
+    value: Uint8Array | null,
+    error: string,
+  ): void {
+    this.#output(ROLE_DLQ, source.key, dlqMessage(source, value, error, this.#atIso));
+    this.#count('dlq', 'undecodable');
+  }
+
+  /**
+   * A decision about a request read now. `receivedAt` (its Kafka timestamp) starts the deadline of
+   * a request that has to wait. A replayed decision re-emits its outputs and changes nothing.
+   */
+  decision(
+    decision: Decision,
+    request: VerifyRequest | null,
+    source: SourceId | null,
+    receivedAt: number,
+    replayed: boolean,
+  ): void {
+    this.decided++;
+    this.#emit(decision);
+    if (replayed) return;
+    this.#record(decision, request, source, new Date(receivedAt), undefined);
+  }
+
+  /** A waiting request gets a new outcome (CommandEffects). */
+  settle(entry: PendingEntry, decision: Decision): void {
+    this.#emit(decision);
+    this.#record(decision, entry.request, entry.source, new Date(entry.since), entry);
+  }
+
+  /** Rule 9 (CommandEffects). */
+  revoke(body: string, revocation: Revocation): void {
+    this.#output(ROLE_REVOCATIONS, revocation.imei, revocationMessage(revocation));
+    this.#registry.set(body, null);
+    this.#count('revoked', 'revoked');
+  }
+
+  #emit(decision: Decision): void {
+    this.#output(ROLE_RESULTS, decision.requestId, resultMessage(decision, this.#atIso));
+    if (decision.outcome === 'confirmed') {
+      if (decision.notify)
+        this.#output(ROLE_CONFIRMATIONS, decision.imei, confirmationMessage(decision, this.#atIso));
+      this.#count('confirmed', decision.evidence);
+    } else {
+      this.#count(decision.outcome, decision.reason);
+    }
+  }
+
+  #record(
+    decision: Decision,
+    request: VerifyRequest | null,
+    source: SourceId | null,
+    receivedAt: Date,
+    previous: PendingEntry | undefined,
+  ): void {
+    switch (decision.outcome) {
+      case 'confirmed':
+        this.#remember(decision, source);
+        if (decision.notify)
+          this.#registry.set(decision.body, registryEntryOf(decision, this.#partition, this.#atIso));
+        this.#dropPending(decision.body, decision.requestId);
+        return;
+      case 'rejected':
+        // A duplicate must not overwrite the outcome it duplicates.
+        if (decision.reason === 'duplicate_request') return;
+        this.#remember(decision, source);
+        if (decision.body !== null) this.#dropPending(decision.body, decision.requestId);
+        return;
+      case 'pending':
+      case 'review': {
+        if (request === null || source === null) {
+          throw new Error(
+            `a ${decision.outcome} decision for ${decision.requestId} came without its request`,
+          );
+        }
+        const entries = this.pendingOf(decision.body);
+        const earlier = previous ?? entries.find((e) => e.request.requestId === decision.requestId);
+        const since = earlier?.since ?? receivedAt.toISOString();
+        const entry: PendingEntry = {
+          request,
+          partition: this.#partition,
+          source: earlier?.source ?? source,
+          stage: decision.outcome === 'pending' ? 'awaiting_kgd' : 'review',
+          reason: decision.reason,
+          detail: decision.detail,
+          since,
+          deadline:
+            decision.outcome === 'pending'
+              ? (earlier?.deadline ??
+                addWorkingDays(
+                  new Date(since),
+                  this.#deadlines.workingDays,
+                  this.#deadlines.calendar,
+                ).toISOString())
+              : null,
+        };
+        const next = entries.filter((e) => e.request.requestId !== decision.requestId);
+        next.push(entry);
+        this.#pending.set(decision.body, next);
+        return;
+      }
+    }
+  }
+
+  #remember(decision: FinalDecision, source: SourceId | null): void {
+    const record: OutcomeRecord = { decision, source, at: this.#atIso };
+    this.#outcomes.set(decision.requestId, record);
+    this.#ops.push({
+      db: DB_OUTCOMES,
+      op: OP_PUT,
+      key: utf8(decision.requestId),
+      value: encodeStored(record),
+    });
+  }
+
+  #dropPending(body: string, requestId: string): void {
+    const entries = this.pendingOf(body);
+    if (!entries.some((e) => e.request.requestId === requestId)) return;
+    this.#pending.set(
+      body,
+      entries.filter((e) => e.request.requestId !== requestId),
+    );
+  }
+
+  /** Devices whose waiting requests this batch changed. */
+  get pendingBodies(): Iterable<string> {
+    return this.#pending.keys();
+  }
+
+  /** The batch's outputs (decision order, then the changelog records) and state changes. */
+  finish(): { outputs: OutputMessage[]; ops: StateOp[]; counts: OutcomeCounts } {
+    for (const [body, entries] of this.#pending) {
+      const key = utf8(body);
+      const record = encodePendingRecord(entries);
+      this.#output(ROLE_PENDING_CHANGELOG, pendingKey(body), record);
+      this.#ops.push(
+        entries.length === 0
+          ? { db: DB_PENDING, op: OP_REMOVE, key, value: null }
+          : { db: DB_PENDING, op: OP_PUT, key, value: encodeStored(entries) },
+      );
+      // The index of waiting requests by the application they name (for KGD decisions).
+      const before = applicationsOf(this.#state.pending(body) ?? []);
+      const after = applicationsOf(entries);
+      for (const id of after) if (!before.has(id)) this.#ops.push(dupOp(OP_PUT, id, key));
+      for (const id of before) if (!after.has(id)) this.#ops.push(dupOp(OP_REMOVE, id, key));
+    }
+    for (const [body, entry] of this.#registry) {
+      this.#ops.push(
+        entry === null
+          ? { db: DB_REGISTRY, op: OP_REMOVE, key: utf8(body), value: null }
+          : { db: DB_REGISTRY, op: OP_PUT, key: utf8(body), value: encodeStored(entry) },
+      );
+    }
+    const counts = [...this.#counts].map(([key, n]) => {
+      const [outcome = '', reason = ''] = key.split('\u0000');
+      return [outcome, reason, n] as const;
+    });
+    return { outputs: this.#outputs, ops: this.#ops, counts };
+  }
+}
+
+function applicationsOf(entries: readonly PendingEntry[]): Set<string> {
+  const ids = new Set<string>();
+  for (const e of entries) if (e.request.applicationId !== undefined) ids.add(e.request.applicationId);
+  return ids;
+}
+
+function dupOp(op: typeof OP_PUT | typeof OP_REMOVE, applicationId: string, body: Buffer): StateOp {
+  return { db: DB_PENDING_BY_APPLICATION, op, key: utf8(applicationId), value: body };
+}

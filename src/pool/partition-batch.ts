@@ -1,0 +1,197 @@
+/**
+ * One partition batch, decided in a worker: first store the state of the partition's previous
+ * (already journaled) batch, then decide — waiting requests the index may now settle, commands,
+ * then requests in arrival order — and return the outputs and state changes as one buffer.
+ *
+ * Storing the previous batch first means every decision sees everything decided before it in
+ * its partition, with no conflict check and no second pass: the pipeline sends a partition's
+ * next batch only after the previous one is journaled.
+ */
+import { applyCommand, parseCommand, reevaluateDevice, revokeIfWithdrawn } from '../domain/commands.js';
+import { devicePartition } from '../domain/device-partition.js';
+import { normaliseImei } from '../domain/imei.js';
+import { parseRequest } from '../domain/request.js';
+import { decide, type RuleSettings } from '../domain/rules.js';
+import type { RejectedDecision } from '../domain/types.js';
+import type { WorkerIndexView } from '../store/index-view.js';
+import { applyStateOps } from '../store/state-ops.js';
+import type { Store } from '../store/store.js';
+import {
+  BatchOutputs,
+  decodeTask,
+  ENCODING_MSGPACK,
+  encodeOutputs,
+  encodeResult,
+  INPUT_COMMAND,
+  INPUT_REQUEST,
+  type InputMessage,
+  type TaskHeader,
+  type WorkerSettings,
+} from './batch-contract.js';
+import { BatchWriter, type DeadlinePolicy } from './batch-writer.js';
+
+export interface BatchContext {
+  readonly store: Store;
+  readonly index: WorkerIndexView;
+  readonly rules: RuleSettings;
+  readonly deadlines: DeadlinePolicy;
+  readonly settings: WorkerSettings;
+}
+
+/** Where a request was read: `<partition>/<offset>` of the requests topic, the identity rule 10 compares. */
+export function requestSource(partition: number, offset: number): string {
+  return `${partition}/${offset}`;
+}
+
+function keyText(key: Uint8Array | null): string | null {
+  return key === null ? null : Buffer.from(key.buffer, key.byteOffset, key.length).toString('utf8');
+}
+
+/** Store the state of journaled batches. Returns the devices they left waiting. */
+async function applyJournaled(store: Store, sections: readonly Uint8Array[]): Promise<string[]> {
+  const waiting: string[] = [];
+  await store.env.transaction(() => {
+    for (const section of sections) waiting.push(...applyStateOps(store, new BatchOutputs(section)));
+  });
+  return waiting;
+}
+
+/** Devices of this partition whose waiting requests the index may now settle. */
+function devicesToReevaluate(ctx: BatchContext, header: TaskHeader, waiting: readonly string[]): Set<string> {
+  const { store } = ctx;
+  const bodies = new Set<string>(waiting);
+  for (const body of header.dirtyBodies) bodies.add(body);
+  for (const id of header.dirtyApplications) {
+    for (const body of store.pendingByApplication.getValues(id)) bodies.add(body);
+  }
+  if (header.sweep) {
+    for (const { key, value } of store.pending.getRange()) {
+      if (value.some((e) => e.partition === header.partition)) bodies.add(key);
+    }
+  }
+  return bodies;
+}
+
+export async function runBatch(ctx: BatchContext, task: Uint8Array): Promise<Uint8Array> {
+  const { header, inputs } = decodeTask(task);
+  // The previous batch's waiting devices are checked again now that it is stored: a KGD decision
+  // stored meanwhile by another thread is seen by whichever of the two commits second.
+  const waiting = header.apply.length > 0 ? await applyJournaled(ctx.store, header.apply) : [];
+  ctx.index.refresh();
+  const { store } = ctx;
+  const writer = new BatchWriter(
+    ctx.index,
+    {
+      pending: (body) => store.pending.get(body),
+      registered: (body) => store.registry.get(body),
+      outcome: (requestId) => store.outcomes.get(requestId),
+    },
+    header.partition,
+    new Date(header.now),
+    ctx.rules,
+    ctx.deadlines,
+  );
+  for (const body of devicesToReevaluate(ctx, header, waiting)) {
+    if (devicePartition(body, header.partitions) !== header.partition) continue;
+    reevaluateDevice(body, writer);
+  }
+  for (const body of header.dirtyBodies) {
+    if (devicePartition(body, header.partitions) === header.partition) revokeIfWithdrawn(body, writer);
+  }
+  for (const input of inputs) {
+    if (input.kind === INPUT_COMMAND) decideCommand(ctx, header, input, writer);
+  }
+  for (const input of inputs) {
+    if (input.kind !== INPUT_COMMAND) decideRequest(ctx, header, input, writer);
+  }
+  const { outputs, ops, counts } = writer.finish();
+  return encodeResult(
+    { counts, decided: writer.decided, forwarded: writer.forwarded },
+    encodeOutputs(outputs, ops),
+  );
+}
+
+function decideCommand(
+  ctx: BatchContext,
+  header: TaskHeader,
+  input: InputMessage,
+  writer: BatchWriter,
+): void {
+  const parsed = parseCommand(input.value === null ? null : Buffer.from(input.value));
+  if (!parsed.ok) {
+    writer.dlq(
+      {
+        topic: ctx.settings.commandsTopic,
+        partition: header.partition,
+        offset: input.offset,
+        key: keyText(input.key),
+      },
+      input.value,
+      parsed.error,
+    );
+    return;
+  }
+  applyCommand(parsed.command, writer);
+}
+
+function decideRequest(
+  ctx: BatchContext,
+  header: TaskHeader,
+  input: InputMessage,
+  writer: BatchWriter,
+): void {
+  const { partition } = header;
+  const direct = input.kind === INPUT_REQUEST;
+  const parsed = parseRequest(
+    input.value,
+    input.encoding === ENCODING_MSGPACK ? 'msgpack' : 'json',
+    ctx.settings.maxMessageBytes,
+  );
+  if (parsed.kind === 'undecodable') {
+    const topic = direct ? ctx.settings.requestsTopic : ctx.settings.repartitionTopic;
+    writer.dlq(
+      { topic, partition, offset: input.offset, key: keyText(input.key) },
+      input.value,
+      parsed.error,
+    );
+    return;
+  }
+  const source = direct
+    ? requestSource(partition, input.offset)
+    : requestSource(input.originPartition, input.originOffset);
+  if (parsed.kind === 'invalid') {
+    const decision: RejectedDecision = {
+      outcome: 'rejected',
+      requestId: parsed.requestId,
+      imei: parsed.imei,
+      body: null,
+      reason: 'invalid_request',
+      detail: parsed.detail,
+    };
+    writer.decision(decision, null, source, input.timestamp, false);
+    return;
+  }
+  const { request } = parsed;
+  if (direct) {
+    // Every decision about a device is made by the owner of its partition: a request that
+    // arrived elsewhere is re-keyed to it, undecided (DESIGN.md §4, Delivery).
+    const normalised = normaliseImei(request.imei);
+    if (normalised.ok) {
+      const target = devicePartition(normalised.body, header.partitions);
+      if (target !== partition) {
+        writer.forward(
+          target,
+          normalised.body,
+          input.value,
+          input.encoding,
+          partition,
+          input.offset,
+          input.timestamp,
+        );
+        return;
+      }
+    }
+  }
+  const verdict = decide(request, source, writer.view, ctx.rules);
+  writer.decision(verdict.decision, request, source, input.timestamp, verdict.replayed);
+}

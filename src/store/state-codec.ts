@@ -1,0 +1,69 @@
+/**
+ * How partition-local state is encoded, in LMDB and on the pending changelog topic.
+ *
+ * LMDB values are msgpack with the shared structures (src/store/structures.ts): encoded once by
+ * whoever decides the batch and stored as is (`storedAsIs`). Changelog records carry a format
+ * version, so a record written by a later version (or corrupted) is refused with its position
+ * instead of being misread or skipped: `[CHANGELOG_FORMAT, entries]`. Records written before the
+ * version existed (format 0) are the bare entries array and still restore.
+ */
+import type { OutcomeRecord, PendingEntry, RegistryEntry } from '../domain/types.js';
+import { structuredPackr } from './structures.js';
+
+const packr = structuredPackr();
+
+/** The pending changelog's record format. */
+export const CHANGELOG_FORMAT = 1;
+
+export function encodeStored(value: OutcomeRecord | RegistryEntry | readonly PendingEntry[]): Uint8Array {
+  // A copy: msgpackr returns a view of its reused scratch buffer.
+  return Uint8Array.from(packr.pack(value));
+}
+
+export function decodeStored<T>(bytes: Uint8Array): T {
+  return packr.unpack(bytes) as T;
+}
+
+/** A device's waiting requests as a changelog value; null (a tombstone) when none wait. */
+export function encodePendingRecord(entries: readonly PendingEntry[]): Uint8Array | null {
+  if (entries.length === 0) return null;
+  return Uint8Array.from(packr.pack([CHANGELOG_FORMAT, entries]));
+}
+
+export class ChangelogFormatError extends Error {}
+
+/** A pending changelog value back to entries; throws ChangelogFormatError when it is not one. */
+export function decodePendingRecord(value: Uint8Array): PendingEntry[] {
+  let decoded: unknown;
+  try {
+    decoded = packr.unpack(value);
+  } catch (error) {
+    throw new ChangelogFormatError(`not msgpack: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!Array.isArray(decoded)) throw new ChangelogFormatError('not a pending changelog record');
+  if (typeof decoded[0] === 'number') {
+    if (decoded[0] !== CHANGELOG_FORMAT || !Array.isArray(decoded[1])) {
+      throw new ChangelogFormatError(
+        `record format ${decoded[0]}; this imeiflow reads formats 0 and ${CHANGELOG_FORMAT}`,
+      );
+    }
+    return checkedEntries(decoded[1]);
+  }
+  // Format 0: the entries themselves.
+  return checkedEntries(decoded);
+}
+
+function checkedEntries(entries: unknown[]): PendingEntry[] {
+  for (const e of entries) {
+    const entry = e as Partial<PendingEntry> | null;
+    if (
+      typeof entry !== 'object' ||
+      entry === null ||
+      typeof entry.request?.requestId !== 'string' ||
+      (entry.stage !== 'awaiting_kgd' && entry.stage !== 'review')
+    ) {
+      throw new ChangelogFormatError('an entry is not a waiting request');
+    }
+  }
+  return entries as PendingEntry[];
+}

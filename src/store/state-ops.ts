@@ -1,0 +1,48 @@
+/**
+ * Stores a batch's state changes (the `ops` of its outputs section: src/pool/batch-contract.ts),
+ * whoever applies them: the worker that decides the partition's next batch, or recovery from a
+ * journal record. Idempotent: applying a batch twice leaves the same state.
+ */
+import {
+  type BatchOutputs,
+  DB_OUTCOMES,
+  DB_PENDING,
+  DB_PENDING_BY_APPLICATION,
+  DB_REGISTRY,
+  OP_PUT,
+} from '../pool/batch-contract.js';
+import { type Store, storedAsIs } from './store.js';
+
+/** Call inside a write transaction. Returns the devices given waiting requests. */
+export function applyStateOps(store: Store, outputs: BatchOutputs): string[] {
+  const waiting: string[] = [];
+  for (let i = 0; i < outputs.opCount; i++) {
+    const { db, op, key: keyBytes, value } = outputs.op(i);
+    const key = Buffer.from(keyBytes.buffer, keyBytes.byteOffset, keyBytes.length).toString('utf8');
+    const put = op === OP_PUT && value !== null;
+    switch (db) {
+      case DB_OUTCOMES:
+        if (put) store.outcomes.put(key, storedAsIs(value));
+        else store.outcomes.remove(key);
+        break;
+      case DB_PENDING:
+        if (put) {
+          store.pending.put(key, storedAsIs(value));
+          waiting.push(key);
+        } else store.pending.remove(key);
+        break;
+      case DB_REGISTRY:
+        if (put) store.registry.put(key, storedAsIs(value));
+        else store.registry.remove(key);
+        break;
+      case DB_PENDING_BY_APPLICATION: {
+        const body = value === null ? null : Buffer.from(value).toString('utf8');
+        if (body === null) break;
+        if (op === OP_PUT) store.pendingByApplication.put(key, body);
+        else store.pendingByApplication.remove(key, body);
+        break;
+      }
+    }
+  }
+  return waiting;
+}

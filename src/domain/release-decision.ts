@@ -4,18 +4,33 @@
  * IMEIs normalised to bodies (or says why it is not one).
  */
 import { z } from 'zod';
+import { normaliseHsCode, normaliseProcedure } from './customs.js';
 import { isValidIinBin } from './ids.js';
 import { normaliseImei } from './imei.js';
 import { DECLARATION_STATUSES } from './types.js';
 
+/** A field read with one of the `customs.ts` normalisers: its canonical form, or an issue. */
+function customsCode(normalise: (text: string) => string | Error) {
+  return z
+    .string()
+    .max(64)
+    .transform((text, ctx) => {
+      const value = normalise(text);
+      if (value instanceof Error) {
+        ctx.addIssue({ code: 'custom', message: value.message, input: text });
+        return z.NEVER;
+      }
+      return value;
+    });
+}
+
 export const releaseDecisionSchema = z.object({
   applicationId: z.string().min(1).max(128),
-  procedure: z.string().regex(/^\d{2}$/, 'must be a two-digit customs procedure code'),
+  /** Any spelling `normaliseProcedure` accepts (`40`, `ИМ 40`, `4000000`…); parsed to two digits. */
+  procedure: customsCode(normaliseProcedure),
   status: z.enum(DECLARATION_STATUSES),
-  hsCode: z
-    .string()
-    .regex(/^\d{10}$/, 'must be a ten-digit EAEU HS code')
-    .nullish(),
+  /** Ten digits, or grouped with spaces or dots (`8517 13 000 0`); parsed to ten digits. */
+  hsCode: customsCode(normaliseHsCode).nullish(),
   declarantId: z.string().refine(isValidIinBin, 'must be a valid IIN/BIN').nullish(),
   imeis: z.array(z.string().max(64)).max(100_000),
   decidedAt: z.iso.datetime({ offset: true }),

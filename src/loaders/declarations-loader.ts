@@ -2,10 +2,11 @@
  * The KGD monthly export (seed 000 §11, appendix 2): application ID, customs procedure code and
  * IMEI, under the Russian headers of the export or their snake_case names; CSV or XLSX.
  */
+import { normaliseHsCode, normaliseProcedure } from '../domain/customs.js';
 import { DECLARATION_STATUSES, type DeclarationEntry, type DeclarationStatus } from '../domain/types.js';
 import { type ApplicationDecision, applyApplicationDecision } from '../store/declarations.js';
 import type { Store } from '../store/store.js';
-import { isDigits, parseImeiCell, parseTimestamp } from './fields.js';
+import { parseImeiCell, parseTimestamp } from './fields.js';
 import { type LoadOptions, type LoadReport, loadTable, type RowSink, type TableSpec } from './load-table.js';
 
 export interface DeclarationRow {
@@ -46,15 +47,14 @@ export const DECLARATIONS_SPEC: TableSpec<DeclarationField, DeclarationRow> = {
     { field: 'hsCode', headers: ['hs_code', 'Код ТН ВЭД'], required: false },
     { field: 'decidedAt', headers: ['decided_at', 'Дата решения'], required: false },
   ],
-  parseRow(cell) {
+  parseRow(cell, origin) {
     const applicationId = cell('applicationId');
     if (applicationId.length === 0) return { ok: false, error: 'application ID is empty' };
     if (applicationId.length > 128)
       return { ok: false, error: 'application ID is longer than 128 characters' };
-    const procedure = cell('procedure');
-    if (!isDigits(procedure, 2))
-      return { ok: false, error: `procedure code ${JSON.stringify(procedure)} is not 2 digits` };
-    const imei = parseImeiCell(cell('imei'));
+    const procedure = normaliseProcedure(cell('procedure'));
+    if (procedure instanceof Error) return { ok: false, error: procedure.message };
+    const imei = parseImeiCell(cell('imei'), origin('imei'));
     if (imei instanceof Error) return { ok: false, error: imei.message };
     const status = parseStatus(cell('status'));
     if (status === undefined) {
@@ -63,9 +63,11 @@ export const DECLARATIONS_SPEC: TableSpec<DeclarationField, DeclarationRow> = {
         error: `status ${JSON.stringify(cell('status'))} is not one of ${DECLARATION_STATUSES.join(', ')}`,
       };
     }
-    const hsCode = cell('hsCode');
-    if (hsCode.length > 0 && !isDigits(hsCode, 10))
-      return { ok: false, error: `HS code ${JSON.stringify(hsCode)} is not 10 digits` };
+    // The HS code only describes the goods; a bad one must not cost the device its evidence
+    // (seed 000 appendix 2 lists application, procedure and IMEI): the row loads without it.
+    const rawHsCode = cell('hsCode');
+    const hsCode = rawHsCode.length === 0 ? null : normaliseHsCode(rawHsCode);
+    const warnings = hsCode instanceof Error ? [`${hsCode.message}; loaded without an HS code`] : undefined;
     const rawDecided = cell('decidedAt');
     let decidedAt: string | null = null;
     if (rawDecided.length > 0) {
@@ -73,13 +75,16 @@ export const DECLARATIONS_SPEC: TableSpec<DeclarationField, DeclarationRow> = {
       if (parsed instanceof Error) return { ok: false, error: `decided_at: ${parsed.message}` };
       decidedAt = parsed;
     }
-    return {
-      ok: true,
-      value: {
-        body: imei.body,
-        entry: { applicationId, procedure, status, hsCode: hsCode || null, decidedAt },
-      },
+    const entry: DeclarationEntry = {
+      applicationId,
+      procedure,
+      status,
+      hsCode: hsCode instanceof Error ? null : hsCode,
+      decidedAt,
     };
+    return warnings === undefined
+      ? { ok: true, value: { body: imei.body, entry } }
+      : { ok: true, value: { body: imei.body, entry }, warnings };
   },
 };
 

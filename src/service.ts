@@ -110,6 +110,7 @@ export async function startService(
       settings: {
         dataDir: config.dataDir,
         eligibleProcedures: config.rules.eligibleProcedures,
+        acceptEaeuImports: config.rules.acceptEaeuImports,
         maxMessageBytes: config.pipeline.maxMessageBytes,
       },
     });

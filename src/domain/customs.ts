@@ -46,3 +46,79 @@ export function normaliseHsCode(text: string): string | Error {
   if (/^\d{10}$/.test(digits)) return digits;
   return new Error(`HS code ${JSON.stringify(text)} is not a ten-digit EAEU HS code`);
 }
+
+/**
+ * How a device entered Kazakhstan. `customs`: released under a customs declaration, with a
+ * customs procedure. `eaeu`: brought in from another member state of the Eurasian Economic
+ * Union, where goods cross no customs border and no customs declaration (hence no procedure) is
+ * made; seed 000 §4(6) counts such imports among the import operations KGD confirms.
+ */
+export const IMPORT_KINDS = ['customs', 'eaeu'] as const;
+export type ImportKind = (typeof IMPORT_KINDS)[number];
+
+/** Lower case, letters and digits only, Latin look-alikes of а е о с read as Cyrillic. */
+function folded(text: string): string {
+  return text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]/gu, '')
+    .replace(/[aeoc]/g, (c) => ({ a: 'а', e: 'е', o: 'о', c: 'с' })[c] ?? c);
+}
+
+/**
+ * What marks an import from an EAEU member state, in a procedure cell or an import-kind cell:
+ * `ЕАЭС` (Russian), `ЕАЭО` (Kazakh), `EAEU`, `ввоз из ЕАЭС`; any case, spacing or punctuation.
+ */
+const EAEU_MARKERS = new Set(['ЕАЭС', 'ЕАЭО', 'EAEU', 'ввоз из ЕАЭС'].map(folded));
+/** An import-kind cell naming the usual case: a customs declaration (ДТ, декларация на товары). */
+const CUSTOMS_MARKERS = new Set(
+  ['customs', 'таможенная', 'таможенная декларация', 'ДТ', 'декларация на товары'].map(folded),
+);
+
+/** Whether a procedure or import-kind text says "import from an EAEU member state". */
+export function isEaeuMarker(text: string): boolean {
+  return EAEU_MARKERS.has(folded(text));
+}
+
+/** An import-kind cell: undefined when empty (the procedure cell then decides), else the kind or an Error. */
+export function parseImportKind(text: string): ImportKind | undefined | Error {
+  if (text.trim().length === 0) return undefined;
+  if (isEaeuMarker(text)) return 'eaeu';
+  if (CUSTOMS_MARKERS.has(folded(text))) return 'customs';
+  return new Error(
+    `import kind ${JSON.stringify(text)} is neither eaeu (ЕАЭС: from an EAEU member state) nor customs (a customs declaration)`,
+  );
+}
+
+/**
+ * The procedure of a decision from its procedure text and, where the source has one, its import
+ * kind: the two-digit code, or null for an import from an EAEU member state. An EAEU import is
+ * recognised only when it is marked so (`ЕАЭС` as the procedure, or import kind `eaeu`): an
+ * empty procedure alone may be a cell left blank by mistake, and is reported.
+ */
+export function resolveProcedure(
+  procedureText: string,
+  importKind: ImportKind | undefined,
+): string | null | Error {
+  const text = procedureText.trim();
+  if (isEaeuMarker(text)) {
+    if (importKind === 'customs') {
+      return new Error(
+        `customs procedure ${JSON.stringify(text)} marks an import from an EAEU member state, but the import kind says customs`,
+      );
+    }
+    return null;
+  }
+  if (importKind === 'eaeu') {
+    if (text.length === 0) return null;
+    return new Error(
+      `an import from an EAEU member state has no customs procedure, but ${JSON.stringify(text)} is given`,
+    );
+  }
+  if (text.length === 0) {
+    return new Error(
+      'customs procedure code is empty (an import from an EAEU member state, which has none, is marked ЕАЭС instead)',
+    );
+  }
+  return normaliseProcedure(text);
+}

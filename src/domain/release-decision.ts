@@ -4,7 +4,7 @@
  * IMEIs normalised to bodies (or says why it is not one).
  */
 import { z } from 'zod';
-import { normaliseHsCode, normaliseProcedure } from './customs.js';
+import { IMPORT_KINDS, normaliseHsCode, resolveProcedure } from './customs.js';
 import { isValidIinBin } from './ids.js';
 import { normaliseImei } from './imei.js';
 import { DECLARATION_STATUSES } from './types.js';
@@ -24,17 +24,36 @@ function customsCode(normalise: (text: string) => string | Error) {
     });
 }
 
-export const releaseDecisionSchema = z.object({
-  applicationId: z.string().min(1).max(128),
-  /** Any spelling `normaliseProcedure` accepts (`40`, `ИМ 40`, `4000000`…); parsed to two digits. */
-  procedure: customsCode(normaliseProcedure),
-  status: z.enum(DECLARATION_STATUSES),
-  /** Ten digits, or grouped with spaces or dots (`8517 13 000 0`); parsed to ten digits. */
-  hsCode: customsCode(normaliseHsCode).nullish(),
-  declarantId: z.string().refine(isValidIinBin, 'must be a valid IIN/BIN').nullish(),
-  imeis: z.array(z.string().max(64)).max(100_000),
-  decidedAt: z.iso.datetime({ offset: true }),
-});
+export const releaseDecisionSchema = z
+  .object({
+    applicationId: z.string().min(1).max(128),
+    /**
+     * Any spelling `normaliseProcedure` accepts (`40`, `ИМ 40`, `4000000`…), parsed to two
+     * digits; absent, null or `ЕАЭС` for an import from an EAEU member state, parsed to null.
+     */
+    procedure: z.string().max(64).nullish(),
+    /** `eaeu`: an import from another EAEU member state, which has no customs procedure (seed 000 §4(6)). */
+    importKind: z.enum(IMPORT_KINDS).optional(),
+    status: z.enum(DECLARATION_STATUSES),
+    /** Ten digits, or grouped with spaces or dots (`8517 13 000 0`); parsed to ten digits. */
+    hsCode: customsCode(normaliseHsCode).nullish(),
+    declarantId: z.string().refine(isValidIinBin, 'must be a valid IIN/BIN').nullish(),
+    imeis: z.array(z.string().max(64)).max(100_000),
+    decidedAt: z.iso.datetime({ offset: true }),
+  })
+  .transform(({ importKind, ...decision }, ctx) => {
+    const procedure = resolveProcedure(decision.procedure ?? '', importKind);
+    if (procedure instanceof Error) {
+      ctx.addIssue({
+        code: 'custom',
+        message: procedure.message,
+        path: ['procedure'],
+        input: decision.procedure,
+      });
+      return z.NEVER;
+    }
+    return { ...decision, procedure };
+  });
 
 export type ReleaseDecision = z.infer<typeof releaseDecisionSchema>;
 

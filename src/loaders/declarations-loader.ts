@@ -2,7 +2,7 @@
  * The KGD monthly export (seed 000 §11, appendix 2): application ID, customs procedure code and
  * IMEI, under the Russian headers of the export or their snake_case names; CSV or XLSX.
  */
-import { normaliseHsCode, normaliseProcedure } from '../domain/customs.js';
+import { normaliseHsCode, parseImportKind, resolveProcedure } from '../domain/customs.js';
 import { DECLARATION_STATUSES, type DeclarationEntry, type DeclarationStatus } from '../domain/types.js';
 import { type ApplicationDecision, applyApplicationDecision } from '../store/declarations.js';
 import type { Store } from '../store/store.js';
@@ -14,7 +14,14 @@ export interface DeclarationRow {
   readonly entry: DeclarationEntry;
 }
 
-type DeclarationField = 'applicationId' | 'procedure' | 'imei' | 'status' | 'hsCode' | 'decidedAt';
+type DeclarationField =
+  | 'applicationId'
+  | 'procedure'
+  | 'importKind'
+  | 'imei'
+  | 'status'
+  | 'hsCode'
+  | 'decidedAt';
 
 const STATUS_ALIASES: Record<string, DeclarationStatus> = {
   выпущено: 'released',
@@ -42,6 +49,9 @@ export const DECLARATIONS_SPEC: TableSpec<DeclarationField, DeclarationRow> = {
       headers: ['Код таможенной процедуры', 'procedure_code', 'procedure'],
       required: true,
     },
+    // Seed 000 §4(6): an import from another EAEU member state has no customs procedure. Such a
+    // row says so in this column (or with ЕАЭС in the procedure column); see customs.ts.
+    { field: 'importKind', headers: ['Вид ввоза', 'import_kind', 'importKind'], required: false },
     { field: 'imei', headers: ['IMEI'], required: true },
     { field: 'status', headers: ['status', 'Статус'], required: false },
     { field: 'hsCode', headers: ['hs_code', 'Код ТН ВЭД'], required: false },
@@ -52,7 +62,9 @@ export const DECLARATIONS_SPEC: TableSpec<DeclarationField, DeclarationRow> = {
     if (applicationId.length === 0) return { ok: false, error: 'application ID is empty' };
     if (applicationId.length > 128)
       return { ok: false, error: 'application ID is longer than 128 characters' };
-    const procedure = normaliseProcedure(cell('procedure'));
+    const importKind = parseImportKind(cell('importKind'));
+    if (importKind instanceof Error) return { ok: false, error: importKind.message };
+    const procedure = resolveProcedure(cell('procedure'), importKind);
     if (procedure instanceof Error) return { ok: false, error: procedure.message };
     const imei = parseImeiCell(cell('imei'), origin('imei'));
     if (imei instanceof Error) return { ok: false, error: imei.message };

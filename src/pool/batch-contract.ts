@@ -48,6 +48,7 @@ export interface WorkerSettings {
   readonly dataDir: string;
   readonly encryptionKey?: string;
   readonly eligibleProcedures: readonly string[];
+  readonly acceptEaeuImports: boolean;
   readonly maxMessageBytes: number;
 }
 

@@ -3,6 +3,7 @@
  * read-only LMDB snapshot, encode the results in input order.
  */
 import { Piscina } from 'piscina';
+import { ruleSettingsOf } from '../domain/rules.js';
 import { WorkerIndexView } from '../store/index-view.js';
 import { openStore } from '../store/store.js';
 import { type BatchResult, decodeBatch, encodeResults, type WorkerSettings } from './batch-contract.js';
@@ -15,7 +16,7 @@ const store = openStore({
   ...(settings.encryptionKey === undefined ? {} : { encryptionKey: settings.encryptionKey }),
 });
 const view = new WorkerIndexView(store);
-const ruleSettings = { eligibleProcedures: new Set(settings.eligibleProcedures) };
+const ruleSettings = ruleSettingsOf(settings);
 
 export default function verifyBatchTask(buffer: Uint8Array): unknown {
   // See every write the main thread committed before it sent this batch.

@@ -363,3 +363,93 @@ describe('legacy .xls', () => {
     expect(report).toMatchObject({ format: 'xlsx', rowsLoaded: 1 });
   });
 });
+
+describe('imports from EAEU member states (seed 000 §4(6))', () => {
+  const EAEU_HEADER = ['ID заявки', 'Код таможенной процедуры', 'Вид ввоза', 'IMEI'];
+
+  it('a row marked ЕАЭС (procedure cell or import kind) loads with no procedure; a blank procedure alone does not', async () => {
+    const path = await workbook({
+      Выгрузка: [
+        EAEU_HEADER,
+        ['ZV-1', 'ЕАЭС', null, '352099001761481'],
+        ['ZV-2', null, 'ввоз из ЕАЭС', '35209900176149'],
+        ['ZV-3', 'EAEU', 'eaeu', '35209900176150'],
+        ['KZ-4', 'ИМ 40', 'ДТ', '35209900176151'],
+        ['ZV-5', null, null, '35209900176152'],
+        ['ZV-6', '40', 'ЕАЭС', '35209900176153'],
+        ['ZV-7', 'ЕАЭС', 'таможенная декларация', '35209900176154'],
+        ['ZV-8', null, 'Россия', '35209900176155'],
+      ],
+    });
+    const report = await loadDeclarations(store, path);
+    expect(report).toMatchObject({ rowsLoaded: 4, rowsRejected: 4 });
+    expect(report.rejections).toEqual([
+      {
+        line: 6,
+        error: expect.stringContaining(
+          'customs procedure code is empty (an import from an EAEU member state',
+        ),
+      },
+      { line: 7, error: expect.stringContaining('has no customs procedure, but "40" is given') },
+      { line: 8, error: expect.stringContaining('but the import kind says customs') },
+      { line: 9, error: expect.stringContaining('import kind "Россия" is neither eaeu') },
+    ]);
+    for (const [body, applicationId] of [
+      ['35209900176148', 'ZV-1'],
+      ['35209900176149', 'ZV-2'],
+      ['35209900176150', 'ZV-3'],
+    ]) {
+      expect(store.declarations.get(body!)).toEqual([
+        { applicationId, procedure: null, status: 'released', hsCode: null, decidedAt: null },
+      ]);
+    }
+    expect(store.applications.get('ZV-1')).toMatchObject({ procedure: null, imeiCount: 1 });
+    expect(store.declarations.get('35209900176151')?.[0]?.procedure).toBe('40');
+  });
+
+  it('the file needs no import-kind column: ЕАЭС in the procedure column is enough', async () => {
+    const report = await loadDeclarations(
+      store,
+      file(
+        'eaeu.csv',
+        'ID заявки;Код таможенной процедуры;IMEI\nZV-1;ЕАЭС;352099001761481\nZV-2;;35209900176149\n',
+      ),
+    );
+    expect(report.rejections.map((r) => r.line)).toEqual([3]);
+    expect(store.declarations.get('35209900176148')?.[0]?.procedure).toBeNull();
+  });
+
+  it('on the decisions topic: importKind eaeu with no procedure, or procedure ЕАЭС', () => {
+    const parse = (fields: Record<string, unknown>) =>
+      parseReleaseDecision(
+        Buffer.from(
+          JSON.stringify({
+            applicationId: 'ZV-1',
+            status: 'released',
+            imeis: ['352099001761481'],
+            decidedAt: '2026-11-20T09:00:00Z',
+            ...fields,
+          }),
+        ),
+      );
+    expect(parse({ importKind: 'eaeu' })).toMatchObject({ ok: true, decision: { procedure: null } });
+    expect(parse({ importKind: 'eaeu', procedure: null })).toMatchObject({
+      ok: true,
+      decision: { procedure: null },
+    });
+    expect(parse({ procedure: 'ЕАЭС' })).toMatchObject({ ok: true, decision: { procedure: null } });
+    expect(parse({ importKind: 'customs', procedure: 'ИМ 40' })).toMatchObject({
+      ok: true,
+      decision: { procedure: '40' },
+    });
+    expect(parse({})).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('procedure: customs procedure code is empty'),
+    });
+    expect(parse({ importKind: 'eaeu', procedure: '40' })).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('has no customs procedure'),
+    });
+    expect(parse({ importKind: 'mars', procedure: '40' })).toMatchObject({ ok: false });
+  });
+});

@@ -85,7 +85,10 @@ describe('shared msgpack structures', () => {
   // 0xd4 0x72): correct but slower. The hot shapes must all be shared.
   const inlineDefinition = (bytes: Uint8Array) => Buffer.from(bytes).includes(Buffer.from([0xd4, 0x72]));
   const packr = structuredPackr();
-  const view = new MapIndexView().addTac('35209900').declare('35209900176148', { applicationId: 'A' });
+  const view = new MapIndexView()
+    .addTac('35209900')
+    .declare('35209900176148', { applicationId: 'A' })
+    .declare('35209900176149', { applicationId: 'ZV-1', procedure: null });
   const request: VerifyRequest = {
     requestId: 'r',
     imei: '352099001761481',
@@ -101,6 +104,7 @@ describe('shared msgpack structures', () => {
     ],
     ['a TAC record', view.tac('35209900')],
     ['declarations', view.declarations('35209900176148')],
+    ['an EAEU import (no procedure)', view.declarations('35209900176149')],
     ['an application', view.application('A')],
     [
       'an outcome record',

@@ -41,7 +41,7 @@ beforeAll(async () => {
   pool = new VerifyPool({
     workers: 2,
     maxQueuedBatchesPerWorker: 2,
-    settings: { dataDir, eligibleProcedures: ['40'], maxMessageBytes: 65536 },
+    settings: { dataDir, eligibleProcedures: ['40'], acceptEaeuImports: true, maxMessageBytes: 65536 },
   });
 });
 
@@ -121,7 +121,7 @@ describe('VerifyPool backpressure', () => {
     const small = new VerifyPool({
       workers: 1,
       maxQueuedBatchesPerWorker: 1,
-      settings: { dataDir, eligibleProcedures: ['40'], maxMessageBytes: 65536 },
+      settings: { dataDir, eligibleProcedures: ['40'], acceptEaeuImports: true, maxMessageBytes: 65536 },
     });
     const messages = Array.from({ length: 2000 }, (_, i) => request(`q${i}`, '352099001761481'));
     const runs = [0, 1, 2, 3].map(() =>

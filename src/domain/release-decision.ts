@@ -24,6 +24,9 @@ function customsCode(normalise: (text: string) => string | Error) {
     });
 }
 
+/** KGD's grounds for a refusal are prose; longer than this is not grounds but a document. */
+export const MAX_GROUNDS_CHARS = 4000;
+
 export const releaseDecisionSchema = z
   .object({
     applicationId: z.string().min(1).max(128),
@@ -40,8 +43,10 @@ export const releaseDecisionSchema = z
     declarantId: z.string().refine(isValidIinBin, 'must be a valid IIN/BIN').nullish(),
     imeis: z.array(z.string().max(64)).max(100_000),
     decidedAt: z.iso.datetime({ offset: true }),
+    /** KGD's grounds for a refusal or revocation (seed 002 §8(3): a reasoned refusal). */
+    grounds: z.string().max(MAX_GROUNDS_CHARS).nullish(),
   })
-  .transform(({ importKind, ...decision }, ctx) => {
+  .transform(({ importKind, grounds, ...decision }, ctx) => {
     const procedure = resolveProcedure(decision.procedure ?? '', importKind);
     if (procedure instanceof Error) {
       ctx.addIssue({
@@ -52,7 +57,14 @@ export const releaseDecisionSchema = z
       });
       return z.NEVER;
     }
-    return { ...decision, procedure };
+    const parsed: Omit<typeof decision, 'procedure'> & { procedure: string | null; grounds?: string } = {
+      ...decision,
+      procedure,
+    };
+    // Absent rather than empty: an entry without grounds keeps its shared stored shape.
+    const text = grounds?.trim() ?? '';
+    if (text.length > 0) parsed.grounds = text;
+    return parsed;
   });
 
 export type ReleaseDecision = z.infer<typeof releaseDecisionSchema>;

@@ -9,6 +9,7 @@
  */
 import { normaliseImei } from './imei.js';
 import type {
+  ApplicationRecord,
   ConfirmedDecision,
   Decision,
   DeclarationEntry,
@@ -199,6 +200,26 @@ function registeredOutcome(
   };
 }
 
+/**
+ * Rule 6: KGD refused (or revoked) the release. A refusal is reasoned (seed 002 §8(3)): its
+ * grounds go into the detail and, machine-readable, into the result, so the operator can tell
+ * the subscriber why.
+ */
+function refusedOutcome(
+  request: VerifyRequest,
+  imei: string,
+  body: string,
+  decision: DeclarationEntry | ApplicationRecord,
+): RejectedDecision {
+  const what =
+    decision.status === 'revoked'
+      ? `KGD revoked the release decision of application ${decision.applicationId}`
+      : `KGD refused release under application ${decision.applicationId}`;
+  const { grounds } = decision;
+  if (grounds === undefined) return rejected(request, imei, body, 'declaration_refused', what);
+  return { ...rejected(request, imei, body, 'declaration_refused', `${what}: ${grounds}`), grounds };
+}
+
 function pending(request: VerifyRequest, imei: string, body: string, detail: string): Decision {
   return { outcome: 'pending', requestId: request.requestId, imei, body, reason: 'awaiting_kgd', detail };
 }
@@ -237,24 +258,7 @@ function applicationOutcome(
   if (decided === undefined || status === 'registered') {
     return pending(request, imei, body, `no KGD release decision yet for application ${applicationId}`);
   }
-  if (status === 'refused') {
-    return rejected(
-      request,
-      imei,
-      body,
-      'declaration_refused',
-      `KGD refused release under application ${applicationId}`,
-    );
-  }
-  if (status === 'revoked') {
-    return rejected(
-      request,
-      imei,
-      body,
-      'declaration_refused',
-      `KGD revoked the release decision of application ${applicationId}`,
-    );
-  }
+  if (status === 'refused' || status === 'revoked') return refusedOutcome(request, imei, body, decided);
   if (listed === undefined) {
     return rejected(
       request,
@@ -340,15 +344,7 @@ function anyDeclarationOutcome(
       notEligibleDetail(ineligible.applicationId, ineligible.procedure),
     );
   }
-  if (refusal !== undefined) {
-    return rejected(
-      request,
-      imei,
-      body,
-      'declaration_refused',
-      `KGD ${refusal.status === 'revoked' ? 'revoked the release of' : 'refused release under'} application ${refusal.applicationId}`,
-    );
-  }
+  if (refusal !== undefined) return refusedOutcome(request, imei, body, refusal);
   return pending(request, imei, body, 'declarations listing this IMEI are not decided yet');
 }
 

@@ -86,6 +86,13 @@ export interface DeclarationEntry {
   readonly status: DeclarationStatus;
   readonly hsCode: string | null;
   readonly decidedAt: string | null;
+  /**
+   * KGD's grounds for a refusal (or revocation): a reasoned refusal names the reasons and how to
+   * remedy them (seed 002 §8(3): «бас тарту үшін негіз болған себептерді және оларды жою жөніндегі
+   * нұсқамаларды»; seed 003, appendix 2: «Бас тарту негіздемесі»). Present only when KGD gave
+   * them, so the common entry keeps its shared msgpack shape (src/store/structures.ts).
+   */
+  readonly grounds?: string;
 }
 
 export interface ApplicationRecord {
@@ -96,6 +103,8 @@ export interface ApplicationRecord {
   readonly imeiCount: number;
   readonly hsCode: string | null;
   readonly decidedAt: string | null;
+  /** The grounds of the application's latest decision, when KGD gave them (DeclarationEntry.grounds). */
+  readonly grounds?: string;
 }
 
 /** A device produced or repaired in Kazakhstan: proof of legal presence for channel `local`. */
@@ -153,6 +162,8 @@ export interface RejectedDecision {
   readonly body: string | null;
   readonly reason: RejectReason;
   readonly detail: string;
+  /** `declaration_refused`: KGD's grounds, when it gave them (DeclarationEntry.grounds). */
+  readonly grounds?: string;
 }
 
 export interface PendingDecision {

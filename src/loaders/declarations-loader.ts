@@ -3,6 +3,7 @@
  * IMEI, under the Russian headers of the export or their snake_case names; CSV or XLSX.
  */
 import { normaliseHsCode, parseImportKind, resolveProcedure } from '../domain/customs.js';
+import { MAX_GROUNDS_CHARS } from '../domain/release-decision.js';
 import { DECLARATION_STATUSES, type DeclarationEntry, type DeclarationStatus } from '../domain/types.js';
 import { type ApplicationDecision, applyApplicationDecision } from '../store/declarations.js';
 import type { Store } from '../store/store.js';
@@ -21,7 +22,8 @@ type DeclarationField =
   | 'imei'
   | 'status'
   | 'hsCode'
-  | 'decidedAt';
+  | 'decidedAt'
+  | 'grounds';
 
 const STATUS_ALIASES: Record<string, DeclarationStatus> = {
   выпущено: 'released',
@@ -56,6 +58,12 @@ export const DECLARATIONS_SPEC: TableSpec<DeclarationField, DeclarationRow> = {
     { field: 'status', headers: ['status', 'Статус'], required: false },
     { field: 'hsCode', headers: ['hs_code', 'Код ТН ВЭД'], required: false },
     { field: 'decidedAt', headers: ['decided_at', 'Дата решения'], required: false },
+    // A refusal's reasons (seed 002 §8(3)), as KGD words them; carried to the subscriber.
+    {
+      field: 'grounds',
+      headers: ['grounds', 'Основание отказа', 'Основания отказа', 'Причина отказа', 'Бас тарту негіздемесі'],
+      required: false,
+    },
   ],
   parseRow(cell, origin) {
     const applicationId = cell('applicationId');
@@ -79,7 +87,8 @@ export const DECLARATIONS_SPEC: TableSpec<DeclarationField, DeclarationRow> = {
     // (seed 000 appendix 2 lists application, procedure and IMEI): the row loads without it.
     const rawHsCode = cell('hsCode');
     const hsCode = rawHsCode.length === 0 ? null : normaliseHsCode(rawHsCode);
-    const warnings = hsCode instanceof Error ? [`${hsCode.message}; loaded without an HS code`] : undefined;
+    const warnings: string[] = [];
+    if (hsCode instanceof Error) warnings.push(`${hsCode.message}; loaded without an HS code`);
     const rawDecided = cell('decidedAt');
     let decidedAt: string | null = null;
     if (rawDecided.length > 0) {
@@ -87,14 +96,21 @@ export const DECLARATIONS_SPEC: TableSpec<DeclarationField, DeclarationRow> = {
       if (parsed instanceof Error) return { ok: false, error: `decided_at: ${parsed.message}` };
       decidedAt = parsed;
     }
+    let grounds = cell('grounds');
+    if (grounds.length > MAX_GROUNDS_CHARS) {
+      warnings.push(`grounds are ${grounds.length} characters long; the first ${MAX_GROUNDS_CHARS} are kept`);
+      grounds = grounds.slice(0, MAX_GROUNDS_CHARS);
+    }
     const entry: DeclarationEntry = {
       applicationId,
       procedure,
       status,
       hsCode: hsCode instanceof Error ? null : hsCode,
       decidedAt,
+      // Absent rather than empty: an entry without grounds keeps its shared stored shape.
+      ...(grounds.length === 0 ? {} : { grounds }),
     };
-    return warnings === undefined
+    return warnings.length === 0
       ? { ok: true, value: { body: imei.body, entry } }
       : { ok: true, value: { body: imei.body, entry }, warnings };
   },
@@ -127,7 +143,8 @@ function sameDecision(a: DeclarationEntry, b: DeclarationEntry): boolean {
     a.procedure === b.procedure &&
     a.status === b.status &&
     a.hsCode === b.hsCode &&
-    a.decidedAt === b.decidedAt
+    a.decidedAt === b.decidedAt &&
+    a.grounds === b.grounds
   );
 }
 

@@ -140,6 +140,7 @@ export class DecisionConsumer {
           status: decision.status,
           hsCode: decision.hsCode ?? null,
           decidedAt: new Date(decision.decidedAt).toISOString(),
+          ...(decision.grounds === undefined ? {} : { grounds: decision.grounds }),
         };
         // A revocation may name no IMEIs: it withdraws everything the application listed.
         const bodies =

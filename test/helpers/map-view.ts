@@ -51,6 +51,7 @@ export class MapIndexView implements IndexView {
       status: entry.status ?? 'released',
       hsCode: entry.hsCode === undefined ? '8517130000' : entry.hsCode,
       decidedAt: entry.decidedAt === undefined ? '2026-11-20T09:00:00.000Z' : entry.decidedAt,
+      ...(entry.grounds === undefined ? {} : { grounds: entry.grounds }),
     };
     this.decls.set(body, [...(this.decls.get(body) ?? []), full]);
     const app = this.apps.get(full.applicationId);
@@ -61,6 +62,7 @@ export class MapIndexView implements IndexView {
       imeiCount: (app?.imeiCount ?? 0) + 1,
       hsCode: full.hsCode,
       decidedAt: full.decidedAt,
+      ...(full.grounds === undefined ? {} : { grounds: full.grounds }),
     });
     return this;
   }

@@ -453,3 +453,75 @@ describe('imports from EAEU member states (seed 000 §4(6))', () => {
     expect(parse({ importKind: 'mars', procedure: '40' })).toMatchObject({ ok: false });
   });
 });
+
+describe('reasoned refusals (seeds 002, 003)', () => {
+  const GROUNDS = 'Не представлен сертификат соответствия (п. 10 Стандарта); представить сертификат';
+
+  it('a grounds column loads with the refusal; the application record follows its latest decision', async () => {
+    const long = 'х'.repeat(4001);
+    const report = await loadDeclarations(
+      store,
+      await workbook({
+        Выгрузка: [
+          ['ID заявки', 'Код таможенной процедуры', 'IMEI', 'Статус', 'Основание отказа'],
+          ['KZ-1', '40', '352099001761481', 'отказ в выпуске', `  ${GROUNDS} `],
+          ['KZ-2', '40', '35209900176149', 'refused', long],
+          ['KZ-3', '40', '35209900176150', 'released', null],
+        ],
+      }),
+    );
+    expect(report).toMatchObject({ rowsLoaded: 3, rowsRejected: 0, rowsWarned: 1 });
+    expect(report.warnings).toEqual([
+      { line: 3, warning: 'grounds are 4001 characters long; the first 4000 are kept' },
+    ]);
+    expect(store.declarations.get('35209900176148')).toEqual([
+      {
+        applicationId: 'KZ-1',
+        procedure: '40',
+        status: 'refused',
+        hsCode: null,
+        decidedAt: null,
+        grounds: GROUNDS,
+      },
+    ]);
+    expect(store.applications.get('KZ-1')).toMatchObject({ status: 'refused', grounds: GROUNDS });
+    expect(store.declarations.get('35209900176149')?.[0]?.grounds).toHaveLength(4000);
+    // No grounds: no field at all, so the entry keeps its shared stored shape.
+    expect(store.declarations.get('35209900176150')?.[0]).not.toHaveProperty('grounds');
+
+    // KGD releases KZ-1 after all: its grounds no longer stand.
+    await loadDeclarations(
+      store,
+      file('later.csv', 'application_id,procedure_code,imei,status\nKZ-1,40,352099001761481,released\n'),
+    );
+    expect(store.applications.get('KZ-1')).toMatchObject({ status: 'released' });
+    expect(store.applications.get('KZ-1')).not.toHaveProperty('grounds');
+    expect(store.declarations.get('35209900176148')?.[0]).not.toHaveProperty('grounds');
+  });
+
+  it('on the decisions topic: an optional grounds field, trimmed; empty is none', () => {
+    const parse = (fields: Record<string, unknown>) =>
+      parseReleaseDecision(
+        Buffer.from(
+          JSON.stringify({
+            applicationId: 'KZ-1',
+            procedure: '40',
+            status: 'refused',
+            imeis: ['352099001761481'],
+            decidedAt: '2026-11-20T09:00:00Z',
+            ...fields,
+          }),
+        ),
+      );
+    expect(parse({ grounds: ` ${GROUNDS}\n` })).toMatchObject({ ok: true, decision: { grounds: GROUNDS } });
+    for (const grounds of [undefined, null, '', '   ']) {
+      const parsed = parse({ grounds });
+      expect(parsed.ok).toBe(true);
+      if (parsed.ok) expect(parsed.decision).not.toHaveProperty('grounds');
+    }
+    expect(parse({ grounds: 'х'.repeat(4001) })).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('grounds'),
+    });
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
-import { confirmationMessage } from '../../src/domain/outputs.js';
+import { confirmationMessage, resultMessage } from '../../src/domain/outputs.js';
 import { decide, evaluate, ruleSettingsOf } from '../../src/domain/rules.js';
 import type { Decision, VerifyRequest } from '../../src/domain/types.js';
 import { MapIndexView } from '../helpers/map-view.js';
@@ -288,6 +288,55 @@ describe('rule 6: imports from EAEU member states (seed 000 §4(6))', () => {
     expect(steps).toContain(
       'declarations: application ZV-1, import from an EAEU member state (no customs procedure), released',
     );
+  });
+});
+
+describe('rule 6: reasoned refusals (seeds 002, 003)', () => {
+  const GROUNDS =
+    'Нарушение пп. 3 п. 10 Стандарта: не представлен сертификат соответствия; представить сертификат';
+  const resultOf = (d: Decision) =>
+    JSON.parse(Buffer.from(resultMessage(d, 'now')).toString()) as Record<string, unknown>;
+
+  it('named application refused: the grounds in the detail and as a field of their own', () => {
+    const v = view().declare(BODY, { applicationId: 'A', status: 'refused', grounds: GROUNDS });
+    const d = evaluate(request({ applicationId: 'A' }), v, settings);
+    expect(d).toMatchObject({
+      outcome: 'rejected',
+      reason: 'declaration_refused',
+      detail: `KGD refused release under application A: ${GROUNDS}`,
+      grounds: GROUNDS,
+    });
+    expect(resultOf(d)).toMatchObject({ reason: 'declaration_refused', grounds: GROUNDS });
+  });
+  it('revoked with grounds, and the application record when the IMEI is not listed', () => {
+    const v = view().declare(BODY, { applicationId: 'A', status: 'revoked', grounds: 'решение отменено' });
+    expect(evaluate(request({ applicationId: 'A' }), v, settings)).toMatchObject({
+      detail: 'KGD revoked the release decision of application A: решение отменено',
+      grounds: 'решение отменено',
+    });
+    const w = view().declare('35209900999999', { applicationId: 'B', status: 'refused', grounds: GROUNDS });
+    expect(evaluate(request({ applicationId: 'B' }), w, settings)).toMatchObject({
+      reason: 'declaration_refused',
+      grounds: GROUNDS,
+    });
+  });
+  it('no application named, only refusals: the grounds of the refusal', () => {
+    const v = view().declare(BODY, { applicationId: 'A', status: 'refused', grounds: GROUNDS });
+    expect(evaluate(request(), v, settings)).toMatchObject({
+      reason: 'declaration_refused',
+      grounds: GROUNDS,
+    });
+  });
+  it('a refusal without grounds says so: no grounds on the decision, null on the result', () => {
+    const v = view().declare(BODY, { applicationId: 'A', status: 'refused' });
+    const d = evaluate(request({ applicationId: 'A' }), v, settings);
+    expect(d).toMatchObject({ detail: 'KGD refused release under application A' });
+    expect('grounds' in d).toBe(false);
+    expect(resultOf(d)).toMatchObject({ reason: 'declaration_refused', grounds: null });
+  });
+  it('other results carry no grounds field', () => {
+    const d = evaluate(request({ imei: '352099001761482' }), view(), settings);
+    expect(resultOf(d)).not.toHaveProperty('grounds');
   });
 });
 

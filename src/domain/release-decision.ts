@@ -4,7 +4,13 @@
  * IMEIs normalised to bodies (or says why it is not one).
  */
 import { z } from 'zod';
-import { IMPORT_KINDS, normaliseHsCode, resolveProcedure } from './customs.js';
+import {
+  IMPORT_KINDS,
+  isEaeuMarker,
+  normaliseHsCode,
+  normaliseProcedure,
+  resolveProcedure,
+} from './customs.js';
 import { isValidIinBin } from './ids.js';
 import { normaliseImei } from './imei.js';
 import { DECLARATION_STATUSES } from './types.js';
@@ -34,7 +40,18 @@ export const releaseDecisionSchema = z
      * Any spelling `normaliseProcedure` accepts (`40`, `ИМ 40`, `4000000`…), parsed to two
      * digits; absent, null or `ЕАЭС` for an import from an EAEU member state, parsed to null.
      */
-    procedure: z.string().max(64).nullish(),
+    procedure: z
+      .string()
+      .max(64)
+      .nullish()
+      // The spelling is checked here, with the other fields, so one message names every bad
+      // field; whether the procedure fits the import kind is checked once the object is whole.
+      .superRefine((text, ctx) => {
+        const trimmed = text?.trim() ?? '';
+        if (trimmed.length === 0 || isEaeuMarker(trimmed)) return;
+        const code = normaliseProcedure(trimmed);
+        if (code instanceof Error) ctx.addIssue({ code: 'custom', message: code.message, input: text });
+      }),
     /** `eaeu`: an import from another EAEU member state, which has no customs procedure (seed 000 §4(6)). */
     importKind: z.enum(IMPORT_KINDS).optional(),
     status: z.enum(DECLARATION_STATUSES),

@@ -263,6 +263,13 @@ describe('customs procedures as KGD systems write them', () => {
       ok: false,
       error: expect.stringContaining('procedure: customs procedure "4" is not a procedure code'),
     });
+    // A bad procedure is named with the other bad fields, not only once they are fixed.
+    const both = parse({ procedure: '4', decidedAt: 'x' });
+    expect(both).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('procedure: customs procedure "4"'),
+    });
+    expect(both).toMatchObject({ ok: false, error: expect.stringContaining('decidedAt') });
     expect(parse({ procedure: '40', hsCode: '8517.13' })).toMatchObject({
       ok: false,
       error: expect.stringContaining('hsCode: HS code "8517.13" is not a ten-digit EAEU HS code'),

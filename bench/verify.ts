@@ -26,6 +26,7 @@ async function measure(workers: number, batch: number, payloads: readonly Uint8A
     settings: {
       dataDir,
       eligibleProcedures: ['40', '53', '60', '94'],
+      acceptEaeuImports: true,
       maxMessageBytes: 65536,
       requestsTopic: 'imei.verify.requests',
       repartitionTopic: 'imeiflow.requests.repartition',

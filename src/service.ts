@@ -118,6 +118,7 @@ export async function startService(
       settings: {
         dataDir: config.dataDir,
         eligibleProcedures: config.rules.eligibleProcedures,
+        acceptEaeuImports: config.rules.acceptEaeuImports,
         maxMessageBytes: config.pipeline.maxMessageBytes,
         requestsTopic: config.topics.requests,
         repartitionTopic: config.topics.repartition,

@@ -26,9 +26,22 @@ export function formatReport(report: LoadReport): string {
       `${number.format(report.rowsLoaded)} loaded, ${number.format(report.rowsRejected)} rejected ` +
       `in ${(report.durationMs / 1000).toFixed(2)} s (${number.format(report.rowsPerSecond)} rows/s)`,
   ];
+  const { header } = report;
+  if (header.line !== 1 || header.sheet !== null) {
+    lines.push(
+      `  header at ${report.format === 'xlsx' ? 'row' : 'line'} ${header.line}${header.sheet === null ? '' : ` of sheet ${JSON.stringify(header.sheet)}`}`,
+    );
+  }
   for (const r of report.rejections) lines.push(`  line ${r.line}: ${r.error}`);
   const unlisted = report.rowsRejected - report.rejections.length;
   if (unlisted > 0) lines.push(`  … and ${number.format(unlisted)} more rejected rows`);
+  if (report.rowsWarned > 0) {
+    lines.push(`  ${number.format(report.rowsWarned)} rows loaded with a warning:`);
+    for (const w of report.warnings) lines.push(`  line ${w.line}: ${w.warning}`);
+    const unlistedWarnings = report.rowsWarned - new Set(report.warnings.map((w) => w.line)).size;
+    if (unlistedWarnings > 0)
+      lines.push(`  … and ${number.format(unlistedWarnings)} more rows with warnings`);
+  }
   return lines.join('\n');
 }
 

@@ -50,6 +50,11 @@ export const configSchema = z.strictObject({
   }),
   rules: z.strictObject({
     eligibleProcedures: z.array(z.string().regex(/^\d{2}$/, 'must be a two-digit procedure code')).min(1),
+    /**
+     * KGD's records of imports from other EAEU member states (no customs procedure) prove legal
+     * entry: seed 000 §4(6) counts them among the import operations KGD confirms (§8).
+     */
+    acceptEaeuImports: z.boolean(),
   }),
   pending: z.strictObject({
     deadlineWorkingDays: z.number().int().min(0).max(30),
@@ -67,11 +72,13 @@ export type Config = z.infer<typeof configSchema>;
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
+type EnvKind = 'string' | 'int' | 'nullable-int' | 'list' | 'boolean';
+
 /** Environment variables and where they land in the config. */
 const ENV_VARIABLES: readonly {
   name: string;
   path: readonly string[];
-  kind: 'string' | 'int' | 'nullable-int' | 'list';
+  kind: EnvKind;
 }[] = [
   { name: 'KAFKA_BROKERS', path: ['kafka', 'brokers'], kind: 'string' },
   { name: 'IMEIFLOW_KAFKA_GROUP', path: ['kafka', 'groupId'], kind: 'string' },
@@ -81,6 +88,7 @@ const ENV_VARIABLES: readonly {
   { name: 'IMEIFLOW_WORKERS', path: ['pool', 'workers'], kind: 'nullable-int' },
   { name: 'IMEIFLOW_LOG_LEVEL', path: ['log', 'level'], kind: 'string' },
   { name: 'IMEIFLOW_ELIGIBLE_PROCEDURES', path: ['rules', 'eligibleProcedures'], kind: 'list' },
+  { name: 'IMEIFLOW_ACCEPT_EAEU_IMPORTS', path: ['rules', 'acceptEaeuImports'], kind: 'boolean' },
   { name: 'IMEIFLOW_BATCH_MAX_MESSAGES', path: ['pipeline', 'batchMaxMessages'], kind: 'int' },
   ...TOPIC_ROLE_NAMES.map((role) => ({
     name: TOPIC_ROLES[role].env,
@@ -131,10 +139,17 @@ function setPath(target: JsonObject, path: readonly string[], value: Json): void
   node[path[path.length - 1]!] = value;
 }
 
-function envValue(raw: string, kind: 'string' | 'int' | 'nullable-int' | 'list'): Json {
+function envValue(raw: string, kind: EnvKind): Json {
   switch (kind) {
     case 'string':
       return raw;
+    case 'boolean': {
+      // Keep the raw text when it is not a boolean, so validation names it.
+      const word = raw.trim().toLowerCase();
+      if (word === 'true' || word === '1') return true;
+      if (word === 'false' || word === '0') return false;
+      return raw;
+    }
     case 'list':
       return raw
         .split(',')

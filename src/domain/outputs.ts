@@ -27,6 +27,19 @@ export function resultMessage(decision: Decision, at: string): Uint8Array {
       at,
     });
   }
+  if (decision.outcome === 'rejected' && decision.reason === 'declaration_refused') {
+    // KGD's grounds, machine-readable beside the detail (null when KGD gave none): what the
+    // operator tells the subscriber (seed 002 §8(3), a reasoned refusal).
+    return bytes({
+      requestId: decision.requestId,
+      imei: decision.imei,
+      outcome: decision.outcome,
+      reason: decision.reason,
+      detail: decision.detail,
+      grounds: decision.grounds ?? null,
+      at,
+    });
+  }
   return bytes({
     requestId: decision.requestId,
     imei: decision.imei,

@@ -9,6 +9,7 @@
  */
 import { normaliseImei } from './imei.js';
 import type {
+  ApplicationRecord,
   ConfirmedDecision,
   Decision,
   DeclarationEntry,
@@ -26,6 +27,56 @@ import type {
 export interface RuleSettings {
   /** Customs procedure codes that prove legal entry (seed 000 §8); defaults in config/. */
   readonly eligibleProcedures: ReadonlySet<string>;
+  /**
+   * Whether KGD's record of an import from another EAEU member state (no customs procedure)
+   * proves legal entry, as seed 000 §4(6) counts such imports (`rules.acceptEaeuImports`).
+   * Absent: accepted, the default of config/default.json.
+   */
+  readonly acceptEaeuImports?: boolean;
+}
+
+/** The rules' settings from the `rules` section of the configuration. */
+export function ruleSettingsOf(rules: {
+  readonly eligibleProcedures: readonly string[];
+  readonly acceptEaeuImports: boolean;
+}): RuleSettings {
+  return {
+    eligibleProcedures: new Set(rules.eligibleProcedures),
+    acceptEaeuImports: rules.acceptEaeuImports,
+  };
+}
+
+/** Whether a released entry's procedure proves legal entry: an eligible code, or an accepted EAEU import. */
+function provesEntry(procedure: string | null, settings: RuleSettings): boolean {
+  return procedure === null
+    ? settings.acceptEaeuImports !== false
+    : settings.eligibleProcedures.has(procedure);
+}
+
+/** The evidence a release of this procedure gives. */
+function evidenceOf(procedure: string | null): Evidence {
+  return procedure === null ? 'eaeu-import' : 'kgd-release';
+}
+
+/** "procedure 40", or what stands for the procedure an EAEU import lacks. */
+function procedureText(procedure: string | null): string {
+  return procedure === null
+    ? 'import from an EAEU member state (no customs procedure)'
+    : `procedure ${procedure}`;
+}
+
+/** The detail of a confirmation by a release decision. */
+function releasedDetail(applicationId: string, procedure: string | null): string {
+  return procedure === null
+    ? `KGD records the import from an EAEU member state under application ${applicationId}`
+    : `released under application ${applicationId}, procedure ${procedure}`;
+}
+
+/** The detail of a rejection for a procedure that does not prove entry. */
+function notEligibleDetail(applicationId: string, procedure: string | null): string {
+  return procedure === null
+    ? `application ${applicationId} records an import from an EAEU member state, which this service does not accept as proof of legal entry`
+    : `customs procedure ${procedure} of application ${applicationId} does not prove legal entry`;
 }
 
 /** Receives one human-readable line per rule consulted; only `imeiflow check` passes one. */
@@ -149,6 +200,26 @@ function registeredOutcome(
   };
 }
 
+/**
+ * Rule 6: KGD refused (or revoked) the release. A refusal is reasoned (seed 002 §8(3)): its
+ * grounds go into the detail and, machine-readable, into the result, so the operator can tell
+ * the subscriber why.
+ */
+function refusedOutcome(
+  request: VerifyRequest,
+  imei: string,
+  body: string,
+  decision: DeclarationEntry | ApplicationRecord,
+): RejectedDecision {
+  const what =
+    decision.status === 'revoked'
+      ? `KGD revoked the release decision of application ${decision.applicationId}`
+      : `KGD refused release under application ${decision.applicationId}`;
+  const { grounds } = decision;
+  if (grounds === undefined) return rejected(request, imei, body, 'declaration_refused', what);
+  return { ...rejected(request, imei, body, 'declaration_refused', `${what}: ${grounds}`), grounds };
+}
+
 function pending(request: VerifyRequest, imei: string, body: string, detail: string): Decision {
   return { outcome: 'pending', requestId: request.requestId, imei, body, reason: 'awaiting_kgd', detail };
 }
@@ -177,34 +248,17 @@ function applicationOutcome(
   // The declaration entry carries the application's decision; the application record is read
   // only when this IMEI is not listed (one LMDB lookup fewer on the common path).
   const application = listed === undefined ? view.application(applicationId) : undefined;
-  const status = listed?.status ?? application?.status;
-  const procedure = listed?.procedure ?? application?.procedure;
+  const decided = listed ?? application;
+  const status = decided?.status;
   trace?.(
-    status === undefined
+    decided === undefined
       ? `application ${applicationId}: no KGD decision yet`
-      : `application ${applicationId}: ${status}, procedure ${procedure}, ${listed ? 'lists' : 'does not list'} this IMEI`,
+      : `application ${applicationId}: ${decided.status}, ${procedureText(decided.procedure)}, ${listed ? 'lists' : 'does not list'} this IMEI`,
   );
-  if (status === undefined || procedure === undefined || status === 'registered') {
+  if (decided === undefined || status === 'registered') {
     return pending(request, imei, body, `no KGD release decision yet for application ${applicationId}`);
   }
-  if (status === 'refused') {
-    return rejected(
-      request,
-      imei,
-      body,
-      'declaration_refused',
-      `KGD refused release under application ${applicationId}`,
-    );
-  }
-  if (status === 'revoked') {
-    return rejected(
-      request,
-      imei,
-      body,
-      'declaration_refused',
-      `KGD revoked the release decision of application ${applicationId}`,
-    );
-  }
+  if (status === 'refused' || status === 'revoked') return refusedOutcome(request, imei, body, decided);
   if (listed === undefined) {
     return rejected(
       request,
@@ -214,13 +268,14 @@ function applicationOutcome(
       `application ${applicationId} does not list this IMEI`,
     );
   }
-  if (!settings.eligibleProcedures.has(procedure)) {
+  const { procedure } = listed;
+  if (!provesEntry(procedure, settings)) {
     return rejected(
       request,
       imei,
       body,
       'procedure_not_eligible',
-      `customs procedure ${procedure} of application ${applicationId} does not prove legal entry`,
+      notEligibleDetail(applicationId, procedure),
     );
   }
   return confirmed(
@@ -228,10 +283,10 @@ function applicationOutcome(
     imei,
     body,
     tac,
-    'kgd-release',
+    evidenceOf(procedure),
     applicationId,
     procedure,
-    `released under application ${applicationId}, procedure ${procedure}`,
+    releasedDetail(applicationId, procedure),
   );
 }
 
@@ -255,10 +310,10 @@ function anyDeclarationOutcome(
   let refusal: DeclarationEntry | undefined;
   for (const entry of declarations) {
     trace?.(
-      `declarations: application ${entry.applicationId}, procedure ${entry.procedure}, ${entry.status}`,
+      `declarations: application ${entry.applicationId}, ${procedureText(entry.procedure)}, ${entry.status}`,
     );
     if (entry.status === 'released') {
-      if (settings.eligibleProcedures.has(entry.procedure)) {
+      if (provesEntry(entry.procedure, settings)) {
         // The latest eligible release is the evidence we cite.
         if (eligible === undefined || (entry.decidedAt ?? '') > (eligible.decidedAt ?? '')) eligible = entry;
       } else {
@@ -274,10 +329,10 @@ function anyDeclarationOutcome(
       imei,
       body,
       tac,
-      'kgd-release',
+      evidenceOf(eligible.procedure),
       eligible.applicationId,
       eligible.procedure,
-      `released under application ${eligible.applicationId}, procedure ${eligible.procedure}`,
+      releasedDetail(eligible.applicationId, eligible.procedure),
     );
   }
   if (ineligible !== undefined) {
@@ -286,18 +341,10 @@ function anyDeclarationOutcome(
       imei,
       body,
       'procedure_not_eligible',
-      `customs procedure ${ineligible.procedure} of application ${ineligible.applicationId} does not prove legal entry`,
+      notEligibleDetail(ineligible.applicationId, ineligible.procedure),
     );
   }
-  if (refusal !== undefined) {
-    return rejected(
-      request,
-      imei,
-      body,
-      'declaration_refused',
-      `KGD ${refusal.status === 'revoked' ? 'revoked the release of' : 'refused release under'} application ${refusal.applicationId}`,
-    );
-  }
+  if (refusal !== undefined) return refusedOutcome(request, imei, body, refusal);
   return pending(request, imei, body, 'declarations listing this IMEI are not decided yet');
 }
 

@@ -27,7 +27,12 @@ export type PendingReason = (typeof PENDING_REASONS)[number];
 export const REVIEW_REASONS = ['kgd_timeout', 'owner_conflict'] as const;
 export type ReviewReason = (typeof REVIEW_REASONS)[number];
 
-export const EVIDENCE_KINDS = ['kgd-release', 'manual', 'local-production'] as const;
+/**
+ * `kgd-release`: KGD released the device under an eligible customs procedure. `eaeu-import`: KGD
+ * records its import from another EAEU member state, which has no customs procedure (seed 000
+ * §4(6)). `manual`: a reviewer confirmed it. `local-production`: produced or repaired in Kazakhstan.
+ */
+export const EVIDENCE_KINDS = ['kgd-release', 'eaeu-import', 'manual', 'local-production'] as const;
 export type Evidence = (typeof EVIDENCE_KINDS)[number];
 
 export const DECLARATION_STATUSES = ['registered', 'released', 'refused', 'revoked'] as const;
@@ -73,19 +78,33 @@ export interface BlockEntry {
 /** One customs application listing an IMEI (seed 000, appendix 2). */
 export interface DeclarationEntry {
   readonly applicationId: string;
-  readonly procedure: string;
+  /**
+   * The two-digit customs procedure; null for an import from another EAEU member state, which
+   * crosses no customs border and has no procedure (seed 000 §4(6); `customs.ts` ImportKind).
+   */
+  readonly procedure: string | null;
   readonly status: DeclarationStatus;
   readonly hsCode: string | null;
   readonly decidedAt: string | null;
+  /**
+   * KGD's grounds for a refusal (or revocation): a reasoned refusal names the reasons and how to
+   * remedy them (seed 002 §8(3): «бас тарту үшін негіз болған себептерді және оларды жою жөніндегі
+   * нұсқамаларды»; seed 003, appendix 2: «Бас тарту негіздемесі»). Present only when KGD gave
+   * them, so the common entry keeps its shared msgpack shape (src/store/structures.ts).
+   */
+  readonly grounds?: string;
 }
 
 export interface ApplicationRecord {
   readonly applicationId: string;
-  readonly procedure: string;
+  /** As DeclarationEntry.procedure: null for an import from an EAEU member state. */
+  readonly procedure: string | null;
   readonly status: DeclarationStatus;
   readonly imeiCount: number;
   readonly hsCode: string | null;
   readonly decidedAt: string | null;
+  /** The grounds of the application's latest decision, when KGD gave them (DeclarationEntry.grounds). */
+  readonly grounds?: string;
 }
 
 /** A device produced or repaired in Kazakhstan: proof of legal presence for channel `local`. */
@@ -143,6 +162,8 @@ export interface RejectedDecision {
   readonly body: string | null;
   readonly reason: RejectReason;
   readonly detail: string;
+  /** `declaration_refused`: KGD's grounds, when it gave them (DeclarationEntry.grounds). */
+  readonly grounds?: string;
 }
 
 export interface PendingDecision {

@@ -17,8 +17,8 @@ export const BLOCKLIST_SPEC: TableSpec<'imei' | 'reason' | 'source' | 'since', B
     { field: 'source', headers: ['source', 'источник'], required: false },
     { field: 'since', headers: ['since', 'date', 'дата'], required: false },
   ],
-  parseRow(cell) {
-    const imei = parseImeiCell(cell('imei'));
+  parseRow(cell, origin) {
+    const imei = parseImeiCell(cell('imei'), origin('imei'));
     if (imei instanceof Error) return { ok: false, error: imei.message };
     const rawSince = cell('since');
     let since: string | null = null;

@@ -63,9 +63,12 @@ export function splitRecord(text: string, delimiter: string): SplitResult {
 
 const CANDIDATES = ['|', ',', ';', '\t'] as const;
 
-/** The delimiter of a header line: whichever candidate occurs most outside quotes. */
-export function detectDelimiter(header: string): string {
-  let best: string = ',';
+/**
+ * The delimiter of a line: whichever candidate occurs most outside quotes; undefined when none
+ * does (a title line above the header, a one-column file).
+ */
+export function detectDelimiter(header: string): string | undefined {
+  let best: string | undefined;
   let bestCount = 0;
   for (const candidate of CANDIDATES) {
     let count = 0;

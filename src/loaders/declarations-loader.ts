@@ -2,10 +2,12 @@
  * The KGD monthly export (seed 000 §11, appendix 2): application ID, customs procedure code and
  * IMEI, under the Russian headers of the export or their snake_case names; CSV or XLSX.
  */
+import { normaliseHsCode, parseImportKind, resolveProcedure } from '../domain/customs.js';
+import { MAX_GROUNDS_CHARS } from '../domain/release-decision.js';
 import { DECLARATION_STATUSES, type DeclarationEntry, type DeclarationStatus } from '../domain/types.js';
 import { type ApplicationDecision, applyApplicationDecision } from '../store/declarations.js';
 import type { Store } from '../store/store.js';
-import { isDigits, parseImeiCell, parseTimestamp } from './fields.js';
+import { parseImeiCell, parseTimestamp } from './fields.js';
 import { type LoadOptions, type LoadReport, loadTable, type RowSink, type TableSpec } from './load-table.js';
 
 export interface DeclarationRow {
@@ -13,7 +15,15 @@ export interface DeclarationRow {
   readonly entry: DeclarationEntry;
 }
 
-type DeclarationField = 'applicationId' | 'procedure' | 'imei' | 'status' | 'hsCode' | 'decidedAt';
+type DeclarationField =
+  | 'applicationId'
+  | 'procedure'
+  | 'importKind'
+  | 'imei'
+  | 'status'
+  | 'hsCode'
+  | 'decidedAt'
+  | 'grounds';
 
 const STATUS_ALIASES: Record<string, DeclarationStatus> = {
   выпущено: 'released',
@@ -41,20 +51,30 @@ export const DECLARATIONS_SPEC: TableSpec<DeclarationField, DeclarationRow> = {
       headers: ['Код таможенной процедуры', 'procedure_code', 'procedure'],
       required: true,
     },
+    // Seed 000 §4(6): an import from another EAEU member state has no customs procedure. Such a
+    // row says so in this column (or with ЕАЭС in the procedure column); see customs.ts.
+    { field: 'importKind', headers: ['Вид ввоза', 'import_kind', 'importKind'], required: false },
     { field: 'imei', headers: ['IMEI'], required: true },
     { field: 'status', headers: ['status', 'Статус'], required: false },
     { field: 'hsCode', headers: ['hs_code', 'Код ТН ВЭД'], required: false },
     { field: 'decidedAt', headers: ['decided_at', 'Дата решения'], required: false },
+    // A refusal's reasons (seed 002 §8(3)), as KGD words them; carried to the subscriber.
+    {
+      field: 'grounds',
+      headers: ['grounds', 'Основание отказа', 'Основания отказа', 'Причина отказа', 'Бас тарту негіздемесі'],
+      required: false,
+    },
   ],
-  parseRow(cell) {
+  parseRow(cell, origin) {
     const applicationId = cell('applicationId');
     if (applicationId.length === 0) return { ok: false, error: 'application ID is empty' };
     if (applicationId.length > 128)
       return { ok: false, error: 'application ID is longer than 128 characters' };
-    const procedure = cell('procedure');
-    if (!isDigits(procedure, 2))
-      return { ok: false, error: `procedure code ${JSON.stringify(procedure)} is not 2 digits` };
-    const imei = parseImeiCell(cell('imei'));
+    const importKind = parseImportKind(cell('importKind'));
+    if (importKind instanceof Error) return { ok: false, error: importKind.message };
+    const procedure = resolveProcedure(cell('procedure'), importKind);
+    if (procedure instanceof Error) return { ok: false, error: procedure.message };
+    const imei = parseImeiCell(cell('imei'), origin('imei'));
     if (imei instanceof Error) return { ok: false, error: imei.message };
     const status = parseStatus(cell('status'));
     if (status === undefined) {
@@ -63,9 +83,12 @@ export const DECLARATIONS_SPEC: TableSpec<DeclarationField, DeclarationRow> = {
         error: `status ${JSON.stringify(cell('status'))} is not one of ${DECLARATION_STATUSES.join(', ')}`,
       };
     }
-    const hsCode = cell('hsCode');
-    if (hsCode.length > 0 && !isDigits(hsCode, 10))
-      return { ok: false, error: `HS code ${JSON.stringify(hsCode)} is not 10 digits` };
+    // The HS code only describes the goods; a bad one must not cost the device its evidence
+    // (seed 000 appendix 2 lists application, procedure and IMEI): the row loads without it.
+    const rawHsCode = cell('hsCode');
+    const hsCode = rawHsCode.length === 0 ? null : normaliseHsCode(rawHsCode);
+    const warnings: string[] = [];
+    if (hsCode instanceof Error) warnings.push(`${hsCode.message}; loaded without an HS code`);
     const rawDecided = cell('decidedAt');
     let decidedAt: string | null = null;
     if (rawDecided.length > 0) {
@@ -73,13 +96,23 @@ export const DECLARATIONS_SPEC: TableSpec<DeclarationField, DeclarationRow> = {
       if (parsed instanceof Error) return { ok: false, error: `decided_at: ${parsed.message}` };
       decidedAt = parsed;
     }
-    return {
-      ok: true,
-      value: {
-        body: imei.body,
-        entry: { applicationId, procedure, status, hsCode: hsCode || null, decidedAt },
-      },
+    let grounds = cell('grounds');
+    if (grounds.length > MAX_GROUNDS_CHARS) {
+      warnings.push(`grounds are ${grounds.length} characters long; the first ${MAX_GROUNDS_CHARS} are kept`);
+      grounds = grounds.slice(0, MAX_GROUNDS_CHARS);
+    }
+    const entry: DeclarationEntry = {
+      applicationId,
+      procedure,
+      status,
+      hsCode: hsCode instanceof Error ? null : hsCode,
+      decidedAt,
+      // Absent rather than empty: an entry without grounds keeps its shared stored shape.
+      ...(grounds.length === 0 ? {} : { grounds }),
     };
+    return warnings.length === 0
+      ? { ok: true, value: { body: imei.body, entry } }
+      : { ok: true, value: { body: imei.body, entry }, warnings };
   },
 };
 
@@ -110,7 +143,8 @@ function sameDecision(a: DeclarationEntry, b: DeclarationEntry): boolean {
     a.procedure === b.procedure &&
     a.status === b.status &&
     a.hsCode === b.hsCode &&
-    a.decidedAt === b.decidedAt
+    a.decidedAt === b.decidedAt &&
+    a.grounds === b.grounds
   );
 }
 

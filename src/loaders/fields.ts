@@ -1,5 +1,6 @@
 /** Cell parsers shared by the loaders. Each returns the value or an Error naming the problem. */
 import { type NormalisedImei, normaliseImei } from '../domain/imei.js';
+import type { CellOrigin } from './load-table.js';
 
 const MONTHS: Record<string, string> = {
   jan: '01',
@@ -67,19 +68,41 @@ function parseTimestampUncached(text: string): string | Error {
   return new Date(ms).toISOString();
 }
 
-/** An IMEI cell, normalised like a request (rule 2); a bad check digit rejects the row. */
-export function parseImeiCell(text: string): NormalisedImei | Error {
+/**
+ * An IMEI cell, normalised like a request (rule 2); a bad check digit rejects the row.
+ *
+ * A spreadsheet cell holding a number, not text, is read as the digits it shows (its number
+ * format's leading zeros included, see excel-number.ts), and only when those can be nothing but
+ * the IMEI that was typed: 15 digits (an IMEI, whose check digit is then checked) or 16 (an
+ * IMEISV), within the integers a spreadsheet number holds exactly. Anything else is rejected
+ * naming the cell, never read as another IMEI:
+ * - 14 digits or fewer: a 15-digit IMEI whose leading 0 was dropped (TACs 01… are common) looks
+ *   exactly like a 14-digit body, to which rule 2 would add a new check digit;
+ * - beyond 2^53: the double holds other digits than were typed.
+ */
+export function parseImeiCell(text: string, origin?: CellOrigin): NormalisedImei | Error {
   if (text.length === 0) return new Error('IMEI is empty');
+  if (origin?.number === true) {
+    const problem = numberImeiProblem(text);
+    if (problem !== undefined) {
+      const cell = origin.ref === null ? 'the IMEI cell' : `cell ${origin.ref}`;
+      return new Error(
+        `${cell} holds the number ${text}, ${problem}; write the IMEI as text and load the row again`,
+      );
+    }
+  }
   const result = normaliseImei(text);
   return result.ok ? result : new Error(`IMEI ${JSON.stringify(text)}: ${result.detail}`);
 }
 
-/** Exactly `n` ASCII digits. */
-export function isDigits(text: string, n: number): boolean {
-  if (text.length !== n) return false;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
+/** Why a number cell's digits cannot be taken for the IMEI typed; undefined when they can. */
+function numberImeiProblem(text: string): string | undefined {
+  if (!/^\d+$/.test(text)) return 'which is not an IMEI';
+  if (text.length < 15) {
+    return `${text.length} digits: a 15-digit IMEI starting with 0 loses that 0 in a number cell, so which IMEI was meant cannot be told`;
   }
-  return true;
+  if (text.length > 16 || BigInt(text) > BigInt(Number.MAX_SAFE_INTEGER)) {
+    return 'more digits than a spreadsheet number keeps exactly';
+  }
+  return undefined;
 }

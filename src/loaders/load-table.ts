@@ -15,14 +15,23 @@ export interface ColumnSpec<F extends string> {
 }
 
 export type RowResult<R> =
-  | { readonly ok: true; readonly value: R }
+  /** `warnings`: what was wrong with the row but did not stop it loading, reported on its line. */
+  | { readonly ok: true; readonly value: R; readonly warnings?: readonly string[] }
   | { readonly ok: false; readonly error: string };
+
+/** Where a cell's text came from, for what only the file format can tell. */
+export interface CellOrigin {
+  /** The cell's address (`C7`) in an XLSX sheet; null in a CSV file, where the line says it. */
+  readonly ref: string | null;
+  /** An XLSX cell holding a number: its text is the number as shown, not as typed. */
+  readonly number: boolean;
+}
 
 export interface TableSpec<F extends string, R> {
   /** What the file is, for messages: "TAC table". */
   readonly what: string;
   readonly columns: readonly ColumnSpec<F>[];
-  parseRow(cell: (field: F) => string): RowResult<R>;
+  parseRow(cell: (field: F) => string, origin: (field: F) => CellOrigin): RowResult<R>;
 }
 
 export interface ParsedRow<R> {
@@ -33,6 +42,12 @@ export interface ParsedRow<R> {
 export interface Rejection {
   readonly line: number;
   readonly error: string;
+}
+
+/** A row that loaded, with something in it that did not. */
+export interface Warning {
+  readonly line: number;
+  readonly warning: string;
 }
 
 /** Writes batches of parsed rows; returns the rows it refused (conflicts found against the file). */
@@ -65,6 +80,11 @@ export interface LoadReport {
   readonly rowsRejected: number;
   /** The first `maxReportedRejections` rejections, in file order. */
   readonly rejections: readonly Rejection[];
+  /** Rows loaded with a warning (a field dropped), counted; the first `maxReportedRejections` listed. */
+  readonly rowsWarned: number;
+  readonly warnings: readonly Warning[];
+  /** Where the header was found: the line (CSV) or row (XLSX), and the sheet's name (XLSX). */
+  readonly header: { readonly line: number; readonly sheet: string | null };
   readonly durationMs: number;
   readonly rowsPerSecond: number;
 }
@@ -79,11 +99,20 @@ export function normaliseHeader(header: string): string {
     .replace(/[^\p{L}\p{N}]/gu, '');
 }
 
-function mapHeader<F extends string>(
+/**
+ * How many non-empty rows of a sheet (or a CSV file) may come before its header: exports carry a
+ * title («Сведения о выпуске товаров …»), a date line, a blank row.
+ */
+export const HEADER_SEARCH_ROWS = 20;
+
+type HeaderMatch<F extends string> =
+  | { readonly ok: true; readonly mapping: Map<F, number> }
+  | { readonly ok: false; readonly missing: readonly string[] };
+
+function matchHeader<F extends string>(
   spec: TableSpec<F, unknown>,
   cells: readonly string[],
-  file: string,
-): Map<F, number> {
+): HeaderMatch<F> {
   const positions = new Map<string, number>();
   cells.forEach((cell, index) => {
     const key = normaliseHeader(cell);
@@ -100,17 +129,45 @@ function mapHeader<F extends string>(
     if (found !== undefined) mapping.set(column.field, found);
     else if (column.required) missing.push(column.headers.map((h) => `"${h}"`).join(' or '));
   }
-  if (missing.length > 0) {
-    const seen = cells
-      .slice(0, 20)
-      .map((c) => JSON.stringify(c))
-      .join(', ');
-    throw new ImeiflowError(
-      'LOAD_HEADER_INVALID',
-      `${file}: not a ${spec.what}: the header lacks ${missing.join('; ')} (found ${seen || 'nothing'})`,
-    );
+  return missing.length === 0 ? { ok: true, mapping } : { ok: false, missing };
+}
+
+/** A row looked at as a header and found lacking: the one lacking least is named in the error. */
+interface HeaderCandidate {
+  readonly line: number;
+  readonly sheet: string | null;
+  readonly cells: readonly string[];
+  readonly missing: readonly string[];
+}
+
+function noHeader(
+  file: string,
+  what: string,
+  format: 'csv' | 'xlsx',
+  closest: HeaderCandidate,
+): ImeiflowError {
+  const seen = closest.cells
+    .slice(0, 20)
+    .map((c) => JSON.stringify(c))
+    .join(', ');
+  const where =
+    format === 'xlsx'
+      ? `row ${closest.line} of sheet ${JSON.stringify(closest.sheet ?? '')}`
+      : `line ${closest.line}`;
+  return new ImeiflowError(
+    'LOAD_HEADER_INVALID',
+    `${file}: not a ${what}: no header among the first ${HEADER_SEARCH_ROWS} rows${format === 'xlsx' ? ' of any sheet' : ''}; ` +
+      `the closest, ${where}, lacks ${closest.missing.join('; ')} (found ${seen || 'nothing'})`,
+  );
+}
+
+/** `C7`: the spreadsheet address of a 0-based column index and a 1-based row. */
+export function cellRef(index: number, row: number): string {
+  let column = '';
+  for (let n = index + 1; n > 0; n = Math.floor((n - 1) / 26)) {
+    column = String.fromCharCode(65 + ((n - 1) % 26)) + column;
   }
-  return mapping;
+  return `${column}${row}`;
 }
 
 export async function loadTable<F extends string, R>(
@@ -129,12 +186,20 @@ export async function loadTable<F extends string, R>(
 
   let rowsRead = 0;
   let rowsRejected = 0;
+  let rowsWarned = 0;
   const rejections: Rejection[] = [];
+  const warnings: Warning[] = [];
   const reject = (rejection: Rejection): void => {
     rowsRejected++;
     if (rejections.length < maxReported) rejections.push(rejection);
   };
+  // The header: searched for in the first rows of each sheet, in order; the first sheet that has
+  // one is loaded and the sheets after it are not read.
   let mapping: Map<F, number> | undefined;
+  let header: { line: number; sheet: string | null } | undefined;
+  let sheet: string | null = null;
+  let looked = 0;
+  let closest: HeaderCandidate | undefined;
   let batch: ParsedRow<R>[] = [];
   // One batch is written while the next is parsed; never more, so memory stays bounded.
   let writing: Promise<void> | undefined;
@@ -156,29 +221,64 @@ export async function loadTable<F extends string, R>(
       totalBytes: source.totalBytes,
     });
   };
+  const xlsx = source.format === 'xlsx';
 
   for await (const item of source.items()) {
+    if (item.kind === 'sheet') {
+      if (mapping !== undefined) break;
+      sheet = item.name;
+      looked = 0;
+      continue;
+    }
     if (mapping === undefined) {
       if (item.kind === 'problem') {
         rowsRead++;
         reject({ line: item.line, error: item.error });
         continue;
       }
-      mapping = mapHeader(spec, item.cells, file);
+      // Past the search window of this sheet: wait for the next one (a CSV file has no next).
+      if (looked >= HEADER_SEARCH_ROWS) {
+        if (xlsx) continue;
+        break;
+      }
+      looked++;
+      const match = matchHeader(spec, item.cells);
+      if (match.ok) {
+        mapping = match.mapping;
+        header = { line: item.line, sheet: xlsx ? sheet : null };
+      } else if (closest === undefined || match.missing.length < closest.missing.length) {
+        closest = { line: item.line, sheet, cells: item.cells, missing: match.missing };
+      }
       continue;
     }
     rowsRead++;
     if (item.kind === 'problem') {
       reject({ line: item.line, error: item.error });
     } else {
-      const { cells } = item;
+      const { cells, line, numberCells } = item;
       const fields = mapping;
-      const parsed = spec.parseRow((field) => {
-        const index = fields.get(field);
-        return index === undefined ? '' : (cells[index] ?? '').trim();
-      });
-      if (parsed.ok) batch.push({ line: item.line, value: parsed.value });
-      else reject({ line: item.line, error: parsed.error });
+      const parsed = spec.parseRow(
+        (field) => {
+          const index = fields.get(field);
+          return index === undefined ? '' : (cells[index] ?? '').trim();
+        },
+        (field) => {
+          const index = fields.get(field);
+          return {
+            ref: xlsx && index !== undefined ? cellRef(index, line) : null,
+            number: index !== undefined && numberCells?.includes(index) === true,
+          };
+        },
+      );
+      if (parsed.ok) {
+        batch.push({ line, value: parsed.value });
+        if (parsed.warnings !== undefined && parsed.warnings.length > 0) {
+          rowsWarned++;
+          for (const warning of parsed.warnings) {
+            if (warnings.length < maxReported) warnings.push({ line, warning });
+          }
+        }
+      } else reject({ line, error: parsed.error });
     }
     if (batch.length >= batchRows) await flush();
     if (options.onProgress !== undefined && (rowsRead & 0x3fff) === 0) {
@@ -189,7 +289,8 @@ export async function loadTable<F extends string, R>(
       }
     }
   }
-  if (mapping === undefined) {
+  if (mapping === undefined || header === undefined) {
+    if (closest !== undefined) throw noHeader(file, spec.what, source.format, closest);
     throw new ImeiflowError(
       'LOAD_HEADER_INVALID',
       `${file}: the file is empty; expected a ${spec.what} with a header row`,
@@ -208,6 +309,9 @@ export async function loadTable<F extends string, R>(
     rowsLoaded: rowsRead - rowsRejected,
     rowsRejected,
     rejections,
+    rowsWarned,
+    warnings,
+    header,
     durationMs,
     rowsPerSecond: durationMs > 0 ? Math.round((rowsRead / durationMs) * 1000) : 0,
   };

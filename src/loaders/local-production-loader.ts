@@ -24,8 +24,8 @@ export const LOCAL_PRODUCTION_SPEC: TableSpec<
     { field: 'reference', headers: ['reference', 'document'], required: true },
     { field: 'producedAt', headers: ['produced_at', 'date'], required: false },
   ],
-  parseRow(cell) {
-    const imei = parseImeiCell(cell('imei'));
+  parseRow(cell, origin) {
+    const imei = parseImeiCell(cell('imei'), origin('imei'));
     if (imei instanceof Error) return { ok: false, error: imei.message };
     const producerId = cell('producerId');
     if (!isValidIinBin(producerId))

@@ -233,6 +233,7 @@ export function declarationsTable(log: Logger): GlobalTable {
           status: decision.status,
           hsCode: decision.hsCode ?? null,
           decidedAt: new Date(decision.decidedAt).toISOString(),
+          ...(decision.grounds === undefined ? {} : { grounds: decision.grounds }),
         };
         // A revocation may name no IMEIs: it withdraws everything the application listed.
         const bodies =

@@ -367,6 +367,7 @@ export interface WorkerSettings {
   readonly dataDir: string;
   readonly encryptionKey?: string;
   readonly eligibleProcedures: readonly string[];
+  readonly acceptEaeuImports: boolean;
   readonly maxMessageBytes: number;
   /** Topic names for DLQ entries (where a bad message was read). */
   readonly requestsTopic: string;

@@ -4,6 +4,7 @@
  * decides (LMDB serialises writers across threads).
  */
 import { Piscina } from 'piscina';
+import { ruleSettingsOf } from '../domain/rules.js';
 import { WorkerIndexView } from '../store/index-view.js';
 import { openStore } from '../store/store.js';
 import type { WorkerSettings } from './batch-contract.js';
@@ -17,7 +18,7 @@ const store = openStore({
 const context: BatchContext = {
   store,
   index: new WorkerIndexView(store),
-  rules: { eligibleProcedures: new Set(settings.eligibleProcedures) },
+  rules: ruleSettingsOf(settings),
   deadlines: {
     workingDays: settings.deadlineWorkingDays,
     calendar: { utcOffsetMinutes: settings.utcOffsetMinutes, holidays: new Set(settings.holidays) },

@@ -48,6 +48,8 @@ export function applyApplicationDecision(store: Store, decision: ApplicationDeci
     imeiCount: (previous?.imeiCount ?? 0) + added,
     hsCode: entry.hsCode ?? previous?.hsCode ?? null,
     decidedAt: entry.decidedAt ?? previous?.decidedAt ?? null,
+    // Grounds belong to one decision: a later decision without them does not inherit them.
+    ...(entry.grounds === undefined ? {} : { grounds: entry.grounds }),
   };
   if (previous === undefined || !sameApplication(previous, record))
     store.applications.put(entry.applicationId, record);
@@ -72,7 +74,8 @@ function sameEntry(a: DeclarationEntry, b: DeclarationEntry): boolean {
     a.procedure === b.procedure &&
     a.status === b.status &&
     a.hsCode === b.hsCode &&
-    a.decidedAt === b.decidedAt
+    a.decidedAt === b.decidedAt &&
+    a.grounds === b.grounds
   );
 }
 
@@ -82,6 +85,7 @@ function sameApplication(a: ApplicationRecord, b: ApplicationRecord): boolean {
     a.status === b.status &&
     a.imeiCount === b.imeiCount &&
     a.hsCode === b.hsCode &&
-    a.decidedAt === b.decidedAt
+    a.decidedAt === b.decidedAt &&
+    a.grounds === b.grounds
   );
 }

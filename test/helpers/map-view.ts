@@ -47,10 +47,11 @@ export class MapIndexView implements IndexView {
     // Keys in the order the loaders write them: stored shapes are order-sensitive.
     const full: DeclarationEntry = {
       applicationId: entry.applicationId,
-      procedure: entry.procedure ?? '40',
+      procedure: entry.procedure === undefined ? '40' : entry.procedure,
       status: entry.status ?? 'released',
       hsCode: entry.hsCode === undefined ? '8517130000' : entry.hsCode,
       decidedAt: entry.decidedAt === undefined ? '2026-11-20T09:00:00.000Z' : entry.decidedAt,
+      ...(entry.grounds === undefined ? {} : { grounds: entry.grounds }),
     };
     this.decls.set(body, [...(this.decls.get(body) ?? []), full]);
     const app = this.apps.get(full.applicationId);
@@ -61,6 +62,7 @@ export class MapIndexView implements IndexView {
       imeiCount: (app?.imeiCount ?? 0) + 1,
       hsCode: full.hsCode,
       decidedAt: full.decidedAt,
+      ...(full.grounds === undefined ? {} : { grounds: full.grounds }),
     });
     return this;
   }

@@ -25,6 +25,7 @@ interface Result {
   reason: string | null;
   evidence?: string;
   detail: string;
+  grounds?: string | null;
 }
 interface Confirmation {
   requestId: string;
@@ -222,6 +223,41 @@ describe('late decisions, reviews and revocations', () => {
       imei: A(301),
       requestId: 'late-1',
     });
+  });
+
+  it('KGD decisions as KGD writes them: a reasoned refusal reaches the result, an EAEU import confirms', async () => {
+    send(request('grounds-1', A(311)));
+    send(request('eaeu-1', A(312), { ownerId: OWNER }));
+    await producer.flush();
+    await waitForResult('grounds-1', 'pending');
+    await waitForResult('eaeu-1', 'pending');
+    const grounds = 'не представлен сертификат соответствия; представить сертификат';
+    producer.sendJson(topics.decisions!, 'KZ-REFUSED', {
+      applicationId: 'KZ-REFUSED',
+      procedure: 'ИМ 40 00 000',
+      status: 'refused',
+      hsCode: '8517 13 000 0',
+      imeis: [A(311)],
+      decidedAt: '2026-11-20T09:00:00Z',
+      grounds,
+    });
+    producer.sendJson(topics.decisions!, 'ZV-EAEU', {
+      applicationId: 'ZV-EAEU',
+      importKind: 'eaeu',
+      status: 'released',
+      imeis: [A(312)],
+      decidedAt: '2026-11-20T09:00:00Z',
+    });
+    await producer.flush();
+    expect(await waitForResult('grounds-1', 'rejected')).toMatchObject({
+      reason: 'declaration_refused',
+      detail: `KGD refused release under application KZ-REFUSED: ${grounds}`,
+      grounds,
+    });
+    expect(await waitForResult('eaeu-1', 'confirmed')).toMatchObject({ evidence: 'eaeu-import' });
+    expect(confirmations().filter((c) => c.requestId === 'eaeu-1')).toEqual([
+      expect.objectContaining({ evidence: 'eaeu-import', applicationId: 'ZV-EAEU', procedure: null }),
+    ]);
   });
 
   it('a reviewer confirms one waiting request and rejects another', async () => {

@@ -22,6 +22,7 @@ import {
 export const TEST_WORKER_SETTINGS = (dataDir: string): WorkerSettings => ({
   dataDir,
   eligibleProcedures: ['40', '53', '60', '94'],
+  acceptEaeuImports: true,
   maxMessageBytes: 65536,
   requestsTopic: 'requests',
   repartitionTopic: 'repartition',

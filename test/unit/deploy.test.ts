@@ -204,7 +204,10 @@ describe('deploy/k8s and deploy/compose', () => {
   it('the topic job creates every topic imeiflow uses, each with its cleanup policy and partitions', () => {
     const script = readFileSync(deploy('compose/create-topics.sh'), 'utf8');
     const created = new Map(
-      [...script.matchAll(/^create (\S+) (\S+) (\S+)/gm)].map((m) => [m[1]!, { cleanup: m[2]!, partitions: m[3]! }]),
+      [...script.matchAll(/^create (\S+) (\S+) (\S+)/gm)].map((m) => [
+        m[1]!,
+        { cleanup: m[2]!, partitions: m[3]! },
+      ]),
     );
     expect([...created.keys()].sort()).toEqual(Object.values(defaults.topics).sort());
     for (const role of TOPIC_ROLE_NAMES) {

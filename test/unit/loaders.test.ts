@@ -185,8 +185,10 @@ describe('declarations loader', () => {
       'KZ-1,40,352099001761499,released,,tomorrow',
     ].join('\n');
     const report = await loadDeclarations(store, file('d.csv', content));
-    expect(report.rowsLoaded).toBe(2);
-    expect(report.rejections.map((r) => r.line)).toEqual([3, 4, 5, 6, 7, 9]);
+    expect(report.rowsLoaded).toBe(3);
+    expect(report.rejections.map((r) => r.line)).toEqual([3, 4, 5, 6, 9]);
+    // A bad HS code costs the row its HS code, not its IMEI evidence.
+    expect(report.warnings.map((w) => w.line)).toEqual([7]);
     expect(report.rejections[1]!.error).toContain('check digit should be 1');
     expect(store.declarations.get('35209900176149')?.[0]?.decidedAt).toBe('2026-11-20T09:00:00.000Z');
   });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decide, evaluate } from '../../src/domain/rules.js';
+import { loadConfig } from '../../src/config/config.js';
+import { confirmationMessage, resultMessage } from '../../src/domain/outputs.js';
+import { decide, evaluate, ruleSettingsOf } from '../../src/domain/rules.js';
 import type { Decision, VerifyRequest } from '../../src/domain/types.js';
 import { MapIndexView } from '../helpers/map-view.js';
 
@@ -199,6 +201,142 @@ describe('rule 6: evidence without an applicationId', () => {
     expect(outcomeOf(evaluate(request(), v, { eligibleProcedures: new Set(['53']) }))).toBe(
       'rejected/procedure_not_eligible',
     );
+  });
+});
+
+describe('rule 6: imports from EAEU member states (seed 000 §4(6))', () => {
+  // KGD records such an import without a customs procedure: the entry's procedure is null.
+  const eaeu = (
+    v: MapIndexView,
+    overrides: { applicationId?: string; status?: 'released' | 'refused'; decidedAt?: string } = {},
+  ) => v.declare(BODY, { applicationId: 'ZV-1', procedure: null, ...overrides });
+  const off = { ...settings, acceptEaeuImports: false };
+
+  it('named application: confirmed with evidence eaeu-import and no procedure', () => {
+    const d = evaluate(request({ applicationId: 'ZV-1' }), eaeu(view()), settings);
+    expect(d).toMatchObject({
+      outcome: 'confirmed',
+      evidence: 'eaeu-import',
+      applicationId: 'ZV-1',
+      procedure: null,
+      detail: 'KGD records the import from an EAEU member state under application ZV-1',
+    });
+  });
+  it('no application named: the EAEU import is evidence like an eligible release', () => {
+    expect(evaluate(request(), eaeu(view()), settings)).toMatchObject({
+      outcome: 'confirmed',
+      evidence: 'eaeu-import',
+      applicationId: 'ZV-1',
+    });
+  });
+  it('the latest of a customs release and an EAEU import is cited, with its own evidence', () => {
+    const v = eaeu(view(), { decidedAt: '2026-02-01T00:00:00.000Z' }).declare(BODY, {
+      applicationId: 'KZ-1',
+      decidedAt: '2026-01-01T00:00:00.000Z',
+    });
+    expect(evaluate(request(), v, settings)).toMatchObject({
+      evidence: 'eaeu-import',
+      applicationId: 'ZV-1',
+    });
+    const w = eaeu(view(), { decidedAt: '2025-12-01T00:00:00.000Z' }).declare(BODY, {
+      applicationId: 'KZ-1',
+      decidedAt: '2026-01-01T00:00:00.000Z',
+    });
+    expect(evaluate(request(), w, settings)).toMatchObject({
+      evidence: 'kgd-release',
+      applicationId: 'KZ-1',
+      procedure: '40',
+    });
+  });
+  it('switched off: procedure_not_eligible saying why; a customs release still confirms', () => {
+    expect(evaluate(request({ applicationId: 'ZV-1' }), eaeu(view()), off)).toMatchObject({
+      outcome: 'rejected',
+      reason: 'procedure_not_eligible',
+      detail: expect.stringContaining('records an import from an EAEU member state'),
+    });
+    expect(outcomeOf(evaluate(request(), eaeu(view()), off))).toBe('rejected/procedure_not_eligible');
+    const v = eaeu(view()).declare(BODY, { applicationId: 'KZ-1' });
+    expect(evaluate(request(), v, off)).toMatchObject({ evidence: 'kgd-release', applicationId: 'KZ-1' });
+  });
+  it('a refused EAEU record → declaration_refused', () => {
+    expect(outcomeOf(evaluate(request(), eaeu(view(), { status: 'refused' }), settings))).toBe(
+      'rejected/declaration_refused',
+    );
+  });
+  it('accepted by default: in config/default.json, and when a caller leaves the setting out', () => {
+    const fromConfig = ruleSettingsOf(loadConfig({ env: {} }).rules);
+    expect(fromConfig.acceptEaeuImports).toBe(true);
+    expect(outcomeOf(evaluate(request(), eaeu(view()), fromConfig))).toBe('confirmed/eaeu-import');
+    expect(outcomeOf(evaluate(request(), eaeu(view()), { eligibleProcedures: new Set(['40']) }))).toBe(
+      'confirmed/eaeu-import',
+    );
+    const offByEnv = ruleSettingsOf(loadConfig({ env: { IMEIFLOW_ACCEPT_EAEU_IMPORTS: 'false' } }).rules);
+    expect(outcomeOf(evaluate(request(), eaeu(view()), offByEnv))).toBe('rejected/procedure_not_eligible');
+  });
+  it('БДИК is told the evidence, with no procedure', () => {
+    const d = evaluate(request(), eaeu(view()), settings);
+    if (d.outcome !== 'confirmed') throw new Error(`expected a confirmation, got ${d.outcome}`);
+    expect(JSON.parse(Buffer.from(confirmationMessage(d, 'now')).toString())).toMatchObject({
+      evidence: 'eaeu-import',
+      applicationId: 'ZV-1',
+      procedure: null,
+    });
+  });
+  it('the trace says what the entry is', () => {
+    const steps: string[] = [];
+    evaluate(request(), eaeu(view()), settings, (s) => steps.push(s));
+    expect(steps).toContain(
+      'declarations: application ZV-1, import from an EAEU member state (no customs procedure), released',
+    );
+  });
+});
+
+describe('rule 6: reasoned refusals (seeds 002, 003)', () => {
+  const GROUNDS =
+    'Нарушение пп. 3 п. 10 Стандарта: не представлен сертификат соответствия; представить сертификат';
+  const resultOf = (d: Decision) =>
+    JSON.parse(Buffer.from(resultMessage(d, 'now')).toString()) as Record<string, unknown>;
+
+  it('named application refused: the grounds in the detail and as a field of their own', () => {
+    const v = view().declare(BODY, { applicationId: 'A', status: 'refused', grounds: GROUNDS });
+    const d = evaluate(request({ applicationId: 'A' }), v, settings);
+    expect(d).toMatchObject({
+      outcome: 'rejected',
+      reason: 'declaration_refused',
+      detail: `KGD refused release under application A: ${GROUNDS}`,
+      grounds: GROUNDS,
+    });
+    expect(resultOf(d)).toMatchObject({ reason: 'declaration_refused', grounds: GROUNDS });
+  });
+  it('revoked with grounds, and the application record when the IMEI is not listed', () => {
+    const v = view().declare(BODY, { applicationId: 'A', status: 'revoked', grounds: 'решение отменено' });
+    expect(evaluate(request({ applicationId: 'A' }), v, settings)).toMatchObject({
+      detail: 'KGD revoked the release decision of application A: решение отменено',
+      grounds: 'решение отменено',
+    });
+    const w = view().declare('35209900999999', { applicationId: 'B', status: 'refused', grounds: GROUNDS });
+    expect(evaluate(request({ applicationId: 'B' }), w, settings)).toMatchObject({
+      reason: 'declaration_refused',
+      grounds: GROUNDS,
+    });
+  });
+  it('no application named, only refusals: the grounds of the refusal', () => {
+    const v = view().declare(BODY, { applicationId: 'A', status: 'refused', grounds: GROUNDS });
+    expect(evaluate(request(), v, settings)).toMatchObject({
+      reason: 'declaration_refused',
+      grounds: GROUNDS,
+    });
+  });
+  it('a refusal without grounds says so: no grounds on the decision, null on the result', () => {
+    const v = view().declare(BODY, { applicationId: 'A', status: 'refused' });
+    const d = evaluate(request({ applicationId: 'A' }), v, settings);
+    expect(d).toMatchObject({ detail: 'KGD refused release under application A' });
+    expect('grounds' in d).toBe(false);
+    expect(resultOf(d)).toMatchObject({ reason: 'declaration_refused', grounds: null });
+  });
+  it('other results carry no grounds field', () => {
+    const d = evaluate(request({ imei: '352099001761482' }), view(), settings);
+    expect(resultOf(d)).not.toHaveProperty('grounds');
   });
 });
 

@@ -82,7 +82,10 @@ describe('shared msgpack structures', () => {
   // 0xd4 0x72): correct but slower. The hot shapes must all be shared.
   const inlineDefinition = (bytes: Uint8Array) => Buffer.from(bytes).includes(Buffer.from([0xd4, 0x72]));
   const packr = structuredPackr();
-  const view = new MapIndexView().addTac('35209900').declare('35209900176148', { applicationId: 'A' });
+  const view = new MapIndexView()
+    .addTac('35209900')
+    .declare('35209900176148', { applicationId: 'A' })
+    .declare('35209900176149', { applicationId: 'ZV-1', procedure: null });
   const request: VerifyRequest = {
     requestId: 'r',
     imei: '352099001761481',
@@ -98,6 +101,7 @@ describe('shared msgpack structures', () => {
     ],
     ['a TAC record', view.tac('35209900')],
     ['declarations', view.declarations('35209900176148')],
+    ['an EAEU import (no procedure)', view.declarations('35209900176149')],
     ['an application', view.application('A')],
     [
       'an outcome record',
@@ -125,6 +129,43 @@ describe('shared msgpack structures', () => {
     expect(new Packr().unpack(bytes)).toEqual({ novel: 1, shape: 'yes' });
     expect(structuredPackr().unpack(bytes)).toEqual({ novel: 1, shape: 'yes' });
   });
+  it('an optional field present only on rare values (grounds of a refusal) round-trips through LMDB to a reader', async () => {
+    const dataDir = join(dir, 'grounds');
+    const store = openStore({ dataDir });
+    const refused = {
+      applicationId: 'KZ-1',
+      procedure: '40',
+      status: 'refused' as const,
+      hsCode: null,
+      decidedAt: null,
+      grounds: 'нет сертификата',
+    };
+    const outcome: OutcomeRecord = {
+      decision: {
+        outcome: 'rejected',
+        requestId: 'r-1',
+        imei: '352099001761481',
+        body: '35209900176148',
+        reason: 'declaration_refused',
+        detail: 'KGD refused release under application KZ-1: нет сертификата',
+        grounds: 'нет сертификата',
+      },
+      source: '1/2',
+      at: 'now',
+    };
+    const { grounds: _, ...withoutGrounds } = { ...refused, applicationId: 'KZ-2' };
+    // The extra field takes the entry off its shared structure: its keys travel inline.
+    expect(inlineDefinition(packr.pack(refused))).toBe(true);
+    // One entry with the extra field, one in the shared shape, side by side in one value.
+    await store.declarations.put('35209900176148', [refused, withoutGrounds]);
+    await store.outcomes.put('r-1', outcome);
+    const reader = openStore({ dataDir, readOnly: true });
+    expect(reader.declarations.get('35209900176148')).toEqual([refused, withoutGrounds]);
+    expect(reader.outcomes.get('r-1')).toEqual(outcome);
+    await reader.close();
+    await store.close();
+  });
+
   it('stores values the pipeline packed itself as they are, and readers decode them', async () => {
     const dataDir = join(dir, 'as-is');
     const store = openStore({ dataDir });

@@ -52,6 +52,13 @@ describe('configuration', () => {
     expect(problem({ IMEIFLOW_ELIGIBLE_PROCEDURES: '4' })).toContain('IMEIFLOW_ELIGIBLE_PROCEDURES');
   });
 
+  it('config/example.json loads', () => {
+    const config = loadConfig({ env: { IMEIFLOW_CONFIG: 'config/example.json' } });
+    expect(config.kafka.brokers).toBe('kafka-1:9092,kafka-2:9092,kafka-3:9092');
+    // Its empty 2027 block keeps the shipped dates.
+    expect(config.pending.calendar.years['2027']?.daysOff['2027-01-04']).toContain('moved');
+  });
+
   it('names a config file that cannot be read', () => {
     expect(problem({ IMEIFLOW_CONFIG: '/nonexistent.json' })).toContain('/nonexistent.json');
   });

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Config, workerCount } from './config/config.js';
+import { calendarGaps } from './domain/working-day.js';
 import { messageOf } from './errors.js';
 import { buildControlPlane } from './http/app.js';
 import type { KafkaSettings } from './kafka/client.js';
@@ -80,6 +81,16 @@ export async function startService(
     log.fatal({ err: error }, 'fatal pipeline error; exiting for a clean restart');
     process.exit(70);
   };
+
+  // Deadlines count with the working-day calendar: say when it does not know this or next year.
+  const { calendar, utcOffsetMinutes } = config.pending;
+  metrics.sources.calendar = { data: calendar, utcOffsetMinutes };
+  for (const { year, missing } of calendarGaps(calendar, new Date(), utcOffsetMinutes)) {
+    log.warn(
+      { year, missing },
+      `the working-day calendar is incomplete for ${year}: deadlines may fall on a day off; add the dates to pending.calendar (README, "Working days")`,
+    );
+  }
 
   try {
     const store: Store = openStore({ dataDir: config.dataDir });

@@ -38,6 +38,8 @@ export function isWorkingDate(date: string, calendar: WorkingCalendar): boolean 
 export interface CalendarYear {
   /** Every date the year needs is known from an official source. */
   readonly complete: boolean;
+  /** What an incomplete year lacks. */
+  readonly missing?: string | undefined;
   /** Local date → why it is a day off. */
   readonly daysOff: Readonly<Record<string, string>>;
   /** Local date → why it is a working day (a Saturday or Sunday a decree made one). */
@@ -107,6 +109,31 @@ export function addWorkingDays(at: Date, days: number, calendar: WorkingCalendar
     if (isWorkingDay(midnight, calendar)) added++;
   }
   return new Date(midnight + timeOfDay - offsetMs);
+}
+
+/**
+ * The current and the coming year, when the calendar does not hold them completely: what a
+ * start-up warning names (README, "Working days").
+ */
+export function calendarGaps(
+  data: CalendarData,
+  now: Date,
+  utcOffsetMinutes: number,
+): { readonly year: number; readonly missing: string }[] {
+  const current = localYear(now, utcOffsetMinutes);
+  const gaps: { year: number; missing: string }[] = [];
+  for (const year of [current, current + 1]) {
+    const known = data.years[String(year)];
+    if (known?.complete === true) continue;
+    gaps.push({
+      year,
+      missing:
+        known === undefined
+          ? 'every date (the year is not in the calendar)'
+          : (known.missing ?? 'dates not yet known'),
+    });
+  }
+  return gaps;
 }
 
 /** An instant as Astana local time, ISO-like with its offset: `2026-11-23T14:05:00+05:00`. */

@@ -5,6 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type CalendarData, calendarCoveredUntil } from '../domain/working-day.js';
 import type { OutcomeCounts } from '../pipeline/batch-effects.js';
 import type { PipelineObserver } from '../pipeline/observer.js';
 import { scanPending } from '../store/pending-scan.js';
@@ -19,6 +20,8 @@ export interface MetricSources {
   queuedMessages?: () => number;
   ownedPartitions?: () => readonly number[];
   store?: Store;
+  /** The working-day calendar (config `pending.calendar`): how far ahead it is known. */
+  calendar?: { readonly data: CalendarData; readonly utcOffsetMinutes: number };
 }
 
 /** Counting waiting requests scans the pending store: at most this often. */
@@ -171,6 +174,16 @@ export class Metrics implements PipelineObserver {
       });
     pendingGauge('pending_requests', 'Requests waiting for a KGD decision', (c) => c.awaiting);
     pendingGauge('review_requests', 'Requests waiting for a reviewer', (c) => c.review);
+    new Gauge({
+      name: `${PREFIX}calendar_covered_until_timestamp_seconds`,
+      help: 'End of the working-day calendar: 1 January (Astana) of the first year from now on it does not hold completely',
+      registers,
+      collect() {
+        const calendar = sources.calendar;
+        if (calendar === undefined) return;
+        this.set(calendarCoveredUntil(calendar.data, new Date(), calendar.utcOffsetMinutes).getTime() / 1000);
+      },
+    });
     new Gauge({
       name: `${PREFIX}lmdb_size_bytes`,
       help: 'Size of the LMDB file',

@@ -31,4 +31,19 @@ describe('metrics', () => {
     expect(gauge(text, 'imeiflow_review_requests')).toBe(owned.filter((i) => i % 10 === 0).length);
     expect(gauge(text, 'imeiflow_pending_requests')).toBe(owned.filter((i) => i % 10 !== 0).length);
   });
+
+  it('says until when the working-day calendar is known', async () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    const name = 'imeiflow_calendar_covered_until_timestamp_seconds';
+    const complete = { complete: true, daysOff: {}, workingDays: {} };
+    const thisYear = new Date(Date.now() + 5 * 3_600_000).getUTCFullYear();
+    metrics.sources.calendar = {
+      data: { years: { [thisYear]: complete, [thisYear + 1]: { ...complete, complete: false } } },
+      utcOffsetMinutes: 300,
+    };
+    // 1 January of next year, 00:00 in Astana.
+    expect(gauge(await metrics.registry.metrics(), name)).toBe(
+      Date.UTC(thisYear + 1, 0, 1) / 1000 - 5 * 3600,
+    );
+  });
 });

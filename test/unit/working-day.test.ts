@@ -6,6 +6,7 @@ import {
   addWorkingDays,
   type CalendarData,
   calendarCoveredUntil,
+  calendarGaps,
   isWorkingDate,
   toLocalIso,
   workingCalendarOf,
@@ -238,5 +239,20 @@ describe('calendarCoveredUntil', () => {
     expect(calendarCoveredUntil(calendar, at('2025-06-01T00:00:00Z'), 300).toISOString()).toBe(
       '2024-12-31T19:00:00.000Z',
     );
+  });
+});
+
+describe('calendarGaps (the start-up warning)', () => {
+  const { calendar } = loadConfig({ env: {} }).pending;
+  it('names 2027 and what it lacks, from 2026 on', () => {
+    const gaps = calendarGaps(calendar, at('2026-11-29T12:00:00Z'), 300);
+    expect(gaps.map((g) => g.year)).toEqual([2027]);
+    expect(gaps[0]?.missing).toContain('Kurban Ait 2027');
+  });
+  it('names a year the calendar does not hold at all', () => {
+    expect(calendarGaps(calendar, at('2027-06-01T00:00:00Z'), 300)).toEqual([
+      { year: 2027, missing: calendar.years['2027']!.missing },
+      { year: 2028, missing: 'every date (the year is not in the calendar)' },
+    ]);
   });
 });

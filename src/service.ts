@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { type Config, workerCount } from './config/config.js';
+import { type Config, workerCount, workingCalendar } from './config/config.js';
 import { calendarGaps } from './domain/working-day.js';
 import { messageOf } from './errors.js';
 import { buildControlPlane } from './http/app.js';
@@ -85,6 +85,10 @@ export async function startService(
   // Deadlines count with the working-day calendar: say when it does not know this or next year.
   const { calendar, utcOffsetMinutes } = config.pending;
   metrics.sources.calendar = { data: calendar, utcOffsetMinutes };
+  metrics.sources.deadlines = {
+    workingDays: config.pending.deadlineWorkingDays,
+    calendar: workingCalendar(config),
+  };
   for (const { year, missing } of calendarGaps(calendar, new Date(), utcOffsetMinutes)) {
     log.warn(
       { year, missing },

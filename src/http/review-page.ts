@@ -21,6 +21,7 @@ export const REVIEW_PAGE = `<!doctype html>
   .panel { border: 1px solid #d8dee6; border-radius: .4rem; padding: .8rem 1rem; margin: 1rem 0; }
   .error { color: #a01616; }
   .muted { color: #64707d; }
+  .overdue { color: #a01616; font-weight: 600; }
   label { display: block; margin: .4rem 0; }
   input, textarea, select { font: inherit; }
 </style>
@@ -36,7 +37,7 @@ export const REVIEW_PAGE = `<!doctype html>
   <button id="refresh">Refresh</button> <span id="count" class="muted"></span>
   <p id="list-error" class="error" role="alert"></p>
   <table>
-    <thead><tr><th>requestId</th><th>IMEI</th><th>operator</th><th>stage</th><th>reason</th><th>since</th><th></th></tr></thead>
+    <thead><tr><th>requestId</th><th>IMEI</th><th>operator</th><th>stage</th><th>reason</th><th>since</th><th>time left</th><th></th></tr></thead>
     <tbody id="rows"></tbody>
   </table>
 </div>
@@ -61,6 +62,17 @@ async function api(path, options = {}) {
   return body;
 }
 function cell(text) { const td = document.createElement('td'); td.textContent = text == null ? '' : String(text); return td; }
+// Time left until the stage's deadline (one working day), as the server counted it.
+function duration(seconds) {
+  const minutes = Math.floor(Math.abs(seconds) / 60);
+  const d = Math.floor(minutes / 1440), h = Math.floor((minutes % 1440) / 60), m = minutes % 60;
+  return d > 0 ? d + ' d ' + h + ' h' : h > 0 ? h + ' h ' + m + ' min' : m + ' min';
+}
+function remainingCell(seconds) {
+  const td = cell(seconds < 0 ? 'overdue by ' + duration(seconds) : duration(seconds));
+  td.className = seconds < 0 ? 'remaining overdue' : 'remaining';
+  return td;
+}
 async function refresh() {
   $('list-error').textContent = '';
   try {
@@ -72,6 +84,7 @@ async function refresh() {
       const tr = document.createElement('tr');
       tr.dataset.requestId = item.requestId;
       for (const value of [item.requestId, item.imei, item.operator, item.stage, item.reason, item.since]) tr.append(cell(value));
+      tr.append(remainingCell(item.remainingSeconds));
       const open = document.createElement('button');
       open.textContent = 'Open';
       open.addEventListener('click', () => select(item, tr));

@@ -5,6 +5,7 @@
  * the batch's own changes over it, so later messages of the batch see earlier ones.
  */
 
+import { waitingDeadline } from '../domain/deadline.js';
 import { registryEntryOf } from '../domain/registry-entry.js';
 import type {
   Decision,
@@ -14,7 +15,7 @@ import type {
   SourceId,
   VerifyRequest,
 } from '../domain/types.js';
-import { addWorkingDays, type WorkingCalendar } from '../domain/working-day.js';
+import type { WorkingCalendar } from '../domain/working-day.js';
 import type { BatchResult } from '../pool/batch-contract.js';
 import type { PendingEntry } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -162,19 +163,17 @@ export class BatchEffects {
     const entries = this.pendingOf(decision.body);
     const previous = entries.find((e) => e.request.requestId === decision.requestId);
     const since = previous?.since ?? this.#atIso;
+    const stage = decision.outcome === 'pending' ? 'awaiting_kgd' : 'review';
     const entry: PendingEntry = {
       request,
       partition: this.#partition,
       source: previous?.source ?? source,
-      stage: decision.outcome === 'pending' ? 'awaiting_kgd' : 'review',
+      stage,
       reason: decision.reason,
       detail: decision.detail,
       since,
-      deadline:
-        decision.outcome === 'pending'
-          ? (previous?.deadline ??
-            addWorkingDays(this.#at, this.#deadlines.workingDays, this.#deadlines.calendar).toISOString())
-          : null,
+      // Each stage has its deadline: KGD's, then the reviewer's (src/domain/deadline.ts).
+      deadline: waitingDeadline(stage, this.#at, previous, this.#deadlines),
     };
     const next = entries.filter((e) => e.request.requestId !== decision.requestId);
     next.push(entry);

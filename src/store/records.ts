@@ -15,7 +15,11 @@ export interface PendingEntry {
   readonly detail: string;
   /** When the request first became pending (ISO, UTC). */
   readonly since: string;
-  /** When an awaiting_kgd request moves to review (ISO, UTC); null once in review. */
+  /**
+   * When this stage's deadline passes (ISO, UTC): for awaiting_kgd when the request moves to
+   * review, for review when a reviewer should have decided (src/domain/deadline.ts). Null in
+   * review entries written by earlier builds (read them with `stageDeadline`).
+   */
   readonly deadline: string | null;
 }
 

@@ -316,6 +316,14 @@ describe('reviews', () => {
       items: [{ requestId: 'wait-1', stage: 'review', reason: 'kgd_timeout' }],
     });
     expect(JSON.stringify(response.json())).not.toContain('990340005977');
+    // Stored by an earlier build without a review deadline: one working day from `since`
+    // (Friday 20 November 15:00 Astana → Monday 23 November 15:00), long past.
+    const [item] = (response.json() as { items: { deadline: string; remainingSeconds: number }[] }).items;
+    expect(item?.deadline).toBe('2026-11-23T10:00:00.000Z');
+    expect(item?.remainingSeconds).toBeCloseTo(
+      (Date.parse('2026-11-23T10:00:00.000Z') - Date.now()) / 1000,
+      -2,
+    );
   });
 
   it('shows one request with its owner only with a basis, audited', async () => {

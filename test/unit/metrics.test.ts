@@ -46,4 +46,57 @@ describe('metrics', () => {
       Date.UTC(thisYear + 1, 0, 1) / 1000 - 5 * 3600,
     );
   });
+
+  it('per stage: the oldest waiting request and those past their deadline', async () => {
+    const stageStore = openStore({ dataDir: join(tempDir(), 'metrics-stages') });
+    try {
+      const hour = 3_600_000;
+      const now = Date.now();
+      const iso = (ms: number) => new Date(ms).toISOString();
+      const entry = (
+        i: number,
+        stage: 'awaiting_kgd' | 'review',
+        sinceMs: number,
+        deadline: string | null,
+      ) => ({
+        ...waitingEntry(i, 0, stage, deadline),
+        since: iso(sinceMs),
+      });
+      await stageStore.env.transaction(() => {
+        // Waiting for KGD: one due in an hour, one 2 h past its deadline (the timer has not moved it yet).
+        stageStore.pending.put('10000000000001', [entry(1, 'awaiting_kgd', now - 5 * hour, iso(now + hour))]);
+        stageStore.pending.put('10000000000002', [
+          entry(2, 'awaiting_kgd', now - 30 * hour, iso(now - 2 * hour)),
+        ]);
+        // In review: one due in 3 h, one 3 h overdue, one of an earlier build (no deadline) waiting
+        // for 10 days, whose deadline counts from `since` and has long passed; one in partition 1.
+        stageStore.pending.put('10000000000003', [
+          entry(3, 'review', now - 20 * hour, iso(now + 3 * hour)),
+          entry(4, 'review', now - 40 * hour, iso(now - 3 * hour)),
+        ]);
+        stageStore.pending.put('10000000000005', [entry(5, 'review', now - 240 * hour, null)]);
+        stageStore.pending.put('10000000000006', [
+          { ...entry(6, 'review', now - 500 * hour, null), partition: 1 },
+        ]);
+      });
+      const metrics = new Metrics({ defaultMetrics: false });
+      metrics.sources.store = stageStore;
+      metrics.sources.ownedPartitions = () => [0];
+      metrics.sources.deadlines = {
+        workingDays: 1,
+        calendar: { utcOffsetMinutes: 300, holidays: new Set() },
+      };
+      const text = await metrics.registry.metrics();
+      const of = (name: string, stage: string) => gauge(text, `imeiflow_${name}{stage="${stage}"}`);
+      expect(of('waiting_oldest_age_seconds', 'awaiting_kgd')).toBeCloseTo(30 * 3600, -1);
+      expect(of('waiting_oldest_age_seconds', 'review')).toBeCloseTo(240 * 3600, -1);
+      expect(of('waiting_past_deadline', 'awaiting_kgd')).toBe(1);
+      expect(of('waiting_past_deadline', 'review')).toBe(2);
+      expect(of('waiting_most_overdue_seconds', 'awaiting_kgd')).toBeCloseTo(2 * 3600, -1);
+      // The earlier build's entry: at least 10 days − 1 working day (+ a weekend at most) overdue.
+      expect(of('waiting_most_overdue_seconds', 'review')).toBeGreaterThan(5 * 24 * 3600);
+    } finally {
+      await stageStore.close();
+    }
+  });
 });

@@ -308,6 +308,21 @@ describe('loads over HTTP', () => {
   });
 });
 
+describe('the review page', () => {
+  it('answers in the language asked for: ?lang=, else Accept-Language, else Russian', async () => {
+    const page = async (url: string, headers: Record<string, string> = {}) => {
+      const response = await app.inject({ url, headers });
+      expect(response.headers['vary']).toContain('accept-language');
+      return { language: response.headers['content-language'], html: response.body };
+    };
+    expect((await page('/review', { 'accept-language': 'kk-KZ,ru;q=0.5' })).language).toBe('kk');
+    expect((await page('/review?lang=en', { 'accept-language': 'kk' })).language).toBe('en');
+    const russian = await page('/review');
+    expect(russian.language).toBe('ru');
+    expect(russian.html).toContain('<html lang="ru">');
+  });
+});
+
 describe('reviews', () => {
   it('lists the queue without personal data', async () => {
     const response = await app.inject({ url: '/v1/reviews', headers: as('reviewer') });

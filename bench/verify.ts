@@ -22,7 +22,12 @@ async function measure(workers: number, batch: number, payloads: readonly Uint8A
   const pool = new VerifyPool({
     workers,
     maxQueuedBatchesPerWorker: 2,
-    settings: { dataDir, eligibleProcedures: ['40', '53', '60', '94'], maxMessageBytes: 65536 },
+    settings: {
+      dataDir,
+      eligibleProcedures: ['40', '53', '60', '94'],
+      spareDigit: { operators: [], channels: [] },
+      maxMessageBytes: 65536,
+    },
   });
   const batches: BatchMessage[][] = [];
   for (let start = 0; start < payloads.length; start += batch) {

@@ -125,6 +125,7 @@ export async function startService(
       settings: {
         dataDir: config.dataDir,
         eligibleProcedures: config.rules.eligibleProcedures,
+        spareDigit: config.rules.spareDigit,
         maxMessageBytes: config.pipeline.maxMessageBytes,
       },
     });

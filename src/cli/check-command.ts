@@ -2,7 +2,7 @@
 
 import type { Config } from '../config/config.js';
 import { validateRequest } from '../domain/request.js';
-import { decide } from '../domain/rules.js';
+import { decide, ruleSettings } from '../domain/rules.js';
 import type { Channel, Decision } from '../domain/types.js';
 import { ImeiflowError, messageOf } from '../errors.js';
 import { lmdbIndexView } from '../store/index-view.js';
@@ -59,7 +59,7 @@ export async function runCheck(config: Config, imei: string, options: CheckOptio
       parsed.request,
       null,
       lmdbIndexView(store),
-      { eligibleProcedures: new Set(config.rules.eligibleProcedures) },
+      ruleSettings(config.rules),
       (step) => steps.push(step),
     );
     if (options.json) {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { CHANNELS } from '../domain/types.js';
 import { type WorkingCalendar, workingCalendarOf } from '../domain/working-day.js';
 import { ImeiflowError, messageOf } from '../errors.js';
 import { DEFAULT_CALENDAR_FILE, DEFAULT_CONFIG_FILE } from '../paths.js';
@@ -99,6 +100,14 @@ export const configSchema = z.strictObject({
   }),
   rules: z.strictObject({
     eligibleProcedures: z.array(z.string().regex(/^\d{2}$/, 'must be a two-digit procedure code')).min(1),
+    /**
+     * Operators and channels that send IMEIs from network signalling, whose 15th digit may be a
+     * spare 0 instead of the check digit (3GPP TS 23.003 §6.2.1). Empty: the strict check for all.
+     */
+    spareDigit: z.strictObject({
+      operators: z.array(z.string().min(1).max(64)),
+      channels: z.array(z.enum(CHANNELS)),
+    }),
   }),
   pending: z.strictObject({
     deadlineWorkingDays: z.number().int().min(0).max(30),
@@ -137,6 +146,8 @@ const ENV_VARIABLES: readonly {
   { name: 'IMEIFLOW_WORKERS', path: ['pool', 'workers'], kind: 'nullable-int' },
   { name: 'IMEIFLOW_LOG_LEVEL', path: ['log', 'level'], kind: 'string' },
   { name: 'IMEIFLOW_ELIGIBLE_PROCEDURES', path: ['rules', 'eligibleProcedures'], kind: 'list' },
+  { name: 'IMEIFLOW_SPARE_DIGIT_OPERATORS', path: ['rules', 'spareDigit', 'operators'], kind: 'list' },
+  { name: 'IMEIFLOW_SPARE_DIGIT_CHANNELS', path: ['rules', 'spareDigit', 'channels'], kind: 'list' },
   { name: 'IMEIFLOW_CALENDAR_FILE', path: ['pending', 'calendarFile'], kind: 'string' },
   { name: 'IMEIFLOW_HOLIDAYS', path: ['pending', 'holidays'], kind: 'list' },
   { name: 'IMEIFLOW_WORKING_DAYS', path: ['pending', 'workingDays'], kind: 'list' },

@@ -26,6 +26,26 @@ import type {
 export interface RuleSettings {
   /** Customs procedure codes that prove legal entry (seed 000 §8); defaults in config/. */
   readonly eligibleProcedures: ReadonlySet<string>;
+  /**
+   * Operators and channels whose IMEIs may come from network signalling, with a spare digit 0
+   * in place of the check digit (3GPP TS 23.003 §6.2.1; `normaliseImei`). Absent: the strict
+   * check for every request.
+   */
+  readonly spareDigit?: { readonly operators: ReadonlySet<string>; readonly channels: ReadonlySet<string> };
+}
+
+/** Rule settings from their configured form (config `rules`, the workers' settings). */
+export function ruleSettings(rules: {
+  readonly eligibleProcedures: readonly string[];
+  readonly spareDigit: { readonly operators: readonly string[]; readonly channels: readonly string[] };
+}): RuleSettings {
+  return {
+    eligibleProcedures: new Set(rules.eligibleProcedures),
+    spareDigit: {
+      operators: new Set(rules.spareDigit.operators),
+      channels: new Set(rules.spareDigit.channels),
+    },
+  };
 }
 
 /** Receives one human-readable line per rule consulted; only `imeiflow check` passes one. */
@@ -324,14 +344,26 @@ export function evaluate(
   settings: RuleSettings,
   trace?: Trace,
 ): Decision {
-  // Rule 2: normalisation and check digit.
-  const normalised = normaliseImei(request.imei);
+  // Rule 2: normalisation and check digit (not for a spare digit where the operator or channel
+  // sends network-derived IMEIs).
+  const spare = settings.spareDigit;
+  const acceptSpare =
+    spare !== undefined && (spare.operators.has(request.operator) || spare.channels.has(request.channel));
+  const normalised = normaliseImei(request.imei, acceptSpare);
   if (!normalised.ok) {
     trace?.(`IMEI ${JSON.stringify(request.imei)}: ${normalised.detail}`);
     return rejected(request, request.imei, null, normalised.reason, normalised.detail);
   }
   const { imei, body } = normalised;
-  trace?.(`IMEI ${imei}: ${normalised.form === 'imei15' ? 'check digit holds' : `from ${normalised.form}`}`);
+  trace?.(
+    `IMEI ${imei}: ${
+      normalised.form === 'imei15'
+        ? 'check digit holds'
+        : normalised.form === 'imei15-spare'
+          ? `15th digit taken as a spare 0 (network-derived IMEIs accepted from ${request.operator}/${request.channel}); check digit not verified`
+          : `from ${normalised.form}`
+    }`,
+  );
 
   // Rule 3: a real device model.
   const tac = view.tac(normalised.tac);

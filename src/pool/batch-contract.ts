@@ -48,6 +48,8 @@ export interface WorkerSettings {
   readonly dataDir: string;
   readonly encryptionKey?: string;
   readonly eligibleProcedures: readonly string[];
+  /** Config `rules.spareDigit`: who may send network-derived IMEIs (a spare 15th digit 0). */
+  readonly spareDigit: { readonly operators: readonly string[]; readonly channels: readonly string[] };
   readonly maxMessageBytes: number;
 }
 

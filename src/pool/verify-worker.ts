@@ -3,6 +3,7 @@
  * read-only LMDB snapshot, encode the results in input order.
  */
 import { Piscina } from 'piscina';
+import { ruleSettings } from '../domain/rules.js';
 import { WorkerIndexView } from '../store/index-view.js';
 import { openStore } from '../store/store.js';
 import { type BatchResult, decodeBatch, encodeResults, type WorkerSettings } from './batch-contract.js';
@@ -15,12 +16,12 @@ const store = openStore({
   ...(settings.encryptionKey === undefined ? {} : { encryptionKey: settings.encryptionKey }),
 });
 const view = new WorkerIndexView(store);
-const ruleSettings = { eligibleProcedures: new Set(settings.eligibleProcedures) };
+const settingsForRules = ruleSettings(settings);
 
 export default function verifyBatchTask(buffer: Uint8Array): unknown {
   // See every write the main thread committed before it sent this batch.
   view.refresh();
   const task = decodeBatch(buffer);
-  const results: BatchResult[] = verifyBatch(task, view, ruleSettings, settings.maxMessageBytes);
+  const results: BatchResult[] = verifyBatch(task, view, settingsForRules, settings.maxMessageBytes);
   return Piscina.move(encodeResults(results));
 }

@@ -36,6 +36,15 @@ describe('configuration', () => {
     expect(config.rules.eligibleProcedures).toEqual(['40', '53']);
   });
 
+  it('network-derived IMEIs: strict by default, per operator or channel by setting', () => {
+    expect(loadConfig({ env: {} }).rules.spareDigit).toEqual({ operators: [], channels: [] });
+    const config = loadConfig({
+      env: { IMEIFLOW_SPARE_DIGIT_OPERATORS: 'kcell, tele2', IMEIFLOW_SPARE_DIGIT_CHANNELS: 'individual' },
+    });
+    expect(config.rules.spareDigit).toEqual({ operators: ['kcell', 'tele2'], channels: ['individual'] });
+    expect(problem({ IMEIFLOW_SPARE_DIGIT_CHANNELS: 'radio' })).toContain('IMEIFLOW_SPARE_DIGIT_CHANNELS');
+  });
+
   it('reports every bad variable at once, by name', () => {
     const message = problem({
       IMEIFLOW_HTTP_PORT: '99999',

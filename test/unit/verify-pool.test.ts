@@ -10,8 +10,8 @@ const dataDir = join(tempDir(), 'pool');
 let store: Store;
 let pool: VerifyPool;
 
-const request = (requestId: string, imei: string): BatchMessage => [
-  Buffer.from(JSON.stringify({ requestId, imei, operator: 'beeline', channel: 'import' })),
+const request = (requestId: string, imei: string, operator = 'beeline'): BatchMessage => [
+  Buffer.from(JSON.stringify({ requestId, imei, operator, channel: 'import' })),
   ENCODING_JSON,
   1,
   Number(requestId.slice(1)),
@@ -41,7 +41,12 @@ beforeAll(async () => {
   pool = new VerifyPool({
     workers: 2,
     maxQueuedBatchesPerWorker: 2,
-    settings: { dataDir, eligibleProcedures: ['40'], maxMessageBytes: 65536 },
+    settings: {
+      dataDir,
+      eligibleProcedures: ['40'],
+      spareDigit: { operators: ['kcell'], channels: [] },
+      maxMessageBytes: 65536,
+    },
   });
 });
 
@@ -61,6 +66,20 @@ describe('VerifyPool (real worker threads over the LMDB store)', () => {
       'confirmed',
       'pending',
       'rejected',
+    ]);
+  });
+
+  it('the workers take network-derived IMEIs (a spare 15th digit 0) from the operators configured', async () => {
+    const results = await pool.verify({
+      now: Date.now(),
+      topic: 'requests',
+      messages: [request('r11', '352099001761480', 'kcell'), request('r12', '352099001761480', 'beeline')],
+    });
+    expect(
+      results.map((r) => (r.kind === 'verdict' ? [r.decision.outcome, r.decision.imei] : r.kind)),
+    ).toEqual([
+      ['confirmed', '352099001761481'],
+      ['rejected', '352099001761480'],
     ]);
   });
 
@@ -121,7 +140,12 @@ describe('VerifyPool backpressure', () => {
     const small = new VerifyPool({
       workers: 1,
       maxQueuedBatchesPerWorker: 1,
-      settings: { dataDir, eligibleProcedures: ['40'], maxMessageBytes: 65536 },
+      settings: {
+        dataDir,
+        eligibleProcedures: ['40'],
+        spareDigit: { operators: [], channels: [] },
+        maxMessageBytes: 65536,
+      },
     });
     const messages = Array.from({ length: 2000 }, (_, i) => request(`q${i}`, '352099001761481'));
     const runs = [0, 1, 2, 3].map(() =>

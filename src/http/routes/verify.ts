@@ -3,14 +3,14 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { validateRequest } from '../../domain/request.js';
-import { decide } from '../../domain/rules.js';
+import { decide, ruleSettings } from '../../domain/rules.js';
 import { lmdbIndexView } from '../../store/index-view.js';
 import { requirePermission } from '../auth.js';
 import type { ControlPlaneDeps } from '../deps.js';
 import { sendProblem } from '../problem.js';
 
 export function verifyRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
-  const rules = { eligibleProcedures: new Set(deps.config.rules.eligibleProcedures) };
+  const rules = ruleSettings(deps.config.rules);
   app.withTypeProvider<ZodTypeProvider>().post(
     '/v1/verify',
     {

@@ -27,6 +27,7 @@ async function measure(workers: number, batch: number, payloads: readonly Uint8A
       dataDir,
       eligibleProcedures: ['40', '53', '60', '94'],
       acceptEaeuImports: true,
+      spareDigit: { operators: [], channels: [] },
       maxMessageBytes: 65536,
       requestsTopic: 'imei.verify.requests',
       repartitionTopic: 'imeiflow.requests.repartition',
@@ -34,6 +35,7 @@ async function measure(workers: number, batch: number, payloads: readonly Uint8A
       deadlineWorkingDays: 1,
       utcOffsetMinutes: 300,
       holidays: [],
+      workingDays: [],
     },
   });
   const batches: InputMessage[][] = [];

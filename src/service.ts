@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { type Config, workerCount } from './config/config.js';
+import { type Config, workerCount, workingCalendar } from './config/config.js';
+import { calendarGaps } from './domain/working-day.js';
 import { messageOf } from './errors.js';
 import { buildControlPlane } from './http/app.js';
 import type { KafkaSettings } from './kafka/client.js';
@@ -89,6 +90,20 @@ export async function startService(
     process.exit(70);
   };
 
+  // Deadlines count with the working-day calendar: say when it does not know this or next year.
+  const { calendar, utcOffsetMinutes } = config.pending;
+  metrics.sources.calendar = { data: calendar, utcOffsetMinutes };
+  metrics.sources.deadlines = {
+    workingDays: config.pending.deadlineWorkingDays,
+    calendar: workingCalendar(config),
+  };
+  for (const { year, missing } of calendarGaps(calendar, new Date(), utcOffsetMinutes)) {
+    log.warn(
+      { year, missing },
+      `the working-day calendar is incomplete for ${year}: deadlines may fall on a day off; add the dates to pending.calendar (README, "Working days")`,
+    );
+  }
+
   try {
     const store: Store = openStore({ dataDir: config.dataDir });
     steps.push({ name: 'store', close: () => store.close() });
@@ -112,6 +127,7 @@ export async function startService(
     steps.push({ name: 'partition reader', close: () => reader.close() });
 
     const workers = workerCount(config);
+    const workingDays = workingCalendar(config);
     const pool = new VerifyPool({
       workers,
       maxQueuedBatchesPerWorker: config.pool.maxQueuedBatchesPerWorker,
@@ -119,13 +135,15 @@ export async function startService(
         dataDir: config.dataDir,
         eligibleProcedures: config.rules.eligibleProcedures,
         acceptEaeuImports: config.rules.acceptEaeuImports,
+        spareDigit: config.rules.spareDigit,
         maxMessageBytes: config.pipeline.maxMessageBytes,
         requestsTopic: config.topics.requests,
         repartitionTopic: config.topics.repartition,
         commandsTopic: config.topics.commands,
         deadlineWorkingDays: config.pending.deadlineWorkingDays,
         utcOffsetMinutes: config.pending.utcOffsetMinutes,
-        holidays: config.pending.holidays,
+        holidays: [...workingDays.holidays],
+        workingDays: [...(workingDays.workingDays ?? [])],
       },
     });
     steps.push({ name: 'worker pool', close: () => pool.close() });

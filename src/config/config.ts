@@ -7,12 +7,54 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { CHANNELS } from '../domain/types.js';
+import { type WorkingCalendar, workingCalendarOf } from '../domain/working-day.js';
 import { ImeiflowError, messageOf } from '../errors.js';
 import { TOPIC_ROLE_NAMES, TOPIC_ROLES, type TopicRoleName } from '../kafka/topic-roles.js';
-import { DEFAULT_CONFIG_FILE } from '../paths.js';
+import { DEFAULT_CALENDAR_FILE, DEFAULT_CONFIG_FILE } from '../paths.js';
 
 const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name');
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
+const isRealDate = (date: string) =>
+  /^\d{4}-\d{2}-\d{2}$/.test(date) && new Date(`${date}T00:00:00Z`).toISOString().startsWith(date);
+const calendarDate = isoDate.refine(isRealDate, 'must be a real date');
+
+/** One year of the working-day calendar: what it needs and where it comes from. */
+const calendarYear = z.strictObject({
+  /** Every date the year needs is known from an official source. */
+  complete: z.boolean().default(false),
+  /** What an incomplete year lacks. */
+  missing: z.string().optional(),
+  sources: z.array(z.string()).default([]),
+  /** Local date → why it is a day off. */
+  daysOff: z.record(z.string(), z.string()).default({}),
+  /** Local date → why it is a working day (a weekend day a decree made one, or a day off cancelled). */
+  workingDays: z.record(z.string(), z.string()).default({}),
+});
+
+/** `config/calendar/kz.json`, and `pending.calendar` merged over it per year and per date. */
+export const calendarSchema = z
+  .strictObject({
+    $comment: z.array(z.string()).optional(),
+    country: z.string().min(1),
+    years: z.record(z.string().regex(/^\d{4}$/, 'must be a year'), calendarYear),
+  })
+  .superRefine((calendar, ctx) => {
+    for (const [year, data] of Object.entries(calendar.years)) {
+      for (const list of ['daysOff', 'workingDays'] as const) {
+        for (const date of Object.keys(data[list])) {
+          // Keys are checked here, not by the record's key schema, so every bad date is named.
+          const problem = !isRealDate(date)
+            ? 'must be a real date YYYY-MM-DD'
+            : date.startsWith(`${year}-`)
+              ? undefined
+              : `is not in ${year}`;
+          if (problem !== undefined)
+            ctx.addIssue({ code: 'custom', path: ['years', year, list, date], message: problem });
+        }
+      }
+    }
+  });
 
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1),
@@ -55,12 +97,27 @@ export const configSchema = z.strictObject({
      * entry: seed 000 §4(6) counts them among the import operations KGD confirms (§8).
      */
     acceptEaeuImports: z.boolean(),
+    /**
+     * Operators and channels that send IMEIs from network signalling, whose 15th digit may be a
+     * spare 0 instead of the check digit (3GPP TS 23.003 §6.2.1). Empty: the strict check for all.
+     */
+    spareDigit: z.strictObject({
+      operators: z.array(z.string().min(1).max(64)),
+      channels: z.array(z.enum(CHANNELS)),
+    }),
   }),
   pending: z.strictObject({
     deadlineWorkingDays: z.number().int().min(0).max(30),
     /** Astana time is UTC+5 all year since 1 March 2024. */
     utcOffsetMinutes: z.number().int().min(-720).max(840),
-    holidays: z.array(isoDate),
+    /** The calendar file; null: the shipped `config/calendar/kz.json`. */
+    calendarFile: z.string().min(1).nullable(),
+    /** The calendar file's content with configuration's `pending.calendar` merged over it. */
+    calendar: calendarSchema,
+    /** Days off added to the calendar. */
+    holidays: z.array(calendarDate),
+    /** Working days added to the calendar (they win over any day off). */
+    workingDays: z.array(calendarDate),
     checkIntervalMs: z.number().int().min(100).max(3_600_000),
   }),
   security: z.strictObject({ tokenIdleDays: z.number().int().min(1).max(3650) }),
@@ -89,6 +146,11 @@ const ENV_VARIABLES: readonly {
   { name: 'IMEIFLOW_LOG_LEVEL', path: ['log', 'level'], kind: 'string' },
   { name: 'IMEIFLOW_ELIGIBLE_PROCEDURES', path: ['rules', 'eligibleProcedures'], kind: 'list' },
   { name: 'IMEIFLOW_ACCEPT_EAEU_IMPORTS', path: ['rules', 'acceptEaeuImports'], kind: 'boolean' },
+  { name: 'IMEIFLOW_SPARE_DIGIT_OPERATORS', path: ['rules', 'spareDigit', 'operators'], kind: 'list' },
+  { name: 'IMEIFLOW_SPARE_DIGIT_CHANNELS', path: ['rules', 'spareDigit', 'channels'], kind: 'list' },
+  { name: 'IMEIFLOW_CALENDAR_FILE', path: ['pending', 'calendarFile'], kind: 'string' },
+  { name: 'IMEIFLOW_HOLIDAYS', path: ['pending', 'holidays'], kind: 'list' },
+  { name: 'IMEIFLOW_WORKING_DAYS', path: ['pending', 'workingDays'], kind: 'list' },
   { name: 'IMEIFLOW_BATCH_MAX_MESSAGES', path: ['pipeline', 'batchMaxMessages'], kind: 'int' },
   ...TOPIC_ROLE_NAMES.map((role) => ({
     name: TOPIC_ROLES[role].env,
@@ -194,6 +256,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   merged = merge(merged, fromEnv);
   if (options.overrides !== undefined) merged = merge(merged, options.overrides);
+  const calendarFile = withCalendar(merged);
 
   const result = configSchema.safeParse(merged);
   if (!result.success) {
@@ -208,13 +271,37 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         }
       }
       if (!sources.has(path.join('.')) && where === path.join('.')) {
-        where = `${configFile ? `${configFile}: ` : 'config: '}${where || '(root)'}`;
+        where =
+          path[0] === 'pending' && path[1] === 'calendar'
+            ? `calendar ${calendarFile} (or pending.calendar in configuration): ${path.slice(2).join('.')}`
+            : `${configFile ? `${configFile}: ` : 'config: '}${where || '(root)'}`;
       }
       return `${where}: ${issue.message}`;
     });
     throw new ImeiflowError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   return deepFreeze(result.data);
+}
+
+/**
+ * Put the calendar file under `pending.calendar`, with what configuration set there merged over
+ * it (per year, per date), so an operator adds a year or corrects a date without a release.
+ * Returns the file read.
+ */
+function withCalendar(merged: JsonObject): string {
+  const pending = isObject(merged['pending']) ? merged['pending'] : {};
+  const named = pending['calendarFile'];
+  const file = typeof named === 'string' && named !== '' ? resolve(named) : DEFAULT_CALENDAR_FILE;
+  const fromFile = readJson(file, 'calendar file');
+  const configured = pending['calendar'];
+  merged['pending'] = { ...pending, calendar: isObject(configured) ? merge(fromFile, configured) : fromFile };
+  return file;
+}
+
+/** The working-day calendar the deadlines count with (Astana time). */
+export function workingCalendar(config: Config): WorkingCalendar {
+  const { pending } = config;
+  return workingCalendarOf(pending.calendar, pending, pending.utcOffsetMinutes);
 }
 
 /** The pool size: the configured number, else one worker per core. */

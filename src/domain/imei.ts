@@ -9,7 +9,8 @@
  * buffer: no regular expressions, no per-digit allocations.
  */
 
-export type ImeiForm = 'imei14' | 'imei15' | 'imeisv16';
+/** `imei15-spare`: 15 digits whose last is a spare 0, not a check digit (see `normaliseImei`). */
+export type ImeiForm = 'imei14' | 'imei15' | 'imei15-spare' | 'imeisv16';
 
 export interface NormalisedImei {
   readonly ok: true;
@@ -83,8 +84,13 @@ function malformed(detail: string): ImeiProblem {
  * Normalise an IMEI as sent by an operator: drop spaces, tabs, '-', '/', '.'; 14 digits get
  * their Luhn digit appended; 15 digits must carry the right one; 16 digits are an IMEISV and
  * give their first 14. Anything else, or a TAC of all zeros, is malformed.
+ *
+ * `acceptSpareDigit`: the IMEI may come from network signalling, where the 15th digit is a spare
+ * digit set to 0 by the mobile station, not the check digit (3GPP TS 23.003 §6.2.1). Then 15
+ * digits ending in 0 that fail the check are taken as their 14-digit body (form
+ * `imei15-spare`). The price: for such IMEIs the check digit catches no typo in the body.
  */
-export function normaliseImei(input: string): ImeiResult {
+export function normaliseImei(input: string, acceptSpareDigit = false): ImeiResult {
   const length = input.length;
   if (length === 0) return malformed('IMEI is empty');
   if (length > MAX_INPUT_LENGTH) return malformed(`IMEI is ${length} characters long`);
@@ -119,16 +125,17 @@ export function normaliseImei(input: string): ImeiResult {
   // rebuilding the string.
   const body = separators === 0 ? input.slice(0, 14) : bodyFromDigits();
   const check = luhnOfDigits(digits);
-  if (n === 15 && digits[14] !== check) {
+  const spare = n === 15 && digits[14] !== check && acceptSpareDigit && digits[14] === 0;
+  if (n === 15 && digits[14] !== check && !spare) {
     return { ok: false, reason: 'luhn_mismatch', detail: `check digit should be ${check}` };
   }
-  const imei = n === 15 && separators === 0 ? input : body + String.fromCharCode(CODE_0 + check);
+  const imei = n === 15 && separators === 0 && !spare ? input : body + String.fromCharCode(CODE_0 + check);
   return {
     ok: true,
     body,
     imei,
     tac: body.slice(0, 8),
-    form: n === 14 ? 'imei14' : n === 15 ? 'imei15' : 'imeisv16',
+    form: n === 14 ? 'imei14' : n === 15 ? (spare ? 'imei15-spare' : 'imei15') : 'imeisv16',
   };
 }
 

@@ -33,16 +33,27 @@ export interface RuleSettings {
    * Absent: accepted, the default of config/default.json.
    */
   readonly acceptEaeuImports?: boolean;
+  /**
+   * Operators and channels whose IMEIs may come from network signalling, with a spare digit 0
+   * in place of the check digit (3GPP TS 23.003 §6.2.1; `normaliseImei`). Absent: the strict
+   * check for every request.
+   */
+  readonly spareDigit?: { readonly operators: ReadonlySet<string>; readonly channels: ReadonlySet<string> };
 }
 
-/** The rules' settings from the `rules` section of the configuration. */
+/** The rules' settings from their configured form (config `rules`, the workers' settings). */
 export function ruleSettingsOf(rules: {
   readonly eligibleProcedures: readonly string[];
   readonly acceptEaeuImports: boolean;
+  readonly spareDigit: { readonly operators: readonly string[]; readonly channels: readonly string[] };
 }): RuleSettings {
   return {
     eligibleProcedures: new Set(rules.eligibleProcedures),
     acceptEaeuImports: rules.acceptEaeuImports,
+    spareDigit: {
+      operators: new Set(rules.spareDigit.operators),
+      channels: new Set(rules.spareDigit.channels),
+    },
   };
 }
 
@@ -371,14 +382,26 @@ export function evaluate(
   settings: RuleSettings,
   trace?: Trace,
 ): Decision {
-  // Rule 2: normalisation and check digit.
-  const normalised = normaliseImei(request.imei);
+  // Rule 2: normalisation and check digit (not for a spare digit where the operator or channel
+  // sends network-derived IMEIs).
+  const spare = settings.spareDigit;
+  const acceptSpare =
+    spare !== undefined && (spare.operators.has(request.operator) || spare.channels.has(request.channel));
+  const normalised = normaliseImei(request.imei, acceptSpare);
   if (!normalised.ok) {
     trace?.(`IMEI ${JSON.stringify(request.imei)}: ${normalised.detail}`);
     return rejected(request, request.imei, null, normalised.reason, normalised.detail);
   }
   const { imei, body } = normalised;
-  trace?.(`IMEI ${imei}: ${normalised.form === 'imei15' ? 'check digit holds' : `from ${normalised.form}`}`);
+  trace?.(
+    `IMEI ${imei}: ${
+      normalised.form === 'imei15'
+        ? 'check digit holds'
+        : normalised.form === 'imei15-spare'
+          ? `15th digit taken as a spare 0 (network-derived IMEIs accepted from ${request.operator}/${request.channel}); check digit not verified`
+          : `from ${normalised.form}`
+    }`,
+  );
 
   // Rule 3: a real device model.
   const tac = view.tac(normalised.tac);

@@ -19,7 +19,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { ControlPlaneDeps } from './deps.js';
 import { sendProblem } from './problem.js';
-import { REVIEW_PAGE } from './review-page.js';
+import { pickLanguage, reviewPage } from './review-page.js';
 import { auditRoutes } from './routes/audit.js';
 import { deviceRoutes } from './routes/devices.js';
 import { loadRoutes } from './routes/loads.js';
@@ -104,9 +104,17 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
       partitionsOwned: deps.ownedPartitions(),
     }),
   );
-  app.get('/review', { schema: { hide: true } }, async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').send(REVIEW_PAGE),
-  );
+  app.get('/review', { schema: { hide: true } }, async (request, reply) => {
+    const language = pickLanguage(
+      (request.query as Record<string, unknown> | undefined)?.['lang'],
+      request.headers['accept-language'],
+    );
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('content-language', language)
+      .header('vary', 'accept-language')
+      .send(reviewPage(language));
+  });
 
   deviceRoutes(app, deps);
   verifyRoutes(app, deps);

@@ -1,19 +1,184 @@
 /**
  * GET /review — the reviewers' page: one self-contained HTML document (no build step, no
- * external assets) that lists the queue, shows a request with its owner (asking for the basis
- * the audit log needs), and confirms or rejects it through the same API as everyone else.
- * The token lives in sessionStorage only.
+ * external assets) that lists the queue with the time left to each request's deadline, shows a
+ * request with its owner (asking for the basis the audit log needs), and confirms or rejects it
+ * through the same API as everyone else. The token lives in sessionStorage only.
+ *
+ * In Russian, Kazakh or English: `?lang=ru|kk|en`, else the browser's Accept-Language, else
+ * Russian. Reasons are shown from the reason catalogue with their code beside them; the
+ * request's `detail` is shown as the results carry it (English, machine-oriented).
  */
-export const REVIEW_PAGE = `<!doctype html>
-<html lang="ru">
+import { LANGUAGES, type Language, REASON_CATALOGUE } from '../domain/reason-catalogue.js';
+
+interface PageText {
+  readonly title: string;
+  readonly heading: string;
+  readonly languageName: string;
+  readonly token: string;
+  readonly useToken: string;
+  readonly show: string;
+  readonly showReview: string;
+  readonly showAll: string;
+  readonly refresh: string;
+  /** `{n}`: how many. */
+  readonly waiting: string;
+  readonly columns: readonly [string, string, string, string, string, string, string];
+  readonly open: string;
+  readonly application: string;
+  readonly basis: string;
+  readonly showOwner: string;
+  /** `{owner}`, `{phone}`. */
+  readonly owner: string;
+  readonly reason: string;
+  readonly confirm: string;
+  readonly reject: string;
+  readonly confirmed: string;
+  readonly rejected: string;
+  /** `{time}`: how long ago the deadline passed. */
+  readonly overdue: string;
+  readonly days: string;
+  readonly hours: string;
+  readonly minutes: string;
+}
+
+const TEXT: Readonly<Record<Language, PageText>> = {
+  ru: {
+    title: 'imeiflow — ручная проверка',
+    heading: 'imeiflow — очередь ручной проверки',
+    languageName: 'Русский',
+    token: 'Токен доступа (Bearer)',
+    useToken: 'Использовать токен',
+    show: 'Показать',
+    showReview: 'ожидающие ручной проверки',
+    showAll: 'все ожидающие запросы',
+    refresh: 'Обновить',
+    waiting: 'ожидают: {n}',
+    columns: ['requestId', 'IMEI', 'оператор', 'этап', 'причина', 'ожидает с', 'осталось до срока'],
+    open: 'Открыть',
+    application: 'заявка',
+    basis: 'Основание (номер дела или обращения; записывается в журнал аудита)',
+    showOwner: 'Показать владельца',
+    owner: 'владелец {owner}, телефон {phone}',
+    reason: 'Обоснование решения',
+    confirm: 'Подтвердить',
+    reject: 'Отклонить',
+    confirmed: 'Подтверждено',
+    rejected: 'Отклонено',
+    overdue: 'просрочено на {time}',
+    days: 'д',
+    hours: 'ч',
+    minutes: 'мин',
+  },
+  kk: {
+    title: 'imeiflow — қолмен тексеру',
+    heading: 'imeiflow — қолмен тексеру кезегі',
+    languageName: 'Қазақша',
+    token: 'Қол жеткізу токені (Bearer)',
+    useToken: 'Токенді қолдану',
+    show: 'Көрсету',
+    showReview: 'қолмен тексеруді күтетіндер',
+    showAll: 'барлық күтудегі сұраулар',
+    refresh: 'Жаңарту',
+    waiting: 'күтуде: {n}',
+    columns: ['requestId', 'IMEI', 'оператор', 'кезең', 'себеп', 'күтуде (бастап)', 'мерзімге дейін қалды'],
+    open: 'Ашу',
+    application: 'өтінім',
+    basis: 'Негіздеме (іс немесе өтініш нөмірі; аудит журналына жазылады)',
+    showOwner: 'Иесін көрсету',
+    owner: 'иесі {owner}, телефоны {phone}',
+    reason: 'Шешімнің негіздемесі',
+    confirm: 'Растау',
+    reject: 'Қабылдамау',
+    confirmed: 'Расталды',
+    rejected: 'Қабылданбады',
+    overdue: 'мерзімнен {time} асты',
+    days: 'күн',
+    hours: 'сағ',
+    minutes: 'мин',
+  },
+  en: {
+    title: 'imeiflow — review',
+    heading: 'imeiflow — review queue',
+    languageName: 'English',
+    token: 'Bearer token',
+    useToken: 'Use token',
+    show: 'Show',
+    showReview: 'waiting for a reviewer',
+    showAll: 'all waiting requests',
+    refresh: 'Refresh',
+    waiting: '{n} waiting',
+    columns: ['requestId', 'IMEI', 'operator', 'stage', 'reason', 'since', 'time left'],
+    open: 'Open',
+    application: 'application',
+    basis: 'Basis (case or ticket number, recorded in the audit log)',
+    showOwner: 'Show owner',
+    owner: 'owner {owner}, phone {phone}',
+    reason: 'Reason',
+    confirm: 'Confirm',
+    reject: 'Reject',
+    confirmed: 'Confirmed',
+    rejected: 'Rejected',
+    overdue: 'overdue by {time}',
+    days: 'd',
+    hours: 'h',
+    minutes: 'min',
+  },
+};
+
+const DEFAULT_LANGUAGE: Language = 'ru';
+
+function isLanguage(value: unknown): value is Language {
+  return typeof value === 'string' && (LANGUAGES as readonly string[]).includes(value);
+}
+
+/**
+ * The page's language: `?lang=` when it names one, else the first of the browser's
+ * Accept-Language ranges (by q, then order) that is Russian, Kazakh or English, else Russian.
+ */
+export function pickLanguage(query: unknown, acceptLanguage: string | undefined): Language {
+  if (isLanguage(query)) return query;
+  const ranges = (acceptLanguage ?? '')
+    .split(',')
+    .map((part, index) => {
+      const [tag = '', ...params] = part.trim().split(';');
+      const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+      const weight = q === undefined ? 1 : Number(q.slice(2));
+      return { primary: tag.trim().toLowerCase().split('-')[0] ?? '', weight, index };
+    })
+    .filter((r) => Number.isFinite(r.weight) && r.weight > 0)
+    .sort((a, b) => b.weight - a.weight || a.index - b.index);
+  for (const range of ranges) if (isLanguage(range.primary)) return range.primary;
+  return DEFAULT_LANGUAGE;
+}
+
+const escapeHtml = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** JSON that is safe inside a <script> element. */
+const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
+
+function render(language: Language): string {
+  const t = TEXT[language];
+  const h = (text: string) => escapeHtml(text);
+  const reasons = Object.fromEntries(
+    Object.entries(REASON_CATALOGUE).map(([code, texts]) => [code, texts[language]]),
+  );
+  const switcher = LANGUAGES.map((l) =>
+    l === language
+      ? `<strong aria-current="true">${h(TEXT[l].languageName)}</strong>`
+      : `<a href="?lang=${l}" hreflang="${l}" lang="${l}">${h(TEXT[l].languageName)}</a>`,
+  ).join(' · ');
+  return `<!doctype html>
+<html lang="${language}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>imeiflow — ручная проверка / review</title>
+<title>${h(t.title)}</title>
 <style>
   :root { font-family: system-ui, sans-serif; color: #1d2733; }
-  body { margin: 0 auto; max-width: 72rem; padding: 1rem 1.5rem; }
+  body { margin: 0 auto; max-width: 80rem; padding: 1rem 1.5rem; }
   h1 { font-size: 1.3rem; }
+  nav { float: right; font-size: .9rem; }
   table { border-collapse: collapse; width: 100%; }
   th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #d8dee6; font-size: .9rem; }
   tr.selected { background: #eef4ff; }
@@ -21,36 +186,42 @@ export const REVIEW_PAGE = `<!doctype html>
   .panel { border: 1px solid #d8dee6; border-radius: .4rem; padding: .8rem 1rem; margin: 1rem 0; }
   .error { color: #a01616; }
   .muted { color: #64707d; }
+  .code { color: #64707d; font-family: ui-monospace, monospace; font-size: .8rem; }
+  .overdue { color: #a01616; font-weight: 600; }
   label { display: block; margin: .4rem 0; }
   input, textarea, select { font: inherit; }
 </style>
 </head>
 <body>
-<h1>imeiflow — очередь ручной проверки / review queue</h1>
+<nav id="languages">${switcher}</nav>
+<h1>${h(t.heading)}</h1>
 <div class="panel" id="login">
-  <label>Bearer token <input id="token" type="password" size="60" autocomplete="off"></label>
-  <button id="save-token">Use token</button>
+  <label>${h(t.token)} <input id="token" type="password" size="60" autocomplete="off"></label>
+  <button id="save-token">${h(t.useToken)}</button>
 </div>
 <div class="panel">
-  <label>Show <select id="stage"><option value="review">waiting for a reviewer</option><option value="all">all waiting requests</option></select></label>
-  <button id="refresh">Refresh</button> <span id="count" class="muted"></span>
+  <label>${h(t.show)} <select id="stage"><option value="review">${h(t.showReview)}</option><option value="all">${h(t.showAll)}</option></select></label>
+  <button id="refresh">${h(t.refresh)}</button> <span id="count" class="muted"></span>
   <p id="list-error" class="error" role="alert"></p>
   <table>
-    <thead><tr><th>requestId</th><th>IMEI</th><th>operator</th><th>stage</th><th>reason</th><th>since</th><th></th></tr></thead>
+    <thead><tr>${t.columns.map((c) => `<th>${h(c)}</th>`).join('')}<th></th></tr></thead>
     <tbody id="rows"></tbody>
   </table>
 </div>
 <div class="panel" id="detail" hidden>
   <h2 id="detail-title"></h2>
-  <p id="detail-text"></p>
-  <label>Basis (case or ticket number, recorded in the audit log) <input id="basis" size="40"></label>
-  <button id="show-owner">Show owner</button>
+  <p id="detail-reason"></p>
+  <p id="detail-text" class="muted"></p>
+  <label>${h(t.basis)} <input id="basis" size="40"></label>
+  <button id="show-owner">${h(t.showOwner)}</button>
   <p id="owner" class="muted"></p>
-  <label>Reason <textarea id="reason" rows="2" cols="60"></textarea></label>
-  <button id="confirm">Confirm</button> <button id="reject">Reject</button>
+  <label>${h(t.reason)} <textarea id="reason" rows="2" cols="60"></textarea></label>
+  <button id="confirm">${h(t.confirm)}</button> <button id="reject">${h(t.reject)}</button>
   <p id="decision" role="status"></p>
 </div>
 <script>
+const T = ${scriptJson(t)};
+const REASONS = ${scriptJson(reasons)};
 const $ = (id) => document.getElementById(id);
 let selected = null;
 const token = () => sessionStorage.getItem('imeiflow-token') || '';
@@ -60,20 +231,44 @@ async function api(path, options = {}) {
   if (!response.ok) throw new Error(body.detail || body.title || response.statusText);
   return body;
 }
+function fill(template, values) { return template.replace(/\\{(\\w+)\\}/g, (_, key) => String(values[key])); }
 function cell(text) { const td = document.createElement('td'); td.textContent = text == null ? '' : String(text); return td; }
+// A reason (or stage) in this page's language, with its code: the code is what results carry.
+function reasonCell(code) {
+  const td = cell(REASONS[code] || code);
+  const small = document.createElement('span');
+  small.className = 'code';
+  small.textContent = ' ' + code;
+  td.append(small);
+  return td;
+}
+// Time to the stage's deadline (one working day), as the server counted it; negative: overdue.
+function duration(seconds) {
+  const minutes = Math.floor(Math.abs(seconds) / 60);
+  const d = Math.floor(minutes / 1440), h = Math.floor((minutes % 1440) / 60), m = minutes % 60;
+  return d > 0 ? d + ' ' + T.days + ' ' + h + ' ' + T.hours : h > 0 ? h + ' ' + T.hours + ' ' + m + ' ' + T.minutes : m + ' ' + T.minutes;
+}
+function remainingText(seconds) { return seconds < 0 ? fill(T.overdue, { time: duration(seconds) }) : duration(seconds); }
+function remainingCell(seconds) {
+  const td = cell(remainingText(seconds));
+  td.className = seconds < 0 ? 'remaining overdue' : 'remaining';
+  return td;
+}
 async function refresh() {
   $('list-error').textContent = '';
   try {
     const data = await api('/v1/reviews?stage=' + $('stage').value);
-    $('count').textContent = data.total + ' waiting';
+    $('count').textContent = fill(T.waiting, { n: data.total });
     const rows = $('rows');
     rows.replaceChildren();
     for (const item of data.items) {
       const tr = document.createElement('tr');
       tr.dataset.requestId = item.requestId;
-      for (const value of [item.requestId, item.imei, item.operator, item.stage, item.reason, item.since]) tr.append(cell(value));
+      for (const value of [item.requestId, item.imei, item.operator]) tr.append(cell(value));
+      tr.append(reasonCell(item.stage), reasonCell(item.reason));
+      tr.append(cell(item.since), remainingCell(item.remainingSeconds));
       const open = document.createElement('button');
-      open.textContent = 'Open';
+      open.textContent = T.open;
       open.addEventListener('click', () => select(item, tr));
       const td = document.createElement('td'); td.append(open); tr.append(td);
       rows.append(tr);
@@ -86,14 +281,15 @@ function select(item, tr) {
   tr.classList.add('selected');
   $('detail').hidden = false;
   $('detail-title').textContent = item.requestId + ' — ' + item.imei;
-  $('detail-text').textContent = item.detail + (item.applicationId ? ' (application ' + item.applicationId + ')' : '');
+  $('detail-reason').textContent = (REASONS[item.reason] || item.reason) + ' (' + item.reason + ')';
+  $('detail-text').textContent = item.detail + (item.applicationId ? ' (' + T.application + ' ' + item.applicationId + ')' : '');
   $('owner').textContent = '';
   $('decision').textContent = '';
 }
 async function showOwner() {
   try {
     const data = await api('/v1/reviews/' + encodeURIComponent(selected.requestId), { headers: { 'x-basis': $('basis').value } });
-    $('owner').textContent = 'owner ' + (data.ownerId || '—') + ', phone ' + (data.msisdn || '—');
+    $('owner').textContent = fill(T.owner, { owner: data.ownerId || '—', phone: data.msisdn || '—' });
   } catch (error) { $('owner').textContent = error.message; }
 }
 async function decide(decision) {
@@ -102,7 +298,7 @@ async function decide(decision) {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ decision, reason: $('reason').value }),
     });
-    $('decision').textContent = (decision === 'confirm' ? 'Confirmed' : 'Rejected') + ': ' + selected.requestId;
+    $('decision').textContent = (decision === 'confirm' ? T.confirmed : T.rejected) + ': ' + selected.requestId;
     setTimeout(refresh, 500);
   } catch (error) { $('decision').textContent = error.message; }
 }
@@ -117,3 +313,15 @@ if (token()) refresh();
 </body>
 </html>
 `;
+}
+
+const PAGES: Readonly<Record<Language, string>> = {
+  ru: render('ru'),
+  kk: render('kk'),
+  en: render('en'),
+};
+
+/** The page in one language (rendered once, at start-up). */
+export function reviewPage(language: Language): string {
+  return PAGES[language];
+}

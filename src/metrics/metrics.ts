@@ -5,6 +5,8 @@
  */
 import { statSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type DeadlinePolicy, stageDeadline, type WaitingStage } from '../domain/deadline.js';
+import { type CalendarData, calendarCoveredUntil } from '../domain/working-day.js';
 import type { PipelineObserver } from '../pipeline/observer.js';
 import type { OutcomeCounts } from '../pool/batch-contract.js';
 import { scanPending } from '../store/pending-scan.js';
@@ -19,6 +21,10 @@ export interface MetricSources {
   queuedMessages?: () => number;
   ownedPartitions?: () => readonly number[];
   store?: Store;
+  /** The working-day calendar (config `pending.calendar`): how far ahead it is known. */
+  calendar?: { readonly data: CalendarData; readonly utcOffsetMinutes: number };
+  /** For review entries of earlier builds, stored without a deadline (src/domain/deadline.ts). */
+  deadlines?: DeadlinePolicy;
 }
 
 /** Counting waiting requests scans the pending store: at most this often. */
@@ -27,7 +33,21 @@ const PENDING_SCAN_INTERVAL_MS = 5_000;
 interface PendingCounts {
   readonly awaiting: number;
   readonly review: number;
+  readonly stages: Readonly<Record<WaitingStage, StageFigures>>;
 }
+
+/** What one scan finds about the waiting requests of one stage. */
+interface StageFigures {
+  /** When the oldest waiting request started waiting (ms since epoch); null: none waits. */
+  readonly oldestSinceMs: number | null;
+  /** Requests past their stage's deadline at the scan. */
+  readonly pastDeadline: number;
+  /** How far past its deadline the most overdue request was at the scan (seconds; 0: none). */
+  readonly mostOverdueSeconds: number;
+}
+
+const WAITING_STAGES: readonly WaitingStage[] = ['awaiting_kgd', 'review'];
+const NO_FIGURES: StageFigures = { oldestSinceMs: null, pastDeadline: 0, mostOverdueSeconds: 0 };
 
 export class Metrics implements PipelineObserver {
   readonly registry = new Registry();
@@ -42,7 +62,11 @@ export class Metrics implements PipelineObserver {
   readonly #journalSeq: Gauge<'partition'>;
   readonly #inputLost: Counter<'topic'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
-  #pendingCounts: PendingCounts = { awaiting: 0, review: 0 };
+  #pendingCounts: PendingCounts = {
+    awaiting: 0,
+    review: 0,
+    stages: { awaiting_kgd: NO_FIGURES, review: NO_FIGURES },
+  };
   #pendingScannedAt = 0;
   #pendingScan: Promise<PendingCounts> | undefined;
 
@@ -171,6 +195,44 @@ export class Metrics implements PipelineObserver {
       });
     pendingGauge('pending_requests', 'Requests waiting for a KGD decision', (c) => c.awaiting);
     pendingGauge('review_requests', 'Requests waiting for a reviewer', (c) => c.review);
+    const stageGauge = (name: string, help: string, pick: (f: StageFigures, now: number) => number) =>
+      new Gauge({
+        name: `${PREFIX}${name}`,
+        help,
+        labelNames: ['stage'],
+        registers,
+        collect: async () => {
+          const gauge = this.registry.getSingleMetric(`${PREFIX}${name}`) as Gauge<'stage'>;
+          const { stages } = await this.#pendingCountsNow();
+          const now = Date.now();
+          for (const stage of WAITING_STAGES) gauge.set({ stage }, pick(stages[stage], now));
+        },
+      });
+    stageGauge(
+      'waiting_oldest_age_seconds',
+      'Age of the oldest waiting request of each stage, since it started waiting (0: none waits)',
+      (f, now) => (f.oldestSinceMs === null ? 0 : Math.max(0, (now - f.oldestSinceMs) / 1000)),
+    );
+    stageGauge(
+      'waiting_past_deadline',
+      "Waiting requests past their stage's deadline (one working day each: KGD's, then the reviewer's)",
+      (f) => f.pastDeadline,
+    );
+    stageGauge(
+      'waiting_most_overdue_seconds',
+      'How far past its deadline the most overdue waiting request of each stage is (0: none)',
+      (f) => f.mostOverdueSeconds,
+    );
+    new Gauge({
+      name: `${PREFIX}calendar_covered_until_timestamp_seconds`,
+      help: 'End of the working-day calendar: 1 January (Astana) of the first year from now on it does not hold completely',
+      registers,
+      collect() {
+        const calendar = sources.calendar;
+        if (calendar === undefined) return;
+        this.set(calendarCoveredUntil(calendar.data, new Date(), calendar.utcOffsetMinutes).getTime() / 1000);
+      },
+    });
     new Gauge({
       name: `${PREFIX}lmdb_size_bytes`,
       help: 'Size of the LMDB file',
@@ -207,7 +269,7 @@ export class Metrics implements PipelineObserver {
     });
   }
 
-  /** Both gauges of one scrape share one scan (and scans at most every few seconds). */
+  /** Every pending gauge of one scrape shares one scan (and scans at most every few seconds). */
   #pendingCountsNow(): Promise<PendingCounts> {
     const now = Date.now();
     if (this.#pendingScan === undefined && now - this.#pendingScannedAt >= PENDING_SCAN_INTERVAL_MS) {
@@ -224,16 +286,38 @@ export class Metrics implements PipelineObserver {
     if (store === undefined) return this.#pendingCounts;
     const owned = this.sources.ownedPartitions?.();
     const counts = { awaiting: 0, review: 0 };
+    const stages = {
+      awaiting_kgd: { oldestSinceMs: Number.POSITIVE_INFINITY, pastDeadline: 0, mostOverdueMs: 0 },
+      review: { oldestSinceMs: Number.POSITIVE_INFINITY, pastDeadline: 0, mostOverdueMs: 0 },
+    };
     const mine = owned === undefined ? undefined : new Set(owned);
+    const policy = this.sources.deadlines;
+    const now = Date.now();
     for await (const [, entries] of scanPending(store)) {
       for (const entry of entries) {
         if (mine !== undefined && !mine.has(entry.partition)) continue;
         if (entry.stage === 'review') counts.review++;
         else counts.awaiting++;
+        const figures = stages[entry.stage];
+        figures.oldestSinceMs = Math.min(figures.oldestSinceMs, Date.parse(entry.since));
+        const deadline = entry.deadline ?? (policy === undefined ? null : stageDeadline(entry, policy));
+        const overdueMs = deadline === null ? 0 : now - Date.parse(deadline);
+        if (overdueMs > 0) {
+          figures.pastDeadline++;
+          figures.mostOverdueMs = Math.max(figures.mostOverdueMs, overdueMs);
+        }
       }
     }
-    this.#pendingCounts = counts;
-    return counts;
+    const figuresOf = (f: (typeof stages)['review']): StageFigures => ({
+      oldestSinceMs: Number.isFinite(f.oldestSinceMs) ? f.oldestSinceMs : null,
+      pastDeadline: f.pastDeadline,
+      mostOverdueSeconds: f.mostOverdueMs / 1000,
+    });
+    this.#pendingCounts = {
+      ...counts,
+      stages: { awaiting_kgd: figuresOf(stages.awaiting_kgd), review: figuresOf(stages.review) },
+    };
+    return this.#pendingCounts;
   }
 
   // ── PipelineObserver: called per batch ────────────────────────────────────────────────────

@@ -368,12 +368,16 @@ export interface WorkerSettings {
   readonly encryptionKey?: string;
   readonly eligibleProcedures: readonly string[];
   readonly acceptEaeuImports: boolean;
+  /** Config `rules.spareDigit`: who may send network-derived IMEIs (a spare 15th digit 0). */
+  readonly spareDigit: { readonly operators: readonly string[]; readonly channels: readonly string[] };
   readonly maxMessageBytes: number;
   /** Topic names for DLQ entries (where a bad message was read). */
   readonly requestsTopic: string;
   readonly repartitionTopic: string;
   readonly commandsTopic: string;
   readonly deadlineWorkingDays: number;
+  /** The working-day calendar, resolved (config `pending`, src/config/config.ts `workingCalendar`). */
   readonly utcOffsetMinutes: number;
   readonly holidays: readonly string[];
+  readonly workingDays: readonly string[];
 }

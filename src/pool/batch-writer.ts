@@ -9,6 +9,7 @@
  * registry's changelog); waiting requests as records on the pending changelog.
  */
 import type { CommandEffects } from '../domain/commands.js';
+import { type DeadlinePolicy, waitingDeadline } from '../domain/deadline.js';
 import {
   confirmationMessage,
   dlqMessage,
@@ -28,7 +29,6 @@ import type {
   SourceId,
   VerifyRequest,
 } from '../domain/types.js';
-import { addWorkingDays, type WorkingCalendar } from '../domain/working-day.js';
 import { encodePendingRecord, encodeStored } from '../store/state-codec.js';
 import {
   DB_OUTCOMES,
@@ -56,11 +56,6 @@ export interface PartitionStateReader {
   pending(body: string): readonly PendingEntry[] | undefined;
   registered(body: string): RegistryEntry | undefined;
   outcome(requestId: string): OutcomeRecord | undefined;
-}
-
-export interface DeadlinePolicy {
-  readonly workingDays: number;
-  readonly calendar: WorkingCalendar;
 }
 
 const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
@@ -196,13 +191,15 @@ export class BatchWriter implements CommandEffects {
     this.decided++;
     this.#emit(decision);
     if (replayed) return;
-    this.#record(decision, request, source, new Date(receivedAt), undefined);
+    // A request starts waiting when it was received: a backlog here does not stretch its deadline.
+    const received = new Date(receivedAt);
+    this.#record(decision, request, source, received.toISOString(), received, undefined);
   }
 
   /** A waiting request gets a new outcome (CommandEffects). */
   settle(entry: PendingEntry, decision: Decision): void {
     this.#emit(decision);
-    this.#record(decision, entry.request, entry.source, new Date(entry.since), entry);
+    this.#record(decision, entry.request, entry.source, entry.since, this.at, entry);
   }
 
   /** Rule 9 (CommandEffects). */
@@ -227,7 +224,8 @@ export class BatchWriter implements CommandEffects {
     decision: Decision,
     request: VerifyRequest | null,
     source: SourceId | null,
-    receivedAt: Date,
+    since: string,
+    enteredAt: Date,
     previous: PendingEntry | undefined,
   ): void {
     switch (decision.outcome) {
@@ -252,24 +250,17 @@ export class BatchWriter implements CommandEffects {
         }
         const entries = this.pendingOf(decision.body);
         const earlier = previous ?? entries.find((e) => e.request.requestId === decision.requestId);
-        const since = earlier?.since ?? receivedAt.toISOString();
+        const stage = decision.outcome === 'pending' ? 'awaiting_kgd' : 'review';
         const entry: PendingEntry = {
           request,
           partition: this.#partition,
           source: earlier?.source ?? source,
-          stage: decision.outcome === 'pending' ? 'awaiting_kgd' : 'review',
+          stage,
           reason: decision.reason,
           detail: decision.detail,
-          since,
-          deadline:
-            decision.outcome === 'pending'
-              ? (earlier?.deadline ??
-                addWorkingDays(
-                  new Date(since),
-                  this.#deadlines.workingDays,
-                  this.#deadlines.calendar,
-                ).toISOString())
-              : null,
+          since: earlier?.since ?? since,
+          // Each stage has its deadline: KGD's, then the reviewer's (src/domain/deadline.ts).
+          deadline: waitingDeadline(stage, enteredAt, earlier, this.#deadlines),
         };
         const next = entries.filter((e) => e.request.requestId !== decision.requestId);
         next.push(entry);

@@ -8,6 +8,7 @@
  * next batch only after the previous one is journaled.
  */
 import { applyCommand, parseCommand, reevaluateDevice, revokeIfWithdrawn } from '../domain/commands.js';
+import type { DeadlinePolicy } from '../domain/deadline.js';
 import { devicePartition } from '../domain/device-partition.js';
 import { normaliseImei } from '../domain/imei.js';
 import { parseRequest } from '../domain/request.js';
@@ -28,7 +29,7 @@ import {
   type TaskHeader,
   type WorkerSettings,
 } from './batch-contract.js';
-import { BatchWriter, type DeadlinePolicy } from './batch-writer.js';
+import { BatchWriter } from './batch-writer.js';
 
 export interface BatchContext {
   readonly store: Store;

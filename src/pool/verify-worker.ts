@@ -21,7 +21,11 @@ const context: BatchContext = {
   rules: ruleSettingsOf(settings),
   deadlines: {
     workingDays: settings.deadlineWorkingDays,
-    calendar: { utcOffsetMinutes: settings.utcOffsetMinutes, holidays: new Set(settings.holidays) },
+    calendar: {
+      utcOffsetMinutes: settings.utcOffsetMinutes,
+      holidays: new Set(settings.holidays),
+      workingDays: new Set(settings.workingDays),
+    },
   },
   settings,
 };

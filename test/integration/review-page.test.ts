@@ -1,7 +1,8 @@
 /**
  * The reviewers' page in headless Chromium (Debian's, driven by playwright-core): a reviewer
  * opens a request waiting for KGD, looks up its owner with a basis, confirms it, and the
- * confirmation reaches bdik.confirmations with evidence `manual`.
+ * confirmation reaches bdik.confirmations with evidence `manual`. The page speaks Russian,
+ * Kazakh or English (?lang=, else the browser's language) and shows the time left per request.
  */
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
@@ -31,6 +32,13 @@ let reviewerToken: string;
 const { env, topics } = uniqueTopics(`page-${Date.now()}`);
 const dataDir = join(tempDir(), 'data');
 const DEVICE = imei(APPLE, 555);
+const SECOND = imei(APPLE, 556);
+/** The time-left cell: days, hours or minutes in the page's language, not overdue. */
+const TIME_LEFT = {
+  en: /^(\d+ d \d+ h|\d+ h \d+ min|\d+ min)$/,
+  ru: /^(\d+ д \d+ ч|\d+ ч \d+ мин|\d+ мин)$/,
+  kk: /^(\d+ күн \d+ сағ|\d+ сағ \d+ мин|\d+ мин)$/,
+};
 
 beforeAll(async () => {
   requireTools('chromium');
@@ -66,29 +74,82 @@ afterAll(async () => {
 });
 
 describe('the review page', () => {
-  it('confirms a waiting request, and БДИК gets the confirmation', async () => {
-    producer.sendJson(topics.requests!, DEVICE, {
-      requestId: 'page-1',
-      imei: DEVICE,
-      operator: 'beeline',
-      channel: 'individual',
-      ownerId: '880101300123',
-      msisdn: '+77015550000',
-    });
+  beforeAll(async () => {
+    for (const [requestId, device] of [
+      ['page-1', DEVICE],
+      ['page-2', SECOND],
+    ] as const) {
+      producer.sendJson(topics.requests!, device, {
+        requestId,
+        imei: device,
+        operator: 'beeline',
+        channel: 'individual',
+        ownerId: '880101300123',
+        msisdn: '+77015550000',
+      });
+    }
     await producer.flush();
     await collector.waitFor(
-      () => collector.of(topics.results!).some((m) => m.key === 'page-1'),
+      () => ['page-1', 'page-2'].every((id) => collector.of(topics.results!).some((m) => m.key === id)),
       30_000,
-      'the pending result',
+      'the pending results',
     );
+  });
 
-    const page = await browser.newPage();
+  it('speaks Kazakh and Russian: ?lang= first, else the browser language; time left in each', async () => {
+    // An English-speaking browser that asks for Kazakh by the switch.
+    const english = await browser.newContext({ locale: 'en-US' });
+    const page = await english.newPage();
+    await page.goto(`http://127.0.0.1:${service.port}/review?lang=kk`);
+    expect(await page.getAttribute('html', 'lang')).toBe('kk');
+    expect(await page.textContent('h1')).toContain('қолмен тексеру кезегі');
+    await page.fill('#token', reviewerToken);
+    await page.click('#save-token');
+    await page.selectOption('#stage', 'all');
+    const row = page.locator('tr[data-request-id="page-2"]');
+    await row.waitFor({ timeout: 15_000 });
+    // The reason from the catalogue in Kazakh, with its code; the deadline one working day away.
+    expect(await row.textContent()).toContain('МКК-ның шығару туралы шешімі күтілуде');
+    expect(await row.textContent()).toContain('awaiting_kgd');
+    expect((await row.locator('td.remaining').textContent())?.trim()).toMatch(TIME_LEFT.kk);
+    expect(await row.locator('td.overdue').count()).toBe(0);
+    expect(await page.evaluate('remainingText(-3720)')).toBe('мерзімнен 1 сағ 2 мин асты');
+    expect(await row.getByRole('button', { name: 'Ашу' }).count()).toBe(1);
+    await english.close();
+
+    // A Russian-speaking browser without the switch; the token is per tab (sessionStorage).
+    const russian = await browser.newContext({ locale: 'ru-RU' });
+    const ru = await russian.newPage();
+    await ru.goto(`http://127.0.0.1:${service.port}/review`);
+    expect(await ru.getAttribute('html', 'lang')).toBe('ru');
+    expect(await ru.textContent('thead')).toContain('осталось до срока');
+    await ru.fill('#token', reviewerToken);
+    await ru.click('#save-token');
+    await ru.selectOption('#stage', 'all');
+    const ruRow = ru.locator('tr[data-request-id="page-2"]');
+    await ruRow.waitFor({ timeout: 15_000 });
+    expect(await ruRow.textContent()).toContain('Ожидается решение КГД о выпуске');
+    expect((await ruRow.locator('td.remaining').textContent())?.trim()).toMatch(TIME_LEFT.ru);
+    expect(await ru.evaluate('remainingText(-90000)')).toBe('просрочено на 1 д 1 ч');
+    // Oldest first: page-1 and page-2 came in that order.
+    const order = await ru
+      .locator('#rows tr')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-request-id')));
+    expect(order.indexOf('page-1')).toBeLessThan(order.indexOf('page-2'));
+    await russian.close();
+  });
+
+  it('confirms a waiting request, and БДИК gets the confirmation', async () => {
+    const context = await browser.newContext({ locale: 'en-US' });
+    const page = await context.newPage();
     await page.goto(`http://127.0.0.1:${service.port}/review`);
+    expect(await page.getAttribute('html', 'lang')).toBe('en');
     await page.fill('#token', reviewerToken);
     await page.click('#save-token');
     await page.selectOption('#stage', 'all');
     const row = page.locator('tr[data-request-id="page-1"]');
     await row.waitFor({ timeout: 15_000 });
+    expect((await row.locator('td.remaining').textContent())?.trim()).toMatch(TIME_LEFT.en);
     await row.getByRole('button', { name: 'Open' }).click();
     await page.fill('#basis', 'ticket RV-2026-41');
     await page.click('#show-owner');
@@ -97,6 +158,7 @@ describe('the review page', () => {
     await page.click('#confirm');
     await expect.poll(() => page.textContent('#decision')).toContain('Confirmed');
 
+    await context.close();
     await collector.waitFor(() => collector.of(topics.confirmations!).length > 0, 30_000, 'the confirmation');
     const confirmation = JSON.parse(collector.of(topics.confirmations!)[0]!.value!) as Record<string, string>;
     expect(confirmation).toMatchObject({

@@ -23,6 +23,7 @@ export const TEST_WORKER_SETTINGS = (dataDir: string): WorkerSettings => ({
   dataDir,
   eligibleProcedures: ['40', '53', '60', '94'],
   acceptEaeuImports: true,
+  spareDigit: { operators: [], channels: [] },
   maxMessageBytes: 65536,
   requestsTopic: 'requests',
   repartitionTopic: 'repartition',
@@ -30,6 +31,7 @@ export const TEST_WORKER_SETTINGS = (dataDir: string): WorkerSettings => ({
   deadlineWorkingDays: 1,
   utcOffsetMinutes: 300,
   holidays: [],
+  workingDays: [],
 });
 
 export function requestInput(

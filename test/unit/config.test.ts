@@ -36,6 +36,15 @@ describe('configuration', () => {
     expect(config.rules.eligibleProcedures).toEqual(['40', '53']);
   });
 
+  it('network-derived IMEIs: strict by default, per operator or channel by setting', () => {
+    expect(loadConfig({ env: {} }).rules.spareDigit).toEqual({ operators: [], channels: [] });
+    const config = loadConfig({
+      env: { IMEIFLOW_SPARE_DIGIT_OPERATORS: 'kcell, tele2', IMEIFLOW_SPARE_DIGIT_CHANNELS: 'individual' },
+    });
+    expect(config.rules.spareDigit).toEqual({ operators: ['kcell', 'tele2'], channels: ['individual'] });
+    expect(problem({ IMEIFLOW_SPARE_DIGIT_CHANNELS: 'radio' })).toContain('IMEIFLOW_SPARE_DIGIT_CHANNELS');
+  });
+
   it('reports every bad variable at once, by name', () => {
     const message = problem({
       IMEIFLOW_HTTP_PORT: '99999',
@@ -50,6 +59,13 @@ describe('configuration', () => {
   it('rejects a bad topic name and a bad procedure code', () => {
     expect(problem({ IMEIFLOW_TOPIC_RESULTS: 'bad topic!' })).toContain('IMEIFLOW_TOPIC_RESULTS');
     expect(problem({ IMEIFLOW_ELIGIBLE_PROCEDURES: '4' })).toContain('IMEIFLOW_ELIGIBLE_PROCEDURES');
+  });
+
+  it('config/example.json loads', () => {
+    const config = loadConfig({ env: { IMEIFLOW_CONFIG: 'config/example.json' } });
+    expect(config.kafka.brokers).toBe('kafka-1:9092,kafka-2:9092,kafka-3:9092');
+    // Its empty 2027 block keeps the shipped dates.
+    expect(config.pending.calendar.years['2027']?.daysOff['2027-01-04']).toContain('moved');
   });
 
   it('names a config file that cannot be read', () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CATALOGUE_CODES, REASON_CATALOGUE } from '../../src/domain/reason-catalogue.js';
 import { EVIDENCE_KINDS, PENDING_REASONS, REJECT_REASONS, REVIEW_REASONS } from '../../src/domain/types.js';
 import { ERROR_CODES } from '../../src/errors.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
@@ -17,6 +18,31 @@ describe('documentation agrees with the code', () => {
     const readme = read('README.md');
     for (const code of [...REJECT_REASONS, ...PENDING_REASONS, ...REVIEW_REASONS, ...EVIDENCE_KINDS]) {
       expect(readme, code).toContain(`\`${code}\``);
+    }
+  });
+});
+
+describe('the reason catalogue', () => {
+  it('docs/reasons.md gives every code in English, Russian and Kazakh, as the code does', () => {
+    const rows = [...read('docs/reasons.md').matchAll(/^\| `([a-z_-]+)`\s*\|(.*)\|\s*$/gm)].map((m) => [
+      m[1]!,
+      m[2]!.split('|').map((cell) => cell.trim()),
+    ]);
+    const documented = Object.fromEntries(rows);
+    expect(Object.keys(documented).sort()).toEqual([...CATALOGUE_CODES].sort());
+    for (const code of CATALOGUE_CODES) {
+      const { en, ru, kk } = REASON_CATALOGUE[code];
+      expect(documented[code], code).toEqual([en, ru, kk]);
+    }
+  });
+
+  it('no text is left untranslated', () => {
+    for (const code of CATALOGUE_CODES) {
+      const { en, ru, kk } = REASON_CATALOGUE[code];
+      expect(new Set([en, ru, kk]).size, code).toBe(3);
+      // Russian and Kazakh texts are in Cyrillic.
+      expect(ru, code).toMatch(/[а-яё]/i);
+      expect(kk, code).toMatch(/[а-яәғқңөұүһі]/i);
     }
   });
 });

@@ -308,6 +308,21 @@ describe('loads over HTTP', () => {
   });
 });
 
+describe('the review page', () => {
+  it('answers in the language asked for: ?lang=, else Accept-Language, else Russian', async () => {
+    const page = async (url: string, headers: Record<string, string> = {}) => {
+      const response = await app.inject({ url, headers });
+      expect(response.headers['vary']).toContain('accept-language');
+      return { language: response.headers['content-language'], html: response.body };
+    };
+    expect((await page('/review', { 'accept-language': 'kk-KZ,ru;q=0.5' })).language).toBe('kk');
+    expect((await page('/review?lang=en', { 'accept-language': 'kk' })).language).toBe('en');
+    const russian = await page('/review');
+    expect(russian.language).toBe('ru');
+    expect(russian.html).toContain('<html lang="ru">');
+  });
+});
+
 describe('reviews', () => {
   it('lists the queue without personal data', async () => {
     const response = await app.inject({ url: '/v1/reviews', headers: as('reviewer') });
@@ -316,6 +331,14 @@ describe('reviews', () => {
       items: [{ requestId: 'wait-1', stage: 'review', reason: 'kgd_timeout' }],
     });
     expect(JSON.stringify(response.json())).not.toContain('990340005977');
+    // Stored by an earlier build without a review deadline: one working day from `since`
+    // (Friday 20 November 15:00 Astana → Monday 23 November 15:00), long past.
+    const [item] = (response.json() as { items: { deadline: string; remainingSeconds: number }[] }).items;
+    expect(item?.deadline).toBe('2026-11-23T10:00:00.000Z');
+    expect(item?.remainingSeconds).toBeCloseTo(
+      (Date.parse('2026-11-23T10:00:00.000Z') - Date.now()) / 1000,
+      -2,
+    );
   });
 
   it('shows one request with its owner only with a basis, audited', async () => {

@@ -68,6 +68,41 @@ describe('normaliseImei', () => {
     });
   });
 
+  describe('network-derived IMEIs: a spare 15th digit 0 (3GPP TS 23.003 §6.2.1)', () => {
+    it('is a check-digit mismatch by default', () => {
+      expect(normaliseImei('352099001761480')).toEqual({
+        ok: false,
+        reason: 'luhn_mismatch',
+        detail: 'check digit should be 1',
+      });
+    });
+    it('is taken as the 14-digit body when the setting allows it, and БДИК gets the right check digit', () => {
+      expect(normaliseImei('352099001761480', true)).toEqual({
+        ok: true,
+        body: '35209900176148',
+        imei: '352099001761481',
+        tac: '35209900',
+        form: 'imei15-spare',
+      });
+      expect(normaliseImei('35 209900 176148 0', true)).toMatchObject({
+        imei: '352099001761481',
+        form: 'imei15-spare',
+      });
+    });
+    it('only a 0 is a spare digit: another wrong digit is still a mismatch', () => {
+      expect(normaliseImei('352099001761482', true)).toMatchObject({ ok: false, reason: 'luhn_mismatch' });
+    });
+    it('a right check digit (0 included) is still an ordinary 15-digit IMEI', () => {
+      expect(normaliseImei('352099001761481', true)).toMatchObject({ ok: true, form: 'imei15' });
+      expect(normaliseImei('352099001761440', true)).toMatchObject({ ok: true, form: 'imei15' });
+    });
+    it('the cost: a typo in the body of an IMEI ending in 0 is no longer caught', () => {
+      // 352099001761440 is valid; one digit mistyped (4 → 5) makes another device's body.
+      expect(normaliseImei('352099001761450')).toMatchObject({ ok: false, reason: 'luhn_mismatch' });
+      expect(normaliseImei('352099001761450', true)).toMatchObject({ ok: true, body: '35209900176145' });
+    });
+  });
+
   it('names the right check digit on a mismatch', () => {
     expect(normaliseImei('352099001761482')).toEqual({
       ok: false,

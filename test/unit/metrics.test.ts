@@ -31,4 +31,72 @@ describe('metrics', () => {
     expect(gauge(text, 'imeiflow_review_requests')).toBe(owned.filter((i) => i % 10 === 0).length);
     expect(gauge(text, 'imeiflow_pending_requests')).toBe(owned.filter((i) => i % 10 !== 0).length);
   });
+
+  it('says until when the working-day calendar is known', async () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    const name = 'imeiflow_calendar_covered_until_timestamp_seconds';
+    const complete = { complete: true, daysOff: {}, workingDays: {} };
+    const thisYear = new Date(Date.now() + 5 * 3_600_000).getUTCFullYear();
+    metrics.sources.calendar = {
+      data: { years: { [thisYear]: complete, [thisYear + 1]: { ...complete, complete: false } } },
+      utcOffsetMinutes: 300,
+    };
+    // 1 January of next year, 00:00 in Astana.
+    expect(gauge(await metrics.registry.metrics(), name)).toBe(
+      Date.UTC(thisYear + 1, 0, 1) / 1000 - 5 * 3600,
+    );
+  });
+
+  it('per stage: the oldest waiting request and those past their deadline', async () => {
+    const stageStore = openStore({ dataDir: join(tempDir(), 'metrics-stages') });
+    try {
+      const hour = 3_600_000;
+      const now = Date.now();
+      const iso = (ms: number) => new Date(ms).toISOString();
+      const entry = (
+        i: number,
+        stage: 'awaiting_kgd' | 'review',
+        sinceMs: number,
+        deadline: string | null,
+      ) => ({
+        ...waitingEntry(i, 0, stage, deadline),
+        since: iso(sinceMs),
+      });
+      await stageStore.env.transaction(() => {
+        // Waiting for KGD: one due in an hour, one 2 h past its deadline (the timer has not moved it yet).
+        stageStore.pending.put('10000000000001', [entry(1, 'awaiting_kgd', now - 5 * hour, iso(now + hour))]);
+        stageStore.pending.put('10000000000002', [
+          entry(2, 'awaiting_kgd', now - 30 * hour, iso(now - 2 * hour)),
+        ]);
+        // In review: one due in 3 h, one 3 h overdue, one of an earlier build (no deadline) waiting
+        // for 10 days, whose deadline counts from `since` and has long passed; one in partition 1.
+        stageStore.pending.put('10000000000003', [
+          entry(3, 'review', now - 20 * hour, iso(now + 3 * hour)),
+          entry(4, 'review', now - 40 * hour, iso(now - 3 * hour)),
+        ]);
+        stageStore.pending.put('10000000000005', [entry(5, 'review', now - 240 * hour, null)]);
+        stageStore.pending.put('10000000000006', [
+          { ...entry(6, 'review', now - 500 * hour, null), partition: 1 },
+        ]);
+      });
+      const metrics = new Metrics({ defaultMetrics: false });
+      metrics.sources.store = stageStore;
+      metrics.sources.ownedPartitions = () => [0];
+      metrics.sources.deadlines = {
+        workingDays: 1,
+        calendar: { utcOffsetMinutes: 300, holidays: new Set() },
+      };
+      const text = await metrics.registry.metrics();
+      const of = (name: string, stage: string) => gauge(text, `imeiflow_${name}{stage="${stage}"}`);
+      expect(of('waiting_oldest_age_seconds', 'awaiting_kgd')).toBeCloseTo(30 * 3600, -1);
+      expect(of('waiting_oldest_age_seconds', 'review')).toBeCloseTo(240 * 3600, -1);
+      expect(of('waiting_past_deadline', 'awaiting_kgd')).toBe(1);
+      expect(of('waiting_past_deadline', 'review')).toBe(2);
+      expect(of('waiting_most_overdue_seconds', 'awaiting_kgd')).toBeCloseTo(2 * 3600, -1);
+      // The earlier build's entry: at least 10 days − 1 working day (+ a weekend at most) overdue.
+      expect(of('waiting_most_overdue_seconds', 'review')).toBeGreaterThan(5 * 24 * 3600);
+    } finally {
+      await stageStore.close();
+    }
+  });
 });

@@ -46,6 +46,45 @@ describe('rule 2: normalisation', () => {
   });
 });
 
+describe('rule 2: network-derived IMEIs (a spare digit 0), per operator or channel', () => {
+  const spare = ruleSettingsOf({
+    eligibleProcedures: ['40'],
+    acceptEaeuImports: true,
+    spareDigit: { operators: ['kcell'], channels: ['individual'] },
+  });
+  const network = '352099001761480';
+
+  it('the strict check stays the default', () => {
+    const v = view().declare(BODY, { applicationId: 'A' });
+    expect(outcomeOf(evaluate(request({ imei: network, operator: 'kcell' }), v, settings))).toBe(
+      'rejected/luhn_mismatch',
+    );
+  });
+  it('an operator named in the setting: its 15-digit IMEI ending in 0 is decided as its body', () => {
+    const v = view().declare(BODY, { applicationId: 'A' });
+    const steps: string[] = [];
+    expect(
+      evaluate(request({ imei: network, operator: 'kcell' }), v, spare, (s) => steps.push(s)),
+    ).toMatchObject({
+      outcome: 'confirmed',
+      imei: IMEI,
+      body: BODY,
+    });
+    expect(steps[0]).toContain('spare 0');
+  });
+  it('a channel named in the setting, whatever the operator', () => {
+    const v = view().declare(BODY, { applicationId: 'A' });
+    expect(
+      outcomeOf(evaluate(request({ imei: network, operator: 'beeline', channel: 'individual' }), v, spare)),
+    ).toBe('confirmed/kgd-release');
+  });
+  it('others keep the strict check', () => {
+    expect(outcomeOf(evaluate(request({ imei: network, operator: 'beeline' }), view(), spare))).toBe(
+      'rejected/luhn_mismatch',
+    );
+  });
+});
+
 describe('rule 3: TAC', () => {
   it('tac_unknown when the TAC is not in the table', () => {
     const d = evaluate(request(), new MapIndexView(), settings);

@@ -10,8 +10,8 @@ const dataDir = join(tempDir(), 'pool');
 let store: Store;
 let pool: VerifyPool;
 
-const request = (requestId: string, imei: string) =>
-  requestInput(Number(requestId.slice(1)), { requestId, imei, operator: 'beeline', channel: 'import' });
+const request = (requestId: string, imei: string, operator = 'beeline') =>
+  requestInput(Number(requestId.slice(1)), { requestId, imei, operator, channel: 'import' });
 const run = async (p: VerifyPool, inputs: ReturnType<typeof request>[]) =>
   resultsOf(readResult(await p.run(taskFor(inputs))));
 
@@ -38,7 +38,7 @@ beforeAll(async () => {
   pool = new VerifyPool({
     workers: 2,
     maxQueuedBatchesPerWorker: 2,
-    settings: TEST_WORKER_SETTINGS(dataDir),
+    settings: { ...TEST_WORKER_SETTINGS(dataDir), spareDigit: { operators: ['kcell'], channels: [] } },
   });
 });
 
@@ -55,6 +55,20 @@ describe('VerifyPool (real worker threads over the LMDB store)', () => {
       request('r3', '111'),
     ]);
     expect(results).toEqual(['r1:confirmed', 'r2:pending:awaiting_kgd', 'r3:rejected:malformed_imei']);
+  });
+
+  it('the workers take network-derived IMEIs (a spare 15th digit 0) from the operators configured', async () => {
+    const result = readResult(
+      await pool.run(
+        taskFor([request('r11', '352099001761480', 'kcell'), request('r12', '352099001761480', 'beeline')]),
+      ),
+    );
+    expect(
+      result.outputs.filter((o) => o.role === 'results').map((o) => [o.json!['outcome'], o.json!['imei']]),
+    ).toEqual([
+      ['confirmed', '352099001761481'],
+      ['rejected', '352099001761480'],
+    ]);
   });
 
   it("sees the main thread's later writes, including a new TAC table", async () => {

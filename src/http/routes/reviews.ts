@@ -8,6 +8,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { workingCalendar } from '../../config/config.js';
+import { type DeadlinePolicy, stageDeadline } from '../../domain/deadline.js';
 import { luhnDigit } from '../../domain/imei.js';
 import { messageOf } from '../../errors.js';
 import { scanPending } from '../../store/pending-scan.js';
@@ -21,7 +23,9 @@ interface Found {
   readonly entry: PendingEntry;
 }
 
-function summary({ body, entry }: Found) {
+/** A waiting request without personal data; its deadline is its stage's (src/domain/deadline.ts). */
+function summary({ body, entry }: Found, policy: DeadlinePolicy, now: number) {
+  const deadline = stageDeadline(entry, policy);
   return {
     requestId: entry.request.requestId,
     imei: body + String(luhnDigit(body)),
@@ -32,7 +36,9 @@ function summary({ body, entry }: Found) {
     reason: entry.reason,
     detail: entry.detail,
     since: entry.since,
-    deadline: entry.deadline,
+    deadline,
+    /** Until the stage's deadline; negative once it has passed. */
+    remainingSeconds: Math.round((Date.parse(deadline) - now) / 1000),
     partition: entry.partition,
   };
 }
@@ -40,6 +46,10 @@ function summary({ body, entry }: Found) {
 export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
   const { store, tokens, audit } = deps;
   const typed = app.withTypeProvider<ZodTypeProvider>();
+  const policy: DeadlinePolicy = {
+    workingDays: deps.config.pending.deadlineWorkingDays,
+    calendar: workingCalendar(deps.config),
+  };
 
   const waiting = async (): Promise<Found[]> => {
     const found: Found[] = [];
@@ -60,6 +70,8 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
     {
       schema: {
         summary: 'Requests waiting for a reviewer (and, with stage=all, for KGD), oldest first',
+        description:
+          "Each with its stage's deadline (one working day: KGD's, then the reviewer's from when the request entered review) and the seconds remaining until it (negative: overdue).",
         querystring: z.object({
           stage: z.enum(['review', 'awaiting_kgd', 'all']).default('review'),
           limit: z.coerce.number().int().min(1).max(10_000).default(500),
@@ -70,7 +82,8 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
     async (request) => {
       const { stage, limit } = request.query;
       const items = (await waiting()).filter((f) => stage === 'all' || f.entry.stage === stage);
-      return { total: items.length, items: items.slice(0, limit).map(summary) };
+      const now = Date.now();
+      return { total: items.length, items: items.slice(0, limit).map((f) => summary(f, policy, now)) };
     },
   );
 
@@ -99,7 +112,7 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
         target: request.params.requestId,
       });
       return {
-        ...summary(found),
+        ...summary(found, policy, Date.now()),
         ownerId: found.entry.request.ownerId ?? null,
         msisdn: found.entry.request.msisdn ?? null,
         submittedAt: found.entry.request.submittedAt ?? null,

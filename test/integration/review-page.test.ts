@@ -5,44 +5,36 @@
  */
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/security/audit-log.js';
 import { TokenService } from '../../src/security/tokens.js';
 import { openStore } from '../../src/store/store.js';
-import { APPLE, imei, seedStore } from '../helpers/fixtures.js';
-import {
-  type BrokerProcess,
-  type ServiceProcess,
-  startBroker,
-  startService,
-  TestProducer,
-  TopicCollector,
-  uniqueTopics,
-} from '../helpers/kafka.js';
-import { tempDir } from '../helpers/tmp.js';
-import { requireTools } from '../support/tools.js';
+import { APPLE, imei, seedStore } from '../support/fixtures.js';
+import { useRig } from '../support/rig.js';
 
-let broker: BrokerProcess;
-let service: ServiceProcess;
-let producer: TestProducer;
-let collector: TopicCollector;
 let browser: Browser;
 let reviewerToken: string;
-const { env, topics } = uniqueTopics(`page-${Date.now()}`);
-const dataDir = join(tempDir(), 'data');
+const rig = useRig({
+  name: 'page',
+  tools: ['chromium'],
+  stores: {
+    data: async (dataDir) => {
+      await seedStore(dataDir);
+      const store = openStore({ dataDir });
+      reviewerToken = await new TokenService(store, 60).create('a.nurlanova', 'reviewer');
+      await store.close();
+    },
+  },
+  kafka: { collect: ['results', 'confirmations'] },
+  service: { store: 'data' },
+});
+const { topics } = rig;
+const dataDir = rig.dataDir('data');
 const DEVICE = imei(APPLE, 555);
+rig.onTeardown(() => browser?.close());
 
+// After the rig's set-up: the browser opens the page of the service it started.
 beforeAll(async () => {
-  requireTools('chromium');
-  broker = await startBroker();
-  await seedStore(dataDir);
-  const store = openStore({ dataDir });
-  reviewerToken = await new TokenService(store, 60).create('a.nurlanova', 'reviewer');
-  await store.close();
-  collector = await TopicCollector.start(broker.bootstrap, [topics.results!, topics.confirmations!]);
-  producer = await TestProducer.connect(broker.bootstrap);
-  service = await startService({ bootstrap: broker.bootstrap, dataDir, env });
-  await service.waitReady();
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
@@ -57,17 +49,9 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await service?.kill('SIGTERM');
-  await producer?.close();
-  await collector?.stop();
-  await broker?.stop();
-});
-
 describe('the review page', () => {
   it('confirms a waiting request, and БДИК gets the confirmation', async () => {
-    producer.sendJson(topics.requests!, DEVICE, {
+    rig.producer.sendJson(topics.requests!, DEVICE, {
       requestId: 'page-1',
       imei: DEVICE,
       operator: 'beeline',
@@ -75,15 +59,15 @@ describe('the review page', () => {
       ownerId: '880101300123',
       msisdn: '+77015550000',
     });
-    await producer.flush();
-    await collector.waitFor(
-      () => collector.of(topics.results!).some((m) => m.key === 'page-1'),
+    await rig.producer.flush();
+    await rig.collector.waitFor(
+      () => rig.collector.of(topics.results!).some((m) => m.key === 'page-1'),
       30_000,
       'the pending result',
     );
 
     const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${service.port}/review`);
+    await page.goto(`http://127.0.0.1:${rig.service.port}/review`);
     await page.fill('#token', reviewerToken);
     await page.click('#save-token');
     await page.selectOption('#stage', 'all');
@@ -97,8 +81,15 @@ describe('the review page', () => {
     await page.click('#confirm');
     await expect.poll(() => page.textContent('#decision')).toContain('Confirmed');
 
-    await collector.waitFor(() => collector.of(topics.confirmations!).length > 0, 30_000, 'the confirmation');
-    const confirmation = JSON.parse(collector.of(topics.confirmations!)[0]!.value!) as Record<string, string>;
+    await rig.collector.waitFor(
+      () => rig.collector.of(topics.confirmations!).length > 0,
+      30_000,
+      'the confirmation',
+    );
+    const confirmation = JSON.parse(rig.collector.of(topics.confirmations!)[0]!.value!) as Record<
+      string,
+      string
+    >;
     expect(confirmation).toMatchObject({
       requestId: 'page-1',
       imei: DEVICE,

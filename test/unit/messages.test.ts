@@ -43,7 +43,7 @@ import {
   encodeResults,
 } from '../../src/pool/batch-contract.js';
 import { verifyBatch } from '../../src/pool/verify-batch.js';
-import { MapIndexView } from '../helpers/map-view.js';
+import { MapIndexView } from '../support/map-view.js';
 
 /** Fails with the schema's own words, so a disagreement says which field. */
 function expectMatches(schema: ZodType, bytes: Uint8Array, what: string): unknown {

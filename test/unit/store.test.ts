@@ -13,8 +13,8 @@ import {
 import { decodeJournal, encodeJournal, encodeOutcome, outcomeToStore } from '../../src/pipeline/journal.js';
 import { openStore, SCHEMA_VERSION } from '../../src/store/store.js';
 import { STRUCTURES_FINGERPRINT, structuredPackr } from '../../src/store/structures.js';
-import { MapIndexView } from '../helpers/map-view.js';
-import { tempDir } from '../helpers/tmp.js';
+import { MapIndexView } from '../support/map-view.js';
+import { tempDir } from '../support/tmp.js';
 
 const dir = tempDir();
 

@@ -2,7 +2,7 @@ import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { type BatchMessage, ENCODING_JSON, ENCODING_MSGPACK } from '../../src/pool/batch-contract.js';
 import { verifyBatch } from '../../src/pool/verify-batch.js';
-import { MapIndexView } from '../helpers/map-view.js';
+import { MapIndexView } from '../support/map-view.js';
 
 const settings = { eligibleProcedures: new Set(['40']) };
 const BODY = '35209900176148';

@@ -4,7 +4,7 @@ import { type BatchMessage, ENCODING_JSON } from '../../src/pool/batch-contract.
 import { VerifyPool } from '../../src/pool/verify-pool.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
 import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';
-import { tempDir } from '../helpers/tmp.js';
+import { tempDir } from '../support/tmp.js';
 
 const dataDir = join(tempDir(), 'pool');
 let store: Store;

@@ -27,8 +27,8 @@ import { openStore } from '../../src/store/store.js';
 import { seedStore } from './fixtures.js';
 import { type DebianTool, requireTools } from './tools.js';
 
-export type { BrokerProcess, Collected, ServiceProcess } from '../../bench/lib/harness.js';
-export { freePort, TestProducer, TopicCollector } from '../../bench/lib/harness.js';
+export type { ServiceProcess } from '../../bench/lib/harness.js';
+export { freePort } from '../../bench/lib/harness.js';
 
 export type TopicRole = keyof Config['topics'];
 
@@ -191,7 +191,7 @@ class TestRig implements Rig {
         failures.push(error);
       }
     };
-    for (const own of this.#teardown.reverse()) await step(own);
+    for (const own of [...this.#teardown].reverse()) await step(own);
     await step(() => saveServiceLogs(this.#services, this.#options.name));
     for (const service of this.#services) await step(() => service.kill('SIGTERM'));
     await step(() => this.#producer?.close());

@@ -13,6 +13,7 @@ COPY bin bin
 COPY config config
 COPY src src
 COPY bench bench
+COPY scripts scripts
 # `npm ci` builds the native addons and runs `prepare` (tsc); then drop the dev dependencies.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 

@@ -3,7 +3,8 @@
  *
  * Nothing decodable with a usable requestId → the DLQ (nobody can be answered). Decodable with
  * a requestId but a field wrong → rejected / invalid_request, the detail naming the field.
- * Hand-written rather than zod: this runs once per message on the hot path.
+ * Hand-written rather than zod: this runs once per message on the hot path. It accepts exactly
+ * what the contract's `verifyRequestSchema` (messages.ts) accepts: test/unit/messages.test.ts.
  */
 import { isUtf8 } from 'node:buffer';
 import { unpack } from 'msgpackr';
@@ -18,7 +19,8 @@ export type ParsedRequest =
 export type ValueEncoding = 'json' | 'msgpack';
 
 export const MAX_REQUEST_ID_LENGTH = 128;
-const MAX_FIELD_LENGTH = 256;
+/** The longest operator, ownerId, msisdn, applicationId or submittedAt accepted. */
+export const MAX_REQUEST_FIELD_LENGTH = 256;
 
 function undecodable(error: string): ParsedRequest {
   return { kind: 'undecodable', error };
@@ -65,8 +67,8 @@ function optionalString(record: Record<string, unknown>, field: string): string 
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') return new Error(`${field} must be a string, got ${typeName(value)}`);
   if (value.length === 0) return new Error(`${field} must not be empty`);
-  if (value.length > MAX_FIELD_LENGTH)
-    return new Error(`${field} is longer than ${MAX_FIELD_LENGTH} characters`);
+  if (value.length > MAX_REQUEST_FIELD_LENGTH)
+    return new Error(`${field} is longer than ${MAX_REQUEST_FIELD_LENGTH} characters`);
   return value;
 }
 
@@ -109,7 +111,7 @@ export function validateRequest(decoded: unknown): ParsedRequest {
     );
   }
   const operator = record['operator'];
-  if (typeof operator !== 'string' || operator.length === 0 || operator.length > MAX_FIELD_LENGTH) {
+  if (typeof operator !== 'string' || operator.length === 0 || operator.length > MAX_REQUEST_FIELD_LENGTH) {
     return invalid(operator === undefined ? 'operator is missing' : 'operator must be a non-empty string');
   }
   const channel = record['channel'];

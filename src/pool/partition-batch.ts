@@ -99,12 +99,7 @@ export async function runBatch(ctx: BatchContext, task: Uint8Array): Promise<Uin
   for (const body of header.dirtyBodies) {
     if (devicePartition(body, header.partitions) === header.partition) revokeIfWithdrawn(body, writer);
   }
-  for (const input of inputs) {
-    if (input.kind === INPUT_COMMAND) decideCommand(ctx, header, input, writer);
-  }
-  for (const input of inputs) {
-    if (input.kind !== INPUT_COMMAND) decideRequest(ctx, header, input, writer);
-  }
+  decideMessages(ctx, header, inputs, writer);
   const { outputs, ops, counts } = writer.finish();
   return encodeResult(
     { counts, decided: writer.decided, forwarded: writer.forwarded },
@@ -112,9 +107,27 @@ export async function runBatch(ctx: BatchContext, task: Uint8Array): Promise<Uin
   );
 }
 
+/** What deciding messages needs besides the partition's state (which the writer reads). */
+export type DecideContext = Pick<BatchContext, 'rules' | 'settings'>;
+
+/** Decide a batch's messages in order: commands first, then requests as they arrived. */
+export function decideMessages(
+  ctx: DecideContext,
+  header: Pick<TaskHeader, 'partition' | 'partitions'>,
+  inputs: readonly InputMessage[],
+  writer: BatchWriter,
+): void {
+  for (const input of inputs) {
+    if (input.kind === INPUT_COMMAND) decideCommand(ctx, header, input, writer);
+  }
+  for (const input of inputs) {
+    if (input.kind !== INPUT_COMMAND) decideRequest(ctx, header, input, writer);
+  }
+}
+
 function decideCommand(
-  ctx: BatchContext,
-  header: TaskHeader,
+  ctx: DecideContext,
+  header: Pick<TaskHeader, 'partition'>,
   input: InputMessage,
   writer: BatchWriter,
 ): void {
@@ -136,8 +149,8 @@ function decideCommand(
 }
 
 function decideRequest(
-  ctx: BatchContext,
-  header: TaskHeader,
+  ctx: DecideContext,
+  header: Pick<TaskHeader, 'partition' | 'partitions'>,
   input: InputMessage,
   writer: BatchWriter,
 ): void {

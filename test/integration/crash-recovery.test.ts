@@ -5,78 +5,43 @@
  * The requests are streamed at a steady rate while the service runs, is killed and restarts
  * (the embedded cluster keeps only ~5 MB per partition, so nothing is pre-filled).
  */
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildIndex, kindAt, requestAt } from '../../bench/lib/dataset.js';
-import { openStore } from '../../src/store/store.js';
-import {
-  type BrokerProcess,
-  type ServiceProcess,
-  saveServiceLogs,
-  startBroker,
-  startService,
-  TestProducer,
-  TopicCollector,
-  uniqueTopics,
-} from '../helpers/kafka.js';
-import { expectExactlyOnce, streamRequests } from '../helpers/stream.js';
-import { tempDir } from '../helpers/tmp.js';
+import { describe, expect, it } from 'vitest';
+import { kindAt, requestAt } from '../../bench/lib/dataset.js';
+import { indexed, useRig } from '../support/rig.js';
+import { expectExactlyOnce, streamRequests } from '../support/stream.js';
 
 const N = Number(process.env['IMEIFLOW_TEST_STREAM'] ?? 200_000);
 const RATE_PER_SECOND = 5_000;
 
-let broker: BrokerProcess;
-let collector: TopicCollector;
-let producer: TestProducer;
-const services: ServiceProcess[] = [];
-const { env, topics } = uniqueTopics(`crash-${Date.now()}`);
-const dataDir = join(tempDir(), 'data');
-
-beforeAll(async () => {
-  broker = await startBroker();
-  const store = openStore({ dataDir });
-  await buildIndex(store, N);
-  await store.close();
-  collector = await TopicCollector.start(broker.bootstrap, [
-    topics.results!,
-    topics.confirmations!,
-    topics.dlq!,
-  ]);
-  producer = await TestProducer.connect(broker.bootstrap);
+const rig = useRig({
+  name: 'crash',
+  stores: { data: indexed(N) },
+  kafka: { collect: ['results', 'confirmations', 'dlq'] },
 });
-
-afterAll(async () => {
-  saveServiceLogs(services, 'crash');
-  for (const s of services) await s.kill('SIGTERM');
-  await producer?.close();
-  await collector?.stop();
-  await broker?.stop();
-});
+const { topics } = rig;
 
 describe('SIGKILL mid-stream', () => {
   it(`loses nothing and duplicates nothing across a kill and restart (${N} requests)`, async () => {
-    const first = await startService({ bootstrap: broker.bootstrap, dataDir, env });
-    services.push(first);
+    const first = await rig.startService('data');
     await first.waitReady();
     const runId = `crash-${Date.now()}`;
-    const streaming = streamRequests(producer, topics.requests!, N, RATE_PER_SECOND, (i) =>
+    const streaming = streamRequests(rig.producer, topics.requests!, N, RATE_PER_SECOND, (i) =>
       requestAt(i, N, runId),
     );
 
     // Kill once a good part of the stream has been answered, while requests keep coming.
-    await collector.waitFor(
-      () => collector.of(topics.results!).length >= N / 5,
+    await rig.collector.waitFor(
+      () => rig.collector.of(topics.results!).length >= N / 5,
       120_000,
       'the first fifth of the outcomes',
     );
     await first.kill('SIGKILL');
-    const answeredAtKill = collector.of(topics.results!).length;
+    const answeredAtKill = rig.collector.of(topics.results!).length;
     expect(answeredAtKill).toBeLessThan(N);
 
-    const second = await startService({ bootstrap: broker.bootstrap, dataDir, env });
-    services.push(second);
+    await rig.startService('data');
     await streaming;
-    await expectExactlyOnce(collector, topics, N, runId, 240_000, (i) => kindAt(i) !== 'pending');
-    expect(collector.of(topics.dlq!)).toHaveLength(0);
+    await expectExactlyOnce(rig.collector, topics, N, runId, 240_000, (i) => kindAt(i) !== 'pending');
+    expect(rig.collector.of(topics.dlq!)).toHaveLength(0);
   });
 });

@@ -4,29 +4,20 @@
  * service taking over must read the old record, publish exactly the missing outputs, apply the
  * batch's state, and resume after the journaled input.
  */
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { journalKey, POSITION_HEADER } from '../../src/pipeline/journal.js';
 import { openStore } from '../../src/store/store.js';
 import { structuredPackr } from '../../src/store/structures.js';
-import { APPLE, imei, seedStore } from '../helpers/fixtures.js';
-import {
-  type BrokerProcess,
-  type ServiceProcess,
-  startBroker,
-  startService,
-  TestProducer,
-  TopicCollector,
-  uniqueTopics,
-} from '../helpers/kafka.js';
-import { tempDir } from '../helpers/tmp.js';
+import { APPLE, imei } from '../support/fixtures.js';
+import { seeded, useRig } from '../support/rig.js';
 
-let broker: BrokerProcess;
-let service: ServiceProcess;
-let producer: TestProducer;
-let collector: TopicCollector;
-const { env, topics } = uniqueTopics(`journal-${Date.now()}`);
-const dataDir = join(tempDir(), 'data');
+const rig = useRig({
+  name: 'journal',
+  stores: { data: seeded() },
+  kafka: { collect: ['results', 'confirmations'] },
+});
+const { topics } = rig;
+const dataDir = rig.dataDir('data');
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 const DEVICE = imei(APPLE, 777);
 /** Format 1's output roles (journal.ts). */
@@ -38,26 +29,12 @@ const packr = structuredPackr();
 /** Format 1's changelog values: the state itself, packed with the shared structures. */
 const encodeState = (value: unknown) => Uint8Array.from(packr.pack(value));
 
-beforeAll(async () => {
-  broker = await startBroker();
-  await seedStore(dataDir);
-  collector = await TopicCollector.start(broker.bootstrap, [topics.results!, topics.confirmations!]);
-  producer = await TestProducer.connect(broker.bootstrap);
-});
-
-afterAll(async () => {
-  await service?.kill('SIGTERM');
-  await producer?.close();
-  await collector?.stop();
-  await broker?.stop();
-});
-
 describe('taking over a partition from a dead owner', () => {
   it('publishes exactly the outputs it had not published and resumes after its input', async () => {
     // Five requests in partition 0; the dead owner had decided the first three.
     for (let i = 0; i < 5; i++) {
       const id = i < 3 ? `old-${i}` : `new-${i}`;
-      producer.send(
+      rig.producer.send(
         topics.requests!,
         DEVICE,
         JSON.stringify({ requestId: id, imei: imei(APPLE, 800 + i), operator: 'kcell', channel: 'import' }),
@@ -126,38 +103,37 @@ describe('taking over a partition from a dead owner', () => {
       since: '2026-11-22T00:00:00.000Z',
       deadline: '2026-11-23T00:00:00.000Z',
     };
-    producer.send(
+    rig.producer.send(
       topics.pendingChangelog!,
       `p/${waitingBody}`,
       Buffer.from(encodeState([waitingEntry])),
       undefined,
       0,
     );
-    producer.send(topics.journal!, journalKey(0, 5), Buffer.from(packr.pack(record)), undefined, 0);
+    rig.producer.send(topics.journal!, journalKey(0, 5), Buffer.from(packr.pack(record)), undefined, 0);
     // It had published the first output only.
-    producer.send(
+    rig.producer.send(
       topics.results!,
       'j-rejected',
       Buffer.from(record.outputs[0]![2]! as Uint8Array),
       [{ [POSITION_HEADER]: '5.0' }],
       0,
     );
-    await producer.flush();
+    await rig.producer.flush();
 
-    service = await startService({ bootstrap: broker.bootstrap, dataDir, env });
-    await service.waitReady();
-    await collector.waitFor(
-      () => collector.of(topics.results!).filter((m) => m.key?.startsWith('new-')).length === 2,
+    const service = await rig.startService('data');
+    await rig.collector.waitFor(
+      () => rig.collector.of(topics.results!).filter((m) => m.key?.startsWith('new-')).length === 2,
       60_000,
       'answers to the two requests after the journaled position',
     );
     await new Promise((r) => setTimeout(r, 1000));
 
-    const keys = collector.of(topics.results!).map((m) => m.key);
+    const keys = rig.collector.of(topics.results!).map((m) => m.key);
     expect(keys.filter((k) => k === 'j-rejected')).toHaveLength(1);
     expect(keys.filter((k) => k === 'j-confirmed')).toHaveLength(1);
     expect(keys.filter((k) => k?.startsWith('old-'))).toEqual([]);
-    expect(collector.of(topics.confirmations!).map((m) => m.key)).toEqual([DEVICE]);
+    expect(rig.collector.of(topics.confirmations!).map((m) => m.key)).toEqual([DEVICE]);
 
     // The batch's state reached the store.
     const store = openStore({ dataDir, readOnly: true });

@@ -3,20 +3,10 @@
  * broker`, another process): every decision rule and reason code end to end, JSON and msgpack,
  * the late release decision, reviews, revocation and garbage of every kind.
  */
-import { join } from 'node:path';
 import { pack } from 'msgpackr';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APPLE, imei, seedStore } from '../helpers/fixtures.js';
-import {
-  type BrokerProcess,
-  type ServiceProcess,
-  startBroker,
-  startService,
-  TestProducer,
-  TopicCollector,
-  uniqueTopics,
-} from '../helpers/kafka.js';
-import { tempDir } from '../helpers/tmp.js';
+import { describe, expect, it } from 'vitest';
+import { APPLE, imei } from '../support/fixtures.js';
+import { seeded, useRig } from '../support/rig.js';
 
 interface Result {
   requestId: string;
@@ -47,12 +37,26 @@ const A = (serial: number) => imei(APPLE, serial);
 const OWNER = '880101300123';
 const OTHER_OWNER = '990340005977';
 
-let broker: BrokerProcess;
-let service: ServiceProcess;
-let producer: TestProducer;
-let collector: TopicCollector;
-const { env, topics } = uniqueTopics(`rules-${Date.now()}`);
-const dataDir = join(tempDir(), 'data');
+const rig = useRig({
+  name: 'rules',
+  stores: {
+    data: seeded({
+      declarations: [
+        'application_id,procedure_code,imei,status',
+        `KZ-T-1,40,${A(101)},released`,
+        `KZ-T-1,40,${A(102)},released`,
+        `KZ-T-1,53,${A(103)},released`,
+        `KZ-T-1,40,${A(104)},released`,
+        `KZ-T-1,40,${A(105)},released`,
+        `KZ-T-1,40,${A(108)},released`,
+      ].join('\n'),
+      localProduction: `imei,producer_id,reference\n${A(201)},990340005977,ACT-2026-17\n`,
+    }),
+  },
+  kafka: { collect: ['results', 'confirmations', 'dlq', 'revocations'] },
+  service: { store: 'data' },
+});
+const { topics } = rig;
 
 const request = (requestId: string, imeiValue: string, extra: Record<string, unknown> = {}) => ({
   requestId,
@@ -63,53 +67,21 @@ const request = (requestId: string, imeiValue: string, extra: Record<string, unk
 });
 
 function send(value: Record<string, unknown>): void {
-  producer.sendJson(topics.requests!, String(value['imei']), value);
+  rig.producer.sendJson(topics.requests!, String(value['imei']), value);
 }
 
-const results = () => collector.json<Result>(topics.results!);
+const results = () => rig.collector.json<Result>(topics.results!);
 const resultsOf = (requestId: string) => results().filter((r) => r.requestId === requestId);
-const confirmations = () => collector.json<Confirmation>(topics.confirmations!);
+const confirmations = () => rig.collector.json<Confirmation>(topics.confirmations!);
 
 async function waitForResult(requestId: string, outcome?: string): Promise<Result> {
-  await collector.waitFor(
+  await rig.collector.waitFor(
     () => resultsOf(requestId).some((r) => outcome === undefined || r.outcome === outcome),
     30_000,
     `a ${outcome ?? 'result'} for ${requestId}`,
   );
   return resultsOf(requestId).find((r) => outcome === undefined || r.outcome === outcome)!;
 }
-
-beforeAll(async () => {
-  broker = await startBroker();
-  await seedStore(dataDir, {
-    declarations: [
-      'application_id,procedure_code,imei,status',
-      `KZ-T-1,40,${A(101)},released`,
-      `KZ-T-1,40,${A(102)},released`,
-      `KZ-T-1,53,${A(103)},released`,
-      `KZ-T-1,40,${A(104)},released`,
-      `KZ-T-1,40,${A(105)},released`,
-      `KZ-T-1,40,${A(108)},released`,
-    ].join('\n'),
-    localProduction: `imei,producer_id,reference\n${A(201)},990340005977,ACT-2026-17\n`,
-  });
-  collector = await TopicCollector.start(broker.bootstrap, [
-    topics.results!,
-    topics.confirmations!,
-    topics.dlq!,
-    topics.revocations!,
-  ]);
-  producer = await TestProducer.connect(broker.bootstrap);
-  service = await startService({ bootstrap: broker.bootstrap, dataDir, env });
-  await service.waitReady();
-});
-
-afterAll(async () => {
-  await service?.kill('SIGTERM');
-  await producer?.close();
-  await collector?.stop();
-  await broker?.stop();
-});
 
 describe('every decision rule, end to end', () => {
   it('decides each case with the contract reason code', async () => {
@@ -133,7 +105,7 @@ describe('every decision rule, end to end', () => {
       [request('p-unknown-app', A(151), { applicationId: 'KZ-NOT-YET' }), 'pending/awaiting_kgd'],
     ];
     for (const [value] of cases) send(value);
-    await producer.flush();
+    await rig.producer.flush();
     for (const [value, expected] of cases) {
       const result = await waitForResult(String(value['requestId']));
       const got =
@@ -161,18 +133,18 @@ describe('every decision rule, end to end', () => {
   });
 
   it('msgpack requests are decided like JSON ones', async () => {
-    producer.send(topics.requests!, A(103), Buffer.from(pack(request('c-msgpack', A(103)))), [
+    rig.producer.send(topics.requests!, A(103), Buffer.from(pack(request('c-msgpack', A(103)))), [
       { 'content-type': 'application/msgpack' },
     ]);
-    await producer.flush();
+    await rig.producer.flush();
     expect(await waitForResult('c-msgpack')).toMatchObject({ outcome: 'confirmed', evidence: 'kgd-release' });
   });
 
   it('a repeated requestId is a duplicate: no second outcome of its own, no second confirmation', async () => {
     await waitForResult('c-app', 'confirmed');
     send(request('c-app', A(101), { applicationId: 'KZ-T-1', ownerId: OWNER }));
-    await producer.flush();
-    await collector.waitFor(() => resultsOf('c-app').length === 2, 30_000, 'the duplicate answer');
+    await rig.producer.flush();
+    await rig.collector.waitFor(() => resultsOf('c-app').length === 2, 30_000, 'the duplicate answer');
     expect(resultsOf('c-app')[1]).toMatchObject({ outcome: 'rejected', reason: 'duplicate_request' });
     expect(confirmations().filter((c) => c.requestId === 'c-app')).toHaveLength(1);
   });
@@ -181,7 +153,7 @@ describe('every decision rule, end to end', () => {
     send(request('oc-1', A(104), { ownerId: OWNER, msisdn: '+77011110000' }));
     send(request('oc-2', A(104), { ownerId: OWNER, msisdn: '+77011110000' }));
     send(request('oc-3', A(104), { ownerId: OTHER_OWNER }));
-    await producer.flush();
+    await rig.producer.flush();
     expect(await waitForResult('oc-2')).toMatchObject({ outcome: 'confirmed' });
     expect(await waitForResult('oc-3')).toMatchObject({ outcome: 'review', reason: 'owner_conflict' });
     expect(
@@ -195,9 +167,9 @@ describe('every decision rule, end to end', () => {
 describe('late decisions, reviews and revocations', () => {
   it('pending until the release decision arrives, then confirmed; a revocation withdraws it', async () => {
     send(request('late-1', A(301), { ownerId: OWNER }));
-    await producer.flush();
+    await rig.producer.flush();
     expect(await waitForResult('late-1')).toMatchObject({ outcome: 'pending', reason: 'awaiting_kgd' });
-    producer.sendJson(topics.decisions!, 'KZ-LATE', {
+    rig.producer.sendJson(topics.decisions!, 'KZ-LATE', {
       applicationId: 'KZ-LATE',
       procedure: '40',
       status: 'released',
@@ -206,20 +178,24 @@ describe('late decisions, reviews and revocations', () => {
       imeis: [A(301)],
       decidedAt: '2026-11-20T09:00:00Z',
     });
-    await producer.flush();
+    await rig.producer.flush();
     expect(await waitForResult('late-1', 'confirmed')).toMatchObject({ evidence: 'kgd-release' });
     expect(confirmations().filter((c) => c.requestId === 'late-1')).toHaveLength(1);
 
-    producer.sendJson(topics.decisions!, 'KZ-LATE', {
+    rig.producer.sendJson(topics.decisions!, 'KZ-LATE', {
       applicationId: 'KZ-LATE',
       procedure: '40',
       status: 'revoked',
       imeis: [],
       decidedAt: '2026-11-21T09:00:00Z',
     });
-    await producer.flush();
-    await collector.waitFor(() => collector.of(topics.revocations!).length > 0, 30_000, 'a revocation');
-    expect(collector.json<{ imei: string; requestId: string }>(topics.revocations!)[0]).toMatchObject({
+    await rig.producer.flush();
+    await rig.collector.waitFor(
+      () => rig.collector.of(topics.revocations!).length > 0,
+      30_000,
+      'a revocation',
+    );
+    expect(rig.collector.json<{ imei: string; requestId: string }>(topics.revocations!)[0]).toMatchObject({
       imei: A(301),
       requestId: 'late-1',
     });
@@ -228,11 +204,11 @@ describe('late decisions, reviews and revocations', () => {
   it('KGD decisions as KGD writes them: a reasoned refusal reaches the result, an EAEU import confirms', async () => {
     send(request('grounds-1', A(311)));
     send(request('eaeu-1', A(312), { ownerId: OWNER }));
-    await producer.flush();
+    await rig.producer.flush();
     await waitForResult('grounds-1', 'pending');
     await waitForResult('eaeu-1', 'pending');
     const grounds = 'не представлен сертификат соответствия; представить сертификат';
-    producer.sendJson(topics.decisions!, 'KZ-REFUSED', {
+    rig.producer.sendJson(topics.decisions!, 'KZ-REFUSED', {
       applicationId: 'KZ-REFUSED',
       procedure: 'ИМ 40 00 000',
       status: 'refused',
@@ -241,14 +217,14 @@ describe('late decisions, reviews and revocations', () => {
       decidedAt: '2026-11-20T09:00:00Z',
       grounds,
     });
-    producer.sendJson(topics.decisions!, 'ZV-EAEU', {
+    rig.producer.sendJson(topics.decisions!, 'ZV-EAEU', {
       applicationId: 'ZV-EAEU',
       importKind: 'eaeu',
       status: 'released',
       imeis: [A(312)],
       decidedAt: '2026-11-20T09:00:00Z',
     });
-    await producer.flush();
+    await rig.producer.flush();
     expect(await waitForResult('grounds-1', 'rejected')).toMatchObject({
       reason: 'declaration_refused',
       detail: `KGD refused release under application KZ-REFUSED: ${grounds}`,
@@ -263,10 +239,11 @@ describe('late decisions, reviews and revocations', () => {
   it('a reviewer confirms one waiting request and rejects another', async () => {
     send(request('rv-1', A(401)));
     send(request('rv-2', A(402)));
-    await producer.flush();
+    await rig.producer.flush();
     await waitForResult('rv-1', 'pending');
     await waitForResult('rv-2', 'pending');
-    const partitionOf = (id: string) => collector.of(topics.results!).find((m) => m.key === id)!.partition;
+    const partitionOf = (id: string) =>
+      rig.collector.of(topics.results!).find((m) => m.key === id)!.partition;
     const command = (requestId: string, body: string, decision: string) => ({
       type: 'review',
       body,
@@ -276,21 +253,21 @@ describe('late decisions, reviews and revocations', () => {
       reviewer: 'a.nurlanova',
       issuedAt: new Date().toISOString(),
     });
-    producer.send(
+    rig.producer.send(
       topics.commands!,
       A(401).slice(0, 14),
       JSON.stringify(command('rv-1', A(401).slice(0, 14), 'confirm')),
       undefined,
       partitionOf('rv-1'),
     );
-    producer.send(
+    rig.producer.send(
       topics.commands!,
       A(402).slice(0, 14),
       JSON.stringify(command('rv-2', A(402).slice(0, 14), 'reject')),
       undefined,
       partitionOf('rv-2'),
     );
-    await producer.flush();
+    await rig.producer.flush();
     expect(await waitForResult('rv-1', 'confirmed')).toMatchObject({ evidence: 'manual' });
     expect(await waitForResult('rv-2', 'rejected')).toMatchObject({ reason: 'review_rejected' });
     expect(confirmations().find((c) => c.requestId === 'rv-1')).toMatchObject({ evidence: 'manual' });
@@ -299,7 +276,7 @@ describe('late decisions, reviews and revocations', () => {
 
 describe('bad input goes to the DLQ and the stream goes on', () => {
   it('routes every kind of garbage to the DLQ with its reason', async () => {
-    const before = collector.of(topics.dlq!).length;
+    const before = rig.collector.of(topics.dlq!).length;
     const garbage: [string, Buffer | null, string][] = [
       ['not JSON', Buffer.from('{"requestId": "x",'), 'not JSON'],
       [
@@ -318,18 +295,18 @@ describe('bad input goes to the DLQ and the stream goes on', () => {
       ['1 MB value', Buffer.alloc(1024 * 1024, 0x61), 'the limit is'],
       ['a JSON array', Buffer.from('[1,2,3]'), 'not an object'],
     ];
-    for (const [, value] of garbage) producer.send(topics.requests!, 'garbage', value);
-    producer.send(topics.requests!, 'garbage', Buffer.from([0xc1, 0xc1]), [
+    for (const [, value] of garbage) rig.producer.send(topics.requests!, 'garbage', value);
+    rig.producer.send(topics.requests!, 'garbage', Buffer.from([0xc1, 0xc1]), [
       { 'content-type': 'application/msgpack' },
     ]);
     send(request('after-garbage', A(105)));
-    await producer.flush();
-    await collector.waitFor(
-      () => collector.of(topics.dlq!).length >= before + garbage.length + 1,
+    await rig.producer.flush();
+    await rig.collector.waitFor(
+      () => rig.collector.of(topics.dlq!).length >= before + garbage.length + 1,
       30_000,
       'DLQ entries',
     );
-    const entries = collector.json<DlqEntry>(topics.dlq!).slice(before);
+    const entries = rig.collector.json<DlqEntry>(topics.dlq!).slice(before);
     for (const [what, , error] of garbage) {
       expect(
         entries.some((e) => e.error.includes(error)),
@@ -342,7 +319,7 @@ describe('bad input goes to the DLQ and the stream goes on', () => {
     expect(Buffer.from(notJson.value!, 'base64').toString()).toBe('{"requestId": "x",');
     // Wrong field types with a usable requestId are answered, not dead-lettered.
     send(request('typed-wrong', 352099001761481 as unknown as string));
-    await producer.flush();
+    await rig.producer.flush();
     expect(await waitForResult('typed-wrong')).toMatchObject({
       reason: 'invalid_request',
       detail: expect.stringContaining('imei must be a string'),
@@ -351,52 +328,56 @@ describe('bad input goes to the DLQ and the stream goes on', () => {
   });
 
   it('a bad release decision goes to the DLQ and later ones still apply', async () => {
-    const before = collector.of(topics.dlq!).length;
-    producer.send(topics.decisions!, 'bad', 'not a decision');
-    producer.sendJson(topics.decisions!, 'bad', {
+    const before = rig.collector.of(topics.dlq!).length;
+    rig.producer.send(topics.decisions!, 'bad', 'not a decision');
+    rig.producer.sendJson(topics.decisions!, 'bad', {
       applicationId: 'KZ-BAD',
       procedure: '4',
       status: 'released',
       imeis: [],
       decidedAt: 'x',
     });
-    producer.sendJson(topics.decisions!, 'KZ-MIXED', {
+    rig.producer.sendJson(topics.decisions!, 'KZ-MIXED', {
       applicationId: 'KZ-MIXED',
       procedure: '40',
       status: 'released',
       imeis: [A(501), '123'],
       decidedAt: '2026-11-20T09:00:00Z',
     });
-    await producer.flush();
-    await collector.waitFor(
-      () => collector.of(topics.dlq!).length >= before + 3,
+    await rig.producer.flush();
+    await rig.collector.waitFor(
+      () => rig.collector.of(topics.dlq!).length >= before + 3,
       30_000,
       'decision DLQ entries',
     );
-    const errors = collector
+    const errors = rig.collector
       .json<DlqEntry>(topics.dlq!)
       .slice(before)
       .map((e) => e.error);
     expect(errors.some((e) => e.includes('procedure'))).toBe(true);
     expect(errors.some((e) => e.includes('invalid IMEIs: 123'))).toBe(true);
     send(request('mixed-ok', A(501)));
-    await producer.flush();
+    await rig.producer.flush();
     expect(await waitForResult('mixed-ok')).toMatchObject({ outcome: 'confirmed' });
   });
 
   it('a malformed command goes to the DLQ', async () => {
-    const before = collector.of(topics.dlq!).length;
-    producer.send(topics.commands!, 'x', '{"type":"review"}', undefined, 0);
-    await producer.flush();
-    await collector.waitFor(() => collector.of(topics.dlq!).length > before, 30_000, 'a command DLQ entry');
-    expect(collector.json<DlqEntry>(topics.dlq!)[before]).toMatchObject({
+    const before = rig.collector.of(topics.dlq!).length;
+    rig.producer.send(topics.commands!, 'x', '{"type":"review"}', undefined, 0);
+    await rig.producer.flush();
+    await rig.collector.waitFor(
+      () => rig.collector.of(topics.dlq!).length > before,
+      30_000,
+      'a command DLQ entry',
+    );
+    expect(rig.collector.json<DlqEntry>(topics.dlq!)[before]).toMatchObject({
       topic: topics.commands,
       error: expect.stringContaining('invalid command'),
     });
   });
 
   it('the service is still healthy', async () => {
-    const response = await fetch(`http://127.0.0.1:${service.port}/readyz`);
+    const response = await fetch(`http://127.0.0.1:${rig.service.port}/readyz`);
     expect(response.status).toBe(200);
   });
 });

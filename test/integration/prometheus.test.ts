@@ -5,38 +5,24 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APPLE, imei, seedStore } from '../helpers/fixtures.js';
-import {
-  type BrokerProcess,
-  freePort,
-  type ServiceProcess,
-  startBroker,
-  startService,
-  TestProducer,
-  TopicCollector,
-  uniqueTopics,
-} from '../helpers/kafka.js';
-import { tempDir } from '../helpers/tmp.js';
-import { requireTools } from '../support/tools.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { APPLE, imei } from '../support/fixtures.js';
+import { freePort, seeded, useRig } from '../support/rig.js';
 
-let broker: BrokerProcess;
-let service: ServiceProcess;
-let producer: TestProducer;
-let collector: TopicCollector;
+const rig = useRig({
+  name: 'prom',
+  tools: ['prometheus'],
+  stores: { data: seeded() },
+  kafka: { collect: ['results'] },
+  service: { store: 'data' },
+});
+const { topics, root } = rig;
 let prometheus: ChildProcess | undefined;
 let prometheusPort: number;
-const { env, topics } = uniqueTopics(`prom-${Date.now()}`);
-const root = tempDir();
+rig.onTeardown(() => prometheus?.kill('SIGTERM'));
 
+// After the rig's set-up: Prometheus scrapes the service it started.
 beforeAll(async () => {
-  requireTools('prometheus');
-  broker = await startBroker();
-  await seedStore(join(root, 'data'));
-  collector = await TopicCollector.start(broker.bootstrap, [topics.results!]);
-  producer = await TestProducer.connect(broker.bootstrap);
-  service = await startService({ bootstrap: broker.bootstrap, dataDir: join(root, 'data'), env });
-  await service.waitReady();
   prometheusPort = await freePort();
   const config = join(root, 'prometheus.yml');
   writeFileSync(
@@ -45,7 +31,7 @@ beforeAll(async () => {
       'global: { scrape_interval: 1s, evaluation_interval: 1s }',
       'scrape_configs:',
       '  - job_name: imeiflow',
-      `    static_configs: [{ targets: ['127.0.0.1:${service.port}'] }]`,
+      `    static_configs: [{ targets: ['127.0.0.1:${rig.service.port}'] }]`,
     ].join('\n'),
   );
   prometheus = spawn(
@@ -57,14 +43,6 @@ beforeAll(async () => {
     ],
     { stdio: 'ignore' },
   );
-});
-
-afterAll(async () => {
-  prometheus?.kill('SIGTERM');
-  await service?.kill('SIGTERM');
-  await producer?.close();
-  await collector?.stop();
-  await broker?.stop();
 });
 
 async function query(promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
@@ -80,21 +58,21 @@ async function query(promql: string): Promise<{ metric: Record<string, string>; 
 describe('Prometheus scraping the service', () => {
   it('sees the outcome counter for the requests sent', async () => {
     for (let i = 0; i < 5; i++) {
-      producer.sendJson(topics.requests!, `k${i}`, {
+      rig.producer.sendJson(topics.requests!, `k${i}`, {
         requestId: `p-${i}`,
         imei: imei('99999999', i + 1),
         operator: 'kcell',
         channel: 'import',
       });
     }
-    producer.sendJson(topics.requests!, 'ok', {
+    rig.producer.sendJson(topics.requests!, 'ok', {
       requestId: 'p-ok',
       imei: imei(APPLE, 3),
       operator: 'kcell',
       channel: 'import',
     });
-    await producer.flush();
-    await collector.waitFor(() => collector.of(topics.results!).length >= 6, 30_000, 'the outcomes');
+    await rig.producer.flush();
+    await rig.collector.waitFor(() => rig.collector.of(topics.results!).length >= 6, 30_000, 'the outcomes');
 
     const deadline = Date.now() + 60_000;
     let series: Awaited<ReturnType<typeof query>> = [];

@@ -2,10 +2,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { PACKAGE_ROOT } from '../../src/paths.js';
-import { requireTools } from '../support/tools.js';
+import { useRig } from '../support/rig.js';
 
 function promtool(...args: string[]): string {
   return execFileSync('promtool', args, {
@@ -15,7 +15,7 @@ function promtool(...args: string[]): string {
   });
 }
 
-beforeAll(() => requireTools('promtool'));
+useRig({ name: 'promtool', tools: ['promtool'] });
 
 describe('deploy/prometheus under promtool', () => {
   it('accepts the configuration and the rules', () => {

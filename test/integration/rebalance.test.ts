@@ -3,56 +3,21 @@
  * partitions — including the requests waiting there for KGD, restored from the pending
  * changelog — and every request still gets exactly one outcome, every confirmation exactly once.
  */
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildIndex, kindAt, requestAt } from '../../bench/lib/dataset.js';
-import { openStore } from '../../src/store/store.js';
-import {
-  type BrokerProcess,
-  type ServiceProcess,
-  saveServiceLogs,
-  startBroker,
-  startService,
-  TestProducer,
-  TopicCollector,
-  uniqueTopics,
-} from '../helpers/kafka.js';
-import { expectExactlyOnce, releaseWaiting, streamRequests } from '../helpers/stream.js';
-import { tempDir } from '../helpers/tmp.js';
+import { describe, expect, it } from 'vitest';
+import { kindAt, requestAt } from '../../bench/lib/dataset.js';
+import { indexed, type ServiceProcess, useRig } from '../support/rig.js';
+import { expectExactlyOnce, releaseWaiting, streamRequests } from '../support/stream.js';
 
 const N = Number(process.env['IMEIFLOW_TEST_STREAM_REBALANCE'] ?? 100_000);
 const RATE_PER_SECOND = 4_000;
 
-let broker: BrokerProcess;
-let collector: TopicCollector;
-let producer: TestProducer;
-const services: ServiceProcess[] = [];
-const { env, topics } = uniqueTopics(`rebalance-${Date.now()}`);
-const root = tempDir();
-
-beforeAll(async () => {
-  broker = await startBroker();
+const rig = useRig({
+  name: 'rebalance',
   // Every instance keeps its own LMDB with the global tables (TAC, declarations, block list).
-  for (const name of ['a', 'b']) {
-    const store = openStore({ dataDir: join(root, name) });
-    await buildIndex(store, N);
-    await store.close();
-  }
-  collector = await TopicCollector.start(broker.bootstrap, [
-    topics.results!,
-    topics.confirmations!,
-    topics.dlq!,
-  ]);
-  producer = await TestProducer.connect(broker.bootstrap);
+  stores: { a: indexed(N), b: indexed(N) },
+  kafka: { collect: ['results', 'confirmations', 'dlq'] },
 });
-
-afterAll(async () => {
-  saveServiceLogs(services, 'rebalance');
-  for (const s of services) await s.kill('SIGTERM');
-  await producer?.close();
-  await collector?.stop();
-  await broker?.stop();
-});
+const { topics } = rig;
 
 const partitionsOf = async (service: ServiceProcess): Promise<number[]> => {
   const response = await fetch(`http://127.0.0.1:${service.port}/v1/info`);
@@ -61,9 +26,8 @@ const partitionsOf = async (service: ServiceProcess): Promise<number[]> => {
 
 describe('two instances, one killed', () => {
   it("the survivor finishes the stream exactly once and settles the dead one's pending requests", async () => {
-    const a = await startService({ bootstrap: broker.bootstrap, dataDir: join(root, 'a'), env });
-    const b = await startService({ bootstrap: broker.bootstrap, dataDir: join(root, 'b'), env });
-    services.push(a, b);
+    const a = await rig.startService('a');
+    const b = await rig.startService('b');
     await Promise.all([a.waitReady(), b.waitReady()]);
     // Both own partitions before the stream starts.
     const deadline = Date.now() + 30_000;
@@ -74,11 +38,11 @@ describe('two instances, one killed', () => {
     const ownedByA = await partitionsOf(a);
 
     const runId = `rb-${Date.now()}`;
-    const streaming = streamRequests(producer, topics.requests!, N, RATE_PER_SECOND, (i) =>
+    const streaming = streamRequests(rig.producer, topics.requests!, N, RATE_PER_SECOND, (i) =>
       requestAt(i, N, runId),
     );
-    await collector.waitFor(
-      () => collector.of(topics.results!).length >= N / 4,
+    await rig.collector.waitFor(
+      () => rig.collector.of(topics.results!).length >= N / 4,
       120_000,
       'a quarter of the outcomes',
     );
@@ -86,13 +50,13 @@ describe('two instances, one killed', () => {
     await streaming;
 
     // Every request not waiting for KGD gets its final outcome exactly once.
-    await expectExactlyOnce(collector, topics, N, runId, 240_000, (i) => kindAt(i) !== 'pending');
+    await expectExactlyOnce(rig.collector, topics, N, runId, 240_000, (i) => kindAt(i) !== 'pending');
 
     // Requests that were waiting in the dead instance's partitions are settled by the survivor.
     expect(
-      await releaseWaiting(collector, producer, topics, runId, ownedByA, 'KZ-AFTER-KILL', 20),
+      await releaseWaiting(rig.collector, rig.producer, topics, runId, ownedByA, 'KZ-AFTER-KILL', 20),
     ).toBeGreaterThan(0);
-    await expectExactlyOnce(collector, topics, N, runId, 10_000, (i) => kindAt(i) !== 'pending');
-    expect(collector.of(topics.dlq!)).toHaveLength(0);
+    await expectExactlyOnce(rig.collector, topics, N, runId, 10_000, (i) => kindAt(i) !== 'pending');
+    expect(rig.collector.of(topics.dlq!)).toHaveLength(0);
   });
 });

@@ -6,31 +6,31 @@
  */
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/security/audit-log.js';
 import { TokenService } from '../../src/security/tokens.js';
 import { openStore } from '../../src/store/store.js';
-import { APPLE, imei, seedStore } from '../helpers/fixtures.js';
-import {
-  type BrokerProcess,
-  type ServiceProcess,
-  startBroker,
-  startService,
-  TestProducer,
-  TopicCollector,
-  uniqueTopics,
-} from '../helpers/kafka.js';
-import { tempDir } from '../helpers/tmp.js';
-import { requireTools } from '../support/tools.js';
+import { APPLE, imei, seedStore } from '../support/fixtures.js';
+import { useRig } from '../support/rig.js';
 
-let broker: BrokerProcess;
-let service: ServiceProcess;
-let producer: TestProducer;
-let collector: TopicCollector;
 let browser: Browser;
 let reviewerToken: string;
-const { env, topics } = uniqueTopics(`page-${Date.now()}`);
-const dataDir = join(tempDir(), 'data');
+const rig = useRig({
+  name: 'page',
+  tools: ['chromium'],
+  stores: {
+    data: async (dataDir) => {
+      await seedStore(dataDir);
+      const store = openStore({ dataDir });
+      reviewerToken = await new TokenService(store, 60).create('a.nurlanova', 'reviewer');
+      await store.close();
+    },
+  },
+  kafka: { collect: ['results', 'confirmations'] },
+  service: { store: 'data' },
+});
+const { topics } = rig;
+const dataDir = rig.dataDir('data');
 const DEVICE = imei(APPLE, 555);
 const SECOND = imei(APPLE, 556);
 /** The time-left cell: days, hours or minutes in the page's language, not overdue. */
@@ -39,18 +39,10 @@ const TIME_LEFT = {
   ru: /^(\d+ д \d+ ч|\d+ ч \d+ мин|\d+ мин)$/,
   kk: /^(\d+ күн \d+ сағ|\d+ сағ \d+ мин|\d+ мин)$/,
 };
+rig.onTeardown(() => browser?.close());
 
+// After the rig's set-up: the browser opens the page of the service it started.
 beforeAll(async () => {
-  requireTools('chromium');
-  broker = await startBroker();
-  await seedStore(dataDir);
-  const store = openStore({ dataDir });
-  reviewerToken = await new TokenService(store, 60).create('a.nurlanova', 'reviewer');
-  await store.close();
-  collector = await TopicCollector.start(broker.bootstrap, [topics.results!, topics.confirmations!]);
-  producer = await TestProducer.connect(broker.bootstrap);
-  service = await startService({ bootstrap: broker.bootstrap, dataDir, env });
-  await service.waitReady();
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
@@ -65,21 +57,13 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await service?.kill('SIGTERM');
-  await producer?.close();
-  await collector?.stop();
-  await broker?.stop();
-});
-
 describe('the review page', () => {
   beforeAll(async () => {
     for (const [requestId, device] of [
       ['page-1', DEVICE],
       ['page-2', SECOND],
     ] as const) {
-      producer.sendJson(topics.requests!, device, {
+      rig.producer.sendJson(topics.requests!, device, {
         requestId,
         imei: device,
         operator: 'beeline',
@@ -88,9 +72,9 @@ describe('the review page', () => {
         msisdn: '+77015550000',
       });
     }
-    await producer.flush();
-    await collector.waitFor(
-      () => ['page-1', 'page-2'].every((id) => collector.of(topics.results!).some((m) => m.key === id)),
+    await rig.producer.flush();
+    await rig.collector.waitFor(
+      () => ['page-1', 'page-2'].every((id) => rig.collector.of(topics.results!).some((m) => m.key === id)),
       30_000,
       'the pending results',
     );
@@ -100,7 +84,7 @@ describe('the review page', () => {
     // An English-speaking browser that asks for Kazakh by the switch.
     const english = await browser.newContext({ locale: 'en-US' });
     const page = await english.newPage();
-    await page.goto(`http://127.0.0.1:${service.port}/review?lang=kk`);
+    await page.goto(`http://127.0.0.1:${rig.service.port}/review?lang=kk`);
     expect(await page.getAttribute('html', 'lang')).toBe('kk');
     expect(await page.textContent('h1')).toContain('қолмен тексеру кезегі');
     await page.fill('#token', reviewerToken);
@@ -120,7 +104,7 @@ describe('the review page', () => {
     // A Russian-speaking browser without the switch; the token is per tab (sessionStorage).
     const russian = await browser.newContext({ locale: 'ru-RU' });
     const ru = await russian.newPage();
-    await ru.goto(`http://127.0.0.1:${service.port}/review`);
+    await ru.goto(`http://127.0.0.1:${rig.service.port}/review`);
     expect(await ru.getAttribute('html', 'lang')).toBe('ru');
     expect(await ru.textContent('thead')).toContain('осталось до срока');
     await ru.fill('#token', reviewerToken);
@@ -142,7 +126,7 @@ describe('the review page', () => {
   it('confirms a waiting request, and БДИК gets the confirmation', async () => {
     const context = await browser.newContext({ locale: 'en-US' });
     const page = await context.newPage();
-    await page.goto(`http://127.0.0.1:${service.port}/review`);
+    await page.goto(`http://127.0.0.1:${rig.service.port}/review`);
     expect(await page.getAttribute('html', 'lang')).toBe('en');
     await page.fill('#token', reviewerToken);
     await page.click('#save-token');
@@ -159,8 +143,15 @@ describe('the review page', () => {
     await expect.poll(() => page.textContent('#decision')).toContain('Confirmed');
 
     await context.close();
-    await collector.waitFor(() => collector.of(topics.confirmations!).length > 0, 30_000, 'the confirmation');
-    const confirmation = JSON.parse(collector.of(topics.confirmations!)[0]!.value!) as Record<string, string>;
+    await rig.collector.waitFor(
+      () => rig.collector.of(topics.confirmations!).length > 0,
+      30_000,
+      'the confirmation',
+    );
+    const confirmation = JSON.parse(rig.collector.of(topics.confirmations!)[0]!.value!) as Record<
+      string,
+      string
+    >;
     expect(confirmation).toMatchObject({
       requestId: 'page-1',
       imei: DEVICE,

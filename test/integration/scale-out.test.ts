@@ -6,22 +6,10 @@
  * changelog). Then the drain rate of three instances is measured beside one. With two cores
  * there is no speed-up to expect; this proves correctness and reports the figures.
  */
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildIndex, kindAt, requestAt } from '../../bench/lib/dataset.js';
-import { openStore } from '../../src/store/store.js';
-import {
-  type BrokerProcess,
-  type ServiceProcess,
-  saveServiceLogs,
-  startBroker,
-  startService,
-  TestProducer,
-  TopicCollector,
-  uniqueTopics,
-} from '../helpers/kafka.js';
-import { expectExactlyOnce, releaseWaiting, streamRequests } from '../helpers/stream.js';
-import { tempDir } from '../helpers/tmp.js';
+import { describe, expect, it } from 'vitest';
+import { kindAt, requestAt } from '../../bench/lib/dataset.js';
+import { indexed, type ServiceProcess, useRig } from '../support/rig.js';
+import { expectExactlyOnce, releaseWaiting, streamRequests } from '../support/stream.js';
 
 const N = Number(process.env['IMEIFLOW_TEST_STREAM_SCALE'] ?? 300_000);
 // Three instances, the broker and this test share two cores: the rate must stay below what
@@ -30,42 +18,21 @@ const RATE_PER_SECOND = 2_500;
 const BURST = 30_000;
 const INSTANCES = ['a', 'b', 'c', 'd'] as const;
 
-let broker: BrokerProcess;
-let collector: TopicCollector;
-let producer: TestProducer;
+const rig = useRig({
+  name: 'scale-out',
+  stores: Object.fromEntries(INSTANCES.map((name) => [name, indexed(N + 2 * BURST)])),
+  kafka: { collect: ['results', 'confirmations', 'dlq'] },
+});
+const { topics } = rig;
+/** The instances running now (the rig stops every one it started, killed ones included). */
 const services = new Map<string, ServiceProcess>();
-const { env, topics } = uniqueTopics(`scale-${Date.now()}`);
-const root = tempDir();
-
-beforeAll(async () => {
-  broker = await startBroker();
-  for (const name of INSTANCES) {
-    const store = openStore({ dataDir: join(root, name) });
-    await buildIndex(store, N + 2 * BURST);
-    await store.close();
-  }
-  collector = await TopicCollector.start(broker.bootstrap, [
-    topics.results!,
-    topics.confirmations!,
-    topics.dlq!,
-  ]);
-  producer = await TestProducer.connect(broker.bootstrap);
-});
-
-afterAll(async () => {
-  saveServiceLogs([...services.values()], 'scale-out');
-  for (const s of services.values()) await s.kill('SIGTERM');
-  await producer?.close();
-  await collector?.stop();
-  await broker?.stop();
-});
 
 const progress = (message: string): void => {
   process.stderr.write(`[scale-out] ${new Date().toISOString()} ${message}\n`);
 };
 
 async function start(name: (typeof INSTANCES)[number]): Promise<ServiceProcess> {
-  const service = await startService({ bootstrap: broker.bootstrap, dataDir: join(root, name), env });
+  const service = await rig.startService(name);
   services.set(name, service);
   return service;
 }
@@ -104,7 +71,7 @@ async function drainRate(runId: string, count: number): Promise<number> {
   let seen = 0;
   let matched = 0;
   const answered = (): number => {
-    const results = collector.of(topics.results!);
+    const results = rig.collector.of(topics.results!);
     for (; seen < results.length; seen++) if (results[seen]!.key?.startsWith(`${runId}-`)) matched++;
     return matched;
   };
@@ -112,10 +79,10 @@ async function drainRate(runId: string, count: number): Promise<number> {
   for (let i = 0; i < count; i++) {
     if (i % 1000 === 0) while (i - answered() > 20_000) await new Promise((r) => setTimeout(r, 20));
     const request = requestAt(N + i, N + 2 * BURST, runId);
-    producer.sendJson(topics.requests!, request.imei, { ...request, requestId: `${runId}-${i}` });
+    rig.producer.sendJson(topics.requests!, request.imei, { ...request, requestId: `${runId}-${i}` });
   }
-  await producer.flush();
-  await collector.waitFor(() => answered() >= count, 300_000, `${count} answers for ${runId}`);
+  await rig.producer.flush();
+  await rig.collector.waitFor(() => answered() >= count, 300_000, `${count} answers for ${runId}`);
   return Math.round(count / ((Date.now() - started) / 1000));
 }
 
@@ -130,19 +97,19 @@ describe('three instances, one killed, one added', () => {
     progress(`spread; b owns ${ownedByB.join(',')}`);
 
     const runId = `so-${Date.now()}`;
-    const streaming = streamRequests(producer, topics.requests!, N, RATE_PER_SECOND, (i) =>
+    const streaming = streamRequests(rig.producer, topics.requests!, N, RATE_PER_SECOND, (i) =>
       requestAt(i, N + 2 * BURST, runId),
     );
-    await collector.waitFor(
-      () => collector.of(topics.results!).length >= N / 4,
+    await rig.collector.waitFor(
+      () => rig.collector.of(topics.results!).length >= N / 4,
       300_000,
       'a quarter of the outcomes',
     );
     await b!.kill('SIGKILL');
     services.delete('b');
     progress('b killed');
-    await collector.waitFor(
-      () => collector.of(topics.results!).length >= N / 2,
+    await rig.collector.waitFor(
+      () => rig.collector.of(topics.results!).length >= N / 2,
       300_000,
       'half of the outcomes',
     );
@@ -152,16 +119,16 @@ describe('three instances, one killed, one added', () => {
     await streaming;
     progress('stream sent');
     expectNoInputLost();
-    await expectExactlyOnce(collector, topics, N, runId, 300_000, (i) => kindAt(i) !== 'pending');
+    await expectExactlyOnce(rig.collector, topics, N, runId, 300_000, (i) => kindAt(i) !== 'pending');
     progress('exactly once holds');
 
     // Requests that waited for KGD in the killed instance's partitions, now owned elsewhere.
     expect(
-      await releaseWaiting(collector, producer, topics, runId, ownedByB, 'KZ-SCALE', 30),
+      await releaseWaiting(rig.collector, rig.producer, topics, runId, ownedByB, 'KZ-SCALE', 30),
     ).toBeGreaterThan(0);
     progress('moved waiting requests settled');
-    await expectExactlyOnce(collector, topics, N, runId, 10_000, (i) => kindAt(i) !== 'pending');
-    expect(collector.of(topics.dlq!)).toHaveLength(0);
+    await expectExactlyOnce(rig.collector, topics, N, runId, 10_000, (i) => kindAt(i) !== 'pending');
+    expect(rig.collector.of(topics.dlq!)).toHaveLength(0);
 
     // Capacity, same machine, same run: three instances, then one.
     const three = await drainRate(`burst3-${Date.now()}`, BURST);

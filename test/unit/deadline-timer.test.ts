@@ -4,8 +4,8 @@ import type { Command } from '../../src/domain/commands.js';
 import { createLogger } from '../../src/log.js';
 import { DeadlineTimer } from '../../src/pipeline/deadline-timer.js';
 import { openStore } from '../../src/store/store.js';
-import { waitingEntry } from '../helpers/fixtures.js';
-import { tempDir } from '../helpers/tmp.js';
+import { waitingEntry } from '../support/fixtures.js';
+import { tempDir } from '../support/tmp.js';
 
 const dir = tempDir();
 const store = openStore({ dataDir: join(dir, 'deadlines') });

@@ -6,9 +6,9 @@ import { type DeadlinePolicy, stageDeadline, waitingDeadline } from '../../src/d
 import { toLocalIso } from '../../src/domain/working-day.js';
 import { BatchWriter } from '../../src/pool/batch-writer.js';
 import { openStore } from '../../src/store/store.js';
-import { waitingEntry } from '../helpers/fixtures.js';
-import { MapIndexView } from '../helpers/map-view.js';
-import { tempDir } from '../helpers/tmp.js';
+import { waitingEntry } from '../support/fixtures.js';
+import { MapIndexView } from '../support/map-view.js';
+import { tempDir } from '../support/tmp.js';
 
 const policy: DeadlinePolicy = { workingDays: 1, calendar: workingCalendar(loadConfig({ env: {} })) };
 const astana = (iso: string) => toLocalIso(new Date(iso), 300);

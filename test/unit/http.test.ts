@@ -15,8 +15,8 @@ import { AuditLog } from '../../src/security/audit-log.js';
 import type { Role } from '../../src/security/roles.js';
 import { TokenService } from '../../src/security/tokens.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { APPLE, imei, seedStore } from '../helpers/fixtures.js';
-import { tempDir } from '../helpers/tmp.js';
+import { APPLE, imei, seedStore } from '../support/fixtures.js';
+import { tempDir } from '../support/tmp.js';
 
 const dataDir = join(tempDir(), 'data');
 let store: Store;

@@ -15,7 +15,7 @@ import { loadDeclarations } from '../../src/loaders/declarations-loader.js';
 import { minIntegerDigits, numberAsShown } from '../../src/loaders/excel-number.js';
 import { cellRef } from '../../src/loaders/load-table.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { tempDir } from '../helpers/tmp.js';
+import { tempDir } from '../support/tmp.js';
 
 const dir = tempDir();
 let store: Store;

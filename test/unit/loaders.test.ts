@@ -8,7 +8,7 @@ import { loadDeclarations } from '../../src/loaders/declarations-loader.js';
 import { loadLocalProduction } from '../../src/loaders/local-production-loader.js';
 import { loadTac } from '../../src/loaders/tac-loader.js';
 import { openStore, type Store, tacVersion } from '../../src/store/store.js';
-import { tempDir } from '../helpers/tmp.js';
+import { tempDir } from '../support/tmp.js';
 
 const dir = tempDir();
 let store: Store;

@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { openStore } from '../../src/store/store.js';
-import { waitingEntry } from '../helpers/fixtures.js';
-import { tempDir } from '../helpers/tmp.js';
+import { waitingEntry } from '../support/fixtures.js';
+import { tempDir } from '../support/tmp.js';
 
 const store = openStore({ dataDir: join(tempDir(), 'metrics') });
 afterAll(() => store.close());

@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { confirmationMessage, resultMessage } from '../../src/domain/outputs.js';
 import { decide, evaluate, ruleSettingsOf } from '../../src/domain/rules.js';
 import type { Decision, VerifyRequest } from '../../src/domain/types.js';
-import { MapIndexView } from '../helpers/map-view.js';
+import { MapIndexView } from '../support/map-view.js';
 
 const settings = { eligibleProcedures: new Set(['40', '53', '60', '94']) };
 const BODY = '35209900176148';

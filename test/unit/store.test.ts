@@ -10,8 +10,8 @@ import { decodePendingRecord, encodePendingRecord, encodeStored } from '../../sr
 import { applyStateOps } from '../../src/store/state-ops.js';
 import { openStore, SCHEMA_VERSION } from '../../src/store/store.js';
 import { STRUCTURES_FINGERPRINT, structuredPackr } from '../../src/store/structures.js';
-import { MapIndexView } from '../helpers/map-view.js';
-import { tempDir } from '../helpers/tmp.js';
+import { MapIndexView } from '../support/map-view.js';
+import { tempDir } from '../support/tmp.js';
 
 const dir = tempDir();
 

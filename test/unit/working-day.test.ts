@@ -12,7 +12,7 @@ import {
   workingCalendarOf,
 } from '../../src/domain/working-day.js';
 import { isImeiflowError } from '../../src/errors.js';
-import { tempDir } from '../helpers/tmp.js';
+import { tempDir } from '../support/tmp.js';
 
 const astana = { utcOffsetMinutes: 300, holidays: new Set(['2026-12-16']) };
 const at = (iso: string) => new Date(iso);

@@ -1,6 +1,6 @@
 /** Streaming requests at a steady rate and checking the exactly-once invariants on the outputs. */
 import { expect } from 'vitest';
-import type { TestProducer, TopicCollector } from './kafka.js';
+import type { TestProducer, TopicCollector } from '../../bench/lib/harness.js';
 
 /** Produce `count` requests at about `perSecond`, in 100 ms ticks; resolves when all are sent. */
 export async function streamRequests(

@@ -118,6 +118,19 @@ function registeredOutcome(
   entry: RegistryEntry,
 ): Decision {
   const owner = request.ownerId;
+  // БДИК binds a device to its owner's IIN/BIN and phone number (seed 000 §4 4)). A request that
+  // names no owner cannot be matched against the recorded one: confirming it would confirm the
+  // recorded owner on the requester's word and, with a new phone number, bind that owner's
+  // device to it. It is refused, naming the field, without saying who the owner is.
+  if (owner === undefined && entry.ownerId !== null) {
+    return rejected(
+      request,
+      imei,
+      body,
+      'invalid_request',
+      'ownerId: required: this IMEI is registered to an owner, so a request for it must name the owner (IIN/BIN)',
+    );
+  }
   if (owner !== undefined && entry.ownerId !== null && owner !== entry.ownerId) {
     return {
       outcome: 'review',
@@ -143,7 +156,9 @@ function registeredOutcome(
   const newOwner = owner !== undefined && entry.ownerId === null;
   return {
     ...base,
-    ownerId: owner ?? entry.ownerId,
+    // Never the recorded owner on the request's behalf: a request without one was refused above
+    // unless the registration has no owner either.
+    ownerId: owner ?? null,
     msisdn: request.msisdn ?? entry.msisdn,
     notify: newPhone || newOwner,
   };

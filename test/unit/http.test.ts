@@ -227,6 +227,83 @@ describe('POST /v1/verify', () => {
     });
   });
 
+  const dryRun = (who: keyof typeof token, payload: Record<string, unknown>, headers = {}) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/verify',
+      headers: as(who, headers),
+      payload: { requestId: 'dry-2', imei: DEVICE, operator: 'kcell', channel: 'import', ...payload },
+    });
+
+  it('a registered device: says that it is registered to another owner, never who, and audits nothing', async () => {
+    const before = auditActions().length;
+    for (const payload of [{}, { msisdn: '+77010000001' }, { ownerId: '990340005977' }]) {
+      const response = await dryRun('operator', payload);
+      expect(response.statusCode).toBe(200);
+      const text = response.body;
+      expect(text).not.toContain('880101300123');
+      expect(text).not.toContain('+77011234567');
+      expect(response.json()).toMatchObject({ personalData: false, withheld: true });
+      expect(response.json()).not.toHaveProperty('registeredOwner');
+    }
+    expect((await dryRun('operator', {})).json()).toMatchObject({
+      decision: {
+        outcome: 'rejected',
+        reason: 'invalid_request',
+        detail: expect.stringMatching(/^ownerId: required/),
+      },
+    });
+    expect((await dryRun('operator', { ownerId: '990340005977' })).json()).toMatchObject({
+      decision: { outcome: 'review', reason: 'owner_conflict' },
+    });
+    expect(auditActions().length).toBe(before);
+  });
+
+  it('the same owner without a phone: confirmed, the recorded phone withheld', async () => {
+    const response = await dryRun('operator', { ownerId: '880101300123' });
+    expect(response.json()).toMatchObject({
+      decision: { outcome: 'confirmed', ownerId: '880101300123', msisdn: null, notify: false },
+      withheld: true,
+    });
+    expect(response.body).not.toContain('+77011234567');
+  });
+
+  it('with a role that may read personal data and a basis, shows the recorded owner, audited', async () => {
+    const before = audit.query({ limit: 10_000 }).length;
+    const response = await dryRun('reviewer', { ownerId: '990340005977' }, { 'x-basis': 'case 2026/7' });
+    expect(response.json()).toMatchObject({
+      decision: { outcome: 'review', reason: 'owner_conflict' },
+      personalData: true,
+      withheld: false,
+      registeredOwner: { ownerId: '880101300123', msisdn: '+77011234567', requestId: 'r-1' },
+    });
+    expect(audit.query({ limit: 10_000 }).slice(before)).toEqual([
+      expect.objectContaining({
+        actor: 'reviewer',
+        action: 'verify.read-personal',
+        basis: 'case 2026/7',
+        target: DEVICE,
+      }),
+    ]);
+    const same = await dryRun('operator', { ownerId: '880101300123' }, { 'x-basis': 'ticket 12' });
+    expect(same.json()).toMatchObject({ decision: { msisdn: '+77011234567' }, personalData: true });
+  });
+
+  it('an unregistered device discloses nothing and is not audited, basis or not', async () => {
+    const before = auditActions().length;
+    const response = await dryRun(
+      'operator',
+      { imei: '352099001761481', ownerId: '990340005977' },
+      { 'x-basis': 'case 1' },
+    );
+    expect(response.json()).toMatchObject({
+      decision: { outcome: 'confirmed', ownerId: '990340005977' },
+      personalData: false,
+      withheld: false,
+    });
+    expect(auditActions().length).toBe(before);
+  });
+
   it('an invalid field is a rejected decision; garbage is a problem', async () => {
     const invalid = await app.inject({
       method: 'POST',

@@ -28,8 +28,15 @@ export interface RuleSettings {
   readonly eligibleProcedures: ReadonlySet<string>;
 }
 
-/** Receives one human-readable line per rule consulted; only `imeiflow check` passes one. */
-export type Trace = (step: string) => void;
+/**
+ * What a trace line quotes beyond the request: `customs` lines name KGD applications the request
+ * did not name (application, procedure, status), which only roles with the full customs view see
+ * (src/security/customs-view.ts).
+ */
+export type TraceTopic = 'customs';
+
+/** Receives one human-readable line per rule consulted; only dry runs pass one. */
+export type Trace = (step: string, topic?: TraceTopic) => void;
 
 export interface Verdict {
   readonly decision: Decision;
@@ -271,6 +278,7 @@ function anyDeclarationOutcome(
   for (const entry of declarations) {
     trace?.(
       `declarations: application ${entry.applicationId}, procedure ${entry.procedure}, ${entry.status}`,
+      'customs',
     );
     if (entry.status === 'released') {
       if (settings.eligibleProcedures.has(entry.procedure)) {

@@ -206,6 +206,46 @@ describe('GET /v1/devices/:imei', () => {
     expect(entries[0]!.atAstana).toMatch(/\+05:00$/);
   });
 
+  it('customs declarations per role: full for kgd, reviewer, admin; reduced for operator; none for sre', async () => {
+    const declared = '352099001761481';
+    for (const role of ['kgd', 'reviewer', 'admin'] as const) {
+      const body = (await app.inject({ url: `/v1/devices/${declared}`, headers: as(role) })).json();
+      expect(body, role).toMatchObject({
+        customsView: 'full',
+        declarations: [
+          { applicationId: 'KZ-2025-000042', procedure: '40', status: 'released', hsCode: '8517130000' },
+        ],
+      });
+    }
+    const operator = await app.inject({ url: `/v1/devices/${declared}`, headers: as('operator') });
+    expect(operator.json()).toMatchObject({
+      customsView: 'reduced',
+      declarations: [{ status: 'released', provesEntry: true }],
+    });
+    const sre = await app.inject({ url: `/v1/devices/${declared}`, headers: as('sre') });
+    expect(sre.json()).toMatchObject({ customsView: 'none', declarations: null });
+    for (const response of [operator, sre]) {
+      expect(response.body).not.toContain('KZ-2025-000042');
+      expect(response.body).not.toContain('8517130000');
+    }
+    // A registration's application and procedure are customs data too.
+    const registered = (role: Role) => app.inject({ url: `/v1/devices/${DEVICE}`, headers: as(role) });
+    expect((await registered('admin')).json()).toMatchObject({
+      registry: { applicationId: 'KZ-2025-000042', procedure: '40', evidence: 'kgd-release' },
+    });
+    for (const role of ['operator', 'sre'] as const) {
+      const response = await registered(role);
+      expect(response.json(), role).toMatchObject({ registry: { evidence: 'kgd-release' } });
+      expect(response.body, role).not.toContain('KZ-2025-000042');
+    }
+  });
+
+  it('a reduced declaration that does not prove entry says so', async () => {
+    // Procedure 80 (transit) of the samples: released, but no proof of legal entry.
+    const response = await app.inject({ url: '/v1/devices/353328110000013', headers: as('operator') });
+    expect(response.json()).toMatchObject({ declarations: [{ status: 'released', provesEntry: false }] });
+  });
+
   it('reads without personal data are not audited', async () => {
     const before = auditActions().length;
     await app.inject({ url: `/v1/devices/${DEVICE}`, headers: as('operator') });
@@ -234,6 +274,24 @@ describe('POST /v1/verify', () => {
       headers: as(who, headers),
       payload: { requestId: 'dry-2', imei: DEVICE, operator: 'kcell', channel: 'import', ...payload },
     });
+
+  it("a dry run's steps quote other applications only for roles with the full customs view", async () => {
+    const payload = { requestId: 'dry-3', imei: '352099001761481', operator: 'beeline', channel: 'import' };
+    const steps = async (who: 'operator' | 'reviewer') =>
+      (
+        (await app.inject({ method: 'POST', url: '/v1/verify', headers: as(who), payload })).json() as {
+          steps: string[];
+        }
+      ).steps;
+    expect(await steps('reviewer')).toContain(
+      'declarations: application KZ-2025-000042, procedure 40, released',
+    );
+    const reduced = await steps('operator');
+    expect(reduced.join('\n')).not.toContain('KZ-2025-000042');
+    expect(reduced).toContain(
+      'declarations: listed, details withheld (customs view reduced for role operator)',
+    );
+  });
 
   it('a registered device: says that it is registered to another owner, never who, and audits nothing', async () => {
     const before = auditActions().length;

@@ -8,6 +8,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { dryRun } from '../../domain/dry-run.js';
 import { validateRequest } from '../../domain/request.js';
+import { customsViewOf } from '../../security/customs-view.js';
 import { allows } from '../../security/roles.js';
 import { lmdbIndexView } from '../../store/index-view.js';
 import { basisOf, requirePermission } from '../auth.js';
@@ -51,8 +52,19 @@ export function verifyRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
         };
       }
       const steps: string[] = [];
+      // Steps quoting applications the request did not name follow the role's customs view.
+      const customsView = customsViewOf(actor.role);
+      let customsWithheld = false;
       deps.store.env.resetReadTxn();
-      const run = dryRun(parsed.request, lmdbIndexView(deps.store), rules, (s) => steps.push(s));
+      const run = dryRun(parsed.request, lmdbIndexView(deps.store), rules, (step, topic) => {
+        if (topic !== 'customs' || customsView === 'full') steps.push(step);
+        else if (!customsWithheld) {
+          customsWithheld = true;
+          steps.push(
+            `declarations: listed, details withheld (customs view ${customsView} for role ${actor.role})`,
+          );
+        }
+      });
       if (run.recorded === null) return { decision: run.full, steps, personalData: false, withheld: false };
       if (basis === null) return { decision: run.withheld, steps, personalData: false, withheld: true };
       await deps.audit.record({

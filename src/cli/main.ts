@@ -38,8 +38,15 @@ function program(setExit: (code: number) => void): Command {
       .command(`${name} <file>`)
       .description(`load ${what} into the local index (idempotent; bad rows are reported by line)`)
       .option('--json', 'print the load report as one JSON line')
-      .action(async (file: string, opts: { json?: boolean }) => {
-        setExit(await runLoad(loadConfig(), loader, file, opts.json === true));
+      .option('--basis <text>', 'why, recorded in the audit trail (e.g. the covering letter number)')
+      .action(async (file: string, opts: { json?: boolean; basis?: string }) => {
+        setExit(
+          await runLoad(loadConfig(), loader, file, {
+            json: opts.json === true,
+            action: `load.${name.slice('load-'.length)}`,
+            ...(opts.basis === undefined ? {} : { basis: opts.basis }),
+          }),
+        );
       });
   };
   loadCommand('load-tac', 'a GSMA TAC database export (CSV, | or , separated)', loadTac);
@@ -62,11 +69,22 @@ function program(setExit: (code: number) => void): Command {
     .option('--owner <iin>', 'owner IIN/BIN')
     .option('--msisdn <phone>', 'phone number, E.164')
     .option('--application <id>', 'customs application ID')
+    .option(
+      '--basis <text>',
+      "why you may see a registered device's recorded owner and phone (a case or request number); the read is audited",
+    )
     .option('--json', 'print the decision and the steps as JSON')
     .action(
       async (
         imei: string,
-        opts: { channel: Channel; owner?: string; msisdn?: string; application?: string; json?: boolean },
+        opts: {
+          channel: Channel;
+          owner?: string;
+          msisdn?: string;
+          application?: string;
+          basis?: string;
+          json?: boolean;
+        },
       ) => {
         setExit(
           await runCheck(loadConfig(), imei, {
@@ -75,6 +93,7 @@ function program(setExit: (code: number) => void): Command {
             ...(opts.owner === undefined ? {} : { owner: opts.owner }),
             ...(opts.msisdn === undefined ? {} : { msisdn: opts.msisdn }),
             ...(opts.application === undefined ? {} : { application: opts.application }),
+            ...(opts.basis === undefined ? {} : { basis: opts.basis }),
           }),
         );
       },

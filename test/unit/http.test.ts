@@ -409,6 +409,19 @@ describe('loads over HTTP', () => {
     expect(auditActions()).toContain('operator:load.blocklist');
   });
 
+  it('a load records its X-Basis (e.g. the covering letter), if given', async () => {
+    await app.inject({
+      method: 'POST',
+      url: '/v1/blocklist',
+      headers: as('admin', { 'content-type': 'text/csv', 'x-basis': 'letter 7' }),
+      payload: `imei,reason\n${imei(APPLE, 10)},stolen\n`,
+    });
+    expect(audit.query({ limit: 10_000 }).at(-1)).toMatchObject({
+      action: 'load.blocklist',
+      basis: 'letter 7',
+    });
+  });
+
   it('a file with the wrong header is a problem and loads nothing', async () => {
     const response = await app.inject({
       method: 'POST',

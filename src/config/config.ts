@@ -7,11 +7,64 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { isValidIinBin } from '../domain/ids.js';
 import { ImeiflowError, messageOf } from '../errors.js';
 import { DEFAULT_CONFIG_FILE } from '../paths.js';
+import { ROLES } from '../security/roles.js';
 
 const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name');
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
+/** A file to read at start-up (certificates, keys, secrets); null when not used. */
+const optionalFile = z.string().min(1).nullable();
+
+/**
+ * HTTPS for the control plane, and client certificates (mutual TLS) for people: a certificate
+ * signed by `clientCaFile` whose subject carries `serialNumber=IIN…` (as Kazakh ЭЦП certificates
+ * do) acts as the person and role configured for that IIN. Bearer tokens keep working.
+ */
+const httpTls = z
+  .strictObject({
+    certFile: optionalFile,
+    keyFile: optionalFile,
+    /** CA certificates (PEM) that sign the client certificates; null: none are asked for. */
+    clientCaFile: optionalFile,
+    clientCertificates: z.array(
+      z.strictObject({
+        iin: z.string().refine(isValidIinBin, 'must be a 12-digit IIN with a valid check digit'),
+        name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1–64 of a-z 0-9 . _ -'),
+        role: z.enum(ROLES),
+      }),
+    ),
+  })
+  .superRefine((tls, ctx) => {
+    if ((tls.certFile === null) !== (tls.keyFile === null)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [tls.certFile === null ? 'certFile' : 'keyFile'],
+        message: 'HTTPS needs both a certificate file and a key file',
+      });
+    }
+    if (tls.clientCaFile !== null && tls.certFile === null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clientCaFile'],
+        message: 'client certificates need HTTPS (certFile, keyFile)',
+      });
+    }
+    if (tls.clientCertificates.length > 0 && tls.clientCaFile === null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clientCertificates'],
+        message: 'mapping client certificates needs clientCaFile, the CA that signs them',
+      });
+    }
+    const seen = new Set<string>();
+    tls.clientCertificates.forEach((entry, i) => {
+      if (seen.has(entry.iin))
+        ctx.addIssue({ code: 'custom', path: ['clientCertificates', i, 'iin'], message: 'IIN listed twice' });
+      seen.add(entry.iin);
+    });
+  });
 
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1),
@@ -41,7 +94,11 @@ export const configSchema = z.strictObject({
     /** Internal, compacted: partition-local registry entries (kept apart: far larger, less urgent). */
     registryChangelog: topicName,
   }),
-  http: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }),
+  http: z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    tls: httpTls,
+  }),
   pool: z.strictObject({
     /** null: one per CPU core, at least 1. */
     workers: z.number().int().min(1).max(64).nullable(),
@@ -86,6 +143,9 @@ const ENV_VARIABLES: readonly {
   { name: 'IMEIFLOW_DATA_DIR', path: ['dataDir'], kind: 'string' },
   { name: 'IMEIFLOW_HTTP_PORT', path: ['http', 'port'], kind: 'int' },
   { name: 'IMEIFLOW_HTTP_HOST', path: ['http', 'host'], kind: 'string' },
+  { name: 'IMEIFLOW_HTTP_TLS_CERT_FILE', path: ['http', 'tls', 'certFile'], kind: 'string' },
+  { name: 'IMEIFLOW_HTTP_TLS_KEY_FILE', path: ['http', 'tls', 'keyFile'], kind: 'string' },
+  { name: 'IMEIFLOW_HTTP_TLS_CLIENT_CA_FILE', path: ['http', 'tls', 'clientCaFile'], kind: 'string' },
   { name: 'IMEIFLOW_WORKERS', path: ['pool', 'workers'], kind: 'nullable-int' },
   { name: 'IMEIFLOW_LOG_LEVEL', path: ['log', 'level'], kind: 'string' },
   { name: 'IMEIFLOW_ELIGIBLE_PROCEDURES', path: ['rules', 'eligibleProcedures'], kind: 'list' },

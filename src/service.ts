@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Config, workerCount } from './config/config.js';
 import { messageOf } from './errors.js';
 import { buildControlPlane } from './http/app.js';
-import type { KafkaSettings } from './kafka/client.js';
+import { type KafkaSettings, resolveKafkaSecurity } from './kafka/client.js';
 import { DeliveringProducer } from './kafka/delivering-producer.js';
 import { type EmbeddedCluster, startEmbeddedCluster } from './kafka/embedded-cluster.js';
 import { PartitionReader } from './kafka/partition-reader.js';
@@ -95,7 +95,12 @@ export async function startService(
       steps.push({ name: 'embedded cluster', close: () => cluster?.stop() });
       bootstrapServers = cluster.bootstrapServers;
     }
-    const kafka: KafkaSettings = { bootstrapServers, clientId: config.kafka.clientId };
+    const kafka: KafkaSettings = {
+      bootstrapServers,
+      clientId: config.kafka.clientId,
+      // The embedded cluster speaks plaintext only (the configuration refuses anything else there).
+      ...(cluster === undefined ? { security: resolveKafkaSecurity(config.kafka.security) } : {}),
+    };
 
     const producer = await DeliveringProducer.connect(kafka, 'producer');
     steps.push({ name: 'producer', close: () => producer.close() });

@@ -18,6 +18,57 @@ const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
 const optionalFile = z.string().min(1).nullable();
 
 /**
+ * librdkafka properties whose values are secrets: never in the configuration or environment,
+ * only read from the file `kafka.security.secretFiles` names for them (librdkafka marks them
+ * sensitive in rdkafka_conf.c).
+ */
+export const KAFKA_SECRET_PROPERTIES = [
+  'sasl.password',
+  'ssl.key.password',
+  'ssl.keystore.password',
+  'ssl.key.pem',
+  'sasl.oauthbearer.config',
+  'sasl.oauthbearer.client.secret',
+  'sasl.oauthbearer.assertion.private.key.passphrase',
+  'sasl.oauthbearer.assertion.private.key.pem',
+] as const;
+const kafkaSecretProperty = z.enum(KAFKA_SECRET_PROPERTIES);
+
+/**
+ * TLS and SASL towards the brokers: librdkafka's `security.protocol`, and its `ssl.*` and
+ * `sasl.*` properties passed as they are (CONFIGURATION.md), secrets from files.
+ */
+const kafkaSecurity = z
+  .strictObject({
+    protocol: z.enum(['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl']),
+    settings: z.record(
+      z
+        .string()
+        .regex(/^(ssl|sasl)\.[a-z0-9._]+$/, 'must be a librdkafka ssl.* or sasl.* property')
+        .refine(
+          (key) => !(KAFKA_SECRET_PROPERTIES as readonly string[]).includes(key),
+          'is a secret: name a file holding it in kafka.security.secretFiles instead',
+        ),
+      z.union([z.string(), z.number(), z.boolean()]),
+    ),
+    secretFiles: z.partialRecord(kafkaSecretProperty, z.string().min(1)),
+  })
+  .superRefine((security, ctx) => {
+    const keys = [...Object.keys(security.settings), ...Object.keys(security.secretFiles)];
+    const usesSsl = security.protocol === 'ssl' || security.protocol === 'sasl_ssl';
+    const usesSasl = security.protocol.startsWith('sasl_');
+    for (const key of keys) {
+      if ((key.startsWith('ssl.') && !usesSsl) || (key.startsWith('sasl.') && !usesSasl)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['protocol'],
+          message: `${key} is set but security.protocol ${security.protocol} does not use it`,
+        });
+      }
+    }
+  });
+
+/**
  * HTTPS for the control plane, and client certificates (mutual TLS) for people: a certificate
  * signed by `clientCaFile` whose subject carries `serialNumber=IIN…` (as Kazakh ЭЦП certificates
  * do) acts as the person and role configured for that IIN. Bearer tokens keep working.
@@ -66,71 +117,85 @@ const httpTls = z
     });
   });
 
-export const configSchema = z.strictObject({
-  dataDir: z.string().min(1),
-  kafka: z.strictObject({
-    /** Comma-separated bootstrap servers; null starts the embedded cluster. */
-    brokers: z.string().min(1).nullable(),
-    clientId: z.string().min(1),
-    groupId: z.string().min(1),
-    embeddedBrokers: z.number().int().min(1).max(9),
-    /** Partitions and replication of topics imeiflow creates on a real cluster. */
-    topicPartitions: z.number().int().min(1).max(10_000),
-    replicationFactor: z.number().int().min(1).max(10),
-  }),
-  topics: z.strictObject({
-    requests: topicName,
-    decisions: topicName,
-    confirmations: topicName,
-    results: topicName,
-    dlq: topicName,
-    revocations: topicName,
-    /** Internal: review, deadline, re-evaluation and revocation commands, co-partitioned with requests. */
-    commands: topicName,
-    /** Internal: one record per processed batch, the exactly-once commit point. */
-    journal: topicName,
-    /** Internal, compacted: partition-local pending requests, restored by a partition's next owner. */
-    pendingChangelog: topicName,
-    /** Internal, compacted: partition-local registry entries (kept apart: far larger, less urgent). */
-    registryChangelog: topicName,
-  }),
-  http: z.strictObject({
-    host: z.string().min(1),
-    port: z.number().int().min(0).max(65535),
-    tls: httpTls,
-  }),
-  pool: z.strictObject({
-    /** null: one per CPU core, at least 1. */
-    workers: z.number().int().min(1).max(64).nullable(),
-    maxQueuedBatchesPerWorker: z.number().int().min(1).max(64),
-  }),
-  pipeline: z.strictObject({
-    batchMaxMessages: z.number().int().min(1).max(65536),
-    batchMaxWaitMs: z.number().int().min(0).max(10_000),
-    maxMessageBytes: z
-      .number()
-      .int()
-      .min(256)
-      .max(16 * 1024 * 1024),
-  }),
-  rules: z.strictObject({
-    eligibleProcedures: z.array(z.string().regex(/^\d{2}$/, 'must be a two-digit procedure code')).min(1),
-  }),
-  pending: z.strictObject({
-    deadlineWorkingDays: z.number().int().min(0).max(30),
-    /** Astana time is UTC+5 all year since 1 March 2024. */
-    utcOffsetMinutes: z.number().int().min(-720).max(840),
-    holidays: z.array(isoDate),
-    checkIntervalMs: z.number().int().min(100).max(3_600_000),
-  }),
-  security: z.strictObject({ tokenIdleDays: z.number().int().min(1).max(3650) }),
-  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
-});
+export const configSchema = z
+  .strictObject({
+    dataDir: z.string().min(1),
+    kafka: z.strictObject({
+      /** Comma-separated bootstrap servers; null starts the embedded cluster. */
+      brokers: z.string().min(1).nullable(),
+      clientId: z.string().min(1),
+      groupId: z.string().min(1),
+      embeddedBrokers: z.number().int().min(1).max(9),
+      /** Partitions and replication of topics imeiflow creates on a real cluster. */
+      topicPartitions: z.number().int().min(1).max(10_000),
+      replicationFactor: z.number().int().min(1).max(10),
+      security: kafkaSecurity,
+    }),
+    topics: z.strictObject({
+      requests: topicName,
+      decisions: topicName,
+      confirmations: topicName,
+      results: topicName,
+      dlq: topicName,
+      revocations: topicName,
+      /** Internal: review, deadline, re-evaluation and revocation commands, co-partitioned with requests. */
+      commands: topicName,
+      /** Internal: one record per processed batch, the exactly-once commit point. */
+      journal: topicName,
+      /** Internal, compacted: partition-local pending requests, restored by a partition's next owner. */
+      pendingChangelog: topicName,
+      /** Internal, compacted: partition-local registry entries (kept apart: far larger, less urgent). */
+      registryChangelog: topicName,
+    }),
+    http: z.strictObject({
+      host: z.string().min(1),
+      port: z.number().int().min(0).max(65535),
+      tls: httpTls,
+    }),
+    pool: z.strictObject({
+      /** null: one per CPU core, at least 1. */
+      workers: z.number().int().min(1).max(64).nullable(),
+      maxQueuedBatchesPerWorker: z.number().int().min(1).max(64),
+    }),
+    pipeline: z.strictObject({
+      batchMaxMessages: z.number().int().min(1).max(65536),
+      batchMaxWaitMs: z.number().int().min(0).max(10_000),
+      maxMessageBytes: z
+        .number()
+        .int()
+        .min(256)
+        .max(16 * 1024 * 1024),
+    }),
+    rules: z.strictObject({
+      eligibleProcedures: z.array(z.string().regex(/^\d{2}$/, 'must be a two-digit procedure code')).min(1),
+    }),
+    pending: z.strictObject({
+      deadlineWorkingDays: z.number().int().min(0).max(30),
+      /** Astana time is UTC+5 all year since 1 March 2024. */
+      utcOffsetMinutes: z.number().int().min(-720).max(840),
+      holidays: z.array(isoDate),
+      checkIntervalMs: z.number().int().min(100).max(3_600_000),
+    }),
+    security: z.strictObject({ tokenIdleDays: z.number().int().min(1).max(3650) }),
+    log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
+  })
+  .superRefine((config, ctx) => {
+    if (config.kafka.brokers === null && config.kafka.security.protocol !== 'plaintext') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kafka', 'security', 'protocol'],
+        message: 'the embedded cluster speaks plaintext only: set KAFKA_BROKERS to use TLS or SASL',
+      });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
+
+const KAFKA_SETTINGS = ['kafka', 'security', 'settings'] as const;
+const KAFKA_SECRETS = ['kafka', 'security', 'secretFiles'] as const;
 
 /** Environment variables and where they land in the config. */
 const ENV_VARIABLES: readonly {
@@ -140,6 +205,22 @@ const ENV_VARIABLES: readonly {
 }[] = [
   { name: 'KAFKA_BROKERS', path: ['kafka', 'brokers'], kind: 'string' },
   { name: 'IMEIFLOW_KAFKA_GROUP', path: ['kafka', 'groupId'], kind: 'string' },
+  { name: 'IMEIFLOW_KAFKA_SECURITY_PROTOCOL', path: ['kafka', 'security', 'protocol'], kind: 'string' },
+  { name: 'IMEIFLOW_KAFKA_SSL_CA_LOCATION', path: [...KAFKA_SETTINGS, 'ssl.ca.location'], kind: 'string' },
+  {
+    name: 'IMEIFLOW_KAFKA_SSL_CERTIFICATE_LOCATION',
+    path: [...KAFKA_SETTINGS, 'ssl.certificate.location'],
+    kind: 'string',
+  },
+  { name: 'IMEIFLOW_KAFKA_SSL_KEY_LOCATION', path: [...KAFKA_SETTINGS, 'ssl.key.location'], kind: 'string' },
+  {
+    name: 'IMEIFLOW_KAFKA_SSL_KEY_PASSWORD_FILE',
+    path: [...KAFKA_SECRETS, 'ssl.key.password'],
+    kind: 'string',
+  },
+  { name: 'IMEIFLOW_KAFKA_SASL_MECHANISM', path: [...KAFKA_SETTINGS, 'sasl.mechanisms'], kind: 'string' },
+  { name: 'IMEIFLOW_KAFKA_SASL_USERNAME', path: [...KAFKA_SETTINGS, 'sasl.username'], kind: 'string' },
+  { name: 'IMEIFLOW_KAFKA_SASL_PASSWORD_FILE', path: [...KAFKA_SECRETS, 'sasl.password'], kind: 'string' },
   { name: 'IMEIFLOW_DATA_DIR', path: ['dataDir'], kind: 'string' },
   { name: 'IMEIFLOW_HTTP_PORT', path: ['http', 'port'], kind: 'int' },
   { name: 'IMEIFLOW_HTTP_HOST', path: ['http', 'host'], kind: 'string' },
@@ -268,7 +349,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       if (!sources.has(path.join('.')) && where === path.join('.')) {
         where = `${configFile ? `${configFile}: ` : 'config: '}${where || '(root)'}`;
       }
-      return `${where}: ${issue.message}`;
+      // A bad record key (a kafka.security property) carries the reason one level down.
+      const message =
+        issue.code === 'invalid_key'
+          ? `${issue.message}: ${issue.issues.map((inner) => inner.message).join('; ')}`
+          : issue.message;
+      return `${where}: ${message}`;
     });
     throw new ImeiflowError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
   }

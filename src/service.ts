@@ -24,6 +24,7 @@ import { RequestPipeline } from './pipeline/request-pipeline.js';
 import { VerifyPool } from './pool/verify-pool.js';
 import { AuditLog } from './security/audit-log.js';
 import { TokenService } from './security/tokens.js';
+import { encryptionKeyOf } from './store/encryption.js';
 import { openStore, type Store } from './store/store.js';
 
 export interface Service {
@@ -82,7 +83,11 @@ export async function startService(
   };
 
   try {
-    const store: Store = openStore({ dataDir: config.dataDir });
+    const encryptionKey = encryptionKeyOf(config);
+    const store: Store = openStore({
+      dataDir: config.dataDir,
+      ...(encryptionKey === undefined ? {} : { encryptionKey }),
+    });
     steps.push({ name: 'store', close: () => store.close() });
     const audit = new AuditLog(store, config.dataDir);
     steps.push({ name: 'audit log', close: () => audit.close() });
@@ -114,6 +119,7 @@ export async function startService(
       maxQueuedBatchesPerWorker: config.pool.maxQueuedBatchesPerWorker,
       settings: {
         dataDir: config.dataDir,
+        ...(encryptionKey === undefined ? {} : { encryptionKey }),
         eligibleProcedures: config.rules.eligibleProcedures,
         maxMessageBytes: config.pipeline.maxMessageBytes,
       },

@@ -4,14 +4,17 @@
  * (`--basis`), and records that read in the audit trail before showing it.
  */
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import { type DryRun, dryRun } from '../domain/dry-run.js';
 import { validateRequest } from '../domain/request.js';
 import type { Channel, Decision } from '../domain/types.js';
-import { ImeiflowError, messageOf } from '../errors.js';
+import { ImeiflowError } from '../errors.js';
 import { AuditLog } from '../security/audit-log.js';
+import { storeOptionsOf } from '../store/encryption.js';
 import { lmdbIndexView } from '../store/index-view.js';
-import { openStore, type Store } from '../store/store.js';
+import { openStore, STORE_FILE, type Store } from '../store/store.js';
 import { CLI_ROLE, cliActor } from './cli-actor.js';
 
 export interface CheckOptions {
@@ -37,20 +40,18 @@ function summary(decision: Decision): string {
 }
 
 function openForReading(config: Config): Store {
-  try {
-    return openStore({ dataDir: config.dataDir, readOnly: true });
-  } catch (error) {
+  if (!existsSync(join(config.dataDir, STORE_FILE))) {
     throw new ImeiflowError(
       'STORE_OPEN_FAILED',
-      `no imeiflow state under ${config.dataDir} (${messageOf(error)}); load a TAC table first (imeiflow load-tac FILE)`,
-      { cause: error },
+      `no imeiflow state under ${config.dataDir}; load a TAC table first (imeiflow load-tac FILE)`,
     );
   }
+  return openStore(storeOptionsOf(config, true));
 }
 
 /** Records the read in the audit trail; resolves once it is stored, before anything is shown. */
 async function auditRead(config: Config, basis: string, imei: string): Promise<void> {
-  const store = openStore({ dataDir: config.dataDir });
+  const store = openStore(storeOptionsOf(config));
   const audit = new AuditLog(store, config.dataDir);
   try {
     await audit.record({

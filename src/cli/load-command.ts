@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { LoadOptions, LoadProgress, LoadReport } from '../loaders/load-table.js';
 import { AuditLog } from '../security/audit-log.js';
+import { storeOptionsOf } from '../store/encryption.js';
 import { openStore, type Store } from '../store/store.js';
 import { CLI_ROLE, cliActor } from './cli-actor.js';
 
@@ -49,7 +50,7 @@ export async function runLoad(
   file: string,
   options: RunLoadOptions,
 ): Promise<number> {
-  const store = openStore({ dataDir: config.dataDir });
+  const store = openStore(storeOptionsOf(config));
   const audit = new AuditLog(store, config.dataDir);
   try {
     const onProgress = options.json ? undefined : progressBar('loading');

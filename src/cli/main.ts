@@ -17,6 +17,7 @@ import { PACKAGE_ROOT } from '../paths.js';
 import { runCheck } from './check-command.js';
 import { type Loader, runLoad } from './load-command.js';
 import { runBroker, runService } from './run-command.js';
+import { copyStore } from './store-command.js';
 import { createToken, listTokens, revokeToken } from './token-command.js';
 
 export const EXIT_OK = 0;
@@ -118,6 +119,25 @@ function program(setExit: (code: number) => void): Command {
     .description('list token accounts and their state')
     .action(async () => {
       setExit(await listTokens(loadConfig()));
+    });
+
+  const store = cli.command('store').description('manage the local LMDB store');
+  store
+    .command('copy <dir>')
+    .description(
+      'copy the store into a new data directory, encrypted with another key or decrypted (key rotation; stop the instance first)',
+    )
+    .option('--key-file <file>', 'encrypt the copy with the key in this file (32 printable ASCII characters)')
+    .option('--decrypted', 'write the copy without encryption')
+    .action(async (dir: string, opts: { keyFile?: string; decrypted?: boolean }) => {
+      if ((opts.keyFile === undefined) === (opts.decrypted !== true)) {
+        process.stderr.write('imeiflow store copy: give exactly one of --key-file FILE or --decrypted\n');
+        setExit(EXIT_USAGE);
+        return;
+      }
+      setExit(
+        await copyStore(loadConfig(), dir, opts.keyFile === undefined ? {} : { keyFile: opts.keyFile }),
+      );
     });
 
   cli

@@ -3,6 +3,7 @@ import type { Config } from '../config/config.js';
 import { AuditLog } from '../security/audit-log.js';
 import { isRole, ROLES } from '../security/roles.js';
 import { isTokenName, TokenService } from '../security/tokens.js';
+import { storeOptionsOf } from '../store/encryption.js';
 import { openStore } from '../store/store.js';
 import { CLI_ROLE, cliActor } from './cli-actor.js';
 
@@ -10,7 +11,7 @@ async function withTokens<T>(
   config: Config,
   work: (tokens: TokenService, audit: AuditLog) => Promise<T>,
 ): Promise<T> {
-  const store = openStore({ dataDir: config.dataDir });
+  const store = openStore(storeOptionsOf(config));
   const audit = new AuditLog(store, config.dataDir);
   try {
     return await work(new TokenService(store, config.security.tokenIdleDays), audit);

@@ -117,77 +117,82 @@ const httpTls = z
     });
   });
 
-export const configSchema = z
-  .strictObject({
-    dataDir: z.string().min(1),
-    kafka: z.strictObject({
-      /** Comma-separated bootstrap servers; null starts the embedded cluster. */
-      brokers: z.string().min(1).nullable(),
-      clientId: z.string().min(1),
-      groupId: z.string().min(1),
-      embeddedBrokers: z.number().int().min(1).max(9),
-      /** Partitions and replication of topics imeiflow creates on a real cluster. */
-      topicPartitions: z.number().int().min(1).max(10_000),
-      replicationFactor: z.number().int().min(1).max(10),
-      security: kafkaSecurity,
-    }),
-    topics: z.strictObject({
-      requests: topicName,
-      decisions: topicName,
-      confirmations: topicName,
-      results: topicName,
-      dlq: topicName,
-      revocations: topicName,
-      /** Internal: review, deadline, re-evaluation and revocation commands, co-partitioned with requests. */
-      commands: topicName,
-      /** Internal: one record per processed batch, the exactly-once commit point. */
-      journal: topicName,
-      /** Internal, compacted: partition-local pending requests, restored by a partition's next owner. */
-      pendingChangelog: topicName,
-      /** Internal, compacted: partition-local registry entries (kept apart: far larger, less urgent). */
-      registryChangelog: topicName,
-    }),
-    http: z.strictObject({
-      host: z.string().min(1),
-      port: z.number().int().min(0).max(65535),
-      tls: httpTls,
-    }),
-    pool: z.strictObject({
-      /** null: one per CPU core, at least 1. */
-      workers: z.number().int().min(1).max(64).nullable(),
-      maxQueuedBatchesPerWorker: z.number().int().min(1).max(64),
-    }),
-    pipeline: z.strictObject({
-      batchMaxMessages: z.number().int().min(1).max(65536),
-      batchMaxWaitMs: z.number().int().min(0).max(10_000),
-      maxMessageBytes: z
-        .number()
-        .int()
-        .min(256)
-        .max(16 * 1024 * 1024),
-    }),
-    rules: z.strictObject({
-      eligibleProcedures: z.array(z.string().regex(/^\d{2}$/, 'must be a two-digit procedure code')).min(1),
-    }),
-    pending: z.strictObject({
-      deadlineWorkingDays: z.number().int().min(0).max(30),
-      /** Astana time is UTC+5 all year since 1 March 2024. */
-      utcOffsetMinutes: z.number().int().min(-720).max(840),
-      holidays: z.array(isoDate),
-      checkIntervalMs: z.number().int().min(100).max(3_600_000),
-    }),
-    security: z.strictObject({ tokenIdleDays: z.number().int().min(1).max(3650) }),
-    log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
-  })
-  .superRefine((config, ctx) => {
-    if (config.kafka.brokers === null && config.kafka.security.protocol !== 'plaintext') {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['kafka', 'security', 'protocol'],
-        message: 'the embedded cluster speaks plaintext only: set KAFKA_BROKERS to use TLS or SASL',
-      });
-    }
-  });
+export const configSchema = z.strictObject({
+  dataDir: z.string().min(1),
+  store: z.strictObject({
+    /** A file holding the LMDB encryption key (32 printable ASCII characters); null: not encrypted. */
+    encryptionKeyFile: optionalFile,
+  }),
+  kafka: z.strictObject({
+    /** Comma-separated bootstrap servers; null starts the embedded cluster. */
+    brokers: z.string().min(1).nullable(),
+    clientId: z.string().min(1),
+    groupId: z.string().min(1),
+    embeddedBrokers: z.number().int().min(1).max(9),
+    /** Partitions and replication of topics imeiflow creates on a real cluster. */
+    topicPartitions: z.number().int().min(1).max(10_000),
+    replicationFactor: z.number().int().min(1).max(10),
+    security: kafkaSecurity,
+  }),
+  topics: z.strictObject({
+    requests: topicName,
+    decisions: topicName,
+    confirmations: topicName,
+    results: topicName,
+    dlq: topicName,
+    revocations: topicName,
+    /** Internal: review, deadline, re-evaluation and revocation commands, co-partitioned with requests. */
+    commands: topicName,
+    /** Internal: one record per processed batch, the exactly-once commit point. */
+    journal: topicName,
+    /** Internal, compacted: partition-local pending requests, restored by a partition's next owner. */
+    pendingChangelog: topicName,
+    /** Internal, compacted: partition-local registry entries (kept apart: far larger, less urgent). */
+    registryChangelog: topicName,
+  }),
+  http: z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    tls: httpTls,
+  }),
+  pool: z.strictObject({
+    /** null: one per CPU core, at least 1. */
+    workers: z.number().int().min(1).max(64).nullable(),
+    maxQueuedBatchesPerWorker: z.number().int().min(1).max(64),
+  }),
+  pipeline: z.strictObject({
+    batchMaxMessages: z.number().int().min(1).max(65536),
+    batchMaxWaitMs: z.number().int().min(0).max(10_000),
+    maxMessageBytes: z
+      .number()
+      .int()
+      .min(256)
+      .max(16 * 1024 * 1024),
+  }),
+  rules: z.strictObject({
+    eligibleProcedures: z.array(z.string().regex(/^\d{2}$/, 'must be a two-digit procedure code')).min(1),
+  }),
+  pending: z.strictObject({
+    deadlineWorkingDays: z.number().int().min(0).max(30),
+    /** Astana time is UTC+5 all year since 1 March 2024. */
+    utcOffsetMinutes: z.number().int().min(-720).max(840),
+    holidays: z.array(isoDate),
+    checkIntervalMs: z.number().int().min(100).max(3_600_000),
+  }),
+  security: z.strictObject({ tokenIdleDays: z.number().int().min(1).max(3650) }),
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
+});
+
+/** Rules across sections of the configuration. */
+const checkedConfigSchema = configSchema.superRefine((config, ctx) => {
+  if (config.kafka.brokers === null && config.kafka.security.protocol !== 'plaintext') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['kafka', 'security', 'protocol'],
+      message: 'the embedded cluster speaks plaintext only: set KAFKA_BROKERS to use TLS or SASL',
+    });
+  }
+});
 
 export type Config = z.infer<typeof configSchema>;
 
@@ -222,6 +227,7 @@ const ENV_VARIABLES: readonly {
   { name: 'IMEIFLOW_KAFKA_SASL_USERNAME', path: [...KAFKA_SETTINGS, 'sasl.username'], kind: 'string' },
   { name: 'IMEIFLOW_KAFKA_SASL_PASSWORD_FILE', path: [...KAFKA_SECRETS, 'sasl.password'], kind: 'string' },
   { name: 'IMEIFLOW_DATA_DIR', path: ['dataDir'], kind: 'string' },
+  { name: 'IMEIFLOW_STORE_ENCRYPTION_KEY_FILE', path: ['store', 'encryptionKeyFile'], kind: 'string' },
   { name: 'IMEIFLOW_HTTP_PORT', path: ['http', 'port'], kind: 'int' },
   { name: 'IMEIFLOW_HTTP_HOST', path: ['http', 'host'], kind: 'string' },
   { name: 'IMEIFLOW_HTTP_TLS_CERT_FILE', path: ['http', 'tls', 'certFile'], kind: 'string' },
@@ -334,7 +340,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   merged = merge(merged, fromEnv);
   if (options.overrides !== undefined) merged = merge(merged, options.overrides);
 
-  const result = configSchema.safeParse(merged);
+  const result = checkedConfigSchema.safeParse(merged);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const path = issue.path.map(String);

@@ -34,7 +34,8 @@ ENV NODE_ENV=production \
 VOLUME /var/lib/imeiflow
 USER node
 EXPOSE 8080
+# HTTPS when the control plane has a certificate (not checked: this is the process itself), else HTTP.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+  CMD node -e "const get = (m) => new Promise((ok, no) => require(m).get({ host: '127.0.0.1', port: process.env.IMEIFLOW_HTTP_PORT, path: '/healthz', rejectUnauthorized: false }, (r) => ok(r.statusCode)).on('error', no)); get('node:https').catch(() => get('node:http')).then((s) => process.exit(s === 200 ? 0 : 1), () => process.exit(1))"
 ENTRYPOINT ["node", "bin/imeiflow.js"]
 CMD ["run"]

@@ -1,10 +1,17 @@
 #!/usr/bin/env node
 // `npm test` starts here: the integration tests drive Debian tools (kcat, promtool and
-// Prometheus, headless Chromium). Install the missing ones when this machine lets us (root, or
-// sudo without a password); otherwise say exactly what to install and stop.
+// Prometheus, headless Chromium, openssl for test certificates). Install the missing ones when
+// this machine lets us (root, or sudo without a password); otherwise say exactly what to install
+// and stop.
 import { execFileSync, spawnSync } from 'node:child_process';
 
-const PACKAGES = { kcat: 'kcat', promtool: 'prometheus', prometheus: 'prometheus', chromium: 'chromium' };
+const PACKAGES = {
+  kcat: 'kcat',
+  promtool: 'prometheus',
+  prometheus: 'prometheus',
+  chromium: 'chromium',
+  openssl: 'openssl',
+};
 
 const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 const missing = [

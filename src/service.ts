@@ -9,7 +9,7 @@ import { type Config, workerCount, workingCalendar } from './config/config.js';
 import { calendarGaps } from './domain/working-day.js';
 import { messageOf } from './errors.js';
 import { buildControlPlane } from './http/app.js';
-import type { KafkaSettings } from './kafka/client.js';
+import { type KafkaSettings, resolveKafkaSecurity } from './kafka/client.js';
 import { DeliveringProducer } from './kafka/delivering-producer.js';
 import { type EmbeddedCluster, startEmbeddedCluster } from './kafka/embedded-cluster.js';
 import { PartitionReader } from './kafka/partition-reader.js';
@@ -33,6 +33,7 @@ import { RequestPipeline } from './pipeline/request-pipeline.js';
 import { VerifyPool } from './pool/verify-pool.js';
 import { AuditLog } from './security/audit-log.js';
 import { TokenService } from './security/tokens.js';
+import { encryptionKeyOf } from './store/encryption.js';
 import { openStore, type Store } from './store/store.js';
 
 export interface Service {
@@ -105,7 +106,11 @@ export async function startService(
   }
 
   try {
-    const store: Store = openStore({ dataDir: config.dataDir });
+    const encryptionKey = encryptionKeyOf(config);
+    const store: Store = openStore({
+      dataDir: config.dataDir,
+      ...(encryptionKey === undefined ? {} : { encryptionKey }),
+    });
     steps.push({ name: 'store', close: () => store.close() });
     const audit = new AuditLog(store, config.dataDir);
     steps.push({ name: 'audit log', close: () => audit.close() });
@@ -118,7 +123,12 @@ export async function startService(
       steps.push({ name: 'embedded cluster', close: () => cluster?.stop() });
       bootstrapServers = cluster.bootstrapServers;
     }
-    const kafka: KafkaSettings = { bootstrapServers, clientId: config.kafka.clientId };
+    const kafka: KafkaSettings = {
+      bootstrapServers,
+      clientId: config.kafka.clientId,
+      // The embedded cluster speaks plaintext only (the configuration refuses anything else there).
+      ...(cluster === undefined ? { security: resolveKafkaSecurity(config.kafka.security) } : {}),
+    };
 
     const producer = await DeliveringProducer.connect(kafka, 'producer');
     steps.push({ name: 'producer', close: () => producer.close() });
@@ -133,6 +143,7 @@ export async function startService(
       maxQueuedBatchesPerWorker: config.pool.maxQueuedBatchesPerWorker,
       settings: {
         dataDir: config.dataDir,
+        ...(encryptionKey === undefined ? {} : { encryptionKey }),
         eligibleProcedures: config.rules.eligibleProcedures,
         acceptEaeuImports: config.rules.acceptEaeuImports,
         spareDigit: config.rules.spareDigit,

@@ -1,18 +1,30 @@
-/** `imeiflow check IMEI`: decide one request from local state and say why, rule by rule. */
+/**
+ * `imeiflow check IMEI`: decide one request from local state and say why, rule by rule. Like
+ * `POST /v1/verify`, it shows a registered device's recorded owner and phone only with a basis
+ * (`--basis`), and records that read in the audit trail before showing it.
+ */
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Config } from '../config/config.js';
+import { type DryRun, dryRun } from '../domain/dry-run.js';
 import { validateRequest } from '../domain/request.js';
-import { decide, ruleSettingsOf } from '../domain/rules.js';
+import { ruleSettingsOf } from '../domain/rules.js';
 import type { Channel, Decision } from '../domain/types.js';
-import { ImeiflowError, messageOf } from '../errors.js';
+import { ImeiflowError } from '../errors.js';
+import { AuditLog } from '../security/audit-log.js';
+import { storeOptionsOf } from '../store/encryption.js';
 import { lmdbIndexView } from '../store/index-view.js';
-import { openStore, type Store } from '../store/store.js';
+import { openStore, STORE_FILE, type Store } from '../store/store.js';
+import { CLI_ROLE, cliActor } from './cli-actor.js';
 
 export interface CheckOptions {
   readonly channel: Channel;
   readonly owner?: string;
   readonly msisdn?: string;
   readonly application?: string;
+  /** Why personal data may be shown (a case or request number); without it, it is withheld. */
+  readonly basis?: string;
   readonly json: boolean;
 }
 
@@ -28,17 +40,46 @@ function summary(decision: Decision): string {
   }
 }
 
-export async function runCheck(config: Config, imei: string, options: CheckOptions): Promise<number> {
-  let store: Store;
-  try {
-    store = openStore({ dataDir: config.dataDir, readOnly: true });
-  } catch (error) {
+function openForReading(config: Config): Store {
+  if (!existsSync(join(config.dataDir, STORE_FILE))) {
     throw new ImeiflowError(
       'STORE_OPEN_FAILED',
-      `no imeiflow state under ${config.dataDir} (${messageOf(error)}); load a TAC table first (imeiflow load-tac FILE)`,
-      { cause: error },
+      `no imeiflow state under ${config.dataDir}; load a TAC table first (imeiflow load-tac FILE)`,
     );
   }
+  return openStore(storeOptionsOf(config, true));
+}
+
+/** Records the read in the audit trail; resolves once it is stored, before anything is shown. */
+async function auditRead(config: Config, basis: string, imei: string): Promise<void> {
+  const store = openStore(storeOptionsOf(config));
+  const audit = new AuditLog(store, config.dataDir);
+  try {
+    await audit.record({
+      actor: cliActor(),
+      role: CLI_ROLE,
+      action: 'check.read-personal',
+      basis,
+      target: imei,
+    });
+  } finally {
+    await audit.close();
+    await store.close();
+  }
+}
+
+interface Checked {
+  readonly run: DryRun;
+  readonly steps: readonly string[];
+}
+
+/** The dry run from a read-only store, or the reason the request is not valid. */
+async function decideFromStore(
+  config: Config,
+  imei: string,
+  options: CheckOptions,
+): Promise<Checked | string> {
+  const store = openForReading(config);
   try {
     const parsed = validateRequest({
       requestId: 'cli-check',
@@ -49,27 +90,48 @@ export async function runCheck(config: Config, imei: string, options: CheckOptio
       msisdn: options.msisdn,
       applicationId: options.application,
     });
-    if (parsed.kind !== 'ok') {
-      const detail = parsed.kind === 'invalid' ? parsed.detail : parsed.error;
-      process.stderr.write(`imeiflow check: ${detail}\n`);
-      return 2;
-    }
+    if (parsed.kind !== 'ok') return parsed.kind === 'invalid' ? parsed.detail : parsed.error;
     const steps: string[] = [];
-    const { decision } = decide(
-      parsed.request,
-      null,
-      lmdbIndexView(store),
-      ruleSettingsOf(config.rules),
-      (step) => steps.push(step),
+    const run = dryRun(parsed.request, lmdbIndexView(store), ruleSettingsOf(config.rules), (step) =>
+      steps.push(step),
     );
-    if (options.json) {
-      process.stdout.write(`${JSON.stringify({ decision, steps })}\n`);
-    } else {
-      for (const step of steps) process.stdout.write(`  ${step}\n`);
-      process.stdout.write(`→ ${summary(decision)}\n`);
-    }
-    return 0;
+    return { run, steps };
   } finally {
     await store.close();
   }
+}
+
+export async function runCheck(config: Config, imei: string, options: CheckOptions): Promise<number> {
+  const checked = await decideFromStore(config, imei, options);
+  if (typeof checked === 'string') {
+    process.stderr.write(`imeiflow check: ${checked}\n`);
+    return 2;
+  }
+  const { run, steps } = checked;
+  const basis = options.basis?.trim() || undefined;
+  const shown = run.recorded !== null && basis !== undefined;
+  if (shown) await auditRead(config, basis, run.full.imei);
+  const decision = shown ? run.full : run.withheld;
+  if (options.json) {
+    process.stdout.write(
+      `${JSON.stringify({
+        decision,
+        steps,
+        personalData: shown,
+        withheld: run.recorded !== null && !shown,
+        ...(shown ? { registeredOwner: run.recorded } : {}),
+      })}\n`,
+    );
+    return 0;
+  }
+  for (const step of steps) process.stdout.write(`  ${step}\n`);
+  if (run.recorded !== null) {
+    process.stdout.write(
+      shown
+        ? `  registered owner: ${run.recorded.ownerId ?? 'none'}, phone ${run.recorded.msisdn ?? 'none'} (request ${run.recorded.requestId}, since ${run.recorded.since}); this read is audited\n`
+        : '  registered owner and phone: withheld; give --basis (a case or request number) to see them, audited\n',
+    );
+  }
+  process.stdout.write(`→ ${summary(decision)}\n`);
+  return 0;
 }

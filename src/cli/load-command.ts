@@ -1,7 +1,11 @@
-/** The load-* commands: open the store, stream the file, print the report. */
+/** The load-* commands: open the store, stream the file, record the load in the audit trail, print the report. */
+import { resolve } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { LoadOptions, LoadProgress, LoadReport } from '../loaders/load-table.js';
+import { AuditLog } from '../security/audit-log.js';
+import { storeOptionsOf } from '../store/encryption.js';
 import { openStore, type Store } from '../store/store.js';
+import { CLI_ROLE, cliActor } from './cli-actor.js';
 
 export type Loader = (store: Store, file: string, options?: LoadOptions) => Promise<LoadReport>;
 
@@ -45,15 +49,38 @@ export function formatReport(report: LoadReport): string {
   return lines.join('\n');
 }
 
-export async function runLoad(config: Config, loader: Loader, file: string, json: boolean): Promise<number> {
-  const store = openStore({ dataDir: config.dataDir });
+export interface RunLoadOptions {
+  readonly json: boolean;
+  /** The audit action, as the HTTP loads name it: `load.tac`, `load.declarations`, … */
+  readonly action: string;
+  /** Why (e.g. the number of KGD's covering letter, seed 000 §11); recorded with the load. */
+  readonly basis?: string;
+}
+
+export async function runLoad(
+  config: Config,
+  loader: Loader,
+  file: string,
+  options: RunLoadOptions,
+): Promise<number> {
+  const store = openStore(storeOptionsOf(config));
+  const audit = new AuditLog(store, config.dataDir);
   try {
-    const onProgress = json ? undefined : progressBar('loading');
+    const onProgress = options.json ? undefined : progressBar('loading');
     const report = await loader(store, file, onProgress === undefined ? {} : { onProgress });
     if (onProgress !== undefined) process.stderr.write('\n');
-    process.stdout.write(`${json ? JSON.stringify(report) : formatReport(report)}\n`);
+    // Every load is audited, whichever door it came through (seed 001 §31).
+    await audit.record({
+      actor: cliActor(),
+      role: CLI_ROLE,
+      action: options.action,
+      basis: options.basis ?? null,
+      target: `${resolve(file)}: ${report.rowsLoaded} rows loaded, ${report.rowsRejected} rejected`,
+    });
+    process.stdout.write(`${options.json ? JSON.stringify(report) : formatReport(report)}\n`);
     return report.rowsRejected > 0 ? 1 : 0;
   } finally {
+    await audit.close();
     await store.close();
   }
 }

@@ -17,6 +17,7 @@ import { PACKAGE_ROOT } from '../paths.js';
 import { runCheck } from './check-command.js';
 import { type Loader, runLoad } from './load-command.js';
 import { runBroker, runService } from './run-command.js';
+import { copyStore } from './store-command.js';
 import { createToken, listTokens, revokeToken } from './token-command.js';
 
 export const EXIT_OK = 0;
@@ -38,8 +39,15 @@ function program(setExit: (code: number) => void): Command {
       .command(`${name} <file>`)
       .description(`load ${what} into the local index (idempotent; bad rows are reported by line)`)
       .option('--json', 'print the load report as one JSON line')
-      .action(async (file: string, opts: { json?: boolean }) => {
-        setExit(await runLoad(loadConfig(), loader, file, opts.json === true));
+      .option('--basis <text>', 'why, recorded in the audit trail (e.g. the covering letter number)')
+      .action(async (file: string, opts: { json?: boolean; basis?: string }) => {
+        setExit(
+          await runLoad(loadConfig(), loader, file, {
+            json: opts.json === true,
+            action: `load.${name.slice('load-'.length)}`,
+            ...(opts.basis === undefined ? {} : { basis: opts.basis }),
+          }),
+        );
       });
   };
   loadCommand('load-tac', 'a GSMA TAC database export (CSV, | or , separated)', loadTac);
@@ -62,11 +70,22 @@ function program(setExit: (code: number) => void): Command {
     .option('--owner <iin>', 'owner IIN/BIN')
     .option('--msisdn <phone>', 'phone number, E.164')
     .option('--application <id>', 'customs application ID')
+    .option(
+      '--basis <text>',
+      "why you may see a registered device's recorded owner and phone (a case or request number); the read is audited",
+    )
     .option('--json', 'print the decision and the steps as JSON')
     .action(
       async (
         imei: string,
-        opts: { channel: Channel; owner?: string; msisdn?: string; application?: string; json?: boolean },
+        opts: {
+          channel: Channel;
+          owner?: string;
+          msisdn?: string;
+          application?: string;
+          basis?: string;
+          json?: boolean;
+        },
       ) => {
         setExit(
           await runCheck(loadConfig(), imei, {
@@ -75,6 +94,7 @@ function program(setExit: (code: number) => void): Command {
             ...(opts.owner === undefined ? {} : { owner: opts.owner }),
             ...(opts.msisdn === undefined ? {} : { msisdn: opts.msisdn }),
             ...(opts.application === undefined ? {} : { application: opts.application }),
+            ...(opts.basis === undefined ? {} : { basis: opts.basis }),
           }),
         );
       },
@@ -99,6 +119,25 @@ function program(setExit: (code: number) => void): Command {
     .description('list token accounts and their state')
     .action(async () => {
       setExit(await listTokens(loadConfig()));
+    });
+
+  const store = cli.command('store').description('manage the local LMDB store');
+  store
+    .command('copy <dir>')
+    .description(
+      'copy the store into a new data directory, encrypted with another key or decrypted (key rotation; stop the instance first)',
+    )
+    .option('--key-file <file>', 'encrypt the copy with the key in this file (32 printable ASCII characters)')
+    .option('--decrypted', 'write the copy without encryption')
+    .action(async (dir: string, opts: { keyFile?: string; decrypted?: boolean }) => {
+      if ((opts.keyFile === undefined) === (opts.decrypted !== true)) {
+        process.stderr.write('imeiflow store copy: give exactly one of --key-file FILE or --decrypted\n');
+        setExit(EXIT_USAGE);
+        return;
+      }
+      setExit(
+        await copyStore(loadConfig(), dir, opts.keyFile === undefined ? {} : { keyFile: opts.keyFile }),
+      );
     });
 
   cli

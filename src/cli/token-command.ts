@@ -1,16 +1,17 @@
 /** `imeiflow token create|revoke|list`: manage control-plane bearer tokens (audited). */
-import { userInfo } from 'node:os';
 import type { Config } from '../config/config.js';
 import { AuditLog } from '../security/audit-log.js';
 import { isRole, ROLES } from '../security/roles.js';
 import { isTokenName, TokenService } from '../security/tokens.js';
+import { storeOptionsOf } from '../store/encryption.js';
 import { openStore } from '../store/store.js';
+import { CLI_ROLE, cliActor } from './cli-actor.js';
 
 async function withTokens<T>(
   config: Config,
   work: (tokens: TokenService, audit: AuditLog) => Promise<T>,
 ): Promise<T> {
-  const store = openStore({ dataDir: config.dataDir });
+  const store = openStore(storeOptionsOf(config));
   const audit = new AuditLog(store, config.dataDir);
   try {
     return await work(new TokenService(store, config.security.tokenIdleDays), audit);
@@ -19,8 +20,6 @@ async function withTokens<T>(
     await store.close();
   }
 }
-
-const cliActor = (): string => `cli:${userInfo().username}`;
 
 export async function createToken(config: Config, name: string, role: string): Promise<number> {
   if (!isRole(role)) {
@@ -35,7 +34,7 @@ export async function createToken(config: Config, name: string, role: string): P
     const token = await tokens.create(name, role);
     await audit.record({
       actor: cliActor(),
-      role: 'admin',
+      role: CLI_ROLE,
       action: 'token.create',
       basis: null,
       target: `${name} (${role})`,
@@ -54,7 +53,7 @@ export async function revokeToken(config: Config, name: string): Promise<number>
     }
     await audit.record({
       actor: cliActor(),
-      role: 'admin',
+      role: CLI_ROLE,
       action: 'token.revoke',
       basis: null,
       target: name,

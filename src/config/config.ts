@@ -7,11 +7,13 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { isValidIinBin } from '../domain/ids.js';
 import { CHANNELS } from '../domain/types.js';
 import { type WorkingCalendar, workingCalendarOf } from '../domain/working-day.js';
 import { ImeiflowError, messageOf } from '../errors.js';
 import { TOPIC_ROLE_NAMES, TOPIC_ROLES, type TopicRoleName } from '../kafka/topic-roles.js';
 import { DEFAULT_CALENDAR_FILE, DEFAULT_CONFIG_FILE } from '../paths.js';
+import { ROLES } from '../security/roles.js';
 
 const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name');
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
@@ -55,9 +57,115 @@ export const calendarSchema = z
       }
     }
   });
+/** A file to read at start-up (certificates, keys, secrets); null when not used. */
+const optionalFile = z.string().min(1).nullable();
+
+/**
+ * librdkafka properties whose values are secrets: never in the configuration or environment,
+ * only read from the file `kafka.security.secretFiles` names for them (librdkafka marks them
+ * sensitive in rdkafka_conf.c).
+ */
+export const KAFKA_SECRET_PROPERTIES = [
+  'sasl.password',
+  'ssl.key.password',
+  'ssl.keystore.password',
+  'ssl.key.pem',
+  'sasl.oauthbearer.config',
+  'sasl.oauthbearer.client.secret',
+  'sasl.oauthbearer.assertion.private.key.passphrase',
+  'sasl.oauthbearer.assertion.private.key.pem',
+] as const;
+const kafkaSecretProperty = z.enum(KAFKA_SECRET_PROPERTIES);
+
+/**
+ * TLS and SASL towards the brokers: librdkafka's `security.protocol`, and its `ssl.*` and
+ * `sasl.*` properties passed as they are (CONFIGURATION.md), secrets from files.
+ */
+const kafkaSecurity = z
+  .strictObject({
+    protocol: z.enum(['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl']),
+    settings: z.record(
+      z
+        .string()
+        .regex(/^(ssl|sasl)\.[a-z0-9._]+$/, 'must be a librdkafka ssl.* or sasl.* property')
+        .refine(
+          (key) => !(KAFKA_SECRET_PROPERTIES as readonly string[]).includes(key),
+          'is a secret: name a file holding it in kafka.security.secretFiles instead',
+        ),
+      z.union([z.string(), z.number(), z.boolean()]),
+    ),
+    secretFiles: z.partialRecord(kafkaSecretProperty, z.string().min(1)),
+  })
+  .superRefine((security, ctx) => {
+    const keys = [...Object.keys(security.settings), ...Object.keys(security.secretFiles)];
+    const usesSsl = security.protocol === 'ssl' || security.protocol === 'sasl_ssl';
+    const usesSasl = security.protocol.startsWith('sasl_');
+    for (const key of keys) {
+      if ((key.startsWith('ssl.') && !usesSsl) || (key.startsWith('sasl.') && !usesSasl)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['protocol'],
+          message: `${key} is set but security.protocol ${security.protocol} does not use it`,
+        });
+      }
+    }
+  });
+
+/**
+ * HTTPS for the control plane, and client certificates (mutual TLS) for people: a certificate
+ * signed by `clientCaFile` whose subject carries `serialNumber=IIN…` (as Kazakh ЭЦП certificates
+ * do) acts as the person and role configured for that IIN. Bearer tokens keep working.
+ */
+const httpTls = z
+  .strictObject({
+    certFile: optionalFile,
+    keyFile: optionalFile,
+    /** CA certificates (PEM) that sign the client certificates; null: none are asked for. */
+    clientCaFile: optionalFile,
+    clientCertificates: z.array(
+      z.strictObject({
+        iin: z.string().refine(isValidIinBin, 'must be a 12-digit IIN with a valid check digit'),
+        name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1–64 of a-z 0-9 . _ -'),
+        role: z.enum(ROLES),
+      }),
+    ),
+  })
+  .superRefine((tls, ctx) => {
+    if ((tls.certFile === null) !== (tls.keyFile === null)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [tls.certFile === null ? 'certFile' : 'keyFile'],
+        message: 'HTTPS needs both a certificate file and a key file',
+      });
+    }
+    if (tls.clientCaFile !== null && tls.certFile === null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clientCaFile'],
+        message: 'client certificates need HTTPS (certFile, keyFile)',
+      });
+    }
+    if (tls.clientCertificates.length > 0 && tls.clientCaFile === null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clientCertificates'],
+        message: 'mapping client certificates needs clientCaFile, the CA that signs them',
+      });
+    }
+    const seen = new Set<string>();
+    tls.clientCertificates.forEach((entry, i) => {
+      if (seen.has(entry.iin))
+        ctx.addIssue({ code: 'custom', path: ['clientCertificates', i, 'iin'], message: 'IIN listed twice' });
+      seen.add(entry.iin);
+    });
+  });
 
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1),
+  store: z.strictObject({
+    /** A file holding the LMDB encryption key (32 printable ASCII characters); null: not encrypted. */
+    encryptionKeyFile: optionalFile,
+  }),
   kafka: z.strictObject({
     /** Comma-separated bootstrap servers; null starts the embedded cluster. */
     brokers: z.string().min(1).nullable(),
@@ -67,6 +175,7 @@ export const configSchema = z.strictObject({
     /** Partitions and replication of topics imeiflow creates on a real cluster. */
     topicPartitions: z.number().int().min(1).max(10_000),
     replicationFactor: z.number().int().min(1).max(10),
+    security: kafkaSecurity,
   }),
   /** Topic names by role (src/kafka/topic-roles.ts says what each is for). */
   topics: z.strictObject(
@@ -75,7 +184,11 @@ export const configSchema = z.strictObject({
       typeof topicName
     >,
   ),
-  http: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }),
+  http: z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    tls: httpTls,
+  }),
   pool: z.strictObject({
     /** null: one per CPU core, at least 1. */
     workers: z.number().int().min(1).max(64).nullable(),
@@ -124,12 +237,26 @@ export const configSchema = z.strictObject({
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
 });
 
+/** Rules across sections of the configuration. */
+const checkedConfigSchema = configSchema.superRefine((config, ctx) => {
+  if (config.kafka.brokers === null && config.kafka.security.protocol !== 'plaintext') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['kafka', 'security', 'protocol'],
+      message: 'the embedded cluster speaks plaintext only: set KAFKA_BROKERS to use TLS or SASL',
+    });
+  }
+});
+
 export type Config = z.infer<typeof configSchema>;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
 type EnvKind = 'string' | 'int' | 'nullable-int' | 'list' | 'boolean';
+
+const KAFKA_SETTINGS = ['kafka', 'security', 'settings'] as const;
+const KAFKA_SECRETS = ['kafka', 'security', 'secretFiles'] as const;
 
 /** Environment variables and where they land in the config. */
 const ENV_VARIABLES: readonly {
@@ -139,9 +266,29 @@ const ENV_VARIABLES: readonly {
 }[] = [
   { name: 'KAFKA_BROKERS', path: ['kafka', 'brokers'], kind: 'string' },
   { name: 'IMEIFLOW_KAFKA_GROUP', path: ['kafka', 'groupId'], kind: 'string' },
+  { name: 'IMEIFLOW_KAFKA_SECURITY_PROTOCOL', path: ['kafka', 'security', 'protocol'], kind: 'string' },
+  { name: 'IMEIFLOW_KAFKA_SSL_CA_LOCATION', path: [...KAFKA_SETTINGS, 'ssl.ca.location'], kind: 'string' },
+  {
+    name: 'IMEIFLOW_KAFKA_SSL_CERTIFICATE_LOCATION',
+    path: [...KAFKA_SETTINGS, 'ssl.certificate.location'],
+    kind: 'string',
+  },
+  { name: 'IMEIFLOW_KAFKA_SSL_KEY_LOCATION', path: [...KAFKA_SETTINGS, 'ssl.key.location'], kind: 'string' },
+  {
+    name: 'IMEIFLOW_KAFKA_SSL_KEY_PASSWORD_FILE',
+    path: [...KAFKA_SECRETS, 'ssl.key.password'],
+    kind: 'string',
+  },
+  { name: 'IMEIFLOW_KAFKA_SASL_MECHANISM', path: [...KAFKA_SETTINGS, 'sasl.mechanisms'], kind: 'string' },
+  { name: 'IMEIFLOW_KAFKA_SASL_USERNAME', path: [...KAFKA_SETTINGS, 'sasl.username'], kind: 'string' },
+  { name: 'IMEIFLOW_KAFKA_SASL_PASSWORD_FILE', path: [...KAFKA_SECRETS, 'sasl.password'], kind: 'string' },
   { name: 'IMEIFLOW_DATA_DIR', path: ['dataDir'], kind: 'string' },
+  { name: 'IMEIFLOW_STORE_ENCRYPTION_KEY_FILE', path: ['store', 'encryptionKeyFile'], kind: 'string' },
   { name: 'IMEIFLOW_HTTP_PORT', path: ['http', 'port'], kind: 'int' },
   { name: 'IMEIFLOW_HTTP_HOST', path: ['http', 'host'], kind: 'string' },
+  { name: 'IMEIFLOW_HTTP_TLS_CERT_FILE', path: ['http', 'tls', 'certFile'], kind: 'string' },
+  { name: 'IMEIFLOW_HTTP_TLS_KEY_FILE', path: ['http', 'tls', 'keyFile'], kind: 'string' },
+  { name: 'IMEIFLOW_HTTP_TLS_CLIENT_CA_FILE', path: ['http', 'tls', 'clientCaFile'], kind: 'string' },
   { name: 'IMEIFLOW_WORKERS', path: ['pool', 'workers'], kind: 'nullable-int' },
   { name: 'IMEIFLOW_LOG_LEVEL', path: ['log', 'level'], kind: 'string' },
   { name: 'IMEIFLOW_ELIGIBLE_PROCEDURES', path: ['rules', 'eligibleProcedures'], kind: 'list' },
@@ -258,7 +405,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (options.overrides !== undefined) merged = merge(merged, options.overrides);
   const calendarFile = withCalendar(merged);
 
-  const result = configSchema.safeParse(merged);
+  const result = checkedConfigSchema.safeParse(merged);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const path = issue.path.map(String);
@@ -276,7 +423,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
             ? `calendar ${calendarFile} (or pending.calendar in configuration): ${path.slice(2).join('.')}`
             : `${configFile ? `${configFile}: ` : 'config: '}${where || '(root)'}`;
       }
-      return `${where}: ${issue.message}`;
+      // A bad record key (a kafka.security property) carries the reason one level down.
+      const message =
+        issue.code === 'invalid_key'
+          ? `${issue.message}: ${issue.issues.map((inner) => inner.message).join('; ')}`
+          : issue.message;
+      return `${where}: ${message}`;
     });
     throw new ImeiflowError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
   }

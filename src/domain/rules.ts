@@ -58,7 +58,7 @@ export function ruleSettingsOf(rules: {
 }
 
 /** Whether a released entry's procedure proves legal entry: an eligible code, or an accepted EAEU import. */
-function provesEntry(procedure: string | null, settings: RuleSettings): boolean {
+export function provesEntry(procedure: string | null, settings: RuleSettings): boolean {
   return procedure === null
     ? settings.acceptEaeuImports !== false
     : settings.eligibleProcedures.has(procedure);
@@ -90,8 +90,15 @@ function notEligibleDetail(applicationId: string, procedure: string | null): str
     : `customs procedure ${procedure} of application ${applicationId} does not prove legal entry`;
 }
 
-/** Receives one human-readable line per rule consulted; only `imeiflow check` passes one. */
-export type Trace = (step: string) => void;
+/**
+ * What a trace line quotes beyond the request: `customs` lines name KGD applications the request
+ * did not name (application, procedure, status), which only roles with the full customs view see
+ * (src/security/customs-view.ts).
+ */
+export type TraceTopic = 'customs';
+
+/** Receives one human-readable line per rule consulted; only dry runs pass one. */
+export type Trace = (step: string, topic?: TraceTopic) => void;
 
 export interface Verdict {
   readonly decision: Decision;
@@ -180,6 +187,19 @@ function registeredOutcome(
   entry: RegistryEntry,
 ): Decision {
   const owner = request.ownerId;
+  // БДИК binds a device to its owner's IIN/BIN and phone number (seed 000 §4 4)). A request that
+  // names no owner cannot be matched against the recorded one: confirming it would confirm the
+  // recorded owner on the requester's word and, with a new phone number, bind that owner's
+  // device to it. It is refused, naming the field, without saying who the owner is.
+  if (owner === undefined && entry.ownerId !== null) {
+    return rejected(
+      request,
+      imei,
+      body,
+      'invalid_request',
+      'ownerId: required: this IMEI is registered to an owner, so a request for it must name the owner (IIN/BIN)',
+    );
+  }
   if (owner !== undefined && entry.ownerId !== null && owner !== entry.ownerId) {
     return {
       outcome: 'review',
@@ -205,7 +225,9 @@ function registeredOutcome(
   const newOwner = owner !== undefined && entry.ownerId === null;
   return {
     ...base,
-    ownerId: owner ?? entry.ownerId,
+    // Never the recorded owner on the request's behalf: a request without one was refused above
+    // unless the registration has no owner either.
+    ownerId: owner ?? null,
     msisdn: request.msisdn ?? entry.msisdn,
     notify: newPhone || newOwner,
   };
@@ -322,6 +344,7 @@ function anyDeclarationOutcome(
   for (const entry of declarations) {
     trace?.(
       `declarations: application ${entry.applicationId}, ${procedureText(entry.procedure)}, ${entry.status}`,
+      'customs',
     );
     if (entry.status === 'released') {
       if (provesEntry(entry.procedure, settings)) {

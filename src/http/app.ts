@@ -25,16 +25,27 @@ import { deviceRoutes } from './routes/devices.js';
 import { loadRoutes } from './routes/loads.js';
 import { reviewRoutes } from './routes/reviews.js';
 import { verifyRoutes } from './routes/verify.js';
+import { CertificateIdentities, httpsOptions } from './tls.js';
 
 export type { ControlPlaneDeps, ServiceInfo } from './deps.js';
 
 export async function buildControlPlane(deps: ControlPlaneDeps): Promise<FastifyInstance> {
-  const app: FastifyInstance = Fastify({
+  const options = {
     loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
     // Per-request logs would drown the scrape traffic; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
-  });
+  };
+  const https = httpsOptions(deps.config.http.tls);
+  // Fastify types an HTTPS instance apart from an HTTP one; the routes use neither's specifics.
+  const app: FastifyInstance =
+    https === null ? Fastify(options) : (Fastify({ ...options, https }) as unknown as FastifyInstance);
+  if (https?.requestCert === true) {
+    const identities = new CertificateIdentities(deps.config.http.tls.clientCertificates);
+    app.addHook('onRequest', async (request) => {
+      request.peer = identities.identify(request.raw.socket);
+    });
+  }
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

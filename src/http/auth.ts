@@ -1,8 +1,12 @@
-/** Bearer-token authentication and role checks for control-plane routes. */
+/**
+ * Authentication and role checks for control-plane routes: a client certificate mapped to a
+ * person (people, mutual TLS: tls.ts), else a bearer token (machines, and people without one).
+ */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { allows, type Permission, type Role } from '../security/roles.js';
 import type { TokenService } from '../security/tokens.js';
 import { sendProblem } from './problem.js';
+import type { PeerIdentity } from './tls.js';
 
 export interface Actor {
   readonly name: string;
@@ -12,12 +16,27 @@ export interface Actor {
 declare module 'fastify' {
   interface FastifyRequest {
     actor?: Actor;
+    /** Set by the control plane when it asks for client certificates. */
+    peer?: PeerIdentity;
   }
 }
 
-/** A preHandler that admits only tokens whose role has `permission`. */
+/** A preHandler that admits only a certificate or a token whose role has `permission`. */
 export function requirePermission(tokens: TokenService, permission: Permission) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const peer = request.peer;
+    if (peer?.kind === 'refused') {
+      await sendProblem(reply, 'certificate-refused', peer.detail);
+      return;
+    }
+    if (peer?.kind === 'person') {
+      if (!allows(peer.role, permission)) {
+        await sendProblem(reply, 'forbidden', `role ${peer.role} may not ${permission}`);
+        return;
+      }
+      request.actor = { name: peer.name, role: peer.role };
+      return;
+    }
     const auth = tokens.authenticate(request.headers.authorization);
     if (!auth.ok) {
       switch (auth.problem) {

@@ -1,15 +1,110 @@
 /**
- * node-rdkafka's callback API as promises, and the client settings imeiflow uses everywhere.
- * Every option here was looked up in librdkafka's CONFIGURATION.md; the comments say why.
+ * node-rdkafka's callback API as promises, and the client settings imeiflow uses everywhere,
+ * TLS and SASL included. Every option here was looked up in librdkafka's CONFIGURATION.md; the
+ * comments say why.
  */
+import { accessSync, constants, readFileSync } from 'node:fs';
 import type Kafka from 'node-rdkafka';
 import { ImeiflowError, messageOf } from '../errors.js';
 
 export type { Message } from 'node-rdkafka';
 
+/**
+ * TLS and SASL towards the brokers, as librdkafka properties (`security.protocol`, `ssl.*`,
+ * `sasl.*`), secrets included. The properties sit in a private field, so the settings can be
+ * logged or serialised by mistake without the secrets going along (JSON gives `{}`).
+ */
+export class KafkaSecurity {
+  readonly #properties: Readonly<Record<string, string>>;
+
+  constructor(properties: Readonly<Record<string, string>>) {
+    this.#properties = Object.freeze({ ...properties });
+  }
+
+  /** The librdkafka properties, to spread into a client's configuration. */
+  properties(): Readonly<Record<string, string>> {
+    return this.#properties;
+  }
+}
+
 export interface KafkaSettings {
   readonly bootstrapServers: string;
   readonly clientId: string;
+  /** TLS/SASL for a real cluster; absent: plaintext (the embedded cluster speaks nothing else). */
+  readonly security?: KafkaSecurity;
+}
+
+/** `kafka.security` of the configuration (src/config/config.ts). */
+export interface KafkaSecurityConfig {
+  readonly protocol: string;
+  readonly settings: Readonly<Record<string, string | number | boolean>>;
+  readonly secretFiles: Readonly<Partial<Record<string, string>>>;
+}
+
+/** Properties that name a file (or directory) librdkafka reads when a client starts. */
+const FILE_PROPERTIES = [
+  'ssl.ca.location',
+  'ssl.certificate.location',
+  'ssl.key.location',
+  'ssl.crl.location',
+  'ssl.keystore.location',
+  'sasl.kerberos.keytab',
+  'sasl.oauthbearer.assertion.private.key.file',
+  'sasl.oauthbearer.assertion.file',
+];
+
+/**
+ * Resolve `kafka.security` into librdkafka properties: reads each secret from its file (one
+ * trailing newline dropped, as `echo` and Kubernetes secrets leave it) and checks that every
+ * file librdkafka will read is there and readable, so a bad path stops start-up with the file
+ * named instead of a TLS error from deep inside a client.
+ */
+export function resolveKafkaSecurity(config: KafkaSecurityConfig): KafkaSecurity {
+  const properties: Record<string, string> = { 'security.protocol': config.protocol };
+  for (const [key, value] of Object.entries(config.settings)) {
+    const text = String(value);
+    // `probe`: librdkafka looks for the system's CA bundle itself.
+    if (FILE_PROPERTIES.includes(key) && !(key === 'ssl.ca.location' && text === 'probe')) {
+      try {
+        accessSync(text, constants.R_OK);
+      } catch (error) {
+        throw new ImeiflowError(
+          'CONFIG_INVALID',
+          `kafka.security ${key}: ${text} cannot be read: ${messageOf(error)}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    }
+    properties[key] = text;
+  }
+  for (const [key, file] of Object.entries(config.secretFiles)) {
+    if (file === undefined) continue;
+    let secret: string;
+    try {
+      secret = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      // The file's name, never its content.
+      throw new ImeiflowError(
+        'CONFIG_INVALID',
+        `kafka.security ${key}: ${file} cannot be read: ${messageOf(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    properties[key] = secret;
+  }
+  return new KafkaSecurity(properties);
+}
+
+/**
+ * The security properties of `settings`, for a client whose configuration is built elsewhere
+ * (every client of a TLS/SASL cluster needs them, admin clients included).
+ */
+export function securityConfig(settings: KafkaSettings): Readonly<Record<string, string>> {
+  return settings.security?.properties() ?? {};
 }
 
 export function producerConfig(
@@ -19,6 +114,7 @@ export function producerConfig(
   return {
     'bootstrap.servers': settings.bootstrapServers,
     'client.id': settings.clientId,
+    ...securityConfig(settings),
     // Idempotence keeps each partition's messages in produce order without duplicates across
     // retries: the journal's recovery relies on "last message per partition" being meaningful.
     'enable.idempotence': true, // implies acks=all
@@ -40,6 +136,7 @@ export function consumerConfig(
   return {
     'bootstrap.servers': settings.bootstrapServers,
     'client.id': settings.clientId,
+    ...securityConfig(settings),
     'group.id': groupId,
     // Progress lives in the journal; group offsets are committed after it, as a hint for tools.
     'enable.auto.commit': false,

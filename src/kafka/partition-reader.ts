@@ -5,7 +5,7 @@
  */
 import Kafka from 'node-rdkafka';
 import { ImeiflowError } from '../errors.js';
-import { connect, consume, disconnect, type KafkaSettings, watermarks } from './client.js';
+import { connect, consume, disconnect, type KafkaSettings, securityConfig, watermarks } from './client.js';
 
 const READ_TIMEOUT_MS = 60_000;
 /** Empty polls (50 ms each) after which the rest of a range is taken to hold no messages. */
@@ -25,6 +25,7 @@ export class PartitionReader {
     const consumer = new Kafka.KafkaConsumer(
       {
         'bootstrap.servers': settings.bootstrapServers,
+        ...securityConfig(settings),
         'client.id': `${settings.clientId}-reader`,
         // Never used for commits: assign() only. librdkafka still wants a group id.
         'group.id': `${groupId}.reader`,

@@ -6,7 +6,7 @@
 import Kafka from 'node-rdkafka';
 import type { Config } from '../config/config.js';
 import { ImeiflowError, messageOf } from '../errors.js';
-import { getMetadata, type KafkaSettings } from './client.js';
+import { getMetadata, type KafkaSettings, securityConfig } from './client.js';
 import { TOPIC_ROLE_NAMES, TOPIC_ROLES } from './topic-roles.js';
 
 export interface TopicLayout {
@@ -19,6 +19,7 @@ const ERR_TOPIC_ALREADY_EXISTS = 36;
 async function createOnRealCluster(settings: KafkaSettings, config: Config): Promise<void> {
   const admin = Kafka.AdminClient.create({
     'bootstrap.servers': settings.bootstrapServers,
+    ...securityConfig(settings),
     'client.id': settings.clientId,
   });
   try {

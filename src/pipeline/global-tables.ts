@@ -15,7 +15,14 @@ import type { Config } from '../config/config.js';
 import { parseReleaseDecision } from '../domain/release-decision.js';
 import type { BlockEntry, DeclarationEntry, LocalProductionRecord, TacRecord } from '../domain/types.js';
 import { ImeiflowError } from '../errors.js';
-import { connect, consume, disconnect, getMetadata, type KafkaSettings } from '../kafka/client.js';
+import {
+  connect,
+  consume,
+  disconnect,
+  getMetadata,
+  type KafkaSettings,
+  securityConfig,
+} from '../kafka/client.js';
 import type { TopicRoleName } from '../kafka/topic-roles.js';
 import type { Logger } from '../log.js';
 import { bodyOfPendingKey } from '../pool/batch-writer.js';
@@ -96,6 +103,7 @@ export class GlobalTables {
     const consumer = new Kafka.KafkaConsumer(
       {
         'bootstrap.servers': kafka.bootstrapServers,
+        ...securityConfig(kafka),
         'client.id': `${kafka.clientId}-tables`,
         // Positions live in LMDB; the group id only satisfies librdkafka.
         'group.id': `${config.kafka.groupId}.tables`,

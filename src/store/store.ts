@@ -3,7 +3,7 @@
  * (DESIGN.md §3). The main thread opens it read-write and is the only writer; workers open it
  * read-only. Values are msgpack (lmdb-js encodes with msgpackr).
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { asBinary, type Database, open, type RootDatabase } from 'lmdb';
 import type {
@@ -16,6 +16,7 @@ import type {
   TacRecord,
 } from '../domain/types.js';
 import { ImeiflowError, messageOf } from '../errors.js';
+import { checkEncryptionKey } from './encryption.js';
 import type { AuditEntry, OutboxEntry, PendingEntry, StoreMeta, TokenRecord } from './records.js';
 import { STRUCTURES_FINGERPRINT, structuredEncoderOptions } from './structures.js';
 
@@ -30,7 +31,7 @@ export const STORE_FILE = 'imeiflow.lmdb';
 export interface StoreOptions {
   readonly dataDir: string;
   readonly readOnly?: boolean;
-  /** 32 characters: enables LMDB's ChaCha8 encryption at rest. */
+  /** 32 printable ASCII characters: LMDB's ChaCha8 encryption at rest (src/store/encryption.ts). */
   readonly encryptionKey?: string;
 }
 
@@ -79,8 +80,11 @@ export function openStore(options: StoreOptions): Store {
   const readOnly = options.readOnly ?? false;
   const path = join(options.dataDir, STORE_FILE);
   let env: RootDatabase;
+  const exists = existsSync(path);
+  if (!readOnly) mkdirSync(options.dataDir, { recursive: true });
+  // Before lmdb-js sees the file: it crashes the process on a missing or wrong key.
+  if (exists || !readOnly) checkEncryptionKey(path, options.encryptionKey, !exists);
   try {
-    if (!readOnly) mkdirSync(options.dataDir, { recursive: true });
     env = open({
       path,
       maxDbs: 24,

@@ -1,12 +1,17 @@
 /**
- * The Debian tools some tests drive (promtool and Prometheus, headless Chromium). Only the tests
+ * The Debian tools some tests drive (promtool and Prometheus, headless Chromium, openssl). Only the tests
  * that use one ask for it, so a unit test file runs with nothing but `npm ci` behind it; a test
  * that needs a missing tool fails with what to install instead of a bare ENOENT deep inside.
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-const PACKAGE_OF = { promtool: 'prometheus', prometheus: 'prometheus', chromium: 'chromium' } as const;
+const PACKAGE_OF = {
+  promtool: 'prometheus',
+  prometheus: 'prometheus',
+  chromium: 'chromium',
+  openssl: 'openssl',
+} as const;
 export type DebianTool = keyof typeof PACKAGE_OF;
 
 function onPath(command: string): boolean {

@@ -1,7 +1,12 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/paths.js';
+import type { AuditEntry } from '../../src/store/records.js';
+import { openStore } from '../../src/store/store.js';
+import { APPLE, imei } from '../support/fixtures.js';
 import { tempDir } from '../support/tmp.js';
 
 const dataDir = join(tempDir(), 'data');
@@ -14,6 +19,16 @@ function imeiflow(...args: string[]) {
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
+
+/** The audit trail as the CLI appended it to the data directory. */
+function auditFile(): AuditEntry[] {
+  return readFileSync(join(dataDir, 'audit.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as AuditEntry);
+}
+
+const ACTOR = `cli:${userInfo().username}`;
 
 describe('imeiflow CLI (the built binary)', () => {
   it('--help lists the commands and exits 0', () => {
@@ -45,6 +60,66 @@ describe('imeiflow CLI (the built binary)', () => {
     expect(stdout).toContain(
       '→ confirmed (evidence kgd-release): released under application KZ-2025-000042, procedure 40',
     );
+  });
+
+  it('every load is audited with the OS user as actor and the --basis given', () => {
+    expect(
+      imeiflow('load-blocklist', join(samples, 'blocklist.csv'), '--basis', 'letter 12-3/456').code,
+    ).toBe(0);
+    const loads = auditFile().filter((e) => e.action.startsWith('load.'));
+    expect(loads.map((e) => e.action)).toEqual([
+      'load.tac',
+      'load.declarations',
+      'load.blocklist',
+      'load.blocklist',
+    ]);
+    expect(loads.every((e) => e.actor === ACTOR && e.role === 'admin')).toBe(true);
+    expect(loads.at(-1)).toMatchObject({ basis: 'letter 12-3/456' });
+    expect(loads.at(-1)!.target).toMatch(/blocklist\.csv: \d+ rows loaded, 0 rejected$/);
+    expect(loads.at(-1)!.atAstana).toMatch(/\+05:00$/);
+  });
+
+  it('check of a registered device withholds the recorded owner without --basis; with it, shows it and audits the read', async () => {
+    const device = imei(APPLE, 4242);
+    const store = openStore({ dataDir });
+    await store.registry.put(device.slice(0, 14), {
+      requestId: 'r-77',
+      partition: 0,
+      imei: device,
+      ownerId: '880101300123',
+      msisdn: '+77011234567',
+      evidence: 'manual',
+      applicationId: null,
+      procedure: null,
+      at: '2026-11-20T10:00:00.000Z',
+    });
+    await store.close();
+    const before = auditFile().length;
+    const withheld = imeiflow('check', device, '--owner', '990340005977');
+    expect(withheld.code).toBe(0);
+    expect(withheld.stdout).not.toContain('880101300123');
+    expect(withheld.stdout).not.toContain('+77011234567');
+    expect(withheld.stdout).toContain('registered owner and phone: withheld; give --basis');
+    expect(withheld.stdout).toContain('→ review (owner_conflict)');
+    const noOwner = imeiflow('check', device, '--json');
+    expect(JSON.parse(noOwner.stdout)).toMatchObject({
+      decision: { outcome: 'rejected', reason: 'invalid_request' },
+      withheld: true,
+      personalData: false,
+    });
+    expect(noOwner.stdout).not.toContain('880101300123');
+    expect(auditFile().length).toBe(before);
+
+    const shown = imeiflow('check', device, '--owner', '990340005977', '--basis', 'case 2026/9');
+    expect(shown.stdout).toContain('registered owner: 880101300123, phone +77011234567');
+    expect(auditFile().slice(before)).toEqual([
+      expect.objectContaining({
+        actor: ACTOR,
+        action: 'check.read-personal',
+        basis: 'case 2026/9',
+        target: device,
+      }),
+    ]);
   });
 
   it('check --json gives the decision and the steps', () => {

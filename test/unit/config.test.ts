@@ -68,6 +68,49 @@ describe('configuration', () => {
     expect(config.pending.calendar.years['2027']?.daysOff['2027-01-04']).toContain('moved');
   });
 
+  it('HTTPS: certificate, key and client CA from files; a half-configured TLS is refused by name', () => {
+    const config = loadConfig({
+      env: {
+        IMEIFLOW_HTTP_TLS_CERT_FILE: '/run/secrets/http/tls.crt',
+        IMEIFLOW_HTTP_TLS_KEY_FILE: '/run/secrets/http/tls.key',
+        IMEIFLOW_HTTP_TLS_CLIENT_CA_FILE: '/run/secrets/http/client-ca.crt',
+      },
+    });
+    expect(config.http.tls).toMatchObject({
+      certFile: '/run/secrets/http/tls.crt',
+      keyFile: '/run/secrets/http/tls.key',
+      clientCaFile: '/run/secrets/http/client-ca.crt',
+    });
+    expect(loadConfig({ env: {} }).http.tls.certFile).toBeNull();
+    expect(problem({ IMEIFLOW_HTTP_TLS_CERT_FILE: '/x.crt' })).toContain('HTTPS needs both');
+    expect(problem({ IMEIFLOW_HTTP_TLS_CLIENT_CA_FILE: '/ca.crt' })).toContain(
+      'IMEIFLOW_HTTP_TLS_CLIENT_CA_FILE',
+    );
+  });
+
+  it('client certificates map a valid IIN to a name and a role, and need the client CA', () => {
+    const refused = (clientCertificates: unknown[]) => {
+      try {
+        loadConfig({
+          env: {},
+          overrides: {
+            http: { tls: { clientCertificates: clientCertificates as never } },
+          },
+        });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(refused([{ iin: '880101300123', name: 'a.nurlanova', role: 'reviewer' }])).toContain(
+      'needs clientCaFile',
+    );
+    const message = refused([{ iin: '880101300124', name: 'A B', role: 'boss' }]);
+    expect(message).toContain('check digit');
+    expect(message).toContain('http.tls.clientCertificates.0.role');
+    expect(message).toContain('http.tls.clientCertificates.0.name');
+  });
+
   it('names a config file that cannot be read', () => {
     expect(problem({ IMEIFLOW_CONFIG: '/nonexistent.json' })).toContain('/nonexistent.json');
   });

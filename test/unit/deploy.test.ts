@@ -3,15 +3,18 @@
  * use exists in the service's registry (promtool's own checks are in
  * test/integration/promtool.test.ts: they need Debian's prometheus package).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { loadConfig } from '../../src/config/config.js';
 import { TOPIC_ROLE_NAMES, TOPIC_ROLES } from '../../src/kafka/topic-roles.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
+import { tempDir } from '../support/tmp.js';
 
 const deploy = (file: string) => join(PACKAGE_ROOT, 'deploy', file);
+const configDir = tempDir();
 
 /** Metric names a PromQL expression refers to (imeiflow's own, plus `up`). */
 function metricsIn(expr: string): string[] {
@@ -116,8 +119,10 @@ describe('deploy/k8s and deploy/compose', () => {
     };
     const container = sts.spec.template.spec.containers[0]!;
     const env = Object.fromEntries(container.env.map((e) => [e.name, e.value]));
-    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
-    expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    // The control plane has a certificate: the probes speak HTTPS.
+    expect(env['IMEIFLOW_HTTP_TLS_CERT_FILE']).toBeDefined();
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http', scheme: 'HTTPS' });
+    expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http', scheme: 'HTTPS' });
     expect(container.ports).toEqual([{ name: 'http', containerPort: Number(env['IMEIFLOW_HTTP_PORT']) }]);
     expect(dockerfile).toContain(`EXPOSE ${env['IMEIFLOW_HTTP_PORT']}`);
     expect(container.resources.requests['cpu']).toBeDefined();
@@ -143,11 +148,135 @@ describe('deploy/k8s and deploy/compose', () => {
     const monitor = byKind('ServiceMonitor') as unknown as {
       spec: { endpoints: { port: string; path: string }[] };
     };
-    expect(monitor.spec.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics' });
+    expect(monitor.spec.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics', scheme: 'https' });
     const config = JSON.parse(
       (byKind('ConfigMap') as unknown as { data: Record<string, string> }).data['config.json']!,
     ) as unknown;
     expect(config).toMatchObject({ kafka: { groupId: 'imeiflow' } });
+  });
+
+  /** Variables naming a file imeiflow reads at start-up: certificates, keys, secrets. */
+  const fileVariables = (env: Record<string, string>) =>
+    Object.entries(env).filter(([name]) => name.endsWith('_FILE') || name.endsWith('_LOCATION'));
+  /** No secret value in the environment: what names a password or key names its file. */
+  const expectNoSecretValues = (env: Record<string, string>) => {
+    for (const name of Object.keys(env)) {
+      if (/PASSWORD|KEY|SECRET/.test(name)) expect(name, name).toMatch(/_FILE$/);
+    }
+  };
+  /** The configuration imeiflow would build from this environment (and config file) is valid. */
+  const configFrom = (env: Record<string, string>, configJson?: string) => {
+    const file = join(configDir, 'config.json');
+    writeFileSync(file, configJson ?? '{}');
+    return loadConfig({ env: { ...env, IMEIFLOW_CONFIG: file } });
+  };
+
+  it('k8s mounts the TLS certificates, client CA, Kafka secrets and store key as read-only secret files', () => {
+    const sts = byKind('StatefulSet') as unknown as {
+      spec: {
+        template: {
+          spec: {
+            containers: {
+              env: { name: string; value: string }[];
+              volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
+            }[];
+            volumes: {
+              name: string;
+              secret?: { secretName: string; items: { key: string; path: string }[] };
+            }[];
+          };
+        };
+      };
+    };
+    const pod = sts.spec.template.spec;
+    const container = pod.containers[0]!;
+    const env = Object.fromEntries(container.env.map((e) => [e.name, e.value]));
+    expectNoSecretValues(env);
+    const files = fileVariables(env);
+    expect(files.map(([name]) => name).sort()).toEqual(
+      [
+        'IMEIFLOW_HTTP_TLS_CERT_FILE',
+        'IMEIFLOW_HTTP_TLS_KEY_FILE',
+        'IMEIFLOW_HTTP_TLS_CLIENT_CA_FILE',
+        'IMEIFLOW_KAFKA_SSL_CA_LOCATION',
+        'IMEIFLOW_KAFKA_SASL_PASSWORD_FILE',
+        'IMEIFLOW_STORE_ENCRYPTION_KEY_FILE',
+      ].sort(),
+    );
+    for (const [name, path] of files) {
+      const mount = container.volumeMounts.find((m) => m.mountPath === dirname(path));
+      expect(mount, name).toBeDefined();
+      expect(mount!.readOnly, name).toBe(true);
+      const volume = pod.volumes.find((v) => v.name === mount!.name);
+      expect(volume?.secret?.secretName, name).toMatch(/^imeiflow-/);
+      expect(
+        volume!.secret!.items.map((i) => i.path),
+        name,
+      ).toContain(basename(path));
+    }
+    const configMap = (byKind('ConfigMap') as unknown as { data: Record<string, string> }).data[
+      'config.json'
+    ]!;
+    const config = configFrom(env, configMap);
+    expect(config.kafka.security.protocol).toBe('sasl_ssl');
+    expect(config.http.tls.clientCertificates.length).toBeGreaterThan(0);
+    expect(config.store.encryptionKeyFile).toBe(env['IMEIFLOW_STORE_ENCRYPTION_KEY_FILE']);
+  });
+
+  it('compose mounts the same as /run/secrets files made by make-secrets.sh; brokers and Prometheus agree', () => {
+    type Service = {
+      environment?: Record<string, string>;
+      secrets?: string[];
+      volumes?: string[];
+    };
+    const compose = parse(readFileSync(deploy('compose/docker-compose.yml'), 'utf8'), { merge: true }) as {
+      services: Record<string, Service>;
+      secrets: Record<string, { file: string }>;
+    };
+    const script = readFileSync(deploy('compose/make-secrets.sh'), 'utf8');
+    const secretFile = (secret: string) => {
+      const file = compose.secrets[secret]?.file;
+      expect(file, secret).toMatch(/^\.\/secrets\//);
+      // make-secrets.sh writes it (the secrets themselves are never committed).
+      expect(script, secret).toContain(basename(file!));
+    };
+    for (const name of ['imeiflow-1', 'imeiflow-2']) {
+      const service = compose.services[name]!;
+      const env = service.environment!;
+      expectNoSecretValues(env);
+      for (const [variable, path] of fileVariables(env)) {
+        const secret = path.replace(/^\/run\/secrets\//, '');
+        expect(path, variable).toBe(`/run/secrets/${secret}`);
+        expect(service.secrets, variable).toContain(secret);
+        secretFile(secret);
+      }
+      const config = configFrom(env);
+      expect(config.http.tls.certFile).not.toBeNull();
+      expect(config.store.encryptionKeyFile).not.toBeNull();
+      expect(config.kafka.security.protocol).toBe('sasl_plaintext');
+      // imeiflow's brokers are the brokers' SASL listeners.
+      for (const broker of env['KAFKA_BROKERS']!.split(',')) {
+        const [host] = broker.split(':');
+        const advertised = compose.services[host!]!.environment!['KAFKA_ADVERTISED_LISTENERS']!;
+        expect(advertised, broker).toContain(`SASL_PLAINTEXT://${broker}`);
+      }
+    }
+    for (const broker of ['kafka-1', 'kafka-2', 'kafka-3']) {
+      const service = compose.services[broker]!;
+      const jaas = /java\.security\.auth\.login\.config=\/run\/secrets\/(\S+)/.exec(
+        service.environment!['KAFKA_OPTS']!,
+      )?.[1];
+      expect(service.secrets, broker).toContain(jaas);
+      secretFile(jaas!);
+    }
+    const prometheus = parse(readFileSync(deploy('prometheus/prometheus.yml'), 'utf8')) as {
+      scrape_configs: { scheme: string; tls_config: { ca_file: string } }[];
+    };
+    const scrape = prometheus.scrape_configs[0]!;
+    expect(scrape.scheme).toBe('https');
+    const ca = scrape.tls_config.ca_file.replace(/^\/run\/secrets\//, '');
+    expect(compose.services['prometheus']!.secrets).toContain(ca);
+    secretFile(ca);
   });
 
   it('the image runs as a non-root user with a health check and a data volume', () => {

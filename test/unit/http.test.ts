@@ -206,6 +206,46 @@ describe('GET /v1/devices/:imei', () => {
     expect(entries[0]!.atAstana).toMatch(/\+05:00$/);
   });
 
+  it('customs declarations per role: full for kgd, reviewer, admin; reduced for operator; none for sre', async () => {
+    const declared = '352099001761481';
+    for (const role of ['kgd', 'reviewer', 'admin'] as const) {
+      const body = (await app.inject({ url: `/v1/devices/${declared}`, headers: as(role) })).json();
+      expect(body, role).toMatchObject({
+        customsView: 'full',
+        declarations: [
+          { applicationId: 'KZ-2025-000042', procedure: '40', status: 'released', hsCode: '8517130000' },
+        ],
+      });
+    }
+    const operator = await app.inject({ url: `/v1/devices/${declared}`, headers: as('operator') });
+    expect(operator.json()).toMatchObject({
+      customsView: 'reduced',
+      declarations: [{ status: 'released', provesEntry: true }],
+    });
+    const sre = await app.inject({ url: `/v1/devices/${declared}`, headers: as('sre') });
+    expect(sre.json()).toMatchObject({ customsView: 'none', declarations: null });
+    for (const response of [operator, sre]) {
+      expect(response.body).not.toContain('KZ-2025-000042');
+      expect(response.body).not.toContain('8517130000');
+    }
+    // A registration's application and procedure are customs data too.
+    const registered = (role: Role) => app.inject({ url: `/v1/devices/${DEVICE}`, headers: as(role) });
+    expect((await registered('admin')).json()).toMatchObject({
+      registry: { applicationId: 'KZ-2025-000042', procedure: '40', evidence: 'kgd-release' },
+    });
+    for (const role of ['operator', 'sre'] as const) {
+      const response = await registered(role);
+      expect(response.json(), role).toMatchObject({ registry: { evidence: 'kgd-release' } });
+      expect(response.body, role).not.toContain('KZ-2025-000042');
+    }
+  });
+
+  it('a reduced declaration that does not prove entry says so', async () => {
+    // Procedure 80 (transit) of the samples: released, but no proof of legal entry.
+    const response = await app.inject({ url: '/v1/devices/353328110000013', headers: as('operator') });
+    expect(response.json()).toMatchObject({ declarations: [{ status: 'released', provesEntry: false }] });
+  });
+
   it('reads without personal data are not audited', async () => {
     const before = auditActions().length;
     await app.inject({ url: `/v1/devices/${DEVICE}`, headers: as('operator') });
@@ -225,6 +265,101 @@ describe('POST /v1/verify', () => {
       decision: { outcome: 'confirmed', evidence: 'kgd-release' },
       steps: expect.any(Array),
     });
+  });
+
+  const dryRun = (who: keyof typeof token, payload: Record<string, unknown>, headers = {}) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/verify',
+      headers: as(who, headers),
+      payload: { requestId: 'dry-2', imei: DEVICE, operator: 'kcell', channel: 'import', ...payload },
+    });
+
+  it("a dry run's steps quote other applications only for roles with the full customs view", async () => {
+    const payload = { requestId: 'dry-3', imei: '352099001761481', operator: 'beeline', channel: 'import' };
+    const steps = async (who: 'operator' | 'reviewer') =>
+      (
+        (await app.inject({ method: 'POST', url: '/v1/verify', headers: as(who), payload })).json() as {
+          steps: string[];
+        }
+      ).steps;
+    expect(await steps('reviewer')).toContain(
+      'declarations: application KZ-2025-000042, procedure 40, released',
+    );
+    const reduced = await steps('operator');
+    expect(reduced.join('\n')).not.toContain('KZ-2025-000042');
+    expect(reduced).toContain(
+      'declarations: listed, details withheld (customs view reduced for role operator)',
+    );
+  });
+
+  it('a registered device: says that it is registered to another owner, never who, and audits nothing', async () => {
+    const before = auditActions().length;
+    for (const payload of [{}, { msisdn: '+77010000001' }, { ownerId: '990340005977' }]) {
+      const response = await dryRun('operator', payload);
+      expect(response.statusCode).toBe(200);
+      const text = response.body;
+      expect(text).not.toContain('880101300123');
+      expect(text).not.toContain('+77011234567');
+      expect(response.json()).toMatchObject({ personalData: false, withheld: true });
+      expect(response.json()).not.toHaveProperty('registeredOwner');
+    }
+    expect((await dryRun('operator', {})).json()).toMatchObject({
+      decision: {
+        outcome: 'rejected',
+        reason: 'invalid_request',
+        detail: expect.stringMatching(/^ownerId: required/),
+      },
+    });
+    expect((await dryRun('operator', { ownerId: '990340005977' })).json()).toMatchObject({
+      decision: { outcome: 'review', reason: 'owner_conflict' },
+    });
+    expect(auditActions().length).toBe(before);
+  });
+
+  it('the same owner without a phone: confirmed, the recorded phone withheld', async () => {
+    const response = await dryRun('operator', { ownerId: '880101300123' });
+    expect(response.json()).toMatchObject({
+      decision: { outcome: 'confirmed', ownerId: '880101300123', msisdn: null, notify: false },
+      withheld: true,
+    });
+    expect(response.body).not.toContain('+77011234567');
+  });
+
+  it('with a role that may read personal data and a basis, shows the recorded owner, audited', async () => {
+    const before = audit.query({ limit: 10_000 }).length;
+    const response = await dryRun('reviewer', { ownerId: '990340005977' }, { 'x-basis': 'case 2026/7' });
+    expect(response.json()).toMatchObject({
+      decision: { outcome: 'review', reason: 'owner_conflict' },
+      personalData: true,
+      withheld: false,
+      registeredOwner: { ownerId: '880101300123', msisdn: '+77011234567', requestId: 'r-1' },
+    });
+    expect(audit.query({ limit: 10_000 }).slice(before)).toEqual([
+      expect.objectContaining({
+        actor: 'reviewer',
+        action: 'verify.read-personal',
+        basis: 'case 2026/7',
+        target: DEVICE,
+      }),
+    ]);
+    const same = await dryRun('operator', { ownerId: '880101300123' }, { 'x-basis': 'ticket 12' });
+    expect(same.json()).toMatchObject({ decision: { msisdn: '+77011234567' }, personalData: true });
+  });
+
+  it('an unregistered device discloses nothing and is not audited, basis or not', async () => {
+    const before = auditActions().length;
+    const response = await dryRun(
+      'operator',
+      { imei: '352099001761481', ownerId: '990340005977' },
+      { 'x-basis': 'case 1' },
+    );
+    expect(response.json()).toMatchObject({
+      decision: { outcome: 'confirmed', ownerId: '990340005977' },
+      personalData: false,
+      withheld: false,
+    });
+    expect(auditActions().length).toBe(before);
   });
 
   it('an invalid field is a rejected decision; garbage is a problem', async () => {
@@ -272,6 +407,19 @@ describe('loads over HTTP', () => {
     expect(response.json()).toMatchObject({ rowsLoaded: 1, rowsRejected: 1, rejections: [{ line: 3 }] });
     expect(store.blocklist.get(imei(APPLE, 9).slice(0, 14))).toMatchObject({ reason: 'stolen' });
     expect(auditActions()).toContain('operator:load.blocklist');
+  });
+
+  it('a load records its X-Basis (e.g. the covering letter), if given', async () => {
+    await app.inject({
+      method: 'POST',
+      url: '/v1/blocklist',
+      headers: as('admin', { 'content-type': 'text/csv', 'x-basis': 'letter 7' }),
+      payload: `imei,reason\n${imei(APPLE, 10)},stolen\n`,
+    });
+    expect(audit.query({ limit: 10_000 }).at(-1)).toMatchObject({
+      action: 'load.blocklist',
+      basis: 'letter 7',
+    });
   });
 
   it('a file with the wrong header is a problem and loads nothing', async () => {

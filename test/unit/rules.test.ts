@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
+import { dryRun } from '../../src/domain/dry-run.js';
 import { confirmationMessage, resultMessage } from '../../src/domain/outputs.js';
 import { decide, evaluate, ruleSettingsOf } from '../../src/domain/rules.js';
 import type { Decision, VerifyRequest } from '../../src/domain/types.js';
@@ -154,10 +155,84 @@ describe('rule 5: registry', () => {
     });
   });
 
+  it('registered to an owner, a request naming no owner → rejected / invalid_request, without saying who', () => {
+    const v = view();
+    registered(v, '990340005977', '+77019998877');
+    for (const msisdn of [undefined, '+77019998877', '+77010000001']) {
+      const d = evaluate(request(msisdn === undefined ? {} : { msisdn }), v, settings);
+      expect(d).toMatchObject({ outcome: 'rejected', reason: 'invalid_request', body: BODY, imei: IMEI });
+      expect((d as { detail: string }).detail).toMatch(/^ownerId: required/);
+      // Neither the owner nor the phone reaches the decision (which a dry run returns).
+      expect(JSON.stringify(d)).not.toContain('990340005977');
+      expect(JSON.stringify(d)).not.toContain('+77019998877');
+    }
+  });
+
+  it('registered without an owner, a request naming none → confirmed, no owner invented', () => {
+    const v = view();
+    registered(v, null);
+    const d = evaluate(request({ msisdn: '+77010000001' }), v, settings);
+    expect(d).toMatchObject({ outcome: 'confirmed', ownerId: null, msisdn: '+77010000001', notify: true });
+  });
+
+  it('registered without an owner, a request naming one → confirmed and БДИК told the owner', () => {
+    const v = view();
+    registered(v, null);
+    const d = evaluate(request({ ownerId: '880101300123' }), v, settings);
+    expect(d).toMatchObject({ outcome: 'confirmed', ownerId: '880101300123', notify: true });
+  });
+
   it('the registry is consulted before the declarations (a refused app does not undo a registration)', () => {
     const v = view().declare(BODY, { applicationId: 'R', status: 'refused' });
     registered(v, null);
     expect(evaluate(request({ applicationId: 'R' }), v, settings).outcome).toBe('confirmed');
+  });
+});
+
+describe('dry runs: what of the registry an answer discloses', () => {
+  const registered = (v: MapIndexView) =>
+    v.registry.set(BODY, {
+      requestId: 'op-0',
+      partition: 0,
+      imei: IMEI,
+      ownerId: '990340005977',
+      msisdn: '+77019998877',
+      evidence: 'kgd-release',
+      applicationId: 'A',
+      procedure: '40',
+      at: '2026-11-01T00:00:00.000Z',
+    });
+
+  it('another owner: the registration is recorded data, the decision names nobody', () => {
+    const v = view();
+    registered(v);
+    const run = dryRun(request({ ownerId: '880101300123' }), v, settings);
+    expect(run.recorded).toEqual({
+      requestId: 'op-0',
+      ownerId: '990340005977',
+      msisdn: '+77019998877',
+      since: '2026-11-01T00:00:00.000Z',
+    });
+    expect(JSON.stringify(run.withheld)).not.toContain('990340005977');
+  });
+
+  it('the same owner without a phone: the full decision carries the recorded phone, the withheld one does not', () => {
+    const v = view();
+    registered(v);
+    const run = dryRun(request({ ownerId: '990340005977' }), v, settings);
+    expect(run.full).toMatchObject({ outcome: 'confirmed', msisdn: '+77019998877' });
+    expect(run.withheld).toMatchObject({ outcome: 'confirmed', ownerId: '990340005977', msisdn: null });
+    expect(run.recorded).not.toBeNull();
+  });
+
+  it('the same owner and phone, or a device rejected before rule 5, disclose nothing', () => {
+    const v = view();
+    registered(v);
+    expect(
+      dryRun(request({ ownerId: '990340005977', msisdn: '+77019998877' }), v, settings).recorded,
+    ).toBeNull();
+    v.blocks.set(BODY, { source: 'kcell', reason: 'stolen', since: null });
+    expect(dryRun(request({ ownerId: '880101300123' }), v, settings).recorded).toBeNull();
   });
 });
 

@@ -1,8 +1,13 @@
-/** GET /v1/devices/:imei — what imeiflow knows about a device; personal data only with a basis. */
+/**
+ * GET /v1/devices/:imei — what imeiflow knows about a device; personal data only with a basis,
+ * customs data only as much as the role's customs view allows (src/security/customs-view.ts).
+ */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { normaliseImei } from '../../domain/imei.js';
+import { ruleSettingsOf } from '../../domain/rules.js';
+import { customsViewOf, declarationsInView } from '../../security/customs-view.js';
 import { allows } from '../../security/roles.js';
 import { basisOf, requirePermission } from '../auth.js';
 import type { ControlPlaneDeps } from '../deps.js';
@@ -10,13 +15,15 @@ import { sendProblem } from '../problem.js';
 
 export function deviceRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
   const { store, tokens, audit } = deps;
+  const rules = ruleSettingsOf(deps.config.rules);
   app.withTypeProvider<ZodTypeProvider>().get(
     '/v1/devices/:imei',
     {
       schema: {
         summary: 'Status, TAC record and evidence of one device',
         description:
-          'Owner and phone number are included only for roles that may read personal data, with an X-Basis header (the case or request number); such reads are audited. `include=personal` insists on them.',
+          'Owner and phone number are included only for roles that may read personal data, with an X-Basis header (the case or request number); such reads are audited. `include=personal` insists on them. ' +
+          'Customs declarations follow the role (`customsView`): `full` for kgd, reviewer and admin; `reduced` (status and whether it proves legal entry, per declaration) for operator; `none` (null) for sre.',
         params: z.object({ imei: z.string().max(64) }),
         querystring: z.object({ include: z.enum(['personal']).optional() }),
         headers: z.object({ 'x-basis': z.string().max(200).optional() }).passthrough(),
@@ -41,6 +48,7 @@ export function deviceRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
         );
       }
       const personal = wantsPersonal && basis !== null;
+      const customsView = customsViewOf(actor.role);
       const { body, imei, tac } = normalised;
       const tacRecord = store.tac.get(tac) ?? null;
       const blocked = store.blocklist.get(body) ?? null;
@@ -78,12 +86,15 @@ export function deviceRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
             : {
                 requestId: registry.requestId,
                 evidence: registry.evidence,
-                applicationId: registry.applicationId,
-                procedure: registry.procedure,
+                // The application and procedure behind a registration are customs data too.
+                ...(customsView === 'full'
+                  ? { applicationId: registry.applicationId, procedure: registry.procedure }
+                  : {}),
                 at: registry.at,
                 ...(personal ? { ownerId: registry.ownerId, msisdn: registry.msisdn } : {}),
               },
-        declarations: store.declarations.get(body) ?? [],
+        customsView,
+        declarations: declarationsInView(customsView, store.declarations.get(body) ?? [], rules),
         pending: pending.map((p) => ({
           requestId: p.request.requestId,
           operator: p.request.operator,

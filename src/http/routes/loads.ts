@@ -17,7 +17,7 @@ import type { LoadReport } from '../../loaders/load-table.js';
 import { loadTac } from '../../loaders/tac-loader.js';
 import type { Permission } from '../../security/roles.js';
 import type { Store } from '../../store/store.js';
-import { requirePermission } from '../auth.js';
+import { basisOf, requirePermission } from '../auth.js';
 import type { ControlPlaneDeps } from '../deps.js';
 import { sendProblem } from '../problem.js';
 
@@ -82,7 +82,8 @@ export function loadRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
             actor: actor.name,
             role: actor.role,
             action: `load.${route.url.slice('/v1/'.length)}`,
-            basis: null,
+            // Optional for loads: e.g. the number of KGD's covering letter (seed 000 §11).
+            basis: basisOf(request),
             target: `${report.rowsLoaded} rows loaded, ${report.rowsRejected} rejected`,
           });
           return { ...report, file: 'upload' };

@@ -1,0 +1,111 @@
+/**
+ * `imeiflow store copy DIR (--key-file FILE | --decrypted)`: copy this instance's LMDB store into
+ * a new data directory, encrypted with the key in FILE or not at all. LMDB cannot change the key
+ * of a store in place, so this is how a key is rotated, an existing store encrypted for the first
+ * time, or a store decrypted. Stop the instance first: the copy must see every write.
+ *
+ * The copy is logical — every entry of every database read and written through the store's own
+ * encodings — so it carries nothing of the old pages, and the source's schema record goes along.
+ */
+import { copyFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Database } from 'lmdb';
+import type { Config } from '../config/config.js';
+import { ImeiflowError } from '../errors.js';
+import { AuditLog } from '../security/audit-log.js';
+import { readEncryptionKey, storeOptionsOf } from '../store/encryption.js';
+import { openStore, STORE_FILE, type Store } from '../store/store.js';
+import { CLI_ROLE, cliActor } from './cli-actor.js';
+
+export interface StoreCopyOptions {
+  /** The target's key file; undefined: the copy is not encrypted. */
+  readonly keyFile?: string;
+}
+
+const CHUNK = 10_000;
+
+/** Every database of a store, by its property name. */
+function databasesOf(store: Store): [string, Database<unknown, string>][] {
+  return Object.entries(store).filter(
+    (entry): entry is [string, Database<unknown, string>] =>
+      entry[0] !== 'env' && typeof entry[1] === 'object' && entry[1] !== null && 'getRange' in entry[1],
+  );
+}
+
+async function copyDatabase(from: Database<unknown, string>, to: Database<unknown, string>, target: Store) {
+  let count = 0;
+  let chunk: { key: string; value: unknown }[] = [];
+  const flush = async () => {
+    const entries = chunk;
+    chunk = [];
+    await target.env.transaction(() => {
+      for (const { key, value } of entries) void to.put(key, value);
+    });
+  };
+  for (const { key, value } of from.getRange()) {
+    chunk.push({ key, value });
+    count++;
+    if (chunk.length >= CHUNK) await flush();
+  }
+  await flush();
+  return count;
+}
+
+export async function copyStore(
+  config: Config,
+  targetDir: string,
+  options: StoreCopyOptions,
+): Promise<number> {
+  const target = resolve(targetDir);
+  if (target === resolve(config.dataDir)) {
+    process.stderr.write('imeiflow store copy: the target must be another data directory\n');
+    return 2;
+  }
+  if (existsSync(join(target, STORE_FILE))) {
+    throw new ImeiflowError(
+      'STORE_OPEN_FAILED',
+      `${target} already holds a store; copy into an empty directory`,
+    );
+  }
+  const targetKey = options.keyFile === undefined ? undefined : readEncryptionKey(options.keyFile);
+  const source = openStore(storeOptionsOf(config));
+  const audit = new AuditLog(source, config.dataDir);
+  try {
+    // Recorded first, so the copy carries the record of its own making.
+    await audit.record({
+      actor: cliActor(),
+      role: CLI_ROLE,
+      action: 'store.copy',
+      basis: null,
+      target: `${target} (${targetKey === undefined ? 'not encrypted' : 'encrypted with a new key'})`,
+    });
+  } finally {
+    await audit.close();
+  }
+  try {
+    const copy = openStore({
+      dataDir: target,
+      ...(targetKey === undefined ? {} : { encryptionKey: targetKey }),
+    });
+    try {
+      const copied = new Map(databasesOf(copy));
+      for (const [name, database] of databasesOf(source)) {
+        const into = copied.get(name);
+        if (into === undefined) throw new Error(`the copy has no database ${name}`);
+        const count = await copyDatabase(database, into, copy);
+        process.stdout.write(`${name}: ${count} entries\n`);
+      }
+    } finally {
+      await copy.close();
+    }
+  } finally {
+    await source.close();
+  }
+  const auditFile = join(config.dataDir, 'audit.jsonl');
+  if (existsSync(auditFile)) copyFileSync(auditFile, join(target, 'audit.jsonl'));
+  process.stdout.write(
+    `copied ${config.dataDir} to ${target}${targetKey === undefined ? ' (not encrypted)' : ' (encrypted)'}; ` +
+      'point IMEIFLOW_DATA_DIR (and IMEIFLOW_STORE_ENCRYPTION_KEY_FILE) at it, then destroy the old directory\n',
+  );
+  return 0;
+}

@@ -12,6 +12,7 @@ import { buildControlPlane } from './http/app.js';
 import { type KafkaSettings, resolveKafkaSecurity } from './kafka/client.js';
 import { DeliveringProducer } from './kafka/delivering-producer.js';
 import { type EmbeddedCluster, startEmbeddedCluster } from './kafka/embedded-cluster.js';
+import { announceEmbeddedCluster, withdrawEmbeddedCluster } from './kafka/embedded-cluster-file.js';
 import { PartitionReader } from './kafka/partition-reader.js';
 import { ensureTopics } from './kafka/topics.js';
 import type { Logger } from './log.js';
@@ -21,18 +22,21 @@ import { KafkaCommandSender } from './pipeline/command-sender.js';
 import { DeadlineTimer } from './pipeline/deadline-timer.js';
 import { DecisionValidator } from './pipeline/decision-validator.js';
 import {
+  auditTable,
   blocklistTable,
   declarationsTable,
   GlobalTables,
   localProductionTable,
   reviewTable,
   tacTable,
+  tokensTable,
 } from './pipeline/global-tables.js';
 import type { PipelineObserver } from './pipeline/observer.js';
 import { RequestPipeline } from './pipeline/request-pipeline.js';
 import { VerifyPool } from './pool/verify-pool.js';
-import { AuditLog } from './security/audit-log.js';
-import { TokenService } from './security/tokens.js';
+import { AuditLog, kafkaAuditPublisher } from './security/audit-log.js';
+import { kafkaTokenPublisher, TokenService } from './security/tokens.js';
+
 import { encryptionKeyOf } from './store/encryption.js';
 import { openStore, type Store } from './store/store.js';
 
@@ -112,8 +116,6 @@ export async function startService(
       ...(encryptionKey === undefined ? {} : { encryptionKey }),
     });
     steps.push({ name: 'store', close: () => store.close() });
-    const audit = new AuditLog(store, config.dataDir);
-    steps.push({ name: 'audit log', close: () => audit.close() });
     metrics.sources.store = store;
 
     let cluster: EmbeddedCluster | undefined;
@@ -122,6 +124,9 @@ export async function startService(
       cluster = await startEmbeddedCluster(config.kafka.embeddedBrokers);
       steps.push({ name: 'embedded cluster', close: () => cluster?.stop() });
       bootstrapServers = cluster.bootstrapServers;
+      // The CLI finds it here, to load and manage tokens through it while the service runs.
+      announceEmbeddedCluster(config.dataDir, bootstrapServers);
+      steps.push({ name: 'embedded cluster file', close: () => withdrawEmbeddedCluster(config.dataDir) });
     }
     const kafka: KafkaSettings = {
       bootstrapServers,
@@ -132,6 +137,14 @@ export async function startService(
 
     const producer = await DeliveringProducer.connect(kafka, 'producer');
     steps.push({ name: 'producer', close: () => producer.close() });
+    // Cluster-wide: entries and token changes go through Kafka; every instance applies them.
+    const audit = new AuditLog(store, config.dataDir, kafkaAuditPublisher(producer, config.topics.audit));
+    steps.push({ name: 'audit log', close: () => audit.close() });
+    const tokens = new TokenService(
+      store,
+      config.security.tokenIdleDays,
+      kafkaTokenPublisher(producer, config.topics.tokens),
+    );
     const layout = await ensureTopics(producer.client, kafka, config, cluster !== undefined);
     const reader = await PartitionReader.connect(kafka, config.kafka.groupId);
     steps.push({ name: 'partition reader', close: () => reader.close() });
@@ -185,6 +198,8 @@ export async function startService(
         blocklistTable(),
         localProductionTable(),
         reviewTable(log),
+        tokensTable(log),
+        auditTable(audit, log),
       ],
       onChanged: (changes) => pipeline.indexChanged([...changes.bodies], [...changes.applications]),
       consumed: (topic, count) => observer.consumed(topic, count),
@@ -223,7 +238,8 @@ export async function startService(
       config,
       log,
       store,
-      tokens: new TokenService(store, config.security.tokenIdleDays),
+      tokens,
+      loads: { sink: producer, topics: config.topics },
       audit,
       metrics,
       commands,

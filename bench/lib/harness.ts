@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Kafka from 'node-rdkafka';
+import { TOPIC_ROLE_NAMES, TOPIC_ROLES, type TopicRoleName } from '../../src/kafka/topic-roles.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
 const BIN = join(PACKAGE_ROOT, 'bin/imeiflow.js');
@@ -59,28 +60,16 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'
   clearTimeout(timer);
 }
 
-/** Topic names and a group unique to one test, as environment overrides. */
+/** Topic names (every role of src/kafka/topic-roles.ts) and a group unique to one test, as environment overrides. */
 export function uniqueTopics(prefix: string): {
   env: Record<string, string>;
-  topics: Record<string, string>;
+  topics: Record<TopicRoleName, string>;
 } {
-  const roles = {
-    REQUESTS: 'requests',
-    DECISIONS: 'decisions',
-    CONFIRMATIONS: 'confirmations',
-    RESULTS: 'results',
-    DLQ: 'dlq',
-    REVOCATIONS: 'revocations',
-    COMMANDS: 'commands',
-    JOURNAL: 'journal',
-    PENDING_CHANGELOG: 'pendingChangelog',
-    REGISTRY_CHANGELOG: 'registryChangelog',
-  } as const;
   const env: Record<string, string> = { IMEIFLOW_KAFKA_GROUP: `${prefix}.group` };
-  const topics: Record<string, string> = {};
-  for (const [variable, role] of Object.entries(roles)) {
+  const topics = {} as Record<TopicRoleName, string>;
+  for (const role of TOPIC_ROLE_NAMES) {
     const name = `${prefix}.${role}`;
-    env[`IMEIFLOW_TOPIC_${variable}`] = name;
+    env[TOPIC_ROLES[role].env] = name;
     topics[role] = name;
   }
   return { env, topics };

@@ -1,13 +1,17 @@
-/** The load-* commands: open the store, stream the file, record the load in the audit trail, print the report. */
+/**
+ * The load-* commands: stream the file to the cluster (or, with none to reach, into this data
+ * directory's store: src/cli/cluster-link.ts), record the load in the audit trail, print the
+ * report.
+ */
 import { resolve } from 'node:path';
 import type { Config } from '../config/config.js';
-import type { LoadOptions, LoadProgress, LoadReport } from '../loaders/load-table.js';
-import { AuditLog } from '../security/audit-log.js';
+import type { LoadProgress, LoadReport } from '../loaders/load-table.js';
+import { type LoadKind, load, loadAction } from '../loaders/loads.js';
+import { type AuditEvent, AuditLog, auditEntryOf, kafkaAuditPublisher } from '../security/audit-log.js';
 import { storeOptionsOf } from '../store/encryption.js';
-import { openStore, type Store } from '../store/store.js';
+import { openStore } from '../store/store.js';
 import { CLI_ROLE, cliActor } from './cli-actor.js';
-
-export type Loader = (store: Store, file: string, options?: LoadOptions) => Promise<LoadReport>;
+import { linkToCluster } from './cluster-link.js';
 
 const number = new Intl.NumberFormat('en-US');
 
@@ -51,36 +55,55 @@ export function formatReport(report: LoadReport): string {
 
 export interface RunLoadOptions {
   readonly json: boolean;
-  /** The audit action, as the HTTP loads name it: `load.tac`, `load.declarations`, … */
-  readonly action: string;
   /** Why (e.g. the number of KGD's covering letter, seed 000 §11); recorded with the load. */
   readonly basis?: string;
 }
 
 export async function runLoad(
   config: Config,
-  loader: Loader,
+  kind: LoadKind,
   file: string,
   options: RunLoadOptions,
 ): Promise<number> {
-  const store = openStore(storeOptionsOf(config));
-  const audit = new AuditLog(store, config.dataDir);
-  try {
-    const onProgress = options.json ? undefined : progressBar('loading');
-    const report = await loader(store, file, onProgress === undefined ? {} : { onProgress });
-    if (onProgress !== undefined) process.stderr.write('\n');
-    // Every load is audited, whichever door it came through (seed 001 §31).
-    await audit.record({
-      actor: cliActor(),
-      role: CLI_ROLE,
-      action: options.action,
-      basis: options.basis ?? null,
-      target: `${resolve(file)}: ${report.rowsLoaded} rows loaded, ${report.rowsRejected} rejected`,
-    });
-    process.stdout.write(`${options.json ? JSON.stringify(report) : formatReport(report)}\n`);
-    return report.rowsRejected > 0 ? 1 : 0;
-  } finally {
-    await audit.close();
-    await store.close();
+  const onProgress = options.json ? undefined : progressBar('loading');
+  const progress = onProgress === undefined ? {} : { onProgress };
+  const event = (report: LoadReport): AuditEvent => ({
+    actor: cliActor(),
+    role: CLI_ROLE,
+    action: loadAction(kind),
+    basis: options.basis ?? null,
+    target: `${resolve(file)}: ${report.rowsLoaded} rows loaded, ${report.rowsRejected} rejected`,
+  });
+  const link = await linkToCluster(config);
+  let report: LoadReport;
+  if (link !== undefined) {
+    try {
+      process.stderr.write(`loading into the cluster at ${link.bootstrapServers} (${link.via})\n`);
+      report = await load(
+        kind,
+        { kind: 'cluster', cluster: { sink: link.producer, topics: config.topics } },
+        file,
+        progress,
+      );
+      if (onProgress !== undefined) process.stderr.write('\n');
+      // Every load is audited, whichever door it came through (seed 001 §31).
+      await kafkaAuditPublisher(link.producer, config.topics.audit)(auditEntryOf(event(report)));
+    } finally {
+      await link.close();
+    }
+  } else {
+    const store = openStore(storeOptionsOf(config));
+    const audit = new AuditLog(store, config.dataDir);
+    try {
+      process.stderr.write(`no cluster to reach: loading into the store in ${config.dataDir}\n`);
+      report = await load(kind, { kind: 'local', store }, file, progress);
+      if (onProgress !== undefined) process.stderr.write('\n');
+      await audit.record(event(report));
+    } finally {
+      await audit.close();
+      await store.close();
+    }
   }
+  process.stdout.write(`${options.json ? JSON.stringify(report) : formatReport(report)}\n`);
+  return report.rowsRejected > 0 ? 1 : 0;
 }

@@ -9,13 +9,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { CHANNELS, type Channel } from '../domain/types.js';
 import { isImeiflowError, messageOf } from '../errors.js';
-import { loadBlocklist } from '../loaders/blocklist-loader.js';
-import { loadDeclarations } from '../loaders/declarations-loader.js';
-import { loadLocalProduction } from '../loaders/local-production-loader.js';
-import { loadTac } from '../loaders/tac-loader.js';
+import type { LoadKind } from '../loaders/loads.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { runCheck } from './check-command.js';
-import { type Loader, runLoad } from './load-command.js';
+import { runLoad } from './load-command.js';
 import { runBroker, runService } from './run-command.js';
 import { copyStore } from './store-command.js';
 import { createToken, listTokens, revokeToken } from './token-command.js';
@@ -34,30 +31,27 @@ function program(setExit: (code: number) => void): Command {
     .showHelpAfterError()
     .exitOverride();
 
-  const loadCommand = (name: string, what: string, loader: Loader): void => {
+  const loadCommand = (name: string, what: string, kind: LoadKind): void => {
     cli
       .command(`${name} <file>`)
-      .description(`load ${what} into the local index (idempotent; bad rows are reported by line)`)
+      .description(
+        `load ${what} for the whole cluster (KAFKA_BROKERS, or the running embedded service; else this data directory); idempotent; bad rows are reported by line`,
+      )
       .option('--json', 'print the load report as one JSON line')
       .option('--basis <text>', 'why, recorded in the audit trail (e.g. the covering letter number)')
       .action(async (file: string, opts: { json?: boolean; basis?: string }) => {
         setExit(
-          await runLoad(loadConfig(), loader, file, {
+          await runLoad(loadConfig(), kind, file, {
             json: opts.json === true,
-            action: `load.${name.slice('load-'.length)}`,
             ...(opts.basis === undefined ? {} : { basis: opts.basis }),
           }),
         );
       });
   };
-  loadCommand('load-tac', 'a GSMA TAC database export (CSV, | or , separated)', loadTac);
-  loadCommand('load-declarations', 'the KGD declarations export (CSV or XLSX)', loadDeclarations);
-  loadCommand('load-blocklist', 'a block list (CSV)', loadBlocklist);
-  loadCommand(
-    'load-local-production',
-    'devices produced or repaired in Kazakhstan (CSV)',
-    loadLocalProduction,
-  );
+  loadCommand('load-tac', 'a GSMA TAC database export (CSV, | or , separated)', 'tac');
+  loadCommand('load-declarations', 'the KGD declarations export (CSV or XLSX)', 'declarations');
+  loadCommand('load-blocklist', 'a block list (CSV)', 'blocklist');
+  loadCommand('load-local-production', 'devices produced or repaired in Kazakhstan (CSV)', 'localProduction');
 
   cli
     .command('check <imei>')

@@ -1,20 +1,105 @@
-/** `imeiflow token create|revoke|list`: manage control-plane bearer tokens (audited). */
+/**
+ * `imeiflow token create|revoke|list`: manage control-plane bearer tokens (audited). Tokens are
+ * cluster-wide: with a cluster to reach (src/cli/cluster-link.ts) the change goes to its tokens
+ * topic and every instance applies it; the accounts listed are the cluster's, read from that
+ * topic. With none, this data directory's store.
+ */
 import type { Config } from '../config/config.js';
-import { AuditLog } from '../security/audit-log.js';
+import { PartitionReader } from '../kafka/partition-reader.js';
+import { type AuditEvent, AuditLog, auditEntryOf, kafkaAuditPublisher } from '../security/audit-log.js';
 import { isRole, ROLES } from '../security/roles.js';
-import { isTokenName, TokenService } from '../security/tokens.js';
+import {
+  applyTokenEvent,
+  isTokenName,
+  kafkaTokenPublisher,
+  newToken,
+  type TokenEvent,
+  TokenService,
+  type TokenTable,
+  tokenEventSchema,
+} from '../security/tokens.js';
 import { storeOptionsOf } from '../store/encryption.js';
+import type { TokenRecord } from '../store/records.js';
 import { openStore } from '../store/store.js';
 import { CLI_ROLE, cliActor } from './cli-actor.js';
+import { type ClusterLink, linkToCluster } from './cluster-link.js';
 
-async function withTokens<T>(
-  config: Config,
-  work: (tokens: TokenService, audit: AuditLog) => Promise<T>,
-): Promise<T> {
+/** What a token command needs, wherever the accounts live. */
+interface Tokens {
+  create(name: string, role: (typeof ROLES)[number]): Promise<string>;
+  /** false: no such account. */
+  revoke(name: string): Promise<boolean>;
+  list(): Promise<TokenRecord[]>;
+  audit(event: Omit<AuditEvent, 'actor' | 'role'>): Promise<void>;
+}
+
+/** The cluster's accounts, folded from its tokens topic (one partition). */
+async function clusterAccounts(config: Config, link: ClusterLink): Promise<Map<string, TokenRecord>> {
+  const accounts = new Map<string, TokenRecord>();
+  const table: TokenTable = {
+    get: (name) => accounts.get(name),
+    put: (record) => void accounts.set(record.name, record),
+    dropHash: () => undefined,
+  };
+  const reader = await PartitionReader.connect(link.settings, `${config.kafka.groupId}.cli`);
+  try {
+    await reader.readToEnd(config.topics.tokens, 0, 0, async (messages) => {
+      for (const m of messages) {
+        const event = tokenEventSchema.safeParse(
+          m.value === null ? null : JSON.parse(m.value.toString('utf8')),
+        );
+        if (event.success) applyTokenEvent(table, event.data);
+      }
+    });
+  } finally {
+    await reader.close();
+  }
+  return accounts;
+}
+
+function clusterTokens(config: Config, link: ClusterLink): Tokens {
+  const publish = kafkaTokenPublisher(link.producer, config.topics.tokens);
+  const audit = kafkaAuditPublisher(link.producer, config.topics.audit);
+  const emit = (event: TokenEvent): Promise<void> => publish(event);
+  return {
+    async create(name, role) {
+      // The token is made and hashed here: only its hash leaves this process.
+      const { token, event } = newToken(name, role);
+      await emit(event);
+      return token;
+    },
+    async revoke(name) {
+      if (!(await clusterAccounts(config, link)).has(name)) return false;
+      await emit({ type: 'revoke', name, at: new Date().toISOString() });
+      return true;
+    },
+    async list() {
+      return [...(await clusterAccounts(config, link)).values()];
+    },
+    audit: async (event) => audit(auditEntryOf({ ...event, actor: cliActor(), role: CLI_ROLE })),
+  };
+}
+
+async function withTokens<T>(config: Config, work: (tokens: Tokens) => Promise<T>): Promise<T> {
+  const link = await linkToCluster(config);
+  if (link !== undefined) {
+    process.stderr.write(`tokens of the cluster at ${link.bootstrapServers} (${link.via})\n`);
+    try {
+      return await work(clusterTokens(config, link));
+    } finally {
+      await link.close();
+    }
+  }
   const store = openStore(storeOptionsOf(config));
   const audit = new AuditLog(store, config.dataDir);
+  const service = new TokenService(store, config.security.tokenIdleDays);
   try {
-    return await work(new TokenService(store, config.security.tokenIdleDays), audit);
+    return await work({
+      create: (name, role) => service.create(name, role),
+      revoke: (name) => service.revoke(name),
+      list: async () => service.list(),
+      audit: async (event) => void (await audit.record({ ...event, actor: cliActor(), role: CLI_ROLE })),
+    });
   } finally {
     await audit.close();
     await store.close();
@@ -30,15 +115,9 @@ export async function createToken(config: Config, name: string, role: string): P
     process.stderr.write('imeiflow token create: the name must be 1–64 of a-z 0-9 . _ -\n');
     return 2;
   }
-  return withTokens(config, async (tokens, audit) => {
+  return withTokens(config, async (tokens) => {
     const token = await tokens.create(name, role);
-    await audit.record({
-      actor: cliActor(),
-      role: CLI_ROLE,
-      action: 'token.create',
-      basis: null,
-      target: `${name} (${role})`,
-    });
+    await tokens.audit({ action: 'token.create', basis: null, target: `${name} (${role})` });
     process.stderr.write(`token for ${name} (${role}); it is shown only now:\n`);
     process.stdout.write(`${token}\n`);
     return 0;
@@ -46,18 +125,12 @@ export async function createToken(config: Config, name: string, role: string): P
 }
 
 export async function revokeToken(config: Config, name: string): Promise<number> {
-  return withTokens(config, async (tokens, audit) => {
+  return withTokens(config, async (tokens) => {
     if (!(await tokens.revoke(name))) {
       process.stderr.write(`imeiflow token revoke: no token named ${name}\n`);
       return 1;
     }
-    await audit.record({
-      actor: cliActor(),
-      role: CLI_ROLE,
-      action: 'token.revoke',
-      basis: null,
-      target: name,
-    });
+    await tokens.audit({ action: 'token.revoke', basis: null, target: name });
     process.stdout.write(`revoked ${name}\n`);
     return 0;
   });
@@ -65,7 +138,7 @@ export async function revokeToken(config: Config, name: string): Promise<number>
 
 export async function listTokens(config: Config): Promise<number> {
   return withTokens(config, async (tokens) => {
-    for (const t of tokens.list()) {
+    for (const t of await tokens.list()) {
       const state =
         t.revokedAt !== null
           ? `revoked ${t.revokedAt}`

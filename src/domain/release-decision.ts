@@ -59,7 +59,8 @@ export const releaseDecisionSchema = z
     hsCode: customsCode(normaliseHsCode).nullish(),
     declarantId: z.string().refine(isValidIinBin, 'must be a valid IIN/BIN').nullish(),
     imeis: z.array(z.string().max(64)).max(100_000),
-    decidedAt: z.iso.datetime({ offset: true }),
+    /** When KGD decided; a KGD export file may not say (null). */
+    decidedAt: z.iso.datetime({ offset: true }).nullish(),
     /** KGD's grounds for a refusal or revocation (seed 002 §8(3): a reasoned refusal). */
     grounds: z.string().max(MAX_GROUNDS_CHARS).nullish(),
   })

@@ -1,5 +1,6 @@
 /** What the control plane needs from the rest of the service. */
 import type { Config } from '../config/config.js';
+import type { ClusterTarget } from '../loaders/cluster-sinks.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { CommandSender } from '../pipeline/command-sender.js';
@@ -24,6 +25,8 @@ export interface ControlPlaneDeps {
   readonly audit: AuditLog;
   readonly metrics: Metrics;
   readonly info: ServiceInfo;
+  /** Where loads go (the cluster); absent: into `store` (tests, tools). */
+  readonly loads?: ClusterTarget;
   /** Sends review commands; absent when the control plane runs without Kafka (tests, tools). */
   readonly commands?: CommandSender;
   /** Why the service is not ready, or null when it is. */

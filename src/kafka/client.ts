@@ -128,6 +128,14 @@ export function producerConfig(
   };
 }
 
+/**
+ * Topic settings of imeiflow's producers: keys are placed as Java clients place them (murmur2),
+ * so a message imeiflow keys and one KGD's or an operator's Java producer keys land alike, and a
+ * request keyed by its IMEI body lands on its device's partition (src/domain/device-partition.ts).
+ * A topic setting: librdkafka ignores it in the global configuration node-rdkafka passes.
+ */
+export const PRODUCER_TOPIC_CONFIG: Kafka.ProducerTopicConfig = { partitioner: 'murmur2_random' };
+
 export function consumerConfig(
   settings: KafkaSettings,
   groupId: string,

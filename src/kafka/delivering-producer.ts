@@ -5,11 +5,19 @@
  */
 import Kafka from 'node-rdkafka';
 import { ImeiflowError, messageOf } from '../errors.js';
-import { connect, disconnect, flush, type KafkaSettings, producerConfig } from './client.js';
+import {
+  connect,
+  disconnect,
+  flush,
+  type KafkaSettings,
+  PRODUCER_TOPIC_CONFIG,
+  producerConfig,
+} from './client.js';
 
 export interface OutgoingMessage {
   readonly topic: string;
-  readonly partition: number;
+  /** null: the partitioner chooses from the key (murmur2, as Java clients do). */
+  readonly partition: number | null;
   readonly key: string | Buffer | null;
   readonly value: Buffer | null;
   readonly headers?: Kafka.MessageHeader[];
@@ -40,7 +48,7 @@ export class DeliveringProducer {
   }
 
   static async connect(settings: KafkaSettings, what: string): Promise<DeliveringProducer> {
-    const producer = new Kafka.Producer(producerConfig(settings));
+    const producer = new Kafka.Producer(producerConfig(settings), PRODUCER_TOPIC_CONFIG);
     await connect(producer, what);
     producer.setPollInterval(2);
     return new DeliveringProducer(producer);

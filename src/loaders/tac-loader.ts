@@ -10,6 +10,7 @@ import {
   type LoadOptions,
   type LoadReport,
   loadTable,
+  type ParsedRow,
   type Rejection,
   type RowSink,
   type TableSpec,
@@ -89,28 +90,45 @@ function differences(a: TacRecord, b: TacRecord): string[] {
   return fields.filter((f) => a[f] !== b[f]);
 }
 
-export function tacSink(store: Store): RowSink<TacRecord> {
-  // TAC tables are a few hundred thousand rows: remembering each TAC's first row is cheap.
+/**
+ * Two rows of one file for one TAC with different data are reported, not silently merged: the
+ * first is kept. Remembers each TAC's first row (a TAC table is a few hundred thousand rows).
+ */
+export type TacDeduplicator = (rows: readonly ParsedRow<TacRecord>[]) => {
+  accepted: TacRecord[];
+  refused: Rejection[];
+};
+
+export function tacDeduplicator(): TacDeduplicator {
   const seen = new Map<string, { line: number; record: TacRecord }>();
+  return (rows) => {
+    const refused: Rejection[] = [];
+    const accepted: TacRecord[] = [];
+    for (const { line, value } of rows) {
+      const first = seen.get(value.tac);
+      if (first === undefined) {
+        seen.set(value.tac, { line, record: value });
+        accepted.push(value);
+        continue;
+      }
+      const diff = differences(first.record, value);
+      if (diff.length > 0) {
+        refused.push({
+          line,
+          error: `TAC ${value.tac} conflicts with line ${first.line} (${diff.join(', ')} differ); kept line ${first.line}`,
+        });
+      }
+    }
+    return { accepted, refused };
+  };
+}
+
+/** Into this instance's store only (no Kafka: the CLI with no cluster to reach, and tests). */
+export function tacSink(store: Store): RowSink<TacRecord> {
+  const dedupe = tacDeduplicator();
   return {
     async write(rows) {
-      const refused: Rejection[] = [];
-      const accepted: TacRecord[] = [];
-      for (const { line, value } of rows) {
-        const first = seen.get(value.tac);
-        if (first === undefined) {
-          seen.set(value.tac, { line, record: value });
-          accepted.push(value);
-          continue;
-        }
-        const diff = differences(first.record, value);
-        if (diff.length > 0) {
-          refused.push({
-            line,
-            error: `TAC ${value.tac} conflicts with line ${first.line} (${diff.join(', ')} differ); kept line ${first.line}`,
-          });
-        }
-      }
+      const { accepted, refused } = dedupe(rows);
       await store.env.transaction(() => {
         for (const record of accepted) store.tac.put(record.tac, record);
         bumpTacVersion(store);

@@ -26,7 +26,10 @@ import {
 import type { TopicRoleName } from '../kafka/topic-roles.js';
 import type { Logger } from '../log.js';
 import { bodyOfPendingKey } from '../pool/batch-writer.js';
+import type { AuditLog } from '../security/audit-log.js';
+import { applyTokenEvent, lmdbTokenTable, tokenEventSchema } from '../security/tokens.js';
 import { applyApplicationDecision } from '../store/declarations.js';
+import type { AuditEntry } from '../store/records.js';
 import { ChangelogFormatError, decodePendingRecord } from '../store/state-codec.js';
 import { bumpTacVersion, type Store } from '../store/store.js';
 import { isStoreFull, storeFullError } from '../store/store-full.js';
@@ -240,7 +243,10 @@ export function declarationsTable(log: Logger): GlobalTable {
           procedure: decision.procedure,
           status: decision.status,
           hsCode: decision.hsCode ?? null,
-          decidedAt: new Date(decision.decidedAt).toISOString(),
+          decidedAt:
+            decision.decidedAt === null || decision.decidedAt === undefined
+              ? null
+              : new Date(decision.decidedAt).toISOString(),
           ...(decision.grounds === undefined ? {} : { grounds: decision.grounds }),
         };
         // A revocation may name no IMEIs: it withdraws everything the application listed.
@@ -322,6 +328,54 @@ export function reviewTable(log: Logger): GlobalTable {
           );
         }
       }
+    },
+  };
+}
+
+/** Token accounts (src/security/tokens.ts): every instance knows every token and its state. */
+export function tokensTable(log: Logger): GlobalTable {
+  return {
+    role: 'tokens',
+    apply(store, messages) {
+      const table = lmdbTokenTable(store);
+      for (const m of messages) {
+        const event = tokenEventSchema.safeParse(jsonOf(m.value));
+        if (event.success) applyTokenEvent(table, event.data);
+        else
+          log.error(
+            { topic: m.topic, partition: m.partition, offset: m.offset },
+            'not a token event: skipped',
+          );
+      }
+    },
+  };
+}
+
+/** The cluster's audit trail: into this instance's store (GET /v1/audit) and `audit.jsonl`. */
+export function auditTable(audit: AuditLog, log: Logger): GlobalTable {
+  const entriesOf = (messages: readonly LogMessage[]): [LogMessage, AuditEntry][] => {
+    const entries: [LogMessage, AuditEntry][] = [];
+    for (const m of messages) {
+      const entry = jsonOf<AuditEntry>(m.value);
+      if (entry !== null && typeof entry.at === 'string' && typeof entry.action === 'string')
+        entries.push([m, entry]);
+      else
+        log.error(
+          { topic: m.topic, partition: m.partition, offset: m.offset },
+          'not an audit entry: skipped',
+        );
+    }
+    return entries;
+  };
+  return {
+    role: 'audit',
+    apply(store, messages) {
+      // Keys sort by time; the partition and offset keep entries of one millisecond apart.
+      for (const [m, entry] of entriesOf(messages))
+        store.audit.put(`${entry.at}#${m.partition}#${String(m.offset).padStart(12, '0')}`, entry);
+    },
+    afterCommit(messages) {
+      audit.archive(entriesOf(messages).map(([, entry]) => entry));
     },
   };
 }

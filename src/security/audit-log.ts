@@ -1,12 +1,19 @@
 /**
  * The audit trail (seed 001; DESIGN.md §2): every read of personal data, every review decision,
  * every load and every token change, with who, role, basis, target and the time in UTC and in
- * Astana time. Written to the LMDB `audit` store (queryable over HTTP) and appended to
- * `audit.jsonl` in the data directory, a plain file that can be shipped and archived.
+ * Astana time.
+ *
+ * One ordered trail for the cluster: an instance (or the CLI acting on a cluster) publishes each
+ * entry to the audit topic and returns once Kafka has it; every instance reads the topic into its
+ * LMDB `audit` store (what GET /v1/audit queries) and appends it to `audit.jsonl` in its data
+ * directory, a plain file that can be shipped and archived — so each instance holds the whole
+ * trail. With no cluster to reach (the CLI on a stopped embedded service) an entry is written
+ * to the store and the file directly.
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { toLocalIso } from '../domain/working-day.js';
+import type { OutputSink } from '../pipeline/kafka-port.js';
 import type { AuditEntry } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
@@ -28,33 +35,60 @@ export interface AuditQuery {
 
 const ASTANA_OFFSET_MINUTES = 300;
 
+/** Sends an entry to the cluster's audit trail; resolves once Kafka has it. */
+export type AuditPublisher = (entry: AuditEntry) => Promise<void>;
+
+/** An audit publisher over imeiflow's producer: one partition, so the trail has one order. */
+export function kafkaAuditPublisher(sink: OutputSink, topic: string): AuditPublisher {
+  return async (entry) => {
+    await sink.send([{ topic, partition: 0, key: entry.actor, value: Buffer.from(JSON.stringify(entry)) }]);
+  };
+}
+
+/** An event as the trail records it: the time in UTC and in Astana time. */
+export function auditEntryOf(event: AuditEvent, now = new Date()): AuditEntry {
+  return {
+    at: now.toISOString(),
+    atAstana: toLocalIso(now, ASTANA_OFFSET_MINUTES),
+    actor: event.actor,
+    role: event.role,
+    action: event.action,
+    basis: event.basis,
+    target: event.target,
+  };
+}
+
 export class AuditLog {
   readonly #store: Store;
   readonly #file: WriteStream;
+  readonly #publish: AuditPublisher | undefined;
   #counter = 0;
 
-  constructor(store: Store, dataDir: string) {
+  /** `publish`: the cluster's trail; without it, entries go to this store and file only. */
+  constructor(store: Store, dataDir: string, publish?: AuditPublisher) {
     this.#store = store;
+    this.#publish = publish;
     mkdirSync(dataDir, { recursive: true });
     this.#file = createWriteStream(join(dataDir, 'audit.jsonl'), { flags: 'a' });
   }
 
-  /** Record an event; resolves when it is in LMDB. */
+  /** Record an event; resolves when the cluster's trail (or, alone, this store) has it. */
   async record(event: AuditEvent, now = new Date()): Promise<AuditEntry> {
-    const entry: AuditEntry = {
-      at: now.toISOString(),
-      atAstana: toLocalIso(now, ASTANA_OFFSET_MINUTES),
-      actor: event.actor,
-      role: event.role,
-      action: event.action,
-      basis: event.basis,
-      target: event.target,
-    };
+    const entry = auditEntryOf(event, now);
+    if (this.#publish !== undefined) {
+      await this.#publish(entry);
+      return entry;
+    }
     // Keys sort by time; the pid and counter keep two entries of one millisecond apart.
     const key = `${entry.at}#${process.pid}#${String(this.#counter++).padStart(8, '0')}`;
-    this.#file.write(`${JSON.stringify(entry)}\n`);
+    this.archive([entry]);
     await this.#store.audit.put(key, entry);
     return entry;
+  }
+
+  /** Append entries to `audit.jsonl` (the audit global table calls it for the cluster's trail). */
+  archive(entries: readonly AuditEntry[]): void {
+    for (const entry of entries) this.#file.write(`${JSON.stringify(entry)}\n`);
   }
 
   query(query: AuditQuery): AuditEntry[] {

@@ -1,12 +1,15 @@
 /**
  * Bearer tokens: created once and shown once, stored only as SHA-256, looked up by hash and
  * compared in constant time. A revoked token stops working at once; one unused for
- * `idleDays` (60 by default, seed 001) is blocked on its next use and stays blocked.
+ * `idleDays` (60 by default, seed 001) is blocked on its next use and stays blocked. Accounts
+ * are cluster-wide (see TokenEvent).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import type { OutputSink } from '../pipeline/kafka-port.js';
 import type { TokenRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import type { Role } from './roles.js';
+import { ROLES, type Role } from './roles.js';
 
 const TOKEN_PREFIX = 'ifl_';
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -26,52 +29,146 @@ export function isTokenName(name: string): boolean {
   return NAME_PATTERN.test(name);
 }
 
+/**
+ * Token changes as events, on the tokens topic (one partition: one order) and applied by every
+ * instance, so a token created through any instance works on all, a revoked one is refused by
+ * all, and the 60-day idle block counts use on any of them. Keys are `<type>/<name>`: compaction
+ * keeps the latest event of each type per account, which is all the state needs.
+ */
+export const tokenEventSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('create'),
+    name: z.string().regex(NAME_PATTERN),
+    role: z.enum(ROLES),
+    hash: z.string().regex(/^[0-9a-f]{64}$/),
+    at: z.iso.datetime(),
+  }),
+  z.strictObject({ type: z.literal('revoke'), name: z.string().regex(NAME_PATTERN), at: z.iso.datetime() }),
+  z.strictObject({ type: z.literal('block'), name: z.string().regex(NAME_PATTERN), at: z.iso.datetime() }),
+  z.strictObject({ type: z.literal('use'), name: z.string().regex(NAME_PATTERN), at: z.iso.datetime() }),
+]);
+export type TokenEvent = z.infer<typeof tokenEventSchema>;
+
+/** Where token accounts are kept: LMDB in a service, a map when the CLI reads a cluster's. */
+export interface TokenTable {
+  get(name: string): TokenRecord | undefined;
+  put(record: TokenRecord): void;
+  /** Forget which account a hash was (the account got a new token). */
+  dropHash(hash: string): void;
+}
+
+export function lmdbTokenTable(store: Store): TokenTable {
+  return {
+    get: (name) => store.tokens.get(name),
+    put: (record) => {
+      store.tokens.put(record.name, record);
+      store.tokenHashes.put(record.hash, record.name);
+    },
+    dropHash: (hash) => void store.tokenHashes.remove(hash),
+  };
+}
+
+/**
+ * Apply one event (in a write transaction for LMDB), in the topic's order — never by the events'
+ * clocks, so a revocation from a machine whose clock is behind still revokes. Idempotent.
+ */
+export function applyTokenEvent(table: TokenTable, event: TokenEvent): void {
+  const record = table.get(event.name);
+  switch (event.type) {
+    case 'create':
+      if (record?.hash === event.hash) return;
+      if (record !== undefined) table.dropHash(record.hash);
+      table.put({
+        name: event.name,
+        role: event.role,
+        hash: event.hash,
+        createdAt: event.at,
+        lastUsedAt: null,
+        revokedAt: null,
+        blockedAt: null,
+      });
+      return;
+    case 'revoke':
+      if (record === undefined || record.revokedAt !== null) return;
+      table.put({ ...record, revokedAt: event.at });
+      return;
+    case 'block':
+      if (record === undefined || record.blockedAt !== null) return;
+      table.put({ ...record, blockedAt: event.at });
+      return;
+    case 'use':
+      // Uses from several instances interleave: the latest time wins.
+      if (record === undefined || (record.lastUsedAt !== null && record.lastUsedAt >= event.at)) return;
+      table.put({ ...record, lastUsedAt: event.at });
+      return;
+  }
+}
+
+/** Sends a token event to the cluster; resolves once Kafka has it. */
+export type TokenPublisher = (event: TokenEvent) => Promise<void>;
+
+export function kafkaTokenPublisher(sink: OutputSink, topic: string): TokenPublisher {
+  return async (event) => {
+    await sink.send([
+      { topic, partition: 0, key: `${event.type}/${event.name}`, value: Buffer.from(JSON.stringify(event)) },
+    ]);
+  };
+}
+
+/** A new token for the account `name`, and the event that records it (its hash only). */
+export function newToken(name: string, role: Role, now = new Date()): { token: string; event: TokenEvent } {
+  if (!isTokenName(name)) throw new Error(`token name ${JSON.stringify(name)} must be 1–64 of a-z 0-9 . _ -`);
+  const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  return { token, event: { type: 'create', name, role, hash: hashOf(token), at: now.toISOString() } };
+}
+
 export class TokenService {
   readonly #store: Store;
   readonly #idleMs: number;
+  readonly #publish: TokenPublisher | undefined;
+  /** Use already sent per account (once a minute is plenty), so every request is not a write. */
+  readonly #usePublished = new Map<string, number>();
 
-  constructor(store: Store, idleDays: number) {
+  /** `publish`: the cluster's tokens topic; without it, changes go to this store only. */
+  constructor(store: Store, idleDays: number, publish?: TokenPublisher) {
     this.#store = store;
     this.#idleMs = idleDays * DAY_MS;
+    this.#publish = publish;
+  }
+
+  async #emit(event: TokenEvent): Promise<void> {
+    if (this.#publish !== undefined) {
+      await this.#publish(event);
+      return;
+    }
+    await this.#store.env.transaction(() => applyTokenEvent(lmdbTokenTable(this.#store), event));
   }
 
   /** Create (or replace) the account `name`; returns the token, which is not stored anywhere. */
   async create(name: string, role: Role, now = new Date()): Promise<string> {
-    if (!isTokenName(name))
-      throw new Error(`token name ${JSON.stringify(name)} must be 1–64 of a-z 0-9 . _ -`);
-    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    const hash = hashOf(token);
-    await this.#store.env.transaction(() => {
-      const previous = this.#store.tokens.get(name);
-      if (previous !== undefined) this.#store.tokenHashes.remove(previous.hash);
-      const record: TokenRecord = {
-        name,
-        role,
-        hash,
-        createdAt: now.toISOString(),
-        lastUsedAt: null,
-        revokedAt: null,
-        blockedAt: null,
-      };
-      this.#store.tokens.put(name, record);
-      this.#store.tokenHashes.put(hash, name);
-    });
+    const { token, event } = newToken(name, role, now);
+    await this.#emit(event);
     return token;
   }
 
+  /** Revoke `name` (false if this instance knows no such account). */
   async revoke(name: string, now = new Date()): Promise<boolean> {
-    let found = false;
-    await this.#store.env.transaction(() => {
-      const record = this.#store.tokens.get(name);
-      if (record === undefined) return;
-      found = true;
-      this.#store.tokens.put(name, { ...record, revokedAt: record.revokedAt ?? now.toISOString() });
-    });
-    return found;
+    this.#store.env.resetReadTxn();
+    if (this.#store.tokens.get(name) === undefined) return false;
+    await this.#emit({ type: 'revoke', name, at: now.toISOString() });
+    return true;
   }
 
   list(): TokenRecord[] {
+    this.#store.env.resetReadTxn();
     return [...this.#store.tokens.getRange()].map(({ value }) => value);
+  }
+
+  #record(event: TokenEvent): void {
+    this.#emit(event).catch(() => {
+      // Best effort: the next request sends it again (use), or blocks again (block).
+      this.#usePublished.delete(event.name);
+    });
   }
 
   /** Check an `Authorization` header value. */
@@ -80,7 +177,7 @@ export class TokenService {
     const token = header.slice('Bearer '.length).trim();
     if (!token.startsWith(TOKEN_PREFIX)) return { ok: false, problem: 'unknown' };
     const hash = hashOf(token);
-    // Another process (the CLI) may have just revoked it: read the latest committed state.
+    // A revocation may have just been applied: read the latest committed state.
     this.#store.env.resetReadTxn();
     const name = this.#store.tokenHashes.get(hash);
     const record = name === undefined ? undefined : this.#store.tokens.get(name);
@@ -92,11 +189,17 @@ export class TokenService {
     const lastActivity = Date.parse(record.lastUsedAt ?? record.createdAt);
     const nowMs = now.getTime();
     if (nowMs - lastActivity > this.#idleMs) {
-      void this.#store.tokens.put(record.name, { ...record, blockedAt: now.toISOString() });
+      // Blocked on its next use and for good (seed 001), on every instance.
+      this.#record({ type: 'block', name: record.name, at: now.toISOString() });
       return { ok: false, problem: 'expired' };
     }
-    if (record.lastUsedAt === null || nowMs - Date.parse(record.lastUsedAt) > LAST_USED_RESOLUTION_MS) {
-      void this.#store.tokens.put(record.name, { ...record, lastUsedAt: now.toISOString() });
+    const published = this.#usePublished.get(record.name) ?? 0;
+    if (
+      nowMs - published > LAST_USED_RESOLUTION_MS &&
+      (record.lastUsedAt === null || nowMs - Date.parse(record.lastUsedAt) > LAST_USED_RESOLUTION_MS)
+    ) {
+      this.#usePublished.set(record.name, nowMs);
+      this.#record({ type: 'use', name: record.name, at: now.toISOString() });
     }
     return { ok: true, name: record.name, role: record.role as Role };
   }

@@ -11,12 +11,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance } from 'fastify';
 import { isImeiflowError, messageOf } from '../../errors.js';
-import { loadBlocklist } from '../../loaders/blocklist-loader.js';
-import { loadDeclarations } from '../../loaders/declarations-loader.js';
-import type { LoadReport } from '../../loaders/load-table.js';
-import { loadTac } from '../../loaders/tac-loader.js';
+import { type LoadKind, load } from '../../loaders/loads.js';
 import type { Permission } from '../../security/roles.js';
-import type { Store } from '../../store/store.js';
 import { basisOf, requirePermission } from '../auth.js';
 import type { ControlPlaneDeps } from '../deps.js';
 import { sendProblem } from '../problem.js';
@@ -31,19 +27,19 @@ interface LoadRoute {
   readonly what: string;
   readonly permission: Permission;
   readonly xlsx: boolean;
-  readonly load: (store: Store, file: string, options: { format: 'csv' | 'xlsx' }) => Promise<LoadReport>;
+  readonly kind: LoadKind;
 }
 
 const ROUTES: readonly LoadRoute[] = [
-  { url: '/v1/tac', what: 'TAC table', permission: 'loadTac', xlsx: false, load: loadTac },
+  { url: '/v1/tac', what: 'TAC table', permission: 'loadTac', xlsx: false, kind: 'tac' },
   {
     url: '/v1/declarations',
     what: 'KGD declarations',
     permission: 'loadDeclarations',
     xlsx: true,
-    load: loadDeclarations,
+    kind: 'declarations',
   },
-  { url: '/v1/blocklist', what: 'block list', permission: 'loadBlocklist', xlsx: false, load: loadBlocklist },
+  { url: '/v1/blocklist', what: 'block list', permission: 'loadBlocklist', xlsx: false, kind: 'blocklist' },
 ];
 
 export function loadRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
@@ -57,8 +53,8 @@ export function loadRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
       {
         bodyLimit: MAX_UPLOAD_BYTES,
         schema: {
-          summary: `Load a ${route.what} file (as the CLI does)`,
-          description: `Send the file as the body with Content-Type text/csv${route.xlsx ? ` or ${XLSX_TYPE}` : ''}. Returns the load report: rows read, loaded and rejected, each rejected row with its line.`,
+          summary: `Load a ${route.what} file for the whole cluster (as the CLI does)`,
+          description: `Send the file as the body with Content-Type text/csv${route.xlsx ? ` or ${XLSX_TYPE}` : ''}. The rows are published to the topics every instance reads; the answer, once Kafka has them all, is the load report: rows read, loaded and rejected, each rejected row with its line.`,
         },
         preHandler: requirePermission(deps.tokens, route.permission),
       },
@@ -77,7 +73,16 @@ export function loadRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
         const file = join(uploads, `${randomUUID()}.${format}`);
         try {
           await pipeline(request.body as Readable, createWriteStream(file));
-          const report = await route.load(deps.store, file, { format });
+          // Cluster-wide: the rows go to the topics every instance reads; the report is what
+          // Kafka has acknowledged.
+          const report = await load(
+            route.kind,
+            deps.loads === undefined
+              ? { kind: 'local', store: deps.store }
+              : { kind: 'cluster', cluster: deps.loads },
+            file,
+            { format },
+          );
           await deps.audit.record({
             actor: actor.name,
             role: actor.role,

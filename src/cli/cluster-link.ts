@@ -1,0 +1,42 @@
+/**
+ * Where a CLI command acts. Loads and token changes are cluster-wide state: with KAFKA_BROKERS
+ * set, the CLI publishes them to that cluster, and every instance applies them. Without it, the
+ * embedded cluster is inside `imeiflow run` on this data directory: while that service runs, the
+ * CLI finds it through the file the service writes into the data directory and acts through it;
+ * when it does not run, the CLI writes this data directory's store directly (the service reads
+ * it when it starts).
+ */
+import type { Config } from '../config/config.js';
+import { type KafkaSettings, resolveKafkaSecurity } from '../kafka/client.js';
+import { DeliveringProducer } from '../kafka/delivering-producer.js';
+import { runningEmbeddedCluster } from '../kafka/embedded-cluster-file.js';
+
+export interface ClusterLink {
+  readonly bootstrapServers: string;
+  /** Where it came from: `KAFKA_BROKERS`, or the embedded cluster of a running service. */
+  readonly via: 'KAFKA_BROKERS' | 'running service';
+  readonly settings: KafkaSettings;
+  readonly producer: DeliveringProducer;
+  close(): Promise<void>;
+}
+
+/** A producer on the cluster the CLI should act on, or undefined: act on the local store. */
+export async function linkToCluster(config: Config): Promise<ClusterLink | undefined> {
+  const brokers = config.kafka.brokers;
+  const embedded = brokers === null ? runningEmbeddedCluster(config.dataDir) : undefined;
+  const bootstrapServers = brokers ?? embedded;
+  if (bootstrapServers === undefined) return undefined;
+  const settings: KafkaSettings = {
+    bootstrapServers,
+    clientId: `${config.kafka.clientId}-cli`,
+    ...(brokers === null ? {} : { security: resolveKafkaSecurity(config.kafka.security) }),
+  };
+  const producer = await DeliveringProducer.connect(settings, 'CLI producer');
+  return {
+    bootstrapServers,
+    via: brokers === null ? 'running service' : 'KAFKA_BROKERS',
+    settings,
+    producer,
+    close: () => producer.close(),
+  };
+}

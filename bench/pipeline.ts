@@ -21,7 +21,7 @@
  *   node dist/bench/pipeline.js [--messages 500000] [--backlog 100000] [--declared 1000000] [--record]
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -241,21 +241,54 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** User + system CPU seconds of a process, all its threads. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+function statSeconds(path: string): number {
+  const stat = readFileSync(path, 'utf8');
   // Fields after the command name (which may hold spaces) start at ") ".
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticksPerSecond = 100;
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
 
+/** User + system CPU seconds of a process, all its threads. */
+function cpuSeconds(pid: number): number {
+  return statSeconds(`/proc/${pid}/stat`);
+}
+
+/**
+ * The same, by thread: the main thread (its tid is the pid), librdkafka's threads (named
+ * `rdk:…`), and the rest (worker threads, V8's and libuv's). Threads that ended are not counted.
+ */
+function cpuByThread(pid: number): { main: number; kafka: number; other: number } {
+  const split = { main: 0, kafka: 0, other: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const seconds = statSeconds(`/proc/${pid}/task/${tid}/stat`);
+      if (tid === String(pid)) split.main += seconds;
+      else if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').startsWith('rdk:'))
+        split.kafka += seconds;
+      else split.other += seconds;
+    } catch {
+      // The thread ended while we looked.
+    }
+  }
+  return split;
+}
+
 interface RunFigures {
   readonly messages: number;
   readonly per_second: number;
   readonly latency_ms: { p50: number; p99: number; max: number };
-  /** CPU time per request: the contender's process (all threads), and the broker's. */
-  readonly cpu_us_per_request: { contender: number; broker: number };
+  /**
+   * CPU time per request: the contender's process (all threads; and split into its main thread,
+   * librdkafka's threads and the others — worker threads, V8, libuv), and the broker's.
+   */
+  readonly cpu_us_per_request: {
+    contender: number;
+    broker: number;
+    main: number;
+    kafka_threads: number;
+    other_threads: number;
+  };
 }
 
 /** The 14-digit body an operator keys a request by (README: "Keys and partitions"). */
@@ -313,15 +346,33 @@ function latencies(counter: AnswerCounter): RunFigures['latency_ms'] {
   };
 }
 
+interface CpuSnapshot {
+  readonly contender: number;
+  readonly broker: number;
+  readonly threads: { main: number; kafka: number; other: number };
+}
+
+function cpuSnapshot(pids: { contender: number; broker: number }): CpuSnapshot {
+  return {
+    contender: cpuSeconds(pids.contender),
+    broker: cpuSeconds(pids.broker),
+    threads: cpuByThread(pids.contender),
+  };
+}
+
 function cpuPerRequest(
-  before: { contender: number; broker: number },
+  before: CpuSnapshot,
   pids: { contender: number; broker: number },
   count: number,
 ): RunFigures['cpu_us_per_request'] {
   const per = (seconds: number): number => Math.round((seconds / count) * 1e6 * 10) / 10;
+  const after = cpuSnapshot(pids);
   return {
-    contender: per(cpuSeconds(pids.contender) - before.contender),
-    broker: per(cpuSeconds(pids.broker) - before.broker),
+    contender: per(after.contender - before.contender),
+    broker: per(after.broker - before.broker),
+    main: per(after.threads.main - before.threads.main),
+    kafka_threads: per(after.threads.kafka - before.threads.kafka),
+    other_threads: per(after.threads.other - before.threads.other),
   };
 }
 
@@ -349,7 +400,7 @@ async function measure(
   const pids = { contender: running.pid, broker: broker.pid };
   try {
     if (mode.kind === 'backlog') {
-      const before = { contender: cpuSeconds(pids.contender), broker: cpuSeconds(pids.broker) };
+      const before = cpuSnapshot(pids);
       await counter.waitAll(count, 600_000);
       const seconds = (counter.lastOutputAt - counter.firstOutputAt) / 1000;
       return {
@@ -374,7 +425,7 @@ async function measure(
     } finally {
       await warmCounter.stop();
     }
-    const before = { contender: cpuSeconds(pids.contender), broker: cpuSeconds(pids.broker) };
+    const before = cpuSnapshot(pids);
     const figures = await drive(producer, counter, topics['requests']!, count, `${runId}-run`, mode.rate);
     return { ...figures, cpu_us_per_request: cpuPerRequest(before, pids, count) };
   } finally {

@@ -32,6 +32,9 @@ export class VerifyPool extends EventEmitter {
       filename: VERIFY_WORKER_FILE,
       minThreads: options.workers,
       maxThreads: options.workers,
+      // A worker awaiting the LMDB commit of a batch's state takes another partition's batch
+      // meanwhile (LMDB serialises the writes; the decisions need only the CPU).
+      concurrentTasksPerWorker: 2,
       // Workers hold an LMDB read transaction and warm caches: keep them.
       idleTimeout: Number.POSITIVE_INFINITY,
       // Our own bound (capacity) is the one that matters; Piscina's is a safety net above it.

@@ -17,7 +17,7 @@ export const CHANGELOG_FORMAT = 1;
 
 export function encodeStored(value: OutcomeRecord | RegistryEntry | readonly PendingEntry[]): Uint8Array {
   // A copy: msgpackr returns a view of its reused scratch buffer.
-  return Uint8Array.from(packr.pack(value));
+  return new Uint8Array(packr.pack(value));
 }
 
 export function decodeStored<T>(bytes: Uint8Array): T {
@@ -27,7 +27,7 @@ export function decodeStored<T>(bytes: Uint8Array): T {
 /** A device's waiting requests as a changelog value; null (a tombstone) when none wait. */
 export function encodePendingRecord(entries: readonly PendingEntry[]): Uint8Array | null {
   if (entries.length === 0) return null;
-  return Uint8Array.from(packr.pack([CHANGELOG_FORMAT, entries]));
+  return new Uint8Array(packr.pack([CHANGELOG_FORMAT, entries]));
 }
 
 export class ChangelogFormatError extends Error {}

@@ -189,7 +189,9 @@ export class BatchWriter implements CommandEffects {
     replayed: boolean,
   ): void {
     this.decided++;
-    this.#emit(decision);
+    // A replay re-emits the recorded result; БДИК never gets a confirmation twice (its first one
+    // was published with the batch that recorded it).
+    this.#emit(decision, !replayed);
     if (replayed) return;
     // A request starts waiting when it was received: a backlog here does not stretch its deadline.
     const received = new Date(receivedAt);
@@ -209,10 +211,10 @@ export class BatchWriter implements CommandEffects {
     this.#count('revoked', 'revoked');
   }
 
-  #emit(decision: Decision): void {
+  #emit(decision: Decision, notify = true): void {
     this.#output(ROLE_RESULTS, decision.requestId, resultMessage(decision, this.#atIso));
     if (decision.outcome === 'confirmed') {
-      if (decision.notify)
+      if (decision.notify && notify)
         this.#output(ROLE_CONFIRMATIONS, decision.imei, confirmationMessage(decision, this.#atIso));
       this.#count('confirmed', decision.evidence);
     } else {

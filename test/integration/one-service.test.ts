@@ -149,10 +149,7 @@ describe('two instances are one service', () => {
     const results = () =>
       rig.collector.json<{ requestId: string; outcome: string; reason: string | null }>(topics.results);
     /** The latest outcome of a request other than pending (results of one request come in order). */
-    const finalOf = (id: string) =>
-      results()
-        .filter((r) => r.requestId === id && r.outcome !== 'pending')
-        .at(-1);
+    const finalOf = (id: string) => results().filter((r) => r.requestId === id && r.outcome !== 'pending').at(-1);
     await rig.collector.waitFor(
       () => [...forms.map((f) => f[0]), 'one-blocked'].every((id) => finalOf(id) !== undefined),
       30_000,

@@ -43,7 +43,7 @@ function program(setExit: (code: number) => void): Command {
     if (kind === 'declarations')
       command.option(
         '--month <YYYY-MM>',
-        "the month this monthly export covers (default: the month most of its decisions' dates fall in)",
+        "the month this monthly export covers (default: the month more than half of its decisions' dates fall in)",
         (text: string) => {
           const month = parseYearMonth(text);
           if (month instanceof Error) throw new InvalidArgumentError(month.message);

@@ -31,7 +31,7 @@ const exportQuery = z.object({
     .refine((text) => !(parseYearMonth(text) instanceof Error), 'must be a month, YYYY-MM')
     .optional()
     .describe(
-      "The month this monthly export covers; default: the month most of its decisions' dates fall in.",
+      "The month this monthly export covers; default: the month more than half of its decisions' dates fall in.",
     ),
   file: z.string().min(1).max(255).optional().describe('The file’s name, recorded with the month.'),
 });

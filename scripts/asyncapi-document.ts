@@ -328,6 +328,16 @@ export const TOPICS: { readonly [R in TopicRole]: ExternalTopic | InternalTopic 
     key: 'the actor',
     encoding: 'application/json',
   },
+  exports: {
+    internal: true,
+    title: 'KGD monthly exports loaded (internal)',
+    description:
+      'Which month each loaded KGD monthly export covers (seed 000 §11): one record per month ' +
+      '(month, file name, rows, loadedAt, actor), published once the export’s decisions are on ' +
+      'kgd.release.decisions; read by every instance (GET /v1/info, the export-month gauges).',
+    key: 'kgd/<YYYY-MM>',
+    encoding: 'application/json',
+  },
 };
 
 /** What imeiflow does with each external topic, as AsyncAPI operations (its point of view). */

@@ -26,6 +26,7 @@ import {
   blocklistTable,
   declarationsTable,
   GlobalTables,
+  kgdExportsTable,
   localProductionTable,
   reviewTable,
   tacTable,
@@ -98,6 +99,7 @@ export async function startService(
   // Deadlines count with the working-day calendar: say when it does not know this or next year.
   const { calendar, utcOffsetMinutes } = config.pending;
   metrics.sources.calendar = { data: calendar, utcOffsetMinutes };
+  metrics.sources.kgdExport = { utcOffsetMinutes };
   metrics.sources.deadlines = {
     workingDays: config.pending.deadlineWorkingDays,
     calendar: workingCalendar(config),
@@ -200,6 +202,7 @@ export async function startService(
         reviewTable(log),
         tokensTable(log),
         auditTable(audit, log),
+        kgdExportsTable(log),
       ],
       onChanged: (changes) => pipeline.indexChanged([...changes.bodies], [...changes.applications]),
       consumed: (topic, count) => observer.consumed(topic, count),

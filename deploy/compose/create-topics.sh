@@ -3,7 +3,8 @@
 # topics all get PARTITIONS partitions: partition N of each belongs to the owner of the devices
 # whose IMEI body hashes to N. Compacted topics keep the latest record per key for good: the
 # journal, the pending changelog, and bdik.confirmations and bdik.revocations, which are also the
-# registry's changelog (a partition's next owner restores the registry from them).
+# registry's changelog (a partition's next owner restores the registry from them); the global
+# tables (TAC, block list, local production, tokens, KGD export months) keep one record per key.
 set -euo pipefail
 KT=/opt/kafka/bin/kafka-topics.sh
 until $KT --bootstrap-server "$BOOTSTRAP" --list >/dev/null 2>&1; do echo 'waiting for Kafka'; sleep 2; done
@@ -27,4 +28,5 @@ create imeiflow.blocklist compact "$PARTITIONS"
 create imeiflow.local-production compact "$PARTITIONS"
 create imeiflow.tokens compact 1
 create imeiflow.audit delete 1 retention.ms=-1
+create imeiflow.exports compact 1
 $KT --bootstrap-server "$BOOTSTRAP" --describe | grep -E '^Topic:' || true

@@ -3,10 +3,11 @@
  * directory's store: src/cli/cluster-link.ts), record the load in the audit trail, print the
  * report.
  */
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Config } from '../config/config.js';
-import type { LoadProgress, LoadReport } from '../loaders/load-table.js';
-import { type LoadKind, load, loadAction } from '../loaders/loads.js';
+import type { KgdExportContext, KgdExportOutcome } from '../loaders/kgd-export-month.js';
+import type { LoadProgress } from '../loaders/load-table.js';
+import { type LoadKind, type LoadResult, load, loadAction, loadTarget } from '../loaders/loads.js';
 import { type AuditEvent, AuditLog, auditEntryOf, kafkaAuditPublisher } from '../security/audit-log.js';
 import { storeOptionsOf } from '../store/encryption.js';
 import { openStore } from '../store/store.js';
@@ -28,7 +29,18 @@ function progressBar(label: string): ((p: LoadProgress) => void) | undefined {
   };
 }
 
-export function formatReport(report: LoadReport): string {
+/** What the report says about a KGD export's month. */
+function exportLines(outcome: KgdExportOutcome): string[] {
+  const lines = [
+    outcome.month === null
+      ? '  not recorded as a KGD monthly export'
+      : `  recorded as the KGD monthly export of ${outcome.month} (${outcome.from === 'option' ? 'the month given' : "from the decisions' dates"})`,
+  ];
+  for (const w of outcome.warnings) lines.push(`  ${w}`);
+  return lines;
+}
+
+export function formatReport(report: LoadResult): string {
   const lines = [
     `${report.file}: ${report.what} (${report.format}): ${number.format(report.rowsRead)} rows read, ` +
       `${number.format(report.rowsLoaded)} loaded, ${number.format(report.rowsRejected)} rejected ` +
@@ -50,6 +62,7 @@ export function formatReport(report: LoadReport): string {
     if (unlistedWarnings > 0)
       lines.push(`  … and ${number.format(unlistedWarnings)} more rows with warnings`);
   }
+  if (report.kgdExport !== undefined) lines.push(...exportLines(report.kgdExport));
   return lines.join('\n');
 }
 
@@ -57,6 +70,8 @@ export interface RunLoadOptions {
   readonly json: boolean;
   /** Why (e.g. the number of KGD's covering letter, seed 000 §11); recorded with the load. */
   readonly basis?: string;
+  /** A KGD export's month (`--month`), `YYYY-MM`; absent: from its decisions' dates. */
+  readonly month?: string;
 }
 
 export async function runLoad(
@@ -67,15 +82,22 @@ export async function runLoad(
 ): Promise<number> {
   const onProgress = options.json ? undefined : progressBar('loading');
   const progress = onProgress === undefined ? {} : { onProgress };
-  const event = (report: LoadReport): AuditEvent => ({
-    actor: cliActor(),
+  const actor = cliActor();
+  const event = (report: LoadResult): AuditEvent => ({
+    actor,
     role: CLI_ROLE,
     action: loadAction(kind),
     basis: options.basis ?? null,
-    target: `${resolve(file)}: ${report.rowsLoaded} rows loaded, ${report.rowsRejected} rejected`,
+    target: `${resolve(file)}: ${loadTarget(report)}`,
   });
+  const kgdExport: KgdExportContext = {
+    actor,
+    fileName: basename(file),
+    month: options.month ?? null,
+    utcOffsetMinutes: config.pending.utcOffsetMinutes,
+  };
   const link = await linkToCluster(config);
-  let report: LoadReport;
+  let report: LoadResult;
   if (link !== undefined) {
     try {
       process.stderr.write(`loading into the cluster at ${link.bootstrapServers} (${link.via})\n`);
@@ -84,6 +106,7 @@ export async function runLoad(
         { kind: 'cluster', cluster: { sink: link.producer, topics: config.topics } },
         file,
         progress,
+        kgdExport,
       );
       if (onProgress !== undefined) process.stderr.write('\n');
       // Every load is audited, whichever door it came through (seed 001 §31).
@@ -96,7 +119,7 @@ export async function runLoad(
     const audit = new AuditLog(store, config.dataDir);
     try {
       process.stderr.write(`no cluster to reach: loading into the store in ${config.dataDir}\n`);
-      report = await load(kind, { kind: 'local', store }, file, progress);
+      report = await load(kind, { kind: 'local', store }, file, progress, kgdExport);
       if (onProgress !== undefined) process.stderr.write('\n');
       await audit.record(event(report));
     } finally {

@@ -5,8 +5,9 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config/config.js';
+import { parseYearMonth } from '../domain/kgd-export.js';
 import { CHANNELS, type Channel } from '../domain/types.js';
 import { isImeiflowError, messageOf } from '../errors.js';
 import type { LoadKind } from '../loaders/loads.js';
@@ -32,21 +33,32 @@ function program(setExit: (code: number) => void): Command {
     .exitOverride();
 
   const loadCommand = (name: string, what: string, kind: LoadKind): void => {
-    cli
+    const command = cli
       .command(`${name} <file>`)
       .description(
         `load ${what} for the whole cluster (KAFKA_BROKERS, or the running embedded service; else this data directory); idempotent; bad rows are reported by line`,
       )
       .option('--json', 'print the load report as one JSON line')
-      .option('--basis <text>', 'why, recorded in the audit trail (e.g. the covering letter number)')
-      .action(async (file: string, opts: { json?: boolean; basis?: string }) => {
-        setExit(
-          await runLoad(loadConfig(), kind, file, {
-            json: opts.json === true,
-            ...(opts.basis === undefined ? {} : { basis: opts.basis }),
-          }),
-        );
-      });
+      .option('--basis <text>', 'why, recorded in the audit trail (e.g. the covering letter number)');
+    if (kind === 'declarations')
+      command.option(
+        '--month <YYYY-MM>',
+        "the month this monthly export covers (default: the month more than half of its decisions' dates fall in)",
+        (text: string) => {
+          const month = parseYearMonth(text);
+          if (month instanceof Error) throw new InvalidArgumentError(month.message);
+          return month;
+        },
+      );
+    command.action(async (file: string, opts: { json?: boolean; basis?: string; month?: string }) => {
+      setExit(
+        await runLoad(loadConfig(), kind, file, {
+          json: opts.json === true,
+          ...(opts.basis === undefined ? {} : { basis: opts.basis }),
+          ...(opts.month === undefined ? {} : { month: opts.month }),
+        }),
+      );
+    });
   };
   loadCommand('load-tac', 'a GSMA TAC database export (CSV, | or , separated)', 'tac');
   loadCommand('load-declarations', 'the KGD declarations export (CSV or XLSX)', 'declarations');

@@ -17,6 +17,7 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
+import { kgdExportStatus } from '../store/kgd-exports.js';
 import type { ControlPlaneDeps } from './deps.js';
 import { sendProblem } from './problem.js';
 import { pickLanguage, reviewPage } from './review-page.js';
@@ -109,10 +110,17 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   });
   app.get(
     '/v1/info',
-    { schema: { summary: 'Version, Kafka brokers and topics, partitions owned', security: [] } },
+    {
+      schema: {
+        summary: 'Version, Kafka brokers and topics, partitions owned, the last KGD monthly export loaded',
+        security: [],
+      },
+    },
     async () => ({
       ...deps.info,
       partitionsOwned: deps.ownedPartitions(),
+      // Seed 000 §11: the month each export covers, not who loaded it (that is in the audit trail).
+      kgdExport: kgdExportStatus(deps.store, new Date(), deps.config.pending.utcOffsetMinutes),
     }),
   );
   app.get('/review', { schema: { hide: true } }, async (request, reply) => {

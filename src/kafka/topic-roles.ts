@@ -230,6 +230,19 @@ export const TOPIC_ROLES = {
     readBy: 'imeiflow (every instance: GET /v1/audit, audit.jsonl)',
     about: 'one ordered audit trail for the cluster',
   }),
+  exports: role({
+    defaultName: 'imeiflow.exports',
+    env: 'IMEIFLOW_TOPIC_EXPORTS',
+    scope: 'global',
+    exact: false,
+    cleanup: 'compact',
+    partitions: 1,
+    internal: true,
+    key: 'kgd/<YYYY-MM>',
+    writtenBy: 'imeiflow (KGD export loads, after their decisions are delivered)',
+    readBy: 'imeiflow (every instance: GET /v1/info, the export-month gauges)',
+    about: 'which month each loaded KGD monthly export covers (seed 000 §11), one record per month',
+  }),
 } as const satisfies Record<string, TopicRole>;
 
 export type TopicRoleName = keyof typeof TOPIC_ROLES;

@@ -13,7 +13,13 @@ import {
   localProductionClusterSink,
   tacClusterSink,
 } from './cluster-sinks.js';
-import { DECLARATIONS_SPEC, declarationsSink } from './declarations-loader.js';
+import { DECLARATIONS_SPEC, type DeclarationRow, declarationsSink } from './declarations-loader.js';
+import {
+  type KgdExportContext,
+  type KgdExportOutcome,
+  recordKgdExport,
+  tallyingSink,
+} from './kgd-export-month.js';
 import { type LoadOptions, type LoadReport, loadTable, type RowSink, type TableSpec } from './load-table.js';
 import { LOCAL_PRODUCTION_SPEC, localProductionSink } from './local-production-loader.js';
 import { TAC_SPEC, tacSink } from './tac-loader.js';
@@ -52,13 +58,34 @@ export function loadAction(kind: LoadKind): string {
   return kind === 'localProduction' ? 'load.local-production' : `load.${kind}`;
 }
 
-export function load(
+/** A load's report; a KGD export's also says which month it was recorded as (or why not). */
+export interface LoadResult extends LoadReport {
+  readonly kgdExport?: KgdExportOutcome;
+}
+
+/** The audit trail's words for a load: rows, and a KGD export's month. */
+export function loadTarget(report: LoadResult): string {
+  const rows = `${report.rowsLoaded} rows loaded, ${report.rowsRejected} rejected`;
+  const month = report.kgdExport?.month;
+  return month === undefined || month === null ? rows : `${rows}; KGD export of ${month}`;
+}
+
+/**
+ * Load a file. With `kgdExport`, a declarations file is a KGD monthly export: once its rows are
+ * delivered, the month it covers is recorded where the rows went (kgd-export-month.ts).
+ */
+export async function load(
   kind: LoadKind,
   target: LoadTarget,
   file: string,
   options?: LoadOptions,
-): Promise<LoadReport> {
+  kgdExport?: KgdExportContext,
+): Promise<LoadResult> {
   const { spec: table, local, cluster } = LOADS[kind] as LoadSpec<unknown>;
   const sink = target.kind === 'cluster' ? cluster(target.cluster) : local(target.store);
-  return loadTable(file, table, sink, options);
+  if (kind !== 'declarations' || kgdExport === undefined) return loadTable(file, table, sink, options);
+  const tallying = tallyingSink(sink as RowSink<DeclarationRow>, kgdExport.utcOffsetMinutes);
+  const report = await loadTable(file, DECLARATIONS_SPEC, tallying.sink, options);
+  const outcome = await recordKgdExport(target, report, tallying.tally(), kgdExport);
+  return { ...report, kgdExport: outcome };
 }

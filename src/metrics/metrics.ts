@@ -6,9 +6,11 @@
 import { statSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type DeadlinePolicy, stageDeadline, type WaitingStage } from '../domain/deadline.js';
+import { dueExportMonth, monthTimestamp } from '../domain/kgd-export.js';
 import { type CalendarData, calendarCoveredUntil } from '../domain/working-day.js';
 import type { PipelineObserver } from '../pipeline/observer.js';
 import type { OutcomeCounts } from '../pool/batch-contract.js';
+import { latestKgdExport } from '../store/kgd-exports.js';
 import { scanPending } from '../store/pending-scan.js';
 import type { Store } from '../store/store.js';
 
@@ -25,6 +27,8 @@ export interface MetricSources {
   calendar?: { readonly data: CalendarData; readonly utcOffsetMinutes: number };
   /** For review entries of earlier builds, stored without a deadline (src/domain/deadline.ts). */
   deadlines?: DeadlinePolicy;
+  /** KGD's monthly export (seed 000 §11): months are Astana's (`pending.utcOffsetMinutes`). */
+  kgdExport?: { readonly utcOffsetMinutes: number };
 }
 
 /** Counting waiting requests scans the pending store: at most this often. */
@@ -231,6 +235,28 @@ export class Metrics implements PipelineObserver {
         const calendar = sources.calendar;
         if (calendar === undefined) return;
         this.set(calendarCoveredUntil(calendar.data, new Date(), calendar.utcOffsetMinutes).getTime() / 1000);
+      },
+    });
+    // Months as 00:00 UTC on their first day (src/domain/kgd-export.ts): the two compare directly.
+    new Gauge({
+      name: `${PREFIX}kgd_export_last_month_timestamp_seconds`,
+      help: 'The latest month whose KGD monthly export is loaded, as 00:00 UTC on its first day (0: none)',
+      registers,
+      collect() {
+        const store = sources.store;
+        if (store === undefined || sources.kgdExport === undefined) return;
+        const last = latestKgdExport(store);
+        this.set(last === undefined ? 0 : monthTimestamp(last.month).getTime() / 1000);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}kgd_export_expected_month_timestamp_seconds`,
+      help: 'The month whose KGD export should be loaded by now (due by the 5th of the next month, Astana time), as 00:00 UTC on its first day',
+      registers,
+      collect() {
+        const kgd = sources.kgdExport;
+        if (kgd === undefined) return;
+        this.set(monthTimestamp(dueExportMonth(new Date(), kgd.utcOffsetMinutes)).getTime() / 1000);
       },
     });
     new Gauge({

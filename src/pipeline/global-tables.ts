@@ -2,8 +2,8 @@
  * Global tables (Kafka Streams' GlobalKTable): every instance reads every partition of these
  * topics into its own LMDB, so state users see as one is the same on every instance — the
  * declaration index (from `kgd.release.decisions`, whichever door a decision came through), the
- * TAC table, the block list, local production, and the review table (every partition's waiting
- * requests, from the pending changelog).
+ * TAC table, the block list, local production, the review table (every partition's waiting
+ * requests, from the pending changelog), and the months of the KGD exports loaded.
  *
  * A batch of messages is applied in one LMDB transaction together with the positions after it,
  * so each message is applied exactly once per instance. A batch that fails is not skipped: the
@@ -29,6 +29,7 @@ import { bodyOfPendingKey } from '../pool/batch-writer.js';
 import type { AuditLog } from '../security/audit-log.js';
 import { applyTokenEvent, lmdbTokenTable, tokenEventSchema } from '../security/tokens.js';
 import { applyApplicationDecision } from '../store/declarations.js';
+import { kgdExportKey, kgdExportRecordSchema } from '../store/kgd-exports.js';
 import type { AuditEntry } from '../store/records.js';
 import { ChangelogFormatError, decodePendingRecord } from '../store/state-codec.js';
 import { bumpTacVersion, type Store } from '../store/store.js';
@@ -376,6 +377,39 @@ export function auditTable(audit: AuditLog, log: Logger): GlobalTable {
     },
     afterCommit(messages) {
       audit.archive(entriesOf(messages).map(([, entry]) => entry));
+    },
+  };
+}
+
+/**
+ * The KGD monthly exports loaded (seed 000 §11), keyed `kgd/<YYYY-MM>`: every instance knows the
+ * last month loaded (GET /v1/info, the export-month gauges and their alert).
+ */
+export function kgdExportsTable(log: Logger): GlobalTable {
+  return {
+    role: 'exports',
+    apply(store, messages) {
+      for (const m of messages) {
+        const key = keyOf(m);
+        if (key === null) continue;
+        if (m.value === null) {
+          store.exports.remove(key);
+          continue;
+        }
+        let value: unknown;
+        try {
+          value = jsonOf(m.value);
+        } catch {
+          value = undefined;
+        }
+        const record = kgdExportRecordSchema.safeParse(value);
+        if (record.success && key === kgdExportKey(record.data.month)) store.exports.put(key, record.data);
+        else
+          log.error(
+            { topic: m.topic, partition: m.partition, offset: m.offset, key },
+            'not a KGD export record: skipped',
+          );
+      }
     },
   };
 }

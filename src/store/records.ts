@@ -40,3 +40,22 @@ export interface TokenRecord {
   /** Set when the account was blocked for inactivity (seed 001: 60 days without requests). */
   readonly blockedAt: string | null;
 }
+
+/**
+ * A loaded KGD monthly export (seed 000 §11), one per month, keyed `kgd/<YYYY-MM>`: the latest
+ * load of a month replaces the one before (src/store/kgd-exports.ts).
+ */
+export interface KgdExportRecord {
+  /** The month the export covers, `YYYY-MM` (Astana). */
+  readonly month: string;
+  /** Where the month came from: given on the load, or the decisions' dates. */
+  readonly monthFrom: 'option' | 'decisions';
+  /** The file's name as loaded (the CLI's path, the upload's name). */
+  readonly file: string;
+  /** Rows loaded from it. */
+  readonly rows: number;
+  /** When its decisions were delivered (ISO, UTC). */
+  readonly loadedAt: string;
+  /** Who loaded it: a token's name, or `cli:<user>`. */
+  readonly actor: string;
+}

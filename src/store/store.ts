@@ -17,7 +17,14 @@ import type {
 } from '../domain/types.js';
 import { ImeiflowError, messageOf } from '../errors.js';
 import { checkEncryptionKey } from './encryption.js';
-import type { AuditEntry, OutboxEntry, PendingEntry, StoreMeta, TokenRecord } from './records.js';
+import type {
+  AuditEntry,
+  KgdExportRecord,
+  OutboxEntry,
+  PendingEntry,
+  StoreMeta,
+  TokenRecord,
+} from './records.js';
 import { STRUCTURES_FINGERPRINT, structuredEncoderOptions } from './structures.js';
 
 /**
@@ -62,6 +69,8 @@ export interface Store {
   /** Token accounts by name, and token hash → name. */
   readonly tokens: Database<TokenRecord, string>;
   readonly tokenHashes: Database<string, string>;
+  /** KGD monthly exports loaded, by `kgd/<YYYY-MM>` (the `exports` topic's global table). */
+  readonly exports: Database<KgdExportRecord, string>;
   close(): Promise<void>;
 }
 
@@ -155,6 +164,7 @@ export function openStore(options: StoreOptions): Store {
     commandOutbox: db('command-outbox'),
     tokens: db('tokens'),
     tokenHashes: db('token-hashes'),
+    exports: db('exports'),
     close: () => env.close(),
   };
 }

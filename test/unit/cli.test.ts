@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { addMonths, monthOfInstant } from '../../src/domain/kgd-export.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import type { AuditEntry } from '../../src/store/records.js';
 import { openStore } from '../../src/store/store.js';
@@ -133,6 +134,47 @@ describe('imeiflow CLI (the built binary)', () => {
     const { code, stdout } = imeiflow('load-tac', join(PACKAGE_ROOT, 'test/fixtures/tac-with-errors.csv'));
     expect(code).toBe(1);
     expect(stdout).toMatch(/line 3: TAC "1234" is not 8 digits/);
+  });
+
+  it("load-declarations records the KGD export's month: --month, else its decisions' dates", async () => {
+    expect(imeiflow('load-declarations', join(samples, 'declarations.csv'), '--month', '2026-13').code).toBe(
+      2,
+    );
+    // The month before last has ended whatever today is.
+    const month = addMonths(monthOfInstant(new Date(), 300), -2);
+    const file = join(dataDir, '..', 'kgd-export.csv');
+    writeFileSync(
+      file,
+      `ID заявки,Код таможенной процедуры,IMEI,decided_at\nKZ-CLI-1,40,${imei(APPLE, 71)},${month}-03T10:00:00Z\n`,
+    );
+    const fromDates = imeiflow('load-declarations', file);
+    expect(fromDates.code, fromDates.stderr).toBe(0);
+    expect(fromDates.stdout).toContain(
+      `recorded as the KGD monthly export of ${month} (from the decisions' dates)`,
+    );
+    const earlier = addMonths(month, -1);
+    const given = imeiflow('load-declarations', file, '--month', earlier, '--json');
+    expect(JSON.parse(given.stdout)).toMatchObject({
+      kgdExport: {
+        month: earlier,
+        from: 'option',
+        warnings: [`rows dated outside ${earlier}, the month given: ${month}: 1 row`],
+      },
+    });
+    const store = openStore({ dataDir });
+    try {
+      expect(store.exports.get(`kgd/${month}`)).toMatchObject({
+        file: 'kgd-export.csv',
+        actor: ACTOR,
+        rows: 1,
+      });
+      expect(store.exports.get(`kgd/${earlier}`)).toMatchObject({ monthFrom: 'option' });
+    } finally {
+      await store.close();
+    }
+    expect(auditFile().at(-1)!.target).toMatch(
+      new RegExp(`kgd-export\\.csv: 1 rows loaded, 0 rejected; KGD export of ${earlier}$`),
+    );
   });
 
   it('a missing file exits 1 with its name', () => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
+import { addMonths, monthOfInstant } from '../../src/domain/kgd-export.js';
 import { buildControlPlane } from '../../src/http/app.js';
 import { PROBLEMS } from '../../src/http/problem.js';
 import { createLogger } from '../../src/log.js';
@@ -420,6 +421,41 @@ describe('loads over HTTP', () => {
       action: 'load.blocklist',
       basis: 'letter 7',
     });
+  });
+
+  it('a KGD export records its month (from ?month= or its dates); GET /v1/info shows the last one', async () => {
+    const info = async () =>
+      (await app.inject({ url: '/v1/info' })).json() as { kgdExport: Record<string, unknown> };
+    expect((await info()).kgdExport).toMatchObject({ lastMonth: null, overdue: true });
+    // Last month (Astana) has ended whatever today is.
+    const lastMonth = addMonths(monthOfInstant(new Date(), 300), -1);
+    const upload = (url: string) =>
+      app.inject({
+        method: 'POST',
+        url,
+        headers: as('kgd', { 'content-type': 'text/csv' }),
+        payload: `ID заявки,Код таможенной процедуры,IMEI,decided_at\nKZ-EXP-1,40,${imei(APPLE, 61)},${lastMonth}-15T10:00:00Z\n`,
+      });
+    expectProblem(await upload('/v1/declarations?month=2026-13'), 'invalid-request');
+    const fromDates = await upload(`/v1/declarations?file=${encodeURIComponent('выгрузка.csv')}`);
+    expect(fromDates.statusCode).toBe(200);
+    expect(fromDates.json()).toMatchObject({ kgdExport: { month: lastMonth, from: 'decisions' } });
+    expect(store.exports.get(`kgd/${lastMonth}`)).toMatchObject({
+      file: 'выгрузка.csv',
+      rows: 1,
+      actor: 'kgd',
+    });
+    expect(audit.query({ limit: 10_000 }).at(-1)).toMatchObject({
+      action: 'load.declarations',
+      target: `1 rows loaded, 0 rejected; KGD export of ${lastMonth}`,
+    });
+    const earlier = addMonths(lastMonth, -1);
+    const given = await upload(`/v1/declarations?month=${earlier}`);
+    expect(given.json()).toMatchObject({ kgdExport: { month: earlier, from: 'option' } });
+    expect(store.exports.get(`kgd/${earlier}`)).toMatchObject({ file: 'upload', monthFrom: 'option' });
+    // The latest month loaded, not the latest load; last month's is in, so nothing is overdue.
+    expect((await info()).kgdExport).toMatchObject({ lastMonth, rows: 1, overdue: false });
+    expect((await info()).kgdExport).not.toHaveProperty('actor');
   });
 
   it('a file with the wrong header is a problem and loads nothing', async () => {

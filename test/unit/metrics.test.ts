@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { addMonths, dueExportMonth, monthTimestamp } from '../../src/domain/kgd-export.js';
 import { Metrics } from '../../src/metrics/metrics.js';
+import { putKgdExport } from '../../src/store/kgd-exports.js';
 import { openStore } from '../../src/store/store.js';
 import { waitingEntry } from '../support/fixtures.js';
 import { tempDir } from '../support/tmp.js';
@@ -45,6 +47,38 @@ describe('metrics', () => {
     expect(gauge(await metrics.registry.metrics(), name)).toBe(
       Date.UTC(thisYear + 1, 0, 1) / 1000 - 5 * 3600,
     );
+  });
+
+  it("KGD's monthly export: the last month loaded and the month due by now, comparable", async () => {
+    const exportStore = openStore({ dataDir: join(tempDir(), 'metrics-exports') });
+    try {
+      const metrics = new Metrics({ defaultMetrics: false });
+      metrics.sources.store = exportStore;
+      metrics.sources.kgdExport = { utcOffsetMinutes: 300 };
+      const last = 'imeiflow_kgd_export_last_month_timestamp_seconds';
+      const expected = 'imeiflow_kgd_export_expected_month_timestamp_seconds';
+      // Nothing loaded: 0, below any month, so the alert fires once a month is due.
+      let text = await metrics.registry.metrics();
+      expect(gauge(text, last)).toBe(0);
+      const due = dueExportMonth(new Date(), 300);
+      expect(gauge(text, expected)).toBe(monthTimestamp(due).getTime() / 1000);
+      const record = (month: string) => ({
+        month,
+        monthFrom: 'decisions' as const,
+        file: `kgd-${month}.xlsx`,
+        rows: 10,
+        loadedAt: new Date().toISOString(),
+        actor: 'kgd.loader',
+      });
+      // The latest month counts, whatever order the loads came in.
+      await putKgdExport(exportStore, record(due));
+      await putKgdExport(exportStore, record(addMonths(due, -3)));
+      text = await metrics.registry.metrics();
+      expect(gauge(text, last)).toBe(gauge(text, expected));
+      expect(gauge(text, last)).toBe(Date.UTC(Number(due.slice(0, 4)), Number(due.slice(5)) - 1, 1) / 1000);
+    } finally {
+      await exportStore.close();
+    }
   });
 
   it('per stage: the oldest waiting request and those past their deadline', async () => {

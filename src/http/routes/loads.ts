@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { parseYearMonth } from '../../domain/kgd-export.js';
 import { isImeiflowError, messageOf } from '../../errors.js';
-import { type LoadKind, load } from '../../loaders/loads.js';
+import { type LoadKind, load, loadTarget } from '../../loaders/loads.js';
 import type { Permission } from '../../security/roles.js';
 import { basisOf, requirePermission } from '../auth.js';
 import type { ControlPlaneDeps } from '../deps.js';
@@ -21,6 +23,18 @@ const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.s
 const CSV_TYPES = ['text/csv', 'text/plain', 'application/octet-stream'];
 /** Monthly KGD exports run to millions of rows; a gigabyte leaves room. */
 const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
+
+/** A KGD export's month and name, as the CLI's `--month` and file name (seed 000 §11). */
+const exportQuery = z.object({
+  month: z
+    .string()
+    .refine((text) => !(parseYearMonth(text) instanceof Error), 'must be a month, YYYY-MM')
+    .optional()
+    .describe(
+      "The month this monthly export covers; default: the month more than half of its decisions' dates fall in.",
+    ),
+  file: z.string().min(1).max(255).optional().describe('The file’s name, recorded with the month.'),
+});
 
 interface LoadRoute {
   readonly url: string;
@@ -54,7 +68,8 @@ export function loadRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
         bodyLimit: MAX_UPLOAD_BYTES,
         schema: {
           summary: `Load a ${route.what} file for the whole cluster (as the CLI does)`,
-          description: `Send the file as the body with Content-Type text/csv${route.xlsx ? ` or ${XLSX_TYPE}` : ''}. The rows are published to the topics every instance reads; the answer, once Kafka has them all, is the load report: rows read, loaded and rejected, each rejected row with its line.`,
+          description: `Send the file as the body with Content-Type text/csv${route.xlsx ? ` or ${XLSX_TYPE}` : ''}. The rows are published to the topics every instance reads; the answer, once Kafka has them all, is the load report: rows read, loaded and rejected, each rejected row with its line.${route.kind === 'declarations' ? ' The file is a KGD monthly export: the report says which month it was recorded as (`kgdExport`), from `month` or from its decisions’ dates, or why it was not (GET /v1/info shows the last month loaded).' : ''}`,
+          ...(route.kind === 'declarations' ? { querystring: exportQuery } : {}),
         },
         preHandler: requirePermission(deps.tokens, route.permission),
       },
@@ -75,6 +90,9 @@ export function loadRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
           await pipeline(request.body as Readable, createWriteStream(file));
           // Cluster-wide: the rows go to the topics every instance reads; the report is what
           // Kafka has acknowledged.
+          const query = (request.query ?? {}) as z.infer<typeof exportQuery>;
+          // Validated by the schema: a month, or absent.
+          const month = query.month === undefined ? null : parseYearMonth(query.month);
           const report = await load(
             route.kind,
             deps.loads === undefined
@@ -82,6 +100,12 @@ export function loadRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
               : { kind: 'cluster', cluster: deps.loads },
             file,
             { format },
+            {
+              actor: actor.name,
+              fileName: query.file ?? 'upload',
+              month: month instanceof Error ? null : month,
+              utcOffsetMinutes: deps.config.pending.utcOffsetMinutes,
+            },
           );
           await deps.audit.record({
             actor: actor.name,
@@ -89,7 +113,7 @@ export function loadRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
             action: `load.${route.url.slice('/v1/'.length)}`,
             // Optional for loads: e.g. the number of KGD's covering letter (seed 000 §11).
             basis: basisOf(request),
-            target: `${report.rowsLoaded} rows loaded, ${report.rowsRejected} rejected`,
+            target: loadTarget(report),
           });
           return { ...report, file: 'upload' };
         } catch (error) {

@@ -1,0 +1,145 @@
+/**
+ * The month of a KGD monthly export (seed 000 §11) is cluster-wide state: a file uploaded to one
+ * instance, or loaded with the CLI on the cluster, is recorded on `imeiflow.exports` once its
+ * decisions are delivered, and every instance shows the last month loaded (GET /v1/info, the
+ * export-month gauges).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ServiceProcess } from '../../bench/lib/harness.js';
+import { luhnDigit } from '../../src/domain/imei.js';
+import { addMonths, dueExportMonth, monthOfInstant, monthTimestamp } from '../../src/domain/kgd-export.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { useRig } from '../support/rig.js';
+
+const rig = useRig({
+  name: 'kgd-export',
+  stores: { a: async () => undefined, b: async () => undefined },
+  kafka: { collect: ['exports', 'decisions'] },
+});
+const BIN = join(PACKAGE_ROOT, 'bin/imeiflow.js');
+const withLuhn = (body: string) => body + String(luhnDigit(body));
+
+/** The CLI acting on the cluster (KAFKA_BROKERS set), from a directory of its own. */
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      ...rig.env,
+      KAFKA_BROKERS: rig.broker.bootstrap,
+      IMEIFLOW_DATA_DIR: mkdtempSync(join(rig.root, 'cli-')),
+      IMEIFLOW_LOG_LEVEL: 'warn',
+    },
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+interface ExportStatus {
+  lastMonth: string | null;
+  rows: number | null;
+  expectedMonth: string;
+  overdue: boolean;
+}
+
+async function exportStatus(service: ServiceProcess): Promise<ExportStatus> {
+  const response = await fetch(`http://127.0.0.1:${service.port}/v1/info`);
+  return ((await response.json()) as { kgdExport: ExportStatus }).kgdExport;
+}
+
+async function gauge(service: ServiceProcess, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? Number.NaN : Number(line.split(' ')[1]);
+}
+
+async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - started;
+    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("KGD's monthly export across instances", () => {
+  it('a file loaded through one instance or the CLI shows its month on every instance', async () => {
+    const a = await rig.startService('a');
+    const b = await rig.startService('b');
+    await Promise.all([a.waitReady(120_000), b.waitReady(120_000)]);
+    const admin = cli('token', 'create', '--name', 'kgd.loader', '--role', 'kgd');
+    expect(admin.status, admin.stderr).toBe(0);
+    const token = admin.stdout.trim();
+
+    // Months that have ended whatever today is: the one before last, and last month.
+    const thisMonth = monthOfInstant(new Date(), 300);
+    const earlier = addMonths(thisMonth, -2);
+    const last = addMonths(thisMonth, -1);
+    for (const service of [a, b]) {
+      expect(await exportStatus(service)).toMatchObject({
+        lastMonth: null,
+        overdue: true,
+        expectedMonth: dueExportMonth(new Date(), 300),
+      });
+      expect(await gauge(service, 'imeiflow_kgd_export_last_month_timestamp_seconds')).toBe(0);
+    }
+
+    // ── uploaded to a, with its month from the decisions' dates ───────────────────────────
+    const rows = ['35209900176148', '35209900176155', '35209900176163'].map(
+      (body, i) => `KZ-EXP-${i},40,${withLuhn(body)},released,${earlier}-1${i}T10:00:00Z`,
+    );
+    const upload = await fetch(`http://127.0.0.1:${a.port}/v1/declarations?file=export-${earlier}.csv`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' },
+      body: `ID заявки,Код таможенной процедуры,IMEI,status,decided_at\n${rows.join('\n')}\n`,
+    });
+    expect(upload.status).toBe(200);
+    expect(await upload.json()).toMatchObject({
+      rowsLoaded: 3,
+      kgdExport: { month: earlier, from: 'decisions', warnings: [] },
+    });
+    const delay = await within(10_000, 'b shows the month loaded through a', async () => {
+      const status = await exportStatus(b);
+      return status.lastMonth === earlier && status.rows === 3;
+    });
+    expect(await gauge(b, 'imeiflow_kgd_export_last_month_timestamp_seconds')).toBe(
+      monthTimestamp(earlier).getTime() / 1000,
+    );
+    expect(await gauge(b, 'imeiflow_kgd_export_expected_month_timestamp_seconds')).toBe(
+      monthTimestamp(dueExportMonth(new Date(), 300)).getTime() / 1000,
+    );
+    // The record follows the decisions it stands for.
+    const exports = () => rig.collector.of(rig.topics.exports);
+    expect(exports().map((m) => m.key)).toEqual([`kgd/${earlier}`]);
+    expect(rig.collector.of(rig.topics.decisions).length).toBeGreaterThan(0);
+    expect(JSON.parse(exports()[0]!.value!)).toMatchObject({
+      month: earlier,
+      monthFrom: 'decisions',
+      file: `export-${earlier}.csv`,
+      rows: 3,
+      actor: 'kgd.loader',
+    });
+
+    // ── loaded with the CLI on the cluster, the month given ───────────────────────────────
+    const file = join(rig.root, 'undated.csv');
+    writeFileSync(
+      file,
+      `ID заявки,Код таможенной процедуры,IMEI\nKZ-EXP-9,40,${withLuhn('35209900176171')}\n`,
+    );
+    const undated = cli('load-declarations', file);
+    expect(undated.status, undated.stderr).toBe(0);
+    expect(undated.stdout).toContain('not recorded as a KGD monthly export');
+    const given = cli('load-declarations', file, '--month', last);
+    expect(given.stdout).toContain(`recorded as the KGD monthly export of ${last} (the month given)`);
+    for (const service of [a, b]) {
+      await within(10_000, `the CLI's month on ${service === a ? 'a' : 'b'}`, async () => {
+        const status = await exportStatus(service);
+        return status.lastMonth === last && status.rows === 1 && !status.overdue;
+      });
+    }
+    expect(exports().map((m) => m.key)).toEqual([`kgd/${earlier}`, `kgd/${last}`]);
+    process.stdout.write(`${JSON.stringify({ test: 'kgd-export', other_instance_ms: delay })}\n`);
+  });
+});

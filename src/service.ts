@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Config, workerCount, workingCalendar } from './config/config.js';
+import { devicePartition } from './domain/device-partition.js';
 import { calendarGaps } from './domain/working-day.js';
 import { messageOf } from './errors.js';
 import { buildControlPlane } from './http/app.js';
@@ -33,6 +34,7 @@ import {
   tokensTable,
 } from './pipeline/global-tables.js';
 import type { PipelineObserver } from './pipeline/observer.js';
+import { RegistryView } from './pipeline/registry-view.js';
 import { RequestPipeline } from './pipeline/request-pipeline.js';
 import { VerifyPool } from './pool/verify-pool.js';
 import { AuditLog, kafkaAuditPublisher } from './security/audit-log.js';
@@ -188,6 +190,7 @@ export async function startService(
       log,
       partitions: layout.partitions,
       onFatal,
+      onOwnership: (partitions) => registryView.owned(partitions),
     });
     const tables = new GlobalTables({
       config,
@@ -221,6 +224,9 @@ export async function startService(
     await validator.start();
     steps.push({ name: 'decision validator', close: () => validator.stop() });
 
+    const registryView = new RegistryView({ config, kafka, store, log, partitions: layout.partitions });
+    await registryView.start();
+    steps.push({ name: 'registry view', close: () => registryView.stop() });
     await pipeline.start();
     steps.push({ name: 'request pipeline', close: () => pipeline.stop(SHUTDOWN_DEADLINE_MS) });
     metrics.sources.queuedMessages = () => pipeline.queuedMessages;
@@ -243,6 +249,10 @@ export async function startService(
       store,
       tokens,
       loads: { sink: producer, topics: config.topics },
+      registryOf: (body) =>
+        pipeline.activePartitions.includes(devicePartition(body, layout.partitions))
+          ? store.registry.get(body)
+          : registryView.entry(body),
       audit,
       metrics,
       commands,

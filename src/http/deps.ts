@@ -1,5 +1,6 @@
 /** What the control plane needs from the rest of the service. */
 import type { Config } from '../config/config.js';
+import type { RegistryEntry } from '../domain/types.js';
 import type { ClusterTarget } from '../loaders/cluster-sinks.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -29,6 +30,8 @@ export interface ControlPlaneDeps {
   readonly loads?: ClusterTarget;
   /** Sends review commands; absent when the control plane runs without Kafka (tests, tools). */
   readonly commands?: CommandSender;
+  /** A device's registry entry, wherever its partition is owned; absent: this store's. */
+  readonly registryOf?: (body: string) => RegistryEntry | undefined;
   /** Why the service is not ready, or null when it is. */
   readonly notReadyReason: () => string | null;
   readonly ownedPartitions: () => readonly number[];

@@ -265,7 +265,8 @@ interface Confirmation {
   readonly verifiedAt: string;
 }
 
-function registryEntryFrom(value: Buffer, partition: number): RegistryEntry {
+/** A БДИК confirmation read back as the registry entry it records (throws when it is not one). */
+export function registryEntryFrom(value: Buffer, partition: number): RegistryEntry {
   const c = JSON.parse(value.toString('utf8')) as Confirmation;
   if (typeof c.imei !== 'string' || !/^\d{15}$/.test(c.imei) || typeof c.requestId !== 'string')
     throw new Error('not a БДИК confirmation');

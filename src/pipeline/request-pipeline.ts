@@ -37,6 +37,8 @@ export interface RequestPipelineDeps {
   readonly partitions: number;
   /** Called when the pipeline cannot go on safely; the process should exit and restart. */
   readonly onFatal: (error: Error) => void;
+  /** The partitions this instance runs changed (after a rebalance). */
+  readonly onOwnership?: (partitions: readonly number[]) => void;
 }
 
 type Input = 'requests' | 'repartition' | 'commands';
@@ -273,6 +275,7 @@ export class RequestPipeline {
           this.#assignedOnce = true;
           for (const [i, task] of tasks.entries()) task.start(starts[i]!);
           this.#deps.log.info({ partitions }, 'partitions recovered; consuming');
+          this.#deps.onOwnership?.(partitions);
         })
         .catch((error: unknown) =>
           this.#deps.onFatal(error instanceof Error ? error : new Error(String(error))),

@@ -61,6 +61,8 @@ export interface Store {
   /** applicationId → IMEI bodies with a waiting request naming that application (sorted duplicates). */
   readonly pendingByApplication: Database<string, string>;
   readonly outcomes: Database<OutcomeRecord, string>;
+  /** Registry entries of partitions owned elsewhere (src/pipeline/registry-view.ts). */
+  readonly registryView: Database<{ order: number; entry: RegistryEntry | null }, string>;
   /** Every partition's waiting requests (the review table), read from the pending changelog. */
   readonly reviews: Database<PendingEntry[], string>;
   readonly audit: Database<AuditEntry, string>;
@@ -160,6 +162,7 @@ export function openStore(options: StoreOptions): Store {
     }),
     outcomes: db('outcomes'),
     reviews: db('reviews'),
+    registryView: db('registry-view'),
     audit: db('audit'),
     commandOutbox: db('command-outbox'),
     tokens: db('tokens'),

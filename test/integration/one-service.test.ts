@@ -162,6 +162,17 @@ describe('two instances are one service', () => {
     expect(finalOf('one-3')).toMatchObject({ outcome: 'review', reason: 'owner_conflict' });
     expect(forms.filter(([id]) => finalOf(id)?.outcome === 'confirmed')).toHaveLength(3);
     expect(finalOf('one-blocked')).toMatchObject({ outcome: 'rejected', reason: 'blocklisted' });
+    // The device's registry entry is the same through both instances, whichever owns it.
+    const registeredBy = async (service: ServiceProcess) =>
+      (
+        (await http(service, `/v1/devices/${imei15}`, admin)).json['registry'] as {
+          requestId?: string;
+        } | null
+      )?.requestId;
+    await within(5_000, 'the registry entry on both', async () => {
+      const [ra, rb] = await Promise.all([registeredBy(a), registeredBy(b)]);
+      return ra !== undefined && ra === rb;
+    });
 
     // ── a KGD file settles a request already waiting, on whichever instance owns it ───────
     const waiting = '35209900176155';

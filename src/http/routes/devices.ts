@@ -52,7 +52,10 @@ export function deviceRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
       const { body, imei, tac } = normalised;
       const tacRecord = store.tac.get(tac) ?? null;
       const blocked = store.blocklist.get(body) ?? null;
-      const registry = store.registry.get(body) ?? null;
+      // The owner's registry, or the view of it for a partition owned elsewhere: the same entry
+      // through every instance.
+      const registry =
+        (deps.registryOf === undefined ? store.registry.get(body) : deps.registryOf(body)) ?? null;
       const pending = store.reviews.get(body) ?? [];
       const status =
         tacRecord === null

@@ -1,0 +1,158 @@
+/**
+ * What БДИК holds for devices of partitions this instance does not own, so that
+ * `GET /v1/devices/:imei` shows a device's registry entry the same on every instance. The owner
+ * of a partition answers from its own registry (current with its last batch); for the others,
+ * this view reads the registry's changelog — `bdik.confirmations` and `bdik.revocations` — of
+ * exactly the partitions owned elsewhere, re-assigned whenever ownership changes, each from where
+ * this instance last stopped. An instance that owns every partition reads nothing here.
+ *
+ * A confirmation and a revocation of one device are ordered by their position headers (the
+ * journal's `<seq>.<idx>`, monotonic per partition whoever owned it): the later one wins.
+ */
+import Kafka from 'node-rdkafka';
+import type { Config } from '../config/config.js';
+import type { RegistryEntry } from '../domain/types.js';
+import { connect, consume, disconnect, type KafkaSettings, securityConfig } from '../kafka/client.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/store.js';
+import { POSITION_HEADER, parsePosition } from './journal.js';
+import { headerOf, keyOf } from './kafka-port.js';
+import { registryEntryFrom } from './recovery.js';
+
+/** librdkafka's RD_KAFKA_OFFSET_BEGINNING. */
+const OFFSET_BEGINNING = -2;
+
+function positionKey(topic: string, partition: number): string {
+  return `view/${topic}/${partition}`;
+}
+
+/** Where a confirmation or revocation was decided: comparable within a partition. */
+function orderOf(message: Kafka.Message): number {
+  const p = parsePosition(headerOf(message, POSITION_HEADER));
+  return p === undefined ? -1 : p[0] * 1_000_000 + p[1];
+}
+
+export interface RegistryViewDeps {
+  readonly config: Config;
+  readonly kafka: KafkaSettings;
+  readonly store: Store;
+  readonly log: Logger;
+  readonly partitions: number;
+}
+
+export class RegistryView {
+  readonly #deps: RegistryViewDeps;
+  #consumer: Kafka.KafkaConsumer | undefined;
+  #owned = new Set<number>();
+  #assigned = false;
+  #stopping = false;
+  #loop: Promise<void> | undefined;
+
+  constructor(deps: RegistryViewDeps) {
+    this.#deps = deps;
+  }
+
+  /** The entry of a device of a partition owned elsewhere, as its owner published it. */
+  entry(body: string): RegistryEntry | undefined {
+    const value = this.#deps.store.registryView.get(body);
+    return value === undefined || value.entry === null ? undefined : value.entry;
+  }
+
+  async start(): Promise<void> {
+    const { config, kafka } = this.#deps;
+    const consumer = new Kafka.KafkaConsumer(
+      {
+        'bootstrap.servers': kafka.bootstrapServers,
+        ...securityConfig(kafka),
+        'client.id': `${kafka.clientId}-registry-view`,
+        // Positions live in LMDB; the group id only satisfies librdkafka.
+        'group.id': `${config.kafka.groupId}.registry-view`,
+        'enable.auto.commit': false,
+        'fetch.wait.max.ms': 50,
+      },
+      { 'auto.offset.reset': 'earliest' },
+    );
+    await connect(consumer, 'registry view');
+    consumer.setDefaultConsumeTimeout(100);
+    this.#consumer = consumer;
+    this.#loop = this.#run();
+  }
+
+  /** Ownership changed: read the partitions owned elsewhere, and only those. */
+  owned(partitions: readonly number[]): void {
+    this.#owned = new Set(partitions);
+    const consumer = this.#consumer;
+    if (consumer === undefined) return;
+    const { config, store } = this.#deps;
+    store.env.resetReadTxn();
+    const assignment: Kafka.Assignment[] = [];
+    for (let partition = 0; partition < this.#deps.partitions; partition++) {
+      if (this.#owned.has(partition)) continue;
+      for (const topic of [config.topics.confirmations, config.topics.revocations]) {
+        const next = store.meta.get(positionKey(topic, partition));
+        assignment.push({ topic, partition, offset: typeof next === 'number' ? next : OFFSET_BEGINNING });
+      }
+    }
+    if (this.#assigned) consumer.unassign();
+    if (assignment.length > 0) consumer.assign(assignment);
+    this.#assigned = assignment.length > 0;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      if (!this.#assigned) {
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      try {
+        const messages = await consume(this.#consumer!, 1000);
+        if (messages.length > 0) await this.#apply(messages);
+      } catch (error) {
+        // Positions move with what they cover: going back to them loses nothing.
+        this.#deps.log.warn({ err: error }, 'registry view: a batch failed; going back');
+        await new Promise((r) => setTimeout(r, 1000));
+        this.owned([...this.#owned]);
+      }
+    }
+  }
+
+  async #apply(messages: readonly Kafka.Message[]): Promise<void> {
+    const { config, store } = this.#deps;
+    await store.env.transaction(() => {
+      const next = new Map<string, number>();
+      for (const m of messages) {
+        next.set(`${m.topic}\u0000${m.partition}`, m.offset + 1);
+        // A partition that came back to this instance is its own registry's again.
+        if (this.#owned.has(m.partition)) continue;
+        const imei = keyOf(m);
+        if (imei === null || imei.length !== 15) continue;
+        const body = imei.slice(0, 14);
+        const order = orderOf(m);
+        const current = store.registryView.get(body);
+        if (current !== undefined && current.order > order) continue;
+        if (m.topic === config.topics.revocations || m.value === null) {
+          store.registryView.put(body, { order, entry: null });
+        } else {
+          try {
+            store.registryView.put(body, { order, entry: registryEntryFrom(m.value, m.partition) });
+          } catch (error) {
+            this.#deps.log.warn(
+              { topic: m.topic, partition: m.partition, offset: m.offset, err: error },
+              'not a БДИК confirmation: not in the registry view',
+            );
+          }
+        }
+      }
+      for (const [key, offset] of next) {
+        const [topic = '', partition = '0'] = key.split('\u0000');
+        store.meta.put(positionKey(topic, Number(partition)), offset);
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#loop;
+    if (this.#consumer !== undefined) await disconnect(this.#consumer);
+  }
+}

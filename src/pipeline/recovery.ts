@@ -26,9 +26,9 @@ import {
   type RoleCode,
 } from '../pool/batch-contract.js';
 import { bodyOfPendingKey } from '../pool/batch-writer.js';
+import { applyStateOps } from '../pool/state-ops.js';
 import { putPending } from '../store/pending-index.js';
 import { ChangelogFormatError, decodePendingRecord } from '../store/state-codec.js';
-import { applyStateOps } from '../store/state-ops.js';
 import type { Store } from '../store/store.js';
 import {
   decodeJournal,

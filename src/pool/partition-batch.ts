@@ -15,7 +15,6 @@ import { parseRequest } from '../domain/request.js';
 import { decide, type RuleSettings } from '../domain/rules.js';
 import type { RejectedDecision } from '../domain/types.js';
 import type { WorkerIndexView } from '../store/index-view.js';
-import { applyStateOps } from '../store/state-ops.js';
 import type { Store } from '../store/store.js';
 import {
   BatchOutputs,
@@ -30,6 +29,7 @@ import {
   type WorkerSettings,
 } from './batch-contract.js';
 import { BatchWriter } from './batch-writer.js';
+import { applyStateOps } from './state-ops.js';
 
 export interface BatchContext {
   readonly store: Store;

@@ -6,8 +6,8 @@ import type { OutcomeRecord, RegistryEntry, VerifyRequest } from '../../src/doma
 import { isImeiflowError } from '../../src/errors.js';
 import { decodeJournal, encodeJournal } from '../../src/pipeline/journal.js';
 import { DB_OUTCOMES, DB_REGISTRY, encodeOutputs, OP_PUT } from '../../src/pool/batch-contract.js';
+import { applyStateOps } from '../../src/pool/state-ops.js';
 import { decodePendingRecord, encodePendingRecord, encodeStored } from '../../src/store/state-codec.js';
-import { applyStateOps } from '../../src/store/state-ops.js';
 import { openStore, SCHEMA_VERSION } from '../../src/store/store.js';
 import { STRUCTURES_FINGERPRINT, structuredPackr } from '../../src/store/structures.js';
 import { MapIndexView } from '../support/map-view.js';

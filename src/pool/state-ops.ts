@@ -3,6 +3,8 @@
  * whoever applies them: the worker that decides the partition's next batch, or recovery from a
  * journal record. Idempotent: applying a batch twice leaves the same state.
  */
+
+import { type Store, storedAsIs } from '../store/store.js';
 import {
   type BatchOutputs,
   DB_OUTCOMES,
@@ -10,8 +12,7 @@ import {
   DB_PENDING_BY_APPLICATION,
   DB_REGISTRY,
   OP_PUT,
-} from '../pool/batch-contract.js';
-import { type Store, storedAsIs } from './store.js';
+} from './batch-contract.js';
 
 /** Call inside a write transaction. Returns the devices given waiting requests. */
 export function applyStateOps(store: Store, outputs: BatchOutputs): string[] {

@@ -10,6 +10,7 @@
  * deadlines) and the registry is back; forwards sent again are dropped at their destination.
  */
 import { join } from 'node:path';
+import { Packr } from 'msgpackr';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitingDeadline } from '../../src/domain/deadline.js';
 import { devicePartition } from '../../src/domain/device-partition.js';
@@ -18,9 +19,10 @@ import { isImeiflowError } from '../../src/errors.js';
 import { decodeJournal, journalKey, POSITION_HEADER } from '../../src/pipeline/journal.js';
 import { headerOf, keyOf, type LogMessage } from '../../src/pipeline/kafka-port.js';
 import { ORIGIN_HEADER } from '../../src/pipeline/record-collector.js';
+import { restoredKey } from '../../src/pipeline/recovery.js';
 import { ROLE_REPARTITION } from '../../src/pool/batch-contract.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
-import { CHANGELOG_FORMAT } from '../../src/store/state-codec.js';
+import { CHANGELOG_FORMAT, encodePendingRecord } from '../../src/store/state-codec.js';
 import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';
 import { structuredPackr } from '../../src/store/structures.js';
 import { APPLE, imei } from '../support/fixtures.js';
@@ -35,15 +37,23 @@ afterAll(async () => {
   for (const store of opened) await store.close();
 });
 
+/** A TAC the store does not know: its devices are rejected. */
+const UNKNOWN_TAC = '35332811';
+
 /** Devices (IMEI bodies' partitions among two) for each role in the story. */
-function devices(): Record<'d0a' | 'd0b' | 'w0a' | 'w0b' | 'l0' | 'd1a' | 'd1b', string> {
-  const inPartition: [string[], string[]] = [[], []];
-  for (let serial = 1000; inPartition[0].length < 5 || inPartition[1].length < 2; serial++) {
-    const device = imei(APPLE, serial);
-    inPartition[devicePartition(device.slice(0, 14), 2) as 0 | 1].push(device);
-  }
-  const [p0, p1] = inPartition;
-  return { d0a: p0[0]!, d0b: p0[1]!, w0a: p0[2]!, w0b: p0[3]!, l0: p0[4]!, d1a: p1[0]!, d1b: p1[1]! };
+function devices(): Record<'d0a' | 'd0b' | 'w0a' | 'w0b' | 'l0' | 'd1a' | 'd1b' | 'u1a' | 'u1b', string> {
+  const inPartition = (tac: string, partition: number, count: number): string[] => {
+    const found: string[] = [];
+    for (let serial = 1000; found.length < count; serial++) {
+      const device = imei(tac, serial);
+      if (devicePartition(device.slice(0, 14), 2) === partition) found.push(device);
+    }
+    return found;
+  };
+  const [d0a, d0b, w0a, w0b, l0] = inPartition(APPLE, 0, 5) as [string, string, string, string, string];
+  const [d1a, d1b] = inPartition(APPLE, 1, 2) as [string, string];
+  const [u1a, u1b] = inPartition(UNKNOWN_TAC, 1, 2) as [string, string];
+  return { d0a, d0b, w0a, w0b, l0, d1a, d1b, u1a, u1b };
 }
 const D = devices();
 const body = (device: string) => device.slice(0, 14);
@@ -169,6 +179,8 @@ const BATCH_OUTPUTS: readonly (readonly [topic: string, what: string])[] = [
   [TOPICS.pendingChangelog, 'b-wait'],
 ];
 const FORWARD_INDEX = 2;
+/** Journal sequence of the batch under test: batches A, F1 and F2 come before it. */
+const B_SEQ = 4;
 
 const CRASH_POINTS: CrashPoint[] = [
   { name: 'the journal append fails', budget: Number.POSITIVE_INFINITY, failJournal: true },
@@ -196,14 +208,16 @@ interface Story {
   readonly waitingBeforeCrash: PendingEntry[];
   readonly waitingAfterRecovery: { a: PendingEntry[]; b: PendingEntry[]; byApplication: string[] };
   readonly received: Record<'aWait' | 'bWait', number>;
-  /** Copies of the forwarded requests partition 1 is to receive: recovery sends forwards again. */
-  readonly forwardCopies: Record<'a' | 'b', number>;
+  /** Copies of each forwarded request partition 1 is to receive: recovery sends forwards again. */
+  readonly forwardCopies: Record<string, number>;
 }
 
 /**
- * Batch A (fully committed), then batch B crashed at `point`, then the new owner recovers both
- * partitions and runs the rest: a repeat request for a registered device, and KGD's release of
- * the application two requests wait on. Without `point`, nothing crashes.
+ * Batch A, then two small batches F1 and F2 (which push A out of the journal window, so what A
+ * did comes back only from the changelogs), all committed; then batch B crashed at `point`; then
+ * the new owner recovers both partitions and runs the rest: a repeat request for a registered
+ * device of each partition, and KGD's release of the application two requests wait on. Without
+ * `point`, nothing crashes.
  */
 async function story(point: CrashPoint | undefined, newOwner: NewOwner): Promise<Story> {
   const kafka = new MemoryKafka();
@@ -213,6 +227,10 @@ async function story(point: CrashPoint | undefined, newOwner: NewOwner): Promise
   request(kafka, 'a-confirm', D.d0a);
   const aWait = request(kafka, 'a-wait', D.w0a, LATE_APPLICATION);
   request(kafka, 'a-forward', D.d1a);
+  await settle(kafka, [first]);
+  request(kafka, 'f1', D.u1a);
+  await settle(kafka, [first]);
+  request(kafka, 'f2', D.u1b);
   await settle(kafka, [first]);
   const startedBefore = first.runner.started;
   const waitingBeforeCrash = first.store.pending.get(body(D.w0a)) ?? [];
@@ -232,7 +250,13 @@ async function story(point: CrashPoint | undefined, newOwner: NewOwner): Promise
   let owner = first;
   let republished: string[] = [];
   const missing: string[] = [];
-  const forwardCopies = { a: 1, b: 1 };
+  const forwardCopies: Record<string, number> = {
+    'a-forward': 1,
+    f1: 1,
+    f2: 1,
+    'b-forward': 1,
+    'c-again-forwarded': 1,
+  };
   if (point !== undefined) {
     const journaled = kafka.messages(TOPICS.journal, 0).map((m) => decodeJournal(m.value!));
     if (point.failJournal) expect(first.fatal.map((e) => isImeiflowError(e, 'KAFKA_FATAL'))).toEqual([true]);
@@ -245,8 +269,8 @@ async function story(point: CrashPoint | undefined, newOwner: NewOwner): Promise
     const batchJournaled = point.budget >= 1 && !point.failJournal;
     /** Outputs of the batch out before the crash, if it was journaled. */
     const published = point.budget - 1;
-    expect(journaled.map((r) => r.seq)).toEqual(batchJournaled ? [1, 2] : [1]);
-    expect(outputPositions(kafka).filter((p) => p.includes('@2.'))).toHaveLength(
+    expect(journaled.map((r) => r.seq)).toEqual(batchJournaled ? [1, 2, 3, B_SEQ] : [1, 2, 3]);
+    expect(outputPositions(kafka).filter((p) => p.includes(`@${B_SEQ}.`))).toHaveLength(
       batchJournaled ? Math.min(published, BATCH_OUTPUTS.length) : 0,
     );
 
@@ -263,9 +287,11 @@ async function story(point: CrashPoint | undefined, newOwner: NewOwner): Promise
       }
     }
     missing.sort();
-    // Batch A's forward is in the journal window: sent again. B's, if the crash let it through.
-    forwardCopies.a = 2;
-    forwardCopies.b = batchJournaled && published > FORWARD_INDEX ? 2 : 1;
+    // Forwards in the journal window are sent again; B's reached partition 1 before only if the
+    // crash let it through.
+    forwardCopies['f2'] = 2;
+    if (!batchJournaled) forwardCopies['f1'] = 2;
+    if (batchJournaled && published > FORWARD_INDEX) forwardCopies['b-forward'] = 2;
 
     owner =
       newOwner === 'a new instance'
@@ -305,17 +331,22 @@ async function story(point: CrashPoint | undefined, newOwner: NewOwner): Promise
 }
 
 const FINAL = new Set(['confirmed', 'rejected']);
-const REQUESTS = [
-  'a-confirm',
-  'a-wait',
-  'a-forward',
-  'b-confirm',
-  'b-forward',
-  'b-luhn',
-  'b-wait',
-  'c-again',
-  'c-again-forwarded',
-];
+/** Every request of the story and its one final outcome. */
+const FINAL_OUTCOMES: Record<string, string> = {
+  'a-confirm': 'confirmed',
+  'a-wait': 'confirmed',
+  'a-forward': 'confirmed',
+  f1: 'rejected:tac_unknown',
+  f2: 'rejected:tac_unknown',
+  'b-confirm': 'confirmed',
+  'b-forward': 'confirmed',
+  'b-luhn': 'rejected:luhn_mismatch',
+  'b-wait': 'confirmed',
+  'c-again': 'confirmed',
+  'c-again-forwarded': 'confirmed',
+};
+/** Requests whose device is partition 1's: forwarded there and decided there. */
+const FORWARDED = ['a-forward', 'f1', 'f2', 'b-forward', 'c-again-forwarded'];
 
 function checkExactlyOnce(s: Story): void {
   const { kafka, owner } = s;
@@ -324,35 +355,21 @@ function checkExactlyOnce(s: Story): void {
   const finals = new Map<string, string[]>();
   for (const r of results) {
     if (!FINAL.has(r['outcome'] as string)) continue;
-    finals.set(r['requestId'] as string, [
-      ...(finals.get(r['requestId'] as string) ?? []),
-      r['outcome'] as string,
-    ]);
+    const outcome = r['reason'] === null ? r['outcome'] : `${r['outcome']}:${r['reason']}`;
+    const id = r['requestId'] as string;
+    finals.set(id, [...(finals.get(id) ?? []), outcome as string]);
   }
-  expect(Object.fromEntries(finals)).toEqual({
-    'a-confirm': ['confirmed'],
-    'a-wait': ['confirmed'],
-    'a-forward': ['confirmed'],
-    'b-confirm': ['confirmed'],
-    'b-forward': ['confirmed'],
-    'b-luhn': ['rejected'],
-    'b-wait': ['confirmed'],
-    'c-again': ['confirmed'],
-    'c-again-forwarded': ['confirmed'],
-  });
+  expect(Object.fromEntries(finals)).toEqual(
+    Object.fromEntries(Object.entries(FINAL_OUTCOMES).map(([id, outcome]) => [id, [outcome]])),
+  );
   expect(
     results
       .filter((r) => !FINAL.has(r['outcome'] as string))
       .map((r) => `${r['requestId']}:${r['outcome']}`)
       .sort(),
   ).toEqual(['a-wait:pending', 'b-wait:pending']);
-  expect(REQUESTS.every((id) => finals.has(id))).toBe(true);
   // Forwarded requests are decided by their device's partition.
-  for (const m of kafka.messages(TOPICS.results, 1))
-    expect(['a-forward', 'b-forward', 'c-again-forwarded']).toContain(json(m)['requestId']);
-  expect(json(kafka.messages(TOPICS.results, 0).find((m) => keyOf(m) === 'b-luhn')!)['reason']).toBe(
-    'luhn_mismatch',
-  );
+  expect(kafka.messages(TOPICS.results, 1).map((m) => keyOf(m))).toEqual(FORWARDED);
 
   // Every confirmed device: one БДИК confirmation, a repeat for a registered device none.
   expect(
@@ -372,26 +389,29 @@ function checkExactlyOnce(s: Story): void {
       .filter((m) => JSON.parse(m.value!.toString('utf8')).requestId === requestId);
   for (const m of kafka.messages(TOPICS.repartition, 1))
     expect(headerOf(m, ORIGIN_HEADER)).toMatch(/^0\.\d+$/);
-  expect([copies('a-forward').length, copies('b-forward').length]).toEqual([
-    s.forwardCopies.a,
-    s.forwardCopies.b,
-  ]);
+  expect(Object.fromEntries(FORWARDED.map((id) => [id, copies(id).length]))).toEqual(s.forwardCopies);
 
   // Everything on requests[0] was consumed: the last journal record of partition 0 says so.
   const journal = kafka.messages(TOPICS.journal, 0);
   expect(decodeJournal(journal[journal.length - 1]!.value!).inputs.requests).toBe(
     kafka.messages(TOPICS.requests, 0).length,
   );
-  // Nothing waits any more, in the store as in the pending changelog.
+  // Nothing waits any more, in the store as in the pending changelog (its last word per device
+  // is a tombstone).
   expect([...owner.store.pending.getRange()].map((e) => e.key)).toEqual([]);
+  const lastWord = new Map<string, Buffer | null>();
+  for (const m of kafka.messages(TOPICS.pendingChangelog, 0)) lastWord.set(keyOf(m)!, m.value ?? null);
+  expect([...lastWord.keys()].sort()).toEqual([`p/${body(D.w0a)}`, `p/${body(D.w0b)}`].sort());
+  expect([...lastWord.values()]).toEqual([null, null]);
 }
 
 describe('the commit protocol: crash at every step of a batch, recover, nothing lost or doubled', () => {
   it('without a crash: the story and its outputs, as the crash cases expect them', async () => {
     const s = await story(undefined, 'the same instance');
     checkExactlyOnce(s);
-    // The batch under test is the second journal record, with the outputs the crash points name.
-    const record = decodeJournal(s.kafka.messages(TOPICS.journal, 0)[1]!.value!);
+    // The batch under test, with the outputs the crash points name.
+    const record = decodeJournal(s.kafka.messages(TOPICS.journal, 0)[B_SEQ - 1]!.value!);
+    expect(record.seq).toBe(B_SEQ);
     const topics = Array.from({ length: record.outputs.outputCount }, (_, i) =>
       s.first.collector.topic(record.outputs.role(i)),
     );
@@ -435,4 +455,176 @@ describe('the commit protocol: crash at every step of a batch, recover, nothing 
       }
     });
   }
+});
+
+describe('recovery reads what earlier builds wrote and refuses, by position, what it cannot read', () => {
+  const plain = new Packr({ useRecords: false });
+
+  it.each([
+    [
+      'a format it does not know',
+      Buffer.from(plain.pack({ format: 3, seq: 2, partition: 0 })),
+      /record format 3/,
+    ],
+    ['bytes that are not msgpack', Buffer.from([0xc1, 0xc1, 0xc1]), /not msgpack/],
+  ])(
+    'a journal record of %s: RECORD_UNREADABLE naming topic, partition and offset',
+    async (_, value, reason) => {
+      const kafka = new MemoryKafka();
+      const owner = new PipelineInstance(kafka, seededStore(), 1);
+      kafka.append({ topic: TOPICS.journal, partition: 0, key: journalKey(0, 0), value: null });
+      kafka.append({ topic: TOPICS.journal, partition: 0, key: journalKey(0, 1), value });
+      const error = await owner.recover(0).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isImeiflowError(error, 'RECORD_UNREADABLE')).toBe(true);
+      expect((error as Error).message).toContain(`${TOPICS.journal}[0] offset 1`);
+      expect((error as Error).message).toMatch(reason);
+      // Nothing was published on the strength of a record nobody could read.
+      expect(outputPositions(kafka)).toEqual([]);
+    },
+  );
+
+  it('a pending changelog record that does not decode: RECORD_UNREADABLE naming topic, partition and offset', async () => {
+    const kafka = new MemoryKafka();
+    const owner = new PipelineInstance(kafka, seededStore(), 1);
+    const key = `p/${body(D.w0a)}`;
+    const waiting: PendingEntry = {
+      request: { requestId: 'w', imei: D.w0a, operator: 'beeline', channel: 'import' },
+      partition: 0,
+      source: '0/0',
+      stage: 'awaiting_kgd',
+      reason: 'awaiting_kgd',
+      detail: 'waiting',
+      since: '2026-11-20T10:00:00.000Z',
+      deadline: '2026-11-21T04:00:00.000Z',
+    };
+    kafka.append({
+      topic: TOPICS.pendingChangelog,
+      partition: 0,
+      key,
+      value: Buffer.from(encodePendingRecord([waiting])!),
+    });
+    kafka.append({
+      topic: TOPICS.pendingChangelog,
+      partition: 0,
+      key,
+      value: Buffer.from(plain.pack([CHANGELOG_FORMAT + 1, [waiting]])),
+    });
+    const error = await owner.recover(0).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isImeiflowError(error, 'RECORD_UNREADABLE')).toBe(true);
+    expect((error as Error).message).toContain(`${TOPICS.pendingChangelog}[0] offset 1`);
+    expect((error as Error).message).toContain(`record format ${CHANGELOG_FORMAT + 1}`);
+    // The restore did not move past it: the next attempt reads it again.
+    expect(owner.store.meta.get(restoredKey(TOPICS.pendingChangelog, 0))).toBeUndefined();
+  });
+
+  it('a format-1 journal record still recovers: its missing outputs published, its state stored, resumed after its input', async () => {
+    const kafka = new MemoryKafka();
+    const packr = structuredPackr();
+    /** Format 1's changelog values: the state itself, packed with the shared structures. */
+    const encodeState = (value: unknown) => Uint8Array.from(packr.pack(value));
+    const bytes = (value: unknown) => Buffer.from(JSON.stringify(value));
+    // Five requests; the dead owner (an earlier build) had decided the first three.
+    const devicesOf = [D.w0a, D.w0b, D.l0, D.d0b, D.d0a];
+    devicesOf.forEach((device, i) => {
+      request(kafka, i < 3 ? `old-${i}` : `new-${i}`, device);
+    });
+    const device = D.d0a;
+    const at = '2026-11-23T00:00:00.000Z';
+    const registered = {
+      requestId: 'j-confirmed',
+      partition: 0,
+      imei: device,
+      ownerId: null,
+      msisdn: null,
+      evidence: 'kgd-release',
+      applicationId: 'KZ-A',
+      procedure: '40',
+      at,
+    };
+    const confirmation = { ...registered, tac: APPLE, verifiedAt: at };
+    // Format 1's output roles: results 0, confirmations 1, pending changelog 4, registry changelog 5.
+    const record = {
+      seq: 5,
+      partition: 0,
+      inputs: { requests: 3, commands: 0 },
+      outputs: [
+        [0, 'j-rejected', bytes({ requestId: 'j-rejected', outcome: 'rejected', reason: 'tac_unknown' })],
+        [5, `r/${body(device)}`, encodeState(registered)],
+        [0, 'j-confirmed', bytes({ requestId: 'j-confirmed', outcome: 'confirmed' })],
+        [1, device, bytes(confirmation)],
+        [4, `p/${body(D.w0b)}`, null],
+      ],
+      outcomes: [],
+      at,
+    };
+    // Earlier, it had left a request waiting (a format-0 changelog value: the entries themselves).
+    const waiting: PendingEntry = {
+      request: { requestId: 'old-waiting', imei: D.w0a, operator: 'kcell', channel: 'import' },
+      partition: 0,
+      source: '0/0',
+      stage: 'awaiting_kgd',
+      reason: 'awaiting_kgd',
+      detail: 'no KGD release decision lists this IMEI yet',
+      since: '2026-11-22T00:00:00.000Z',
+      deadline: '2026-11-23T00:00:00.000Z',
+    };
+    kafka.append({
+      topic: TOPICS.pendingChangelog,
+      partition: 0,
+      key: `p/${body(D.w0a)}`,
+      value: Buffer.from(encodeState([waiting])),
+    });
+    kafka.append({
+      topic: TOPICS.journal,
+      partition: 0,
+      key: journalKey(0, 5),
+      value: Buffer.from(packr.pack(record)),
+    });
+    // It had published the first output only.
+    kafka.append({
+      topic: TOPICS.results,
+      partition: 0,
+      key: 'j-rejected',
+      value: Buffer.from(record.outputs[0]![2] as Buffer),
+      headers: [{ [POSITION_HEADER]: '5.0' }],
+    });
+
+    const owner = new PipelineInstance(kafka, seededStore(), 1);
+    const start = await owner.recover(0);
+    expect(start).toEqual({ seq: 5, positions: { requests: 3, repartition: 0, commands: 0 }, forwarded: [] });
+    // Exactly the outputs it had not published (the registry changelog is no longer one).
+    expect(outputPositions(kafka)).toEqual(
+      [
+        `${TOPICS.results}[0]@5.0`,
+        `${TOPICS.results}[0]@5.2`,
+        `${TOPICS.confirmations}[0]@5.3`,
+        `${TOPICS.pendingChangelog}[0]@`,
+        `${TOPICS.pendingChangelog}[0]@5.4`,
+      ].sort(),
+    );
+    expect(owner.store.registry.get(body(device))).toMatchObject({
+      requestId: 'j-confirmed',
+      applicationId: 'KZ-A',
+    });
+    expect(owner.store.pending.get(body(D.w0a))).toEqual([waiting]);
+
+    owner.start(0, start);
+    await settle(kafka, [owner]);
+    const results = kafka.messages(TOPICS.results, 0).map((m) => `${keyOf(m)}:${json(m)['outcome']}`);
+    expect(results).toEqual([
+      'j-rejected:rejected',
+      'j-confirmed:confirmed',
+      'new-3:confirmed',
+      'new-4:confirmed',
+    ]);
+    // new-4 is the device the record registered: confirmed again, but БДИК is not told twice.
+    expect(kafka.messages(TOPICS.confirmations, 0).map((m) => keyOf(m))).toEqual([device, D.d0b]);
+    expect(owner.store.pending.get(body(D.w0a))).toEqual([waiting]);
+  });
 });

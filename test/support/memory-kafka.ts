@@ -6,8 +6,11 @@
  *
  * Crashes are modelled at the producer, where a process loses them: `crashAfter(n)` delivers at
  * most n more messages; everything queued or sent after the cut never reaches the log and its
- * delivery never settles (nobody is left to learn of it). `failNextTo(topic)` makes one delivery
- * to a topic fail, as a broker error does: nothing is written and the send rejects.
+ * delivery never settles (nobody is left to learn of it). `loseTo(topic)` delivers nothing more
+ * to one topic while the others go on, as when one partition's leader is unreachable: with
+ * several partitions, a crash need not cut all of them at the same point. `failNextTo(topic)`
+ * makes one delivery to a topic fail, as a broker error does: nothing is written and the send
+ * rejects.
  */
 import type Kafka from 'node-rdkafka';
 import { ImeiflowError } from '../../src/errors.js';
@@ -130,6 +133,7 @@ export class MemoryProducer implements OutputSink {
   #scheduled = false;
   #budget = Number.POSITIVE_INFINITY;
   readonly #failing = new Set<string>();
+  readonly #unreachable = new Set<string>();
   delivered = 0;
 
   constructor(log: MemoryKafka) {
@@ -148,6 +152,11 @@ export class MemoryProducer implements OutputSink {
 
   get crashed(): boolean {
     return this.#budget === 0;
+  }
+
+  /** Nothing more reaches `topic`; those sends never settle. */
+  loseTo(topic: string): void {
+    this.#unreachable.add(topic);
   }
 
   /** The next message to `topic` is not written and its send rejects (a delivery error). */
@@ -182,8 +191,8 @@ export class MemoryProducer implements OutputSink {
   #deliver(): void {
     this.#scheduled = false;
     for (const { message, send } of this.#queue.splice(0)) {
-      // Past the crash: lost, and its send never settles.
-      if (this.#budget === 0) continue;
+      // Past the crash, or to a partition it cannot reach: lost, and its send never settles.
+      if (this.#budget === 0 || this.#unreachable.has(message.topic)) continue;
       if (this.#failing.delete(message.topic)) {
         if (!send.failed) {
           send.failed = true;

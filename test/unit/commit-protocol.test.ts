@@ -87,20 +87,24 @@ function seededStore(): Store {
 }
 
 /** KGD releases the application the waiting requests name, and the owner hears of it. */
-async function releaseLateApplication(instance: PipelineInstance): Promise<void> {
+async function releaseLateApplication(
+  instance: PipelineInstance,
+  devices: readonly string[] = [D.w0a, D.w0b],
+  applicationId = LATE_APPLICATION,
+): Promise<void> {
   await instance.store.env.transaction(() => {
     applyApplicationDecision(instance.store, {
       entry: {
-        applicationId: LATE_APPLICATION,
+        applicationId,
         procedure: '40',
         status: 'released',
         hsCode: null,
         decidedAt: null,
       },
-      bodies: [D.w0a, D.w0b].map(body),
+      bodies: devices.map(body),
     });
   });
-  instance.task(0).markDirty([], [LATE_APPLICATION]);
+  instance.tasks.get(0)?.task.markDirty([], [applicationId]);
 }
 
 const RECEIVED = Date.parse('2026-11-23T05:00:00Z');
@@ -650,5 +654,76 @@ describe('recovery reads what earlier builds wrote and refuses, by position, wha
     // new-4 is the device the record registered: confirmed again, but БДИК is not told twice.
     expect(kafka.messages(TOPICS.confirmations, 0).map((m) => keyOf(m))).toEqual([device, D.d0b]);
     expect(owner.store.pending.get(body(D.w0a))).toEqual([waiting]);
+  });
+});
+
+describe('a partition that moves away and comes back', () => {
+  it('its earlier owner restores, from the changelogs, what the other owner changed meanwhile', async () => {
+    const kafka = new MemoryKafka();
+    const x = new PipelineInstance(kafka, seededStore(), 2);
+    await x.recoverAndStart([0, 1]);
+    request(kafka, 'a-confirm', D.d0a);
+    request(kafka, 'a-wait', D.w0a, LATE_APPLICATION);
+    await settle(kafka, [x]);
+
+    // A rebalance: x drains (its last batch stored and published) and y takes both partitions.
+    await Promise.all([x.task(0).drain(), x.task(1).drain()]);
+    x.tasks.clear();
+    await settle(kafka, [x]);
+    const y = new PipelineInstance(kafka, seededStore(), 2);
+    await y.recoverAndStart([0, 1]);
+    // y: KGD releases a-wait's application (a global table: every instance learns it), another
+    // request starts waiting, two more batches push all this out of the journal window, and y
+    // dies right after journaling one more.
+    await releaseLateApplication(y, [D.w0a]);
+    await settle(kafka, [y]);
+    request(kafka, 'y-wait', D.w0b, 'KZ-LATER');
+    await settle(kafka, [y]);
+    request(kafka, 'f1', D.u1a);
+    await settle(kafka, [y]);
+    request(kafka, 'f2', D.u1b);
+    await settle(kafka, [y]);
+    y.producer.crashAfter(1);
+    request(kafka, 'y-luhn', badCheckDigit(D.l0));
+    await settle(kafka, [y]);
+    y.crash();
+
+    // x gets the partitions back, with its store as it left it: a-wait still waiting there.
+    await releaseLateApplication(x, [D.w0a]);
+    expect(x.store.pending.get(body(D.w0a))).toHaveLength(1);
+    await x.recoverAndStart([0, 1]);
+    expect(x.store.pending.get(body(D.w0a))).toBeUndefined();
+    expect(x.store.pending.get(body(D.w0b))?.map((e) => e.request.requestId)).toEqual(['y-wait']);
+    expect([...x.store.pendingByApplication.getValues(LATE_APPLICATION)]).toEqual([]);
+    expect([...x.store.pendingByApplication.getValues('KZ-LATER')]).toEqual([body(D.w0b)]);
+    expect(x.store.registry.get(body(D.w0a))).toEqual(y.store.registry.get(body(D.w0a)));
+
+    // The sweep after recovery finds nothing to settle again; a repeat is not told to БДИК twice.
+    request(kafka, 'z-again', D.w0a, LATE_APPLICATION);
+    await settle(kafka, [x]);
+    await releaseLateApplication(x, [D.w0b], 'KZ-LATER');
+    await settle(kafka, [x]);
+    expect(x.fatal).toEqual([]);
+    const finals = all(kafka, TOPICS.results)
+      .map(json)
+      .filter((r) => FINAL.has(r['outcome'] as string))
+      .map((r) => `${r['requestId']}:${r['outcome']}`)
+      .sort();
+    expect(finals).toEqual(
+      [
+        'a-confirm:confirmed',
+        'a-wait:confirmed',
+        'f1:rejected',
+        'f2:rejected',
+        'y-luhn:rejected',
+        'y-wait:confirmed',
+        'z-again:confirmed',
+      ].sort(),
+    );
+    expect(
+      all(kafka, TOPICS.confirmations)
+        .map((m) => keyOf(m))
+        .sort(),
+    ).toEqual([D.d0a, D.w0a, D.w0b].sort());
   });
 });

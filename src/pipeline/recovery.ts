@@ -282,6 +282,13 @@ function registryEntryFrom(value: Buffer, partition: number): RegistryEntry {
   };
 }
 
+/** The registration a БДИК revocation withdraws: the requestId of the confirmation it revokes. */
+function withdrawnRequestId(value: Buffer): string {
+  const r = JSON.parse(value.toString('utf8')) as { requestId?: unknown };
+  if (typeof r.requestId !== 'string') throw new Error('not a БДИК revocation');
+  return r.requestId;
+}
+
 /** Positions compare as (seq, idx); an output without one predates positions. */
 function positionOf(m: LogMessage): number {
   const p = parsePosition(headerOf(m, POSITION_HEADER));
@@ -291,6 +298,12 @@ function positionOf(m: LogMessage): number {
 /**
  * The registry's changelog is what БДИК itself receives: a device is registered by its latest
  * confirmation unless a later revocation withdrew it.
+ *
+ * The two topics are read from separate checkpoints, which advance as batches are delivered, and
+ * the two partitions need not take a batch's messages together: a revocation can still be
+ * unread here (its partition was slow when the owner died) while the confirmation that
+ * registered the device again, one batch later, was delivered, stored and checkpointed, and so
+ * is not read again. A revocation therefore removes only the registration it withdrew.
  */
 async function restoreRegistry(
   deps: RecoveryDeps,
@@ -299,7 +312,8 @@ async function restoreRegistry(
   revocationsFrom: number,
 ): Promise<number> {
   const { store, topics } = deps;
-  const revoked = new Map<string, number>();
+  /** Per IMEI, the latest revocation: its position and the registration it withdrew. */
+  const revoked = new Map<string, { at: number; requestId: string | null }>();
   const revocationsEnd = await deps.log.readToEnd(
     topics.revocations,
     partition,
@@ -307,7 +321,20 @@ async function restoreRegistry(
     async (batch) => {
       for (const m of batch) {
         const imei = keyOf(m);
-        if (imei !== null) revoked.set(imei, Math.max(revoked.get(imei) ?? -1, positionOf(m)));
+        if (imei === null) continue;
+        let requestId: string | null = null;
+        try {
+          if (m.value !== null) requestId = withdrawnRequestId(m.value);
+        } catch (error) {
+          throw unreadable(
+            topics.revocations,
+            partition,
+            m.offset,
+            error instanceof Error ? error.message : String(error),
+          );
+        }
+        const at = positionOf(m);
+        if (at >= (revoked.get(imei)?.at ?? -1)) revoked.set(imei, { at, requestId });
       }
     },
   );
@@ -332,8 +359,13 @@ async function restoreRegistry(
     applied += batch.length;
   });
   await store.env.transaction(() => {
-    for (const [imei, at] of revoked) {
-      if ((confirmedAt.get(imei) ?? -1) < at) store.registry.remove(imei.slice(0, 14));
+    for (const [imei, { at, requestId }] of revoked) {
+      if ((confirmedAt.get(imei) ?? -1) >= at) continue;
+      const body = imei.slice(0, 14);
+      const registered = store.registry.get(body);
+      // Registered again after this revocation (by a confirmation not read here): kept.
+      if (registered !== undefined && requestId !== null && registered.requestId !== requestId) continue;
+      store.registry.remove(body);
     }
   });
   await store.meta.put(restoredKey(topic, partition), confirmationsEnd);

@@ -550,6 +550,18 @@ describe('recovery reads what earlier builds wrote and refuses, by position, wha
     expect(owner.store.meta.get(restoredKey(TOPICS.pendingChangelog, 0))).toBeUndefined();
   });
 
+  it('a БДИК revocation that does not decode: RECORD_UNREADABLE naming topic, partition and offset', async () => {
+    const kafka = new MemoryKafka();
+    const owner = new PipelineInstance(kafka, seededStore(), 1);
+    kafka.append({ topic: TOPICS.revocations, partition: 0, key: D.d0a, value: Buffer.from('{"imei":') });
+    const error = await owner.recover(0).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isImeiflowError(error, 'RECORD_UNREADABLE')).toBe(true);
+    expect((error as Error).message).toContain(`${TOPICS.revocations}[0] offset 0`);
+  });
+
   it('a format-1 journal record still recovers: its missing outputs published, its state stored, resumed after its input', async () => {
     const kafka = new MemoryKafka();
     const packr = structuredPackr();
@@ -748,5 +760,48 @@ describe('the journal window', () => {
     expect(kafka.messages(TOPICS.results, 0).map((m) => `${keyOf(m)}:${json(m)['reason']}`)).toEqual(
       ids.map((id) => `${id}:luhn_mismatch`),
     );
+  });
+});
+
+describe('the registry restored from БДИК confirmations and revocations', () => {
+  /** KGD decides `applicationId` for `device`, and the device's owner hears of it. */
+  async function kgd(instance: PipelineInstance, applicationId: string, status: 'released' | 'revoked') {
+    await instance.store.env.transaction(() => {
+      applyApplicationDecision(instance.store, {
+        entry: { applicationId, procedure: '40', status, hsCode: null, decidedAt: null },
+        bodies: [body(D.d0a)],
+      });
+    });
+    instance.task(0).markDirty([body(D.d0a)], [applicationId]);
+  }
+
+  it('a device revoked and then registered again stays registered, though the revocation reached its partition last', async () => {
+    const kafka = new MemoryKafka();
+    const x = new PipelineInstance(kafka, seededStore(), 2);
+    await x.recoverAndStart([0, 1]);
+    request(kafka, 'x1', D.d0a);
+    await settle(kafka, [x]);
+    // KGD revokes the release (rule 9: a revocation), then releases the device under another
+    // application and it is registered again. The revocation's partition is slow: it has not
+    // taken it when the instance dies, the confirmation's partition has.
+    x.producer.loseTo(TOPICS.revocations);
+    await kgd(x, 'KZ-A', 'revoked');
+    await settle(kafka, [x]);
+    await kgd(x, 'KZ-B', 'released');
+    request(kafka, 'x2', D.d0a, 'KZ-B');
+    await settle(kafka, [x]);
+    const registered = x.store.registry.get(body(D.d0a));
+    expect(registered).toMatchObject({ requestId: 'x2', applicationId: 'KZ-B' });
+    x.crash();
+
+    const restarted = new PipelineInstance(kafka, x.store, 2);
+    await restarted.recoverAndStart([0, 1]);
+    await settle(kafka, [restarted]);
+    expect(kafka.messages(TOPICS.revocations, 0).map((m) => json(m)['requestId'])).toEqual(['x1']);
+    expect(restarted.store.registry.get(body(D.d0a))).toEqual(registered);
+    // So a repeat is confirmed without telling БДИК a third time.
+    request(kafka, 'x3', D.d0a, 'KZ-B');
+    await settle(kafka, [restarted]);
+    expect(kafka.messages(TOPICS.confirmations, 0).map((m) => json(m)['requestId'])).toEqual(['x1', 'x2']);
   });
 });

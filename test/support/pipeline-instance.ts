@@ -109,12 +109,15 @@ export class PipelineInstance {
   readonly inputLost: [topic: string, count: number][] = [];
   readonly #kafka: MemoryKafka;
   readonly #partitions: number;
+  readonly #exitOnFatal: boolean;
   #dead = false;
 
-  constructor(kafka: MemoryKafka, store: Store, partitions: number) {
+  /** `exitOnFatal: false`: a fatal error is only recorded, as if the process took its time to exit. */
+  constructor(kafka: MemoryKafka, store: Store, partitions: number, options: { exitOnFatal?: boolean } = {}) {
     this.#kafka = kafka;
     this.store = store;
     this.#partitions = partitions;
+    this.#exitOnFatal = options.exitOnFatal ?? true;
     this.producer = kafka.producer();
     this.runner = new InProcessRunner(store);
     this.collector = new RecordCollector(
@@ -161,7 +164,7 @@ export class PipelineInstance {
         // The service exits on a fatal error: so does this instance.
         onFatal: (error) => {
           this.fatal.push(error);
-          this.crash();
+          if (this.#exitOnFatal) this.crash();
         },
       },
     );

@@ -805,3 +805,26 @@ describe('the registry restored from БДИК confirmations and revocations', ()
     expect(kafka.messages(TOPICS.confirmations, 0).map((m) => json(m)['requestId'])).toEqual(['x1', 'x2']);
   });
 });
+
+describe('a task whose journal append failed', () => {
+  it('takes no further batch, even before its process exits: the batch is decided again by the next owner', async () => {
+    const kafka = new MemoryKafka();
+    const x = new PipelineInstance(kafka, seededStore(), 2, { exitOnFatal: false });
+    await x.recoverAndStart([0, 1]);
+    x.producer.failNextTo(TOPICS.journal);
+    request(kafka, 'r0', badCheckDigit(D.l0));
+    await settle(kafka, [x]);
+    expect(x.fatal.map((e) => isImeiflowError(e, 'KAFKA_FATAL'))).toEqual([true]);
+    expect(x.task(0).state).toBe('closed');
+    // More input arrives before the process is gone: it must not be journaled past r0.
+    request(kafka, 'r1', badCheckDigit(D.l0));
+    await settle(kafka, [x]);
+    expect(kafka.messages(TOPICS.journal, 0)).toEqual([]);
+    x.crash();
+
+    const y = new PipelineInstance(kafka, seededStore(), 2);
+    await y.recoverAndStart([0, 1]);
+    await settle(kafka, [y]);
+    expect(kafka.messages(TOPICS.results, 0).map((m) => keyOf(m))).toEqual(['r0', 'r1']);
+  });
+});

@@ -1,13 +1,15 @@
 /**
  * Makes a partition consistent before its new owner runs it (Kafka Streams' changelog reader):
  *
- * 1. the last JOURNAL_WINDOW journal records: store their state again (idempotent) and publish
- *    exactly the outputs missing after the last position header in each output partition
- *    (forwards are all sent again: their destination drops the ones it has);
+ * 1. the last JOURNAL_WINDOW journal records: publish exactly the outputs missing after the last
+ *    position header in each output partition (forwards are all sent again: their destination
+ *    drops the ones it has);
  * 2. the partition's state written by whoever owned it since this instance last did: waiting
  *    requests from the pending changelog, the registry from the БДИК confirmations and
  *    revocations themselves, merged in the order they were decided;
- * 3. where to resume: the journaled positions (or the group's offsets when there is no journal).
+ * 3. the journal records' state stored again (idempotent), last: it is the newest, and each
+ *    record's changes are relative to the state before its batch, which step 2 has rebuilt;
+ * 4. where to resume: the journaled positions (or the group's offsets when there is no journal).
  *
  * A journal or changelog record this build cannot read stops the partition with an error naming
  * topic, partition and offset: nothing is ever skipped silently.
@@ -112,9 +114,6 @@ export async function recoverPartition(deps: RecoveryDeps, partition: number): P
   let start: TaskStart;
   const newest = records[records.length - 1];
   if (newest !== undefined) {
-    await store.env.transaction(() => {
-      for (const record of records) applyStateOps(store, record.outputs);
-    });
     await publishMissing(deps, partition, records);
     start = { seq: newest.seq, positions: newest.inputs, forwarded: newest.forwarded };
   } else {
@@ -128,6 +127,18 @@ export async function recoverPartition(deps: RecoveryDeps, partition: number): P
     restoredFrom.confirmations,
     restoredFrom.revocations,
   );
+  // After the changelogs, not before, for two reasons. A record stores changes against the state
+  // before its batch (the index by application changes only when the applications a device's
+  // waiting requests name do): stored first into a new instance's empty store, a device whose
+  // requests changed in the window without changing their applications was left out of that
+  // index, as restoring its older changelog records then found its newer requests already there.
+  // And the changelogs replay older changes: a revocation whose partition was slow is read back
+  // while the confirmation that registered the device again one batch later, already stored and
+  // checkpointed, is not, and the device was removed from the registry; the window's own
+  // registry change now comes after it.
+  await store.env.transaction(() => {
+    for (const record of records) applyStateOps(store, record.outputs);
+  });
   deps.logger.info(
     {
       partition,
@@ -282,13 +293,6 @@ function registryEntryFrom(value: Buffer, partition: number): RegistryEntry {
   };
 }
 
-/** The registration a БДИК revocation withdraws: the requestId of the confirmation it revokes. */
-function withdrawnRequestId(value: Buffer): string {
-  const r = JSON.parse(value.toString('utf8')) as { requestId?: unknown };
-  if (typeof r.requestId !== 'string') throw new Error('not a БДИК revocation');
-  return r.requestId;
-}
-
 /** Positions compare as (seq, idx); an output without one predates positions. */
 function positionOf(m: LogMessage): number {
   const p = parsePosition(headerOf(m, POSITION_HEADER));
@@ -298,12 +302,6 @@ function positionOf(m: LogMessage): number {
 /**
  * The registry's changelog is what БДИК itself receives: a device is registered by its latest
  * confirmation unless a later revocation withdrew it.
- *
- * The two topics are read from separate checkpoints, which advance as batches are delivered, and
- * the two partitions need not take a batch's messages together: a revocation can still be
- * unread here (its partition was slow when the owner died) while the confirmation that
- * registered the device again, one batch later, was delivered, stored and checkpointed, and so
- * is not read again. A revocation therefore removes only the registration it withdrew.
  */
 async function restoreRegistry(
   deps: RecoveryDeps,
@@ -312,8 +310,7 @@ async function restoreRegistry(
   revocationsFrom: number,
 ): Promise<number> {
   const { store, topics } = deps;
-  /** Per IMEI, the latest revocation: its position and the registration it withdrew. */
-  const revoked = new Map<string, { at: number; requestId: string | null }>();
+  const revoked = new Map<string, number>();
   const revocationsEnd = await deps.log.readToEnd(
     topics.revocations,
     partition,
@@ -321,20 +318,7 @@ async function restoreRegistry(
     async (batch) => {
       for (const m of batch) {
         const imei = keyOf(m);
-        if (imei === null) continue;
-        let requestId: string | null = null;
-        try {
-          if (m.value !== null) requestId = withdrawnRequestId(m.value);
-        } catch (error) {
-          throw unreadable(
-            topics.revocations,
-            partition,
-            m.offset,
-            error instanceof Error ? error.message : String(error),
-          );
-        }
-        const at = positionOf(m);
-        if (at >= (revoked.get(imei)?.at ?? -1)) revoked.set(imei, { at, requestId });
+        if (imei !== null) revoked.set(imei, Math.max(revoked.get(imei) ?? -1, positionOf(m)));
       }
     },
   );
@@ -359,13 +343,8 @@ async function restoreRegistry(
     applied += batch.length;
   });
   await store.env.transaction(() => {
-    for (const [imei, { at, requestId }] of revoked) {
-      if ((confirmedAt.get(imei) ?? -1) >= at) continue;
-      const body = imei.slice(0, 14);
-      const registered = store.registry.get(body);
-      // Registered again after this revocation (by a confirmation not read here): kept.
-      if (registered !== undefined && requestId !== null && registered.requestId !== requestId) continue;
-      store.registry.remove(body);
+    for (const [imei, at] of revoked) {
+      if ((confirmedAt.get(imei) ?? -1) < at) store.registry.remove(imei.slice(0, 14));
     }
   });
   await store.meta.put(restoredKey(topic, partition), confirmationsEnd);

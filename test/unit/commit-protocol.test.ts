@@ -550,18 +550,6 @@ describe('recovery reads what earlier builds wrote and refuses, by position, wha
     expect(owner.store.meta.get(restoredKey(TOPICS.pendingChangelog, 0))).toBeUndefined();
   });
 
-  it('a БДИК revocation that does not decode: RECORD_UNREADABLE naming topic, partition and offset', async () => {
-    const kafka = new MemoryKafka();
-    const owner = new PipelineInstance(kafka, seededStore(), 1);
-    kafka.append({ topic: TOPICS.revocations, partition: 0, key: D.d0a, value: Buffer.from('{"imei":') });
-    const error = await owner.recover(0).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(isImeiflowError(error, 'RECORD_UNREADABLE')).toBe(true);
-    expect((error as Error).message).toContain(`${TOPICS.revocations}[0] offset 0`);
-  });
-
   it('a format-1 journal record still recovers: its missing outputs published, its state stored, resumed after its input', async () => {
     const kafka = new MemoryKafka();
     const packr = structuredPackr();
@@ -826,5 +814,41 @@ describe('a task whose journal append failed', () => {
     await y.recoverAndStart([0, 1]);
     await settle(kafka, [y]);
     expect(kafka.messages(TOPICS.results, 0).map((m) => keyOf(m))).toEqual(['r0', 'r1']);
+  });
+});
+
+describe('the index of waiting requests by application', () => {
+  it('comes back on a new instance for a device whose waiting requests changed in the journal window', async () => {
+    const kafka = new MemoryKafka();
+    const x = new PipelineInstance(kafka, seededStore(), 2);
+    await x.recoverAndStart([0, 1]);
+    request(kafka, 'a-wait', D.w0a, LATE_APPLICATION);
+    await settle(kafka, [x]);
+    request(kafka, 'f1', D.u1a);
+    await settle(kafka, [x]);
+    request(kafka, 'f2', D.u1b);
+    await settle(kafka, [x]);
+    // A second request for the same device waits on the same application: the device's waiting
+    // requests change, the application they name does not.
+    request(kafka, 'b-wait', D.w0a, LATE_APPLICATION);
+    await settle(kafka, [x]);
+    expect([...x.store.pendingByApplication.getValues(LATE_APPLICATION)]).toEqual([body(D.w0a)]);
+    x.crash();
+
+    const y = new PipelineInstance(kafka, seededStore(), 2);
+    await y.recoverAndStart([0, 1]);
+    await settle(kafka, [y]);
+    expect(y.store.pending.get(body(D.w0a))?.map((e) => e.request.requestId)).toEqual(['a-wait', 'b-wait']);
+    expect([...y.store.pendingByApplication.getValues(LATE_APPLICATION)]).toEqual([body(D.w0a)]);
+    // So KGD's decision on the application reaches both.
+    await releaseLateApplication(y, [D.w0a]);
+    await settle(kafka, [y]);
+    expect(
+      kafka
+        .messages(TOPICS.results, 0)
+        .map(json)
+        .filter((r) => r['outcome'] === 'confirmed')
+        .map((r) => r['requestId']),
+    ).toEqual(['a-wait', 'b-wait']);
   });
 });

@@ -231,7 +231,12 @@ interface Story {
  * device of each partition, and KGD's release of the application two requests wait on. Without
  * `point`, nothing crashes.
  */
-async function story(point: CrashPoint | undefined, newOwner: NewOwner): Promise<Story> {
+async function story(
+  point: CrashPoint | undefined,
+  newOwner: NewOwner,
+  /** The new owner dies too, after its recovery published this many messages; a third one takes over. */
+  recoveryDiesAfter?: number,
+): Promise<Story> {
   const kafka = new MemoryKafka();
   const first = new PipelineInstance(kafka, seededStore(), 2);
   await first.recoverAndStart([0, 1]);
@@ -312,10 +317,24 @@ async function story(point: CrashPoint | undefined, newOwner: NewOwner): Promise
     }
     missing.sort();
 
-    owner =
+    const nextOwner = (previous: PipelineInstance) =>
       newOwner === 'a new instance'
         ? new PipelineInstance(kafka, seededStore(), 2)
-        : new PipelineInstance(kafka, first.store, 2);
+        : new PipelineInstance(kafka, previous.store, 2);
+    owner = nextOwner(first);
+    if (recoveryDiesAfter !== undefined) {
+      const sentBefore = kafka.messages(TOPICS.repartition, 1).length;
+      owner.producer.crashAfter(recoveryDiesAfter);
+      // Its recovery waits for deliveries that never come: the process is gone.
+      void owner.recoverAndStart([0, 1]);
+      await settle(kafka, [owner]);
+      expect(owner.producer.delivered).toBe(recoveryDiesAfter);
+      // Every forward it sent is one more copy: the next recovery sends it again all the same.
+      for (const m of kafka.messages(TOPICS.repartition, 1).slice(sentBefore))
+        forwardCopies[json(m)['requestId'] as string]! += 1;
+      owner.crash();
+      owner = nextOwner(owner);
+    }
     const before = highs(kafka);
     const starts = [await owner.recover(0), await owner.recover(1)];
     republished = outputPositions(kafka, before);
@@ -481,6 +500,17 @@ describe('the commit protocol: crash at every step of a batch, recover, nothing 
         });
       }
     });
+  }
+
+  for (const newOwner of ['the same instance', 'a new instance'] as const) {
+    for (const dies of [1, 3]) {
+      it(`crash right after the journal append, then the new owner (${newOwner}) dies after its recovery published ${dies}: a third one takes over`, async () => {
+        const point = { name: 'right after the journal append', budget: 1 };
+        const s = await story(point, newOwner, dies);
+        checkExactlyOnce(s);
+        expect(s.registry.after).toEqual(s.registry.before);
+      });
+    }
   }
 });
 

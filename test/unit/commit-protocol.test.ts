@@ -175,13 +175,14 @@ interface CrashPoint {
   readonly lose?: string;
 }
 
-/** The batch under test decides four requests into these outputs, in this order. */
+/** The batch under test decides four requests and a message that is none into these outputs, in this order. */
 const BATCH_OUTPUTS: readonly (readonly [topic: string, what: string])[] = [
   [TOPICS.results, 'b-confirm'],
   [TOPICS.confirmations, 'b-confirm'],
   [TOPICS.repartition, 'b-forward'],
   [TOPICS.results, 'b-luhn'],
   [TOPICS.results, 'b-wait (pending)'],
+  [TOPICS.dlq, 'not JSON'],
   [TOPICS.pendingChangelog, 'b-wait'],
 ];
 /** Journal sequence of the batch under test: batches A, F1 and F2 come before it. */
@@ -198,11 +199,13 @@ const CRASH_POINTS: CrashPoint[] = [
     budget: 1 + k,
   })),
   { name: 'after all outputs, before the next batch stored its state', budget: 1 + BATCH_OUTPUTS.length },
-  ...[TOPICS.results, TOPICS.confirmations, TOPICS.repartition, TOPICS.pendingChangelog].map((topic) => ({
-    name: `after all outputs but those to ${topic}`,
-    budget: Number.POSITIVE_INFINITY,
-    lose: topic,
-  })),
+  ...[TOPICS.results, TOPICS.confirmations, TOPICS.repartition, TOPICS.dlq, TOPICS.pendingChangelog].map(
+    (topic) => ({
+      name: `after all outputs but those to ${topic}`,
+      budget: Number.POSITIVE_INFINITY,
+      lose: topic,
+    }),
+  ),
 ];
 
 type NewOwner = 'the same instance' | 'the same instance, next batch stored' | 'a new instance';
@@ -266,6 +269,7 @@ async function story(
   request(kafka, 'b-forward', D.d1b);
   request(kafka, 'b-luhn', badCheckDigit(D.l0));
   const bWait = request(kafka, 'b-wait', D.w0b, LATE_APPLICATION);
+  kafka.append({ topic: TOPICS.requests, partition: 0, key: 'b-garbage', value: Buffer.from('not JSON') });
   await settle(kafka, [first]);
 
   let owner = first;
@@ -413,6 +417,9 @@ function checkExactlyOnce(s: Story): void {
   ).toEqual(['a-wait:pending', 'b-wait:pending']);
   // Forwarded requests are decided by their device's partition.
   expect(kafka.messages(TOPICS.results, 1).map((m) => keyOf(m))).toEqual(FORWARDED);
+
+  // The message that was no request: one DLQ entry.
+  expect(all(kafka, TOPICS.dlq).map((m) => keyOf(m))).toEqual(['b-garbage']);
 
   // Every confirmed device: one БДИК confirmation, a repeat for a registered device none.
   expect(

@@ -8,8 +8,7 @@
  */
 import { ruleSettingsOf } from '../../src/domain/rules.js';
 import { createLogger } from '../../src/log.js';
-import type { InputPositions } from '../../src/pipeline/journal.js';
-import { NO_POSITIONS } from '../../src/pipeline/journal.js';
+import { type InputPositions, NO_POSITIONS } from '../../src/pipeline/journal.js';
 import {
   type BatchRunner,
   PartitionTask,

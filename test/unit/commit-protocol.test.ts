@@ -587,6 +587,19 @@ describe('recovery reads what earlier builds wrote and refuses, by position, wha
     expect(owner.store.meta.get(restoredKey(TOPICS.pendingChangelog, 0))).toBeUndefined();
   });
 
+  it('input the broker deleted before anyone read it: recovery resumes at the first message kept and reports the loss', async () => {
+    const kafka = new MemoryKafka();
+    for (const id of ['r0', 'r1', 'r2', 'r3']) request(kafka, id, badCheckDigit(D.l0));
+    kafka.deleteBefore(TOPICS.requests, 0, 2);
+    const owner = new PipelineInstance(kafka, seededStore(), 1);
+    const start = await owner.recover(0);
+    expect(start.positions).toEqual({ requests: 2, repartition: 0, commands: 0 });
+    expect(owner.inputLost).toEqual([[TOPICS.requests, 2]]);
+    owner.start(0, start);
+    await settle(kafka, [owner]);
+    expect(kafka.messages(TOPICS.results, 0).map((m) => keyOf(m))).toEqual(['r2', 'r3']);
+  });
+
   it('a format-1 journal record still recovers: its missing outputs published, its state stored, resumed after its input', async () => {
     const kafka = new MemoryKafka();
     const packr = structuredPackr();

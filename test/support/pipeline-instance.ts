@@ -202,10 +202,6 @@ export class PipelineInstance {
     return taken;
   }
 
-  get dead(): boolean {
-    return this.#dead;
-  }
-
   /** Dies where it stands: nothing more delivered, no batch started, its tasks forgotten. */
   crash(): void {
     this.#dead = true;

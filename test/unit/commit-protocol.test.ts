@@ -231,8 +231,8 @@ interface Story {
  * Batch A, then two small batches F1 and F2 (which push A out of the journal window, so what A
  * did comes back only from the changelogs), all committed; then batch B crashed at `point`; then
  * the new owner recovers both partitions and runs the rest: a repeat request for a registered
- * device of each partition, and KGD's release of the application two requests wait on. Without
- * `point`, nothing crashes.
+ * device of each partition, a request of batch B sent again, and KGD's release of the
+ * application two requests wait on. Without `point`, nothing crashes.
  */
 async function story(
   point: CrashPoint | undefined,

@@ -12,7 +12,11 @@ const SUITE: readonly [string, string[], string[]][] = [
   ['verify.js', [], ['--declared', '100000', '--messages', '50000']],
   ['index.js', [], ['--sizes', '100000,300000', '--lookups', '50000']],
   ['http.js', [], ['--declared', '100000', '--seconds', '3', '--connections', '20']],
-  ['pipeline.js', [], ['--messages', '20000', '--backlog', '20000', '--declared', '100000', '--half-seconds', '4']],
+  [
+    'pipeline.js',
+    [],
+    ['--messages', '20000', '--backlog', '20000', '--declared', '100000', '--half-seconds', '4'],
+  ],
   ['load.js', [], ['--rows', '100000']],
 ];
 

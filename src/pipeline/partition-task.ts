@@ -3,6 +3,7 @@
  * cycle, as a state machine.
  *
  *   restoring ──(recovered)──► running ──(revoked / stopping)──► draining ──► closed
+ *                                  └──────────(a cycle or a publish failed)──────────┘
  *
  * A cycle: take a batch (commands first, then requests and forwarded requests in arrival order)
  * → a worker stores the previous batch's state and decides this one → append the journal record
@@ -214,9 +215,7 @@ export class PartitionTask {
   #pump(): void {
     if (this.#state !== 'running' || this.#cycle !== undefined || !this.#hasWork()) return;
     this.#cycle = this.#runCycle()
-      .catch((error: unknown) =>
-        this.#deps.onFatal(error instanceof Error ? error : new Error(String(error))),
-      )
+      .catch((error: unknown) => this.#fail(error))
       .finally(() => {
         this.#cycle = undefined;
         this.#pump();
@@ -341,12 +340,21 @@ export class PartitionTask {
     });
     this.#publishing.push(publishing);
     publishing
-      .catch((error: unknown) =>
-        this.#deps.onFatal(error instanceof Error ? error : new Error(String(error))),
-      )
+      .catch((error: unknown) => this.#fail(error))
       .finally(() => {
         this.#publishing.splice(this.#publishing.indexOf(publishing), 1);
       });
+  }
+
+  /**
+   * A cycle or a publish failed: what this task knows no longer matches Kafka (a batch taken
+   * from the queue but not journaled, or outputs missing before later ones). It takes nothing
+   * more, whether or not the process exits at once: a next batch would be journaled past the
+   * failed one's input, which nobody would then answer.
+   */
+  #fail(error: unknown): void {
+    this.#state = 'closed';
+    this.#deps.onFatal(error instanceof Error ? error : new Error(String(error)));
   }
 
   /** A journaled batch's state is in LMDB: once delivered, a later restore may start after its changelog writes. */

@@ -1,13 +1,15 @@
 /**
  * Makes a partition consistent before its new owner runs it (Kafka Streams' changelog reader):
  *
- * 1. the last JOURNAL_WINDOW journal records: store their state again (idempotent) and publish
- *    exactly the outputs missing after the last position header in each output partition
- *    (forwards are all sent again: their destination drops the ones it has);
+ * 1. the last JOURNAL_WINDOW journal records: publish exactly the outputs missing after the last
+ *    position header in each output partition (forwards are all sent again: their destination
+ *    drops the ones it has);
  * 2. the partition's state written by whoever owned it since this instance last did: waiting
  *    requests from the pending changelog, the registry from the БДИК confirmations and
  *    revocations themselves, merged in the order they were decided;
- * 3. where to resume: the journaled positions (or the group's offsets when there is no journal).
+ * 3. the journal records' state stored again (idempotent), last: it is the newest, and each
+ *    record's changes are relative to the state before its batch, which step 2 has rebuilt;
+ * 4. where to resume: the journaled positions (or the group's offsets when there is no journal).
  *
  * A journal or changelog record this build cannot read stops the partition with an error naming
  * topic, partition and offset: nothing is ever skipped silently.
@@ -112,9 +114,6 @@ export async function recoverPartition(deps: RecoveryDeps, partition: number): P
   let start: TaskStart;
   const newest = records[records.length - 1];
   if (newest !== undefined) {
-    await store.env.transaction(() => {
-      for (const record of records) applyStateOps(store, record.outputs);
-    });
     await publishMissing(deps, partition, records);
     start = { seq: newest.seq, positions: newest.inputs, forwarded: newest.forwarded };
   } else {
@@ -128,6 +127,18 @@ export async function recoverPartition(deps: RecoveryDeps, partition: number): P
     restoredFrom.confirmations,
     restoredFrom.revocations,
   );
+  // After the changelogs, not before, for two reasons. A record stores changes against the state
+  // before its batch (the index by application changes only when the applications a device's
+  // waiting requests name do): stored first into a new instance's empty store, a device whose
+  // requests changed in the window without changing their applications was left out of that
+  // index, as restoring its older changelog records then found its newer requests already there.
+  // And the changelogs replay older changes: a revocation whose partition was slow is read back
+  // while the confirmation that registered the device again one batch later, already stored and
+  // checkpointed, is not, and the device was removed from the registry; the window's own
+  // registry change now comes after it.
+  await store.env.transaction(() => {
+    for (const record of records) applyStateOps(store, record.outputs);
+  });
   deps.logger.info(
     {
       partition,

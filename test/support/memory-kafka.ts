@@ -1,0 +1,219 @@
+/**
+ * An in-memory Kafka for unit tests of the pipeline's commit protocol and recovery
+ * (src/pipeline/kafka-port.ts): partitions as arrays of messages, read back the way node-rdkafka
+ * hands them over (key and header values as Buffers, one `{ name: value }` object per header,
+ * CreateTime timestamps), and producers that deliver in order, later, as librdkafka does.
+ *
+ * Crashes are modelled at the producer, where a process loses them: `crashAfter(n)` delivers at
+ * most n more messages; everything queued or sent after the cut never reaches the log and its
+ * delivery never settles (nobody is left to learn of it). `loseTo(topic)` delivers nothing more
+ * to one topic while the others go on, as when one partition's leader is unreachable: with
+ * several partitions, a crash need not cut all of them at the same point. `failNextTo(topic)`
+ * makes one delivery to a topic fail, as a broker error does: nothing is written and the send
+ * rejects.
+ */
+import type Kafka from 'node-rdkafka';
+import { ImeiflowError } from '../../src/errors.js';
+import type {
+  DeliveredOffsets,
+  LogMessage,
+  OutgoingMessage,
+  OutputSink,
+  PartitionLog,
+} from '../../src/pipeline/kafka-port.js';
+
+interface Partition {
+  /** Offset of messages[0]: messages before it were deleted (retention). */
+  low: number;
+  readonly messages: LogMessage[];
+}
+
+function toBuffer(value: string | Buffer): Buffer {
+  return typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
+}
+
+export class MemoryKafka implements PartitionLog {
+  readonly #partitions = new Map<string, Partition>();
+  /** Messages handed over per readToEnd batch: small, so batching is exercised. */
+  readonly #readBatch: number;
+  /** Bumped on every append: tests wait for it to stand still. */
+  version = 0;
+
+  constructor(options: { readBatch?: number } = {}) {
+    this.#readBatch = options.readBatch ?? 4;
+  }
+
+  #partition(topic: string, partition: number): Partition {
+    const id = `${topic}/${partition}`;
+    let p = this.#partitions.get(id);
+    if (p === undefined) {
+      p = { low: 0, messages: [] };
+      this.#partitions.set(id, p);
+    }
+    return p;
+  }
+
+  /** Write a message (copied, as a broker stores bytes), at the end of its partition. */
+  append(message: OutgoingMessage): LogMessage {
+    // The pipeline always names the partition; the partitioner is the broker clients' business.
+    if (message.partition === null) throw new Error('the in-memory log needs an explicit partition');
+    const partition = message.partition;
+    const p = this.#partition(message.topic, partition);
+    const headers: Kafka.MessageHeader[] = [];
+    for (const header of message.headers ?? []) {
+      for (const [name, value] of Object.entries(header)) headers.push({ [name]: toBuffer(value) });
+    }
+    const stored: LogMessage = {
+      topic: message.topic,
+      partition,
+      offset: p.low + p.messages.length,
+      key: message.key === null ? null : toBuffer(message.key),
+      value: message.value === null ? null : Buffer.from(message.value),
+      headers,
+      timestamp: message.timestamp ?? Date.now(),
+    };
+    p.messages.push(stored);
+    this.version++;
+    return stored;
+  }
+
+  /** Every message of a partition still kept, oldest first. */
+  messages(topic: string, partition: number): readonly LogMessage[] {
+    return this.#partition(topic, partition).messages;
+  }
+
+  /** Retention: drop the messages before `offset`. */
+  deleteBefore(topic: string, partition: number, offset: number): void {
+    const p = this.#partition(topic, partition);
+    const drop = Math.max(0, Math.min(offset - p.low, p.messages.length));
+    p.messages.splice(0, drop);
+    p.low += drop;
+  }
+
+  producer(): MemoryProducer {
+    return new MemoryProducer(this);
+  }
+
+  async bounds(topic: string, partition: number): Promise<{ low: number; high: number }> {
+    const p = this.#partition(topic, partition);
+    return { low: p.low, high: p.low + p.messages.length };
+  }
+
+  async lastMessages(topic: string, partition: number, count: number): Promise<LogMessage[]> {
+    const { messages } = this.#partition(topic, partition);
+    return messages.slice(Math.max(0, messages.length - count));
+  }
+
+  async readToEnd(
+    topic: string,
+    partition: number,
+    from: number,
+    onBatch: (messages: readonly LogMessage[]) => Promise<void>,
+  ): Promise<number> {
+    const p = this.#partition(topic, partition);
+    const high = p.low + p.messages.length;
+    for (let next = Math.max(from, p.low); next < high; ) {
+      const batch = p.messages.slice(next - p.low, Math.min(high, next + this.#readBatch) - p.low);
+      await onBatch(batch);
+      next += batch.length;
+    }
+    return high;
+  }
+}
+
+interface Send {
+  remaining: number;
+  failed: boolean;
+  readonly offsets: DeliveredOffsets;
+  resolve(offsets: DeliveredOffsets): void;
+  reject(error: Error): void;
+}
+
+/** One process's producer: delivers its sends in order, on a later turn of the event loop. */
+export class MemoryProducer implements OutputSink {
+  readonly #log: MemoryKafka;
+  readonly #queue: { readonly message: OutgoingMessage; readonly send: Send }[] = [];
+  #scheduled = false;
+  #budget = Number.POSITIVE_INFINITY;
+  readonly #failing = new Set<string>();
+  readonly #unreachable = new Set<string>();
+  delivered = 0;
+
+  constructor(log: MemoryKafka) {
+    this.#log = log;
+  }
+
+  /** Deliver at most `n` more messages, then none: the process died there. */
+  crashAfter(n: number): void {
+    this.#budget = n;
+  }
+
+  /** Nothing more is delivered. */
+  crash(): void {
+    this.#budget = 0;
+  }
+
+  get crashed(): boolean {
+    return this.#budget === 0;
+  }
+
+  /** Nothing more reaches `topic`; those sends never settle. */
+  loseTo(topic: string): void {
+    this.#unreachable.add(topic);
+  }
+
+  /** The next message to `topic` is not written and its send rejects (a delivery error). */
+  failNextTo(topic: string): void {
+    this.#failing.add(topic);
+  }
+
+  /** Messages queued and not yet delivered (or lost). */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  async enqueue(messages: readonly OutgoingMessage[]): Promise<{ delivered: Promise<DeliveredOffsets> }> {
+    if (messages.length === 0) return { delivered: Promise.resolve(new Map()) };
+    let send!: Send;
+    const delivered = new Promise<DeliveredOffsets>((resolve, reject) => {
+      send = { remaining: messages.length, failed: false, offsets: new Map(), resolve, reject };
+    });
+    for (const message of messages) this.#queue.push({ message, send });
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#deliver());
+    }
+    return { delivered };
+  }
+
+  async send(messages: readonly OutgoingMessage[]): Promise<DeliveredOffsets> {
+    const { delivered } = await this.enqueue(messages);
+    return delivered;
+  }
+
+  #deliver(): void {
+    this.#scheduled = false;
+    for (const { message, send } of this.#queue.splice(0)) {
+      // Past the crash, or to a partition it cannot reach: lost, and its send never settles.
+      if (this.#budget === 0 || this.#unreachable.has(message.topic)) continue;
+      if (this.#failing.delete(message.topic)) {
+        if (!send.failed) {
+          send.failed = true;
+          send.reject(
+            new ImeiflowError(
+              'KAFKA_FATAL',
+              `delivery to ${message.topic}[${message.partition}] failed: injected`,
+            ),
+          );
+        }
+        continue;
+      }
+      this.#budget--;
+      const { offset } = this.#log.append(message);
+      this.delivered++;
+      const last = send.offsets.get(message.topic);
+      if (last === undefined || offset > last) send.offsets.set(message.topic, offset);
+      if (--send.remaining === 0 && !send.failed) send.resolve(send.offsets);
+    }
+  }
+}

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Config, workerCount, workingCalendar } from './config/config.js';
+import type { DestroyedKind } from './domain/retention.js';
 import { calendarGaps } from './domain/working-day.js';
 import { messageOf } from './errors.js';
 import { buildControlPlane } from './http/app.js';
@@ -34,10 +35,13 @@ import {
 import type { PipelineObserver } from './pipeline/observer.js';
 import { RequestPipeline } from './pipeline/request-pipeline.js';
 import { VerifyPool } from './pool/verify-pool.js';
+import { purgeFollower } from './retention/purge-orders.js';
+import { RetentionSweep } from './retention/retention-sweep.js';
 import { AuditLog, kafkaAuditPublisher } from './security/audit-log.js';
 import { kafkaTokenPublisher, TokenService } from './security/tokens.js';
 
 import { encryptionKeyOf } from './store/encryption.js';
+import { PurgeMarkIndex } from './store/purge-marks.js';
 import { openStore, type Store } from './store/store.js';
 
 export interface Service {
@@ -187,19 +191,32 @@ export async function startService(
       partitions: layout.partitions,
       onFatal,
     });
+    // Retention and purges (src/retention/): built before the tables, whose audit entries order purges.
+    const marks = PurgeMarkIndex.load(store);
+    const destroyed = (kind: DestroyedKind, count: number) => metrics.destroyed(kind, count);
+    const sweep = new RetentionSweep({
+      store,
+      retention: config.retention,
+      commands,
+      ownedPartitions: () => pipeline.activePartitions,
+      destroyed,
+      log,
+      marks,
+    });
+    steps.push({ name: 'retention sweep', close: () => sweep.stop() });
     const tables = new GlobalTables({
       config,
       kafka,
       store,
       log,
       tables: [
-        declarationsTable(log),
+        declarationsTable(log, (id, bodies, timestamp) => marks.decisionBodies(id, bodies, timestamp)),
         tacTable(),
         blocklistTable(),
         localProductionTable(),
         reviewTable(log),
         tokensTable(log),
-        auditTable(audit, log),
+        auditTable(audit, log, purgeFollower({ sweep, retention: config.retention, marks, destroyed, log })),
       ],
       onChanged: (changes) => pipeline.indexChanged([...changes.bodies], [...changes.applications]),
       consumed: (topic, count) => observer.consumed(topic, count),
@@ -232,6 +249,7 @@ export async function startService(
     });
     timer.start();
     steps.push({ name: 'deadline timer', close: () => timer.stop() });
+    sweep.start();
 
     let closing = false;
     const http = await buildControlPlane({
@@ -243,6 +261,7 @@ export async function startService(
       audit,
       metrics,
       commands,
+      purge: { record: (event, now) => audit.record(event, now), commands },
       info: {
         version: VERSION,
         embeddedKafka: cluster !== undefined,

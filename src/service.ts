@@ -35,7 +35,7 @@ import {
 import type { PipelineObserver } from './pipeline/observer.js';
 import { RequestPipeline } from './pipeline/request-pipeline.js';
 import { VerifyPool } from './pool/verify-pool.js';
-import { purgeFollower } from './retention/purge-orders.js';
+import { primePurges, purgeFollower } from './retention/purge-orders.js';
 import { RetentionSweep } from './retention/retention-sweep.js';
 import { AuditLog, kafkaAuditPublisher } from './security/audit-log.js';
 import { kafkaTokenPublisher, TokenService } from './security/tokens.js';
@@ -221,6 +221,15 @@ export async function startService(
       onChanged: (changes) => pipeline.indexChanged([...changes.bodies], [...changes.applications]),
       consumed: (topic, count) => observer.consumed(topic, count),
       onFatal,
+    });
+    // Purges this instance missed are recorded before any decision they removed is applied again.
+    await primePurges({
+      store,
+      reader,
+      topic: config.topics.audit,
+      retention: config.retention,
+      marks,
+      destroyed,
     });
     await tables.start();
     steps.push({ name: 'global tables', close: () => tables.stop() });

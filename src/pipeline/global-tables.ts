@@ -67,7 +67,8 @@ const OFFSET_BEGINNING = -2;
 const MAX_ATTEMPTS = 5;
 const RETRY_DELAY_MS = 1000;
 
-function positionKey(topic: string, partition: number): string {
+/** LMDB meta key: the next offset of a global table's partition to apply. */
+export function positionKey(topic: string, partition: number): string {
   return `global/${topic}/${partition}`;
 }
 

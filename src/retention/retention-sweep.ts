@@ -80,8 +80,6 @@ export class RetentionSweep {
   readonly #deps: RetentionSweepDeps;
   readonly #chunk: number;
   readonly #sent = new Map<string, number>();
-  /** Applications a purge named, removed at the start of the next pass. */
-  readonly #purgedApplications = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
@@ -124,23 +122,11 @@ export class RetentionSweep {
     return this.#running;
   }
 
-  /** An application was purged: its declarations go in the next pass (which starts now). */
-  purgeApplication(applicationId: string): Promise<void> {
-    this.#purgedApplications.add(applicationId);
-    return this.requestPass();
-  }
-
   /** One pass over everything retention or a purge may destroy. */
   async pass(now = new Date()): Promise<SweepReport> {
     const { store, retention } = this.#deps;
     const nowMs = now.getTime();
     const destroyed = noneDestroyed();
-    for (const applicationId of [...this.#purgedApplications]) {
-      const { declarations } = await this.removeApplication(applicationId);
-      this.#purgedApplications.delete(applicationId);
-      destroyed.declaration += declarations;
-      destroyed.application++;
-    }
     const marks = await readPurgeMarks(store);
     // Device and owner purges reach data recorded before them for as long as it may still
     // arrive: a replay of input, or a partition's state restored, within the input's retention.
@@ -156,18 +142,25 @@ export class RetentionSweep {
     return { destroyed, commands };
   }
 
-  /** Every step of the application's removal, chunk by chunk. */
-  async removeApplication(applicationId: string): Promise<{ declarations: number }> {
+  /**
+   * Every step of an expired application's removal, chunk by chunk. `expired` is asked again
+   * before each step: a decision KGD sends meanwhile makes the application current again.
+   */
+  async removeApplication(
+    applicationId: string,
+    expired: () => boolean = () => true,
+  ): Promise<{ declarations: number; done: boolean }> {
     const { store } = this.#deps;
     let declarations = 0;
     for (;;) {
-      let step = { removed: 0, done: true };
+      const step = { removed: 0, done: false, taken: false };
       await store.env.transaction(() => {
-        step = removeApplicationStep(store, applicationId, this.#chunk);
+        if (!expired()) return;
+        Object.assign(step, removeApplicationStep(store, applicationId, this.#chunk), { taken: true });
         if (step.done) store.meta.remove(undatedKey(applicationId));
       });
       declarations += step.removed;
-      if (step.done) return { declarations };
+      if (step.done || !step.taken || this.#stopping) return { declarations, done: step.done };
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
@@ -224,9 +217,18 @@ export class RetentionSweep {
       if (this.#stopping) return;
     }
     for (const applicationId of expired) {
-      const { declarations } = await this.removeApplication(applicationId);
+      const stillExpired = (): boolean => {
+        const record = store.applications.get(applicationId);
+        if (record === undefined) return true;
+        const decided =
+          record.decidedAt === null
+            ? store.meta.get(undatedKey(applicationId))
+            : Date.parse(record.decidedAt);
+        return decided !== undefined && decided < before;
+      };
+      const { declarations, done } = await this.removeApplication(applicationId, stillExpired);
       destroyed.declaration += declarations;
-      destroyed.application++;
+      if (done) destroyed.application++;
       if (this.#stopping) return;
     }
   }

@@ -28,11 +28,16 @@ function keyOf(target: PurgeTarget): string {
   }
 }
 
-/** Call inside a write transaction. A later purge of the same thing moves its time forward. */
-export function putPurgeMark(store: Store, target: PurgeTarget, orderedAt: number): void {
+/**
+ * Call inside a write transaction. A later purge of the same thing moves its time forward.
+ * Returns false when this instance already knew of this purge (or a later one).
+ */
+export function putPurgeMark(store: Store, target: PurgeTarget, orderedAt: number): boolean {
   const key = keyOf(target);
   const known = store.meta.get(key);
-  if (known === undefined || known < orderedAt) store.meta.put(key, orderedAt);
+  if (known !== undefined && known >= orderedAt) return false;
+  store.meta.put(key, orderedAt);
+  return true;
 }
 
 /** When `applicationId` (or the device `body`) was last purged, if it was. */

@@ -15,7 +15,7 @@ import { createLogger } from '../../src/log.js';
 import type { CommandSender } from '../../src/pipeline/command-sender.js';
 import { declarationsTable, type IndexChanges } from '../../src/pipeline/global-tables.js';
 import type { LogMessage } from '../../src/pipeline/kafka-port.js';
-import { purgeFollower } from '../../src/retention/purge-orders.js';
+import { primePurges, purgeFollower } from '../../src/retention/purge-orders.js';
 import { RetentionSweep } from '../../src/retention/retention-sweep.js';
 import { auditEntryOf } from '../../src/security/audit-log.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
@@ -323,14 +323,21 @@ describe('a purge’s audit entry, as every instance stores it', () => {
     );
   }
 
-  it('marks the purge and removes the device’s declarations in the same transaction; an application in the pass it starts', async () => {
+  it('marks the purge and removes the declarations it names in the same transaction; outcomes in the pass it starts', async () => {
     await store.env.transaction(() => {
       applyApplicationDecision(store, { entry: declaration('A', daysAgo(5)), bodies: [body(1), body(2)] });
       applyApplicationDecision(store, { entry: declaration('B', daysAgo(5)), bodies: [body(3), body(4)] });
+      store.outcomes.put('r-1', outcome('r-1', body(7), new Date(Date.now() - DAY_MS).toISOString()));
     });
     const marks = PurgeMarkIndex.load(store);
     const { sweep, destroyed } = sweepOf({ marks });
-    const follower = purgeFollower({ sweep, retention, marks, destroyed: () => undefined, log });
+    const follower = purgeFollower({
+      sweep,
+      retention,
+      marks,
+      destroyed: (kind, n) => destroyed.set(kind, (destroyed.get(kind) ?? 0) + n),
+      log,
+    });
     const now = new Date();
     const entries = [
       entryOf('imei', withLuhn(body(1)), now),
@@ -343,16 +350,94 @@ describe('a purge’s audit entry, as every instance stores it', () => {
     await store.env.transaction(() => follower.apply(store, entries));
     expect(store.declarations.get(body(1))).toBeUndefined();
     expect(store.applications.get('A')?.imeiCount).toBe(1);
+    expect(store.applications.get('B')).toBeUndefined();
+    expect(store.declarations.get(body(3))).toBeUndefined();
+    expect([...store.applicationImeis.getValues('B')]).toEqual([]);
     expect((await readPurgeMarks(store)).map((m) => `${m.kind}:${m.id}`).sort()).toEqual([
       'application:B',
       `iin:${OWNER}`,
       `imei:${body(1)}`,
     ]);
+    expect(marks.decisionBodies('B', [body(3)], now.getTime() - 1)).toBeNull();
     follower.afterCommit(entries);
+    expect(Object.fromEntries(destroyed)).toEqual({ declaration: 3, application: 1 });
     await sweep.requestPass();
-    expect(store.applications.get('B')).toBeUndefined();
-    expect(store.declarations.get(body(3))).toBeUndefined();
+    // The owner's outcome went in the pass the entry started.
+    expect(store.outcomes.get('r-1')).toBeUndefined();
+    // Stored again (a retried transaction, or a replay): known, nothing removed twice.
+    await store.env.transaction(() => follower.apply(store, entries));
+    follower.afterCommit(entries);
     expect(destroyed.get('application')).toBe(1);
+    await sweep.stop();
+  });
+
+  it('an instance that was away records the purges it missed first: what it held goes, a decision KGD sent after the purge stays', async () => {
+    const now = new Date();
+    const order = entryOf('application', 'A', now);
+    // Held from before the purge (the instance was down when it was ordered).
+    await store.env.transaction(() => {
+      applyApplicationDecision(store, { entry: declaration('A', daysAgo(5)), bodies: [body(1)] });
+    });
+    const marks = PurgeMarkIndex.load(store);
+    const { sweep } = sweepOf({ marks });
+    const reader = {
+      async readToEnd(
+        _topic: string,
+        _partition: number,
+        from: number,
+        onBatch: (batch: readonly LogMessage[]) => Promise<void>,
+      ) {
+        expect(from).toBe(0);
+        const value = Buffer.from(JSON.stringify(order));
+        await onBatch([
+          { topic: 'audit', partition: 0, offset: 0, key: null, value, headers: [], timestamp: 0 },
+        ]);
+        return 1;
+      },
+    };
+    const recorded = await primePurges({
+      store,
+      reader,
+      topic: 'audit',
+      retention,
+      marks,
+      destroyed: () => undefined,
+    });
+    expect(recorded).toBe(1);
+    await sweep.requestPass();
+    expect(store.applications.get('A')).toBeUndefined();
+    // The global tables resume: KGD decided again after the purge (kept), then the audit entry
+    // itself comes by (known already: nothing more is removed).
+    const table = declarationsTable(log, (id, bodies, timestamp) =>
+      marks.decisionBodies(id, bodies, timestamp),
+    );
+    const decision = Buffer.from(
+      JSON.stringify({ applicationId: 'A', procedure: '40', status: 'released', imeis: [body(2)] }),
+    );
+    const changes: IndexChanges = { bodies: new Set(), applications: new Set() };
+    const follower = purgeFollower({ sweep, retention, marks, destroyed: () => undefined, log });
+    await store.env.transaction(() => {
+      table.apply(
+        store,
+        [
+          {
+            topic: 'd',
+            partition: 0,
+            offset: 9,
+            key: null,
+            value: decision,
+            headers: [],
+            timestamp: now.getTime() + 5,
+          },
+        ],
+        changes,
+      );
+      follower.apply(store, [order]);
+    });
+    follower.afterCommit([order]);
+    await sweep.requestPass();
+    expect(store.declarations.get(body(2))?.map((d) => d.applicationId)).toEqual(['A']);
+    expect(store.declarations.get(body(1))).toBeUndefined();
     await sweep.stop();
   });
 

@@ -223,6 +223,8 @@ export async function startService(
       onFatal,
     });
     // Purges this instance missed are recorded before any decision they removed is applied again.
+    // Failing that (the audit topic too long to read in time), the tables carry them out as they
+    // read them: a decision KGD sent after a purge may then be removed with it, never the reverse.
     await primePurges({
       store,
       reader,
@@ -230,7 +232,12 @@ export async function startService(
       retention: config.retention,
       marks,
       destroyed,
-    });
+    }).catch((error: unknown) =>
+      log.warn(
+        { err: error },
+        'purges not read ahead of the global tables; they apply as the tables reach them',
+      ),
+    );
     await tables.start();
     steps.push({ name: 'global tables', close: () => tables.stop() });
     const validator = new DecisionValidator({

@@ -146,7 +146,7 @@ export class RetentionSweep {
    * Every step of an expired application's removal, chunk by chunk. `expired` is asked again
    * before each step: a decision KGD sends meanwhile makes the application current again.
    */
-  async removeApplication(
+  async #removeApplication(
     applicationId: string,
     expired: () => boolean = () => true,
   ): Promise<{ declarations: number; done: boolean }> {
@@ -226,7 +226,7 @@ export class RetentionSweep {
             : Date.parse(record.decidedAt);
         return decided !== undefined && decided < before;
       };
-      const { declarations, done } = await this.removeApplication(applicationId, stillExpired);
+      const { declarations, done } = await this.#removeApplication(applicationId, stillExpired);
       destroyed.declaration += declarations;
       if (done) destroyed.application++;
       if (this.#stopping) return;

@@ -206,8 +206,8 @@ export class BatchWriter implements CommandEffects {
   /** Rule 9 (CommandEffects). */
   revoke(body: string, revocation: Revocation): void {
     this.#output(ROLE_REVOCATIONS, revocation.imei, revocationMessage(revocation));
-    // The withdrawn confirmation (owner and phone) is compacted away; the revocation after it
-    // keeps a restore from taking the device back until then, and expires with its topic.
+    // The withdrawn confirmation (owner and phone) is compacted away; the revocation stays, the
+    // latest per device on its compacted topic, so no restore takes the device back.
     this.#output(ROLE_CONFIRMATIONS, revocation.imei, null);
     this.#registry.set(body, null);
     this.#count('revoked', 'revoked');

@@ -94,9 +94,9 @@ function purgeOrderOf(
  * declaration index holds of it, in the same transaction. From the mark on, the declarations
  * table ignores the decisions written before the purge, so every decision is either removed here
  * (stored before) or kept or ignored by its own time (stored after): none written after the
- * purge is ever removed by it. An application goes whole in this one transaction, so a large
- * one holds the main thread once (about 3 µs per IMEI). Returns what was removed, or undefined
- * when the purge was known already.
+ * purge is ever removed by it. An application goes whole in this one transaction: a large one
+ * holds the main thread once, for as long as its IMEIs take (not measured). Returns what was
+ * removed, or undefined when the purge was known already.
  */
 export function recordPurge(
   store: Store,

@@ -22,6 +22,7 @@ import {
 } from '../src/domain/messages.js';
 import { releaseDecisionSchema } from '../src/domain/release-decision.js';
 import { TOPIC_ROLES, type TopicRoleName } from '../src/kafka/topic-roles.js';
+import { topicSettings } from '../src/kafka/topic-settings.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { POSITION_HEADER } from '../src/pipeline/journal.js';
 
@@ -231,7 +232,9 @@ export const TOPICS: { readonly [R in TopicRole]: ExternalTopic | InternalTopic 
     description:
       'One per verified device, never a duplicate, exactly once across crashes and rebalances. ' +
       "Key: the 15-digit IMEI. Compacted: it is also the registry's changelog, from which a " +
-      "partition's next owner restores what БДИК holds.",
+      "partition's next owner restores what БДИК holds. A null value (a tombstone) is not a " +
+      'confirmation and withdraws nothing: imeiflow writes one when a confirmation was revoked or ' +
+      'its data destroyed on request, so compaction removes the owner and phone it held; consumers skip it.',
     writtenBy: ['imeiflow'],
     readBy: ['БДИК', 'imeiflow (restoring the registry)'],
     messages: ['confirmation'],
@@ -253,7 +256,9 @@ export const TOPICS: { readonly [R in TopicRole]: ExternalTopic | InternalTopic 
     title: 'БДИК revocations',
     description:
       'A confirmation БДИК must withdraw because KGD revoked the release decision it rested on ' +
-      '(rule 9). Key: the 15-digit IMEI. Compacted, with the confirmations: the registry changelog.',
+      '(rule 9). Key: the 15-digit IMEI. Compacted, with the confirmations: the registry changelog. ' +
+      'A null value (a tombstone) is not a revocation: imeiflow writes one when the data of the ' +
+      'device or its owner is destroyed on request; consumers skip it.',
     writtenBy: ['imeiflow'],
     readBy: ['БДИК', 'imeiflow (restoring the registry)'],
     messages: ['revocation'],
@@ -271,7 +276,8 @@ export const TOPICS: { readonly [R in TopicRole]: ExternalTopic | InternalTopic 
     internal: true,
     title: 'Commands (internal)',
     description:
-      'Reviewer decisions and deadlines, sent to the partition that owns the device; it must have ' +
+      'Reviewer decisions, deadlines and purges (destruction on request), sent to the partition ' +
+      'that owns the device; it must have ' +
       'exactly as many partitions as the requests topic.',
     key: 'the 14-digit IMEI body',
     encoding: 'application/json',
@@ -378,7 +384,13 @@ export function asyncApiDocument(config: Config = loadConfig({ env: {} })): Reco
         topic: address,
         partitions: TOPIC_ROLES[role].partitions ?? config.kafka.topicPartitions,
         replicas: config.kafka.replicationFactor,
-        topicConfiguration: { 'cleanup.policy': [TOPIC_ROLES[role].cleanup] },
+        topicConfiguration: {
+          'cleanup.policy': [TOPIC_ROLES[role].cleanup],
+          // The retention defaults (src/kafka/topic-settings.ts), as numbers.
+          ...Object.fromEntries(
+            Object.entries(topicSettings(role, config.retention)).map(([key, value]) => [key, Number(value)]),
+          ),
+        },
         bindingVersion: KAFKA_BINDING,
       },
     };

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Config, workerCount, workingCalendar } from './config/config.js';
 import { devicePartition } from './domain/device-partition.js';
+import type { DestroyedKind } from './domain/retention.js';
 import { calendarGaps } from './domain/working-day.js';
 import { messageOf } from './errors.js';
 import { buildControlPlane } from './http/app.js';
@@ -37,10 +38,13 @@ import type { PipelineObserver } from './pipeline/observer.js';
 import { RegistryView } from './pipeline/registry-view.js';
 import { RequestPipeline } from './pipeline/request-pipeline.js';
 import { VerifyPool } from './pool/verify-pool.js';
+import { primePurges, purgeFollower } from './retention/purge-orders.js';
+import { RetentionSweep } from './retention/retention-sweep.js';
 import { AuditLog, kafkaAuditPublisher } from './security/audit-log.js';
 import { kafkaTokenPublisher, TokenService } from './security/tokens.js';
 
 import { encryptionKeyOf } from './store/encryption.js';
+import { PurgeMarkIndex } from './store/purge-marks.js';
 import { openStore, type Store } from './store/store.js';
 
 export interface Service {
@@ -192,25 +196,54 @@ export async function startService(
       onFatal,
       onOwnership: (partitions) => registryView.owned(partitions),
     });
+    // Retention and purges (src/retention/): built before the tables, whose audit entries order purges.
+    const marks = PurgeMarkIndex.load(store);
+    const destroyed = (kind: DestroyedKind, count: number) => metrics.destroyed(kind, count);
+    const sweep = new RetentionSweep({
+      store,
+      retention: config.retention,
+      commands,
+      ownedPartitions: () => pipeline.activePartitions,
+      destroyed,
+      log,
+      marks,
+    });
+    steps.push({ name: 'retention sweep', close: () => sweep.stop() });
     const tables = new GlobalTables({
       config,
       kafka,
       store,
       log,
       tables: [
-        declarationsTable(log),
+        declarationsTable(log, (id, bodies, timestamp) => marks.decisionBodies(id, bodies, timestamp)),
         tacTable(),
         blocklistTable(),
         localProductionTable(),
         reviewTable(log),
         tokensTable(log),
-        auditTable(audit, log),
         kgdExportsTable(log),
+        auditTable(audit, log, purgeFollower({ sweep, retention: config.retention, marks, destroyed, log })),
       ],
       onChanged: (changes) => pipeline.indexChanged([...changes.bodies], [...changes.applications]),
       consumed: (topic, count) => observer.consumed(topic, count),
       onFatal,
     });
+    // Purges this instance missed are recorded before any decision they removed is applied again.
+    // Failing that (the audit topic too long to read in time), the tables carry them out as they
+    // read them: a decision KGD sent after a purge may then be removed with it, never the reverse.
+    await primePurges({
+      store,
+      reader,
+      topic: config.topics.audit,
+      retention: config.retention,
+      marks,
+      destroyed,
+    }).catch((error: unknown) =>
+      log.warn(
+        { err: error },
+        'purges not read ahead of the global tables; they apply as the tables reach them',
+      ),
+    );
     await tables.start();
     steps.push({ name: 'global tables', close: () => tables.stop() });
     const validator = new DecisionValidator({
@@ -241,6 +274,7 @@ export async function startService(
     });
     timer.start();
     steps.push({ name: 'deadline timer', close: () => timer.stop() });
+    sweep.start();
 
     let closing = false;
     const http = await buildControlPlane({
@@ -256,6 +290,7 @@ export async function startService(
       audit,
       metrics,
       commands,
+      purge: { record: (event, now) => audit.record(event, now), commands },
       info: {
         version: VERSION,
         embeddedKafka: cluster !== undefined,

@@ -14,6 +14,7 @@ import type { LoadKind } from '../loaders/loads.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { runCheck } from './check-command.js';
 import { runLoad } from './load-command.js';
+import { runPurge } from './purge-command.js';
 import { runBroker, runService } from './run-command.js';
 import { copyStore } from './store-command.js';
 import { createToken, listTokens, revokeToken } from './token-command.js';
@@ -126,6 +127,36 @@ function program(setExit: (code: number) => void): Command {
     .action(async () => {
       setExit(await listTokens(loadConfig()));
     });
+
+  cli
+    .command('purge')
+    .description(
+      "destroy an IMEI's, an owner's (IIN/BIN) or a customs application's data on request, cluster-wide (KAFKA_BROKERS, or the running embedded service; else this data directory); audited",
+    )
+    .option('--imei <imei>', 'the device: registry entry, waiting requests, outcomes, declarations')
+    .option(
+      '--iin <iin>',
+      'the owner: registry entries, waiting requests and confirmations naming the IIN/BIN',
+    )
+    .option('--application <id>', 'the customs application: its declarations')
+    .option(
+      '--basis <text>',
+      'why (the order, case or request number); required, recorded in the audit trail',
+    )
+    .option('--json', 'print the answer as one JSON line')
+    .action(
+      async (opts: { imei?: string; iin?: string; application?: string; basis?: string; json?: boolean }) => {
+        setExit(
+          await runPurge(loadConfig(), {
+            json: opts.json === true,
+            ...(opts.imei === undefined ? {} : { imei: opts.imei }),
+            ...(opts.iin === undefined ? {} : { iin: opts.iin }),
+            ...(opts.application === undefined ? {} : { application: opts.application }),
+            ...(opts.basis === undefined ? {} : { basis: opts.basis }),
+          }),
+        );
+      },
+    );
 
   const store = cli.command('store').description('manage the local LMDB store');
   store

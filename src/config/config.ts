@@ -160,6 +160,54 @@ const httpTls = z
     });
   });
 
+const DAYS_LIMIT = 36_500;
+
+/**
+ * Retention per kind of data, in days unless the name says otherwise. The seeds give no terms,
+ * only that data is destroyed once its purpose is met (seed 000 §16; seed 001 §23–24): each
+ * default is what its purpose needs (README, "Confidential data").
+ */
+const retentionSchema = z
+  .strictObject({
+    /** How often the sweep runs; a purge runs one at once. */
+    sweepIntervalMs: z.number().int().min(1000).max(86_400_000),
+    /**
+     * The requests, repartition and commands topics keep messages this long, and final outcomes
+     * keep their personal fields as long: a replay of that input re-emits its recorded outcome.
+     */
+    requestsDays: z.number().int().min(1).max(365),
+    /** Final outcomes (reduced to what rule 10 needs) are deleted after this. */
+    outcomesDays: z.number().int().min(1).max(DAYS_LIMIT),
+    /** imei.verify.results: the operators' copy of every outcome (no owner or phone). */
+    resultsDays: z.number().int().min(1).max(DAYS_LIMIT),
+    /** imei.verify.dlq: undecodable input, whatever it held. */
+    dlqDays: z.number().int().min(1).max(365),
+    /** An application's declarations after KGD's latest decision on it; also kgd.release.decisions. */
+    declarationsDays: z.number().int().min(1).max(DAYS_LIMIT),
+    /** The audit store online (GET /v1/audit); the audit topic and audit.jsonl are the archive. */
+    auditDays: z.number().int().min(1).max(DAYS_LIMIT),
+    /**
+     * segment.ms, delete.retention.ms and max.compaction.lag.ms of the compacted topics that
+     * hold personal data (journal, pending changelog, БДИК topics): how soon a superseded record
+     * or a tombstone is gone from Kafka.
+     */
+    compactionLagMs: z
+      .number()
+      .int()
+      .min(60_000)
+      .max(30 * 86_400_000),
+  })
+  .superRefine((retention, ctx) => {
+    if (retention.outcomesDays < retention.requestsDays)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['outcomesDays'],
+        message: `must be at least requestsDays (${retention.requestsDays}): a replayed request needs its outcome`,
+      });
+  });
+
+export type RetentionConfig = z.infer<typeof retentionSchema>;
+
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1),
   store: z.strictObject({
@@ -234,6 +282,8 @@ export const configSchema = z.strictObject({
     checkIntervalMs: z.number().int().min(100).max(3_600_000),
   }),
   security: z.strictObject({ tokenIdleDays: z.number().int().min(1).max(3650) }),
+  /** How long each kind of data is kept (README, "Confidential data"; src/retention/). */
+  retention: retentionSchema,
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
 });
 
@@ -299,6 +349,22 @@ const ENV_VARIABLES: readonly {
   { name: 'IMEIFLOW_HOLIDAYS', path: ['pending', 'holidays'], kind: 'list' },
   { name: 'IMEIFLOW_WORKING_DAYS', path: ['pending', 'workingDays'], kind: 'list' },
   { name: 'IMEIFLOW_BATCH_MAX_MESSAGES', path: ['pipeline', 'batchMaxMessages'], kind: 'int' },
+  ...(
+    [
+      ['SWEEP_INTERVAL_MS', 'sweepIntervalMs'],
+      ['REQUESTS_DAYS', 'requestsDays'],
+      ['OUTCOMES_DAYS', 'outcomesDays'],
+      ['RESULTS_DAYS', 'resultsDays'],
+      ['DLQ_DAYS', 'dlqDays'],
+      ['DECLARATIONS_DAYS', 'declarationsDays'],
+      ['AUDIT_DAYS', 'auditDays'],
+      ['COMPACTION_LAG_MS', 'compactionLagMs'],
+    ] as const
+  ).map(([suffix, key]) => ({
+    name: `IMEIFLOW_RETENTION_${suffix}`,
+    path: ['retention', key] as const,
+    kind: 'int' as const,
+  })),
   ...TOPIC_ROLE_NAMES.map((role) => ({
     name: TOPIC_ROLES[role].env,
     path: ['topics', role] as const,

@@ -4,11 +4,13 @@
  * revocations). They travel through the commands topic, in the partition of the device they
  * concern, so the device's owner decides them with the same exactly-once journal as requests.
  * Every command is idempotent: applying one twice changes nothing the second time. The same
- * functions settle waiting requests when the index changes (rules 7 and 9).
+ * functions settle waiting requests when the index changes (rules 7 and 9). A purge destroys a
+ * device's data on request.
  */
 import { z } from 'zod';
 import { luhnDigit } from './imei.js';
 import type { Revocation } from './outputs.js';
+import { type PurgeMarks, pendingPurged, registryPurged } from './retention.js';
 import { evaluate, type RuleSettings } from './rules.js';
 import type {
   ConfirmedDecision,
@@ -43,6 +45,19 @@ export const commandSchema = z.discriminatedUnion('type', [
     reason: z.string().min(1).max(1000),
     issuedAt,
   }),
+  /**
+   * Destruction on request (src/domain/retention.ts): the device's partition-local data recorded
+   * at or before `issuedAt` — of any owner, or with `ownerId` only that owner's.
+   */
+  z.strictObject({
+    type: z.literal('purge'),
+    body,
+    ownerId: z
+      .string()
+      .regex(/^\d{12}$/, 'must be a 12-digit IIN/BIN')
+      .optional(),
+    issuedAt,
+  }),
 ]);
 
 export type Command = z.infer<typeof commandSchema>;
@@ -63,6 +78,13 @@ export interface CommandEffects {
   settle(entry: PendingEntry, decision: Decision): void;
   /** Rule 9: withdraw a confirmation. */
   revoke(body: string, revocation: Revocation): void;
+  /**
+   * A purge: drop the device's registry entry (if any) and make Kafka forget its БДИК
+   * confirmation and revocation (tombstones; БДИК is not told to withdraw anything).
+   */
+  forget(body: string, imei: string): void;
+  /** A purge: answer a waiting request with `decision` and drop it, keeping no outcome of it. */
+  discard(entry: PendingEntry, decision: RejectedDecision): void;
 }
 
 function imeiOf(bodyDigits: string): string {
@@ -173,6 +195,45 @@ function review(command: Extract<Command, { type: 'review' }>, effects: CommandE
   effects.settle(entry, decision);
 }
 
+/**
+ * Destruction on request, decided by the device's owner so the registry, the waiting requests
+ * and their changelogs change exactly once with everything else. Only what was recorded at or
+ * before the purge is destroyed: a device registered again, or a request received, after it is
+ * new data. Idempotent: a second application finds nothing left (a device purge sends its
+ * tombstones again, which changes nothing).
+ */
+function purge(command: Extract<Command, { type: 'purge' }>, effects: CommandEffects): void {
+  const { body } = command;
+  const marks = purgeMarksOfCommand(command);
+  const imei = imeiOf(body);
+  const entry = effects.registeredOf(body);
+  if (entry !== undefined) {
+    if (registryPurged(body, entry, marks)) effects.forget(body, imei);
+  } else if (command.ownerId === undefined) {
+    // No registry entry: a confirmation revoked earlier may still sit on Kafka with its owner.
+    effects.forget(body, imei);
+  }
+  for (const waiting of effects.pendingOf(body)) {
+    if (!pendingPurged(body, waiting, marks)) continue;
+    effects.discard(waiting, {
+      outcome: 'rejected',
+      requestId: waiting.request.requestId,
+      imei,
+      body,
+      reason: 'purged',
+      detail: `its data was destroyed on request at ${command.issuedAt} before it was decided`,
+    });
+  }
+}
+
+/** A purge command as the marks the retention checks take: the device, or its owner's data. */
+export function purgeMarksOfCommand(command: Extract<Command, { type: 'purge' }>): PurgeMarks {
+  const ordered = Date.parse(command.issuedAt);
+  return command.ownerId === undefined
+    ? { imeis: new Map([[command.body, ordered]]), owners: new Map() }
+    : { imeis: new Map(), owners: new Map([[command.ownerId, ordered]]) };
+}
+
 /** Apply one command to the batch. */
 export function applyCommand(command: Command, effects: CommandEffects): void {
   switch (command.type) {
@@ -187,6 +248,9 @@ export function applyCommand(command: Command, effects: CommandEffects): void {
       return;
     case 'revoke':
       revoke(command.body, command.applicationId, command.reason, effects);
+      return;
+    case 'purge':
+      purge(command, effects);
       return;
   }
 }

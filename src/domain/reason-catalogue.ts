@@ -76,6 +76,11 @@ export const REASON_CATALOGUE: Readonly<Record<CatalogueCode, Texts>> = {
     ru: 'По этому requestId уже принято окончательное решение',
     kk: 'Бұл requestId бойынша түпкілікті шешім қабылданған',
   },
+  purged: {
+    en: "The request's data was destroyed on request before it was decided",
+    ru: 'Данные запроса уничтожены по требованию до принятия решения',
+    kk: 'Сұрау деректері шешім қабылданғанға дейін талап бойынша жойылды',
+  },
   awaiting_kgd: {
     en: 'Waiting for a KGD release decision',
     ru: 'Ожидается решение КГД о выпуске',

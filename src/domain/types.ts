@@ -18,6 +18,7 @@ export const REJECT_REASONS = [
   'procedure_not_eligible',
   'review_rejected',
   'duplicate_request',
+  'purged',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

@@ -24,6 +24,7 @@ import { pickLanguage, reviewPage } from './review-page.js';
 import { auditRoutes } from './routes/audit.js';
 import { deviceRoutes } from './routes/devices.js';
 import { loadRoutes } from './routes/loads.js';
+import { purgeRoutes } from './routes/purge.js';
 import { reviewRoutes } from './routes/reviews.js';
 import { verifyRoutes } from './routes/verify.js';
 import { CertificateIdentities, httpsOptions } from './tls.js';
@@ -140,5 +141,6 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   loadRoutes(app, deps);
   reviewRoutes(app, deps);
   auditRoutes(app, deps);
+  purgeRoutes(app, deps);
   return app;
 }

@@ -5,6 +5,7 @@ import type { ClusterTarget } from '../loaders/cluster-sinks.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { CommandSender } from '../pipeline/command-sender.js';
+import type { PurgeChannel } from '../retention/purge-orders.js';
 import type { AuditLog } from '../security/audit-log.js';
 import type { TokenService } from '../security/tokens.js';
 import type { Store } from '../store/store.js';
@@ -32,6 +33,8 @@ export interface ControlPlaneDeps {
   readonly commands?: CommandSender;
   /** A device's registry entry, wherever its partition is owned; absent: this store's. */
   readonly registryOf?: (body: string) => RegistryEntry | undefined;
+  /** Where purges are ordered (src/retention/purge-orders.ts); absent without Kafka. */
+  readonly purge?: PurgeChannel;
   /** Why the service is not ready, or null when it is. */
   readonly notReadyReason: () => string | null;
   readonly ownedPartitions: () => readonly number[];

@@ -8,6 +8,7 @@ import type { Config } from '../config/config.js';
 import { ImeiflowError, messageOf } from '../errors.js';
 import { getMetadata, type KafkaSettings, securityConfig } from './client.js';
 import { TOPIC_ROLE_NAMES, TOPIC_ROLES } from './topic-roles.js';
+import { topicSettings } from './topic-settings.js';
 
 export interface TopicLayout {
   /** Partitions of the requests topic (and every partition-local topic). */
@@ -33,9 +34,7 @@ async function createOnRealCluster(settings: KafkaSettings, config: Config): Pro
             replication_factor: config.kafka.replicationFactor,
             config: {
               'cleanup.policy': cleanup,
-              // Release decisions are kept: an application may come in several messages.
-              ...(role === 'decisions' ? { 'retention.ms': '-1' } : {}),
-              ...(role === 'journal' ? { 'max.message.bytes': String(8 * 1024 * 1024) } : {}),
+              ...topicSettings(role, config.retention),
             },
           },
           10_000,

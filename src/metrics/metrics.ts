@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type DeadlinePolicy, stageDeadline, type WaitingStage } from '../domain/deadline.js';
 import { dueExportMonth, monthTimestamp } from '../domain/kgd-export.js';
+import { DESTROYED_KINDS, type DestroyedKind } from '../domain/retention.js';
 import { type CalendarData, calendarCoveredUntil } from '../domain/working-day.js';
 import type { PipelineObserver } from '../pipeline/observer.js';
 import type { OutcomeCounts } from '../pool/batch-contract.js';
@@ -65,6 +66,7 @@ export class Metrics implements PipelineObserver {
   readonly #lag: Gauge<'topic' | 'partition'>;
   readonly #journalSeq: Gauge<'partition'>;
   readonly #inputLost: Counter<'topic'>;
+  readonly #destroyed: Counter<'kind'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   #pendingCounts: PendingCounts = {
     awaiting: 0,
@@ -126,6 +128,13 @@ export class Metrics implements PipelineObserver {
       labelNames: ['topic'],
       registers,
     });
+    this.#destroyed = new Counter({
+      name: `${PREFIX}retention_destroyed_total`,
+      help: 'Records destroyed by retention or a purge, by kind (src/retention/retention-sweep.ts)',
+      labelNames: ['kind'],
+      registers,
+    });
+    for (const kind of DESTROYED_KINDS) this.#destroyed.inc({ kind }, 0);
     this.httpDuration = new Histogram({
       name: `${PREFIX}http_request_duration_seconds`,
       help: 'Control plane request duration',
@@ -360,8 +369,15 @@ export class Metrics implements PipelineObserver {
   outcomes(counts: OutcomeCounts): void {
     for (const [outcome, reason, n] of counts) {
       if (outcome === 'dlq') this.#dlq.inc(n);
+      // A purge decided by a partition's owner: what it destroyed (src/pool/batch-writer.ts).
+      else if (outcome === 'destroyed') this.#destroyed.inc({ kind: reason }, n);
       else this.#outcomes.inc({ outcome, reason: outcome === 'revoked' ? '' : reason }, n);
     }
+  }
+
+  /** What the retention sweep (or a purge on this instance) destroyed. */
+  destroyed(kind: DestroyedKind, count: number): void {
+    this.#destroyed.inc({ kind }, count);
   }
 
   delivered(inputTimestamps: readonly number[], now: number): void {

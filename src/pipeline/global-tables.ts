@@ -68,7 +68,8 @@ const OFFSET_BEGINNING = -2;
 const MAX_ATTEMPTS = 5;
 const RETRY_DELAY_MS = 1000;
 
-function positionKey(topic: string, partition: number): string {
+/** LMDB meta key: the next offset of a global table's partition to apply. */
+export function positionKey(topic: string, partition: number): string {
   return `global/${topic}/${partition}`;
 }
 
@@ -227,8 +228,18 @@ function jsonOf<T>(value: Buffer | null): T | null {
   return value === null ? null : (JSON.parse(value.toString('utf8')) as T);
 }
 
+/**
+ * Which of a decision's IMEIs to apply: a purge ordered after the message was written removes
+ * what it said (null: the whole decision). Kafka keeps the decision; every instance ignores it.
+ */
+export type PurgedFilter = (
+  applicationId: string,
+  bodies: readonly string[],
+  timestamp: number | undefined,
+) => readonly string[] | null;
+
 /** KGD release decisions → the declaration index. Bad decisions are the validator's (DLQ). */
-export function declarationsTable(log: Logger): GlobalTable {
+export function declarationsTable(log: Logger, purged?: PurgedFilter): GlobalTable {
   return {
     role: 'decisions',
     apply(store, messages, changes) {
@@ -251,10 +262,12 @@ export function declarationsTable(log: Logger): GlobalTable {
           ...(decision.grounds === undefined ? {} : { grounds: decision.grounds }),
         };
         // A revocation may name no IMEIs: it withdraws everything the application listed.
-        const bodies =
+        const listed =
           decision.status === 'revoked' && p.bodies.length === 0
             ? [...store.applicationImeis.getValues(decision.applicationId)]
             : p.bodies;
+        const bodies = purged === undefined ? listed : purged(decision.applicationId, listed, m.timestamp);
+        if (bodies === null) continue;
         applyApplicationDecision(store, { entry, bodies });
         for (const body of bodies) changes.bodies.add(body);
         changes.applications.add(decision.applicationId);
@@ -352,8 +365,16 @@ export function tokensTable(log: Logger): GlobalTable {
   };
 }
 
+/** Acts on audit entries as they are stored (a purge's entry is its order: src/retention/). */
+export interface AuditFollower {
+  /** Inside the transaction that stores the entries. */
+  apply(store: Store, entries: readonly AuditEntry[]): void;
+  /** After that transaction committed. */
+  afterCommit(entries: readonly AuditEntry[]): void;
+}
+
 /** The cluster's audit trail: into this instance's store (GET /v1/audit) and `audit.jsonl`. */
-export function auditTable(audit: AuditLog, log: Logger): GlobalTable {
+export function auditTable(audit: AuditLog, log: Logger, follower?: AuditFollower): GlobalTable {
   const entriesOf = (messages: readonly LogMessage[]): [LogMessage, AuditEntry][] => {
     const entries: [LogMessage, AuditEntry][] = [];
     for (const m of messages) {
@@ -371,12 +392,19 @@ export function auditTable(audit: AuditLog, log: Logger): GlobalTable {
   return {
     role: 'audit',
     apply(store, messages) {
+      const entries = entriesOf(messages);
       // Keys sort by time; the partition and offset keep entries of one millisecond apart.
-      for (const [m, entry] of entriesOf(messages))
+      for (const [m, entry] of entries)
         store.audit.put(`${entry.at}#${m.partition}#${String(m.offset).padStart(12, '0')}`, entry);
+      follower?.apply(
+        store,
+        entries.map(([, entry]) => entry),
+      );
     },
     afterCommit(messages) {
-      audit.archive(entriesOf(messages).map(([, entry]) => entry));
+      const entries = entriesOf(messages).map(([, entry]) => entry);
+      audit.archive(entries);
+      follower?.afterCommit(entries);
     },
   };
 }

@@ -26,6 +26,7 @@ import type {
   OutcomeRecord,
   PendingEntry,
   RegistryEntry,
+  RejectedDecision,
   SourceId,
   VerifyRequest,
 } from '../domain/types.js';
@@ -207,8 +208,30 @@ export class BatchWriter implements CommandEffects {
   /** Rule 9 (CommandEffects). */
   revoke(body: string, revocation: Revocation): void {
     this.#output(ROLE_REVOCATIONS, revocation.imei, revocationMessage(revocation));
+    // The withdrawn confirmation (owner and phone) is compacted away; the revocation stays, the
+    // latest per device on its compacted topic, so no restore takes the device back.
+    this.#output(ROLE_CONFIRMATIONS, revocation.imei, null);
     this.#registry.set(body, null);
     this.#count('revoked', 'revoked');
+  }
+
+  /** A purge (CommandEffects): no registry entry, and Kafka forgets the device's БДИК records. */
+  forget(body: string, imei: string): void {
+    if (this.registeredOf(body) !== undefined) {
+      this.#registry.set(body, null);
+      this.#count('destroyed', 'registry');
+    }
+    // The revocations tombstone last: a restore drops a device whose latest revocations record
+    // (a tombstone too) is newer than its confirmation, until compaction removes both.
+    this.#output(ROLE_CONFIRMATIONS, imei, null);
+    this.#output(ROLE_REVOCATIONS, imei, null);
+  }
+
+  /** A purge (CommandEffects): the waiting request is answered and dropped, no outcome kept. */
+  discard(entry: PendingEntry, decision: RejectedDecision): void {
+    this.#emit(decision);
+    if (decision.body !== null) this.#dropPending(decision.body, entry.request.requestId);
+    this.#count('destroyed', 'pending');
   }
 
   #emit(decision: Decision, notify = true): void {

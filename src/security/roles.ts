@@ -18,6 +18,8 @@ export const PERMISSIONS = {
   loadBlocklist: ['operator', 'admin'],
   review: ['reviewer', 'admin'],
   readAudit: ['admin'],
+  /** Destruction on request (src/retention/purge-orders.ts). */
+  purge: ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -89,3 +89,53 @@ function sameApplication(a: ApplicationRecord, b: ApplicationRecord): boolean {
     a.grounds === b.grounds
   );
 }
+
+/**
+ * Remove every declaration of the device `body` (a purge of the IMEI): each application that
+ * listed it keeps its record, with one IMEI fewer. Call inside a write transaction. Returns the
+ * entries removed.
+ */
+export function removeDeviceDeclarations(store: Store, body: string): number {
+  const entries = store.declarations.get(body);
+  if (entries === undefined) return 0;
+  for (const entry of entries) {
+    store.applicationImeis.remove(entry.applicationId, body);
+    const application = store.applications.get(entry.applicationId);
+    if (application !== undefined)
+      store.applications.put(entry.applicationId, {
+        ...application,
+        imeiCount: Math.max(0, application.imeiCount - 1),
+      });
+  }
+  store.declarations.remove(body);
+  return entries.length;
+}
+
+/**
+ * Remove up to `chunk` of an application's declarations, and its record once none is left (its
+ * retention ended, or a purge). Call inside a write transaction, again until `done`: an
+ * application may list hundreds of thousands of IMEIs.
+ */
+export function removeApplicationStep(
+  store: Store,
+  applicationId: string,
+  chunk: number,
+): { removed: number; done: boolean } {
+  const bodies: string[] = [];
+  for (const body of store.applicationImeis.getValues(applicationId)) {
+    bodies.push(body);
+    if (bodies.length >= chunk) break;
+  }
+  let removed = 0;
+  for (const body of bodies) {
+    const entries = store.declarations.get(body) ?? [];
+    const rest = entries.filter((e) => e.applicationId !== applicationId);
+    if (rest.length < entries.length) removed++;
+    if (rest.length === 0) store.declarations.remove(body);
+    else if (rest.length < entries.length) store.declarations.put(body, rest);
+    store.applicationImeis.remove(applicationId, body);
+  }
+  if (bodies.length >= chunk) return { removed, done: false };
+  store.applications.remove(applicationId);
+  return { removed, done: true };
+}

@@ -72,7 +72,9 @@ function send(value: Record<string, unknown>): void {
 
 const results = () => rig.collector.json<Result>(topics.results!);
 const resultsOf = (requestId: string) => results().filter((r) => r.requestId === requestId);
-const confirmations = () => rig.collector.json<Confirmation>(topics.confirmations!);
+/** Confirmations, without the tombstones a revocation leaves (null values, no confirmation). */
+const confirmations = () =>
+  rig.collector.json<Confirmation | null>(topics.confirmations!).filter((c): c is Confirmation => c !== null);
 
 async function waitForResult(requestId: string, outcome?: string): Promise<Result> {
   await rig.collector.waitFor(
@@ -199,6 +201,12 @@ describe('late decisions, reviews and revocations', () => {
       imei: A(301),
       requestId: 'late-1',
     });
+    // The withdrawn confirmation is tombstoned after the revocation, so compaction forgets its owner.
+    await rig.collector.waitFor(
+      () => rig.collector.of(topics.confirmations!).some((m) => m.key === A(301) && m.value === null),
+      30_000,
+      'the withdrawn confirmation tombstoned',
+    );
   });
 
   it('KGD decisions as KGD writes them: a reasoned refusal reaches the result, an EAEU import confirms', async () => {

@@ -45,6 +45,28 @@ describe('configuration', () => {
     expect(problem({ IMEIFLOW_SPARE_DIGIT_CHANNELS: 'radio' })).toContain('IMEIFLOW_SPARE_DIGIT_CHANNELS');
   });
 
+  it('retention: a default per kind of data, overridden by IMEIFLOW_RETENTION_*', () => {
+    expect(loadConfig({ env: {} }).retention).toEqual({
+      sweepIntervalMs: 3_600_000,
+      requestsDays: 7,
+      outcomesDays: 90,
+      resultsDays: 30,
+      dlqDays: 7,
+      declarationsDays: 1095,
+      auditDays: 365,
+      compactionLagMs: 86_400_000,
+    });
+    const config = loadConfig({
+      env: { IMEIFLOW_RETENTION_OUTCOMES_DAYS: '30', IMEIFLOW_RETENTION_AUDIT_DAYS: '730' },
+    });
+    expect(config.retention).toMatchObject({ outcomesDays: 30, auditDays: 730 });
+    expect(problem({ IMEIFLOW_RETENTION_DLQ_DAYS: '0' })).toContain('IMEIFLOW_RETENTION_DLQ_DAYS');
+    // A replayed request needs its outcome for as long as the requests topic keeps it.
+    expect(
+      problem({ IMEIFLOW_RETENTION_REQUESTS_DAYS: '14', IMEIFLOW_RETENTION_OUTCOMES_DAYS: '10' }),
+    ).toMatch(/IMEIFLOW_RETENTION_OUTCOMES_DAYS: must be at least requestsDays/);
+  });
+
   it('reports every bad variable at once, by name', () => {
     const message = problem({
       IMEIFLOW_HTTP_PORT: '99999',

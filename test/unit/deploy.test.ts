@@ -3,12 +3,14 @@
  * use exists in the service's registry (promtool's own checks are in
  * test/integration/promtool.test.ts: they need Debian's prometheus package).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config/config.js';
 import { TOPIC_ROLE_NAMES, TOPIC_ROLES } from '../../src/kafka/topic-roles.js';
+import { topicSettings } from '../../src/kafka/topic-settings.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { tempDir } from '../support/tmp.js';
@@ -221,6 +223,10 @@ describe('deploy/k8s and deploy/compose', () => {
     expect(config.kafka.security.protocol).toBe('sasl_ssl');
     expect(config.http.tls.clientCertificates.length).toBeGreaterThan(0);
     expect(config.store.encryptionKeyFile).toBe(env['IMEIFLOW_STORE_ENCRYPTION_KEY_FILE']);
+    // Retention stated in full, as the topics are created (create-topics.sh, tested above).
+    const stated = (JSON.parse(configMap) as { retention: Record<string, number> }).retention;
+    expect(Object.keys(stated).sort()).toEqual(Object.keys(config.retention).sort());
+    expect(config.retention).toEqual(loadConfig({ env: {} }).retention);
   });
 
   it('compose mounts the same as /run/secrets files made by make-secrets.sh; brokers and Prometheus agree', () => {
@@ -328,6 +334,44 @@ describe('deploy/k8s and deploy/compose', () => {
     };
     const targets = prometheus.scrape_configs[0]!.static_configs[0]!.targets.map((t) => t.split(':')[0]);
     expect(targets.sort()).toEqual(['imeiflow-1', 'imeiflow-2']);
+  });
+
+  it('the topic job gives every topic the retention imeiflow would (topic-settings.ts at the defaults)', () => {
+    // Run the script itself, with kafka-topics.sh replaced by a stub that prints its arguments.
+    const stub = join(configDir, 'kafka-topics.sh');
+    writeFileSync(stub, '#!/bin/sh\ncase " $* " in *" --create "*) echo "$*" ;; esac\n', { mode: 0o755 });
+    const run = spawnSync('bash', [deploy('compose/create-topics.sh')], {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        KAFKA_TOPICS: stub,
+        BOOTSTRAP: 'kafka:9092',
+        PARTITIONS: '12',
+        REPLICATION: '3',
+      },
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const created = new Map<string, Record<string, string>>();
+    for (const line of run.stdout.trim().split('\n')) {
+      const args = line.split(' ');
+      const topic = args[args.indexOf('--topic') + 1]!;
+      const configs: Record<string, string> = {};
+      args.forEach((arg, i) => {
+        if (arg !== '--config') return;
+        const [key, value] = args[i + 1]!.split('=') as [string, string];
+        configs[key] = value;
+      });
+      created.set(topic, configs);
+    }
+    const config = loadConfig({ env: {} });
+    expect([...created.keys()].sort()).toEqual(Object.values(config.topics).sort());
+    for (const role of TOPIC_ROLE_NAMES) {
+      expect(created.get(config.topics[role]), role).toEqual({
+        'cleanup.policy': TOPIC_ROLES[role].cleanup,
+        'min.insync.replicas': '2',
+        ...topicSettings(role, config.retention),
+      });
+    }
   });
 
   it('the topic job creates every topic imeiflow uses, each with its cleanup policy and partitions', () => {

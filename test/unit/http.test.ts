@@ -151,6 +151,7 @@ describe('authentication and roles', () => {
       '/v1/reviews',
       '/v1/reviews/{requestId}',
       '/v1/audit',
+      '/v1/purge',
     ]) {
       expect(openapi.paths[path], path).toBeDefined();
     }

@@ -416,7 +416,12 @@ describe('every output the code builds matches its schema', () => {
       { numRuns: 1500 },
     );
     // Every outcome the workers can reach was built and checked (the others come from commands).
-    const fromCommands = new Set(['rejected/review_rejected', 'review/kgd_timeout', 'confirmed/manual']);
+    const fromCommands = new Set([
+      'rejected/review_rejected',
+      'rejected/purged',
+      'review/kgd_timeout',
+      'confirmed/manual',
+    ]);
     const reachable = [
       ...REJECT_REASONS.map((r) => `rejected/${r}`),
       ...PENDING_REASONS.map((r) => `pending/${r}`),

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Config, workerCount, workingCalendar } from './config/config.js';
 import { calendarGaps } from './domain/working-day.js';
-import { messageOf } from './errors.js';
+import { isImeiflowError, messageOf } from './errors.js';
 import { buildControlPlane } from './http/app.js';
 import { type KafkaSettings, resolveKafkaSecurity } from './kafka/client.js';
 import { DeliveringProducer } from './kafka/delivering-producer.js';
@@ -35,6 +35,7 @@ import { AuditLog } from './security/audit-log.js';
 import { TokenService } from './security/tokens.js';
 import { encryptionKeyOf } from './store/encryption.js';
 import { openStore, type Store } from './store/store.js';
+import { isStoreFull, storeFullError, withCommitReasons } from './store/store-full.js';
 
 export interface Service {
   readonly http: FastifyInstance;
@@ -46,6 +47,19 @@ export interface Service {
 }
 
 const SHUTDOWN_DEADLINE_MS = 30_000;
+/** Exit codes of a fatal error (sysexits.h): a bug or a broken dependency, and a full store. */
+export const EXIT_FATAL = 70;
+export const EXIT_STORE_FULL = 74;
+
+/**
+ * The error a fatal exit logs: a failed LMDB commit with its reason (lmdb-js keeps it apart), and
+ * a store that cannot grow as STORE_FULL naming the data directory and what to do.
+ */
+export async function fatalErrorOf(error: unknown, dataDir: string): Promise<Error> {
+  const explained = await withCommitReasons(error);
+  if (isStoreFull(explained)) return storeFullError(dataDir, explained);
+  return explained instanceof Error ? explained : new Error(String(explained));
+}
 
 export const VERSION = (
   JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
@@ -83,13 +97,33 @@ export async function startService(
     return shuttingDown;
   };
 
-  const onFatal = (error: Error): void => {
+  const onFatal = (error: unknown): void => {
     if (fatal) return;
     fatal = true;
     // Crash-only: the journal makes a restart safe, and guessing what a failed Kafka write did is not.
-    log.fatal({ err: error }, 'fatal pipeline error; exiting for a clean restart');
-    process.exit(70);
+    void fatalErrorOf(error, config.dataDir).then((err) => {
+      if (isImeiflowError(err, 'STORE_FULL')) {
+        log.fatal({ err, code: err.code, dataDir: config.dataDir }, err.message);
+        process.exit(EXIT_STORE_FULL);
+      }
+      log.fatal(
+        { err, code: (err as { code?: unknown }).code },
+        'fatal pipeline error; exiting for a clean restart',
+      );
+      process.exit(EXIT_FATAL);
+    });
   };
+  // Anything thrown where nobody waits for it goes the same way, logged with its code and cause.
+  const onUnhandled = (error: unknown): void => onFatal(error);
+  process.on('unhandledRejection', onUnhandled);
+  process.on('uncaughtException', onUnhandled);
+  steps.push({
+    name: 'fatal error handlers',
+    close: () => {
+      process.off('unhandledRejection', onUnhandled);
+      process.off('uncaughtException', onUnhandled);
+    },
+  });
 
   // Deadlines count with the working-day calendar: say when it does not know this or next year.
   const { calendar, utcOffsetMinutes } = config.pending;
@@ -235,6 +269,7 @@ export async function startService(
         partitions: layout.partitions,
         workers,
       },
+      onStoreFull: onFatal,
       notReadyReason: () => {
         if (closing) return 'shutting down';
         if (!tables.connected) return 'the global table reader is not connected';

@@ -26,6 +26,8 @@ export interface ControlPlaneDeps {
   readonly info: ServiceInfo;
   /** Sends review commands; absent when the control plane runs without Kafka (tests, tools). */
   readonly commands?: CommandSender;
+  /** A request could not write because the store is full: the service stops (absent: it does not). */
+  readonly onStoreFull?: (error: unknown) => void;
   /** Why the service is not ready, or null when it is. */
   readonly notReadyReason: () => string | null;
   readonly ownedPartitions: () => readonly number[];

@@ -29,7 +29,7 @@ import { bodyOfPendingKey } from '../pool/batch-writer.js';
 import { applyApplicationDecision } from '../store/declarations.js';
 import { ChangelogFormatError, decodePendingRecord } from '../store/state-codec.js';
 import { bumpTacVersion, type Store } from '../store/store.js';
-import { isStoreFull, storeFullError } from '../store/store-full.js';
+import { committed, isStoreFull, storeFullError } from '../store/store-full.js';
 import { keyOf, type LogMessage } from './kafka-port.js';
 
 /** What a batch changed that waiting requests may depend on (rule 7 re-evaluates them). */
@@ -194,14 +194,16 @@ export class GlobalTables {
       else list.push(m);
     }
     const changes: IndexChanges = { bodies: new Set(), applications: new Set() };
-    await store.env.transaction(() => {
-      for (const [topic, batch] of byTopic) {
-        this.#byTopic.get(topic)?.apply(store, batch, changes);
-        const next = new Map<number, number>();
-        for (const m of batch) next.set(m.partition, Math.max(next.get(m.partition) ?? 0, m.offset + 1));
-        for (const [partition, offset] of next) store.meta.put(positionKey(topic, partition), offset);
-      }
-    });
+    await committed(
+      store.env.transaction(() => {
+        for (const [topic, batch] of byTopic) {
+          this.#byTopic.get(topic)?.apply(store, batch, changes);
+          const next = new Map<number, number>();
+          for (const m of batch) next.set(m.partition, Math.max(next.get(m.partition) ?? 0, m.offset + 1));
+          for (const [partition, offset] of next) store.meta.put(positionKey(topic, partition), offset);
+        }
+      }),
+    );
     for (const [topic, batch] of byTopic) {
       this.#byTopic.get(topic)?.afterCommit?.(batch);
       this.#deps.consumed(topic, batch.length);

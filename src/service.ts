@@ -9,6 +9,7 @@ import { type Config, workerCount, workingCalendar } from './config/config.js';
 import { calendarGaps } from './domain/working-day.js';
 import { isImeiflowError, messageOf } from './errors.js';
 import { buildControlPlane } from './http/app.js';
+import { BrokerWatch } from './kafka/broker-watch.js';
 import { type KafkaSettings, resolveKafkaSecurity } from './kafka/client.js';
 import { DeliveringProducer } from './kafka/delivering-producer.js';
 import { type EmbeddedCluster, startEmbeddedCluster } from './kafka/embedded-cluster.js';
@@ -47,6 +48,9 @@ export interface Service {
 }
 
 const SHUTDOWN_DEADLINE_MS = 30_000;
+/** How often readiness asks the brokers for metadata, and how long an answer may take. */
+const BROKER_CHECK_INTERVAL_MS = 2_000;
+const BROKER_CHECK_TIMEOUT_MS = 5_000;
 /** Exit codes of a fatal error (sysexits.h): a bug or a broken dependency, and a full store. */
 export const EXIT_FATAL = 70;
 export const EXIT_STORE_FULL = 74;
@@ -166,6 +170,22 @@ export async function startService(
 
     const producer = await DeliveringProducer.connect(kafka, 'producer');
     steps.push({ name: 'producer', close: () => producer.close() });
+    const brokers = new BrokerWatch(producer.client, {
+      intervalMs: BROKER_CHECK_INTERVAL_MS,
+      timeoutMs: BROKER_CHECK_TIMEOUT_MS,
+      onChange: (reachable, since) => {
+        const seconds = Math.round((Date.now() - since) / 1000);
+        if (reachable) log.info({ unreachableSeconds: seconds }, 'the Kafka brokers answer again');
+        else
+          log.warn(
+            { brokers: bootstrapServers, timeoutMs: BROKER_CHECK_TIMEOUT_MS },
+            'the Kafka brokers do not answer: not ready until they do (nothing is lost meanwhile)',
+          );
+      },
+    });
+    brokers.start();
+    steps.push({ name: 'broker watch', close: () => brokers.stop() });
+    metrics.sources.kafkaReachable = () => brokers.reachable;
     const layout = await ensureTopics(producer.client, kafka, config, cluster !== undefined);
     const reader = await PartitionReader.connect(kafka, config.kafka.groupId);
     steps.push({ name: 'partition reader', close: () => reader.close() });
@@ -272,6 +292,8 @@ export async function startService(
       onStoreFull: onFatal,
       notReadyReason: () => {
         if (closing) return 'shutting down';
+        if (!brokers.reachable)
+          return `the Kafka brokers did not answer within ${BROKER_CHECK_TIMEOUT_MS / 1000} s`;
         if (!tables.connected) return 'the global table reader is not connected';
         if (!pipeline.ready) return 'partitions are being recovered or Kafka is not connected';
         return null;

@@ -99,7 +99,15 @@ describe('the broker stops answering for 20 s', () => {
     );
     const metricAfter = await connected();
     await streaming;
-    await expectExactlyOnce(rig.collector, topics, N, runId, 300_000, (i) => kindAt(i) !== 'pending');
+    // A service that exits cannot finish the stream: say so at once, with its last words.
+    const ended = await Promise.race([
+      expectExactlyOnce(rig.collector, topics, N, runId, 300_000, (i) => kindAt(i) !== 'pending').then(
+        () => undefined,
+      ),
+      rig.service.exited().then((code) => ({ code })),
+    ]);
+    if (ended !== undefined)
+      throw new Error(`the service exited (${ended.code}):\n${rig.service.output.slice(-3).join('\n')}`);
     probing = false;
     await probeLoop;
 
@@ -142,5 +150,5 @@ describe('the broker stops answering for 20 s', () => {
         totalSeconds: Math.round((Date.now() - started) / 1000),
       }),
     );
-  });
+  }, 600_000);
 });

@@ -54,6 +54,7 @@ const BROKER_CHECK_TIMEOUT_MS = 5_000;
 /** Exit codes of a fatal error (sysexits.h): a bug or a broken dependency, and a full store. */
 export const EXIT_FATAL = 70;
 export const EXIT_STORE_FULL = 74;
+const STORE_FULL_GRACE_MS = 250;
 
 /**
  * The error a fatal exit logs: a failed LMDB commit with its reason (lmdb-js keeps it apart), and
@@ -108,7 +109,11 @@ export async function startService(
     void fatalErrorOf(error, config.dataDir).then((err) => {
       if (isImeiflowError(err, 'STORE_FULL')) {
         log.fatal({ err, code: err.code, dataDir: config.dataDir }, err.message);
-        process.exit(EXIT_STORE_FULL);
+        // A moment's grace lets the control plane answer the request that found the store full
+        // (a load: 507). Nothing moves on meanwhile: a partition whose batch failed takes no
+        // other (PartitionTask 'failed'), the global tables have stopped, and every write fails.
+        setTimeout(() => process.exit(EXIT_STORE_FULL), STORE_FULL_GRACE_MS);
+        return;
       }
       log.fatal(
         { err, code: (err as { code?: unknown }).code },
@@ -292,6 +297,7 @@ export async function startService(
       onStoreFull: onFatal,
       notReadyReason: () => {
         if (closing) return 'shutting down';
+        if (fatal) return 'stopping after a fatal error (see the log)';
         if (!brokers.reachable)
           return `the Kafka brokers did not answer within ${BROKER_CHECK_TIMEOUT_MS / 1000} s`;
         if (!tables.connected) return 'the global table reader is not connected';

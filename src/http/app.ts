@@ -93,8 +93,9 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
     }
     const explained = await withCommitReasons(error);
     if (isStoreFull(explained)) {
-      // A load that filled the store: the service stops taking input (STORE_FULL, logged once).
-      deps.onStoreFull?.(explained);
+      // A load that filled the store: the service stops taking input (STORE_FULL, logged once),
+      // once this answer is out.
+      reply.raw.once('close', () => deps.onStoreFull?.(explained));
       return sendProblem(
         reply,
         'store-full',

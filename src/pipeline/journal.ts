@@ -101,7 +101,9 @@ const plainReader = new Packr({ useRecords: false, mapsAsObjects: true });
 const structured = new Packr({ ...structuredEncoderOptions(), useRecords: true, mapsAsObjects: true });
 
 function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
+  );
 }
 
 /** Decode a journal record; throws JournalFormatError (with the reason) when it is not one this build reads. */

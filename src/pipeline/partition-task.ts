@@ -3,6 +3,7 @@
  * cycle, as a state machine.
  *
  *   restoring ──(recovered)──► running ──(revoked / stopping)──► draining ──► closed
+ *                                  └──(a cycle or a publish failed)──► failed
  *
  * A cycle: take a batch (commands first, then requests and forwarded requests in arrival order)
  * → a worker stores the previous batch's state and decides this one → append the journal record
@@ -33,7 +34,7 @@ import { encodeJournal, type InputPositions, JOURNAL_WINDOW, journalKey } from '
 import { type DeliveredOffsets, headerOf, type LogMessage, type OutputSink } from './kafka-port.js';
 import { ORIGIN_HEADER, type RecordCollector } from './record-collector.js';
 
-export type TaskState = 'restoring' | 'running' | 'draining' | 'closed';
+export type TaskState = 'restoring' | 'running' | 'draining' | 'closed' | 'failed';
 
 /** Runs a partition batch in a worker (src/pool/verify-pool.ts, or in-process in tests). */
 export interface BatchRunner {
@@ -214,13 +215,21 @@ export class PartitionTask {
   #pump(): void {
     if (this.#state !== 'running' || this.#cycle !== undefined || !this.#hasWork()) return;
     this.#cycle = this.#runCycle()
-      .catch((error: unknown) =>
-        this.#deps.onFatal(error instanceof Error ? error : new Error(String(error))),
-      )
+      .catch((error: unknown) => this.#fail(error))
       .finally(() => {
         this.#cycle = undefined;
         this.#pump();
       });
+  }
+
+  /**
+   * The process is about to stop (onFatal). Until it does, this partition takes no further
+   * batch: a later one would journal positions past the failed batch's messages, which were
+   * never journaled, and the restart would skip them.
+   */
+  #fail(error: unknown): void {
+    if (this.#state === 'running') this.#state = 'failed';
+    this.#deps.onFatal(error instanceof Error ? error : new Error(String(error)));
   }
 
   #take(): Queued[] {
@@ -341,9 +350,7 @@ export class PartitionTask {
     });
     this.#publishing.push(publishing);
     publishing
-      .catch((error: unknown) =>
-        this.#deps.onFatal(error instanceof Error ? error : new Error(String(error))),
-      )
+      .catch((error: unknown) => this.#fail(error))
       .finally(() => {
         this.#publishing.splice(this.#publishing.indexOf(publishing), 1);
       });

@@ -1,20 +1,13 @@
 /**
- * A store that cannot grow: recognised from what lmdb-js really gives (a failed commit with its
- * reason in a separate promise), also after the error crossed from a worker thread, and turned
- * into one STORE_FULL error that names the data directory and what to do.
- *
- * The real failure is made by the kernel: a child process whose file-size limit (RLIMIT_FSIZE,
- * `prlimit` from util-linux) stops the store file from growing, as a full disk would.
+ * A store that cannot grow: recognised from the shapes lmdb-js gives (a failed commit with its
+ * reason in a separate promise, write.js), also after the error crossed from a worker thread,
+ * and turned into one STORE_FULL error that names the data directory and what to do. The real
+ * failure, made by the kernel, is in test/integration/store-full.test.ts.
  */
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ImeiflowError } from '../../src/errors.js';
-import { PACKAGE_ROOT } from '../../src/paths.js';
 import { fatalErrorOf } from '../../src/service.js';
-import { openStore } from '../../src/store/store.js';
 import {
-  committed,
   isStoreFull,
   storeFullError,
   withCommitReason,
@@ -23,83 +16,8 @@ import {
 import { tempDir } from '../support/tmp.js';
 
 const dir = tempDir();
-const FILE_SIZE_LIMIT = 4 * 1024 * 1024;
-
-/** Fill a store under a file-size limit in a child process; returns what it saw. */
-function fillUnderLimit(dataDir: string): {
-  batches: number;
-  unwatched: number;
-  message: string;
-  storeFull: boolean;
-  fatal: { code: string; message: string };
-} {
-  const dist = (file: string) => JSON.stringify(join(PACKAGE_ROOT, 'dist/src', file));
-  const script = `
-    import { openStore } from ${dist('store/store.js')};
-    import { committed, isStoreFull, isUnwatchedCommitFailure } from ${dist('store/store-full.js')};
-    import { fatalErrorOf } from ${dist('service.js')};
-    let unwatched = 0;
-    process.on('unhandledRejection', (reason) => {
-      if (!isUnwatchedCommitFailure(reason)) throw reason;
-      unwatched++;
-    });
-    const store = openStore({ dataDir: ${JSON.stringify(dataDir)} });
-    let batches = 0;
-    try {
-      for (; batches < 10000; batches++) {
-        const b = batches;
-        await committed(store.env.transaction(() => {
-          for (let j = 0; j < 20; j++) store.meta.put('k' + b + '-' + j, 'x'.repeat(1000) + b);
-        }));
-      }
-      console.log(JSON.stringify({ batches }));
-    } catch (error) {
-      const fatal = await fatalErrorOf(error, ${JSON.stringify(dataDir)});
-      await new Promise((r) => setTimeout(r, 100));
-      console.log(JSON.stringify({
-        batches, unwatched, message: error.message, storeFull: isStoreFull(error),
-        fatal: { code: fatal.code, message: fatal.message },
-      }));
-    }
-    // No close: lmdb-js waits for the failed batch for ever (the service exits instead).
-    process.exit(0);
-  `;
-  const out = execFileSync(
-    'prlimit',
-    [`--fsize=${FILE_SIZE_LIMIT}`, process.execPath, '--input-type=module', '-e', script],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  return JSON.parse(out.trim().split('\n').at(-1)!);
-}
 
 describe('a store that cannot grow', () => {
-  it('fails the commit that would grow it past the limit, names it STORE_FULL, and loses nothing committed', async () => {
-    const dataDir = join(dir, 'limited');
-    const seen = fillUnderLimit(dataDir);
-    expect(seen.batches).toBeGreaterThan(10);
-    // lmdb-js's own unwatched promise of the batch, seen and let go (the worker does the same).
-    expect(seen.unwatched).toBe(1);
-    expect(seen.message).toMatch(/^LMDB commit failed: (Input\/output error|File too large)/);
-    expect(seen.storeFull).toBe(true);
-    expect(seen.fatal.code).toBe('STORE_FULL');
-    expect(seen.fatal.message).toContain(`the LMDB store in ${dataDir} cannot grow`);
-    expect(seen.fatal.message).toContain(`file-size limit ${(FILE_SIZE_LIMIT / 1024 / 1024).toFixed(1)} MiB`);
-    expect(seen.fatal.message).toContain('restart: it continues where it stopped');
-
-    // With room again: every committed batch is there, the failed one is not, and writes go on.
-    const store = openStore({ dataDir });
-    try {
-      const meta = store.meta as unknown as { get(key: string): string | undefined };
-      for (let b = 0; b < seen.batches; b++)
-        expect(meta.get(`k${b}-19`)?.endsWith(`${b}`), `batch ${b}`).toBe(true);
-      expect(meta.get(`k${seen.batches}-0`)).toBeUndefined();
-      await committed(store.env.transaction(() => store.meta.put('after', 1)));
-      expect(store.meta.get('after')).toBe(1);
-    } finally {
-      await store.close();
-    }
-  });
-
   it('reads the reason lmdb-js keeps apart, also after a worker thread cloned the error', async () => {
     // lmdb-js's shape: "Commit failed" now, the errno error in a promise (write.js rejectCommit).
     const reason = Object.assign(new Error('No space left on device'), { code: 28 });

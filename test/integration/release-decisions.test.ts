@@ -18,7 +18,7 @@ import { DeliveringProducer } from '../../src/kafka/delivering-producer.js';
 import { PartitionReader } from '../../src/kafka/partition-reader.js';
 import { ensureTopics } from '../../src/kafka/topics.js';
 import { createLogger } from '../../src/log.js';
-import { DecisionValidator } from '../../src/pipeline/decision-validator.js';
+import { DecisionValidator, SOURCE_HEADER } from '../../src/pipeline/decision-validator.js';
 import {
   declarationsTable,
   type GlobalTable,
@@ -364,6 +364,14 @@ describe('two service instances', () => {
   it('apply every decision once each, and send each bad one to the DLQ once', async () => {
     const topic = `${rig.topics.decisions}-services`;
     const env = { IMEIFLOW_TOPIC_DECISIONS: topic };
+    // The DLQ already holds entries the validator wrote for another decisions topic (renamed, or
+    // recreated with offsets from 0) at the partitions and offsets this one's will have: they
+    // must not be taken for this topic's.
+    for (let p = 0; p < 4; p++) {
+      const entry = { topic: `${topic}-before`, partition: p, offset: 1000, key: null, error: 'not JSON' };
+      rig.producer.send(rig.topics.dlq, null, JSON.stringify(entry), [{ [SOURCE_HEADER]: `${p}.1000` }], p);
+    }
+    await rig.producer.flush();
     const a = await rig.startService('a', { env });
     const b = await rig.startService('b', { env });
     await Promise.all([a.waitReady(), b.waitReady()]);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test` starts here: the integration tests drive Debian tools (kcat, promtool and
-// Prometheus, headless Chromium, openssl for test certificates). Install the missing ones when
+// Prometheus, headless Chromium, openssl for test certificates, util-linux's prlimit for a store
+// that cannot grow). Install the missing ones when
 // this machine lets us (root, or sudo without a password); otherwise say exactly what to install
 // and stop.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -11,6 +12,7 @@ const PACKAGES = {
   prometheus: 'prometheus',
   chromium: 'chromium',
   openssl: 'openssl',
+  prlimit: 'util-linux',
 };
 
 const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;

@@ -9,8 +9,9 @@ import { type Config, workerCount, workingCalendar } from './config/config.js';
 import { devicePartition } from './domain/device-partition.js';
 import type { DestroyedKind } from './domain/retention.js';
 import { calendarGaps } from './domain/working-day.js';
-import { messageOf } from './errors.js';
+import { isImeiflowError, messageOf } from './errors.js';
 import { buildControlPlane } from './http/app.js';
+import { BrokerWatch } from './kafka/broker-watch.js';
 import { type KafkaSettings, resolveKafkaSecurity } from './kafka/client.js';
 import { DeliveringProducer } from './kafka/delivering-producer.js';
 import { type EmbeddedCluster, startEmbeddedCluster } from './kafka/embedded-cluster.js';
@@ -46,6 +47,7 @@ import { kafkaTokenPublisher, TokenService } from './security/tokens.js';
 import { encryptionKeyOf } from './store/encryption.js';
 import { PurgeMarkIndex } from './store/purge-marks.js';
 import { openStore, type Store } from './store/store.js';
+import { isStoreFull, storeFullError, withCommitReasons } from './store/store-full.js';
 
 export interface Service {
   readonly http: FastifyInstance;
@@ -57,6 +59,23 @@ export interface Service {
 }
 
 const SHUTDOWN_DEADLINE_MS = 30_000;
+/** How often readiness asks the brokers for metadata, and how long an answer may take. */
+const BROKER_CHECK_INTERVAL_MS = 2_000;
+const BROKER_CHECK_TIMEOUT_MS = 5_000;
+/** Exit codes of a fatal error (sysexits.h): a bug or a broken dependency, and a full store. */
+export const EXIT_FATAL = 70;
+export const EXIT_STORE_FULL = 74;
+const STORE_FULL_GRACE_MS = 250;
+
+/**
+ * The error a fatal exit logs: a failed LMDB commit with its reason (lmdb-js keeps it apart), and
+ * a store that cannot grow as STORE_FULL naming the data directory and what to do.
+ */
+export async function fatalErrorOf(error: unknown, dataDir: string): Promise<Error> {
+  const explained = await withCommitReasons(error);
+  if (isStoreFull(explained)) return storeFullError(dataDir, explained);
+  return explained instanceof Error ? explained : new Error(String(explained));
+}
 
 export const VERSION = (
   JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
@@ -94,13 +113,37 @@ export async function startService(
     return shuttingDown;
   };
 
-  const onFatal = (error: Error): void => {
+  const onFatal = (error: unknown): void => {
     if (fatal) return;
     fatal = true;
     // Crash-only: the journal makes a restart safe, and guessing what a failed Kafka write did is not.
-    log.fatal({ err: error }, 'fatal pipeline error; exiting for a clean restart');
-    process.exit(70);
+    void fatalErrorOf(error, config.dataDir).then((err) => {
+      if (isImeiflowError(err, 'STORE_FULL')) {
+        log.fatal({ err, code: err.code, dataDir: config.dataDir }, err.message);
+        // A moment's grace lets the control plane answer the request that found the store full
+        // (a load: 507). Nothing moves on meanwhile: a partition whose batch failed takes no
+        // other (PartitionTask 'failed'), the global tables have stopped, and every write fails.
+        setTimeout(() => process.exit(EXIT_STORE_FULL), STORE_FULL_GRACE_MS);
+        return;
+      }
+      log.fatal(
+        { err, code: (err as { code?: unknown }).code },
+        'fatal pipeline error; exiting for a clean restart',
+      );
+      process.exit(EXIT_FATAL);
+    });
   };
+  // Anything thrown where nobody waits for it goes the same way, logged with its code and cause.
+  const onUnhandled = (error: unknown): void => onFatal(error);
+  process.on('unhandledRejection', onUnhandled);
+  process.on('uncaughtException', onUnhandled);
+  steps.push({
+    name: 'fatal error handlers',
+    close: () => {
+      process.off('unhandledRejection', onUnhandled);
+      process.off('uncaughtException', onUnhandled);
+    },
+  });
 
   // Deadlines count with the working-day calendar: say when it does not know this or next year.
   const { calendar, utcOffsetMinutes } = config.pending;
@@ -145,6 +188,22 @@ export async function startService(
 
     const producer = await DeliveringProducer.connect(kafka, 'producer');
     steps.push({ name: 'producer', close: () => producer.close() });
+    const brokers = new BrokerWatch(producer.client, {
+      intervalMs: BROKER_CHECK_INTERVAL_MS,
+      timeoutMs: BROKER_CHECK_TIMEOUT_MS,
+      onChange: (reachable, since) => {
+        const seconds = Math.round((Date.now() - since) / 1000);
+        if (reachable) log.info({ unreachableSeconds: seconds }, 'the Kafka brokers answer again');
+        else
+          log.warn(
+            { brokers: bootstrapServers, timeoutMs: BROKER_CHECK_TIMEOUT_MS },
+            'the Kafka brokers do not answer: not ready until they do (nothing is lost meanwhile)',
+          );
+      },
+    });
+    brokers.start();
+    steps.push({ name: 'broker watch', close: () => brokers.stop() });
+    metrics.sources.kafkaReachable = () => brokers.reachable;
     // Cluster-wide: entries and token changes go through Kafka; every instance applies them.
     const audit = new AuditLog(store, config.dataDir, kafkaAuditPublisher(producer, config.topics.audit));
     steps.push({ name: 'audit log', close: () => audit.close() });
@@ -299,8 +358,12 @@ export async function startService(
         partitions: layout.partitions,
         workers,
       },
+      onStoreFull: onFatal,
       notReadyReason: () => {
         if (closing) return 'shutting down';
+        if (fatal) return 'stopping after a fatal error (see the log)';
+        if (!brokers.reachable)
+          return `the Kafka brokers did not answer within ${BROKER_CHECK_TIMEOUT_MS / 1000} s`;
         if (!tables.connected) return 'the global table reader is not connected';
         if (!pipeline.ready) return 'partitions are being recovered or Kafka is not connected';
         return null;

@@ -90,9 +90,19 @@ export async function startService(options: {
   env?: Record<string, string>;
   /** Extra arguments for node itself, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /**
+   * The most bytes the service may write to one file (RLIMIT_FSIZE, set by util-linux's
+   * `prlimit`): its store cannot grow past it, as on a full disk.
+   */
+  fileSizeLimitBytes?: number;
 }): Promise<ServiceProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, 'run'], {
+  const node = [process.execPath, ...(options.nodeArgs ?? []), BIN, 'run'];
+  const command =
+    options.fileSizeLimitBytes === undefined
+      ? node
+      : ['prlimit', `--fsize=${options.fileSizeLimitBytes}`, ...node];
+  const child = spawn(command[0]!, command.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,

@@ -18,6 +18,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { kgdExportStatus } from '../store/kgd-exports.js';
+import { isStoreFull, withCommitReasons } from '../store/store-full.js';
 import type { ControlPlaneDeps } from './deps.js';
 import { sendProblem } from './problem.js';
 import { pickLanguage, reviewPage } from './review-page.js';
@@ -78,7 +79,7 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
     );
   });
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
       const issues = error.validation.map(
         (v) => `${v.instancePath || error.validationContext || 'body'}: ${v.message}`,
@@ -92,7 +93,18 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return sendProblem(reply, 'invalid-request', error.message);
     }
-    request.log.error({ err: error }, 'request failed');
+    const explained = await withCommitReasons(error);
+    if (isStoreFull(explained)) {
+      // A load that filled the store: the service stops taking input (STORE_FULL, logged once),
+      // once this answer is out.
+      reply.raw.once('close', () => deps.onStoreFull?.(explained));
+      return sendProblem(
+        reply,
+        'store-full',
+        'the store is full and the service is stopping; what this request wrote may be incomplete: send it again once the service runs with room',
+      );
+    }
+    request.log.error({ err: explained }, 'request failed');
     return sendProblem(reply, 'internal', 'the request failed; the log has the details');
   });
   app.setNotFoundHandler((request, reply) =>

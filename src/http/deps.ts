@@ -35,6 +35,8 @@ export interface ControlPlaneDeps {
   readonly registryOf?: (body: string) => RegistryEntry | undefined;
   /** Where purges are ordered (src/retention/purge-orders.ts); absent without Kafka. */
   readonly purge?: PurgeChannel;
+  /** A request could not write because the store is full: the service stops (absent: it does not). */
+  readonly onStoreFull?: (error: unknown) => void;
   /** Why the service is not ready, or null when it is. */
   readonly notReadyReason: () => string | null;
   readonly ownedPartitions: () => readonly number[];

@@ -21,6 +21,7 @@ export const PROBLEMS = {
   'load-failed': { status: 422, title: 'The file could not be loaded' },
   'not-ready': { status: 503, title: 'Not ready' },
   'kafka-unavailable': { status: 503, title: 'Kafka did not accept the command' },
+  'store-full': { status: 507, title: 'The store is full' },
   internal: { status: 500, title: 'Internal error' },
 } as const;
 

@@ -21,6 +21,8 @@ export const PREFIX = 'imeiflow_';
 export interface MetricSources {
   pool?: { readonly utilization: number; readonly inFlight: number; readonly capacity: number };
   producerQueued?: () => number;
+  /** The brokers answered the last metadata request in time (src/kafka/broker-watch.ts). */
+  kafkaReachable?: () => boolean;
   queuedMessages?: () => number;
   ownedPartitions?: () => readonly number[];
   store?: Store;
@@ -174,6 +176,14 @@ export class Metrics implements PipelineObserver {
       registers,
       collect() {
         if (sources.producerQueued) this.set(sources.producerQueued());
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}kafka_connected`,
+      help: 'Whether the Kafka brokers answer: 1 when the last metadata request was answered in time, 0 when not',
+      registers,
+      collect() {
+        if (sources.kafkaReachable) this.set(sources.kafkaReachable() ? 1 : 0);
       },
     });
     new Gauge({

@@ -14,7 +14,7 @@ import { dlqMessage } from '../domain/outputs.js';
 import { parseReleaseDecision } from '../domain/release-decision.js';
 import { connect, consume, consumerConfig, disconnect, type KafkaSettings } from '../kafka/client.js';
 import type { Logger } from '../log.js';
-import { headerOf, keyOf, type OutputSink, type PartitionLog } from './kafka-port.js';
+import { headerOf, keyOf, type LogMessage, type OutputSink, type PartitionLog } from './kafka-port.js';
 
 /** Header of a DLQ entry the validator wrote: `<decisions partition>.<offset>`. */
 export const SOURCE_HEADER = 'imeiflow-source';
@@ -29,6 +29,16 @@ export interface DecisionValidatorDeps {
   readonly log: Logger;
   /** Partitions of the device topics (the DLQ partition of decisions partition d is d mod this). */
   readonly partitions: number;
+}
+
+/** The topic a DLQ entry's body names as its source (src/domain/outputs.ts `dlqMessage`). */
+function sourceTopicOf(message: LogMessage): string | undefined {
+  try {
+    const { topic } = JSON.parse(message.value?.toString('utf8') ?? 'null') as { topic?: unknown };
+    return typeof topic === 'string' ? topic : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export class DecisionValidator {
@@ -95,7 +105,10 @@ export class DecisionValidator {
     let last = -1;
     for (const m of await this.#deps.reader.lastMessages(config.topics.dlq, dlqPartition, LOOK_BACK)) {
       const [partition, offset] = (headerOf(m, SOURCE_HEADER) ?? '').split('.').map(Number);
-      if (partition === decisionsPartition && offset !== undefined && offset > last) last = offset;
+      if (partition !== decisionsPartition || offset === undefined || offset <= last) continue;
+      // The header names no topic: an entry from another decisions topic (a renamed one, or one
+      // recreated with offsets from 0) must not hide this topic's bad decisions.
+      if (sourceTopicOf(m) === config.topics.decisions) last = offset;
     }
     this.#written.set(decisionsPartition, last);
     return last;

@@ -33,7 +33,7 @@ import { kgdExportKey, kgdExportRecordSchema } from '../store/kgd-exports.js';
 import type { AuditEntry } from '../store/records.js';
 import { ChangelogFormatError, decodePendingRecord } from '../store/state-codec.js';
 import { bumpTacVersion, type Store } from '../store/store.js';
-import { isStoreFull, storeFullError } from '../store/store-full.js';
+import { committed, isStoreFull, storeFullError } from '../store/store-full.js';
 import { keyOf, type LogMessage } from './kafka-port.js';
 
 /** What a batch changed that waiting requests may depend on (rule 7 re-evaluates them). */
@@ -199,14 +199,20 @@ export class GlobalTables {
       else list.push(m);
     }
     const changes: IndexChanges = { bodies: new Set(), applications: new Set() };
-    await store.env.transaction(() => {
-      for (const [topic, batch] of byTopic) {
-        this.#byTopic.get(topic)?.apply(store, batch, changes);
-        const next = new Map<number, number>();
-        for (const m of batch) next.set(m.partition, Math.max(next.get(m.partition) ?? 0, m.offset + 1));
-        for (const [partition, offset] of next) store.meta.put(positionKey(topic, partition), offset);
-      }
-    });
+    // A child transaction, so a table that throws midway leaves nothing of the batch behind. An
+    // asynchronous `transaction` commits what its callback wrote before it threw (lmdb-js 3.5.6,
+    // measured): the positions of the topics applied before the one that threw would move, and
+    // their changes would never reach `onChanged`.
+    await committed(
+      store.env.childTransaction(() => {
+        for (const [topic, batch] of byTopic) {
+          this.#byTopic.get(topic)?.apply(store, batch, changes);
+          const next = new Map<number, number>();
+          for (const m of batch) next.set(m.partition, Math.max(next.get(m.partition) ?? 0, m.offset + 1));
+          for (const [partition, offset] of next) store.meta.put(positionKey(topic, partition), offset);
+        }
+      }),
+    );
     for (const [topic, batch] of byTopic) {
       this.#byTopic.get(topic)?.afterCommit?.(batch);
       this.#deps.consumed(topic, batch.length);

@@ -92,21 +92,43 @@ const plain = new Packr({ useRecords: false });
 
 export class JournalFormatError extends Error {}
 
-/** Reads both formats: format 1's records (shared structures) and format 2's plain maps, as objects. */
+/**
+ * Each format with its own decoder: format 1's records use the shared structures, whose record
+ * ids are the bytes 0x40–0x7f — which plain msgpack uses for the integers 64–127. Read with the
+ * structured decoder, a format 2 record holding such a number (a seq, an offset) was misread.
+ */
+const plainReader = new Packr({ useRecords: false, mapsAsObjects: true });
 const structured = new Packr({ ...structuredEncoderOptions(), useRecords: true, mapsAsObjects: true });
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
+  );
+}
 
 /** Decode a journal record; throws JournalFormatError (with the reason) when it is not one this build reads. */
 export function decodeJournal(value: Uint8Array): JournalRecord {
+  let plainRecord: unknown;
+  try {
+    plainRecord = plainReader.unpack(value);
+  } catch {
+    // not plain msgpack: format 1, or not a record at all
+  }
+  // Format 2 and later are plain maps with a format number; format 1 has none.
+  if (isMap(plainRecord) && typeof plainRecord['format'] === 'number') {
+    if (plainRecord['format'] === JOURNAL_FORMAT) return fromEnvelope(plainRecord as unknown as Envelope);
+    throw new JournalFormatError(
+      `record format ${plainRecord['format']}; this imeiflow reads formats 1 and ${JOURNAL_FORMAT}`,
+    );
+  }
   let decoded: unknown;
   try {
-    // The structured decoder also reads plain msgpack: it takes both formats.
     decoded = structured.unpack(value);
   } catch (error) {
     throw new JournalFormatError(`not msgpack: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (typeof decoded !== 'object' || decoded === null) throw new JournalFormatError('not a journal record');
   const record = decoded as Record<string, unknown>;
-  if (record['format'] === JOURNAL_FORMAT) return fromEnvelope(record as unknown as Envelope);
   if (record['format'] === undefined && Array.isArray(record['outputs']) && Array.isArray(record['outcomes']))
     return fromFormat1(record as unknown as Format1Record);
   throw new JournalFormatError(

@@ -3,7 +3,7 @@
  * cycle, as a state machine.
  *
  *   restoring ──(recovered)──► running ──(revoked / stopping)──► draining ──► closed
- *                                  └──────────(a cycle or a publish failed)──────────┘
+ *                                  └──(a cycle or a publish failed)──► failed
  *
  * A cycle: take a batch (commands first, then requests and forwarded requests in arrival order)
  * → a worker stores the previous batch's state and decides this one → append the journal record
@@ -34,7 +34,7 @@ import { encodeJournal, type InputPositions, JOURNAL_WINDOW, journalKey } from '
 import { type DeliveredOffsets, headerOf, type LogMessage, type OutputSink } from './kafka-port.js';
 import { ORIGIN_HEADER, type RecordCollector } from './record-collector.js';
 
-export type TaskState = 'restoring' | 'running' | 'draining' | 'closed';
+export type TaskState = 'restoring' | 'running' | 'draining' | 'closed' | 'failed';
 
 /** Runs a partition batch in a worker (src/pool/verify-pool.ts, or in-process in tests). */
 export interface BatchRunner {
@@ -222,6 +222,17 @@ export class PartitionTask {
       });
   }
 
+  /**
+   * A cycle or a publish failed: what this task knows no longer matches Kafka (a batch taken
+   * from the queue but not journaled, or outputs missing before later ones), and the process is
+   * about to stop (onFatal). Until it does, this partition takes no further batch: a later one
+   * would journal positions past the failed batch's messages, and the restart would skip them.
+   */
+  #fail(error: unknown): void {
+    if (this.#state !== 'closed') this.#state = 'failed';
+    this.#deps.onFatal(error instanceof Error ? error : new Error(String(error)));
+  }
+
   #take(): Queued[] {
     const max = this.#settings.batchMaxMessages;
     const batch = this.#commands.splice(0, max);
@@ -346,17 +357,6 @@ export class PartitionTask {
       });
   }
 
-  /**
-   * A cycle or a publish failed: what this task knows no longer matches Kafka (a batch taken
-   * from the queue but not journaled, or outputs missing before later ones). It takes nothing
-   * more, whether or not the process exits at once: a next batch would be journaled past the
-   * failed one's input, which nobody would then answer.
-   */
-  #fail(error: unknown): void {
-    this.#state = 'closed';
-    this.#deps.onFatal(error instanceof Error ? error : new Error(String(error)));
-  }
-
   /** A journaled batch's state is in LMDB: once delivered, a later restore may start after its changelog writes. */
   #stored(seq: number): void {
     const delivery = this.#deliveries.get(seq);
@@ -379,7 +379,8 @@ export class PartitionTask {
    * until everything journaled is published. After this, another owner may take the partition.
    */
   async drain(): Promise<void> {
-    if (this.#state === 'closed') return;
+    // A failed task has nothing it may still publish: the process is stopping.
+    if (this.#state === 'closed' || this.#state === 'failed') return;
     const wasRunning = this.#state === 'running';
     this.#state = 'draining';
     this.#commands.length = 0;

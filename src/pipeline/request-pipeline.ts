@@ -17,6 +17,7 @@ import type { Logger } from '../log.js';
 import { OUTPUT_ROLES } from '../pool/batch-contract.js';
 import type { VerifyPool } from '../pool/verify-pool.js';
 import type { Store } from '../store/store.js';
+import { committed } from '../store/store-full.js';
 import type { InputPositions } from './journal.js';
 import type { OutputSink, PartitionLog } from './kafka-port.js';
 import type { PipelineObserver } from './observer.js';
@@ -235,7 +236,12 @@ export class RequestPipeline {
         observer,
         checkpoint: (topic, next) => {
           const key = restoredKey(topic, partition);
-          if ((store.meta.get(key) ?? -1) < next) void store.meta.put(key, next);
+          if ((store.meta.get(key) ?? -1) >= next) return;
+          // A checkpoint that cannot be stored (a full disk) stops the process: a restart
+          // restores from the last one stored, which only means reading more.
+          committed(store.meta.put(key, next)).catch((error: unknown) =>
+            onFatal(error instanceof Error ? error : new Error(String(error))),
+          );
         },
         onFatal,
       },

@@ -16,6 +16,7 @@ import { decide, type RuleSettings } from '../domain/rules.js';
 import type { RejectedDecision } from '../domain/types.js';
 import type { WorkerIndexView } from '../store/index-view.js';
 import type { Store } from '../store/store.js';
+import { committed } from '../store/store-full.js';
 import {
   BatchOutputs,
   decodeTask,
@@ -48,12 +49,17 @@ function keyText(key: Uint8Array | null): string | null {
   return key === null ? null : Buffer.from(key.buffer, key.byteOffset, key.length).toString('utf8');
 }
 
-/** Store the state of journaled batches. Returns the devices they left waiting. */
+/**
+ * Store the state of journaled batches. Returns the devices they left waiting. A failed commit
+ * (a full disk) fails the task with its reason; the batch stays journaled, so nothing is lost.
+ */
 async function applyJournaled(store: Store, sections: readonly Uint8Array[]): Promise<string[]> {
   const waiting: string[] = [];
-  await store.env.transaction(() => {
-    for (const section of sections) waiting.push(...applyStateOps(store, new BatchOutputs(section)));
-  });
+  await committed(
+    store.env.transaction(() => {
+      for (const section of sections) waiting.push(...applyStateOps(store, new BatchOutputs(section)));
+    }),
+  );
   return waiting;
 }
 

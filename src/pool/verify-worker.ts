@@ -7,8 +7,15 @@ import { Piscina } from 'piscina';
 import { ruleSettingsOf } from '../domain/rules.js';
 import { WorkerIndexView } from '../store/index-view.js';
 import { openStore } from '../store/store.js';
+import { isUnwatchedCommitFailure } from '../store/store-full.js';
 import type { WorkerSettings } from './batch-contract.js';
 import { type BatchContext, runBatch } from './partition-batch.js';
+
+// A failed commit here (a full disk) fails its task, which reports it; lmdb-js also rejects a
+// promise of its own that nobody waits for, which must not take the thread down first.
+process.on('unhandledRejection', (reason) => {
+  if (!isUnwatchedCommitFailure(reason)) throw reason;
+});
 
 const settings = Piscina.workerData as WorkerSettings;
 const store = openStore({

@@ -70,6 +70,8 @@ export interface ServiceOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** A configuration file for the service (IMEIFLOW_CONFIG), merged over config/default.json. */
   readonly config?: Readonly<Record<string, unknown>>;
+  /** The most bytes the service may write to one file (its store cannot grow past it). */
+  readonly fileSizeLimitBytes?: number;
 }
 
 export interface Rig {
@@ -154,6 +156,7 @@ class TestRig implements Rig {
       bootstrap: this.broker.bootstrap,
       dataDir: this.dataDir(store),
       env,
+      ...(options.fileSizeLimitBytes === undefined ? {} : { fileSizeLimitBytes: options.fileSizeLimitBytes }),
     });
     this.#services.push(service);
     return service;

@@ -1,6 +1,6 @@
 /**
- * The Debian tools some tests drive (promtool and Prometheus, headless Chromium, openssl). Only the tests
- * that use one ask for it, so a unit test file runs with nothing but `npm ci` behind it; a test
+ * The Debian tools some tests drive (promtool and Prometheus, headless Chromium, openssl, prlimit).
+ * Only the tests that use one ask for it, so a unit test file runs with nothing but `npm ci`; a test
  * that needs a missing tool fails with what to install instead of a bare ENOENT deep inside.
  */
 import { accessSync, constants } from 'node:fs';
@@ -11,6 +11,8 @@ const PACKAGE_OF = {
   prometheus: 'prometheus',
   chromium: 'chromium',
   openssl: 'openssl',
+  // RLIMIT_FSIZE for a process: a store that cannot grow, as on a full disk.
+  prlimit: 'util-linux',
 } as const;
 export type DebianTool = keyof typeof PACKAGE_OF;
 

@@ -859,7 +859,7 @@ describe('a task whose journal append failed', () => {
     request(kafka, 'r0', badCheckDigit(D.l0));
     await settle(kafka, [x]);
     expect(x.fatal.map((e) => isImeiflowError(e, 'KAFKA_FATAL'))).toEqual([true]);
-    expect(x.task(0).state).toBe('closed');
+    expect(x.task(0).state).toBe('failed');
     // More input arrives before the process is gone: it must not be journaled past r0.
     request(kafka, 'r1', badCheckDigit(D.l0));
     await settle(kafka, [x]);

@@ -256,3 +256,32 @@ describe('shared msgpack structures', () => {
     await store.close();
   });
 });
+
+describe('journal records', () => {
+  it('read back whatever numbers they hold (plain msgpack uses 0x40–0x7f for 64–127, format 1 for its record ids)', () => {
+    const outputs = encodeOutputs([], []);
+    const numbers = [...Array.from({ length: 300 }, (_, i) => i), 65_535, 65_536, 2 ** 31, 2 ** 40];
+    for (const n of numbers) {
+      const header = {
+        seq: n,
+        partition: n % 200,
+        inputs: { requests: n, repartition: n + 1, commands: n + 64 },
+        forwarded: [n, -1, 64 + (n % 64)],
+        at: '2026-11-23T10:00:00.000Z',
+      };
+      const record = decodeJournal(encodeJournal(header, outputs));
+      expect({ ...record, outputs: undefined }, String(n)).toEqual({
+        ...header,
+        format: 2,
+        outputs: undefined,
+      });
+    }
+  });
+
+  it('refuse a format this build does not know, naming it', () => {
+    const packr = new Packr({ useRecords: false });
+    const future = packr.pack({ format: 3, seq: 70, partition: 0, outputs: new Uint8Array(0) });
+    expect(() => decodeJournal(future)).toThrow('record format 3; this imeiflow reads formats 1 and 2');
+    expect(() => decodeJournal(Uint8Array.from([0x82, 0xa1]))).toThrow(/^not msgpack/);
+  });
+});

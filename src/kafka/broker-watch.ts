@@ -1,0 +1,76 @@
+/**
+ * Whether the Kafka brokers answer, for readiness and the metrics. librdkafka's own view lags:
+ * a broker that stops answering (a stopped process, a network partition) keeps its TCP
+ * connections, so the clients report it up until a request times out (`socket.timeout.ms`, a
+ * minute) — and `isConnected()` only says the client was started. So a small metadata request
+ * goes out every `intervalMs`; no answer within `timeoutMs` marks the brokers unreachable, the
+ * next answer reachable again.
+ */
+import type Kafka from 'node-rdkafka';
+
+export interface BrokerWatchOptions {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  /** Called when reachability changes; `since` is when it was last the other way. */
+  readonly onChange?: (reachable: boolean, since: number) => void;
+}
+
+/** The one call the watch makes (node-rdkafka's Producer and KafkaConsumer have it). */
+export type MetadataClient = Pick<Kafka.Producer, 'getMetadata'>;
+
+export class BrokerWatch {
+  readonly #client: MetadataClient;
+  readonly #options: BrokerWatchOptions;
+  #reachable = true;
+  #changedAt = Date.now();
+  #timer: NodeJS.Timeout | undefined;
+  #probing: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(client: MetadataClient, options: BrokerWatchOptions) {
+    this.#client = client;
+    this.#options = options;
+  }
+
+  /** The last metadata request was answered in time (true until the first one says otherwise). */
+  get reachable(): boolean {
+    return this.#reachable;
+  }
+
+  /** When `reachable` last changed (ms since epoch). */
+  get changedAt(): number {
+    return this.#changedAt;
+  }
+
+  start(): void {
+    this.#schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#probing;
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#probing = this.#probe().finally(() => this.#schedule(this.#options.intervalMs));
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  async #probe(): Promise<void> {
+    // No topic and not all topics: the brokers and the topics this client already knows.
+    const answered = await new Promise<boolean>((resolve) =>
+      this.#client.getMetadata({ allTopics: false, timeout: this.#options.timeoutMs }, (err) =>
+        resolve(!err),
+      ),
+    );
+    if (this.#stopped || answered === this.#reachable) return;
+    const since = this.#changedAt;
+    this.#reachable = answered;
+    this.#changedAt = Date.now();
+    this.#options.onChange?.(answered, since);
+  }
+}

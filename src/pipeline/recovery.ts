@@ -15,6 +15,8 @@
  * topic, partition and offset: nothing is ever skipped silently.
  */
 
+import type { Database } from 'lmdb';
+import { devicePartition } from '../domain/device-partition.js';
 import type { RegistryEntry } from '../domain/types.js';
 import { ImeiflowError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -30,6 +32,7 @@ import {
 import { bodyOfPendingKey } from '../pool/batch-writer.js';
 import { applyStateOps } from '../pool/state-ops.js';
 import { putPending } from '../store/pending-index.js';
+import { rangeSteps } from '../store/range-steps.js';
 import { ChangelogFormatError, decodePendingRecord } from '../store/state-codec.js';
 import type { Store } from '../store/store.js';
 import {
@@ -74,6 +77,64 @@ export interface RecoveryDeps {
   readonly committed: (partition: number) => Promise<InputPositions>;
   /** Input the broker deleted before anyone read it. */
   readonly inputLost: (topic: string, count: number) => void;
+  /** Partitions of the device topics. */
+  readonly partitions: number;
+  /**
+   * How long a local copy of a partition's state may be trusted to catch up from the changelogs:
+   * less than the changelogs keep a tombstone (`delete.retention.ms`), or a deletion compacted
+   * away while this instance did not hold the partition would never reach it.
+   */
+  readonly localStateMaxAgeMs: number;
+  readonly now?: () => number;
+}
+
+/** LMDB meta key: when this instance last held a partition's state current (ms since epoch). */
+export function heldKey(partition: number): string {
+  return `held/${partition}`;
+}
+
+/**
+ * Forget this instance's copy of a partition's waiting requests and registry, so it is restored
+ * whole from the changelogs (Kafka Streams wipes a task's state it can no longer trust the same
+ * way). In steps, the event loop free between them.
+ */
+async function forgetPartition(deps: RecoveryDeps, partition: number): Promise<number> {
+  const { store } = deps;
+  let forgotten = 0;
+  for (const db of ['pending', 'registry'] as const) {
+    for await (const step of rangeSteps<unknown>(store, store[db] as Database<unknown, string>)) {
+      const bodies = step
+        .map((e) => e.key)
+        .filter((body) => devicePartition(body, deps.partitions) === partition);
+      if (bodies.length === 0) continue;
+      await store.env.transaction(() => {
+        for (const body of bodies) {
+          if (db === 'pending') putPending(store, body, null);
+          else store.registry.remove(body);
+        }
+      });
+      forgotten += bodies.length;
+    }
+  }
+  return forgotten;
+}
+
+/**
+ * A partition task's own changelog writes up to `next` are stored in LMDB: a later restore may
+ * start after them, and this instance holds the partition's state current as of `now`. Returns
+ * the write to wait for, if there is one.
+ */
+export function recordCheckpoint(
+  store: Store,
+  partition: number,
+  topic: string,
+  next: number,
+  now: number,
+): Promise<boolean> | undefined {
+  void store.meta.put(heldKey(partition), now);
+  const key = restoredKey(topic, partition);
+  if ((store.meta.get(key) ?? -1) >= next) return undefined;
+  return store.meta.put(key, next);
 }
 
 /** LMDB meta key: the changelog offset up to which this instance's state of a partition is current. */
@@ -105,11 +166,23 @@ export async function recoverPartition(deps: RecoveryDeps, partition: number): P
   // Where this instance's copy of the partition's state stands, read before anything below
   // publishes changelog records (publishing moves the ends past records not yet read).
   store.env.resetReadTxn();
-  const restoredFrom = {
+  let restoredFrom = {
     pending: store.meta.get(restoredKey(topics.pendingChangelog, partition)) ?? 0,
     confirmations: store.meta.get(restoredKey(topics.confirmations, partition)) ?? 0,
     revocations: store.meta.get(restoredKey(topics.revocations, partition)) ?? 0,
   };
+  const heldAt = store.meta.get(heldKey(partition));
+  const now = deps.now?.() ?? Date.now();
+  const hasCopy = restoredFrom.pending + restoredFrom.confirmations + restoredFrom.revocations > 0;
+  if (hasCopy && (heldAt === undefined || now - heldAt > deps.localStateMaxAgeMs)) {
+    // Too old to catch up: a deletion's tombstone may have been compacted away meanwhile.
+    const forgotten = await forgetPartition(deps, partition);
+    restoredFrom = { pending: 0, confirmations: 0, revocations: 0 };
+    deps.logger.info(
+      { partition, heldAt: heldAt === undefined ? null : new Date(heldAt).toISOString(), forgotten },
+      'local copy of the partition too old to catch up: restoring it whole',
+    );
+  }
   const records = await readJournal(deps, partition);
   let start: TaskStart;
   const newest = records[records.length - 1];

@@ -23,7 +23,7 @@ import type { OutputSink, PartitionLog } from './kafka-port.js';
 import type { PipelineObserver } from './observer.js';
 import { type BatchRunner, PartitionTask, type TaskStart } from './partition-task.js';
 import { RecordCollector } from './record-collector.js';
-import { recoverPartition, restoredKey } from './recovery.js';
+import { recordCheckpoint, recoverPartition } from './recovery.js';
 
 export interface RequestPipelineDeps {
   readonly config: Config;
@@ -235,13 +235,13 @@ export class RequestPipeline {
         collector: this.#collector,
         observer,
         checkpoint: (topic, next) => {
-          const key = restoredKey(topic, partition);
-          if ((store.meta.get(key) ?? -1) >= next) return;
+          const written = recordCheckpoint(store, partition, topic, next, Date.now());
           // A checkpoint that cannot be stored (a full disk) stops the process: a restart
           // restores from the last one stored, which only means reading more.
-          committed(store.meta.put(key, next)).catch((error: unknown) =>
-            onFatal(error instanceof Error ? error : new Error(String(error))),
-          );
+          if (written !== undefined)
+            committed(written).catch((error: unknown) =>
+              onFatal(error instanceof Error ? error : new Error(String(error))),
+            );
         },
         onFatal,
       },
@@ -327,6 +327,9 @@ export class RequestPipeline {
       logger: log,
       committed: (partition: number) => this.#committedPositions(partition),
       inputLost: (topic: string, count: number) => observer.inputLost(topic, count),
+      partitions: this.#deps.partitions,
+      // Half of how long the changelogs keep a tombstone: margin for a slow restore.
+      localStateMaxAgeMs: this.#deps.config.retention.compactionLagMs / 2,
     };
   }
 

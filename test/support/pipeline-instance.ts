@@ -16,7 +16,7 @@ import {
   type TaskStart,
 } from '../../src/pipeline/partition-task.js';
 import { RecordCollector } from '../../src/pipeline/record-collector.js';
-import { type RecoveryTopics, recoverPartition, restoredKey } from '../../src/pipeline/recovery.js';
+import { type RecoveryTopics, recordCheckpoint, recoverPartition } from '../../src/pipeline/recovery.js';
 import { OUTPUT_ROLES, type OutputRole } from '../../src/pool/batch-contract.js';
 import { type BatchContext, runBatch } from '../../src/pool/partition-batch.js';
 import { WorkerIndexView } from '../../src/store/index-view.js';
@@ -109,10 +109,23 @@ export class PipelineInstance {
   readonly #kafka: MemoryKafka;
   readonly #partitions: number;
   readonly #exitOnFatal: boolean;
+  readonly #localStateMaxAgeMs: number;
+  /** The instance's clock (tests move it to age a local copy). */
+  now = Date.now();
   #dead = false;
 
+  #now(): number {
+    return this.now;
+  }
+
   /** `exitOnFatal: false`: a fatal error is only recorded, as if the process took its time to exit. */
-  constructor(kafka: MemoryKafka, store: Store, partitions: number, options: { exitOnFatal?: boolean } = {}) {
+  constructor(
+    kafka: MemoryKafka,
+    store: Store,
+    partitions: number,
+    options: { exitOnFatal?: boolean; localStateMaxAgeMs?: number } = {},
+  ) {
+    this.#localStateMaxAgeMs = options.localStateMaxAgeMs ?? 12 * 3_600_000;
     this.#kafka = kafka;
     this.store = store;
     this.#partitions = partitions;
@@ -136,6 +149,9 @@ export class PipelineInstance {
         logger: createLogger('silent'),
         committed: async () => NO_POSITIONS,
         inputLost: (topic, count) => this.inputLost.push([topic, count]),
+        partitions: this.#partitions,
+        localStateMaxAgeMs: this.#localStateMaxAgeMs,
+        now: () => this.#now(),
       },
       partition,
     );
@@ -156,10 +172,7 @@ export class PipelineInstance {
         sink: this.producer,
         collector: this.collector,
         observer: silentObserver,
-        checkpoint: (topic, next) => {
-          const key = restoredKey(topic, partition);
-          if ((store.meta.get(key) ?? -1) < next) void store.meta.put(key, next);
-        },
+        checkpoint: (topic, next) => void recordCheckpoint(store, partition, topic, next, this.#now()),
         // The service exits on a fatal error: so does this instance.
         onFatal: (error) => {
           this.fatal.push(error);

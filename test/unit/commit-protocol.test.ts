@@ -908,3 +908,57 @@ describe('the index of waiting requests by application', () => {
     ).toEqual(['a-wait', 'b-wait']);
   });
 });
+
+describe('a local copy of a partition too old to catch up', () => {
+  it('is restored whole: a request settled elsewhere, whose records compaction removed, does not come back', async () => {
+    const kafka = new MemoryKafka();
+    const a = new PipelineInstance(kafka, seededStore(), 2);
+    await a.recoverAndStart([0, 1]);
+    request(kafka, 'old-1', D.w0a, LATE_APPLICATION);
+    await settle(kafka, [a]);
+    expect(a.store.pending.get(body(D.w0a))).toHaveLength(1);
+    a.crash();
+
+    // Another instance owns the partition and settles the request: a tombstone on the changelog.
+    const b = new PipelineInstance(kafka, seededStore(), 2);
+    await b.recoverAndStart([0, 1]);
+    await releaseLateApplication(b);
+    await settle(kafka, [b]);
+    expect(b.store.pending.get(body(D.w0a))).toBeUndefined();
+    // More batches, so the settling one is out of the journal window.
+    for (const id of ['later-1', 'later-2', 'later-3']) {
+      request(kafka, id, badCheckDigit(D.l0));
+      await settle(kafka, [b]);
+    }
+    b.crash();
+    // Longer than the changelog keeps a tombstone: compaction has removed the request's records.
+    const { high } = await kafka.bounds(TOPICS.pendingChangelog, 0);
+    kafka.deleteBefore(TOPICS.pendingChangelog, 0, high);
+
+    // The first instance gets the partition back, its copy older than it may trust.
+    const back = new PipelineInstance(kafka, a.store, 2);
+    back.now = Date.now() + 13 * 3_600_000;
+    await back.recoverAndStart([0, 1]);
+    await settle(kafka, [back]);
+    expect(back.store.pending.get(body(D.w0a))).toBeUndefined();
+    const finals = all(kafka, TOPICS.results)
+      .map((m) => json(m))
+      .filter((r) => r['requestId'] === 'old-1' && r['outcome'] !== 'pending');
+    expect(finals.map((r) => r['outcome'])).toEqual(['confirmed']);
+  });
+
+  it('held recently enough, it catches up from the changelogs as they are', async () => {
+    const kafka = new MemoryKafka();
+    const a = new PipelineInstance(kafka, seededStore(), 2);
+    await a.recoverAndStart([0, 1]);
+    request(kafka, 'keep-1', D.w0b, LATE_APPLICATION);
+    await settle(kafka, [a]);
+    a.crash();
+    const back = new PipelineInstance(kafka, a.store, 2);
+    back.now = Date.now() + 3_600_000;
+    await back.recoverAndStart([0, 1]);
+    await settle(kafka, [back]);
+    // Nothing was read again from the changelog: the copy was current, and stays.
+    expect(back.store.pending.get(body(D.w0b))).toHaveLength(1);
+  });
+});

@@ -4,14 +4,13 @@
  * decisions are delivered, and every instance shows the last month loaded (GET /v1/info, the
  * export-month gauges).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ServiceProcess } from '../../bench/lib/harness.js';
 import { luhnDigit } from '../../src/domain/imei.js';
 import { addMonths, dueExportMonth, monthOfInstant, monthTimestamp } from '../../src/domain/kgd-export.js';
-import { PACKAGE_ROOT } from '../../src/paths.js';
+import { clusterCli, within } from '../support/cluster-clients.js';
 import { useRig } from '../support/rig.js';
 
 const rig = useRig({
@@ -19,23 +18,7 @@ const rig = useRig({
   stores: { a: async () => undefined, b: async () => undefined },
   kafka: { collect: ['exports', 'decisions'] },
 });
-const BIN = join(PACKAGE_ROOT, 'bin/imeiflow.js');
 const withLuhn = (body: string) => body + String(luhnDigit(body));
-
-/** The CLI acting on the cluster (KAFKA_BROKERS set), from a directory of its own. */
-function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      ...rig.env,
-      KAFKA_BROKERS: rig.broker.bootstrap,
-      IMEIFLOW_DATA_DIR: mkdtempSync(join(rig.root, 'cli-')),
-      IMEIFLOW_LOG_LEVEL: 'warn',
-    },
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 interface ExportStatus {
   lastMonth: string | null;
@@ -55,21 +38,12 @@ async function gauge(service: ServiceProcess, name: string): Promise<number> {
   return line === undefined ? Number.NaN : Number(line.split(' ')[1]);
 }
 
-async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - started;
-    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe("KGD's monthly export across instances", () => {
   it('a file loaded through one instance or the CLI shows its month on every instance', async () => {
     const a = await rig.startService('a');
     const b = await rig.startService('b');
     await Promise.all([a.waitReady(120_000), b.waitReady(120_000)]);
-    const admin = cli('token', 'create', '--name', 'kgd.loader', '--role', 'kgd');
+    const admin = clusterCli(rig, 'token', 'create', '--name', 'kgd.loader', '--role', 'kgd');
     expect(admin.status, admin.stderr).toBe(0);
     const token = admin.stdout.trim();
 
@@ -130,10 +104,10 @@ describe("KGD's monthly export across instances", () => {
       file,
       `ID заявки,Код таможенной процедуры,IMEI\nKZ-EXP-9,40,${withLuhn('35209900176171')}\n`,
     );
-    const undated = cli('load-declarations', file);
+    const undated = clusterCli(rig, 'load-declarations', file);
     expect(undated.status, undated.stderr).toBe(0);
     expect(undated.stdout).toContain('not recorded as a KGD monthly export');
-    const given = cli('load-declarations', file, '--month', last);
+    const given = clusterCli(rig, 'load-declarations', file, '--month', last);
     expect(given.stdout).toContain(`recorded as the KGD monthly export of ${last} (the month given)`);
     for (const service of [a, b]) {
       await within(10_000, `the CLI's month on ${service === a ? 'a' : 'b'}`, async () => {

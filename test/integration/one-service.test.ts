@@ -12,14 +12,14 @@
  * - the audit trail is the same on both;
  * - an instance restarted on an empty data directory rebuilds it all from Kafka.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ServiceProcess } from '../../bench/lib/harness.js';
 import { devicePartition } from '../../src/domain/device-partition.js';
 import { luhnDigit } from '../../src/domain/imei.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
+import { callService, clusterCli, within } from '../support/cluster-clients.js';
 import { useRig } from '../support/rig.js';
 
 const rig = useRig({
@@ -28,55 +28,11 @@ const rig = useRig({
   kafka: { collect: ['results', 'confirmations'] },
 });
 const { topics } = rig;
-const BIN = join(PACKAGE_ROOT, 'bin/imeiflow.js');
 const PARTITIONS = 4;
 const OWNER = '880101300123';
 const OTHER_OWNER = '990340005977';
 const samples = (file: string) => join(PACKAGE_ROOT, 'config/samples', file);
 const withLuhn = (body: string) => body + String(luhnDigit(body));
-
-/** The CLI acting on the cluster (KAFKA_BROKERS set), from a directory of its own. */
-function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      ...rig.env,
-      KAFKA_BROKERS: rig.broker.bootstrap,
-      IMEIFLOW_DATA_DIR: mkdtempSync(join(rig.root, 'cli-')),
-      IMEIFLOW_LOG_LEVEL: 'warn',
-    },
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-async function http(
-  service: ServiceProcess,
-  path: string,
-  token: string,
-  init: { method?: string; body?: string; type?: string; basis?: string } = {},
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`http://127.0.0.1:${service.port}${path}`, {
-    method: init.method ?? 'GET',
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(init.type === undefined ? {} : { 'content-type': init.type }),
-      ...(init.basis === undefined ? {} : { 'x-basis': init.basis }),
-    },
-    ...(init.body === undefined ? {} : { body: init.body }),
-  });
-  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-}
-
-/** Poll until `check` holds; returns how long it took. */
-async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - started;
-    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function ownedPartitions(service: ServiceProcess): Promise<number[]> {
   const response = await fetch(`http://127.0.0.1:${service.port}/readyz`);
@@ -98,25 +54,37 @@ describe('two instances are one service', () => {
     });
 
     // ── tokens ────────────────────────────────────────────────────────────────────────────
-    const created = cli('token', 'create', '--name', 'ops.admin', '--role', 'admin');
+    const created = clusterCli(rig, 'token', 'create', '--name', 'ops.admin', '--role', 'admin');
     expect(created.status, created.stderr).toBe(0);
     const admin = created.stdout.trim();
     const tokenDelay = await within(5_000, 'the new token works on both', async () => {
       const [ra, rb] = await Promise.all([
-        http(a, '/v1/audit?limit=1', admin),
-        http(b, '/v1/audit?limit=1', admin),
+        callService(a, '/v1/audit?limit=1', admin),
+        callService(b, '/v1/audit?limit=1', admin),
       ]);
       return ra.status === 200 && rb.status === 200;
     });
-    const reviewer = cli('token', 'create', '--name', 'a.nurlanova', '--role', 'reviewer').stdout.trim();
+    const reviewer = clusterCli(
+      rig,
+      'token',
+      'create',
+      '--name',
+      'a.nurlanova',
+      '--role',
+      'reviewer',
+    ).stdout.trim();
 
     // ── loads through one instance decide on the other ───────────────────────────────────
     const tacFile = readFileSync(samples('tac.csv'), 'utf8');
-    const tacLoad = await http(a, '/v1/tac', admin, { method: 'POST', type: 'text/csv', body: tacFile });
+    const tacLoad = await callService(a, '/v1/tac', admin, {
+      method: 'POST',
+      type: 'text/csv',
+      body: tacFile,
+    });
     expect(tacLoad.status).toBe(200);
     const tacRows = tacFile.trim().split('\n').length - 1;
     expect(tacLoad.json).toMatchObject({ rowsLoaded: tacRows, rowsRejected: 0 });
-    const blockLoad = await http(b, '/v1/blocklist', admin, {
+    const blockLoad = await callService(b, '/v1/blocklist', admin, {
       method: 'POST',
       type: 'text/csv',
       body: 'imei,reason,source,since\n356865110000011,reported stolen,kcell,2026-10-01\n',
@@ -127,7 +95,7 @@ describe('two instances are one service', () => {
     // A device declared by a KGD file uploaded to one instance.
     const device = '35209900176148';
     const imei15 = withLuhn(device);
-    const declarations = await http(b, '/v1/declarations', admin, {
+    const declarations = await callService(b, '/v1/declarations', admin, {
       method: 'POST',
       type: 'text/csv',
       body: `ID заявки,Код таможенной процедуры,IMEI\nKZ-ONE-1,ИМ 40 00 000,${imei15}\n`,
@@ -165,7 +133,7 @@ describe('two instances are one service', () => {
     // The device's registry entry is the same through both instances, whichever owns it.
     const registeredBy = async (service: ServiceProcess) =>
       (
-        (await http(service, `/v1/devices/${imei15}`, admin)).json['registry'] as {
+        (await callService(service, `/v1/devices/${imei15}`, admin)).json['registry'] as {
           requestId?: string;
         } | null
       )?.requestId;
@@ -185,7 +153,7 @@ describe('two instances are one service', () => {
     );
     const owner = (await ownedPartitions(a)).includes(devicePartition(waiting, PARTITIONS)) ? a : b;
     const other = owner === a ? b : a;
-    const late = await http(other, '/v1/declarations', admin, {
+    const late = await callService(other, '/v1/declarations', admin, {
       method: 'POST',
       type: 'text/csv',
       body: `ID заявки,Код таможенной процедуры,IMEI\nKZ-ONE-2,40,${withLuhn(waiting)}\n`,
@@ -202,11 +170,11 @@ describe('two instances are one service', () => {
     const elsewhere = conflictOwner === a ? b : a;
     for (const service of [a, b]) {
       await within(5_000, 'the review on both', async () => {
-        const { json } = await http(service, '/v1/reviews', reviewer);
+        const { json } = await callService(service, '/v1/reviews', reviewer);
         return (json['items'] as { requestId: string }[]).some((i) => i.requestId === 'one-3');
       });
     }
-    const decided = await http(elsewhere, '/v1/reviews/one-3', reviewer, {
+    const decided = await callService(elsewhere, '/v1/reviews/one-3', reviewer, {
       method: 'POST',
       type: 'application/json',
       body: JSON.stringify({ decision: 'reject', reason: 'the device belongs to the first owner' }),
@@ -221,7 +189,7 @@ describe('two instances are one service', () => {
     // ── one audit trail ───────────────────────────────────────────────────────────────────
     const trail = async (service: ServiceProcess) =>
       (
-        (await http(service, '/v1/audit?limit=1000', admin)).json['entries'] as {
+        (await callService(service, '/v1/audit?limit=1000', admin)).json['entries'] as {
           action: string;
           at: string;
         }[]
@@ -242,11 +210,11 @@ describe('two instances are one service', () => {
     );
 
     // ── revoked: refused by both ──────────────────────────────────────────────────────────
-    expect(cli('token', 'revoke', 'a.nurlanova').status).toBe(0);
+    expect(clusterCli(rig, 'token', 'revoke', 'a.nurlanova').status).toBe(0);
     const revokeDelay = await within(5_000, 'the revoked token refused by both', async () => {
       const [ra, rb] = await Promise.all([
-        http(a, '/v1/reviews', reviewer),
-        http(b, '/v1/reviews', reviewer),
+        callService(a, '/v1/reviews', reviewer),
+        callService(b, '/v1/reviews', reviewer),
       ]);
       return ra.status === 401 && rb.status === 401;
     });
@@ -256,7 +224,7 @@ describe('two instances are one service', () => {
     const c = await rig.startService('c');
     await c.waitReady(120_000);
     await within(10_000, 'the rebuilt instance knows the device, the token and the trail', async () => {
-      const device = await http(c, `/v1/devices/${imei15}`, admin);
+      const device = await callService(c, `/v1/devices/${imei15}`, admin);
       const tokenOk = device.status === 200;
       const tac = (device.json['tac'] as { brand?: string } | null)?.brand === 'Apple';
       const declared = JSON.stringify(device.json['declarations'] ?? '').includes('KZ-ONE-1');

@@ -15,14 +15,14 @@
  *   rebuilt from Kafka holds no purged declaration, and KGD's decisions sent after the purge;
  * - the audit trail of both holds every purge.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ServiceProcess } from '../../bench/lib/harness.js';
 import { devicePartition } from '../../src/domain/device-partition.js';
 import { luhnDigit } from '../../src/domain/imei.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
+import { callService, clusterCli, within } from '../support/cluster-clients.js';
 import { useRig } from '../support/rig.js';
 
 const rig = useRig({
@@ -31,7 +31,6 @@ const rig = useRig({
   kafka: { collect: ['results', 'confirmations', 'revocations'] },
 });
 const { topics } = rig;
-const BIN = join(PACKAGE_ROOT, 'bin/imeiflow.js');
 const PARTITIONS = 4;
 const OWNER = '880101300123';
 const OTHER = '990340005977';
@@ -50,47 +49,6 @@ const D7 = (() => {
     if (devicePartition(device(serial), PARTITIONS) === devicePartition(D6, PARTITIONS))
       return device(serial);
 })();
-
-function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      ...rig.env,
-      KAFKA_BROKERS: rig.broker.bootstrap,
-      IMEIFLOW_DATA_DIR: mkdtempSync(join(rig.root, 'cli-')),
-      IMEIFLOW_LOG_LEVEL: 'warn',
-    },
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-async function http(
-  service: ServiceProcess,
-  path: string,
-  token: string,
-  init: { method?: string; body?: string; type?: string; basis?: string } = {},
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`http://127.0.0.1:${service.port}${path}`, {
-    method: init.method ?? 'GET',
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(init.type === undefined ? {} : { 'content-type': init.type }),
-      ...(init.basis === undefined ? {} : { 'x-basis': init.basis }),
-    },
-    ...(init.body === undefined ? {} : { body: init.body }),
-  });
-  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-}
-
-async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<void> {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function ownedPartitions(service: ServiceProcess): Promise<number[]> {
   const response = await fetch(`http://127.0.0.1:${service.port}/readyz`);
@@ -128,20 +86,20 @@ describe('a purge through one instance destroys the data on every instance', () 
       const [pa, pb] = [await ownedPartitions(a), await ownedPartitions(b)];
       return pa.length > 0 && pb.length > 0 && pa.length + pb.length === PARTITIONS;
     });
-    const created = cli('token', 'create', '--name', 'ops.admin', '--role', 'admin');
+    const created = clusterCli(rig, 'token', 'create', '--name', 'ops.admin', '--role', 'admin');
     expect(created.status, created.stderr).toBe(0);
     const admin = created.stdout.trim();
     await within(5_000, 'the token works on both', async () => {
       const [ra, rb] = await Promise.all([
-        http(a, '/v1/audit?limit=1', admin),
-        http(b, '/v1/audit?limit=1', admin),
+        callService(a, '/v1/audit?limit=1', admin),
+        callService(b, '/v1/audit?limit=1', admin),
       ]);
       return ra.status === 200 && rb.status === 200;
     });
     const ownerOf = async (body: string) =>
       (await ownedPartitions(a)).includes(devicePartition(body, PARTITIONS)) ? a : b;
     const deviceOn = async (service: ServiceProcess, body: string) =>
-      (await http(service, `/v1/devices/${withLuhn(body)}`, admin, { basis: 'purge test' })).json as {
+      (await callService(service, `/v1/devices/${withLuhn(body)}`, admin, { basis: 'purge test' })).json as {
         status: string;
         registry: { ownerId?: string } | null;
         declarations: { applicationId: string }[];
@@ -149,10 +107,10 @@ describe('a purge through one instance destroys the data on every instance', () 
 
     // ── before: data on both ─────────────────────────────────────────────────────────────
     const tac = readFileSync(join(PACKAGE_ROOT, 'config/samples/tac.csv'), 'utf8');
-    expect((await http(a, '/v1/tac', admin, { method: 'POST', type: 'text/csv', body: tac })).status).toBe(
-      200,
-    );
-    const loaded = await http(b, '/v1/declarations', admin, {
+    expect(
+      (await callService(a, '/v1/tac', admin, { method: 'POST', type: 'text/csv', body: tac })).status,
+    ).toBe(200);
+    const loaded = await callService(b, '/v1/declarations', admin, {
       method: 'POST',
       type: 'text/csv',
       body: declarations([
@@ -198,16 +156,16 @@ describe('a purge through one instance destroys the data on every instance', () 
     expect(latest('p-2')).toMatchObject({ outcome: 'pending' });
     expect(latest('p-3')).toMatchObject({ outcome: 'pending' });
     const waitingOn = async (service: ServiceProcess) =>
-      ((await http(service, '/v1/reviews?stage=all', admin)).json['items'] as { requestId: string }[]).map(
-        (i) => i.requestId,
-      );
+      (
+        (await callService(service, '/v1/reviews?stage=all', admin)).json['items'] as { requestId: string }[]
+      ).map((i) => i.requestId);
     await within(5_000, 'both see both waiting requests', async () =>
       (await Promise.all([waitingOn(a), waitingOn(b)])).every((w) => w.includes('p-2') && w.includes('p-3')),
     );
     expect((await deviceOn(await ownerOf(D1), D1)).registry?.ownerId).toBe(OWNER);
 
     // ── an owner, through b ──────────────────────────────────────────────────────────────
-    const byOwner = await http(b, '/v1/purge', admin, {
+    const byOwner = await callService(b, '/v1/purge', admin, {
       method: 'POST',
       type: 'application/json',
       body: JSON.stringify({ iin: OWNER }),
@@ -249,7 +207,7 @@ describe('a purge through one instance destroys the data on every instance', () 
     expect((await destroyed(a, 'registry')) + (await destroyed(b, 'registry'))).toBe(2);
 
     // ── a device, with the CLI on the cluster ─────────────────────────────────────────────
-    const byDevice = cli('purge', '--imei', withLuhn(D3), '--basis', 'subscriber request 17');
+    const byDevice = clusterCli(rig, 'purge', '--imei', withLuhn(D3), '--basis', 'subscriber request 17');
     expect(byDevice.status, byDevice.stderr).toBe(0);
     await within(10_000, 'the device gone: registry on its owner, declarations on both', async () => {
       const [own, onA, onB] = await Promise.all([
@@ -266,7 +224,7 @@ describe('a purge through one instance destroys the data on every instance', () 
     );
 
     // ── an application, through a ─────────────────────────────────────────────────────────
-    const byApplication = await http(a, '/v1/purge', admin, {
+    const byApplication = await callService(a, '/v1/purge', admin, {
       method: 'POST',
       type: 'application/json',
       body: JSON.stringify({ application: 'KZ-P-1' }),
@@ -296,7 +254,7 @@ describe('a purge through one instance destroys the data on every instance', () 
         .map((r) => r.outcome),
     ).toEqual(['confirmed', 'pending']);
     // KGD decides again after the purge (new data): the waiting requests settle, D1 is confirmed again.
-    const again = await http(a, '/v1/declarations', admin, {
+    const again = await callService(a, '/v1/declarations', admin, {
       method: 'POST',
       type: 'text/csv',
       body: declarations([
@@ -322,7 +280,7 @@ describe('a purge through one instance destroys the data on every instance', () 
     // ── one audit trail with every purge ──────────────────────────────────────────────────
     const purges = async (service: ServiceProcess) =>
       (
-        (await http(service, '/v1/audit?limit=1000', admin)).json['entries'] as {
+        (await callService(service, '/v1/audit?limit=1000', admin)).json['entries'] as {
           action: string;
           target: string;
           basis: string;

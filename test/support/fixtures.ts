@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { luhnDigit } from '../../src/domain/imei.js';
+import type { TacRecord } from '../../src/domain/types.js';
 import { loadBlocklist } from '../../src/loaders/blocklist-loader.js';
 import { loadDeclarations } from '../../src/loaders/declarations-loader.js';
 import { loadLocalProduction } from '../../src/loaders/local-production-loader.js';
@@ -17,6 +18,22 @@ export function imei(tac: string, serial: number): string {
 }
 
 export const APPLE = '35209900';
+
+/** A GSMA TAC record of an iPhone 6 under `tac`, with the fields a test cares about overridden. */
+export function tacRecord(tac: string, overrides: Partial<TacRecord> = {}): TacRecord {
+  return {
+    tac,
+    brand: 'Apple',
+    model: 'iPhone 6',
+    marketingName: 'iPhone 6',
+    manufacturer: 'Apple Inc',
+    deviceType: 'Smartphone',
+    operatingSystem: 'iOS',
+    bands: '',
+    allocationDate: null,
+    ...overrides,
+  };
+}
 
 /** A data directory with the sample TAC table, declarations and block list, plus `extraCsv`. */
 export async function seedStore(

@@ -9,6 +9,7 @@ import type {
   RegistryEntry,
   TacRecord,
 } from '../../src/domain/types.js';
+import { tacRecord } from './fixtures.js';
 
 export class MapIndexView implements IndexView {
   readonly tacs = new Map<string, TacRecord>();
@@ -28,18 +29,7 @@ export class MapIndexView implements IndexView {
   outcome = (id: string) => this.outcomes.get(id);
 
   addTac(tac: string, overrides: Partial<TacRecord> = {}): this {
-    this.tacs.set(tac, {
-      tac,
-      brand: 'Apple',
-      model: 'iPhone 6',
-      marketingName: 'iPhone 6',
-      manufacturer: 'Apple Inc',
-      deviceType: 'Smartphone',
-      operatingSystem: 'iOS',
-      bands: 'GSM 900',
-      allocationDate: '2014-09-01',
-      ...overrides,
-    });
+    this.tacs.set(tac, tacRecord(tac, { bands: 'GSM 900', allocationDate: '2014-09-01', ...overrides }));
     return this;
   }
 

@@ -25,7 +25,7 @@ import { applyApplicationDecision } from '../../src/store/declarations.js';
 import { CHANGELOG_FORMAT, encodePendingRecord } from '../../src/store/state-codec.js';
 import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';
 import { structuredPackr } from '../../src/store/structures.js';
-import { APPLE, imei } from '../support/fixtures.js';
+import { APPLE, imei, tacRecord } from '../support/fixtures.js';
 import { MemoryKafka } from '../support/memory-kafka.js';
 import { PipelineInstance, settle, TOPICS } from '../support/pipeline-instance.js';
 import { tempDir } from '../support/tmp.js';
@@ -66,17 +66,7 @@ function seededStore(): Store {
   const store = openStore({ dataDir: join(root, `store-${stores++}`) });
   opened.push(store);
   store.env.transactionSync(() => {
-    store.tac.put(APPLE, {
-      tac: APPLE,
-      brand: 'Apple',
-      model: 'iPhone 6',
-      marketingName: 'iPhone 6',
-      manufacturer: 'Apple Inc',
-      deviceType: 'Smartphone',
-      operatingSystem: 'iOS',
-      bands: '',
-      allocationDate: null,
-    });
+    store.tac.put(APPLE, tacRecord(APPLE));
     bumpTacVersion(store);
     applyApplicationDecision(store, {
       entry: { applicationId: 'KZ-A', procedure: '40', status: 'released', hsCode: null, decidedAt: null },

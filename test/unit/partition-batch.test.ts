@@ -22,6 +22,7 @@ import {
   resultsOf,
   taskFor,
 } from '../support/batches.js';
+import { tacRecord } from '../support/fixtures.js';
 import { tempDir } from '../support/tmp.js';
 
 let store: Store;
@@ -42,17 +43,7 @@ const req = (requestId: string, imei: string, extra: Record<string, unknown> = {
 beforeAll(async () => {
   store = openStore({ dataDir: join(tempDir(), 'batch') });
   await store.env.transaction(() => {
-    store.tac.put('35209900', {
-      tac: '35209900',
-      brand: 'Apple',
-      model: 'iPhone 6',
-      marketingName: 'iPhone 6',
-      manufacturer: 'Apple Inc',
-      deviceType: 'Smartphone',
-      operatingSystem: 'iOS',
-      bands: '',
-      allocationDate: null,
-    });
+    store.tac.put('35209900', tacRecord('35209900'));
     bumpTacVersion(store);
     applyApplicationDecision(store, {
       entry: { applicationId: 'KZ-1', procedure: '40', status: 'released', hsCode: null, decidedAt: null },

@@ -14,6 +14,7 @@ import { VerifyPool } from '../../src/pool/verify-pool.js';
 import { readEncryptionKey } from '../../src/store/encryption.js';
 import { openStore, STORE_FILE } from '../../src/store/store.js';
 import { readResult, requestInput, resultsOf, TEST_WORKER_SETTINGS, taskFor } from '../support/batches.js';
+import { tacRecord } from '../support/fixtures.js';
 import { tempDir } from '../support/tmp.js';
 
 const dir = tempDir();
@@ -79,17 +80,7 @@ describe('an encrypted store', () => {
   it('the verify workers open it with the key', async () => {
     const dataDir = join(dir, 'workers');
     const store = openStore({ dataDir, encryptionKey: KEY });
-    await store.tac.put('35209900', {
-      tac: '35209900',
-      brand: 'Apple',
-      model: 'iPhone 6',
-      marketingName: 'iPhone 6',
-      manufacturer: 'Apple Inc',
-      deviceType: 'Smartphone',
-      operatingSystem: 'iOS',
-      bands: '',
-      allocationDate: null,
-    });
+    await store.tac.put('35209900', tacRecord('35209900'));
     const pool = new VerifyPool({
       workers: 1,
       maxQueuedBatchesPerWorker: 1,

@@ -4,6 +4,7 @@ import { VerifyPool } from '../../src/pool/verify-pool.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
 import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';
 import { readResult, requestInput, resultsOf, TEST_WORKER_SETTINGS, taskFor } from '../support/batches.js';
+import { tacRecord } from '../support/fixtures.js';
 import { tempDir } from '../support/tmp.js';
 
 const dataDir = join(tempDir(), 'pool');
@@ -18,17 +19,7 @@ const run = async (p: VerifyPool, inputs: ReturnType<typeof request>[]) =>
 beforeAll(async () => {
   store = openStore({ dataDir });
   await store.env.transaction(() => {
-    store.tac.put('35209900', {
-      tac: '35209900',
-      brand: 'Apple',
-      model: 'iPhone 6',
-      marketingName: 'iPhone 6',
-      manufacturer: 'Apple Inc',
-      deviceType: 'Smartphone',
-      operatingSystem: 'iOS',
-      bands: '',
-      allocationDate: null,
-    });
+    store.tac.put('35209900', tacRecord('35209900'));
     bumpTacVersion(store);
     applyApplicationDecision(store, {
       entry: { applicationId: 'A', procedure: '40', status: 'released', hsCode: null, decidedAt: null },

@@ -1,0 +1,61 @@
+/**
+ * What the multi-instance tests do to a running cluster: the CLI acting on it through Kafka, an
+ * authorised call to one instance's control plane, and waiting (measured) for a change to show.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import type { Rig, ServiceProcess } from './rig.js';
+
+const BIN = join(PACKAGE_ROOT, 'bin/imeiflow.js');
+
+export interface CliRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The CLI acting on the rig's cluster (KAFKA_BROKERS set), from a data directory of its own. */
+export function clusterCli(rig: Rig, ...args: string[]): CliRun {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      ...rig.env,
+      KAFKA_BROKERS: rig.broker.bootstrap,
+      IMEIFLOW_DATA_DIR: mkdtempSync(join(rig.root, 'cli-')),
+      IMEIFLOW_LOG_LEVEL: 'warn',
+    },
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A bearer-token call to one instance's control plane, its answer parsed as JSON. */
+export async function callService(
+  service: ServiceProcess,
+  path: string,
+  token: string,
+  init: { method?: string; body?: string; type?: string; basis?: string } = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`http://127.0.0.1:${service.port}${path}`, {
+    method: init.method ?? 'GET',
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(init.type === undefined ? {} : { 'content-type': init.type }),
+      ...(init.basis === undefined ? {} : { 'x-basis': init.basis }),
+    },
+    ...(init.body === undefined ? {} : { body: init.body }),
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+/** Polls until `check` holds and returns how long it took, or throws after `ms` naming `what`. */
+export async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - started;
+    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -11,7 +11,7 @@ import type { DeclarationEntry, LocalProductionRecord, TacRecord } from '../doma
 import type { TopicNames } from '../kafka/topic-roles.js';
 import type { OutgoingMessage, OutputSink } from '../pipeline/kafka-port.js';
 import type { BlockRow } from './blocklist-loader.js';
-import type { DeclarationRow } from './declarations-loader.js';
+import { type DeclarationRow, sameDecision } from './declarations-loader.js';
 import type { RowSink } from './load-table.js';
 import type { LocalProductionRow } from './local-production-loader.js';
 import { type TacDeduplicator, tacDeduplicator } from './tac-loader.js';
@@ -72,17 +72,6 @@ export function localProductionClusterSink(target: ClusterTarget): RowSink<Local
       return [];
     },
   };
-}
-
-function sameDecision(a: DeclarationEntry, b: DeclarationEntry): boolean {
-  return (
-    a.applicationId === b.applicationId &&
-    a.procedure === b.procedure &&
-    a.status === b.status &&
-    a.hsCode === b.hsCode &&
-    a.decidedAt === b.decidedAt &&
-    a.grounds === b.grounds
-  );
 }
 
 /** A release decision as KGD's own messages carry it (src/domain/release-decision.ts). */

@@ -137,7 +137,8 @@ export function declarationsSink(store: Store): RowSink<DeclarationRow> {
   };
 }
 
-function sameDecision(a: DeclarationEntry, b: DeclarationEntry): boolean {
+/** Whether two rows carry one decision, so their IMEIs travel together. */
+export function sameDecision(a: DeclarationEntry, b: DeclarationEntry): boolean {
   return (
     a.applicationId === b.applicationId &&
     a.procedure === b.procedure &&

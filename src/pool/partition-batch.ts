@@ -12,9 +12,9 @@ import type { DeadlinePolicy } from '../domain/deadline.js';
 import { devicePartition } from '../domain/device-partition.js';
 import { normaliseImei } from '../domain/imei.js';
 import { parseRequest } from '../domain/request.js';
-import { decide, type RuleSettings } from '../domain/rules.js';
+import { decide, type RuleSettings, ruleSettingsOf } from '../domain/rules.js';
 import type { RejectedDecision } from '../domain/types.js';
-import type { WorkerIndexView } from '../store/index-view.js';
+import { WorkerIndexView } from '../store/index-view.js';
 import type { Store } from '../store/store.js';
 import { committed } from '../store/store-full.js';
 import {
@@ -38,6 +38,24 @@ export interface BatchContext {
   readonly rules: RuleSettings;
   readonly deadlines: DeadlinePolicy;
   readonly settings: WorkerSettings;
+}
+
+/** What a worker's batches decide with: its store, the rule settings and the deadline calendar. */
+export function batchContextOf(store: Store, settings: WorkerSettings): BatchContext {
+  return {
+    store,
+    index: new WorkerIndexView(store),
+    rules: ruleSettingsOf(settings),
+    deadlines: {
+      workingDays: settings.deadlineWorkingDays,
+      calendar: {
+        utcOffsetMinutes: settings.utcOffsetMinutes,
+        holidays: new Set(settings.holidays),
+        workingDays: new Set(settings.workingDays),
+      },
+    },
+    settings,
+  };
 }
 
 /** Where a request was read: `<partition>/<offset>` of the requests topic, the identity rule 10 compares. */

@@ -4,12 +4,10 @@
  * decides (LMDB serialises writers across threads).
  */
 import { Piscina } from 'piscina';
-import { ruleSettingsOf } from '../domain/rules.js';
-import { WorkerIndexView } from '../store/index-view.js';
 import { openStore } from '../store/store.js';
 import { isUnwatchedCommitFailure } from '../store/store-full.js';
 import type { WorkerSettings } from './batch-contract.js';
-import { type BatchContext, runBatch } from './partition-batch.js';
+import { batchContextOf, runBatch } from './partition-batch.js';
 
 // A failed commit here (a full disk) fails its task, which reports it; lmdb-js also rejects a
 // promise of its own that nobody waits for, which must not take the thread down first.
@@ -22,20 +20,7 @@ const store = openStore({
   dataDir: settings.dataDir,
   ...(settings.encryptionKey === undefined ? {} : { encryptionKey: settings.encryptionKey }),
 });
-const context: BatchContext = {
-  store,
-  index: new WorkerIndexView(store),
-  rules: ruleSettingsOf(settings),
-  deadlines: {
-    workingDays: settings.deadlineWorkingDays,
-    calendar: {
-      utcOffsetMinutes: settings.utcOffsetMinutes,
-      holidays: new Set(settings.holidays),
-      workingDays: new Set(settings.workingDays),
-    },
-  },
-  settings,
-};
+const context = batchContextOf(store, settings);
 
 export default async function partitionBatchTask(task: Uint8Array): Promise<unknown> {
   return Piscina.move(await runBatch(context, task));

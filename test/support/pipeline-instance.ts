@@ -6,7 +6,6 @@
  * where it last read. `crash()` kills the instance: its producer delivers nothing more and its
  * runner starts no batch; its tasks are dropped where they stand.
  */
-import { ruleSettingsOf } from '../../src/domain/rules.js';
 import { createLogger } from '../../src/log.js';
 import { type InputPositions, NO_POSITIONS } from '../../src/pipeline/journal.js';
 import {
@@ -18,8 +17,7 @@ import {
 import { RecordCollector } from '../../src/pipeline/record-collector.js';
 import { type RecoveryTopics, recordCheckpoint, recoverPartition } from '../../src/pipeline/recovery.js';
 import { OUTPUT_ROLES, type OutputRole } from '../../src/pool/batch-contract.js';
-import { type BatchContext, runBatch } from '../../src/pool/partition-batch.js';
-import { WorkerIndexView } from '../../src/store/index-view.js';
+import { type BatchContext, batchContextOf, runBatch } from '../../src/pool/partition-batch.js';
 import type { Store } from '../../src/store/store.js';
 import { TEST_WORKER_SETTINGS } from './batches.js';
 import type { MemoryKafka, MemoryProducer } from './memory-kafka.js';
@@ -46,21 +44,7 @@ export class InProcessRunner implements BatchRunner {
   inFlight = 0;
 
   constructor(store: Store) {
-    const settings = TEST_WORKER_SETTINGS(store.path);
-    this.#context = {
-      store,
-      index: new WorkerIndexView(store),
-      rules: ruleSettingsOf(settings),
-      deadlines: {
-        workingDays: settings.deadlineWorkingDays,
-        calendar: {
-          utcOffsetMinutes: settings.utcOffsetMinutes,
-          holidays: new Set(settings.holidays),
-          workingDays: new Set(settings.workingDays),
-        },
-      },
-      settings,
-    };
+    this.#context = batchContextOf(store, TEST_WORKER_SETTINGS(store.path));
   }
 
   get context(): BatchContext {

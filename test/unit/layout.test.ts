@@ -60,7 +60,7 @@ describe('the import direction', () => {
 
   it('reads the imports it checks', () => {
     expect(imports.length).toBeGreaterThan(200);
-    expect(imports).toContainEqual({ from: 'pool/verify-worker.ts', to: 'domain/rules.ts' });
+    expect(imports).toContainEqual({ from: 'pool/partition-batch.ts', to: 'domain/rules.ts' });
   });
 
   it('the domain imports only the domain, and no I/O library', () => {

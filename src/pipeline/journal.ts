@@ -27,6 +27,7 @@ import {
   DB_REGISTRY,
   ENCODING_JSON,
   encodeOutputs,
+  jsonOutput,
   OP_PUT,
   OP_REMOVE,
   type OutputMessage,
@@ -186,16 +187,7 @@ function fromFormat1(record: Format1Record): JournalRecord {
       outputs.push({ ...RETIRED_OUTPUT });
       continue;
     }
-    outputs.push({
-      role: role as RoleCode,
-      partition: record.partition,
-      key: key === null ? null : utf8(key),
-      value,
-      encoding: ENCODING_JSON,
-      originPartition: 0,
-      originOffset: 0,
-      originTimestamp: 0,
-    });
+    outputs.push(jsonOutput(role as RoleCode, record.partition, key, value));
     // Format 1 pending changelog values are the stored entries themselves (changelog format 0).
     if (role === FORMAT1_PENDING_CHANGELOG && key !== null && key.startsWith('p/')) {
       const body = utf8(key.slice(2));

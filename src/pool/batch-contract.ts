@@ -228,6 +228,25 @@ export interface OutputMessage {
   readonly originTimestamp: number;
 }
 
+/** An output imeiflow writes itself (not a forwarded request): JSON, with no origin. */
+export function jsonOutput(
+  role: RoleCode,
+  partition: number,
+  key: string | null,
+  value: Uint8Array | null,
+): OutputMessage {
+  return {
+    role,
+    partition,
+    key: key === null ? null : Buffer.from(key, 'utf8'),
+    value,
+    encoding: ENCODING_JSON,
+    originPartition: 0,
+    originOffset: 0,
+    originTimestamp: 0,
+  };
+}
+
 export interface StateOp {
   readonly db: DbCode;
   readonly op: OpCode;

@@ -36,8 +36,8 @@ import {
   DB_PENDING,
   DB_PENDING_BY_APPLICATION,
   DB_REGISTRY,
-  ENCODING_JSON,
   type EncodingFlag,
+  jsonOutput,
   OP_PUT,
   OP_REMOVE,
   type OutcomeCounts,
@@ -128,16 +128,7 @@ export class BatchWriter implements CommandEffects {
   }
 
   #output(role: RoleCode, key: string | null, value: Uint8Array | null): void {
-    this.#outputs.push({
-      role,
-      partition: this.#partition,
-      key: key === null ? null : utf8(key),
-      value,
-      encoding: ENCODING_JSON,
-      originPartition: 0,
-      originOffset: 0,
-      originTimestamp: 0,
-    });
+    this.#outputs.push(jsonOutput(role, this.#partition, key, value));
   }
 
   #count(outcome: string, reason: string): void {

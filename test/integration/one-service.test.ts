@@ -19,7 +19,7 @@ import type { ServiceProcess } from '../../bench/lib/harness.js';
 import { devicePartition } from '../../src/domain/device-partition.js';
 import { luhnDigit } from '../../src/domain/imei.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
-import { callService, clusterCli, within } from '../support/cluster-clients.js';
+import { callService, clusterCli, ownedPartitions, startSpread, within } from '../support/cluster-clients.js';
 import { useRig } from '../support/rig.js';
 
 const rig = useRig({
@@ -34,24 +34,13 @@ const OTHER_OWNER = '990340005977';
 const samples = (file: string) => join(PACKAGE_ROOT, 'config/samples', file);
 const withLuhn = (body: string) => body + String(luhnDigit(body));
 
-async function ownedPartitions(service: ServiceProcess): Promise<number[]> {
-  const response = await fetch(`http://127.0.0.1:${service.port}/readyz`);
-  return ((await response.json()) as { partitions?: number[] }).partitions ?? [];
-}
-
 function request(requestId: string, imei: string, ownerId: string) {
   return { requestId, imei, operator: 'kcell', channel: 'import', ownerId, msisdn: '+77011234567' };
 }
 
 describe('two instances are one service', () => {
   it('shares tokens, loads, reviews and the audit trail, and decides each device in one place', async () => {
-    const a = await rig.startService('a');
-    const b = await rig.startService('b');
-    await Promise.all([a.waitReady(120_000), b.waitReady(120_000)]);
-    await within(60_000, 'the partitions spread over both', async () => {
-      const [pa, pb] = [await ownedPartitions(a), await ownedPartitions(b)];
-      return pa.length > 0 && pb.length > 0 && pa.length + pb.length === PARTITIONS;
-    });
+    const [a, b] = (await startSpread(rig, ['a', 'b'], PARTITIONS)) as [ServiceProcess, ServiceProcess];
 
     // ── tokens ────────────────────────────────────────────────────────────────────────────
     const created = clusterCli(rig, 'token', 'create', '--name', 'ops.admin', '--role', 'admin');

@@ -22,7 +22,7 @@ import type { ServiceProcess } from '../../bench/lib/harness.js';
 import { devicePartition } from '../../src/domain/device-partition.js';
 import { luhnDigit } from '../../src/domain/imei.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
-import { callService, clusterCli, within } from '../support/cluster-clients.js';
+import { callService, clusterCli, ownedPartitions, startSpread, within } from '../support/cluster-clients.js';
 import { useRig } from '../support/rig.js';
 
 const rig = useRig({
@@ -50,11 +50,6 @@ const D7 = (() => {
       return device(serial);
 })();
 
-async function ownedPartitions(service: ServiceProcess): Promise<number[]> {
-  const response = await fetch(`http://127.0.0.1:${service.port}/readyz`);
-  return ((await response.json()) as { partitions?: number[] }).partitions ?? [];
-}
-
 async function destroyed(service: ServiceProcess, kind: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
   const line = text
@@ -79,13 +74,7 @@ const declarations = (rows: [string, string][]) =>
 
 describe('a purge through one instance destroys the data on every instance', () => {
   it('owner, device and application purges; the service decides correctly afterwards', async () => {
-    const a = await rig.startService('a');
-    const b = await rig.startService('b');
-    await Promise.all([a.waitReady(120_000), b.waitReady(120_000)]);
-    await within(60_000, 'the partitions spread over both', async () => {
-      const [pa, pb] = [await ownedPartitions(a), await ownedPartitions(b)];
-      return pa.length > 0 && pb.length > 0 && pa.length + pb.length === PARTITIONS;
-    });
+    const [a, b] = (await startSpread(rig, ['a', 'b'], PARTITIONS)) as [ServiceProcess, ServiceProcess];
     const created = clusterCli(rig, 'token', 'create', '--name', 'ops.admin', '--role', 'admin');
     expect(created.status, created.stderr).toBe(0);
     const admin = created.stdout.trim();

@@ -59,3 +59,25 @@ export async function within(ms: number, what: string, check: () => Promise<bool
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** The input partitions an instance owns, as its readiness check reports them. */
+export async function ownedPartitions(service: ServiceProcess): Promise<number[]> {
+  const response = await fetch(`http://127.0.0.1:${service.port}/readyz`);
+  return ((await response.json()) as { partitions?: number[] }).partitions ?? [];
+}
+
+/** Starts the rig's named instances and waits until each owns some of the `partitions`, and all are owned. */
+export async function startSpread(
+  rig: Rig,
+  names: readonly string[],
+  partitions: number,
+): Promise<ServiceProcess[]> {
+  const services: ServiceProcess[] = [];
+  for (const name of names) services.push(await rig.startService(name));
+  await Promise.all(services.map((service) => service.waitReady(120_000)));
+  await within(60_000, `the partitions spread over ${names.join(', ')}`, async () => {
+    const owned = await Promise.all(services.map(ownedPartitions));
+    return owned.every((p) => p.length > 0) && owned.reduce((sum, p) => sum + p.length, 0) === partitions;
+  });
+  return services;
+}

@@ -71,6 +71,22 @@ function forked(script: string, args: string[]): Running {
   };
 }
 
+/** What a processing contender is told: the broker, its input, its two outputs and its group. */
+function processorArgs(bootstrap: string, topics: Record<string, string>): string[] {
+  return [
+    '--brokers',
+    bootstrap,
+    '--in',
+    topics['requests']!,
+    '--results',
+    topics['results']!,
+    '--confirmations',
+    topics['confirmations']!,
+    '--group',
+    `${topics['requests']}.g`,
+  ];
+}
+
 let baseDataDir = '';
 
 const CONTENDERS: readonly Contender[] = [
@@ -90,19 +106,7 @@ const CONTENDERS: readonly Contender[] = [
   },
   {
     name: 'equal_io',
-    start: async (bootstrap, topics) =>
-      forked('equal-io-passthrough.js', [
-        '--brokers',
-        bootstrap,
-        '--in',
-        topics['requests']!,
-        '--results',
-        topics['results']!,
-        '--confirmations',
-        topics['confirmations']!,
-        '--group',
-        `${topics['requests']}.g`,
-      ]),
+    start: async (bootstrap, topics) => forked('equal-io-passthrough.js', processorArgs(bootstrap, topics)),
   },
   {
     name: 'imeiflow',
@@ -131,20 +135,7 @@ const CONTENDERS: readonly Contender[] = [
   {
     name: 'kafkajs',
     start: async (bootstrap, topics) =>
-      forked('kafkajs-peer.js', [
-        '--brokers',
-        bootstrap,
-        '--in',
-        topics['requests']!,
-        '--results',
-        topics['results']!,
-        '--confirmations',
-        topics['confirmations']!,
-        '--group',
-        `${topics['requests']}.g`,
-        '--declared',
-        String(declared),
-      ]),
+      forked('kafkajs-peer.js', [...processorArgs(bootstrap, topics), '--declared', String(declared)]),
   },
 ];
 

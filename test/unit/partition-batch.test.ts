@@ -10,9 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devicePartition } from '../../src/domain/device-partition.js';
 import { luhnDigit } from '../../src/domain/imei.js';
 import { ENCODING_MSGPACK } from '../../src/pool/batch-contract.js';
-import { type BatchContext, requestSource, runBatch } from '../../src/pool/partition-batch.js';
+import {
+  type BatchContext,
+  batchContextOf,
+  requestSource,
+  runBatch,
+} from '../../src/pool/partition-batch.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
-import { WorkerIndexView } from '../../src/store/index-view.js';
 import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';
 import {
   commandInput,
@@ -20,6 +24,7 @@ import {
   readResult,
   requestInput,
   resultsOf,
+  TEST_WORKER_SETTINGS,
   taskFor,
 } from '../support/batches.js';
 import { tacRecord } from '../support/fixtures.js';
@@ -50,26 +55,7 @@ beforeAll(async () => {
       bodies: [DECLARED],
     });
   });
-  ctx = {
-    store,
-    index: new WorkerIndexView(store),
-    rules: { eligibleProcedures: new Set(['40']), acceptEaeuImports: true },
-    deadlines: { workingDays: 1, calendar: { utcOffsetMinutes: 300, holidays: new Set() } },
-    settings: {
-      dataDir: 'unused',
-      eligibleProcedures: ['40'],
-      acceptEaeuImports: true,
-      spareDigit: { operators: [], channels: [] },
-      maxMessageBytes: 65536,
-      requestsTopic: 'requests',
-      repartitionTopic: 'repartition',
-      commandsTopic: 'commands',
-      deadlineWorkingDays: 1,
-      utcOffsetMinutes: 300,
-      holidays: [],
-      workingDays: [],
-    },
-  };
+  ctx = batchContextOf(store, { ...TEST_WORKER_SETTINGS('unused'), eligibleProcedures: ['40'] });
 });
 
 afterAll(() => store.close());

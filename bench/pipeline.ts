@@ -4,8 +4,11 @@
  *   1. passthrough — node-rdkafka consume → produce the same bytes: the ceiling;
  *   2. equal_io    — the floor of DESIGN.md §6: parse each request, write its result and, for a
  *                    confirmable one, its confirmation; no lookups, no state (bench/lib/equal-io-passthrough.ts);
- *   3. imeiflow    — the real service (`imeiflow run`), index of `--declared` IMEIs;
- *   4. kafkajs     — KafkaJS eachBatch with the same verification code inline and Map indexes.
+ *   3. minimal_verifier — equal_io plus the least state a verifier needs: one LMDB lookup and one
+ *                    outcome record per request, one write transaction and one journal message per
+ *                    batch, one thread (bench/lib/equal-io-passthrough.ts --state);
+ *   4. imeiflow    — the real service (`imeiflow run`), index of `--declared` IMEIs;
+ *   5. kafkajs     — KafkaJS eachBatch with the same verification code inline and Map indexes.
  * Three runs per contender:
  *   - backlog: `--backlog` requests produced before the contender starts, drained; the rate is
  *     taken from the output messages' own timestamps (first to last), so start-up is not in it;
@@ -37,7 +40,7 @@ const windowSize = numberArg('window', 40_000);
 const halfLoadSeconds = numberArg('half-seconds', 15);
 /** Untimed requests before each timed run, at the run's own rate: JIT, caches, group settled. */
 const warmupSeconds = numberArg('warmup-seconds', 3);
-/** `--only imeiflow,kafkajs`: run a subset (the ratios need all four). */
+/** `--only imeiflow,kafkajs`: run a subset (the ratios need all five). */
 const only = ((): string[] | undefined => {
   const i = process.argv.indexOf('--only');
   return i === -1 ? undefined : (process.argv[i + 1] ?? '').split(',');
@@ -49,7 +52,7 @@ interface Running {
   stop(): Promise<void>;
 }
 
-type ContenderName = 'passthrough' | 'equal_io' | 'imeiflow' | 'kafkajs';
+type ContenderName = 'passthrough' | 'equal_io' | 'minimal_verifier' | 'imeiflow' | 'kafkajs';
 
 interface Contender {
   readonly name: ContenderName;
@@ -89,6 +92,13 @@ function processorArgs(bootstrap: string, topics: Record<string, string>): strin
 
 let baseDataDir = '';
 
+/** A fresh copy of the index: a contender with state writes it next to the index. */
+function indexCopy(): string {
+  const dataDir = mkdtempSync(join(tmpdir(), 'imeiflow-bench-'));
+  cpSync(baseDataDir, dataDir, { recursive: true });
+  return dataDir;
+}
+
 const CONTENDERS: readonly Contender[] = [
   {
     name: 'passthrough',
@@ -109,11 +119,29 @@ const CONTENDERS: readonly Contender[] = [
     start: async (bootstrap, topics) => forked('equal-io-passthrough.js', processorArgs(bootstrap, topics)),
   },
   {
+    name: 'minimal_verifier',
+    start: async (bootstrap, topics) => {
+      const dataDir = indexCopy();
+      const running = forked('equal-io-passthrough.js', [
+        ...processorArgs(bootstrap, topics),
+        '--state',
+        dataDir,
+        '--journal',
+        topics['journal']!,
+      ]);
+      return {
+        pid: running.pid,
+        stop: async () => {
+          await running.stop();
+          rmSync(dataDir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
     name: 'imeiflow',
     start: async (bootstrap, _topics, env) => {
-      // A fresh copy of the index: the service writes its state next to it.
-      const dataDir = mkdtempSync(join(tmpdir(), 'imeiflow-bench-'));
-      cpSync(baseDataDir, dataDir, { recursive: true });
+      const dataDir = indexCopy();
       const profile = process.env['IMEIFLOW_BENCH_PROFILE'];
       const service = await startService({
         bootstrap,
@@ -476,6 +504,15 @@ async function main(): Promise<void> {
     streamed: ratio(cpu(full, 'imeiflow'), cpu(full, 'equal_io')),
   };
   const vsKafkajs = ratio(rate(full, 'imeiflow'), rate(full, 'kafkajs'));
+  // How near the equal-I/O floor a verifier with state comes at all, and imeiflow of that.
+  const minimalEfficiency = {
+    backlog: ratio(rate(drained, 'minimal_verifier'), rate(drained, 'equal_io')),
+    streamed: ratio(rate(full, 'minimal_verifier'), rate(full, 'equal_io')),
+  };
+  const vsMinimal = {
+    backlog: ratio(rate(drained, 'imeiflow'), rate(drained, 'minimal_verifier')),
+    streamed: ratio(rate(full, 'imeiflow'), rate(full, 'minimal_verifier')),
+  };
   const p99 = half['imeiflow']?.latency_ms.p99 ?? Number.POSITIVE_INFINITY;
   emit(
     'pipeline',
@@ -497,6 +534,8 @@ async function main(): Promise<void> {
       efficiency_equal_io: efficiency,
       efficiency_raw_passthrough: ratio(rate(full, 'imeiflow'), rate(full, 'passthrough')),
       cpu_per_request_vs_equal_io: cpuRatio,
+      minimal_verifier_vs_equal_io: minimalEfficiency,
+      imeiflow_vs_minimal_verifier: vsMinimal,
       vs_kafkajs: vsKafkajs,
       targets: { efficiency_equal_io: 0.8, cpu_vs_equal_io: 2, vs_kafkajs: 2, p99_half_load_ms: 50 },
       targets_met: {

@@ -8,18 +8,32 @@
  * the group's offsets are committed only after every output of what they cover is delivered.
  * Same client settings as imeiflow (src/kafka/client.ts). Runs until killed.
  *
+ * With `--state DIR --journal T` it is the minimal verifier: the same, plus what any verifier
+ * with state must do at the least, in one thread. Per request one LMDB lookup (the IMEI's release
+ * decisions, in the index at DIR, decide confirmable) and one outcome record written (the record
+ * imeiflow stores, encoded the same way); per batch one write transaction, committed before the
+ * offsets move, and one journal message holding the batch's output bytes, produced before them.
+ * It shows how near the equal-I/O floor a verifier can come on this machine at all.
+ *
  *   node dist/bench/lib/equal-io-passthrough.js --brokers B --in T --results T --confirmations T --group G
+ *     [--state DIR --journal T]
  */
 import Kafka from 'node-rdkafka';
 import { luhnDigit } from '../../src/domain/imei.js';
 import { confirmationMessage, resultMessage } from '../../src/domain/outputs.js';
 import { parseRequest } from '../../src/domain/request.js';
-import type { ConfirmedDecision, Decision } from '../../src/domain/types.js';
+import type { ConfirmedDecision, Decision, OutcomeRecord } from '../../src/domain/types.js';
 import { connect, consume, consumerConfig, producerConfig } from '../../src/kafka/client.js';
+import { encodeStored } from '../../src/store/state-codec.js';
+import { openStore, storedAsIs } from '../../src/store/store.js';
+
+function optionalArg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? undefined : process.argv[i + 1];
+}
 
 function arg(name: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i === -1 ? undefined : process.argv[i + 1];
+  const value = optionalArg(name);
   if (value === undefined) throw new Error(`--${name} is required`);
   return value;
 }
@@ -28,6 +42,10 @@ const settings = { bootstrapServers: arg('brokers'), clientId: 'equal-io-passthr
 const inTopic = arg('in');
 const resultsTopic = arg('results');
 const confirmationsTopic = arg('confirmations');
+const stateDir = optionalArg('state');
+const store = stateDir === undefined ? undefined : openStore({ dataDir: stateDir });
+const journalTopic = store === undefined ? undefined : arg('journal');
+const ELIGIBLE = new Set(['40', '53', '60', '94']);
 const consumer = new Kafka.KafkaConsumer(consumerConfig(settings, arg('group')), {
   'auto.offset.reset': 'earliest',
 });
@@ -50,21 +68,32 @@ producer.on('delivery-report', (err, report) => {
     process.stderr.write(`delivery failed: ${err.message}\n`);
     process.exit(1);
   }
-  (report.opaque as Batch).remaining--;
+  delivered(report.opaque as Batch);
+});
+
+/** One more of a batch's effects is durable; commit what every finished batch covers. */
+function delivered(batch: Batch): void {
+  batch.remaining--;
   let done: Batch | undefined;
   while (undelivered.length > 0 && undelivered[0]!.remaining === 0) done = undelivered.shift();
   if (done !== undefined) {
     consumer.commit([...done.offsets].map(([partition, offset]) => ({ topic: inTopic, partition, offset })));
   }
-});
+}
 
 const SAMPLE_DEVICE = { tac: '', brand: 'Brand', model: 'Model', deviceType: 'Smartphone' };
 
-/** What the bench mix makes confirmable, read off the IMEI alone (see the header). */
+/**
+ * What the bench mix makes confirmable: read off the IMEI alone (see the header), or, with a
+ * store, whether a release decision of an eligible procedure lists it (one lookup).
+ */
 function confirmable(imei: string): boolean {
   if (!/^\d{15}$/.test(imei) || imei.startsWith('99')) return false;
   const body = imei.slice(0, 14);
-  return luhnDigit(body) === Number(imei[14]) && Number(body.slice(8)) < 800_000;
+  if (luhnDigit(body) !== Number(imei[14])) return false;
+  if (store === undefined) return Number(body.slice(8)) < 800_000;
+  const declarations = store.declarations.get(body);
+  return declarations?.some((d) => d.status === 'released' && ELIGIBLE.has(d.procedure ?? '')) ?? false;
 }
 
 function produce(topic: string, partition: number, value: Uint8Array, key: string, batch: Batch): void {
@@ -84,6 +113,8 @@ for (;;) {
   if (messages.length === 0) continue;
   const at = new Date().toISOString();
   const batch: Batch = { remaining: 0, offsets: new Map() };
+  const outcomes: [string, Uint8Array][] = [];
+  const outputs: [topic: string, partition: number, value: Uint8Array, key: string][] = [];
   undelivered.push(batch);
   for (const m of messages) {
     const parsed = parseRequest(m.value, 'json', 1_048_576);
@@ -112,9 +143,24 @@ for (;;) {
           reason: 'luhn_mismatch',
           detail: 'check digit should be 0',
         };
-    produce(resultsTopic, m.partition, resultMessage(decision, at), request.requestId, batch);
+    if (store !== undefined) {
+      const record: OutcomeRecord = { decision, source: `${m.partition}/${m.offset}`, at };
+      outcomes.push([request.requestId, encodeStored(record)]);
+    }
+    outputs.push([resultsTopic, m.partition, resultMessage(decision, at), request.requestId]);
     if (decision.outcome === 'confirmed')
-      produce(confirmationsTopic, m.partition, confirmationMessage(decision, at), decision.imei, batch);
+      outputs.push([confirmationsTopic, m.partition, confirmationMessage(decision, at), decision.imei]);
     batch.offsets.set(m.partition, m.offset + 1);
   }
+  if (store !== undefined && journalTopic !== undefined) {
+    produce(journalTopic, messages[0]!.partition, Buffer.concat(outputs.map((o) => o[2])), 'batch', batch);
+    // The offsets move once the outcomes are stored as well as the outputs delivered.
+    batch.remaining++;
+    void store.env
+      .transaction(() => {
+        for (const [requestId, value] of outcomes) store.outcomes.put(requestId, storedAsIs(value));
+      })
+      .then(() => delivered(batch));
+  }
+  for (const [topic, partition, value, key] of outputs) produce(topic, partition, value, key, batch);
 }

@@ -257,44 +257,140 @@ export interface StateOp {
 
 /** Lay a batch's outputs and state changes out as one `outputs` section. */
 export function encodeOutputs(outputs: readonly OutputMessage[], ops: readonly StateOp[]): Uint8Array {
-  let bytes = 0;
-  for (const o of outputs) bytes += (o.key?.length ?? 0) + (o.value?.length ?? 0);
-  for (const o of ops) bytes += o.key.length + (o.value?.length ?? 0);
-  const outputsStart = 8;
-  const opsStart = outputsStart + outputs.length * OUTPUT_ENTRY;
-  const bytesStart = opsStart + ops.length * OP_ENTRY;
-  const buffer = new Uint8Array(bytesStart + bytes);
-  const view = new DataView(buffer.buffer);
-  view.setUint32(0, outputs.length, true);
-  view.setUint32(4, ops.length, true);
-  let at = 0;
-  for (let i = 0; i < outputs.length; i++) {
-    const o = outputs[i]!;
-    const e = outputsStart + i * OUTPUT_ENTRY;
-    view.setUint8(e, o.role);
-    view.setUint8(e + 1, o.encoding);
-    view.setUint32(e + 4, o.partition, true);
-    at = writeBytes(buffer, view, bytesStart, at, e + 8, o.key);
-    at = writeBytes(buffer, view, bytesStart, at, e + 16, o.value);
-    view.setUint32(e + 24, o.originPartition, true);
-    view.setFloat64(e + 32, o.originOffset, true);
-    view.setFloat64(e + 40, o.originTimestamp, true);
+  const builder = new OutputsBuilder();
+  for (const o of outputs) {
+    builder.output(
+      o.role,
+      o.partition,
+      o.key,
+      o.value,
+      o.encoding,
+      o.originPartition,
+      o.originOffset,
+      o.originTimestamp,
+    );
   }
-  for (let i = 0; i < ops.length; i++) {
-    const o = ops[i]!;
-    const e = opsStart + i * OP_ENTRY;
-    view.setUint8(e, o.db);
-    view.setUint8(e + 1, o.op);
-    at = writeBytes(buffer, view, bytesStart, at, e + 4, o.key);
-    at = writeBytes(buffer, view, bytesStart, at, e + 12, o.value);
+  for (const o of ops) builder.op(o.db, o.op, o.key, o.value);
+  return builder.finish();
+}
+
+/** Bytes of an output or a state change: given as they are, or a string written as UTF-8. */
+export type SectionBytes = Uint8Array | string | null;
+
+/**
+ * Builds an `outputs` section as a batch is decided: each output and state change is written
+ * into the section's growing buffers when it is made, so a batch holds no object per output and
+ * copies no value twice (a JSON string goes straight in as UTF-8; a msgpack value is copied out
+ * of the encoder's scratch buffer once). Outputs and state changes keep the order they came in.
+ */
+export class OutputsBuilder {
+  #outputs: Uint8Array = new Uint8Array(OUTPUT_ENTRY * 256);
+  #outputsView = new DataView(this.#outputs.buffer);
+  #ops: Uint8Array = new Uint8Array(OP_ENTRY * 256);
+  #opsView = new DataView(this.#ops.buffer);
+  #bytes = Buffer.allocUnsafe(64 * 1024);
+  #at = 0;
+  outputCount = 0;
+  opCount = 0;
+
+  output(
+    role: RoleCode,
+    partition: number,
+    key: SectionBytes,
+    value: SectionBytes,
+    encoding: EncodingFlag = ENCODING_JSON,
+    originPartition = 0,
+    originOffset = 0,
+    originTimestamp = 0,
+  ): void {
+    const e = this.outputCount * OUTPUT_ENTRY;
+    if (e + OUTPUT_ENTRY > this.#outputs.length) {
+      this.#outputs = grown(this.#outputs, e + OUTPUT_ENTRY);
+      this.#outputsView = new DataView(this.#outputs.buffer, this.#outputs.byteOffset);
+    }
+    const view = this.#outputsView;
+    view.setUint8(e, role);
+    view.setUint8(e + 1, encoding);
+    view.setUint32(e + 4, partition, true);
+    this.#write(view, e + 8, key);
+    this.#write(view, e + 16, value);
+    view.setUint32(e + 24, originPartition, true);
+    view.setFloat64(e + 32, originOffset, true);
+    view.setFloat64(e + 40, originTimestamp, true);
+    this.outputCount++;
   }
-  return buffer;
+
+  op(db: DbCode, op: OpCode, key: Uint8Array | string, value: SectionBytes): void {
+    const e = this.opCount * OP_ENTRY;
+    if (e + OP_ENTRY > this.#ops.length) {
+      this.#ops = grown(this.#ops, e + OP_ENTRY);
+      this.#opsView = new DataView(this.#ops.buffer, this.#ops.byteOffset);
+    }
+    const view = this.#opsView;
+    view.setUint8(e, db);
+    view.setUint8(e + 1, op);
+    this.#write(view, e + 4, key);
+    this.#write(view, e + 12, value);
+    this.opCount++;
+  }
+
+  /** Write bytes and their (offset, length) into an entry's field. */
+  #write(entry: DataView, field: number, value: SectionBytes): void {
+    if (value === null) {
+      entry.setUint32(field, 0, true);
+      entry.setUint32(field + 4, NULL_LENGTH, true);
+      return;
+    }
+    const at = this.#at;
+    let length: number;
+    if (typeof value === 'string') {
+      // A UTF-16 code unit is at most 3 bytes of UTF-8.
+      this.#reserve(value.length * 3);
+      length = this.#bytes.write(value, at, 'utf8');
+    } else {
+      this.#reserve(value.length);
+      this.#bytes.set(value, at);
+      length = value.length;
+    }
+    entry.setUint32(field, at, true);
+    entry.setUint32(field + 4, length, true);
+    this.#at = at + length;
+  }
+
+  #reserve(bytes: number): void {
+    if (this.#at + bytes <= this.#bytes.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.#bytes.length * 2, this.#at + bytes));
+    next.set(this.#bytes.subarray(0, this.#at));
+    this.#bytes = next;
+  }
+
+  /** The section: counts, output entries, state-change entries, bytes. */
+  finish(): Uint8Array {
+    const outputsLength = this.outputCount * OUTPUT_ENTRY;
+    const opsLength = this.opCount * OP_ENTRY;
+    const buffer = new Uint8Array(8 + outputsLength + opsLength + this.#at);
+    const view = new DataView(buffer.buffer);
+    view.setUint32(0, this.outputCount, true);
+    view.setUint32(4, this.opCount, true);
+    buffer.set(this.#outputs.subarray(0, outputsLength), 8);
+    buffer.set(this.#ops.subarray(0, opsLength), 8 + outputsLength);
+    buffer.set(this.#bytes.subarray(0, this.#at), 8 + outputsLength + opsLength);
+    return buffer;
+  }
+}
+
+function grown(buffer: Uint8Array, atLeast: number): Uint8Array {
+  const next = new Uint8Array(Math.max(buffer.length * 2, atLeast));
+  next.set(buffer);
+  return next;
 }
 
 /** Reads an `outputs` section without copying: from a worker's result or a journal record. */
 export class BatchOutputs {
   readonly #buffer: Uint8Array;
   readonly #view: DataView;
+  /** The section as a Buffer, to read text out of it. */
+  readonly #text: Buffer;
   readonly outputCount: number;
   readonly opCount: number;
   readonly #opsStart: number;
@@ -303,6 +399,7 @@ export class BatchOutputs {
   constructor(buffer: Uint8Array) {
     this.#buffer = buffer;
     this.#view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    this.#text = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     this.outputCount = this.#view.getUint32(0, true);
     this.opCount = this.#view.getUint32(4, true);
     this.#opsStart = 8 + this.outputCount * OUTPUT_ENTRY;
@@ -349,11 +446,31 @@ export class BatchOutputs {
   op(i: number): StateOp {
     const e = this.#opsStart + i * OP_ENTRY;
     return {
-      db: this.#view.getUint8(e) as DbCode,
-      op: this.#view.getUint8(e + 1) as OpCode,
+      db: this.opDb(i),
+      op: this.opCode(i),
       key: this.#bufferAt(this.#view.getUint32(e + 4, true), this.#view.getUint32(e + 8, true))!,
-      value: this.#bufferAt(this.#view.getUint32(e + 12, true), this.#view.getUint32(e + 16, true)),
+      value: this.opValue(i),
     };
+  }
+
+  opDb(i: number): DbCode {
+    return this.#view.getUint8(this.#opsStart + i * OP_ENTRY) as DbCode;
+  }
+
+  opCode(i: number): OpCode {
+    return this.#view.getUint8(this.#opsStart + i * OP_ENTRY + 1) as OpCode;
+  }
+
+  opValue(i: number): Buffer | null {
+    const e = this.#opsStart + i * OP_ENTRY;
+    return this.#bufferAt(this.#view.getUint32(e + 12, true), this.#view.getUint32(e + 16, true));
+  }
+
+  /** A state change's key as text (every store's keys are strings), with no Buffer between. */
+  opKeyText(i: number): string {
+    const e = this.#opsStart + i * OP_ENTRY;
+    const start = this.#bytesStart + this.#view.getUint32(e + 4, true);
+    return this.#text.toString('utf8', start, start + this.#view.getUint32(e + 8, true));
   }
 
   #bufferAt(offset: number, length: number): Buffer | null {

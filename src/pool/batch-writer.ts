@@ -11,10 +11,10 @@
 import type { CommandEffects } from '../domain/commands.js';
 import { type DeadlinePolicy, waitingDeadline } from '../domain/deadline.js';
 import {
-  confirmationMessage,
+  confirmationJson,
   dlqMessage,
   type Revocation,
-  resultMessage,
+  resultJson,
   revocationMessage,
 } from '../domain/outputs.js';
 import { registryEntryOf } from '../domain/registry-entry.js';
@@ -30,18 +30,17 @@ import type {
   SourceId,
   VerifyRequest,
 } from '../domain/types.js';
-import { encodePendingRecord, encodeStored } from '../store/state-codec.js';
+import { encodePendingRecord, packStored } from '../store/state-codec.js';
 import {
   DB_OUTCOMES,
   DB_PENDING,
   DB_PENDING_BY_APPLICATION,
   DB_REGISTRY,
   type EncodingFlag,
-  jsonOutput,
   OP_PUT,
   OP_REMOVE,
   type OutcomeCounts,
-  type OutputMessage,
+  OutputsBuilder,
   ROLE_CONFIRMATIONS,
   ROLE_DLQ,
   ROLE_PENDING_CHANGELOG,
@@ -49,7 +48,7 @@ import {
   ROLE_RESULTS,
   ROLE_REVOCATIONS,
   type RoleCode,
-  type StateOp,
+  type SectionBytes,
 } from './batch-contract.js';
 
 /** The partition's state as stored: what the batch reads before its own changes. */
@@ -59,7 +58,6 @@ export interface PartitionStateReader {
   outcome(requestId: string): OutcomeRecord | undefined;
 }
 
-const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
 const PENDING_KEY_PREFIX = 'p/';
 
 /** The pending changelog key of a device. */
@@ -79,8 +77,7 @@ export class BatchWriter implements CommandEffects {
   readonly #partition: number;
   readonly #state: PartitionStateReader;
   readonly #deadlines: DeadlinePolicy;
-  readonly #outputs: OutputMessage[] = [];
-  readonly #ops: StateOp[] = [];
+  readonly #section = new OutputsBuilder();
   readonly #pending = new Map<string, PendingEntry[]>();
   readonly #registry = new Map<string, RegistryEntry | null>();
   readonly #outcomes = new Map<string, OutcomeRecord>();
@@ -127,8 +124,8 @@ export class BatchWriter implements CommandEffects {
     return this.#state.registered(body);
   }
 
-  #output(role: RoleCode, key: string | null, value: Uint8Array | null): void {
-    this.#outputs.push(jsonOutput(role, this.#partition, key, value));
+  #output(role: RoleCode, key: string | null, value: SectionBytes): void {
+    this.#section.output(role, this.#partition, key, value);
   }
 
   #count(outcome: string, reason: string): void {
@@ -146,16 +143,16 @@ export class BatchWriter implements CommandEffects {
     originOffset: number,
     originTimestamp: number,
   ): void {
-    this.#outputs.push({
-      role: ROLE_REPARTITION,
-      partition: target,
-      key: utf8(body),
+    this.#section.output(
+      ROLE_REPARTITION,
+      target,
+      body,
       value,
       encoding,
       originPartition,
       originOffset,
       originTimestamp,
-    });
+    );
     this.forwarded++;
   }
 
@@ -185,9 +182,14 @@ export class BatchWriter implements CommandEffects {
     // was published with the batch that recorded it).
     this.#emit(decision, !replayed);
     if (replayed) return;
-    // A request starts waiting when it was received: a backlog here does not stretch its deadline.
-    const received = new Date(receivedAt);
-    this.#record(decision, request, source, received.toISOString(), received, undefined);
+    if (decision.outcome === 'pending' || decision.outcome === 'review') {
+      // A request starts waiting when it was received: a backlog here does not stretch its deadline.
+      const received = new Date(receivedAt);
+      this.#record(decision, request, source, received.toISOString(), received, undefined);
+    } else {
+      // A final outcome has no waiting time (and no date to format).
+      this.#record(decision, request, source, this.#atIso, this.at, undefined);
+    }
   }
 
   /** A waiting request gets a new outcome (CommandEffects). */
@@ -226,10 +228,10 @@ export class BatchWriter implements CommandEffects {
   }
 
   #emit(decision: Decision, notify = true): void {
-    this.#output(ROLE_RESULTS, decision.requestId, resultMessage(decision, this.#atIso));
+    this.#output(ROLE_RESULTS, decision.requestId, resultJson(decision, this.#atIso));
     if (decision.outcome === 'confirmed') {
       if (decision.notify && notify)
-        this.#output(ROLE_CONFIRMATIONS, decision.imei, confirmationMessage(decision, this.#atIso));
+        this.#output(ROLE_CONFIRMATIONS, decision.imei, confirmationJson(decision, this.#atIso));
       this.#count('confirmed', decision.evidence);
     } else {
       this.#count(decision.outcome, decision.reason);
@@ -289,12 +291,7 @@ export class BatchWriter implements CommandEffects {
   #remember(decision: FinalDecision, source: SourceId | null): void {
     const record: OutcomeRecord = { decision, source, at: this.#atIso };
     this.#outcomes.set(decision.requestId, record);
-    this.#ops.push({
-      db: DB_OUTCOMES,
-      op: OP_PUT,
-      key: utf8(decision.requestId),
-      value: encodeStored(record),
-    });
+    this.#section.op(DB_OUTCOMES, OP_PUT, decision.requestId, packStored(record));
   }
 
   #dropPending(body: string, requestId: string): void {
@@ -311,35 +308,32 @@ export class BatchWriter implements CommandEffects {
     return this.#pending.keys();
   }
 
-  /** The batch's outputs (decision order, then the changelog records) and state changes. */
-  finish(): { outputs: OutputMessage[]; ops: StateOp[]; counts: OutcomeCounts } {
+  /**
+   * The batch's outputs section: outputs in decision order, then the changelog records; state
+   * changes likewise.
+   */
+  finish(): { section: Uint8Array; counts: OutcomeCounts } {
+    const section = this.#section;
     for (const [body, entries] of this.#pending) {
-      const key = utf8(body);
       const record = encodePendingRecord(entries);
       this.#output(ROLE_PENDING_CHANGELOG, pendingKey(body), record);
-      this.#ops.push(
-        entries.length === 0
-          ? { db: DB_PENDING, op: OP_REMOVE, key, value: null }
-          : { db: DB_PENDING, op: OP_PUT, key, value: encodeStored(entries) },
-      );
+      if (entries.length === 0) section.op(DB_PENDING, OP_REMOVE, body, null);
+      else section.op(DB_PENDING, OP_PUT, body, packStored(entries));
       // The index of waiting requests by the application they name (for KGD decisions).
       const before = applicationsOf(this.#state.pending(body) ?? []);
       const after = applicationsOf(entries);
-      for (const id of after) if (!before.has(id)) this.#ops.push(dupOp(OP_PUT, id, key));
-      for (const id of before) if (!after.has(id)) this.#ops.push(dupOp(OP_REMOVE, id, key));
+      for (const id of after) if (!before.has(id)) section.op(DB_PENDING_BY_APPLICATION, OP_PUT, id, body);
+      for (const id of before) if (!after.has(id)) section.op(DB_PENDING_BY_APPLICATION, OP_REMOVE, id, body);
     }
     for (const [body, entry] of this.#registry) {
-      this.#ops.push(
-        entry === null
-          ? { db: DB_REGISTRY, op: OP_REMOVE, key: utf8(body), value: null }
-          : { db: DB_REGISTRY, op: OP_PUT, key: utf8(body), value: encodeStored(entry) },
-      );
+      if (entry === null) section.op(DB_REGISTRY, OP_REMOVE, body, null);
+      else section.op(DB_REGISTRY, OP_PUT, body, packStored(entry));
     }
     const counts = [...this.#counts].map(([key, n]) => {
       const [outcome = '', reason = ''] = key.split('\u0000');
       return [outcome, reason, n] as const;
     });
-    return { outputs: this.#outputs, ops: this.#ops, counts };
+    return { section: section.finish(), counts };
   }
 }
 
@@ -347,8 +341,4 @@ function applicationsOf(entries: readonly PendingEntry[]): Set<string> {
   const ids = new Set<string>();
   for (const e of entries) if (e.request.applicationId !== undefined) ids.add(e.request.applicationId);
   return ids;
-}
-
-function dupOp(op: typeof OP_PUT | typeof OP_REMOVE, applicationId: string, body: Buffer): StateOp {
-  return { db: DB_PENDING_BY_APPLICATION, op, key: utf8(applicationId), value: body };
 }

@@ -21,7 +21,6 @@ import {
   BatchOutputs,
   decodeTask,
   ENCODING_MSGPACK,
-  encodeOutputs,
   encodeResult,
   INPUT_COMMAND,
   INPUT_REQUEST,
@@ -124,11 +123,8 @@ export async function runBatch(ctx: BatchContext, task: Uint8Array): Promise<Uin
     if (devicePartition(body, header.partitions) === header.partition) revokeIfWithdrawn(body, writer);
   }
   decideMessages(ctx, header, inputs, writer);
-  const { outputs, ops, counts } = writer.finish();
-  return encodeResult(
-    { counts, decided: writer.decided, forwarded: writer.forwarded },
-    encodeOutputs(outputs, ops),
-  );
+  const { section, counts } = writer.finish();
+  return encodeResult({ counts, decided: writer.decided, forwarded: writer.forwarded }, section);
 }
 
 /** What deciding messages needs besides the partition's state (which the writer reads). */

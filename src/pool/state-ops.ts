@@ -18,8 +18,10 @@ import {
 export function applyStateOps(store: Store, outputs: BatchOutputs): string[] {
   const waiting: string[] = [];
   for (let i = 0; i < outputs.opCount; i++) {
-    const { db, op, key: keyBytes, value } = outputs.op(i);
-    const key = Buffer.from(keyBytes.buffer, keyBytes.byteOffset, keyBytes.length).toString('utf8');
+    const db = outputs.opDb(i);
+    const op = outputs.opCode(i);
+    const key = outputs.opKeyText(i);
+    const value = outputs.opValue(i);
     const put = op === OP_PUT && value !== null;
     switch (db) {
       case DB_OUTCOMES:
@@ -37,7 +39,7 @@ export function applyStateOps(store: Store, outputs: BatchOutputs): string[] {
         else store.registry.remove(key);
         break;
       case DB_PENDING_BY_APPLICATION: {
-        const body = value === null ? null : Buffer.from(value).toString('utf8');
+        const body = value === null ? null : value.toString('utf8');
         if (body === null) break;
         if (op === OP_PUT) store.pendingByApplication.put(key, body);
         else store.pendingByApplication.remove(key, body);

@@ -15,9 +15,16 @@ const packr = structuredPackr();
 /** The pending changelog's record format. */
 export const CHANGELOG_FORMAT = 1;
 
-export function encodeStored(value: OutcomeRecord | RegistryEntry | readonly PendingEntry[]): Uint8Array {
+type StoredValue = OutcomeRecord | RegistryEntry | readonly PendingEntry[];
+
+export function encodeStored(value: StoredValue): Uint8Array {
   // A copy: msgpackr returns a view of its reused scratch buffer.
-  return new Uint8Array(packr.pack(value));
+  return new Uint8Array(packStored(value));
+}
+
+/** As `encodeStored`, without the copy: the bytes are valid only until the next encoding. */
+export function packStored(value: StoredValue): Uint8Array {
+  return packr.pack(value);
 }
 
 export function decodeStored<T>(bytes: Uint8Array): T {

@@ -39,7 +39,6 @@ import {
   BatchOutputs,
   ENCODING_JSON,
   ENCODING_MSGPACK,
-  encodeOutputs,
   INPUT_REQUEST,
   type InputMessage,
   ROLE_CONFIRMATIONS,
@@ -383,8 +382,7 @@ describe('every output the code builds matches its schema', () => {
           // hash elsewhere are forwarded undecided, which the pipeline tests cover). The outputs
           // section is what the main thread publishes.
           decideMessages({ rules, settings }, { partition: 0, partitions: 1 }, inputs, writer);
-          const { outputs: built, ops } = writer.finish();
-          const outputs = new BatchOutputs(encodeOutputs(built, ops));
+          const outputs = new BatchOutputs(writer.finish().section);
           for (let i = 0; i < outputs.outputCount; i++) {
             const value = outputs.value(i)!;
             switch (outputs.role(i)) {

@@ -20,13 +20,7 @@ import {
   registryPurged,
 } from '../../src/domain/retention.js';
 import type { OutcomeRecord, PendingEntry, RegistryEntry } from '../../src/domain/types.js';
-import {
-  BatchOutputs,
-  encodeOutputs,
-  OUTPUT_ROLES,
-  ROLE_RETIRED,
-  STATE_DBS,
-} from '../../src/pool/batch-contract.js';
+import { BatchOutputs, OUTPUT_ROLES, ROLE_RETIRED, STATE_DBS } from '../../src/pool/batch-contract.js';
 import { BatchWriter } from '../../src/pool/batch-writer.js';
 import { decodePendingRecord, decodeStored } from '../../src/store/state-codec.js';
 import { structuredPackr } from '../../src/store/structures.js';
@@ -244,8 +238,8 @@ function run(
     { workingDays: 1, calendar: { utcOffsetMinutes: 300, holidays: new Set() } },
   );
   for (const command of commands) applyCommand(command, writer);
-  const { outputs, ops, counts } = writer.finish();
-  const section = new BatchOutputs(encodeOutputs(outputs, ops));
+  const finished = writer.finish();
+  const section = new BatchOutputs(finished.section);
   const read: Built['outputs'] = [];
   for (let i = 0; i < section.outputCount; i++) {
     const code = section.role(i);
@@ -265,7 +259,7 @@ function run(
       value: op.value,
     });
   }
-  return { outputs: read, ops: readOps, counts };
+  return { outputs: read, ops: readOps, counts: finished.counts };
 }
 
 const purgeDevice: Command = { type: 'purge', body: BODY, issuedAt: PURGED_AT };

@@ -10,6 +10,7 @@ const small = process.argv.includes('--small');
 const record = process.argv.includes('--record') ? ['--record'] : [];
 const SUITE: readonly [string, string[], string[]][] = [
   ['verify.js', [], ['--declared', '100000', '--messages', '50000']],
+  ['batch.js', [], ['--declared', '100000', '--messages', '30000']],
   ['index.js', [], ['--sizes', '100000,300000', '--lookups', '50000']],
   ['http.js', [], ['--declared', '100000', '--seconds', '3', '--connections', '20']],
   [

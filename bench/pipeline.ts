@@ -6,7 +6,8 @@
  *                    confirmable one, its confirmation; no lookups, no state (bench/lib/equal-io-passthrough.ts);
  *   3. minimal_verifier — equal_io plus the least state a verifier needs: one LMDB lookup and one
  *                    outcome record per request, one write transaction and one journal message per
- *                    batch, one thread (bench/lib/equal-io-passthrough.ts --state);
+ *                    batch, outputs once the journal has them, one thread
+ *                    (bench/lib/equal-io-passthrough.ts --state);
  *   4. imeiflow    — the real service (`imeiflow run`), index of `--declared` IMEIs;
  *   5. kafkajs     — KafkaJS eachBatch with the same verification code inline and Map indexes.
  * Three runs per contender:

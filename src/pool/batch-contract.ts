@@ -284,14 +284,10 @@ export type SectionBytes = Uint8Array | string | null;
  * of the encoder's scratch buffer once). Outputs and state changes keep the order they came in.
  */
 export class OutputsBuilder {
-  #outputs: Uint8Array = new Uint8Array(OUTPUT_ENTRY * 256);
-  #outputsView = new DataView(this.#outputs.buffer);
-  #ops: Uint8Array = new Uint8Array(OP_ENTRY * 256);
-  #opsView = new DataView(this.#ops.buffer);
+  readonly #outputs = new EntryTable(OUTPUT_ENTRY);
+  readonly #ops = new EntryTable(OP_ENTRY);
   #bytes = Buffer.allocUnsafe(64 * 1024);
   #at = 0;
-  outputCount = 0;
-  opCount = 0;
 
   output(
     role: RoleCode,
@@ -303,12 +299,8 @@ export class OutputsBuilder {
     originOffset = 0,
     originTimestamp = 0,
   ): void {
-    const e = this.outputCount * OUTPUT_ENTRY;
-    if (e + OUTPUT_ENTRY > this.#outputs.length) {
-      this.#outputs = grown(this.#outputs, e + OUTPUT_ENTRY);
-      this.#outputsView = new DataView(this.#outputs.buffer, this.#outputs.byteOffset);
-    }
-    const view = this.#outputsView;
+    const e = this.#outputs.add();
+    const view = this.#outputs.view;
     view.setUint8(e, role);
     view.setUint8(e + 1, encoding);
     view.setUint32(e + 4, partition, true);
@@ -317,21 +309,15 @@ export class OutputsBuilder {
     view.setUint32(e + 24, originPartition, true);
     view.setFloat64(e + 32, originOffset, true);
     view.setFloat64(e + 40, originTimestamp, true);
-    this.outputCount++;
   }
 
   op(db: DbCode, op: OpCode, key: Uint8Array | string, value: SectionBytes): void {
-    const e = this.opCount * OP_ENTRY;
-    if (e + OP_ENTRY > this.#ops.length) {
-      this.#ops = grown(this.#ops, e + OP_ENTRY);
-      this.#opsView = new DataView(this.#ops.buffer, this.#ops.byteOffset);
-    }
-    const view = this.#opsView;
+    const e = this.#ops.add();
+    const view = this.#ops.view;
     view.setUint8(e, db);
     view.setUint8(e + 1, op);
     this.#write(view, e + 4, key);
     this.#write(view, e + 12, value);
-    this.opCount++;
   }
 
   /** Write bytes and their (offset, length) into an entry's field. */
@@ -366,23 +352,48 @@ export class OutputsBuilder {
 
   /** The section: counts, output entries, state-change entries, bytes. */
   finish(): Uint8Array {
-    const outputsLength = this.outputCount * OUTPUT_ENTRY;
-    const opsLength = this.opCount * OP_ENTRY;
-    const buffer = new Uint8Array(8 + outputsLength + opsLength + this.#at);
+    const outputs = this.#outputs.written;
+    const ops = this.#ops.written;
+    const buffer = new Uint8Array(8 + outputs.length + ops.length + this.#at);
     const view = new DataView(buffer.buffer);
-    view.setUint32(0, this.outputCount, true);
-    view.setUint32(4, this.opCount, true);
-    buffer.set(this.#outputs.subarray(0, outputsLength), 8);
-    buffer.set(this.#ops.subarray(0, opsLength), 8 + outputsLength);
-    buffer.set(this.#bytes.subarray(0, this.#at), 8 + outputsLength + opsLength);
+    view.setUint32(0, this.#outputs.count, true);
+    view.setUint32(4, this.#ops.count, true);
+    buffer.set(outputs, 8);
+    buffer.set(ops, 8 + outputs.length);
+    buffer.set(this.#bytes.subarray(0, this.#at), 8 + outputs.length + ops.length);
     return buffer;
   }
 }
 
-function grown(buffer: Uint8Array, atLeast: number): Uint8Array {
-  const next = new Uint8Array(Math.max(buffer.length * 2, atLeast));
-  next.set(buffer);
-  return next;
+/** Fixed-size entries written one after another into a buffer that grows as needed. */
+class EntryTable {
+  readonly #entrySize: number;
+  #buffer: Uint8Array;
+  view: DataView;
+  count = 0;
+
+  constructor(entrySize: number) {
+    this.#entrySize = entrySize;
+    this.#buffer = new Uint8Array(entrySize * 256);
+    this.view = new DataView(this.#buffer.buffer);
+  }
+
+  /** Room for one more entry; its offset in `view`. */
+  add(): number {
+    const e = this.count * this.#entrySize;
+    if (e + this.#entrySize > this.#buffer.length) {
+      const next = new Uint8Array(this.#buffer.length * 2);
+      next.set(this.#buffer);
+      this.#buffer = next;
+      this.view = new DataView(next.buffer);
+    }
+    this.count++;
+    return e;
+  }
+
+  get written(): Uint8Array {
+    return this.#buffer.subarray(0, this.count * this.#entrySize);
+  }
 }
 
 /** Reads an `outputs` section without copying: from a worker's result or a journal record. */

@@ -11,38 +11,17 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  decodeResult,
-  ENCODING_JSON,
-  encodeTask,
-  INPUT_REQUEST,
-  type InputMessage,
-  type WorkerSettings,
-} from '../src/pool/batch-contract.js';
+import { decodeResult } from '../src/pool/batch-contract.js';
 import { batchContextOf, runBatch } from '../src/pool/partition-batch.js';
 import { openStore } from '../src/store/store.js';
-import { ensureBenchIndex, requestAt } from './lib/dataset.js';
+import { ensureBenchIndex } from './lib/dataset.js';
 import { emit, note, numberArg } from './lib/report.js';
+import { benchWorkerSettings, onePartitionTask, requestInputs, requestPayloads } from './lib/worker-tasks.js';
 
 const declared = numberArg('declared', 1_000_000);
 const messages = numberArg('messages', 200_000);
 const batchSize = numberArg('batch', 1024);
 const warmup = Math.min(messages, 20 * batchSize);
-
-const settings: WorkerSettings = {
-  dataDir: '',
-  eligibleProcedures: ['40', '53', '60', '94'],
-  acceptEaeuImports: true,
-  spareDigit: { operators: [], channels: [] },
-  maxMessageBytes: 65536,
-  requestsTopic: 'imei.verify.requests',
-  repartitionTopic: 'imeiflow.requests.repartition',
-  commandsTopic: 'imeiflow.commands',
-  deadlineWorkingDays: 1,
-  utcOffsetMinutes: 300,
-  holidays: [],
-  workingDays: [],
-};
 
 async function main(): Promise<void> {
   const base = await ensureBenchIndex('verify', declared);
@@ -50,42 +29,15 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'imeiflow-bench-batch-'));
   cpSync(base, dataDir, { recursive: true });
   const store = openStore({ dataDir });
-  const ctx = batchContextOf(store, { ...settings, dataDir });
+  const ctx = batchContextOf(store, benchWorkerSettings(dataDir));
   const runId = `bench-${Date.now()}`;
-  const encoder = new TextEncoder();
-  const payloads: Uint8Array[] = [];
-  for (let i = 0; i < warmup + messages; i++)
-    payloads.push(encoder.encode(JSON.stringify(requestAt(i, declared, runId))));
+  const payloads = requestPayloads(warmup + messages, declared, runId);
 
   let previous: Uint8Array | undefined;
   const run = async (from: number, to: number): Promise<void> => {
     for (let start = from; start < to; start += batchSize) {
-      const inputs: InputMessage[] = [];
-      for (let i = start; i < Math.min(to, start + batchSize); i++) {
-        inputs.push({
-          kind: INPUT_REQUEST,
-          encoding: ENCODING_JSON,
-          key: null,
-          value: payloads[i]!,
-          offset: i,
-          timestamp: Date.now(),
-          originPartition: 0,
-          originOffset: i,
-        });
-      }
-      // One partition of one: every device is decided here, none forwarded.
-      const task = encodeTask(
-        {
-          partition: 0,
-          partitions: 1,
-          now: Date.now(),
-          apply: previous === undefined ? [] : [previous],
-          dirtyBodies: [],
-          dirtyApplications: [],
-          sweep: false,
-        },
-        inputs,
-      );
+      const inputs = requestInputs(payloads, start, Math.min(to, start + batchSize));
+      const task = onePartitionTask(inputs, previous === undefined ? [] : [previous]);
       previous = decodeResult(await runBatch(ctx, task)).outputs;
     }
   };

@@ -8,10 +8,11 @@
  */
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { ENCODING_JSON, encodeTask, INPUT_REQUEST, type InputMessage } from '../src/pool/batch-contract.js';
+import type { InputMessage } from '../src/pool/batch-contract.js';
 import { VerifyPool } from '../src/pool/verify-pool.js';
-import { ensureBenchIndex, requestAt } from './lib/dataset.js';
+import { ensureBenchIndex } from './lib/dataset.js';
 import { emit, note, numberArg } from './lib/report.js';
+import { benchWorkerSettings, onePartitionTask, requestInputs, requestPayloads } from './lib/worker-tasks.js';
 
 const declared = numberArg('declared', 1_000_000);
 const messages = numberArg('messages', 400_000);
@@ -23,54 +24,14 @@ async function measure(workers: number, batch: number, payloads: readonly Uint8A
   const pool = new VerifyPool({
     workers,
     maxQueuedBatchesPerWorker: 2,
-    settings: {
-      dataDir,
-      eligibleProcedures: ['40', '53', '60', '94'],
-      acceptEaeuImports: true,
-      spareDigit: { operators: [], channels: [] },
-      maxMessageBytes: 65536,
-      requestsTopic: 'imei.verify.requests',
-      repartitionTopic: 'imeiflow.requests.repartition',
-      commandsTopic: 'imeiflow.commands',
-      deadlineWorkingDays: 1,
-      utcOffsetMinutes: 300,
-      holidays: [],
-      workingDays: [],
-    },
+    settings: benchWorkerSettings(dataDir),
   });
   const batches: InputMessage[][] = [];
   for (let start = 0; start < payloads.length; start += batch) {
-    const messagesOfBatch: InputMessage[] = [];
-    for (let i = start; i < Math.min(payloads.length, start + batch); i++) {
-      messagesOfBatch.push({
-        kind: INPUT_REQUEST,
-        encoding: ENCODING_JSON,
-        key: null,
-        value: payloads[i]!,
-        offset: i,
-        timestamp: Date.now(),
-        originPartition: 0,
-        originOffset: i,
-      });
-    }
-    batches.push(messagesOfBatch);
+    batches.push(requestInputs(payloads, start, start + batch));
   }
-  // One partition of one: every device is decided where it is, none forwarded.
-  const task = (inputs: InputMessage[]): Uint8Array =>
-    encodeTask(
-      {
-        partition: 0,
-        partitions: 1,
-        now: Date.now(),
-        apply: [],
-        dirtyBodies: [],
-        dirtyApplications: [],
-        sweep: false,
-      },
-      inputs,
-    );
   // Warm-up: JIT and page cache, not timed.
-  await pool.run(task(batches[0]!));
+  await pool.run(onePartitionTask(batches[0]!));
   // Keep two batches per worker in flight: enough to never starve a worker.
   const inFlight = workers * 2;
   let next = 0;
@@ -78,7 +39,7 @@ async function measure(workers: number, batch: number, payloads: readonly Uint8A
   const lane = async (): Promise<void> => {
     while (next < batches.length) {
       const b = batches[next++]!;
-      await pool.run(task(b));
+      await pool.run(onePartitionTask(b));
     }
   };
   await Promise.all(Array.from({ length: inFlight }, lane));
@@ -90,10 +51,7 @@ async function measure(workers: number, batch: number, payloads: readonly Uint8A
 async function main(): Promise<void> {
   dataDir = await ensureBenchIndex('verify', declared);
   const runId = `bench-${Date.now()}`;
-  const encoder = new TextEncoder();
-  const payloads: Uint8Array[] = [];
-  for (let i = 0; i < messages; i++)
-    payloads.push(encoder.encode(JSON.stringify(requestAt(i, declared, runId))));
+  const payloads = requestPayloads(messages, declared, runId);
   const results: { batch: number; workers: number; verifications_per_s: number }[] = [];
   for (const batch of batchSizes) {
     for (const workers of [1, poolWorkers]) {

@@ -496,24 +496,21 @@ async function main(): Promise<void> {
     runs[name]?.per_second;
   const cpu = (runs: Record<string, RunFigures>, name: ContenderName): number | undefined =>
     runs[name]?.cpu_us_per_request.contender;
-  const efficiency = {
-    backlog: ratio(rate(drained, 'imeiflow'), rate(drained, 'equal_io')),
-    streamed: ratio(rate(full, 'imeiflow'), rate(full, 'equal_io')),
-  };
-  const cpuRatio = {
-    backlog: ratio(cpu(drained, 'imeiflow'), cpu(drained, 'equal_io')),
-    streamed: ratio(cpu(full, 'imeiflow'), cpu(full, 'equal_io')),
-  };
+  /** A's figure over B's, in the backlog drain and streamed. */
+  const versus = (
+    figure: (runs: Record<string, RunFigures>, name: ContenderName) => number | undefined,
+    a: ContenderName,
+    b: ContenderName,
+  ): { backlog: number; streamed: number } => ({
+    backlog: ratio(figure(drained, a), figure(drained, b)),
+    streamed: ratio(figure(full, a), figure(full, b)),
+  });
+  const efficiency = versus(rate, 'imeiflow', 'equal_io');
+  const cpuRatio = versus(cpu, 'imeiflow', 'equal_io');
   const vsKafkajs = ratio(rate(full, 'imeiflow'), rate(full, 'kafkajs'));
   // How near the equal-I/O floor a verifier with state comes at all, and imeiflow of that.
-  const minimalEfficiency = {
-    backlog: ratio(rate(drained, 'minimal_verifier'), rate(drained, 'equal_io')),
-    streamed: ratio(rate(full, 'minimal_verifier'), rate(full, 'equal_io')),
-  };
-  const vsMinimal = {
-    backlog: ratio(rate(drained, 'imeiflow'), rate(drained, 'minimal_verifier')),
-    streamed: ratio(rate(full, 'imeiflow'), rate(full, 'minimal_verifier')),
-  };
+  const minimalEfficiency = versus(rate, 'minimal_verifier', 'equal_io');
+  const vsMinimal = versus(rate, 'imeiflow', 'minimal_verifier');
   const p99 = half['imeiflow']?.latency_ms.p99 ?? Number.POSITIVE_INFINITY;
   emit(
     'pipeline',

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { luhnDigit } from '../../src/domain/imei.js';
-import type { TacRecord } from '../../src/domain/types.js';
+import type { RegistryEntry, TacRecord } from '../../src/domain/types.js';
 import { loadBlocklist } from '../../src/loaders/blocklist-loader.js';
 import { loadDeclarations } from '../../src/loaders/declarations-loader.js';
 import { loadLocalProduction } from '../../src/loaders/local-production-loader.js';
@@ -77,5 +77,18 @@ export function waitingEntry(
     detail: 'waiting',
     since: '2026-11-20T10:00:00.000Z',
     deadline,
+  };
+}
+
+/** A registry entry confirmed by release under KZ-1, procedure 40, with a phone number. */
+export function registryEntry(
+  entry: Pick<RegistryEntry, 'requestId' | 'partition' | 'imei' | 'ownerId' | 'at'>,
+): RegistryEntry {
+  return {
+    ...entry,
+    msisdn: '+77011234567',
+    evidence: 'kgd-release',
+    applicationId: 'KZ-1',
+    procedure: '40',
   };
 }

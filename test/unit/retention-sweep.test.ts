@@ -21,6 +21,7 @@ import { auditEntryOf } from '../../src/security/audit-log.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
 import { PurgeMarkIndex, putPurgeMark, readPurgeMarks } from '../../src/store/purge-marks.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { registryEntry } from '../support/fixtures.js';
 import { tempDir } from '../support/tmp.js';
 
 const root = tempDir();
@@ -92,17 +93,7 @@ function outcome(
 }
 
 function registered(device: string, ownerId: string, partition: number, at = daysAgo(3)): RegistryEntry {
-  return {
-    requestId: `reg-${device}`,
-    partition,
-    imei: withLuhn(device),
-    ownerId,
-    msisdn: '+77011234567',
-    evidence: 'kgd-release',
-    applicationId: 'KZ-1',
-    procedure: '40',
-    at,
-  };
+  return registryEntry({ requestId: `reg-${device}`, partition, imei: withLuhn(device), ownerId, at });
 }
 
 function waiting(

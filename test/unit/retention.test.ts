@@ -24,6 +24,7 @@ import { BatchOutputs, OUTPUT_ROLES, ROLE_RETIRED, STATE_DBS } from '../../src/p
 import { BatchWriter } from '../../src/pool/batch-writer.js';
 import { decodePendingRecord, decodeStored } from '../../src/store/state-codec.js';
 import { structuredPackr } from '../../src/store/structures.js';
+import { registryEntry } from '../support/fixtures.js';
 import { MapIndexView } from '../support/map-view.js';
 
 const OWNER = '880101300123';
@@ -33,17 +34,7 @@ const IMEI = BODY + String(luhnDigit(BODY));
 const PURGED_AT = '2026-11-25T12:00:00.000Z';
 
 function registered(ownerId: string | null, at = '2026-11-20T10:00:00.000Z'): RegistryEntry {
-  return {
-    requestId: 'r-reg',
-    partition: 0,
-    imei: IMEI,
-    ownerId,
-    msisdn: '+77011234567',
-    evidence: 'kgd-release',
-    applicationId: 'KZ-1',
-    procedure: '40',
-    at,
-  };
+  return registryEntry({ requestId: 'r-reg', partition: 0, imei: IMEI, ownerId, at });
 }
 
 function waiting(

@@ -1,4 +1,6 @@
 /** Building partition-batch tasks and reading their results in tests (src/pool/batch-contract.ts). */
+
+import { benchWorkerSettings } from '../../bench/lib/worker-tasks.js';
 import {
   BatchOutputs,
   decodeResult,
@@ -19,19 +21,12 @@ import {
   type WorkerSettings,
 } from '../../src/pool/batch-contract.js';
 
+/** The benchmarks' worker settings, with the short topic names the tests' DLQ entries name. */
 export const TEST_WORKER_SETTINGS = (dataDir: string): WorkerSettings => ({
-  dataDir,
-  eligibleProcedures: ['40', '53', '60', '94'],
-  acceptEaeuImports: true,
-  spareDigit: { operators: [], channels: [] },
-  maxMessageBytes: 65536,
+  ...benchWorkerSettings(dataDir),
   requestsTopic: 'requests',
   repartitionTopic: 'repartition',
   commandsTopic: 'commands',
-  deadlineWorkingDays: 1,
-  utcOffsetMinutes: 300,
-  holidays: [],
-  workingDays: [],
 });
 
 export function requestInput(

@@ -236,6 +236,12 @@ export const configSchema = z.strictObject({
     host: z.string().min(1),
     port: z.number().int().min(0).max(65535),
     tls: httpTls,
+    /** The largest upload the load routes take; counted as the body streams in (src/http/routes/loads.ts). */
+    maxUploadBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 ** 3),
   }),
   pool: z.strictObject({
     /** null: one per CPU core, at least 1. */
@@ -281,7 +287,15 @@ export const configSchema = z.strictObject({
     workingDays: z.array(calendarDate),
     checkIntervalMs: z.number().int().min(100).max(3_600_000),
   }),
-  security: z.strictObject({ tokenIdleDays: z.number().int().min(1).max(3650) }),
+  security: z.strictObject({
+    tokenIdleDays: z.number().int().min(1).max(3650),
+    /**
+     * Refused requests (authentication or role) an account may make within `refusalWindowMs`
+     * before it is blocked until an admin unblocks it (seed 001 §19; src/security/access-refusals.ts).
+     */
+    refusalLimit: z.number().int().min(1).max(10_000),
+    refusalWindowMs: z.number().int().min(1000).max(86_400_000),
+  }),
   /** How long each kind of data is kept (README, "Confidential data"; src/retention/). */
   retention: retentionSchema,
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
@@ -339,6 +353,9 @@ const ENV_VARIABLES: readonly {
   { name: 'IMEIFLOW_HTTP_TLS_CERT_FILE', path: ['http', 'tls', 'certFile'], kind: 'string' },
   { name: 'IMEIFLOW_HTTP_TLS_KEY_FILE', path: ['http', 'tls', 'keyFile'], kind: 'string' },
   { name: 'IMEIFLOW_HTTP_TLS_CLIENT_CA_FILE', path: ['http', 'tls', 'clientCaFile'], kind: 'string' },
+  { name: 'IMEIFLOW_HTTP_MAX_UPLOAD_BYTES', path: ['http', 'maxUploadBytes'], kind: 'int' },
+  { name: 'IMEIFLOW_REFUSAL_LIMIT', path: ['security', 'refusalLimit'], kind: 'int' },
+  { name: 'IMEIFLOW_REFUSAL_WINDOW_MS', path: ['security', 'refusalWindowMs'], kind: 'int' },
   { name: 'IMEIFLOW_WORKERS', path: ['pool', 'workers'], kind: 'nullable-int' },
   { name: 'IMEIFLOW_LOG_LEVEL', path: ['log', 'level'], kind: 'string' },
   { name: 'IMEIFLOW_ELIGIBLE_PROCEDURES', path: ['rules', 'eligibleProcedures'], kind: 'list' },

@@ -13,6 +13,7 @@ export const PROBLEMS = {
   unauthorized: { status: 401, title: 'A valid bearer token is required' },
   'token-revoked': { status: 401, title: 'The token was revoked' },
   'token-expired': { status: 401, title: 'The token was blocked after 60 days without use' },
+  'account-blocked': { status: 401, title: 'The account was blocked after repeated refused requests' },
   'certificate-refused': { status: 401, title: 'The client certificate is not accepted' },
   forbidden: { status: 403, title: 'The token’s role does not allow this' },
   'not-found': { status: 404, title: 'Not found' },

@@ -37,8 +37,13 @@ export interface TokenRecord {
   readonly createdAt: string;
   readonly lastUsedAt: string | null;
   readonly revokedAt: string | null;
-  /** Set when the account was blocked for inactivity (seed 001: 60 days without requests). */
+  /** Set when the account was blocked: for inactivity (seed 001 §14) or for refused requests (§19). */
   readonly blockedAt: string | null;
+  /**
+   * Why it is blocked; absent on records written before refusals blocked accounts (inactivity).
+   * Absent while not blocked, so an active account keeps the shared structure of its shape.
+   */
+  readonly blockedFor?: 'idle' | 'refusals';
 }
 
 /**

@@ -14,8 +14,8 @@ describe('documentation agrees with the code', () => {
     expect(documented.sort()).toEqual([...ERROR_CODES].sort());
   });
 
-  it('the README names every reason code and evidence kind of the contract', () => {
-    const readme = read('README.md');
+  it('docs/domain.md (Decisions and reason codes) names every reason code and evidence kind of the contract', () => {
+    const readme = read('docs/domain.md');
     for (const code of [...REJECT_REASONS, ...PENDING_REASONS, ...REVIEW_REASONS, ...EVIDENCE_KINDS]) {
       expect(readme, code).toContain(`\`${code}\``);
     }

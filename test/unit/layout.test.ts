@@ -1,5 +1,5 @@
 /**
- * Imports run one way (README, Layout): the domain is pure and imports nothing of the service;
+ * Imports run one way (docs/layout.md): the domain is pure and imports nothing of the service;
  * the store and the worker pool sit under everything that does I/O on Kafka or HTTP; nothing
  * below the command line and the control plane imports them. Read from the sources themselves,
  * so a new import that breaks the direction fails here, not in review.
@@ -87,9 +87,8 @@ describe('the import direction', () => {
     expect(upward.map((i) => `${i.from} → ${i.to}`)).toEqual([]);
   });
 
-  it("the README's layout names every folder of src/", () => {
-    const readme = readFileSync(join(SRC, '..', 'README.md'), 'utf8');
-    const layout = readme.slice(readme.indexOf('## Layout'), readme.indexOf('## Performance'));
+  it("docs/layout.md (the README's former Layout) names every folder of src/", () => {
+    const layout = readFileSync(join(SRC, '..', 'docs', 'layout.md'), 'utf8');
     const folders = readdirSync(SRC, { withFileTypes: true })
       .filter((entry) => entry.isDirectory())
       .map((entry) => entry.name);

@@ -17,7 +17,7 @@ import { runLoad } from './load-command.js';
 import { runPurge } from './purge-command.js';
 import { runBroker, runService } from './run-command.js';
 import { copyStore } from './store-command.js';
-import { createToken, listTokens, revokeToken } from './token-command.js';
+import { createToken, listTokens, revokeToken, unblockToken } from './token-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INPUT = 1;
@@ -120,6 +120,12 @@ function program(setExit: (code: number) => void): Command {
     .description('revoke a token at once')
     .action(async (name: string) => {
       setExit(await revokeToken(loadConfig(), name));
+    });
+  token
+    .command('unblock <name>')
+    .description('lift the block an account got for repeated refused requests, on every instance')
+    .action(async (name: string) => {
+      setExit(await unblockToken(loadConfig(), name));
     });
   token
     .command('list')

@@ -1,5 +1,5 @@
 /**
- * `imeiflow token create|revoke|list`: manage control-plane bearer tokens (audited). Tokens are
+ * `imeiflow token create|revoke|unblock|list`: manage control-plane bearer tokens (audited). Tokens are
  * cluster-wide: with a cluster to reach (src/cli/cluster-link.ts) the change goes to its tokens
  * topic and every instance applies it; the accounts listed are the cluster's, read from that
  * topic. With none, this data directory's store.
@@ -10,6 +10,7 @@ import { type AuditEvent, AuditLog, auditEntryOf, kafkaAuditPublisher } from '..
 import { isRole, ROLES } from '../security/roles.js';
 import {
   applyTokenEvent,
+  blockReasonOf,
   isTokenName,
   kafkaTokenPublisher,
   newToken,
@@ -17,6 +18,8 @@ import {
   TokenService,
   type TokenTable,
   tokenEventSchema,
+  type UnblockResult,
+  unblockable,
 } from '../security/tokens.js';
 import { storeOptionsOf } from '../store/encryption.js';
 import type { TokenRecord } from '../store/records.js';
@@ -29,6 +32,8 @@ interface Tokens {
   create(name: string, role: (typeof ROLES)[number]): Promise<string>;
   /** false: no such account. */
   revoke(name: string): Promise<boolean>;
+  /** Lift a block for refused requests, or say what stands in the way. */
+  unblock(name: string): Promise<UnblockResult>;
   list(): Promise<TokenRecord[]>;
   audit(event: Omit<AuditEvent, 'actor' | 'role'>): Promise<void>;
 }
@@ -73,6 +78,11 @@ function clusterTokens(config: Config, link: ClusterLink): Tokens {
       await emit({ type: 'revoke', name, at: new Date().toISOString() });
       return true;
     },
+    async unblock(name) {
+      const result = unblockable((await clusterAccounts(config, link)).get(name));
+      if (result === 'unblocked') await emit({ type: 'unblock', name, at: new Date().toISOString() });
+      return result;
+    },
     async list() {
       return [...(await clusterAccounts(config, link)).values()];
     },
@@ -97,6 +107,7 @@ async function withTokens<T>(config: Config, work: (tokens: Tokens) => Promise<T
     return await work({
       create: (name, role) => service.create(name, role),
       revoke: (name) => service.revoke(name),
+      unblock: (name) => service.unblock(name),
       list: async () => service.list(),
       audit: async (event) => void (await audit.record({ ...event, actor: cliActor(), role: CLI_ROLE })),
     });
@@ -136,6 +147,36 @@ export async function revokeToken(config: Config, name: string): Promise<number>
   });
 }
 
+function notUnblocked(result: Exclude<UnblockResult, 'unblocked'>, name: string, idleDays: number): string {
+  switch (result) {
+    case 'unknown':
+      return `no token named ${name}`;
+    case 'not-blocked':
+      return `${name} is not blocked`;
+    case 'idle':
+      // Seed 001 §14: the inactivity block stays; the account's owner gets a new token.
+      return `${name} was blocked after ${idleDays} days without use, which stays: create a new token for it (imeiflow token create)`;
+    case 'revoked':
+      return `${name} is revoked: create a new token for it (imeiflow token create)`;
+  }
+}
+
+/** Lift the block an account got for refused requests (seed 001 §19): an admin's decision, audited. */
+export async function unblockToken(config: Config, name: string): Promise<number> {
+  return withTokens(config, async (tokens) => {
+    const result = await tokens.unblock(name);
+    if (result !== 'unblocked') {
+      process.stderr.write(
+        `imeiflow token unblock: ${notUnblocked(result, name, config.security.tokenIdleDays)}\n`,
+      );
+      return 1;
+    }
+    await tokens.audit({ action: 'token.unblock', basis: null, target: name });
+    process.stdout.write(`unblocked ${name}\n`);
+    return 0;
+  });
+}
+
 export async function listTokens(config: Config): Promise<number> {
   return withTokens(config, async (tokens) => {
     for (const t of await tokens.list()) {
@@ -143,7 +184,7 @@ export async function listTokens(config: Config): Promise<number> {
         t.revokedAt !== null
           ? `revoked ${t.revokedAt}`
           : t.blockedAt !== null
-            ? `blocked ${t.blockedAt}`
+            ? `blocked (${blockReasonOf(t) === 'refusals' ? 'refused requests' : 'unused'}) ${t.blockedAt}`
             : 'active';
       process.stdout.write(`${t.name}\t${t.role}\t${state}\tlast used ${t.lastUsedAt ?? 'never'}\n`);
     }

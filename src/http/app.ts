@@ -17,8 +17,10 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
+import { AccessRefusals } from '../security/access-refusals.js';
 import { kgdExportStatus } from '../store/kgd-exports.js';
 import { isStoreFull, withCommitReasons } from '../store/store-full.js';
+import { identify, presentsCredentials, refuse } from './auth.js';
 import type { ControlPlaneDeps } from './deps.js';
 import { sendProblem } from './problem.js';
 import { pickLanguage, reviewPage } from './review-page.js';
@@ -28,6 +30,7 @@ import { loadRoutes } from './routes/loads.js';
 import { purgeRoutes } from './routes/purge.js';
 import { reviewRoutes } from './routes/reviews.js';
 import { verifyRoutes } from './routes/verify.js';
+import { cachedPagePolicy, securityHeaders } from './security-headers.js';
 import { CertificateIdentities, httpsOptions } from './tls.js';
 
 export type { ControlPlaneDeps, ServiceInfo } from './deps.js';
@@ -51,6 +54,24 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   }
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // Before any plugin: their routes inherit the hooks registered so far.
+  securityHeaders(app);
+  // A browser sends text/plain (like the two form encodings, which have no parser here) to any
+  // site without asking first (a CORS "simple request"): no route takes one, so a hostile page
+  // cannot post to the API with a visitor's client certificate. The JSON routes get 415.
+  app.removeContentTypeParser('text/plain');
+  const { security } = deps.config;
+  app.decorate(
+    'accessRefusals',
+    new AccessRefusals({
+      block: (name, now) => deps.tokens.block(name, now),
+      audit: (event, now) => deps.audit.record(event, now),
+      counters: deps.metrics,
+      log: deps.log.child({ component: 'access' }),
+      limit: security.refusalLimit,
+      windowMs: security.refusalWindowMs,
+    }),
+  );
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -65,7 +86,16 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    // Swagger UI's own policy (its scripts and styles by hash), framed by nobody, and without
+    // upgrade-insecure-requests, which would send a plain-HTTP control plane's assets to https.
+    staticCSP: true,
+    transformStaticCSP: (header) =>
+      header
+        .replace("frame-ancestors 'self'", "frame-ancestors 'none'")
+        .replace(/\s*upgrade-insecure-requests;?/, ''),
+  });
 
   const duration = deps.metrics.httpDuration;
   app.addHook('onResponse', async (request, reply) => {
@@ -125,27 +155,47 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
     '/v1/info',
     {
       schema: {
-        summary: 'Version, Kafka brokers and topics, partitions owned, the last KGD monthly export loaded',
-        security: [],
+        summary:
+          'Version and readiness; with a token or certificate of any role also brokers, topics and the last KGD export',
+        description:
+          'Anonymous callers get what /readyz already tells anyone: the version, whether the instance is ready (or why not) and the partitions it owns. ' +
+          'Kafka brokers, topic names and the KGD export status are for authenticated callers of any role: they map the system for an attacker. ' +
+          'A credential that is sent must be valid: a refused one is a refusal (401), not an anonymous call.',
+        // Either anonymous or a bearer token (OpenAPI: an empty requirement makes it optional).
+        security: [{}, { bearer: [] }],
       },
     },
-    async () => ({
-      ...deps.info,
-      partitionsOwned: deps.ownedPartitions(),
-      // Seed 000 §11: the month each export covers, not who loaded it (that is in the audit trail).
-      kgdExport: kgdExportStatus(deps.store, new Date(), deps.config.pending.utcOffsetMinutes),
-    }),
+    async (request, reply) => {
+      const reason = deps.notReadyReason();
+      const readiness = {
+        version: deps.info.version,
+        ready: reason === null,
+        ...(reason === null ? {} : { notReadyReason: reason }),
+        partitionsOwned: deps.ownedPartitions(),
+      };
+      if (!presentsCredentials(request)) return readiness;
+      const identity = identify(deps.tokens, request);
+      if (!identity.ok) return refuse(request, reply, identity.reason, identity.detail, identity.account);
+      return {
+        ...deps.info,
+        ...readiness,
+        // Seed 000 §11: the month each export covers, not who loaded it (that is in the audit trail).
+        kgdExport: kgdExportStatus(deps.store, new Date(), deps.config.pending.utcOffsetMinutes),
+      };
+    },
   );
   app.get('/review', { schema: { hide: true } }, async (request, reply) => {
     const language = pickLanguage(
       (request.query as Record<string, unknown> | undefined)?.['lang'],
       request.headers['accept-language'],
     );
+    const page = reviewPage(language);
     return reply
       .type('text/html; charset=utf-8')
       .header('content-language', language)
       .header('vary', 'accept-language')
-      .send(reviewPage(language));
+      .header('content-security-policy', cachedPagePolicy(page))
+      .send(page);
   });
 
   deviceRoutes(app, deps);

@@ -1,11 +1,14 @@
 /**
  * Authentication and role checks for control-plane routes: a client certificate mapped to a
  * person (people, mutual TLS: tls.ts), else a bearer token (machines, and people without one).
+ * Every refusal goes through `refuse`: counted, audited and, for an account refused too often,
+ * blocked (src/security/access-refusals.ts).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AccessRefusals, RefusalReason, RefusedAccount } from '../security/access-refusals.js';
 import { allows, type Permission, type Role } from '../security/roles.js';
 import type { TokenService } from '../security/tokens.js';
-import { sendProblem } from './problem.js';
+import { type ProblemType, sendProblem } from './problem.js';
 import type { PeerIdentity } from './tls.js';
 
 export interface Actor {
@@ -19,47 +22,118 @@ declare module 'fastify' {
     /** Set by the control plane when it asks for client certificates. */
     peer?: PeerIdentity;
   }
+  interface FastifyInstance {
+    /** Decorated by buildControlPlane (app.ts). */
+    accessRefusals: AccessRefusals;
+  }
+}
+
+const PROBLEM_OF: Readonly<Record<RefusalReason, ProblemType>> = {
+  missing: 'unauthorized',
+  unknown: 'unauthorized',
+  revoked: 'token-revoked',
+  expired: 'token-expired',
+  blocked: 'account-blocked',
+  certificate: 'certificate-refused',
+  forbidden: 'forbidden',
+};
+
+/** Who a request comes from, or why nobody it may act as. */
+export type Identity =
+  | { readonly ok: true; readonly actor: Actor; readonly by: RefusedAccount['by'] }
+  | {
+      readonly ok: false;
+      readonly reason: Exclude<RefusalReason, 'forbidden'>;
+      readonly detail: string;
+      readonly account: RefusedAccount | null;
+    };
+
+/** Whether the request presents any credential (a client certificate or an Authorization header). */
+export function presentsCredentials(request: FastifyRequest): boolean {
+  return (
+    (request.peer !== undefined && request.peer.kind !== 'none') ||
+    request.headers.authorization !== undefined
+  );
+}
+
+/** The request's certificate or token, judged: a presented certificate decides (tls.ts). */
+export function identify(tokens: TokenService, request: FastifyRequest): Identity {
+  const peer = request.peer;
+  if (peer?.kind === 'refused')
+    return { ok: false, reason: 'certificate', detail: peer.detail, account: null };
+  if (peer?.kind === 'person')
+    return { ok: true, actor: { name: peer.name, role: peer.role }, by: 'certificate' };
+  const auth = tokens.authenticate(request.headers.authorization);
+  if (auth.ok) return { ok: true, actor: { name: auth.name, role: auth.role }, by: 'token' };
+  switch (auth.problem) {
+    case 'missing':
+    case 'unknown':
+      return { ok: false, reason: auth.problem, detail: 'send Authorization: Bearer <token>', account: null };
+    case 'revoked':
+      return {
+        ok: false,
+        reason: 'revoked',
+        detail: 'this token was revoked',
+        account: { name: auth.name, role: auth.role, by: 'token' },
+      };
+    case 'expired':
+      return {
+        ok: false,
+        reason: 'expired',
+        detail: 'this token was not used for too long and is blocked; ask an admin for a new one',
+        account: { name: auth.name, role: auth.role, by: 'token' },
+      };
+    case 'blocked':
+      return {
+        ok: false,
+        reason: 'blocked',
+        detail: 'this account was blocked after repeated refused requests; an admin can unblock it',
+        account: { name: auth.name, role: auth.role, by: 'token' },
+      };
+  }
+}
+
+/** Answer a refusal as problem+json once it is counted and audited (and the account blocked, if due). */
+export async function refuse(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  reason: RefusalReason,
+  detail: string,
+  account: RefusedAccount | null,
+): Promise<FastifyReply> {
+  await request.server.accessRefusals.record({
+    reason,
+    account,
+    address: request.ip,
+    request: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
+    detail,
+  });
+  return sendProblem(reply, PROBLEM_OF[reason], detail);
+}
+
+/** Refuse an authenticated actor something its role does not allow. */
+export function forbid(request: FastifyRequest, reply: FastifyReply, detail: string): Promise<FastifyReply> {
+  const actor = request.actor!;
+  return refuse(request, reply, 'forbidden', detail, {
+    ...actor,
+    by: request.peer?.kind === 'person' ? 'certificate' : 'token',
+  });
 }
 
 /** A preHandler that admits only a certificate or a token whose role has `permission`. */
 export function requirePermission(tokens: TokenService, permission: Permission) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const peer = request.peer;
-    if (peer?.kind === 'refused') {
-      await sendProblem(reply, 'certificate-refused', peer.detail);
+    const identity = identify(tokens, request);
+    if (!identity.ok) {
+      await refuse(request, reply, identity.reason, identity.detail, identity.account);
       return;
     }
-    if (peer?.kind === 'person') {
-      if (!allows(peer.role, permission)) {
-        await sendProblem(reply, 'forbidden', `role ${peer.role} may not ${permission}`);
-        return;
-      }
-      request.actor = { name: peer.name, role: peer.role };
+    const { actor, by } = identity;
+    if (!allows(actor.role, permission)) {
+      await refuse(request, reply, 'forbidden', `role ${actor.role} may not ${permission}`, { ...actor, by });
       return;
     }
-    const auth = tokens.authenticate(request.headers.authorization);
-    if (!auth.ok) {
-      switch (auth.problem) {
-        case 'revoked':
-          await sendProblem(reply, 'token-revoked', 'this token was revoked');
-          return;
-        case 'expired':
-          await sendProblem(
-            reply,
-            'token-expired',
-            'this token was not used for too long and is blocked; ask an admin for a new one',
-          );
-          return;
-        default:
-          await sendProblem(reply, 'unauthorized', 'send Authorization: Bearer <token>');
-          return;
-      }
-    }
-    if (!allows(auth.role, permission)) {
-      await sendProblem(reply, 'forbidden', `role ${auth.role} may not ${permission}`);
-      return;
-    }
-    request.actor = { name: auth.name, role: auth.role };
+    request.actor = actor;
   };
 }
 

@@ -11,6 +11,7 @@ import { DESTROYED_KINDS, type DestroyedKind } from '../domain/retention.js';
 import { type CalendarData, calendarCoveredUntil } from '../domain/working-day.js';
 import type { PipelineObserver } from '../pipeline/observer.js';
 import type { OutcomeCounts } from '../pool/batch-contract.js';
+import { REFUSAL_REASONS, type RefusalReason } from '../security/access-refusals.js';
 import { latestKgdExport } from '../store/kgd-exports.js';
 import { scanPending } from '../store/pending-scan.js';
 import type { Store } from '../store/store.js';
@@ -69,6 +70,8 @@ export class Metrics implements PipelineObserver {
   readonly #journalSeq: Gauge<'partition'>;
   readonly #inputLost: Counter<'topic'>;
   readonly #destroyed: Counter<'kind'>;
+  readonly #refusals: Counter<'reason'>;
+  readonly #accountsBlocked: Counter;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   #pendingCounts: PendingCounts = {
     awaiting: 0,
@@ -137,6 +140,19 @@ export class Metrics implements PipelineObserver {
       registers,
     });
     for (const kind of DESTROYED_KINDS) this.#destroyed.inc({ kind }, 0);
+    // No account or address label: /metrics is open, and names and addresses are the audit's.
+    this.#refusals = new Counter({
+      name: `${PREFIX}access_refusals_total`,
+      help: 'Control-plane requests refused: authentication (missing, unknown, revoked, expired, blocked, certificate) or role (forbidden)',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of REFUSAL_REASONS) this.#refusals.inc({ reason }, 0);
+    this.#accountsBlocked = new Counter({
+      name: `${PREFIX}accounts_blocked_total`,
+      help: 'Accounts this instance blocked for too many refused requests (seed 001 §19)',
+      registers,
+    });
     this.httpDuration = new Histogram({
       name: `${PREFIX}http_request_duration_seconds`,
       help: 'Control plane request duration',
@@ -388,6 +404,15 @@ export class Metrics implements PipelineObserver {
   /** What the retention sweep (or a purge on this instance) destroyed. */
   destroyed(kind: DestroyedKind, count: number): void {
     this.#destroyed.inc({ kind }, count);
+  }
+
+  /** A control-plane request refused (src/security/access-refusals.ts). */
+  refused(reason: RefusalReason): void {
+    this.#refusals.inc({ reason });
+  }
+
+  accountBlocked(): void {
+    this.#accountsBlocked.inc();
   }
 
   delivered(inputTimestamps: readonly number[], now: number): void {

@@ -1,8 +1,9 @@
 /**
  * Bearer tokens: created once and shown once, stored only as SHA-256, looked up by hash and
  * compared in constant time. A revoked token stops working at once; one unused for
- * `idleDays` (60 by default, seed 001) is blocked on its next use and stays blocked. Accounts
- * are cluster-wide (see TokenEvent).
+ * `idleDays` (60 by default, seed 001 §14) is blocked on its next use and stays blocked. An
+ * account that makes too many refused requests is blocked until an admin unblocks it (seed 001
+ * §19; src/security/access-refusals.ts). Accounts are cluster-wide (see TokenEvent).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
@@ -17,9 +18,21 @@ const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const LAST_USED_RESOLUTION_MS = 60_000;
 const DAY_MS = 86_400_000;
 
+/** Why a block was set: inactivity (seed 001 §14), or refused requests (§19). */
+export type BlockReason = NonNullable<TokenRecord['blockedFor']>;
+
 export type Authentication =
   | { readonly ok: true; readonly name: string; readonly role: Role }
-  | { readonly ok: false; readonly problem: 'missing' | 'unknown' | 'revoked' | 'expired' };
+  /** No token, or none this cluster issued: there is no account to hold it against. */
+  | { readonly ok: false; readonly problem: 'missing' | 'unknown' }
+  /** A real account's token that may not be used: the refusal is the account's. */
+  | {
+      readonly ok: false;
+      /** `expired`: blocked for inactivity; `blocked`: blocked for refused requests. */
+      readonly problem: 'revoked' | 'expired' | 'blocked';
+      readonly name: string;
+      readonly role: Role;
+    };
 
 function hashOf(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
@@ -44,7 +57,15 @@ export const tokenEventSchema = z.discriminatedUnion('type', [
     at: z.iso.datetime(),
   }),
   z.strictObject({ type: z.literal('revoke'), name: z.string().regex(NAME_PATTERN), at: z.iso.datetime() }),
-  z.strictObject({ type: z.literal('block'), name: z.string().regex(NAME_PATTERN), at: z.iso.datetime() }),
+  z.strictObject({
+    type: z.literal('block'),
+    name: z.string().regex(NAME_PATTERN),
+    at: z.iso.datetime(),
+    /** Absent in events written before refusals blocked accounts: those were for inactivity. */
+    reason: z.enum(['idle', 'refusals']).optional(),
+  }),
+  /** An admin lifts a block for refused requests (`imeiflow token unblock`). */
+  z.strictObject({ type: z.literal('unblock'), name: z.string().regex(NAME_PATTERN), at: z.iso.datetime() }),
   z.strictObject({ type: z.literal('use'), name: z.string().regex(NAME_PATTERN), at: z.iso.datetime() }),
 ]);
 export type TokenEvent = z.infer<typeof tokenEventSchema>;
@@ -94,14 +115,29 @@ export function applyTokenEvent(table: TokenTable, event: TokenEvent): void {
       return;
     case 'block':
       if (record === undefined || record.blockedAt !== null) return;
-      table.put({ ...record, blockedAt: event.at });
+      table.put({ ...record, blockedAt: event.at, blockedFor: event.reason ?? 'idle' });
       return;
+    case 'unblock': {
+      // Only a block for refused requests is lifted: one for inactivity stays (seed 001 §14), and
+      // the account gets a new token instead. Compaction keeps the latest `block/` and the latest
+      // `unblock/` of an account, in their order: whichever came last still decides.
+      if (record === undefined || blockReasonOf(record) !== 'refusals') return;
+      const { blockedFor: _lifted, ...rest } = record;
+      table.put({ ...rest, blockedAt: null });
+      return;
+    }
     case 'use':
       // Uses from several instances interleave: the latest time wins.
       if (record === undefined || (record.lastUsedAt !== null && record.lastUsedAt >= event.at)) return;
       table.put({ ...record, lastUsedAt: event.at });
       return;
   }
+}
+
+/** Why an account is blocked, or null when it is not. */
+export function blockReasonOf(record: TokenRecord): BlockReason | null {
+  if (record.blockedAt === null) return null;
+  return record.blockedFor ?? 'idle';
 }
 
 /** Sends a token event to the cluster; resolves once Kafka has it. */
@@ -120,6 +156,18 @@ export function newToken(name: string, role: Role, now = new Date()): { token: s
   if (!isTokenName(name)) throw new Error(`token name ${JSON.stringify(name)} must be 1–64 of a-z 0-9 . _ -`);
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   return { token, event: { type: 'create', name, role, hash: hashOf(token), at: now.toISOString() } };
+}
+
+/** What `unblock` found: done, or why there was nothing to lift. */
+export type UnblockResult = 'unblocked' | 'unknown' | 'not-blocked' | 'idle' | 'revoked';
+
+/** Whether an account's block may be lifted by `unblock` (the CLI asks it of the cluster's accounts). */
+export function unblockable(record: TokenRecord | undefined): UnblockResult {
+  if (record === undefined) return 'unknown';
+  if (record.revokedAt !== null) return 'revoked';
+  const reason = blockReasonOf(record);
+  if (reason === null) return 'not-blocked';
+  return reason === 'idle' ? 'idle' : 'unblocked';
 }
 
 export class TokenService {
@@ -159,6 +207,27 @@ export class TokenService {
     return true;
   }
 
+  /**
+   * Block `name` for refused requests (seed 001 §19), on every instance once the tokens topic
+   * has it. Resolves once Kafka has the event; false (and nothing sent) when this instance
+   * knows no such account, or it is already blocked or revoked.
+   */
+  async block(name: string, now = new Date()): Promise<boolean> {
+    this.#store.env.resetReadTxn();
+    const record = this.#store.tokens.get(name);
+    if (record === undefined || record.revokedAt !== null || record.blockedAt !== null) return false;
+    await this.#emit({ type: 'block', name, at: now.toISOString(), reason: 'refusals' });
+    return true;
+  }
+
+  /** Lift a block for refused requests; what stands in the way otherwise (nothing is sent then). */
+  async unblock(name: string, now = new Date()): Promise<UnblockResult> {
+    this.#store.env.resetReadTxn();
+    const result = unblockable(this.#store.tokens.get(name));
+    if (result === 'unblocked') await this.#emit({ type: 'unblock', name, at: now.toISOString() });
+    return result;
+  }
+
   list(): TokenRecord[] {
     this.#store.env.resetReadTxn();
     return [...this.#store.tokens.getRange()].map(({ value }) => value);
@@ -184,14 +253,17 @@ export class TokenService {
     if (record === undefined || !timingSafeEqual(Buffer.from(record.hash, 'hex'), Buffer.from(hash, 'hex'))) {
       return { ok: false, problem: 'unknown' };
     }
-    if (record.revokedAt !== null) return { ok: false, problem: 'revoked' };
-    if (record.blockedAt !== null) return { ok: false, problem: 'expired' };
+    const account = { name: record.name, role: record.role as Role };
+    if (record.revokedAt !== null) return { ok: false, problem: 'revoked', ...account };
+    const blocked = blockReasonOf(record);
+    if (blocked !== null)
+      return { ok: false, problem: blocked === 'idle' ? 'expired' : 'blocked', ...account };
     const lastActivity = Date.parse(record.lastUsedAt ?? record.createdAt);
     const nowMs = now.getTime();
     if (nowMs - lastActivity > this.#idleMs) {
       // Blocked on its next use and for good (seed 001), on every instance.
-      this.#record({ type: 'block', name: record.name, at: now.toISOString() });
-      return { ok: false, problem: 'expired' };
+      this.#record({ type: 'block', name: record.name, at: now.toISOString(), reason: 'idle' });
+      return { ok: false, problem: 'expired', ...account };
     }
     const published = this.#usePublished.get(record.name) ?? 0;
     if (

@@ -27,9 +27,13 @@ interface ExportStatus {
   overdue: boolean;
 }
 
-async function exportStatus(service: ServiceProcess): Promise<ExportStatus> {
-  const response = await fetch(`http://127.0.0.1:${service.port}/v1/info`);
-  return ((await response.json()) as { kgdExport: ExportStatus }).kgdExport;
+/** GET /v1/info's export status; undefined while the instance does not know the token yet. */
+async function exportStatus(service: ServiceProcess, token: string): Promise<ExportStatus | undefined> {
+  // The export status is for authenticated callers (any role).
+  const response = await fetch(`http://127.0.0.1:${service.port}/v1/info`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return ((await response.json()) as { kgdExport?: ExportStatus }).kgdExport;
 }
 
 async function gauge(service: ServiceProcess, name: string): Promise<number> {
@@ -52,7 +56,13 @@ describe("KGD's monthly export across instances", () => {
     const earlier = addMonths(thisMonth, -2);
     const last = addMonths(thisMonth, -1);
     for (const service of [a, b]) {
-      expect(await exportStatus(service)).toMatchObject({
+      // The token reaches every instance through the tokens topic.
+      await within(
+        10_000,
+        'the token on every instance',
+        async () => (await exportStatus(service, token)) !== undefined,
+      );
+      expect(await exportStatus(service, token)).toMatchObject({
         lastMonth: null,
         overdue: true,
         expectedMonth: dueExportMonth(new Date(), 300),
@@ -75,8 +85,8 @@ describe("KGD's monthly export across instances", () => {
       kgdExport: { month: earlier, from: 'decisions', warnings: [] },
     });
     const delay = await within(10_000, 'b shows the month loaded through a', async () => {
-      const status = await exportStatus(b);
-      return status.lastMonth === earlier && status.rows === 3;
+      const status = await exportStatus(b, token);
+      return status?.lastMonth === earlier && status.rows === 3;
     });
     expect(await gauge(b, 'imeiflow_kgd_export_last_month_timestamp_seconds')).toBe(
       monthTimestamp(earlier).getTime() / 1000,
@@ -111,8 +121,8 @@ describe("KGD's monthly export across instances", () => {
     expect(given.stdout).toContain(`recorded as the KGD monthly export of ${last} (the month given)`);
     for (const service of [a, b]) {
       await within(10_000, `the CLI's month on ${service === a ? 'a' : 'b'}`, async () => {
-        const status = await exportStatus(service);
-        return status.lastMonth === last && status.rows === 1 && !status.overdue;
+        const status = await exportStatus(service, token);
+        return status?.lastMonth === last && status.rows === 1 && !status.overdue;
       });
     }
     await rig.collector.waitFor(() => exports().length >= 2, 10_000, 'the second export record');

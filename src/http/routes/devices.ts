@@ -9,7 +9,7 @@ import { normaliseImei } from '../../domain/imei.js';
 import { ruleSettingsOf } from '../../domain/rules.js';
 import { customsViewOf, declarationsInView } from '../../security/customs-view.js';
 import { allows } from '../../security/roles.js';
-import { basisOf, requirePermission } from '../auth.js';
+import { basisOf, forbid, requirePermission } from '../auth.js';
 import type { ControlPlaneDeps } from '../deps.js';
 import { sendProblem } from '../problem.js';
 
@@ -38,7 +38,7 @@ export function deviceRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
       const basis = basisOf(request);
       const wantsPersonal = request.query.include === 'personal' || basis !== null;
       if (wantsPersonal && !allows(actor.role, 'readPersonalData')) {
-        return sendProblem(reply, 'forbidden', `role ${actor.role} may not read personal data`);
+        return forbid(request, reply, `role ${actor.role} may not read personal data`);
       }
       if (request.query.include === 'personal' && basis === null) {
         return sendProblem(

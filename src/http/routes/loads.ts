@@ -1,28 +1,85 @@
 /**
  * POST /v1/tac, /v1/declarations, /v1/blocklist — the same loads as the CLI, over HTTP. The file
  * is the request body (`text/csv`, or the XLSX type for declarations), streamed to a temporary
- * file and loaded from there, so a large upload never sits in memory.
+ * file and loaded from there, so a large upload never sits in memory. The body is counted as it
+ * arrives: past `http.maxUploadBytes` the upload is refused (413), its partial file removed and
+ * the attempt audited. (The route's stream parser hands Fastify's `bodyLimit` nothing to count.)
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseYearMonth } from '../../domain/kgd-export.js';
 import { isImeiflowError, messageOf } from '../../errors.js';
 import { type LoadKind, load, loadTarget } from '../../loaders/loads.js';
 import type { Permission } from '../../security/roles.js';
-import { basisOf, requirePermission } from '../auth.js';
+import { type Actor, basisOf, requirePermission } from '../auth.js';
 import type { ControlPlaneDeps } from '../deps.js';
 import { sendProblem } from '../problem.js';
 
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
-const CSV_TYPES = ['text/csv', 'text/plain', 'application/octet-stream'];
-/** Monthly KGD exports run to millions of rows; a gigabyte leaves room. */
-const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
+/**
+ * What a load takes. None of these is a type a browser sends to another site without asking it
+ * first (a CORS preflight): `text/plain`, `application/x-www-form-urlencoded` and
+ * `multipart/form-data` are, so a hostile page visited by someone holding a client certificate
+ * could post a block list or a KGD file in their name. For these types the browser sends an
+ * OPTIONS request first, which this server never answers with CORS permission, and the POST never
+ * leaves the browser. Refusing the types was chosen over checking `Origin`: it needs no list of
+ * the control plane's own origins (it is reached by service names, ingresses and port-forwards
+ * alike), and scripts and the CLI's peers, which send no `Origin`, are judged the same way.
+ */
+const CSV_TYPES = ['text/csv', 'application/octet-stream'];
+
+/** The body was larger than the limit; `received` bytes had arrived when it was refused. */
+class UploadTooLarge extends Error {
+  readonly received: number;
+
+  constructor(limit: number, received: number) {
+    super(`the upload is larger than ${limit} bytes (http.maxUploadBytes)`);
+    this.name = 'UploadTooLarge';
+    this.received = received;
+  }
+}
+
+/**
+ * Write `body` to `file`, refusing it once more than `limit` bytes have arrived. The request is
+ * piped, not put in `pipeline`: a pipeline that fails destroys its source, and destroying the
+ * request destroys the socket the 413 is to be sent on.
+ */
+async function receive(body: Readable, file: string, limit: number): Promise<void> {
+  let received = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      received += chunk.length;
+      if (received > limit) callback(new UploadTooLarge(limit, received));
+      else callback(null, chunk);
+    },
+  });
+  // `pipe` does not pass a source's end without 'end' on: a client that goes away mid-upload.
+  const cutOff = () => {
+    if (!body.readableEnded) counter.destroy(new Error('the client closed the upload before its end'));
+  };
+  const failed = (error: Error) => counter.destroy(error);
+  body.once('close', cutOff);
+  body.once('error', failed);
+  body.pipe(counter);
+  try {
+    await pipeline(counter, createWriteStream(file));
+  } finally {
+    body.off('close', cutOff);
+    body.off('error', failed);
+    body.unpipe(counter);
+  }
+}
+
+/** The media type of a request, lower-cased, without parameters. */
+function mediaTypeOf(request: FastifyRequest): string {
+  return (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
 
 /** A KGD export's month and name, as the CLI's `--month` and file name (seed 000 §11). */
 const exportQuery = z.object({
@@ -44,6 +101,9 @@ interface LoadRoute {
   readonly kind: LoadKind;
 }
 
+/** The audit action of a load: `load.tac`, `load.declarations`, `load.blocklist`. */
+const actionOf = (route: LoadRoute) => `load.${route.url.slice('/v1/'.length)}`;
+
 const ROUTES: readonly LoadRoute[] = [
   { url: '/v1/tac', what: 'TAC table', permission: 'loadTac', xlsx: false, kind: 'tac' },
   {
@@ -60,34 +120,71 @@ export function loadRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
   // The body stays a stream: the handler writes it to disk.
   app.addContentTypeParser([...CSV_TYPES, XLSX_TYPE], (_request, payload, done) => done(null, payload));
   const uploads = join(deps.config.dataDir, 'uploads');
+  const limit = deps.config.http.maxUploadBytes;
+
+  /** 413, once the attempt is in the audit trail; the connection closes (the rest is not read). */
+  const refuseUpload = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    route: LoadRoute,
+    actor: Actor,
+    what: string,
+  ): Promise<FastifyReply> => {
+    try {
+      await deps.audit.record({
+        actor: actor.name,
+        role: actor.role,
+        action: `${actionOf(route)}.refused`,
+        basis: basisOf(request),
+        target: `${what}; over http.maxUploadBytes ${limit}`,
+      });
+    } catch (error) {
+      request.log.error({ err: error }, 'a refused upload could not be audited');
+    }
+    reply.header('connection', 'close');
+    return sendProblem(reply, 'payload-too-large', `send at most ${limit} bytes (http.maxUploadBytes)`, {
+      limit,
+    });
+  };
 
   for (const route of ROUTES) {
     app.post(
       route.url,
       {
-        bodyLimit: MAX_UPLOAD_BYTES,
         schema: {
           summary: `Load a ${route.what} file for the whole cluster (as the CLI does)`,
           description: `Send the file as the body with Content-Type text/csv${route.xlsx ? ` or ${XLSX_TYPE}` : ''}. The rows are published to the topics every instance reads; the answer, once Kafka has them all, is the load report: rows read, loaded and rejected, each rejected row with its line.${route.kind === 'declarations' ? ' The file is a KGD monthly export: the report says which month it was recorded as (`kgdExport`), from `month` or from its decisions’ dates, or why it was not (GET /v1/info shows the last month loaded).' : ''}`,
           ...(route.kind === 'declarations' ? { querystring: exportQuery } : {}),
         },
+        // Before the body is read, and before authentication: nothing of a refused type is parsed.
+        onRequest: async (request, reply) => {
+          const type = mediaTypeOf(request);
+          if (!CSV_TYPES.includes(type) && !(route.xlsx && type === XLSX_TYPE)) {
+            return sendProblem(
+              reply,
+              'unsupported-media-type',
+              `send the ${route.what} as text/csv${route.xlsx ? ' or XLSX' : ''}, not ${type || 'nothing'}`,
+            );
+          }
+        },
         preHandler: requirePermission(deps.tokens, route.permission),
       },
       async (request, reply) => {
         const actor = request.actor!;
-        const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-        const format = type === XLSX_TYPE ? 'xlsx' : 'csv';
-        if (!CSV_TYPES.includes(type) && !(route.xlsx && type === XLSX_TYPE)) {
-          return sendProblem(
-            reply,
-            'unsupported-media-type',
-            `send the ${route.what} as text/csv${route.xlsx ? ' or XLSX' : ''}, not ${type || 'nothing'}`,
-          );
-        }
+        const format = mediaTypeOf(request) === XLSX_TYPE ? 'xlsx' : 'csv';
+        const declared = Number(request.headers['content-length']);
+        if (declared > limit) return refuseUpload(request, reply, route, actor, `${declared} bytes declared`);
         mkdirSync(uploads, { recursive: true });
         const file = join(uploads, `${randomUUID()}.${format}`);
         try {
-          await pipeline(request.body as Readable, createWriteStream(file));
+          try {
+            await receive(request.body as Readable, file, limit);
+          } catch (error) {
+            if (!(error instanceof UploadTooLarge)) throw error;
+            // Gone before the answer: a client told 413 finds nothing of its upload left.
+            await rm(file, { force: true });
+            return await refuseUpload(request, reply, route, actor, `${error.received} bytes received`);
+          }
           // Cluster-wide: the rows go to the topics every instance reads; the report is what
           // Kafka has acknowledged.
           const query = (request.query ?? {}) as z.infer<typeof exportQuery>;
@@ -110,7 +207,7 @@ export function loadRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
           await deps.audit.record({
             actor: actor.name,
             role: actor.role,
-            action: `load.${route.url.slice('/v1/'.length)}`,
+            action: actionOf(route),
             // Optional for loads: e.g. the number of KGD's covering letter (seed 000 §11).
             basis: basisOf(request),
             target: loadTarget(report),

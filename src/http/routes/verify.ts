@@ -12,7 +12,7 @@ import { ruleSettingsOf } from '../../domain/rules.js';
 import { customsViewOf } from '../../security/customs-view.js';
 import { allows } from '../../security/roles.js';
 import { lmdbIndexView } from '../../store/index-view.js';
-import { basisOf, requirePermission } from '../auth.js';
+import { basisOf, forbid, requirePermission } from '../auth.js';
 import type { ControlPlaneDeps } from '../deps.js';
 import { sendProblem } from '../problem.js';
 
@@ -36,7 +36,7 @@ export function verifyRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
       const actor = request.actor!;
       const basis = basisOf(request);
       if (basis !== null && !allows(actor.role, 'readPersonalData')) {
-        return sendProblem(reply, 'forbidden', `role ${actor.role} may not read personal data`);
+        return forbid(request, reply, `role ${actor.role} may not read personal data`);
       }
       const parsed = validateRequest(request.body);
       if (parsed.kind === 'undecodable') return sendProblem(reply, 'invalid-request', parsed.error);

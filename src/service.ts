@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { type Config, workerCount, workingCalendar } from './config/config.js';
+import { type Config, deadlinePolicy, deadlineSettings, workerCount } from './config/config.js';
 import { devicePartition } from './domain/device-partition.js';
 import type { DestroyedKind } from './domain/retention.js';
 import { calendarGaps } from './domain/working-day.js';
@@ -149,10 +149,7 @@ export async function startService(
   const { calendar, utcOffsetMinutes } = config.pending;
   metrics.sources.calendar = { data: calendar, utcOffsetMinutes };
   metrics.sources.kgdExport = { utcOffsetMinutes };
-  metrics.sources.deadlines = {
-    workingDays: config.pending.deadlineWorkingDays,
-    calendar: workingCalendar(config),
-  };
+  metrics.sources.deadlines = deadlinePolicy(config);
   for (const { year, missing } of calendarGaps(calendar, new Date(), utcOffsetMinutes)) {
     log.warn(
       { year, missing },
@@ -217,24 +214,18 @@ export async function startService(
     steps.push({ name: 'partition reader', close: () => reader.close() });
 
     const workers = workerCount(config);
-    const workingDays = workingCalendar(config);
     const pool = new VerifyPool({
       workers,
       maxQueuedBatchesPerWorker: config.pool.maxQueuedBatchesPerWorker,
       settings: {
         dataDir: config.dataDir,
         ...(encryptionKey === undefined ? {} : { encryptionKey }),
-        eligibleProcedures: config.rules.eligibleProcedures,
-        acceptEaeuImports: config.rules.acceptEaeuImports,
-        spareDigit: config.rules.spareDigit,
+        rules: config.rules,
         maxMessageBytes: config.pipeline.maxMessageBytes,
         requestsTopic: config.topics.requests,
         repartitionTopic: config.topics.repartition,
         commandsTopic: config.topics.commands,
-        deadlineWorkingDays: config.pending.deadlineWorkingDays,
-        utcOffsetMinutes: config.pending.utcOffsetMinutes,
-        holidays: [...workingDays.holidays],
-        workingDays: [...(workingDays.workingDays ?? [])],
+        deadlines: deadlineSettings(config),
       },
     });
     steps.push({ name: 'worker pool', close: () => pool.close() });
@@ -274,7 +265,11 @@ export async function startService(
       store,
       log,
       tables: [
-        declarationsTable(log, (id, bodies, timestamp) => marks.decisionBodies(id, bodies, timestamp)),
+        declarationsTable(
+          log,
+          (id, bodies, timestamp) => marks.decisionBodies(id, bodies, timestamp),
+          config.rules.hsCodesInScope,
+        ),
         tacTable(),
         blocklistTable(),
         localProductionTable(),

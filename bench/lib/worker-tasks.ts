@@ -3,6 +3,7 @@
  * requests as JSON, batches of them as input messages, and tasks for partition 0 of 1, so every
  * device is decided where it is and none is forwarded.
  */
+import { deadlineSettings, loadConfig } from '../../src/config/config.js';
 import {
   ENCODING_JSON,
   encodeTask,
@@ -14,19 +15,15 @@ import { requestAt } from './dataset.js';
 
 /** The settings the worker benchmarks run with: config/default.json's rules and calendar. */
 export function benchWorkerSettings(dataDir: string): WorkerSettings {
+  const config = loadConfig({ env: {} });
   return {
     dataDir,
-    eligibleProcedures: ['40', '53', '60', '94'],
-    acceptEaeuImports: true,
-    spareDigit: { operators: [], channels: [] },
-    maxMessageBytes: 65536,
+    rules: config.rules,
+    maxMessageBytes: config.pipeline.maxMessageBytes,
     requestsTopic: 'imei.verify.requests',
     repartitionTopic: 'imeiflow.requests.repartition',
     commandsTopic: 'imeiflow.commands',
-    deadlineWorkingDays: 1,
-    utcOffsetMinutes: 300,
-    holidays: [],
-    workingDays: [],
+    deadlines: deadlineSettings(config),
   };
 }
 

@@ -52,6 +52,11 @@ export function formatReport(report: LoadResult): string {
       `  header at ${report.format === 'xlsx' ? 'row' : 'line'} ${header.line}${header.sheet === null ? '' : ` of sheet ${JSON.stringify(header.sheet)}`}`,
     );
   }
+  if (report.rowsOutOfScope > 0) {
+    lines.push(
+      `  ${number.format(report.rowsOutOfScope)} rows outside the exchange's scope (HS code not in rules.hsCodesInScope): their IMEIs are not stored`,
+    );
+  }
   for (const r of report.rejections) lines.push(`  line ${r.line}: ${r.error}`);
   const unlisted = report.rowsRejected - report.rejections.length;
   if (unlisted > 0) lines.push(`  … and ${number.format(unlisted)} more rejected rows`);
@@ -81,7 +86,10 @@ export async function runLoad(
   options: RunLoadOptions,
 ): Promise<number> {
   const onProgress = options.json ? undefined : progressBar('loading');
-  const progress = onProgress === undefined ? {} : { onProgress };
+  const progress = {
+    hsCodesInScope: config.rules.hsCodesInScope,
+    ...(onProgress === undefined ? {} : { onProgress }),
+  };
   const actor = cliActor();
   const event = (report: LoadResult): AuditEvent => ({
     actor,

@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { type DeadlinePolicy, type DeadlineSettings, deadlinePolicyOf } from '../domain/deadline.js';
 import { isValidIinBin } from '../domain/ids.js';
 import { CHANNELS } from '../domain/types.js';
-import { type WorkingCalendar, workingCalendarOf } from '../domain/working-day.js';
+import { minuteOfDay, type WorkingCalendar, workingCalendarOf } from '../domain/working-day.js';
 import { ImeiflowError, messageOf } from '../errors.js';
 import { TOPIC_ROLE_NAMES, TOPIC_ROLES, type TopicRoleName } from '../kafka/topic-roles.js';
 import { DEFAULT_CALENDAR_FILE, DEFAULT_CONFIG_FILE } from '../paths.js';
@@ -20,6 +21,7 @@ const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
 const isRealDate = (date: string) =>
   /^\d{4}-\d{2}-\d{2}$/.test(date) && new Date(`${date}T00:00:00Z`).toISOString().startsWith(date);
 const calendarDate = isoDate.refine(isRealDate, 'must be a real date');
+const timeOfDay = z.string().refine((text) => minuteOfDay(text) !== undefined, 'must be a time of day HH:MM');
 
 /** One year of the working-day calendar: what it needs and where it comes from. */
 const calendarYear = z.strictObject({
@@ -39,6 +41,17 @@ export const calendarSchema = z
   .strictObject({
     $comment: z.array(z.string()).optional(),
     country: z.string().min(1),
+    /**
+     * The working hours a working day counts, local time (seed 004: 09:00–19:00 on working days;
+     * a filing after hours counts from the next working day).
+     */
+    workingHours: z
+      .strictObject({ start: timeOfDay, end: timeOfDay })
+      .refine((h) => (minuteOfDay(h.end) ?? 0) > (minuteOfDay(h.start) ?? 0), {
+        message: 'end must come after start',
+        path: ['end'],
+      })
+      .default({ start: '09:00', end: '19:00' }),
     years: z.record(z.string().regex(/^\d{4}$/, 'must be a year'), calendarYear),
   })
   .superRefine((calendar, ctx) => {
@@ -265,6 +278,12 @@ export const configSchema = z.strictObject({
      */
     acceptEaeuImports: z.boolean(),
     /**
+     * The ten-digit EAEU HS codes of the devices the exchange covers (seed 000 appendix 1:
+     * smartphones, other phones for cellular networks, tablets). A declaration under another code
+     * proves nothing (`hs_out_of_scope`) and its IMEIs are not stored.
+     */
+    hsCodesInScope: z.array(z.string().regex(/^\d{10}$/, 'must be a ten-digit HS code')).min(1),
+    /**
      * Operators and channels that send IMEIs from network signalling, whose 15th digit may be a
      * spare 0 instead of the check digit (3GPP TS 23.003 §6.2.1). Empty: the strict check for all.
      */
@@ -274,7 +293,20 @@ export const configSchema = z.strictObject({
     }),
   }),
   pending: z.strictObject({
+    /**
+     * A request's deadline, end to end from receipt, in working days counted in working hours
+     * (seed 000 §10: one working day). Waiting for KGD and a reviewer's work both come out of it.
+     */
     deadlineWorkingDays: z.number().int().min(0).max(30),
+    /**
+     * The working minutes a reviewer always gets once a request is theirs, even when waiting for
+     * KGD used up the deadline: KGD's wait ends this long before the deadline.
+     */
+    reviewMinimumWorkingMinutes: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 60),
     /** Astana time is UTC+5 all year since 1 March 2024. */
     utcOffsetMinutes: z.number().int().min(-720).max(840),
     /** The calendar file; null: the shipped `config/calendar/kz.json`. */
@@ -360,8 +392,14 @@ const ENV_VARIABLES: readonly {
   { name: 'IMEIFLOW_LOG_LEVEL', path: ['log', 'level'], kind: 'string' },
   { name: 'IMEIFLOW_ELIGIBLE_PROCEDURES', path: ['rules', 'eligibleProcedures'], kind: 'list' },
   { name: 'IMEIFLOW_ACCEPT_EAEU_IMPORTS', path: ['rules', 'acceptEaeuImports'], kind: 'boolean' },
+  { name: 'IMEIFLOW_HS_CODES_IN_SCOPE', path: ['rules', 'hsCodesInScope'], kind: 'list' },
   { name: 'IMEIFLOW_SPARE_DIGIT_OPERATORS', path: ['rules', 'spareDigit', 'operators'], kind: 'list' },
   { name: 'IMEIFLOW_SPARE_DIGIT_CHANNELS', path: ['rules', 'spareDigit', 'channels'], kind: 'list' },
+  {
+    name: 'IMEIFLOW_REVIEW_MINIMUM_WORKING_MINUTES',
+    path: ['pending', 'reviewMinimumWorkingMinutes'],
+    kind: 'int',
+  },
   { name: 'IMEIFLOW_CALENDAR_FILE', path: ['pending', 'calendarFile'], kind: 'string' },
   { name: 'IMEIFLOW_HOLIDAYS', path: ['pending', 'holidays'], kind: 'list' },
   { name: 'IMEIFLOW_WORKING_DAYS', path: ['pending', 'workingDays'], kind: 'list' },
@@ -537,6 +575,25 @@ function withCalendar(merged: JsonObject): string {
 export function workingCalendar(config: Config): WorkingCalendar {
   const { pending } = config;
   return workingCalendarOf(pending.calendar, pending, pending.utcOffsetMinutes);
+}
+
+/** The deadline policy as plain data (for worker threads): the calendar's dates and hours resolved. */
+export function deadlineSettings(config: Config): DeadlineSettings {
+  const { pending } = config;
+  const calendar = workingCalendar(config);
+  return {
+    workingDays: pending.deadlineWorkingDays,
+    reviewMinimumMinutes: pending.reviewMinimumWorkingMinutes,
+    utcOffsetMinutes: pending.utcOffsetMinutes,
+    holidays: [...calendar.holidays],
+    workingDates: [...(calendar.workingDays ?? [])],
+    workingHours: pending.calendar.workingHours,
+  };
+}
+
+/** The deadline of every waiting request (src/domain/deadline.ts). */
+export function deadlinePolicy(config: Config): DeadlinePolicy {
+  return deadlinePolicyOf(deadlineSettings(config));
 }
 
 /** The pool size: the configured number, else one worker per core. */

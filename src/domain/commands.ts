@@ -9,9 +9,10 @@
  */
 import { z } from 'zod';
 import { luhnDigit } from './imei.js';
+import { type DecisionFacts, isWithdrawal } from './kgd-order.js';
 import type { Revocation } from './outputs.js';
 import { type PurgeMarks, pendingPurged, registryPurged } from './retention.js';
-import { evaluate, type RuleSettings } from './rules.js';
+import { evaluate, inScope, provesEntry, type RuleSettings } from './rules.js';
 import type {
   ConfirmedDecision,
   Decision,
@@ -20,6 +21,8 @@ import type {
   RegistryEntry,
   RejectedDecision,
   ReviewDecision,
+  FlagReason,
+  VerifyRequest,
 } from './types.js';
 
 const body = z.string().regex(/^\d{14}$/, 'must be a 14-digit IMEI body');
@@ -36,6 +39,8 @@ export const commandSchema = z.discriminatedUnion('type', [
     decision: z.enum(['confirm', 'reject']),
     reason: z.string().min(1).max(1000),
     reviewer: z.string().min(1).max(200),
+    /** Confirm a request that still waits for KGD: the reviewer said so explicitly (audited). */
+    override: z.boolean().optional(),
     issuedAt,
   }),
   z.strictObject({
@@ -85,6 +90,20 @@ export interface CommandEffects {
   forget(body: string, imei: string): void;
   /** A purge: answer a waiting request with `decision` and drop it, keeping no outcome of it. */
   discard(entry: PendingEntry, decision: RejectedDecision): void;
+  /**
+   * A registered device goes to a reviewer (`kgd_refuted`). No result: its request's final
+   * outcome stands, and a reviewer's decision changes only БДИК's record.
+   */
+  flag(body: string, item: FlaggedDevice): void;
+  /** A flagged device leaves the review queue, without a result. */
+  unflag(body: string, entry: PendingEntry): void;
+}
+
+/** What `flag` puts before a reviewer. */
+export interface FlaggedDevice {
+  readonly request: VerifyRequest;
+  readonly reason: FlagReason;
+  readonly detail: string;
 }
 
 function imeiOf(bodyDigits: string): string {
@@ -113,18 +132,90 @@ export function reevaluateDevice(body: string, effects: CommandEffects): void {
 }
 
 /**
- * Rule 9: a registered device whose release decision KGD has since revoked is withdrawn from
- * БДИК. Reads the same index the rules do, so a revocation arriving through any door (the topic,
- * a file) is noticed by the device's owner.
+ * The decision KGD's order (src/domain/kgd-order.ts) left standing for one application and one
+ * device: the device's entry under it, else the application's record (a decision that names no
+ * IMEI, or an IMEI the index does not list).
  */
-export function revokeIfWithdrawn(body: string, effects: CommandEffects): void {
+function standingDecision(body: string, applicationId: string, view: IndexView): DecisionFacts | undefined {
+  return (
+    view.declarations(body)?.find((d) => d.applicationId === applicationId) ?? view.application(applicationId)
+  );
+}
+
+function withdrawalReason(applicationId: string, decision: DecisionFacts): string {
+  const what =
+    decision.status === 'revoked'
+      ? `KGD revoked the release decision of application ${applicationId}`
+      : `KGD refused release under application ${applicationId}`;
+  return decision.grounds === undefined ? what : `${what}: ${decision.grounds}`;
+}
+
+/**
+ * Whether KGD now refutes a device a reviewer confirmed: the application the request named is
+ * refused or revoked; or, when it named none, some application listing the device is, and none
+ * releases it under a procedure and an HS code that prove entry.
+ */
+function refutation(
+  body: string,
+  entry: RegistryEntry,
+  view: IndexView,
+  rules: RuleSettings,
+): { applicationId: string; decision: DecisionFacts } | undefined {
+  if (entry.applicationId !== null) {
+    const decision = standingDecision(body, entry.applicationId, view);
+    return decision !== undefined && isWithdrawal(decision.status)
+      ? { applicationId: entry.applicationId, decision }
+      : undefined;
+  }
+  const declarations = view.declarations(body) ?? [];
+  const proven = declarations.some(
+    (d) => d.status === 'released' && provesEntry(d.procedure, rules) && inScope(d.hsCode, rules),
+  );
+  const refuted = declarations.find((d) => isWithdrawal(d.status));
+  return proven || refuted === undefined
+    ? undefined
+    : { applicationId: refuted.applicationId, decision: refuted };
+}
+
+/**
+ * Rule 9: KGD's decision about a registered device changed. A refusal or revocation withdraws
+ * every registration its application proved, whatever the evidence (`kgd-release`,
+ * `eaeu-import`): БДИК gets one revocation with the reason. A device a reviewer confirmed that
+ * KGD now refutes goes to a reviewer (`kgd_refuted`): it is neither kept nor withdrawn without
+ * one. Reads the same index the rules do, so a decision arriving through any door (the topic, a
+ * file) is noticed by the device's owner. Idempotent: a withdrawn device is no longer registered,
+ * and a device already waiting for a reviewer is not sent again.
+ */
+export function withdrawIfRefuted(body: string, effects: CommandEffects): void {
   const entry = effects.registeredOf(body);
-  if (entry === undefined || entry.applicationId === null || entry.evidence !== 'kgd-release') return;
-  const applicationId = entry.applicationId;
-  const listed = effects.view.declarations(body)?.find((d) => d.applicationId === applicationId);
-  const status = listed?.status ?? effects.view.application(applicationId)?.status;
-  if (status !== 'revoked') return;
-  revoke(body, applicationId, `KGD revoked the release decision of application ${applicationId}`, effects);
+  if (entry === undefined) return;
+  if (entry.evidence === 'kgd-release' || entry.evidence === 'eaeu-import') {
+    if (entry.applicationId === null) return;
+    const decision = standingDecision(body, entry.applicationId, effects.view);
+    if (decision === undefined || !isWithdrawal(decision.status)) return;
+    revoke(body, entry.applicationId, withdrawalReason(entry.applicationId, decision), effects);
+    return;
+  }
+  if (entry.evidence !== 'manual') return;
+  const refuted = refutation(body, entry, effects.view, effects.rules);
+  if (refuted === undefined) return;
+  const { requestId } = entry;
+  if (effects.pendingOf(body).some((e) => e.request.requestId === requestId)) return;
+  effects.flag(body, {
+    request: {
+      requestId,
+      imei: entry.imei,
+      // The registry does not record the operator that asked (it is БДИК's record).
+      operator: '',
+      channel: 'import',
+      ...(entry.ownerId === null ? {} : { ownerId: entry.ownerId }),
+      ...(entry.msisdn === null ? {} : { msisdn: entry.msisdn }),
+      // The application that refutes it: the one the reviewer looks at.
+      applicationId: refuted.applicationId,
+    },
+    reason: 'kgd_refuted',
+    detail: `confirmed by a reviewer at ${entry.at}; since then ${withdrawalReason(refuted.applicationId, refuted.decision)}`,
+  });
 }
 
 function revoke(body: string, applicationId: string, reason: string, effects: CommandEffects): void {
@@ -159,20 +250,48 @@ function deadline(command: Extract<Command, { type: 'deadline' }>, effects: Comm
 function review(command: Extract<Command, { type: 'review' }>, effects: CommandEffects): void {
   const entry = effects.pendingOf(command.body).find((e) => e.request.requestId === command.requestId);
   if (entry === undefined) return;
-  const imei = imeiOf(command.body);
-  if (command.decision === 'reject') {
-    const decision: RejectedDecision = {
-      outcome: 'rejected',
-      requestId: entry.request.requestId,
-      imei,
-      body: command.body,
-      reason: 'review_rejected',
-      detail: `rejected by reviewer ${command.reviewer}: ${command.reason}`,
-    };
-    effects.settle(entry, decision);
+  if (entry.reason === 'kgd_refuted') {
+    reviewRefuted(command, entry, effects);
     return;
   }
-  const tac = effects.view.tac(command.body.slice(0, 8));
+  const imei = imeiOf(command.body);
+  const by = `reviewer ${command.reviewer}`;
+  const rejectedAs = (reason: RejectedDecision['reason'], detail: string): RejectedDecision => ({
+    outcome: 'rejected',
+    requestId: entry.request.requestId,
+    imei,
+    body: command.body,
+    reason,
+    detail,
+  });
+  if (command.decision === 'reject') {
+    effects.settle(entry, rejectedAs('review_rejected', `rejected by ${by}: ${command.reason}`));
+    return;
+  }
+  // KGD may still answer: only an explicit override confirms before it has (the control plane
+  // asks for one and audits it; a command without one changes nothing).
+  if (entry.stage === 'awaiting_kgd' && command.override !== true) return;
+  // Rules 3 and 4 hold for a person's confirmation too, as they stand when it is applied.
+  const tacCode = command.body.slice(0, 8);
+  const tac = effects.view.tac(tacCode);
+  if (tac === undefined) {
+    effects.settle(
+      entry,
+      rejectedAs('tac_unknown', `confirmed by ${by}, but TAC ${tacCode} is no longer in the TAC table`),
+    );
+    return;
+  }
+  const block = effects.view.blocked(command.body);
+  if (block !== undefined) {
+    effects.settle(
+      entry,
+      rejectedAs(
+        'blocklisted',
+        `confirmed by ${by}, but the device is now blocked by ${block.source}: ${block.reason}`,
+      ),
+    );
+    return;
+  }
   const decision: ConfirmedDecision = {
     outcome: 'confirmed',
     requestId: entry.request.requestId,
@@ -181,18 +300,37 @@ function review(command: Extract<Command, { type: 'review' }>, effects: CommandE
     evidence: 'manual',
     applicationId: entry.request.applicationId ?? null,
     procedure: null,
-    device: {
-      tac: command.body.slice(0, 8),
-      brand: tac?.brand ?? 'Unknown',
-      model: tac?.model ?? 'Unknown',
-      deviceType: tac?.deviceType ?? 'Unknown',
-    },
+    device: { tac: tac.tac, brand: tac.brand, model: tac.model, deviceType: tac.deviceType },
     ownerId: entry.request.ownerId ?? null,
     msisdn: entry.request.msisdn ?? null,
     notify: true,
-    detail: `confirmed by reviewer ${command.reviewer}: ${command.reason}`,
+    detail: `confirmed by ${by}${command.override === true ? ' before KGD answered (override)' : ''}: ${command.reason}`,
   };
   effects.settle(entry, decision);
+}
+
+/**
+ * A reviewer's decision about a device they confirmed that KGD now refutes: `confirm` keeps its
+ * registration, `reject` withdraws it from БДИК with the reviewer's reason.
+ */
+function reviewRefuted(
+  command: Extract<Command, { type: 'review' }>,
+  entry: PendingEntry,
+  effects: CommandEffects,
+): void {
+  effects.unflag(command.body, entry);
+  if (command.decision === 'confirm') return;
+  const registered = effects.registeredOf(command.body);
+  if (registered === undefined || registered.requestId !== entry.request.requestId) return;
+  effects.revoke(command.body, {
+    imei: registered.imei,
+    requestId: registered.requestId,
+    applicationId: entry.request.applicationId ?? registered.applicationId ?? '',
+    ownerId: registered.ownerId,
+    msisdn: registered.msisdn,
+    reason: `withdrawn by reviewer ${command.reviewer} after KGD refuted it: ${command.reason}`,
+    revokedAt: effects.at.toISOString(),
+  });
 }
 
 /**
@@ -215,6 +353,11 @@ function purge(command: Extract<Command, { type: 'purge' }>, effects: CommandEff
   }
   for (const waiting of effects.pendingOf(body)) {
     if (!pendingPurged(body, waiting, marks)) continue;
+    // A flagged registration's request has its outcome already: nobody waits for an answer.
+    if (waiting.reason === 'kgd_refuted') {
+      effects.unflag(body, waiting);
+      continue;
+    }
     effects.discard(waiting, {
       outcome: 'rejected',
       requestId: waiting.request.requestId,

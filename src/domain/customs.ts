@@ -5,6 +5,8 @@
  * accepted on one path is accepted on the other.
  */
 
+import { foldedText, procedureByName } from './kgd-vocabulary.js';
+
 /** Spaces of any kind Excel and KGD exports put between digit groups (NBSP included). */
 const SPACES = /[\s\u00a0\u2007\u202f]+/g;
 
@@ -19,13 +21,16 @@ const SPACES = /[\s\u00a0\u2007\u202f]+/g;
  * - `4000`, `4000000`, `40 00 000`: box 37 of a goods declaration: the procedure, the previous
  *   procedure (2 digits) and the feature of the movement (3 digits). Only the first two digits
  *   are the procedure; the others do not change what proves legal entry (seed 000 §8).
- * The direction may precede any of these (`ИМ 40 00 000`).
+ * The direction may precede any of these (`ИМ 40 00 000`). The procedure's name, in Russian or
+ * Kazakh, is read as its code too (`PROCEDURE_NAMES` in kgd-vocabulary.ts).
  */
 export function normaliseProcedure(text: string): string | Error {
   const compact = text.replace(SPACES, ' ').trim();
   if (compact.length === 0) return new Error('customs procedure code is empty');
   const match = /^(?:(?:ИМ|IM)\s?)?(\d{2})(?:\s?(\d{2})(?:\s?(\d{3}))?)?$/iu.exec(compact);
   if (match === null) {
+    const named = procedureByName(compact);
+    if (named !== undefined) return named;
     return new Error(
       `customs procedure ${JSON.stringify(text)} is not a procedure code (40, ИМ 40, 4000, 4000000 or 40 00 000)`,
     );
@@ -56,35 +61,26 @@ export function normaliseHsCode(text: string): string | Error {
 export const IMPORT_KINDS = ['customs', 'eaeu'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
 
-/** Lower case, letters and digits only, Latin look-alikes of а е о с read as Cyrillic. */
-function folded(text: string): string {
-  return text
-    .normalize('NFKC')
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}]/gu, '')
-    .replace(/[aeoc]/g, (c) => ({ a: 'а', e: 'е', o: 'о', c: 'с' })[c] ?? c);
-}
-
 /**
  * What marks an import from an EAEU member state, in a procedure cell or an import-kind cell:
  * `ЕАЭС` (Russian), `ЕАЭО` (Kazakh), `EAEU`, `ввоз из ЕАЭС`; any case, spacing or punctuation.
  */
-const EAEU_MARKERS = new Set(['ЕАЭС', 'ЕАЭО', 'EAEU', 'ввоз из ЕАЭС'].map(folded));
+const EAEU_MARKERS = new Set(['ЕАЭС', 'ЕАЭО', 'EAEU', 'ввоз из ЕАЭС'].map(foldedText));
 /** An import-kind cell naming the usual case: a customs declaration (ДТ, декларация на товары). */
 const CUSTOMS_MARKERS = new Set(
-  ['customs', 'таможенная', 'таможенная декларация', 'ДТ', 'декларация на товары'].map(folded),
+  ['customs', 'таможенная', 'таможенная декларация', 'ДТ', 'декларация на товары'].map(foldedText),
 );
 
 /** Whether a procedure or import-kind text says "import from an EAEU member state". */
 export function isEaeuMarker(text: string): boolean {
-  return EAEU_MARKERS.has(folded(text));
+  return EAEU_MARKERS.has(foldedText(text));
 }
 
 /** An import-kind cell: undefined when empty (the procedure cell then decides), else the kind or an Error. */
 export function parseImportKind(text: string): ImportKind | undefined | Error {
   if (text.trim().length === 0) return undefined;
   if (isEaeuMarker(text)) return 'eaeu';
-  if (CUSTOMS_MARKERS.has(folded(text))) return 'customs';
+  if (CUSTOMS_MARKERS.has(foldedText(text))) return 'customs';
   return new Error(
     `import kind ${JSON.stringify(text)} is neither eaeu (ЕАЭС: from an EAEU member state) nor customs (a customs declaration)`,
   );

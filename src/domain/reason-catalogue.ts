@@ -8,6 +8,8 @@
 import {
   EVIDENCE_KINDS,
   type Evidence,
+  FLAG_REASONS,
+  type FlagReason,
   PENDING_REASONS,
   type PendingReason,
   REJECT_REASONS,
@@ -20,7 +22,7 @@ export const LANGUAGES = ['ru', 'kk', 'en'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
 /** Reason codes, evidence kinds, and the stage `review` (the stage `awaiting_kgd` is its reason). */
-export type CatalogueCode = RejectReason | PendingReason | ReviewReason | Evidence | 'review';
+export type CatalogueCode = RejectReason | PendingReason | ReviewReason | FlagReason | Evidence | 'review';
 
 type Texts = Readonly<Record<Language, string>>;
 
@@ -66,6 +68,11 @@ export const REASON_CATALOGUE: Readonly<Record<CatalogueCode, Texts>> = {
     ru: 'Таможенная процедура не подтверждает законный ввоз',
     kk: 'Кедендік рәсім заңды әкелуді растамайды',
   },
+  hs_out_of_scope: {
+    en: 'The goods were declared under an HS code outside the devices this exchange covers',
+    ru: 'Товар задекларирован под кодом ТН ВЭД вне перечня устройств, охватываемых обменом',
+    kk: 'Тауар алмасу қамтитын құрылғылар тізбесінен тыс СЭҚ ТН кодымен декларацияланған',
+  },
   review_rejected: {
     en: 'Rejected by a reviewer',
     ru: 'Отклонено при ручной проверке',
@@ -95,6 +102,11 @@ export const REASON_CATALOGUE: Readonly<Record<CatalogueCode, Texts>> = {
     en: 'The device is registered to another owner',
     ru: 'Устройство зарегистрировано на другого владельца',
     kk: 'Құрылғы басқа иеге тіркелген',
+  },
+  kgd_refuted: {
+    en: 'Confirmed by a reviewer, since refused or revoked by KGD: a reviewer keeps or withdraws it',
+    ru: 'Подтверждено вручную, затем КГД отказал или отозвал решение: требуется повторная проверка',
+    kk: 'Қолмен расталған, кейін МКК бас тартты немесе шешімді кері қайтарды: қайта тексеру қажет',
   },
   review: {
     en: 'Waiting for a reviewer',
@@ -128,6 +140,7 @@ export const CATALOGUE_CODES: readonly CatalogueCode[] = [
   ...REJECT_REASONS,
   ...PENDING_REASONS,
   ...REVIEW_REASONS,
+  ...FLAG_REASONS,
   ...EVIDENCE_KINDS,
   'review',
 ];

@@ -13,7 +13,7 @@ import {
 } from './customs.js';
 import { isValidIinBin } from './ids.js';
 import { normaliseImei } from './imei.js';
-import { DECLARATION_STATUSES } from './types.js';
+import { parseDeclarationStatus } from './kgd-vocabulary.js';
 
 /** A field read with one of the `customs.ts` normalisers: its canonical form, or an issue. */
 function customsCode(normalise: (text: string) => string | Error) {
@@ -54,7 +54,21 @@ export const releaseDecisionSchema = z
       }),
     /** `eaeu`: an import from another EAEU member state, which has no customs procedure (seed 000 §4(6)). */
     importKind: z.enum(IMPORT_KINDS).optional(),
-    status: z.enum(DECLARATION_STATUSES),
+    /** Any spelling of KGD's vocabulary (kgd-vocabulary.ts), parsed to the canonical status. */
+    status: z
+      .string()
+      .max(200)
+      .describe(
+        "released, refused, revoked, or registered (submitted, in the risk check: nothing decided yet); KGD's Russian and Kazakh spellings are read too (docs/domain.md, KGD's vocabulary)",
+      )
+      .transform((text, ctx) => {
+        const status = parseDeclarationStatus(text);
+        if (status instanceof Error) {
+          ctx.addIssue({ code: 'custom', message: status.message, input: text });
+          return z.NEVER;
+        }
+        return status;
+      }),
     /** Ten digits, or grouped with spaces or dots (`8517 13 000 0`); parsed to ten digits. */
     hsCode: customsCode(normaliseHsCode).nullish(),
     declarantId: z.string().refine(isValidIinBin, 'must be a valid IIN/BIN').nullish(),

@@ -34,6 +34,13 @@ export interface RuleSettings {
    */
   readonly acceptEaeuImports?: boolean;
   /**
+   * The HS codes of the devices the exchange covers (seed 000 appendix 1; `rules.hsCodesInScope`).
+   * A decision under another code proves nothing. A decision without an HS code is taken as in
+   * scope: KGD's export need not carry one (seed 000 appendix 2 lists application, procedure and
+   * IMEI only). Absent: every code is in scope.
+   */
+  readonly hsCodesInScope?: ReadonlySet<string>;
+  /**
    * Operators and channels whose IMEIs may come from network signalling, with a spare digit 0
    * in place of the check digit (3GPP TS 23.003 §6.2.1; `normaliseImei`). Absent: the strict
    * check for every request.
@@ -41,15 +48,20 @@ export interface RuleSettings {
   readonly spareDigit?: { readonly operators: ReadonlySet<string>; readonly channels: ReadonlySet<string> };
 }
 
-/** The rules' settings from their configured form (config `rules`, the workers' settings). */
-export function ruleSettingsOf(rules: {
+/** The rules' configured form: config `rules` as validated (src/config/config.ts), plain data. */
+export interface RuleConfig {
   readonly eligibleProcedures: readonly string[];
   readonly acceptEaeuImports: boolean;
+  readonly hsCodesInScope: readonly string[];
   readonly spareDigit: { readonly operators: readonly string[]; readonly channels: readonly string[] };
-}): RuleSettings {
+}
+
+/** The rules' settings from their configured form (config `rules`, the workers' settings). */
+export function ruleSettingsOf(rules: RuleConfig): RuleSettings {
   return {
     eligibleProcedures: new Set(rules.eligibleProcedures),
     acceptEaeuImports: rules.acceptEaeuImports,
+    hsCodesInScope: new Set(rules.hsCodesInScope),
     spareDigit: {
       operators: new Set(rules.spareDigit.operators),
       channels: new Set(rules.spareDigit.channels),
@@ -62,6 +74,28 @@ export function provesEntry(procedure: string | null, settings: RuleSettings): b
   return procedure === null
     ? settings.acceptEaeuImports !== false
     : settings.eligibleProcedures.has(procedure);
+}
+
+/** Whether a decision's HS code is one the exchange covers; a decision without one is taken as in scope. */
+export function inScope(hsCode: string | null, settings: RuleSettings): boolean {
+  return hsCode === null || settings.hsCodesInScope === undefined || settings.hsCodesInScope.has(hsCode);
+}
+
+/** The rejection of a request whose evidence was declared under an HS code outside the scope. */
+function outOfScope(
+  request: VerifyRequest,
+  imei: string,
+  body: string,
+  applicationId: string,
+  hsCode: string | null,
+): RejectedDecision {
+  return rejected(
+    request,
+    imei,
+    body,
+    'hs_out_of_scope',
+    `application ${applicationId} declares HS code ${hsCode}, outside the devices this exchange covers (seed 000 appendix 1)`,
+  );
 }
 
 /** The evidence a release of this procedure gives. */
@@ -292,6 +326,9 @@ function applicationOutcome(
     return pending(request, imei, body, `no KGD release decision yet for application ${applicationId}`);
   }
   if (status === 'refused' || status === 'revoked') return refusedOutcome(request, imei, body, decided);
+  // Out of scope before "does not list": the IMEIs of such a declaration are not stored.
+  if (!inScope(decided.hsCode, settings))
+    return outOfScope(request, imei, body, applicationId, decided.hsCode);
   if (listed === undefined) {
     return rejected(
       request,
@@ -340,6 +377,7 @@ function anyDeclarationOutcome(
   }
   let eligible: DeclarationEntry | undefined;
   let ineligible: DeclarationEntry | undefined;
+  let unscoped: DeclarationEntry | undefined;
   let refusal: DeclarationEntry | undefined;
   for (const entry of declarations) {
     trace?.(
@@ -347,7 +385,9 @@ function anyDeclarationOutcome(
       'customs',
     );
     if (entry.status === 'released') {
-      if (provesEntry(entry.procedure, settings)) {
+      if (!inScope(entry.hsCode, settings)) {
+        unscoped ??= entry;
+      } else if (provesEntry(entry.procedure, settings)) {
         // The latest eligible release is the evidence we cite.
         if (eligible === undefined || (entry.decidedAt ?? '') > (eligible.decidedAt ?? '')) eligible = entry;
       } else {
@@ -369,6 +409,7 @@ function anyDeclarationOutcome(
       releasedDetail(eligible.applicationId, eligible.procedure),
     );
   }
+  if (unscoped !== undefined) return outOfScope(request, imei, body, unscoped.applicationId, unscoped.hsCode);
   if (ineligible !== undefined) {
     return rejected(
       request,

@@ -16,6 +16,7 @@ export const REJECT_REASONS = [
   'declaration_refused',
   'declaration_mismatch',
   'procedure_not_eligible',
+  'hs_out_of_scope',
   'review_rejected',
   'duplicate_request',
   'purged',
@@ -27,6 +28,15 @@ export type PendingReason = (typeof PENDING_REASONS)[number];
 
 export const REVIEW_REASONS = ['kgd_timeout', 'owner_conflict'] as const;
 export type ReviewReason = (typeof REVIEW_REASONS)[number];
+
+/**
+ * Why a registered device is in the review queue without a request waiting. `kgd_refuted`: a
+ * reviewer confirmed it and KGD has since refused or revoked it; it stays registered until a
+ * reviewer keeps or withdraws it: never silently kept, never silently withdrawn. No result is ever
+ * published for it (its request's final outcome stands).
+ */
+export const FLAG_REASONS = ['kgd_refuted'] as const;
+export type FlagReason = (typeof FLAG_REASONS)[number];
 
 /**
  * `kgd-release`: KGD released the device under an eligible customs procedure. `eaeu-import`: KGD
@@ -106,6 +116,12 @@ export interface ApplicationRecord {
   readonly decidedAt: string | null;
   /** The grounds of the application's latest decision, when KGD gave them (DeclarationEntry.grounds). */
   readonly grounds?: string;
+  /**
+   * The latest refusal or revocation of the whole application (one that named no IMEI): it
+   * stands for every IMEI the application lists, including IMEIs a decision of an earlier date
+   * lists after it arrived (src/store/declarations.ts).
+   */
+  readonly wide?: DeclarationEntry;
 }
 
 /** A device produced or repaired in Kazakhstan: proof of legal presence for channel `local`. */
@@ -217,7 +233,7 @@ export interface PendingEntry {
   readonly partition: number;
   readonly source: SourceId;
   readonly stage: 'awaiting_kgd' | 'review';
-  readonly reason: PendingReason | ReviewReason;
+  readonly reason: PendingReason | ReviewReason | FlagReason;
   readonly detail: string;
   /**
    * When the request was received: its Kafka timestamp (ISO, UTC). The deadline runs from here,

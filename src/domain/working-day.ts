@@ -1,6 +1,8 @@
 /**
- * Working-day arithmetic in Astana time (UTC+5 all year since 1 March 2024): a request that has
- * waited one working day for KGD goes to a reviewer (seed 000 §10–11).
+ * Working-time arithmetic in Astana time (UTC+5 all year since 1 March 2024): a request is
+ * confirmed or rejected within one working day of receipt (seed 000 §10), counted in working
+ * hours, 09:00–19:00 by default (seed 004, the state services' working hours: a filing after hours
+ * counts from the next working day).
  *
  * The five-day week, with Kazakhstan's calendar as data (`config/calendar/kz.json`): public
  * holidays, the days off a holiday on a weekend moves to the next working day (Law No. 267 "On
@@ -18,6 +20,26 @@ export interface WorkingCalendar {
    * government decree made a working day. Absent: none.
    */
   readonly workingDays?: ReadonlySet<string>;
+  /** The working hours of a working day, local time. Absent: the whole day (00:00–24:00). */
+  readonly hours?: WorkingHours;
+}
+
+/** A working day's hours, in minutes after local midnight: 09:00–19:00 is 540–1140. */
+export interface WorkingHours {
+  readonly startMinute: number;
+  readonly endMinute: number;
+}
+
+/** `"09:00"` → 540; undefined when it is not a time of day. */
+export function minuteOfDay(text: string): number | undefined {
+  const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(text);
+  return match === null ? undefined : Number(match[1]) * 60 + Number(match[2]);
+}
+
+/** How many working minutes a working day has. */
+export function workingDayMinutes(calendar: WorkingCalendar): number {
+  const hours = calendar.hours;
+  return hours === undefined ? 1440 : hours.endMinute - hours.startMinute;
 }
 
 function isWorkingDay(localMidnightMs: number, calendar: WorkingCalendar): boolean {
@@ -47,6 +69,8 @@ export interface CalendarYear {
 }
 
 export interface CalendarData {
+  /** Local times of day, `"09:00"` and `"19:00"`; absent: the whole day is working time. */
+  readonly workingHours?: { readonly start: string; readonly end: string } | undefined;
   /** Keyed by the year, `"2026"`. */
   readonly years: Readonly<Record<string, CalendarYear>>;
 }
@@ -60,6 +84,7 @@ export function workingCalendarOf(
   extra: { readonly holidays: readonly string[]; readonly workingDays: readonly string[] },
   utcOffsetMinutes: number,
 ): WorkingCalendar {
+  const hours = workingHoursOf(data);
   const holidays = new Set(extra.holidays);
   const workingDays = new Set(extra.workingDays);
   for (const year of Object.values(data.years)) {
@@ -67,7 +92,21 @@ export function workingCalendarOf(
     for (const date of Object.keys(year.workingDays)) workingDays.add(date);
   }
   for (const date of workingDays) holidays.delete(date);
-  return { utcOffsetMinutes, holidays, workingDays };
+  return hours === undefined
+    ? { utcOffsetMinutes, holidays, workingDays }
+    : { utcOffsetMinutes, holidays, workingDays, hours };
+}
+
+/** The calendar's working hours, as minutes; undefined when it gives none (the whole day). */
+function workingHoursOf(data: CalendarData): WorkingHours | undefined {
+  if (data.workingHours === undefined) return undefined;
+  const startMinute = minuteOfDay(data.workingHours.start);
+  const endMinute = minuteOfDay(data.workingHours.end);
+  if (startMinute === undefined || endMinute === undefined || endMinute <= startMinute)
+    throw new Error(
+      `working hours ${data.workingHours.start}–${data.workingHours.end} are not a span of one day`,
+    );
+  return { startMinute, endMinute };
 }
 
 /** The local calendar year of an instant. */
@@ -87,28 +126,41 @@ export function calendarCoveredUntil(data: CalendarData, now: Date, utcOffsetMin
 }
 
 /**
- * The moment `days` working days after `at`: the same local clock time that many working days
- * later. A start on a weekend or holiday counts from the next working day's midnight. Zero days
- * is `at` itself.
+ * The moment `days` working days after `at`, counted in working time: one working day is the
+ * length of one day's working hours. A start outside working hours counts from the next start of
+ * working hours, so a request received at 20:00 on Friday is due at 19:00 on Monday, and one
+ * received at 18:30 on Friday at 18:30 on the next working day. Zero days is `at` itself.
  */
 export function addWorkingDays(at: Date, days: number, calendar: WorkingCalendar): Date {
   // Zero days is "at once", whatever the day: a deployment that wants immediate review says so.
   if (days === 0) return at;
+  return addWorkingMinutes(at, days * workingDayMinutes(calendar), calendar);
+}
+
+/**
+ * The moment `minutes` of working time after `at`. A deadline that uses up a day's working hours
+ * exactly falls at their end (19:00), not at the next day's start. Zero minutes is `at` itself.
+ */
+export function addWorkingMinutes(at: Date, minutes: number, calendar: WorkingCalendar): Date {
+  if (minutes <= 0) return at;
   const offsetMs = calendar.utcOffsetMinutes * 60_000;
+  const startMs = (calendar.hours?.startMinute ?? 0) * 60_000;
+  const endMs = (calendar.hours?.endMinute ?? 1440) * 60_000;
   // Work in "local time as if it were UTC", then shift back.
   let local = at.getTime() + offsetMs;
-  let midnight = Math.floor(local / DAY_MS) * DAY_MS;
-  if (!isWorkingDay(midnight, calendar)) {
-    do midnight += DAY_MS;
-    while (!isWorkingDay(midnight, calendar));
-    local = midnight;
+  let remaining = minutes * 60_000;
+  for (;;) {
+    const midnight = Math.floor(local / DAY_MS) * DAY_MS;
+    if (!isWorkingDay(midnight, calendar) || local >= midnight + endMs) {
+      local = midnight + DAY_MS;
+      continue;
+    }
+    if (local < midnight + startMs) local = midnight + startMs;
+    const available = midnight + endMs - local;
+    if (remaining <= available) return new Date(local + remaining - offsetMs);
+    remaining -= available;
+    local = midnight + DAY_MS;
   }
-  const timeOfDay = local - midnight;
-  for (let added = 0; added < days; ) {
-    midnight += DAY_MS;
-    if (isWorkingDay(midnight, calendar)) added++;
-  }
-  return new Date(midnight + timeOfDay - offsetMs);
 }
 
 /**

@@ -102,10 +102,14 @@ export function declarationsClusterSink(target: ClusterTarget): RowSink<Declarat
       const messages: OutgoingMessage[] = [];
       let entry: DeclarationEntry | undefined;
       let bodies: string[] = [];
+      // A decision whose rows are all out of scope is still published, with no IMEI: every
+      // instance records the application, so a request naming it is answered `hs_out_of_scope`.
+      let withheld = false;
       const emit = (): void => {
-        if (entry !== undefined && bodies.length > 0)
+        if (entry !== undefined && (bodies.length > 0 || withheld))
           messages.push(json(target.topics.decisions, entry.applicationId, releaseDecisionOf(entry, bodies)));
         bodies = [];
+        withheld = false;
       };
       for (const { value } of rows) {
         if (
@@ -116,7 +120,8 @@ export function declarationsClusterSink(target: ClusterTarget): RowSink<Declarat
           emit();
           entry = value.entry;
         }
-        bodies.push(value.body);
+        if (value.body === null) withheld = true;
+        else bodies.push(value.body);
       }
       emit();
       await publish(target, messages);

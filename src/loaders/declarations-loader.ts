@@ -3,15 +3,17 @@
  * IMEI, under the Russian headers of the export or their snake_case names; CSV or XLSX.
  */
 import { normaliseHsCode, parseImportKind, resolveProcedure } from '../domain/customs.js';
+import { parseDeclarationStatus } from '../domain/kgd-vocabulary.js';
 import { MAX_GROUNDS_CHARS } from '../domain/release-decision.js';
-import { DECLARATION_STATUSES, type DeclarationEntry, type DeclarationStatus } from '../domain/types.js';
+import type { DeclarationEntry, DeclarationStatus } from '../domain/types.js';
 import { type ApplicationDecision, applyApplicationDecision } from '../store/declarations.js';
 import type { Store } from '../store/store.js';
 import { parseImeiCell, parseTimestamp } from './fields.js';
 import { type LoadOptions, type LoadReport, loadTable, type RowSink, type TableSpec } from './load-table.js';
 
 export interface DeclarationRow {
-  readonly body: string;
+  /** Null for a row outside the exchange's scope: its application is recorded, its IMEI is not. */
+  readonly body: string | null;
   readonly entry: DeclarationEntry;
 }
 
@@ -25,21 +27,9 @@ type DeclarationField =
   | 'decidedAt'
   | 'grounds';
 
-const STATUS_ALIASES: Record<string, DeclarationStatus> = {
-  выпущено: 'released',
-  'выпуск разрешен': 'released',
-  отказано: 'refused',
-  'отказ в выпуске': 'refused',
-  зарегистрировано: 'registered',
-  отозвано: 'revoked',
-};
-
-function parseStatus(text: string): DeclarationStatus | undefined {
-  if (text.length === 0) return 'released';
-  const lower = text.toLowerCase();
-  return (DECLARATION_STATUSES as readonly string[]).includes(lower)
-    ? (lower as DeclarationStatus)
-    : STATUS_ALIASES[lower];
+/** An empty status cell is a release: the monthly export lists released goods (seed 000 §11). */
+function parseStatus(text: string): DeclarationStatus | Error {
+  return text.length === 0 ? 'released' : parseDeclarationStatus(text);
 }
 
 export const DECLARATIONS_SPEC: TableSpec<DeclarationField, DeclarationRow> = {
@@ -65,7 +55,7 @@ export const DECLARATIONS_SPEC: TableSpec<DeclarationField, DeclarationRow> = {
       required: false,
     },
   ],
-  parseRow(cell, origin) {
+  parseRow(cell, origin, options) {
     const applicationId = cell('applicationId');
     if (applicationId.length === 0) return { ok: false, error: 'application ID is empty' };
     if (applicationId.length > 128)
@@ -77,12 +67,7 @@ export const DECLARATIONS_SPEC: TableSpec<DeclarationField, DeclarationRow> = {
     const imei = parseImeiCell(cell('imei'), origin('imei'));
     if (imei instanceof Error) return { ok: false, error: imei.message };
     const status = parseStatus(cell('status'));
-    if (status === undefined) {
-      return {
-        ok: false,
-        error: `status ${JSON.stringify(cell('status'))} is not one of ${DECLARATION_STATUSES.join(', ')}`,
-      };
-    }
+    if (status instanceof Error) return { ok: false, error: status.message };
     // The HS code only describes the goods; a bad one must not cost the device its evidence
     // (seed 000 appendix 2 lists application, procedure and IMEI): the row loads without it.
     const rawHsCode = cell('hsCode');
@@ -110,9 +95,19 @@ export const DECLARATIONS_SPEC: TableSpec<DeclarationField, DeclarationRow> = {
       // Absent rather than empty: an entry without grounds keeps its shared stored shape.
       ...(grounds.length === 0 ? {} : { grounds }),
     };
-    return warnings.length === 0
-      ? { ok: true, value: { body: imei.body, entry } }
-      : { ok: true, value: { body: imei.body, entry }, warnings };
+    // Seed 000 appendix 1: the exchange covers three HS codes. A row under another code proves no
+    // device's entry, and its IMEI is customs data this service has no purpose to keep.
+    const outOfScope =
+      entry.hsCode !== null &&
+      options.hsCodesInScope !== undefined &&
+      !options.hsCodesInScope.includes(entry.hsCode);
+    const value = { body: outOfScope ? null : imei.body, entry };
+    return {
+      ok: true,
+      value,
+      ...(warnings.length === 0 ? {} : { warnings }),
+      ...(outOfScope ? { outOfScope } : {}),
+    };
   },
 };
 
@@ -127,7 +122,8 @@ export function declarationsSink(store: Store): RowSink<DeclarationRow> {
           current = { entry: value.entry, bodies: [] };
           decisions.push(current);
         }
-        current.bodies.push(value.body);
+        // Out of scope: the application is recorded (it answers `hs_out_of_scope`), the IMEI not.
+        if (value.body !== null) current.bodies.push(value.body);
       }
       await store.env.transaction(() => {
         for (const decision of decisions) applyApplicationDecision(store, decision);

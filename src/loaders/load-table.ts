@@ -15,8 +15,18 @@ export interface ColumnSpec<F extends string> {
 }
 
 export type RowResult<R> =
-  /** `warnings`: what was wrong with the row but did not stop it loading, reported on its line. */
-  | { readonly ok: true; readonly value: R; readonly warnings?: readonly string[] }
+  /**
+   * `warnings`: what was wrong with the row but did not stop it loading, reported on its line.
+   * `outOfScope`: a good row about something this service does not keep (a declaration under an HS
+   * code outside the exchange): the sink gets it to record what it may, and the report counts it
+   * apart from the rows loaded.
+   */
+  | {
+      readonly ok: true;
+      readonly value: R;
+      readonly warnings?: readonly string[];
+      readonly outOfScope?: boolean;
+    }
   | { readonly ok: false; readonly error: string };
 
 /** Where a cell's text came from, for what only the file format can tell. */
@@ -31,7 +41,7 @@ export interface TableSpec<F extends string, R> {
   /** What the file is, for messages: "TAC table". */
   readonly what: string;
   readonly columns: readonly ColumnSpec<F>[];
-  parseRow(cell: (field: F) => string, origin: (field: F) => CellOrigin): RowResult<R>;
+  parseRow(cell: (field: F) => string, origin: (field: F) => CellOrigin, options: LoadOptions): RowResult<R>;
 }
 
 export interface ParsedRow<R> {
@@ -69,6 +79,11 @@ export interface LoadOptions {
   readonly maxReportedRejections?: number;
   readonly onProgress?: (progress: LoadProgress) => void;
   readonly format?: 'csv' | 'xlsx';
+  /**
+   * KGD declarations: the HS codes the exchange covers (config `rules.hsCodesInScope`). Rows under
+   * another code are counted as out of scope and their IMEIs are not stored. Absent: every code.
+   */
+  readonly hsCodesInScope?: readonly string[];
 }
 
 export interface LoadReport {
@@ -78,6 +93,8 @@ export interface LoadReport {
   readonly rowsRead: number;
   readonly rowsLoaded: number;
   readonly rowsRejected: number;
+  /** Good rows about what this service does not keep (RowResult `outOfScope`): not in rowsLoaded. */
+  readonly rowsOutOfScope: number;
   /** The first `maxReportedRejections` rejections, in file order. */
   readonly rejections: readonly Rejection[];
   /** Rows loaded with a warning (a field dropped), counted; the first `maxReportedRejections` listed. */
@@ -187,6 +204,7 @@ export async function loadTable<F extends string, R>(
   let rowsRead = 0;
   let rowsRejected = 0;
   let rowsWarned = 0;
+  let rowsOutOfScope = 0;
   const rejections: Rejection[] = [];
   const warnings: Warning[] = [];
   const reject = (rejection: Rejection): void => {
@@ -269,9 +287,11 @@ export async function loadTable<F extends string, R>(
             number: index !== undefined && numberCells?.includes(index) === true,
           };
         },
+        options,
       );
       if (parsed.ok) {
         batch.push({ line, value: parsed.value });
+        if (parsed.outOfScope === true) rowsOutOfScope++;
         if (parsed.warnings !== undefined && parsed.warnings.length > 0) {
           rowsWarned++;
           for (const warning of parsed.warnings) {
@@ -306,8 +326,9 @@ export async function loadTable<F extends string, R>(
     what: spec.what,
     format: source.format,
     rowsRead,
-    rowsLoaded: rowsRead - rowsRejected,
+    rowsLoaded: rowsRead - rowsRejected - rowsOutOfScope,
     rowsRejected,
+    rowsOutOfScope,
     rejections,
     rowsWarned,
     warnings,

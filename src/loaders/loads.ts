@@ -65,7 +65,8 @@ export interface LoadResult extends LoadReport {
 
 /** The audit trail's words for a load: rows, and a KGD export's month. */
 export function loadTarget(report: LoadResult): string {
-  const rows = `${report.rowsLoaded} rows loaded, ${report.rowsRejected} rejected`;
+  const outOfScope = report.rowsOutOfScope > 0 ? `, ${report.rowsOutOfScope} out of scope` : '';
+  const rows = `${report.rowsLoaded} rows loaded, ${report.rowsRejected} rejected${outOfScope}`;
   const month = report.kgdExport?.month;
   return month === undefined || month === null ? rows : `${rows}; KGD export of ${month}`;
 }

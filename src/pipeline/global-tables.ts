@@ -12,6 +12,7 @@
  */
 import Kafka from 'node-rdkafka';
 import type { Config } from '../config/config.js';
+import { isWithdrawal } from '../domain/kgd-order.js';
 import { parseReleaseDecision } from '../domain/release-decision.js';
 import type { BlockEntry, DeclarationEntry, LocalProductionRecord, TacRecord } from '../domain/types.js';
 import { ImeiflowError } from '../errors.js';
@@ -244,8 +245,17 @@ export type PurgedFilter = (
   timestamp: number | undefined,
 ) => readonly string[] | null;
 
-/** KGD release decisions → the declaration index. Bad decisions are the validator's (DLQ). */
-export function declarationsTable(log: Logger, purged?: PurgedFilter): GlobalTable {
+/**
+ * KGD release decisions → the declaration index, in KGD's order (src/store/declarations.ts). Bad
+ * decisions are the validator's (DLQ). A decision under an HS code outside `hsCodesInScope` (seed
+ * 000 appendix 1) records its application only: its IMEIs are not stored.
+ */
+export function declarationsTable(
+  log: Logger,
+  purged?: PurgedFilter,
+  hsCodesInScope?: readonly string[],
+): GlobalTable {
+  const scope = hsCodesInScope === undefined ? undefined : new Set(hsCodesInScope);
   return {
     role: 'decisions',
     apply(store, messages, changes) {
@@ -256,6 +266,7 @@ export function declarationsTable(log: Logger, purged?: PurgedFilter): GlobalTab
           continue;
         }
         const { decision } = p;
+        const outOfScope = scope !== undefined && decision.hsCode != null && !scope.has(decision.hsCode);
         const entry: DeclarationEntry = {
           applicationId: decision.applicationId,
           procedure: decision.procedure,
@@ -267,15 +278,26 @@ export function declarationsTable(log: Logger, purged?: PurgedFilter): GlobalTab
               : new Date(decision.decidedAt).toISOString(),
           ...(decision.grounds === undefined ? {} : { grounds: decision.grounds }),
         };
-        // A revocation may name no IMEIs: it withdraws everything the application listed.
-        const listed =
-          decision.status === 'revoked' && p.bodies.length === 0
+        // A refusal or revocation may name no IMEIs: it withdraws everything the application lists.
+        const whole = isWithdrawal(decision.status) && p.bodies.length === 0 && p.badImeis.length === 0;
+        if (outOfScope) {
+          log.debug(
+            { applicationId: decision.applicationId, hsCode: decision.hsCode, imeis: p.bodies.length },
+            'release decision outside the HS scope: its IMEIs are not stored',
+          );
+        }
+        const listed = outOfScope
+          ? []
+          : whole
             ? [...store.applicationImeis.getValues(decision.applicationId)]
             : p.bodies;
         const bodies = purged === undefined ? listed : purged(decision.applicationId, listed, m.timestamp);
         if (bodies === null) continue;
-        applyApplicationDecision(store, { entry, bodies });
-        for (const body of bodies) changes.bodies.add(body);
+        const applied = applyApplicationDecision(
+          store,
+          whole && bodies.length === listed.length ? { entry, bodies: [], whole } : { entry, bodies },
+        );
+        for (const body of applied.changed) changes.bodies.add(body);
         changes.applications.add(decision.applicationId);
       }
     },

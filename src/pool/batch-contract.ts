@@ -15,6 +15,8 @@
  * Offsets inside entries are relative to the start of the section's bytes.
  */
 import { Packr } from 'msgpackr';
+import type { DeadlineSettings } from '../domain/deadline.js';
+import type { RuleConfig } from '../domain/rules.js';
 
 export const ENCODING_JSON = 0;
 export const ENCODING_MSGPACK = 1;
@@ -513,18 +515,13 @@ export function decodeResult(buffer: Uint8Array): { header: ResultHeader; output
 export interface WorkerSettings {
   readonly dataDir: string;
   readonly encryptionKey?: string;
-  readonly eligibleProcedures: readonly string[];
-  readonly acceptEaeuImports: boolean;
-  /** Config `rules.spareDigit`: who may send network-derived IMEIs (a spare 15th digit 0). */
-  readonly spareDigit: { readonly operators: readonly string[]; readonly channels: readonly string[] };
+  /** Config `rules`, as configured: what the decision rules read. */
+  readonly rules: RuleConfig;
   readonly maxMessageBytes: number;
   /** Topic names for DLQ entries (where a bad message was read). */
   readonly requestsTopic: string;
   readonly repartitionTopic: string;
   readonly commandsTopic: string;
-  readonly deadlineWorkingDays: number;
-  /** The working-day calendar, resolved (config `pending`, src/config/config.ts `workingCalendar`). */
-  readonly utcOffsetMinutes: number;
-  readonly holidays: readonly string[];
-  readonly workingDays: readonly string[];
+  /** The deadline policy with its calendar resolved (src/config/config.ts `deadlineSettings`). */
+  readonly deadlines: DeadlineSettings;
 }

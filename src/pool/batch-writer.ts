@@ -8,7 +8,7 @@
  * rule 10. Registry changes travel as the БДИК confirmations and revocations themselves (the
  * registry's changelog); waiting requests as records on the pending changelog.
  */
-import type { CommandEffects } from '../domain/commands.js';
+import type { CommandEffects, FlaggedDevice } from '../domain/commands.js';
 import { type DeadlinePolicy, waitingDeadline } from '../domain/deadline.js';
 import {
   confirmationJson,
@@ -227,6 +227,30 @@ export class BatchWriter implements CommandEffects {
     this.#count('destroyed', 'pending');
   }
 
+  /** A registered device goes to a reviewer, without a result (CommandEffects). */
+  flag(body: string, item: FlaggedDevice): void {
+    const at = this.at;
+    const entry: PendingEntry = {
+      request: item.request,
+      partition: this.#partition,
+      // Not read from a request: it came from KGD's decision about the device.
+      source: `registry/${item.request.requestId}`,
+      stage: 'review',
+      reason: item.reason,
+      detail: item.detail,
+      since: this.#atIso,
+      deadline: waitingDeadline('review', at, at, undefined, this.#deadlines),
+    };
+    const others = this.pendingOf(body).filter((e) => e.request.requestId !== item.request.requestId);
+    this.#pending.set(body, [...others, entry]);
+    this.#count('review', item.reason);
+  }
+
+  /** A flagged device leaves the review queue, without a result (CommandEffects). */
+  unflag(body: string, entry: PendingEntry): void {
+    this.#dropPending(body, entry.request.requestId);
+  }
+
   #emit(decision: Decision, notify = true): void {
     this.#output(ROLE_RESULTS, decision.requestId, resultJson(decision, this.#atIso));
     if (decision.outcome === 'confirmed') {
@@ -269,6 +293,7 @@ export class BatchWriter implements CommandEffects {
         const entries = this.pendingOf(decision.body);
         const earlier = previous ?? entries.find((e) => e.request.requestId === decision.requestId);
         const stage = decision.outcome === 'pending' ? 'awaiting_kgd' : 'review';
+        const received = earlier?.since ?? since;
         const entry: PendingEntry = {
           request,
           partition: this.#partition,
@@ -276,9 +301,9 @@ export class BatchWriter implements CommandEffects {
           stage,
           reason: decision.reason,
           detail: decision.detail,
-          since: earlier?.since ?? since,
-          // Each stage has its deadline: KGD's, then the reviewer's (src/domain/deadline.ts).
-          deadline: waitingDeadline(stage, enteredAt, earlier, this.#deadlines),
+          since: received,
+          // One deadline from receipt: KGD's stage ends before it, the reviewer's at it (src/domain/deadline.ts).
+          deadline: waitingDeadline(stage, new Date(received), enteredAt, earlier, this.#deadlines),
         };
         const next = entries.filter((e) => e.request.requestId !== decision.requestId);
         next.push(entry);

@@ -7,8 +7,8 @@
  * its partition, with no conflict check and no second pass: the pipeline sends a partition's
  * next batch only after the previous one is journaled.
  */
-import { applyCommand, parseCommand, reevaluateDevice, revokeIfWithdrawn } from '../domain/commands.js';
-import type { DeadlinePolicy } from '../domain/deadline.js';
+import { applyCommand, parseCommand, reevaluateDevice, withdrawIfRefuted } from '../domain/commands.js';
+import { type DeadlinePolicy, deadlinePolicyOf } from '../domain/deadline.js';
 import { devicePartition } from '../domain/device-partition.js';
 import { normaliseImei } from '../domain/imei.js';
 import { parseRequest } from '../domain/request.js';
@@ -44,15 +44,8 @@ export function batchContextOf(store: Store, settings: WorkerSettings): BatchCon
   return {
     store,
     index: new WorkerIndexView(store),
-    rules: ruleSettingsOf(settings),
-    deadlines: {
-      workingDays: settings.deadlineWorkingDays,
-      calendar: {
-        utcOffsetMinutes: settings.utcOffsetMinutes,
-        holidays: new Set(settings.holidays),
-        workingDays: new Set(settings.workingDays),
-      },
-    },
+    rules: ruleSettingsOf(settings.rules),
+    deadlines: deadlinePolicyOf(settings.deadlines),
     settings,
   };
 }
@@ -120,7 +113,7 @@ export async function runBatch(ctx: BatchContext, task: Uint8Array): Promise<Uin
     reevaluateDevice(body, writer);
   }
   for (const body of header.dirtyBodies) {
-    if (devicePartition(body, header.partitions) === header.partition) revokeIfWithdrawn(body, writer);
+    if (devicePartition(body, header.partitions) === header.partition) withdrawIfRefuted(body, writer);
   }
   decideMessages(ctx, header, inputs, writer);
   const { section, counts } = writer.finish();

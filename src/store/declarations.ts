@@ -2,6 +2,7 @@
  * Writes to the declaration index: the same code serves the KGD monthly file and the
  * kgd.release.decisions topic, so both sources load into one index the same way.
  */
+import { type DecisionFacts, latestOf } from '../domain/kgd-order.js';
 import type { ApplicationRecord, DeclarationEntry } from '../domain/types.js';
 import type { Store } from './store.js';
 
@@ -9,51 +10,91 @@ import type { Store } from './store.js';
 export interface ApplicationDecision {
   readonly entry: DeclarationEntry;
   readonly bodies: readonly string[];
+  /**
+   * A refusal or revocation that names no IMEI: it concerns every IMEI the application lists,
+   * now or later (`bodies` is ignored). The application record keeps it, so a release of an
+   * earlier date that arrives after it cannot list a device back into force.
+   */
+  readonly whole?: boolean;
+}
+
+/** What a decision changed in the index. */
+export interface AppliedDecision {
+  /** Bodies the application now lists that it did not before. */
+  readonly added: number;
+  /** Bodies whose entry under this application changed: their owners look at them again. */
+  readonly changed: readonly string[];
 }
 
 /**
- * Record `entry` for each body, replacing what that application said before (idempotent), and
- * update the application record. Call inside a write transaction (`store.env.transaction`),
- * where reads see the transaction's own writes. Returns how many bodies were newly listed.
+ * Record KGD's decision in the index, in KGD's order (src/domain/kgd-order.ts): each listed
+ * body's entry under the application, and the application's record, become the latest of what
+ * they were and this decision. An older decision, or one seen before, changes nothing. Call
+ * inside a write transaction (`store.env.transaction`), where reads see the transaction's own
+ * writes.
  */
-export function applyApplicationDecision(store: Store, decision: ApplicationDecision): number {
-  const { entry, bodies } = decision;
+export function applyApplicationDecision(store: Store, decision: ApplicationDecision): AppliedDecision {
+  const { entry } = decision;
+  const previous = store.applications.get(entry.applicationId);
+  const wide = decision.whole === true ? latestOf(previous?.wide, entry) : previous?.wide;
+  const bodies =
+    decision.whole === true ? [...store.applicationImeis.getValues(entry.applicationId)] : decision.bodies;
+  // What each body's entry becomes at least: this decision, or a later withdrawal of the whole.
+  const incoming = wide === undefined ? entry : latestOf(entry, wide);
   let added = 0;
+  const changed: string[] = [];
   for (const body of bodies) {
     // Most IMEIs of a load are new: try the insert first, one B-tree walk instead of a read and
     // a write; merge with what is there only when it fails.
-    if (insertIfAbsent(store, body, [entry])) {
+    if (insertIfAbsent(store, body, [incoming])) {
       added++;
+      changed.push(body);
       continue;
     }
     const existing = store.declarations.get(body) ?? [];
     const index = existing.findIndex((e) => e.applicationId === entry.applicationId);
     if (index === -1) {
-      store.declarations.put(body, [...existing, entry]);
+      store.declarations.put(body, [...existing, incoming]);
       added++;
-    } else {
-      const current = existing[index]!;
-      if (sameEntry(current, entry)) continue;
-      const next = existing.slice();
-      next[index] = entry;
-      store.declarations.put(body, next);
+      changed.push(body);
+      continue;
     }
+    const current = existing[index]!;
+    const next = latestOf(current, incoming);
+    if (next === current || sameEntry(current, next)) continue;
+    const entries = existing.slice();
+    entries[index] = next;
+    store.declarations.put(body, entries);
+    changed.push(body);
   }
-  for (const body of bodies) store.applicationImeis.put(entry.applicationId, body);
-  const previous = store.applications.get(entry.applicationId);
-  const record: ApplicationRecord = {
-    applicationId: entry.applicationId,
-    procedure: entry.procedure,
-    status: entry.status,
-    imeiCount: (previous?.imeiCount ?? 0) + added,
-    hsCode: entry.hsCode ?? previous?.hsCode ?? null,
-    decidedAt: entry.decidedAt ?? previous?.decidedAt ?? null,
-    // Grounds belong to one decision: a later decision without them does not inherit them.
-    ...(entry.grounds === undefined ? {} : { grounds: entry.grounds }),
-  };
+  if (decision.whole !== true)
+    for (const body of bodies) store.applicationImeis.put(entry.applicationId, body);
+  const record = applicationRecordOf(previous, entry, wide, added);
   if (previous === undefined || !sameApplication(previous, record))
     store.applications.put(entry.applicationId, record);
-  return added;
+  return { added, changed };
+}
+
+/** The application's record after `entry`: the latest decision's facts, and the IMEIs it lists. */
+function applicationRecordOf(
+  previous: ApplicationRecord | undefined,
+  entry: DeclarationEntry,
+  wide: DeclarationEntry | undefined,
+  added: number,
+): ApplicationRecord {
+  const latest = latestOf<DecisionFacts>(previous, entry);
+  return {
+    applicationId: entry.applicationId,
+    procedure: latest.procedure,
+    status: latest.status,
+    imeiCount: (previous?.imeiCount ?? 0) + added,
+    // The HS code describes the goods, not the decision: a decision that omits it keeps it known.
+    hsCode: latest.hsCode ?? previous?.hsCode ?? entry.hsCode ?? null,
+    decidedAt: latest.decidedAt,
+    // Grounds belong to one decision: a later decision without them does not inherit them.
+    ...(latest.grounds === undefined ? {} : { grounds: latest.grounds }),
+    ...(wide === undefined ? {} : { wide }),
+  };
 }
 
 /**
@@ -86,7 +127,8 @@ function sameApplication(a: ApplicationRecord, b: ApplicationRecord): boolean {
     a.imeiCount === b.imeiCount &&
     a.hsCode === b.hsCode &&
     a.decidedAt === b.decidedAt &&
-    a.grounds === b.grounds
+    a.grounds === b.grounds &&
+    a.wide === b.wide
   );
 }
 

@@ -480,14 +480,26 @@ describe('the commit protocol: crash at every step of a batch, recover, nothing 
             [
               'a-wait',
               'awaiting_kgd',
-              waitingDeadline('awaiting_kgd', new Date(s.received.aWait), undefined, deadlines),
+              waitingDeadline(
+                'awaiting_kgd',
+                new Date(s.received.aWait),
+                new Date(s.received.aWait),
+                undefined,
+                deadlines,
+              ),
             ],
           ]);
           expect(s.waitingAfterRecovery.b.map((e) => [e.request.requestId, e.stage, e.deadline])).toEqual([
             [
               'b-wait',
               'awaiting_kgd',
-              waitingDeadline('awaiting_kgd', new Date(s.received.bWait), undefined, deadlines),
+              waitingDeadline(
+                'awaiting_kgd',
+                new Date(s.received.bWait),
+                new Date(s.received.bWait),
+                undefined,
+                deadlines,
+              ),
             ],
           ]);
           expect(s.waitingAfterRecovery.byApplication.sort()).toEqual([body(D.w0a), body(D.w0b)].sort());

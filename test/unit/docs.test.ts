@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CATALOGUE_CODES, REASON_CATALOGUE } from '../../src/domain/reason-catalogue.js';
-import { EVIDENCE_KINDS, PENDING_REASONS, REJECT_REASONS, REVIEW_REASONS } from '../../src/domain/types.js';
+import {
+  EVIDENCE_KINDS,
+  FLAG_REASONS,
+  PENDING_REASONS,
+  REJECT_REASONS,
+  REVIEW_REASONS,
+} from '../../src/domain/types.js';
 import { ERROR_CODES } from '../../src/errors.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
@@ -16,7 +22,13 @@ describe('documentation agrees with the code', () => {
 
   it('docs/domain.md (Decisions and reason codes) names every reason code and evidence kind of the contract', () => {
     const readme = read('docs/domain.md');
-    for (const code of [...REJECT_REASONS, ...PENDING_REASONS, ...REVIEW_REASONS, ...EVIDENCE_KINDS]) {
+    for (const code of [
+      ...REJECT_REASONS,
+      ...PENDING_REASONS,
+      ...REVIEW_REASONS,
+      ...FLAG_REASONS,
+      ...EVIDENCE_KINDS,
+    ]) {
       expect(readme, code).toContain(`\`${code}\``);
     }
   });

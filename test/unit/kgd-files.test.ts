@@ -496,10 +496,19 @@ describe('reasoned refusals (seeds 002, 003)', () => {
     // No grounds: no field at all, so the entry keeps its shared stored shape.
     expect(store.declarations.get('35209900176150')?.[0]).not.toHaveProperty('grounds');
 
-    // KGD releases KZ-1 after all: its grounds no longer stand.
+    // A release without a time never overrides the refusal (KGD's order, src/domain/kgd-order.ts)…
     await loadDeclarations(
       store,
-      file('later.csv', 'application_id,procedure_code,imei,status\nKZ-1,40,352099001761481,released\n'),
+      file('untimed.csv', 'application_id,procedure_code,imei,status\nKZ-1,40,352099001761481,released\n'),
+    );
+    expect(store.applications.get('KZ-1')).toMatchObject({ status: 'refused', grounds: GROUNDS });
+    // …but KGD releasing KZ-1 after all, at a time, does: its grounds no longer stand.
+    await loadDeclarations(
+      store,
+      file(
+        'later.csv',
+        'application_id,procedure_code,imei,status,decided_at\nKZ-1,40,352099001761481,released,2026-12-01T09:00:00Z\n',
+      ),
     );
     expect(store.applications.get('KZ-1')).toMatchObject({ status: 'released' });
     expect(store.applications.get('KZ-1')).not.toHaveProperty('grounds');

@@ -264,6 +264,8 @@ const LOCAL = body(105);
 const REGISTERED = body(106);
 const UNDECIDED = body(107);
 const EAEU = body(108);
+// Released under a modem's HS code, outside the exchange (seed 000 appendix 1).
+const MODEM = body(109);
 const UNKNOWN_TAC = '99999999000001';
 
 function ruleIndex(): MapIndexView {
@@ -273,7 +275,8 @@ function ruleIndex(): MapIndexView {
     .declare(REFUSED, { applicationId: 'KZ-R', status: 'refused' })
     .declare(INELIGIBLE, { applicationId: 'KZ-T', procedure: '80' })
     .declare(UNDECIDED, { applicationId: 'KZ-U', status: 'registered' })
-    .declare(EAEU, { applicationId: 'KZ-E', procedure: null });
+    .declare(EAEU, { applicationId: 'KZ-E', procedure: null })
+    .declare(MODEM, { applicationId: 'KZ-M', hsCode: '8517620000' });
   view.blocks.set(BLOCKED, { source: 'gsma', reason: 'stolen', since: null });
   view.local.set(LOCAL, { producerId: OTHER_OWNER, reference: 'ACT-1', producedAt: null });
   view.registry.set(REGISTERED, {
@@ -301,7 +304,18 @@ function ruleIndex(): MapIndexView {
 
 const imeiForms = fc
   .tuple(
-    fc.constantFrom(RELEASED, REFUSED, INELIGIBLE, BLOCKED, LOCAL, REGISTERED, UNDECIDED, EAEU, UNKNOWN_TAC),
+    fc.constantFrom(
+      RELEASED,
+      REFUSED,
+      INELIGIBLE,
+      BLOCKED,
+      LOCAL,
+      REGISTERED,
+      UNDECIDED,
+      EAEU,
+      MODEM,
+      UNKNOWN_TAC,
+    ),
     fc.constantFrom('imei14', 'imei15', 'luhn-wrong', 'imeisv', 'dashed'),
   )
   .map(([b, form]) => {
@@ -328,7 +342,7 @@ const batchRequest = fc.record(
     channel: fc.constantFrom(...CHANNELS, 'smuggled'),
     ownerId: fc.constantFrom(OWNER, OTHER_OWNER, '880101300124'),
     msisdn: fc.constantFrom('+77011234567', '+77019999999'),
-    applicationId: fc.constantFrom('KZ-A', 'KZ-R', 'KZ-T', 'KZ-U', 'KZ-E', 'KZ-NONE'),
+    applicationId: fc.constantFrom('KZ-A', 'KZ-R', 'KZ-T', 'KZ-U', 'KZ-E', 'KZ-M', 'KZ-NONE'),
   },
   { requiredKeys: ['requestId', 'imei', 'operator', 'channel'] },
 );
@@ -344,7 +358,11 @@ const batchValue: fc.Arbitrary<readonly [Uint8Array | null, 0 | 1]> = fc.oneof(
 
 describe('every output the code builds matches its schema', () => {
   it('a partition batch: every result, confirmation and DLQ entry, through the worker contract', () => {
-    const rules = { eligibleProcedures: new Set(['40', '53', '60', '94']), acceptEaeuImports: true };
+    const rules = {
+      eligibleProcedures: new Set(['40', '53', '60', '94']),
+      acceptEaeuImports: true,
+      hsCodesInScope: new Set(['8517130000', '8517140000', '8471300000']),
+    };
     const settings = { ...TEST_WORKER_SETTINGS('unused'), maxMessageBytes: MAX_BYTES };
     const seen = new Set<string>();
     fc.assert(
@@ -376,7 +394,7 @@ describe('every output the code builds matches its schema', () => {
             partition,
             new Date('2026-11-23T06:00:00Z'),
             rules,
-            { workingDays: 1, calendar: { utcOffsetMinutes: 300, holidays: new Set() } },
+            { workingDays: 1, reviewMinimumMinutes: 0, calendar: { utcOffsetMinutes: 300, holidays: new Set() } },
           );
           // As many partitions as the one the batch is from: its devices are decided here (those that
           // hash elsewhere are forwarded undecided, which the pipeline tests cover). The outputs

@@ -118,6 +118,7 @@ describe('metrics', () => {
       metrics.sources.ownedPartitions = () => [0];
       metrics.sources.deadlines = {
         workingDays: 1,
+        reviewMinimumMinutes: 0,
         calendar: { utcOffsetMinutes: 300, holidays: new Set() },
       };
       const text = await metrics.registry.metrics();

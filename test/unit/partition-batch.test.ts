@@ -55,7 +55,10 @@ beforeAll(async () => {
       bodies: [DECLARED],
     });
   });
-  ctx = batchContextOf(store, { ...TEST_WORKER_SETTINGS('unused'), eligibleProcedures: ['40'] });
+  ctx = batchContextOf(store, {
+    ...TEST_WORKER_SETTINGS('unused'),
+    rules: { ...TEST_WORKER_SETTINGS('unused').rules, eligibleProcedures: ['40'] },
+  });
 });
 
 afterAll(() => store.close());
@@ -137,7 +140,8 @@ describe('a partition batch', () => {
     const applied = await run([], { apply: [result.section] });
     expect(applied.outputs).toEqual([]);
     const [entry] = store.pending.get(UNDECLARED) ?? [];
-    expect(entry).toMatchObject({ since: '2026-11-27T05:00:00.000Z', deadline: '2026-11-30T05:00:00.000Z' });
+    // One working day from receipt is Monday 10:00 Astana; KGD's stage ends two working hours before.
+    expect(entry).toMatchObject({ since: '2026-11-27T05:00:00.000Z', deadline: '2026-11-27T13:00:00.000Z' });
   });
 
   it('re-evaluates waiting requests when the index changes (a decision for their application)', async () => {
@@ -169,22 +173,26 @@ describe('a partition batch', () => {
     const body = '35209900176171';
     const waiting = await run([requestInput(40, req('w-3', withLuhn(body)))]);
     await run([], { apply: [waiting.section] });
+    const confirm = {
+      type: 'review',
+      body,
+      requestId: 'w-3',
+      decision: 'confirm',
+      reason: 'papers seen',
+      reviewer: 'a.n',
+      issuedAt: '2026-11-23T06:00:00.000Z',
+    };
+    // Still waiting for KGD: a confirmation without an explicit override changes nothing.
+    const refused = await run([commandInput(0, confirm)]);
+    expect(resultsOf(refused)).toEqual([]);
     const result = await run([
-      commandInput(0, {
-        type: 'review',
-        body,
-        requestId: 'w-3',
-        decision: 'confirm',
-        reason: 'papers seen',
-        reviewer: 'a.n',
-        issuedAt: '2026-11-23T06:00:00.000Z',
-      }),
-      commandInput(1, { type: 'nonsense' }),
+      commandInput(1, { ...confirm, override: true }),
+      commandInput(2, { type: 'nonsense' }),
     ]);
     expect(resultsOf(result)).toEqual(['w-3:confirmed']);
     expect(result.outputs.filter((o) => o.role === 'dlq')[0]!.json).toMatchObject({
       topic: 'commands',
-      offset: 1,
+      offset: 2,
     });
   });
 });

@@ -226,7 +226,7 @@ function run(
     0,
     new Date('2026-11-25T12:00:05Z'),
     { eligibleProcedures: new Set(['40']) },
-    { workingDays: 1, calendar: { utcOffsetMinutes: 300, holidays: new Set() } },
+    { workingDays: 1, reviewMinimumMinutes: 0, calendar: { utcOffsetMinutes: 300, holidays: new Set() } },
   );
   for (const command of commands) applyCommand(command, writer);
   const finished = writer.finish();

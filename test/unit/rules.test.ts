@@ -51,6 +51,7 @@ describe('rule 2: network-derived IMEIs (a spare digit 0), per operator or chann
   const spare = ruleSettingsOf({
     eligibleProcedures: ['40'],
     acceptEaeuImports: true,
+    hsCodesInScope: ['8517130000'],
     spareDigit: { operators: ['kcell'], channels: ['individual'] },
   });
   const network = '352099001761480';

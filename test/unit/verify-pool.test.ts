@@ -29,7 +29,10 @@ beforeAll(async () => {
   pool = new VerifyPool({
     workers: 2,
     maxQueuedBatchesPerWorker: 2,
-    settings: { ...TEST_WORKER_SETTINGS(dataDir), spareDigit: { operators: ['kcell'], channels: [] } },
+    settings: {
+      ...TEST_WORKER_SETTINGS(dataDir),
+      rules: { ...TEST_WORKER_SETTINGS(dataDir).rules, spareDigit: { operators: ['kcell'], channels: [] } },
+    },
   });
 });
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, workingCalendar } from '../../src/config/config.js';
 import {
   addWorkingDays,
+  addWorkingMinutes,
   type CalendarData,
   calendarCoveredUntil,
   calendarGaps,
@@ -67,7 +68,10 @@ describe("Kazakhstan's calendar, as shipped (config/calendar/kz.json)", () => {
   it('Nauryz over a weekend: 21–23 March plus two moved days off, 24 and 25 March 2026', () => {
     for (const date of ['2026-03-23', '2026-03-24', '2026-03-25'])
       expect(isWorkingDate(date, kz)).toBe(false);
-    expect(plusOne('2026-03-20T09:00:00+05:00')).toBe('2026-03-26T09:00:00+05:00');
+    // 18:30 on the Friday before: half an hour that day, the rest on Thursday 26 March.
+    expect(plusOne('2026-03-20T18:30:00+05:00')).toBe('2026-03-26T18:30:00+05:00');
+    // Received as Friday's working hours start: one working day is Friday's working hours.
+    expect(plusOne('2026-03-20T09:00:00+05:00')).toBe('2026-03-20T19:00:00+05:00');
   });
   it('Kurban Ait (27 May 2026, a Wednesday) is a day off', () => {
     expect(plusOne('2026-05-26T10:00:00+05:00')).toBe('2026-05-28T10:00:00+05:00');
@@ -79,8 +83,19 @@ describe("Kazakhstan's calendar, as shipped (config/calendar/kz.json)", () => {
     expect(plusOne('2027-01-06T10:00:00+05:00')).toBe('2027-01-08T10:00:00+05:00');
   });
   it('a request received in the new-year night counts from the first working day', () => {
-    // 31 Dec 2026 20:00 UTC is 1 January 01:00 in Astana: the clock starts on Tue 5 Jan 00:00.
-    expect(plusOne('2026-12-31T20:00:00Z')).toBe('2027-01-06T00:00:00+05:00');
+    // 31 Dec 2026 20:00 UTC is 1 January 01:00 in Astana: the clock starts on Tue 5 Jan at 09:00,
+    // and one working day is that day's working hours.
+    expect(plusOne('2026-12-31T20:00:00Z')).toBe('2027-01-05T19:00:00+05:00');
+  });
+  it('working hours (seed 004: 09:00–19:00): after hours counts from the next working day', () => {
+    expect(plusOne('2026-11-27T20:00:00+05:00')).toBe('2026-11-30T19:00:00+05:00');
+    expect(plusOne('2026-11-30T07:00:00+05:00')).toBe('2026-11-30T19:00:00+05:00');
+    expect(kz.hours).toEqual({ startMinute: 9 * 60, endMinute: 19 * 60 });
+  });
+  it('working minutes cross the night: Monday 18:00 plus three working hours is Tuesday 11:00', () => {
+    expect(toLocalIso(addWorkingMinutes(at('2026-11-30T18:00:00+05:00'), 180, kz), 300)).toBe(
+      '2026-12-01T11:00:00+05:00',
+    );
   });
   it('2027 as the law fixes it: Victory Day on Sunday → Monday 10 May; 1 May on Saturday → Monday 3 May', () => {
     expect(plusOne('2027-04-30T10:00:00+05:00')).toBe('2027-05-04T10:00:00+05:00');

@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { workingCalendar } from '../../config/config.js';
+import { deadlinePolicy } from '../../config/config.js';
 import { type DeadlinePolicy, stageDeadline } from '../../domain/deadline.js';
 import { luhnDigit } from '../../domain/imei.js';
 import { messageOf } from '../../errors.js';
@@ -46,10 +46,7 @@ function summary({ body, entry }: Found, policy: DeadlinePolicy, now: number) {
 export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
   const { store, tokens, audit } = deps;
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  const policy: DeadlinePolicy = {
-    workingDays: deps.config.pending.deadlineWorkingDays,
-    calendar: workingCalendar(deps.config),
-  };
+  const policy: DeadlinePolicy = deadlinePolicy(deps.config);
 
   const waiting = async (): Promise<Found[]> => {
     const found: Found[] = [];

@@ -16,12 +16,12 @@ import { evaluate, inScope, provesEntry, type RuleSettings } from './rules.js';
 import type {
   ConfirmedDecision,
   Decision,
+  FlagReason,
   IndexView,
   PendingEntry,
   RegistryEntry,
   RejectedDecision,
   ReviewDecision,
-  FlagReason,
   VerifyRequest,
 } from './types.js';
 

@@ -71,7 +71,9 @@ describe('one working day from receipt, in working hours, across both stages', (
 
   it('an owner conflict at receipt has the whole working day', () => {
     const since = at('2026-11-27T12:00:00+05:00');
-    expect(astana(waitingDeadline('review', since, since, undefined, policy))).toBe('2026-11-30T12:00:00+05:00');
+    expect(astana(waitingDeadline('review', since, since, undefined, policy))).toBe(
+      '2026-11-30T12:00:00+05:00',
+    );
   });
 
   it("a reviewer's time skips Independence Day (16 December 2026)", () => {
@@ -83,7 +85,9 @@ describe('one working day from receipt, in working hours, across both stages', (
     const zero: DeadlinePolicy = { ...policy, workingDays: 0 };
     const since = at('2026-11-27T12:00:00+05:00');
     expect(waitingDeadline('awaiting_kgd', since, since, undefined, zero)).toBe(since.toISOString());
-    expect(astana(waitingDeadline('review', since, since, undefined, zero))).toBe('2026-11-27T14:00:00+05:00');
+    expect(astana(waitingDeadline('review', since, since, undefined, zero))).toBe(
+      '2026-11-27T14:00:00+05:00',
+    );
   });
 
   it('a stage keeps its deadline while the request stays in it', () => {

@@ -394,7 +394,11 @@ describe('every output the code builds matches its schema', () => {
             partition,
             new Date('2026-11-23T06:00:00Z'),
             rules,
-            { workingDays: 1, reviewMinimumMinutes: 0, calendar: { utcOffsetMinutes: 300, holidays: new Set() } },
+            {
+              workingDays: 1,
+              reviewMinimumMinutes: 0,
+              calendar: { utcOffsetMinutes: 300, holidays: new Set() },
+            },
           );
           // As many partitions as the one the batch is from: its devices are decided here (those that
           // hash elsewhere are forwarded undecided, which the pipeline tests cover). The outputs

@@ -88,12 +88,16 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   });
   await app.register(fastifySwaggerUi, {
     routePrefix: '/docs',
-    // Swagger UI's own policy (its scripts and styles by hash), framed by nobody, and without
-    // upgrade-insecure-requests, which would send a plain-HTTP control plane's assets to https.
+    // Swagger UI's own policy (its scripts by hash), framed by nobody, without
+    // upgrade-insecure-requests (it would send a plain-HTTP control plane's assets to https), and
+    // with inline styles: Swagger UI sets style attributes at run time, which no fixed hash covers
+    // (Chromium refuses them under its shipped policy). The docs show only the OpenAPI document;
+    // scripts stay limited to Swagger UI's own.
     staticCSP: true,
     transformStaticCSP: (header) =>
       header
         .replace("frame-ancestors 'self'", "frame-ancestors 'none'")
+        .replace(/style-src [^;]*;/, "style-src 'self' 'unsafe-inline';")
         .replace(/\s*upgrade-insecure-requests;?/, ''),
   });
 

@@ -349,6 +349,9 @@ describe('security headers', () => {
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).not.toContain("frame-ancestors 'self'");
     expect(csp).not.toContain('upgrade-insecure-requests');
+    // Inline styles (Swagger UI sets them at run time), never inline scripts.
+    expect(/script-src ([^;]*);/.exec(csp)?.[1]).toMatch(/^'self'/);
+    expect(/script-src ([^;]*);/.exec(csp)?.[1]).not.toContain('unsafe');
     expect(response.headers['x-frame-options']).toBe('DENY');
   });
 });

@@ -17,6 +17,7 @@ export const PROBLEMS = {
   'certificate-refused': { status: 401, title: 'The client certificate is not accepted' },
   forbidden: { status: 403, title: 'The token’s role does not allow this' },
   'not-found': { status: 404, title: 'Not found' },
+  'kgd-pending': { status: 409, title: 'The request still waits for KGD: confirming it needs an override' },
   'payload-too-large': { status: 413, title: 'The upload is too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported content type' },
   'load-failed': { status: 422, title: 'The file could not be loaded' },

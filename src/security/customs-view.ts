@@ -13,7 +13,7 @@
  *   importer's application brought it in.
  * - `none` — `sre`: no task of theirs needs customs data, so they get none.
  */
-import { provesEntry, type RuleSettings } from '../domain/rules.js';
+import { inScope, provesEntry, type RuleSettings } from '../domain/rules.js';
 import type { DeclarationEntry, DeclarationStatus } from '../domain/types.js';
 import type { Role } from './roles.js';
 
@@ -34,7 +34,7 @@ export function customsViewOf(role: Role): CustomsView {
 /** A declaration in the reduced view: what it means for the device, not whose it is. */
 export interface ReducedDeclaration {
   readonly status: DeclarationStatus;
-  /** Released under a procedure that proves legal entry (seed 000 §8). */
+  /** Released under a procedure that proves legal entry (seed 000 §8), within the HS scope (appendix 1). */
   readonly provesEntry: boolean;
 }
 
@@ -50,7 +50,7 @@ export function declarationsInView(
     case 'reduced':
       return entries.map((e) => ({
         status: e.status,
-        provesEntry: e.status === 'released' && provesEntry(e.procedure, rules),
+        provesEntry: e.status === 'released' && provesEntry(e.procedure, rules) && inScope(e.hsCode, rules),
       }));
     case 'none':
       return null;

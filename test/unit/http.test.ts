@@ -67,6 +67,18 @@ beforeAll(async () => {
       deadline: null,
     },
   ]);
+  await store.reviews.put('35209900000778', [
+    {
+      request: { requestId: 'wait-kgd', imei: imei(APPLE, 778), operator: 'kcell', channel: 'import' },
+      partition: 1,
+      source: '1/6',
+      stage: 'awaiting_kgd',
+      reason: 'awaiting_kgd',
+      detail: 'no KGD release decision lists this IMEI yet',
+      since: '2026-11-20T10:00:00.000Z',
+      deadline: '2026-11-23T08:00:00.000Z',
+    },
+  ]);
   app = await buildControlPlane({
     config,
     log: createLogger('silent'),
@@ -518,6 +530,13 @@ describe('reviews', () => {
       total: 1,
       items: [{ requestId: 'wait-1', stage: 'review', reason: 'kgd_timeout' }],
     });
+    expect(
+      (await app.inject({ url: '/v1/reviews?stage=all', headers: as('reviewer') })).json(),
+    ).toMatchObject({
+      total: 2,
+      // KGD's stage ends two working hours before the request is due: Monday 23 November 15:00.
+      items: [{ requestId: 'wait-1' }, { requestId: 'wait-kgd', due: '2026-11-23T15:00:00+05:00' }],
+    });
     expect(JSON.stringify(response.json())).not.toContain('990340005977');
     // Stored by an earlier build without a review deadline: one working day from `since`
     // (Friday 20 November 15:00 Astana → Monday 23 November 15:00), long past.
@@ -529,14 +548,27 @@ describe('reviews', () => {
     );
   });
 
-  it('shows one request with its owner only with a basis, audited', async () => {
-    expectProblem(await app.inject({ url: '/v1/reviews/wait-1', headers: as('reviewer') }), 'basis-required');
+  it('shows one request with the evidence; its owner masked, in full only with a basis, audited', async () => {
+    const before = auditActions().filter((a) => a === 'reviewer:review.read-personal').length;
+    const masked = await app.inject({ url: '/v1/reviews/wait-1', headers: as('reviewer') });
+    expect(masked.json()).toMatchObject({
+      ownerId: '99••••••••77',
+      personalData: false,
+      customsView: 'full',
+      declarations: expect.any(Array),
+      conflict: null,
+      // Astana time (seed 001 §30): one working day from Friday 20 November 15:00.
+      receivedAt: '2026-11-20T15:00:00+05:00',
+      due: '2026-11-23T15:00:00+05:00',
+    });
+    expect(JSON.stringify(masked.json())).not.toContain('990340005977');
+    expect(auditActions().filter((a) => a === 'reviewer:review.read-personal')).toHaveLength(before);
     const response = await app.inject({
       url: '/v1/reviews/wait-1',
       headers: as('reviewer', { 'x-basis': 'ticket 9' }),
     });
-    expect(response.json()).toMatchObject({ ownerId: '990340005977' });
-    expect(auditActions()).toContain('reviewer:review.read-personal');
+    expect(response.json()).toMatchObject({ ownerId: '990340005977', personalData: true });
+    expect(auditActions().filter((a) => a === 'reviewer:review.read-personal')).toHaveLength(before + 1);
     expectProblem(
       await app.inject({ url: '/v1/reviews/nobody', headers: as('reviewer', { 'x-basis': 'x' }) }),
       'not-found',
@@ -561,6 +593,16 @@ describe('reviews', () => {
         payload: { decision: 'confirm', reason: '' },
       }),
       'invalid-request',
+    );
+    // Still waiting for KGD: a confirmation needs an explicit override.
+    expectProblem(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/reviews/wait-kgd',
+        headers: as('reviewer'),
+        payload: { decision: 'confirm', reason: 'papers seen' },
+      }),
+      'kgd-pending',
     );
     expectProblem(
       await app.inject({

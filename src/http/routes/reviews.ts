@@ -3,15 +3,20 @@
  * decisions. Every instance answers for every partition: the queue is the review table, which
  * each instance reads from the pending changelog. A decision becomes a `review` command for the
  * device's partition, decided there by its owner with the journal like everything else:
- * confirmed (evidence `manual`) or `review_rejected`.
+ * confirmed (evidence `manual`) or `review_rejected`. A reviewer decides with the evidence in view
+ * (the device's declarations, the registration in conflict) and with times in Astana time.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { deadlinePolicy } from '../../config/config.js';
-import { type DeadlinePolicy, stageDeadline } from '../../domain/deadline.js';
+import { type DeadlinePolicy, dueOf, stageDeadline } from '../../domain/deadline.js';
 import { luhnDigit } from '../../domain/imei.js';
+import { ruleSettingsOf } from '../../domain/rules.js';
+import { toLocalIso } from '../../domain/working-day.js';
 import { messageOf } from '../../errors.js';
+import { customsViewOf, declarationsInView } from '../../security/customs-view.js';
+import { masked } from '../../security/masking.js';
 import { scanPending } from '../../store/pending-scan.js';
 import type { PendingEntry } from '../../store/records.js';
 import { basisOf, requirePermission } from '../auth.js';
@@ -23,9 +28,15 @@ interface Found {
   readonly entry: PendingEntry;
 }
 
-/** A waiting request without personal data; its deadline is its stage's (src/domain/deadline.ts). */
+/**
+ * A waiting request without personal data. `due` is its one deadline (src/domain/deadline.ts:
+ * one working day from receipt, KGD's wait and the reviewer's work both inside it), in Astana
+ * time as reviewers read it (seed 001 §30); `remainingSeconds` runs to it. `deadline` is the
+ * current stage's, UTC.
+ */
 function summary({ body, entry }: Found, policy: DeadlinePolicy, now: number) {
-  const deadline = stageDeadline(entry, policy);
+  const due = dueOf(entry, policy);
+  const offset = policy.calendar.utcOffsetMinutes;
   return {
     requestId: entry.request.requestId,
     imei: body + String(luhnDigit(body)),
@@ -36,9 +47,12 @@ function summary({ body, entry }: Found, policy: DeadlinePolicy, now: number) {
     reason: entry.reason,
     detail: entry.detail,
     since: entry.since,
-    deadline,
-    /** Until the stage's deadline; negative once it has passed. */
-    remainingSeconds: Math.round((Date.parse(deadline) - now) / 1000),
+    receivedAt: toLocalIso(new Date(entry.since), offset),
+    deadline: stageDeadline(entry, policy),
+    due: toLocalIso(new Date(due), offset),
+    dueUtc: due,
+    /** Until the request is due; negative once it is overdue. */
+    remainingSeconds: Math.round((Date.parse(due) - now) / 1000),
     partition: entry.partition,
   };
 }
@@ -47,6 +61,7 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
   const { store, tokens, audit } = deps;
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const policy: DeadlinePolicy = deadlinePolicy(deps.config);
+  const rules = ruleSettingsOf(deps.config.rules);
 
   const waiting = async (): Promise<Found[]> => {
     const found: Found[] = [];
@@ -88,7 +103,9 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
     '/v1/reviews/:requestId',
     {
       schema: {
-        summary: 'One waiting request with its owner and phone number (needs X-Basis; audited)',
+        summary: 'One waiting request with the evidence a reviewer decides on',
+        description:
+          "The device's KGD declarations (the role's customs view) and, for an owner conflict, the registration in conflict. Owners and phone numbers are masked; with X-Basis they are shown in full and the read is audited.",
         params: z.object({ requestId: z.string().min(1).max(128) }),
       },
       preHandler: requirePermission(tokens, 'review'),
@@ -96,23 +113,50 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
     async (request, reply) => {
       const actor = request.actor!;
       const basis = basisOf(request);
-      if (basis === null)
-        return sendProblem(reply, 'basis-required', 'say why in the X-Basis header (e.g. the review ticket)');
       const found = await find(request.params.requestId);
       if (found === undefined)
         return sendProblem(reply, 'not-found', `no waiting request ${request.params.requestId}`);
-      await audit.record({
-        actor: actor.name,
-        role: actor.role,
-        action: 'review.read-personal',
-        basis,
-        target: request.params.requestId,
-      });
+      const personal = basis !== null;
+      if (personal) {
+        await audit.record({
+          actor: actor.name,
+          role: actor.role,
+          action: 'review.read-personal',
+          basis,
+          target: request.params.requestId,
+        });
+      }
+      const { body, entry } = found;
+      const shown = (text: string | null | undefined): string | null =>
+        text === undefined || text === null ? null : personal ? text : masked(text);
+      const customsView = customsViewOf(actor.role);
+      // The registration in conflict, wherever its partition is owned (as GET /v1/devices).
+      const registered =
+        entry.reason === 'owner_conflict'
+          ? ((deps.registryOf === undefined ? store.registry.get(body) : deps.registryOf(body)) ?? null)
+          : null;
       return {
         ...summary(found, policy, Date.now()),
-        ownerId: found.entry.request.ownerId ?? null,
-        msisdn: found.entry.request.msisdn ?? null,
-        submittedAt: found.entry.request.submittedAt ?? null,
+        ownerId: shown(entry.request.ownerId),
+        msisdn: shown(entry.request.msisdn),
+        submittedAt: entry.request.submittedAt ?? null,
+        personalData: personal,
+        customsView,
+        declarations: declarationsInView(customsView, store.declarations.get(body) ?? [], rules),
+        conflict:
+          registered === null
+            ? null
+            : {
+                requestId: registered.requestId,
+                evidence: registered.evidence,
+                ...(customsView === 'full'
+                  ? { applicationId: registered.applicationId, procedure: registered.procedure }
+                  : {}),
+                at: registered.at,
+                registeredAt: toLocalIso(new Date(registered.at), policy.calendar.utcOffsetMinutes),
+                ownerId: shown(registered.ownerId),
+                msisdn: shown(registered.msisdn),
+              },
       };
     },
   );
@@ -128,6 +172,11 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
         body: z.strictObject({
           decision: z.enum(['confirm', 'reject']),
           reason: z.string().trim().min(1).max(1000),
+          /**
+           * Confirm a request that still waits for KGD (stage awaiting_kgd): KGD may yet refuse
+           * it, so the reviewer says so explicitly; audited as `review.confirm-override`.
+           */
+          override: z.boolean().optional(),
         }),
       },
       preHandler: requirePermission(tokens, 'review'),
@@ -137,9 +186,17 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
       const found = await find(request.params.requestId);
       if (found === undefined)
         return sendProblem(reply, 'not-found', `no waiting request ${request.params.requestId}`);
+      const { decision, reason } = request.body;
+      const override = decision === 'confirm' && found.entry.stage === 'awaiting_kgd';
+      if (override && request.body.override !== true) {
+        return sendProblem(
+          reply,
+          'kgd-pending',
+          `request ${request.params.requestId} still waits for KGD: confirming it before KGD answers needs "override": true`,
+        );
+      }
       if (deps.commands === undefined)
         return sendProblem(reply, 'not-ready', 'this control plane is not connected to Kafka');
-      const { decision, reason } = request.body;
       try {
         await deps.commands.send([
           {
@@ -149,6 +206,7 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
             decision,
             reason,
             reviewer: actor.name,
+            ...(override ? { override: true } : {}),
             issuedAt: new Date().toISOString(),
           },
         ]);
@@ -158,7 +216,7 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
       await audit.record({
         actor: actor.name,
         role: actor.role,
-        action: `review.${decision}`,
+        action: override ? 'review.confirm-override' : `review.${decision}`,
         basis: reason,
         target: request.params.requestId,
       });

@@ -9,6 +9,7 @@
  * request's `detail` is shown as the results carry it (English, machine-oriented).
  */
 import { LANGUAGES, type Language, REASON_CATALOGUE } from '../domain/reason-catalogue.js';
+import type { DeclarationStatus } from '../domain/types.js';
 
 interface PageText {
   readonly title: string;
@@ -22,7 +23,8 @@ interface PageText {
   readonly refresh: string;
   /** `{n}`: how many. */
   readonly waiting: string;
-  readonly columns: readonly [string, string, string, string, string, string, string];
+  /** The queue's columns; times are Astana time (seed 001 §30). */
+  readonly columns: readonly [string, string, string, string, string, string, string, string];
   readonly open: string;
   readonly application: string;
   readonly basis: string;
@@ -36,6 +38,16 @@ interface PageText {
   readonly rejected: string;
   /** `{time}`: how long ago the deadline passed. */
   readonly overdue: string;
+  /** The device's KGD declarations: heading, columns, and when there are none. */
+  readonly declarations: string;
+  readonly declarationColumns: readonly [string, string, string, string, string];
+  readonly noDeclarations: string;
+  /** The registration an owner conflict is with: `{requestId}`, `{at}`, `{owner}`, `{phone}`, `{evidence}`. */
+  readonly conflict: string;
+  /** Confirming a request that still waits for KGD. */
+  readonly override: string;
+  /** KGD's declaration statuses (`registered` stands for every undecided one). */
+  readonly statuses: Readonly<Record<DeclarationStatus, string>>;
   readonly days: string;
   readonly hours: string;
   readonly minutes: string;
@@ -53,7 +65,16 @@ const TEXT: Readonly<Record<Language, PageText>> = {
     showAll: 'все ожидающие запросы',
     refresh: 'Обновить',
     waiting: 'ожидают: {n}',
-    columns: ['requestId', 'IMEI', 'оператор', 'этап', 'причина', 'ожидает с', 'осталось до срока'],
+    columns: [
+      'requestId',
+      'IMEI',
+      'оператор',
+      'этап',
+      'причина',
+      'поступил (Астана)',
+      'срок (Астана)',
+      'осталось до срока',
+    ],
     open: 'Открыть',
     application: 'заявка',
     basis: 'Основание (номер дела или обращения; записывается в журнал аудита)',
@@ -65,6 +86,18 @@ const TEXT: Readonly<Record<Language, PageText>> = {
     confirmed: 'Подтверждено',
     rejected: 'Отклонено',
     overdue: 'просрочено на {time}',
+    declarations: 'Таможенные декларации устройства (КГД)',
+    declarationColumns: ['заявка', 'процедура', 'статус', 'код ТН ВЭД', 'решение (Астана)'],
+    noDeclarations: 'КГД не сообщал о решениях по этому IMEI',
+    conflict:
+      'Зарегистрировано по запросу {requestId} с {at} (основание {evidence}): владелец {owner}, телефон {phone}',
+    override: 'Подтвердить до ответа КГД (с обоснованием; записывается в журнал аудита)',
+    statuses: {
+      registered: 'решение не принято',
+      released: 'выпуск разрешён',
+      refused: 'отказ',
+      revoked: 'решение отозвано',
+    },
     days: 'д',
     hours: 'ч',
     minutes: 'мин',
@@ -80,7 +113,16 @@ const TEXT: Readonly<Record<Language, PageText>> = {
     showAll: 'барлық күтудегі сұраулар',
     refresh: 'Жаңарту',
     waiting: 'күтуде: {n}',
-    columns: ['requestId', 'IMEI', 'оператор', 'кезең', 'себеп', 'күтуде (бастап)', 'мерзімге дейін қалды'],
+    columns: [
+      'requestId',
+      'IMEI',
+      'оператор',
+      'кезең',
+      'себеп',
+      'түсті (Астана)',
+      'мерзімі (Астана)',
+      'мерзімге дейін қалды',
+    ],
     open: 'Ашу',
     application: 'өтінім',
     basis: 'Негіздеме (іс немесе өтініш нөмірі; аудит журналына жазылады)',
@@ -92,6 +134,18 @@ const TEXT: Readonly<Record<Language, PageText>> = {
     confirmed: 'Расталды',
     rejected: 'Қабылданбады',
     overdue: 'мерзімнен {time} асты',
+    declarations: 'Құрылғының кедендік декларациялары (МКК)',
+    declarationColumns: ['өтінім', 'рәсім', 'мәртебе', 'СЭҚ ТН коды', 'шешім (Астана)'],
+    noDeclarations: 'МКК бұл IMEI бойынша шешім жібермеген',
+    conflict:
+      '{requestId} сұрауы бойынша {at} бастап тіркелген (негізі {evidence}): иесі {owner}, телефоны {phone}',
+    override: 'МКК жауабына дейін растау (негіздемемен; аудит журналына жазылады)',
+    statuses: {
+      registered: 'шешім қабылданбаған',
+      released: 'шығаруға рұқсат берілді',
+      refused: 'бас тартылды',
+      revoked: 'шешім кері қайтарылды',
+    },
     days: 'күн',
     hours: 'сағ',
     minutes: 'мин',
@@ -107,7 +161,16 @@ const TEXT: Readonly<Record<Language, PageText>> = {
     showAll: 'all waiting requests',
     refresh: 'Refresh',
     waiting: '{n} waiting',
-    columns: ['requestId', 'IMEI', 'operator', 'stage', 'reason', 'since', 'time left'],
+    columns: [
+      'requestId',
+      'IMEI',
+      'operator',
+      'stage',
+      'reason',
+      'received (Astana)',
+      'due (Astana)',
+      'time left',
+    ],
     open: 'Open',
     application: 'application',
     basis: 'Basis (case or ticket number, recorded in the audit log)',
@@ -119,6 +182,18 @@ const TEXT: Readonly<Record<Language, PageText>> = {
     confirmed: 'Confirmed',
     rejected: 'Rejected',
     overdue: 'overdue by {time}',
+    declarations: "The device's customs declarations (KGD)",
+    declarationColumns: ['application', 'procedure', 'status', 'HS code', 'decided (Astana)'],
+    noDeclarations: 'KGD has sent no decision for this IMEI',
+    conflict:
+      'Registered by request {requestId} since {at} (evidence {evidence}): owner {owner}, phone {phone}',
+    override: 'Confirm before KGD answers (with a reason; recorded in the audit log)',
+    statuses: {
+      registered: 'not decided yet',
+      released: 'release permitted',
+      refused: 'refused',
+      revoked: 'revoked',
+    },
     days: 'd',
     hours: 'h',
     minutes: 'min',
@@ -212,10 +287,18 @@ function render(language: Language): string {
   <h2 id="detail-title"></h2>
   <p id="detail-reason"></p>
   <p id="detail-text" class="muted"></p>
+  <p id="detail-due"></p>
+  <h3>${h(t.declarations)}</h3>
+  <table id="declarations">
+    <thead><tr>${t.declarationColumns.map((c) => `<th>${h(c)}</th>`).join('')}</tr></thead>
+    <tbody id="declaration-rows"></tbody>
+  </table>
+  <p id="conflict"></p>
   <label>${h(t.basis)} <input id="basis" size="40"></label>
   <button id="show-owner">${h(t.showOwner)}</button>
   <p id="owner" class="muted"></p>
   <label>${h(t.reason)} <textarea id="reason" rows="2" cols="60"></textarea></label>
+  <label id="override-line" hidden><input id="override" type="checkbox"> ${h(t.override)}</label>
   <button id="confirm">${h(t.confirm)}</button> <button id="reject">${h(t.reject)}</button>
   <p id="decision" role="status"></p>
 </div>
@@ -242,7 +325,18 @@ function reasonCell(code) {
   td.append(small);
   return td;
 }
-// Time to the stage's deadline (one working day), as the server counted it; negative: overdue.
+// A KGD status in this page's language, with the status as KGD's data carries it.
+function statusCell(status) {
+  const td = cell(T.statuses[status] || status);
+  const small = document.createElement('span');
+  small.className = 'code';
+  small.textContent = ' ' + status;
+  td.append(small);
+  return td;
+}
+// Times come from the server in Astana time with their offset: shown as the date and the minute.
+function astana(iso) { return iso ? iso.slice(0, 16).replace('T', ' ') : '—'; }
+// Time to the request's deadline (one working day from receipt), as the server counted it; negative: overdue.
 function duration(seconds) {
   const minutes = Math.floor(Math.abs(seconds) / 60);
   const d = Math.floor(minutes / 1440), h = Math.floor((minutes % 1440) / 60), m = minutes % 60;
@@ -266,7 +360,7 @@ async function refresh() {
       tr.dataset.requestId = item.requestId;
       for (const value of [item.requestId, item.imei, item.operator]) tr.append(cell(value));
       tr.append(reasonCell(item.stage), reasonCell(item.reason));
-      tr.append(cell(item.since), remainingCell(item.remainingSeconds));
+      tr.append(cell(astana(item.receivedAt)), cell(astana(item.due)), remainingCell(item.remainingSeconds));
       const open = document.createElement('button');
       open.textContent = T.open;
       open.addEventListener('click', () => select(item, tr));
@@ -283,20 +377,45 @@ function select(item, tr) {
   $('detail-title').textContent = item.requestId + ' — ' + item.imei;
   $('detail-reason').textContent = (REASONS[item.reason] || item.reason) + ' (' + item.reason + ')';
   $('detail-text').textContent = item.detail + (item.applicationId ? ' (' + T.application + ' ' + item.applicationId + ')' : '');
+  $('detail-due').textContent = T.columns[6] + ': ' + astana(item.due) + ' · ' + remainingText(item.remainingSeconds);
   $('owner').textContent = '';
   $('decision').textContent = '';
+  $('override').checked = false;
+  $('override-line').hidden = item.stage !== 'awaiting_kgd';
+  showEvidence({});
 }
-async function showOwner() {
+// The evidence: the device's declarations and the registration in conflict; personal data masked
+// unless a basis is given (the server audits that read).
+async function showEvidence(headers) {
+  const rows = $('declaration-rows');
+  rows.replaceChildren();
+  $('conflict').textContent = '';
   try {
-    const data = await api('/v1/reviews/' + encodeURIComponent(selected.requestId), { headers: { 'x-basis': $('basis').value } });
+    const data = await api('/v1/reviews/' + encodeURIComponent(selected.requestId), { headers });
+    const declarations = data.declarations || [];
+    if (declarations.length === 0) {
+      const tr = document.createElement('tr');
+      const td = cell(T.noDeclarations); td.colSpan = 5; td.className = 'muted'; tr.append(td);
+      rows.append(tr);
+    }
+    for (const d of declarations) {
+      const tr = document.createElement('tr');
+      tr.append(cell(d.applicationId ?? '—'), cell(d.procedure ?? 'ЕАЭС'), statusCell(d.status), cell(d.hsCode ?? '—'), cell(astana(d.decidedAt)));
+      rows.append(tr);
+    }
+    if (data.conflict) {
+      const c = data.conflict;
+      $('conflict').textContent = fill(T.conflict, { requestId: c.requestId, at: astana(c.registeredAt), evidence: c.evidence, owner: c.ownerId || '—', phone: c.msisdn || '—' });
+    }
     $('owner').textContent = fill(T.owner, { owner: data.ownerId || '—', phone: data.msisdn || '—' });
   } catch (error) { $('owner').textContent = error.message; }
 }
+function showOwner() { showEvidence({ 'x-basis': $('basis').value }); }
 async function decide(decision) {
   try {
     await api('/v1/reviews/' + encodeURIComponent(selected.requestId), {
       method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ decision, reason: $('reason').value }),
+      body: JSON.stringify({ decision, reason: $('reason').value, ...($('override').checked ? { override: true } : {}) }),
     });
     $('decision').textContent = (decision === 'confirm' ? T.confirmed : T.rejected) + ': ' + selected.requestId;
     setTimeout(refresh, 500);

@@ -1,9 +1,13 @@
 /**
  * The reviewers' page in headless Chromium (Debian's, driven by playwright-core): a reviewer
- * opens a request waiting for KGD, looks up its owner with a basis, confirms it, and the
- * confirmation reaches bdik.confirmations with evidence `manual`. The page speaks Russian,
- * Kazakh or English (?lang=, else the browser's language) and shows the time left per request.
+ * opens a request waiting for KGD, sees the device's KGD declarations and its times in Astana
+ * time, looks up its owner with a basis, confirms it — with the explicit override a request KGD
+ * may still answer needs — and the confirmation reaches bdik.confirmations with evidence
+ * `manual`. The page speaks Russian, Kazakh or English (?lang=, else the browser's language) and
+ * shows the time left per request. With IMEIFLOW_UPDATE_SCREENSHOTS=1 the test also saves the
+ * screenshot docs/review-page.png.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +24,10 @@ const rig = useRig({
   tools: ['chromium'],
   stores: {
     data: async (dataDir) => {
-      await seedStore(dataDir);
+      // THIRD's application is registered by KGD, not yet decided: its request waits, with evidence.
+      await seedStore(dataDir, {
+        declarations: `application_id,procedure_code,imei,status,hs_code,decided_at\nKZ-PAGE-1,40,${THIRD},подана,8517130000,2026-11-20T04:00:00Z\n`,
+      });
       const store = openStore({ dataDir });
       reviewerToken = await new TokenService(store, 60).create('a.nurlanova', 'reviewer');
       await store.close();
@@ -33,6 +40,7 @@ const { topics } = rig;
 const dataDir = rig.dataDir('data');
 const DEVICE = imei(APPLE, 555);
 const SECOND = imei(APPLE, 556);
+const THIRD = imei(APPLE, 557);
 /** The time-left cell: days, hours or minutes in the page's language, not overdue. */
 const TIME_LEFT = {
   en: /^(\d+ d \d+ h|\d+ h \d+ min|\d+ min)$/,
@@ -58,10 +66,55 @@ beforeAll(async () => {
 });
 
 describe('the review page', () => {
+  it("shows a request's KGD declarations and its times in Astana time", async () => {
+    const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`http://127.0.0.1:${rig.service.port}/review`);
+    await page.fill('#token', reviewerToken);
+    await page.click('#save-token');
+    await page.selectOption('#stage', 'all');
+    const row = page.locator('tr[data-request-id="page-3"]');
+    await row.waitFor({ timeout: 15_000 });
+    expect(await page.textContent('thead')).toContain('due (Astana)');
+    // The same instants the API gives in Astana time (seed 001 §30), to the minute.
+    const api = (await (
+      await fetch(`http://127.0.0.1:${rig.service.port}/v1/reviews?stage=all`, {
+        headers: { authorization: `Bearer ${reviewerToken}` },
+      })
+    ).json()) as { items: { requestId: string; receivedAt: string; due: string }[] };
+    const item = api.items.find((i) => i.requestId === 'page-3')!;
+    expect(item.due).toMatch(/\+05:00$/);
+    const cells = await row.locator('td').allTextContents();
+    expect(cells).toContain(item.receivedAt.slice(0, 16).replace('T', ' '));
+    expect(cells).toContain(item.due.slice(0, 16).replace('T', ' '));
+    await row.getByRole('button', { name: 'Open' }).click();
+    const declaration = page.locator('#declaration-rows tr', { hasText: 'KZ-PAGE-1' });
+    await declaration.waitFor({ timeout: 15_000 });
+    // KGD's «подана» is undecided (registered); decided 20 November 04:00 UTC, 09:00 in Astana.
+    expect(await declaration.locator('td').allTextContents()).toEqual([
+      'KZ-PAGE-1',
+      '40',
+      'not decided yet registered',
+      '8517130000',
+      '2026-11-20 09:00',
+    ]);
+    await expect
+      .poll(() => page.textContent('#detail-due'))
+      .toContain(item.due.slice(0, 16).replace('T', ' '));
+    const shot = await page.screenshot({ fullPage: true });
+    if (process.env['IMEIFLOW_UPDATE_SCREENSHOTS'] === '1') {
+      mkdirSync(join(import.meta.dirname, '../../docs'), { recursive: true });
+      writeFileSync(join(import.meta.dirname, '../../docs/review-page.png'), shot);
+    }
+    expect(shot.length).toBeGreaterThan(10_000);
+    await context.close();
+  });
+
   beforeAll(async () => {
     for (const [requestId, device] of [
       ['page-1', DEVICE],
       ['page-2', SECOND],
+      ['page-3', THIRD],
     ] as const) {
       rig.producer.sendJson(topics.requests!, device, {
         requestId,
@@ -74,7 +127,10 @@ describe('the review page', () => {
     }
     await rig.producer.flush();
     await rig.collector.waitFor(
-      () => ['page-1', 'page-2'].every((id) => rig.collector.of(topics.results!).some((m) => m.key === id)),
+      () =>
+        ['page-1', 'page-2', 'page-3'].every((id) =>
+          rig.collector.of(topics.results!).some((m) => m.key === id),
+        ),
       30_000,
       'the pending results',
     );
@@ -135,10 +191,18 @@ describe('the review page', () => {
     await row.waitFor({ timeout: 15_000 });
     expect((await row.locator('td.remaining').textContent())?.trim()).toMatch(TIME_LEFT.en);
     await row.getByRole('button', { name: 'Open' }).click();
+    // No KGD decision lists it; its owner masked until a basis is given.
+    await expect.poll(() => page.textContent('#declaration-rows')).toContain('KGD has sent no decision');
+    await expect.poll(() => page.textContent('#owner')).toContain('88••••••••23');
     await page.fill('#basis', 'ticket RV-2026-41');
     await page.click('#show-owner');
     await expect.poll(() => page.textContent('#owner')).toContain('880101300123');
     await page.fill('#reason', 'passport and purchase receipt checked');
+    // KGD may still answer: a plain confirmation is refused, the override is explicit.
+    expect(await page.isVisible('#override-line')).toBe(true);
+    await page.click('#confirm');
+    await expect.poll(() => page.textContent('#decision')).toContain('still waits for KGD');
+    await page.check('#override');
     await page.click('#confirm');
     await expect.poll(() => page.textContent('#decision')).toContain('Confirmed');
 
@@ -166,7 +230,7 @@ describe('the review page', () => {
       const actions = audit.query({ limit: 100, actor: 'a.nurlanova' }).map((e) => `${e.action}:${e.basis}`);
       expect(actions).toEqual([
         'review.read-personal:ticket RV-2026-41',
-        'review.confirm:passport and purchase receipt checked',
+        'review.confirm-override:passport and purchase receipt checked',
       ]);
     } finally {
       await audit.close();

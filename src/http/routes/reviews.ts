@@ -142,7 +142,12 @@ export function reviewRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
         submittedAt: entry.request.submittedAt ?? null,
         personalData: personal,
         customsView,
-        declarations: declarationsInView(customsView, store.declarations.get(body) ?? [], rules),
+        // Decision times in Astana time, as the reviewer reads every time here.
+        declarations: declarationsInView(customsView, store.declarations.get(body) ?? [], rules)?.map((d) =>
+          'decidedAt' in d && d.decidedAt !== null
+            ? { ...d, decidedAt: toLocalIso(new Date(d.decidedAt), policy.calendar.utcOffsetMinutes) }
+            : d,
+        ),
         conflict:
           registered === null
             ? null

@@ -6,6 +6,7 @@
  * an account refused too often, blocked until unblocked; GET /v1/info tells brokers and topics
  * only to an authenticated caller.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import { reviewPage } from '../../src/http/review-page.js';
 import { API_CSP, pageContentSecurityPolicy } from '../../src/http/security-headers.js';
 import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/metrics.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
 import { AccessRefusals, type Refusal, RefusalWindow } from '../../src/security/access-refusals.js';
 import { type AuditEvent, AuditLog } from '../../src/security/audit-log.js';
 import {
@@ -604,5 +606,63 @@ describe('GET /v1/info', () => {
     expect(entriesSince(before)).toEqual([
       expect.objectContaining({ actor: 'address:10.9.8.9', action: 'access.refused' }),
     ]);
+  });
+});
+
+describe('imeiflow token unblock (no cluster: the data directory’s store)', () => {
+  const cliDir = join(tempDir(), 'cli-data');
+  const imeiflow = (...args: string[]) => {
+    const run = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'bin/imeiflow.js'), 'token', ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, IMEIFLOW_DATA_DIR: cliDir },
+    });
+    return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+  };
+
+  it('lifts a block for refused requests, says why it cannot otherwise, and is audited', async () => {
+    expect(imeiflow('create', '--name', 'cli.sre', '--role', 'sre').code).toBe(0);
+    expect(imeiflow('create', '--name', 'cli.idle', '--role', 'sre').code).toBe(0);
+    const cliStore = openStore({ dataDir: cliDir });
+    try {
+      const service = new TokenService(cliStore, 60);
+      expect(await service.block('cli.sre')).toBe(true);
+      expect(await service.block('cli.sre')).toBe(false);
+      await cliStore.env.transaction(() =>
+        applyTokenEvent(
+          {
+            get: (name) => cliStore.tokens.get(name),
+            put: (record) => void cliStore.tokens.put(record.name, record),
+            dropHash: () => undefined,
+          },
+          { type: 'block', name: 'cli.idle', at: new Date().toISOString(), reason: 'idle' },
+        ),
+      );
+    } finally {
+      await cliStore.close();
+    }
+    expect(imeiflow('list').stdout).toMatch(/cli\.sre\tsre\tblocked \(refused requests\)/);
+    const unblocked = imeiflow('unblock', 'cli.sre');
+    expect(unblocked.code, unblocked.stderr).toBe(0);
+    expect(unblocked.stdout).toBe('unblocked cli.sre\n');
+    expect(imeiflow('list').stdout).toMatch(/cli\.sre\tsre\tactive/);
+    expect(imeiflow('unblock', 'cli.sre')).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('cli.sre is not blocked'),
+    });
+    expect(imeiflow('unblock', 'cli.idle')).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('blocked after 60 days without use, which stays'),
+    });
+    expect(imeiflow('unblock', 'nobody')).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('no token named nobody'),
+    });
+    const trail = openStore({ dataDir: cliDir });
+    try {
+      const actions = [...trail.audit.getRange()].map(({ value }) => `${value.action} ${value.target}`);
+      expect(actions.filter((a) => a.startsWith('token.unblock'))).toEqual(['token.unblock cli.sre']);
+    } finally {
+      await trail.close();
+    }
   });
 });

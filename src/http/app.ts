@@ -1,7 +1,8 @@
 /**
  * The Fastify control plane: health, readiness and metrics (open), the /v1 API (bearer tokens
  * with roles), the reviewers' page, and the OpenAPI document at /docs/json (browsable at /docs).
- * Every error is RFC 7807 problem+json.
+ * Every error is RFC 7807 problem+json; every answer carries the security headers
+ * (security-headers.ts); every refused request is counted and audited (auth.ts).
  */
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';

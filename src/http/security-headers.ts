@@ -56,14 +56,16 @@ export function pageContentSecurityPolicy(html: string): string {
   ].join('; ');
 }
 
-/** One policy per page text: the pages are rendered once, so this is computed once each. */
+/** One policy per page text: the pages are rendered once (one per language), so each is hashed once. */
 const pagePolicies = new Map<string, string>();
+/** Were a page ever rendered per request, the cache would stop at this instead of growing. */
+const MAX_CACHED_POLICIES = 16;
 
 export function cachedPagePolicy(html: string): string {
   let policy = pagePolicies.get(html);
   if (policy === undefined) {
     policy = pageContentSecurityPolicy(html);
-    pagePolicies.set(html, policy);
+    if (pagePolicies.size < MAX_CACHED_POLICIES) pagePolicies.set(html, policy);
   }
   return policy;
 }

@@ -192,9 +192,11 @@ export class TestProducer {
     value: Buffer | string | null,
     headers?: Kafka.MessageHeader[],
     partition: number | null = null,
+    /** The message's Kafka timestamp (ms since the epoch): when imeiflow counts it received. */
+    timestamp = Date.now(),
   ): void {
     const buffer = typeof value === 'string' ? Buffer.from(value) : value;
-    this.#producer.produce(topic, partition, buffer, key, Date.now(), undefined, headers);
+    this.#producer.produce(topic, partition, buffer, key, timestamp, undefined, headers);
   }
 
   sendJson(topic: string, key: string | null, value: unknown): void {

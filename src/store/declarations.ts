@@ -88,8 +88,10 @@ function applicationRecordOf(
     procedure: latest.procedure,
     status: latest.status,
     imeiCount: (previous?.imeiCount ?? 0) + added,
-    // The HS code describes the goods, not the decision: a decision that omits it keeps it known.
-    hsCode: latest.hsCode ?? previous?.hsCode ?? entry.hsCode ?? null,
+    // The latest decision's own, as every other fact: merged with earlier ones, the record would
+    // no longer be a decision, and comparing it with the next would depend on arrival order
+    // (test/unit/kgd-order.test.ts found this).
+    hsCode: latest.hsCode,
     decidedAt: latest.decidedAt,
     // Grounds belong to one decision: a later decision without them does not inherit them.
     ...(latest.grounds === undefined ? {} : { grounds: latest.grounds }),

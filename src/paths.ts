@@ -20,6 +20,5 @@ export const PACKAGE_ROOT = findRoot();
 
 /** Workers always run compiled: Piscina starts plain Node threads. */
 export const VERIFY_WORKER_FILE = join(PACKAGE_ROOT, 'dist/src/pool/verify-worker.js');
-export const DEFAULT_CONFIG_FILE = join(PACKAGE_ROOT, 'config/default.json');
 /** Kazakhstan's working-day calendar, the default of `pending.calendarFile`. */
 export const DEFAULT_CALENDAR_FILE = join(PACKAGE_ROOT, 'config/calendar/kz.json');

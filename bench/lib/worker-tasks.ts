@@ -13,16 +13,16 @@ import {
 } from '../../src/pool/batch-contract.js';
 import { requestAt } from './dataset.js';
 
-/** The settings the worker benchmarks run with: config/default.json's rules and calendar. */
+/** The settings the worker benchmarks run with: the default rules, calendar and topics. */
 export function benchWorkerSettings(dataDir: string): WorkerSettings {
   const config = loadConfig({ env: {} });
   return {
     dataDir,
     rules: config.rules,
     maxMessageBytes: config.pipeline.maxMessageBytes,
-    requestsTopic: 'imei.verify.requests',
-    repartitionTopic: 'imeiflow.requests.repartition',
-    commandsTopic: 'imeiflow.commands',
+    requestsTopic: config.topics.requests,
+    repartitionTopic: config.topics.repartition,
+    commandsTopic: config.topics.commands,
     deadlines: deadlineSettings(config),
   };
 }

@@ -254,3 +254,15 @@ export type TopicNames = { readonly [R in TopicRoleName]: string };
 export const DEFAULT_TOPIC_NAMES: TopicNames = Object.fromEntries(
   TOPIC_ROLE_NAMES.map((r) => [r, TOPIC_ROLES[r].defaultName]),
 ) as TopicNames;
+
+/**
+ * The device topics a partition task reads, as the outputs are `OUTPUT_ROLES`: the index is the
+ * batch contract's input kind (src/pool/batch-contract.ts INPUT_REQUEST, INPUT_FORWARDED,
+ * INPUT_COMMAND; test/unit/topic-roles.test.ts holds them equal).
+ */
+export const INPUT_ROLES = [
+  'requests',
+  'repartition',
+  'commands',
+] as const satisfies readonly TopicRoleName[];
+export type InputRole = (typeof INPUT_ROLES)[number];

@@ -68,7 +68,7 @@ export interface RigOptions {
 export interface ServiceOptions {
   /** Environment variables on top of the rig's topics and group. */
   readonly env?: Readonly<Record<string, string>>;
-  /** A configuration file for the service (IMEIFLOW_CONFIG), merged over config/default.json. */
+  /** A configuration file for the service (IMEIFLOW_CONFIG), merged over the defaults (src/config/settings.ts). */
   readonly config?: Readonly<Record<string, unknown>>;
   /** The most bytes the service may write to one file (its store cannot grow past it). */
   readonly fileSizeLimitBytes?: number;

@@ -80,9 +80,7 @@ describe('deploy/k8s and deploy/compose', () => {
     (d) => d.toJS() as Doc,
   );
   const byKind = (kind: string) => docs.find((d) => d.kind === kind)!;
-  const defaults = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'config/default.json'), 'utf8')) as {
-    topics: Record<string, string>;
-  };
+  const defaults = loadConfig({ env: {} });
   const dockerfile = readFileSync(join(PACKAGE_ROOT, 'Dockerfile'), 'utf8');
 
   it('the manifests hold the parts an operator needs', () => {

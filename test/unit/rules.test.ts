@@ -378,7 +378,7 @@ describe('rule 6: imports from EAEU member states (seed 000 §4(6))', () => {
       'rejected/declaration_refused',
     );
   });
-  it('accepted by default: in config/default.json, and when a caller leaves the setting out', () => {
+  it('accepted by default: in the declared default, and when a caller leaves the setting out', () => {
     const fromConfig = ruleSettingsOf(loadConfig({ env: {} }).rules);
     expect(fromConfig.acceptEaeuImports).toBe(true);
     expect(outcomeOf(evaluate(request(), eaeu(view()), fromConfig))).toBe('confirmed/eaeu-import');

@@ -1,0 +1,85 @@
+/**
+ * The settings' declarations (src/config/settings.ts) are the one place a setting is written:
+ * each is complete, each variable sets one place, and every variable the docs and deploy/ name
+ * is one of them.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS, loadConfig } from '../../src/config/config.js';
+import { envBindingsOf, settingsOf } from '../../src/config/define.js';
+import { SETTINGS } from '../../src/config/settings.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+
+const read = (file: string) => readFileSync(join(PACKAGE_ROOT, file), 'utf8');
+const declared = settingsOf(SETTINGS);
+const variables = envBindingsOf(SETTINGS);
+
+describe('the settings', () => {
+  it('each is described and has a reader', () => {
+    for (const { path, setting } of declared) {
+      expect(setting.doc.length, path.join('.')).toBeGreaterThan(10);
+      expect(setting.readBy.length, path.join('.')).toBeGreaterThan(0);
+    }
+  });
+
+  it('each has a default the schema takes, but the calendar (read from its file)', () => {
+    const without = declared
+      .filter(({ setting }) => setting.default === undefined)
+      .map(({ path }) => path.join('.'));
+    expect(without).toEqual(['pending.calendar']);
+    for (const { path, setting } of declared) {
+      if (setting.default === undefined) continue;
+      const result = setting.schema.safeParse(setting.default);
+      expect(result.success, `${path.join('.')}: ${result.error?.message}`).toBe(true);
+    }
+    expect(loadConfig({ env: {} }).pool).toEqual(DEFAULTS['pool']);
+  });
+
+  it('each variable is declared once and sets one place', () => {
+    const names = variables.map((v) => v.name);
+    expect(new Set(names).size).toBe(names.length);
+    const places = variables.map((v) => v.path.join('.'));
+    expect(new Set(places).size).toBe(places.length);
+    expect(names.every((name) => name === 'KAFKA_BROKERS' || name.startsWith('IMEIFLOW_'))).toBe(true);
+  });
+
+  it("a variable is read as its setting's type says", () => {
+    const config = loadConfig({
+      env: {
+        IMEIFLOW_ACCEPT_EAEU_IMPORTS: 'false',
+        IMEIFLOW_WORKERS: 'auto',
+        IMEIFLOW_HOLIDAYS: '2027-01-05, 2027-01-06',
+        IMEIFLOW_HTTP_MAX_UPLOAD_BYTES: '2048',
+        IMEIFLOW_KAFKA_SECURITY_PROTOCOL: 'ssl',
+        KAFKA_BROKERS: 'k:9093',
+        IMEIFLOW_KAFKA_SSL_CA_LOCATION: '/ca.pem',
+      },
+    });
+    expect(config.rules.acceptEaeuImports).toBe(false);
+    expect(config.pool.workers).toBeNull();
+    expect(config.pending.holidays).toEqual(['2027-01-05', '2027-01-06']);
+    expect(config.http.maxUploadBytes).toBe(2048);
+    expect(config.kafka.security.settings).toEqual({ 'ssl.ca.location': '/ca.pem' });
+  });
+
+  it('every variable the docs, deploy/ and the Dockerfile name is declared', () => {
+    const files = [
+      'README.md',
+      'Dockerfile',
+      ...readdirSync(join(PACKAGE_ROOT, 'docs'))
+        .filter((f) => f.endsWith('.md') || f.endsWith('.yaml'))
+        .map((f) => `docs/${f}`),
+      'deploy/compose/docker-compose.yml',
+      'deploy/k8s/imeiflow.yaml',
+    ];
+    const known = new Set([...variables.map((v) => v.name), 'IMEIFLOW_CONFIG']);
+    const unknown = files.flatMap((file) =>
+      [...read(file).matchAll(/\b(IMEIFLOW_[A-Z_]*[A-Z]|KAFKA_BROKERS)\b/g)]
+        .map((m) => m[1]!)
+        .filter((name) => !known.has(name))
+        .map((name) => `${file}: ${name}`),
+    );
+    expect(unknown).toEqual([]);
+  });
+});

@@ -23,7 +23,6 @@ import { Metrics } from './metrics/metrics.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { KafkaCommandSender } from './pipeline/command-sender.js';
 import { DeadlineTimer } from './pipeline/deadline-timer.js';
-import { DecisionValidator } from './pipeline/decision-validator.js';
 import {
   auditTable,
   blocklistTable,
@@ -36,6 +35,7 @@ import {
   tokensTable,
 } from './pipeline/global-tables.js';
 import type { PipelineObserver } from './pipeline/observer.js';
+import { RecordValidator } from './pipeline/record-validator.js';
 import { RegistryView } from './pipeline/registry-view.js';
 import { RequestPipeline } from './pipeline/request-pipeline.js';
 import { VerifyPool } from './pool/verify-pool.js';
@@ -273,13 +273,20 @@ export async function startService(
         tacTable(),
         blocklistTable(),
         localProductionTable(),
-        reviewTable(log),
-        tokensTable(log),
-        kgdExportsTable(log),
-        auditTable(audit, log, purgeFollower({ sweep, retention: config.retention, marks, destroyed, log })),
+        reviewTable(),
+        tokensTable(),
+        kgdExportsTable(),
+        auditTable(audit, purgeFollower({ sweep, retention: config.retention, marks, destroyed, log })),
       ],
       onChanged: (changes) => pipeline.indexChanged([...changes.bodies], [...changes.applications]),
       consumed: (topic, count) => observer.consumed(topic, count),
+      skipped: (message, error) => {
+        metrics.recordSkipped(message.topic);
+        log.warn(
+          { topic: message.topic, partition: message.partition, offset: message.offset, error },
+          'a global-table record no table can read: passed (the DLQ gets it once per cluster)',
+        );
+      },
       onFatal,
     });
     // Purges this instance missed are recorded before any decision they removed is applied again.
@@ -300,16 +307,17 @@ export async function startService(
     );
     await tables.start();
     steps.push({ name: 'global tables', close: () => tables.stop() });
-    const validator = new DecisionValidator({
+    const validator = new RecordValidator({
       config,
       kafka,
       producer,
       reader,
       log,
       partitions: layout.partitions,
+      rejected: (_topic, count) => observer.outcomes([['dlq', 'internal', count]]),
     });
     await validator.start();
-    steps.push({ name: 'decision validator', close: () => validator.stop() });
+    steps.push({ name: 'record validator', close: () => validator.stop() });
 
     const registryView = new RegistryView({ config, kafka, store, log, partitions: layout.partitions });
     await registryView.start();

@@ -69,6 +69,7 @@ export class Metrics implements PipelineObserver {
   readonly #lag: Gauge<'topic' | 'partition'>;
   readonly #journalSeq: Gauge<'partition'>;
   readonly #inputLost: Counter<'topic'>;
+  readonly #recordsSkipped: Counter<'topic'>;
   readonly #destroyed: Counter<'kind'>;
   readonly #refusals: Counter<'reason'>;
   readonly #accountsBlocked: Counter;
@@ -130,6 +131,12 @@ export class Metrics implements PipelineObserver {
     this.#inputLost = new Counter({
       name: `${PREFIX}input_lost_total`,
       help: 'Input messages the broker deleted before they were read',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.#recordsSkipped = new Counter({
+      name: `${PREFIX}internal_records_skipped_total`,
+      help: 'Records of an internal topic no table could read, passed by this instance (the DLQ gets each once per cluster)',
       labelNames: ['topic'],
       registers,
     });
@@ -425,6 +432,11 @@ export class Metrics implements PipelineObserver {
 
   inputLost(topic: string, count: number): void {
     this.#inputLost.inc({ topic }, count);
+  }
+
+  /** A global-table record no table could read was passed (src/pipeline/table-decoders.ts). */
+  recordSkipped(topic: string): void {
+    this.#recordsSkipped.inc({ topic });
   }
 
   /** librdkafka's statistics JSON (consumer): per-partition lag. */

@@ -13,7 +13,7 @@
 import Kafka from 'node-rdkafka';
 import type { Config } from '../config/config.js';
 import { isWithdrawal } from '../domain/kgd-order.js';
-import { parseReleaseDecision } from '../domain/release-decision.js';
+import type { ParsedDecision } from '../domain/release-decision.js';
 import type { BlockEntry, DeclarationEntry, LocalProductionRecord, TacRecord } from '../domain/types.js';
 import { ImeiflowError } from '../errors.js';
 import {
@@ -26,16 +26,25 @@ import {
 } from '../kafka/client.js';
 import type { TopicRoleName } from '../kafka/topic-roles.js';
 import type { Logger } from '../log.js';
-import { bodyOfPendingKey } from '../pool/batch-writer.js';
 import type { AuditLog } from '../security/audit-log.js';
-import { applyTokenEvent, lmdbTokenTable, tokenEventSchema } from '../security/tokens.js';
+import { applyTokenEvent, lmdbTokenTable, type TokenEvent } from '../security/tokens.js';
 import { applyApplicationDecision } from '../store/declarations.js';
-import { kgdExportKey, kgdExportRecordSchema } from '../store/kgd-exports.js';
-import type { AuditEntry } from '../store/records.js';
-import { ChangelogFormatError, decodePendingRecord } from '../store/state-codec.js';
+import type { AuditEntry, KgdExportRecord, PendingEntry } from '../store/records.js';
 import { bumpTacVersion, type Store } from '../store/store.js';
 import { committed, isStoreFull, storeFullError } from '../store/store-full.js';
-import { keyOf, type LogMessage } from './kafka-port.js';
+import type { LogMessage } from './kafka-port.js';
+import {
+  type Decoded,
+  decodeAuditEntry,
+  decodeBlockEntry,
+  decodeDecision,
+  decodeKgdExport,
+  decodeLocalProduction,
+  decodePendingChangelog,
+  decodeTac,
+  decodeTokenEvent,
+  type Keyed,
+} from './table-decoders.js';
 
 /** What a batch changed that waiting requests may depend on (rule 7 re-evaluates them). */
 export interface IndexChanges {
@@ -43,23 +52,40 @@ export interface IndexChanges {
   readonly applications: Set<string>;
 }
 
-export interface GlobalTable {
-  readonly role: TopicRoleName;
-  /** Apply messages of this table's topic. Runs inside the LMDB write transaction. */
-  apply(store: Store, messages: readonly LogMessage[], changes: IndexChanges): void;
-  /** After the transaction committed (files, caches). */
-  afterCommit?(messages: readonly LogMessage[]): void;
+/** A message of a table's topic, decoded. */
+export interface TableRecord<V> {
+  readonly message: LogMessage;
+  readonly value: V;
 }
+
+export interface GlobalTable<V = unknown> {
+  readonly role: TopicRoleName;
+  /** What a message must be to be applied (table-decoders.ts); the engine passes what is not. */
+  decode(message: LogMessage): Decoded<V>;
+  /** Apply records of this table's topic. Runs inside the LMDB write transaction. */
+  apply(store: Store, records: readonly TableRecord<V>[], changes: IndexChanges): void;
+  /** After the transaction committed (files, caches). */
+  afterCommit?(records: readonly TableRecord<V>[]): void;
+}
+
+/** A table of any record type, as the engine holds them. */
+// biome-ignore lint/suspicious/noExplicitAny: each table's decode and apply agree on V; the engine only passes records between them.
+type AnyTable = GlobalTable<any>;
 
 export interface GlobalTablesDeps {
   readonly config: Config;
   readonly kafka: KafkaSettings;
   readonly store: Store;
   readonly log: Logger;
-  readonly tables: readonly GlobalTable[];
+  readonly tables: readonly AnyTable[];
   /** The index changed: owners re-evaluate the requests waiting on it. */
   readonly onChanged: (changes: IndexChanges) => void;
   readonly consumed: (topic: string, count: number) => void;
+  /**
+   * A message no table can read was passed (the record validator sends it to the DLQ once per
+   * cluster): counted and logged here, on every instance that passes it.
+   */
+  readonly skipped: (message: LogMessage, error: string) => void;
   readonly onFatal: (error: Error) => void;
 }
 
@@ -76,7 +102,7 @@ export function positionKey(topic: string, partition: number): string {
 
 export class GlobalTables {
   readonly #deps: GlobalTablesDeps;
-  readonly #byTopic = new Map<string, GlobalTable>();
+  readonly #byTopic = new Map<string, AnyTable>();
   #consumer: Kafka.KafkaConsumer | undefined;
   #assignment: { topic: string; partition: number }[] = [];
   #stopping = false;
@@ -204,10 +230,20 @@ export class GlobalTables {
     // asynchronous `transaction` commits what its callback wrote before it threw (lmdb-js 3.5.6,
     // measured): the positions of the topics applied before the one that threw would move, and
     // their changes would never reach `onChanged`.
+    const decoded = new Map<string, TableRecord<unknown>[]>();
+    for (const [topic, batch] of byTopic) {
+      const table = this.#byTopic.get(topic);
+      if (table === undefined) continue;
+      const { records, skipped } = decodeAll(table, batch);
+      for (const { message, error } of skipped) this.#deps.skipped(message, error);
+      decoded.set(topic, records);
+    }
     await committed(
       store.env.childTransaction(() => {
         for (const [topic, batch] of byTopic) {
-          this.#byTopic.get(topic)?.apply(store, batch, changes);
+          const records = decoded.get(topic) ?? [];
+          if (records.length > 0) this.#byTopic.get(topic)?.apply(store, records, changes);
+          // Past every message of the batch, the passed ones included: they are never retried.
           const next = new Map<number, number>();
           for (const m of batch) next.set(m.partition, Math.max(next.get(m.partition) ?? 0, m.offset + 1));
           for (const [partition, offset] of next) store.meta.put(positionKey(topic, partition), offset);
@@ -215,7 +251,8 @@ export class GlobalTables {
       }),
     );
     for (const [topic, batch] of byTopic) {
-      this.#byTopic.get(topic)?.afterCommit?.(batch);
+      const records = decoded.get(topic) ?? [];
+      if (records.length > 0) this.#byTopic.get(topic)?.afterCommit?.(records);
       this.#deps.consumed(topic, batch.length);
     }
     this.#applied += messages.length;
@@ -229,11 +266,37 @@ export class GlobalTables {
   }
 }
 
-// ── the tables ───────────────────────────────────────────────────────────────────────────
-
-function jsonOf<T>(value: Buffer | null): T | null {
-  return value === null ? null : (JSON.parse(value.toString('utf8')) as T);
+/** A table's messages decoded: the records it applies, and the messages it passes, with why. */
+export function decodeAll<V>(
+  table: GlobalTable<V>,
+  messages: readonly LogMessage[],
+): { records: TableRecord<V>[]; skipped: { message: LogMessage; error: string }[] } {
+  const records: TableRecord<V>[] = [];
+  const skipped: { message: LogMessage; error: string }[] = [];
+  for (const message of messages) {
+    const record = table.decode(message);
+    if (record.ok) records.push({ message, value: record.value });
+    else skipped.push({ message, error: record.error });
+  }
+  return { records, skipped };
 }
+
+/**
+ * Decode and apply one batch of a table's messages, as the engine does inside its transaction
+ * (for tools and tests that drive a table without Kafka). Returns the messages passed.
+ */
+export function applyMessages<V>(
+  table: GlobalTable<V>,
+  store: Store,
+  messages: readonly LogMessage[],
+  changes: IndexChanges,
+): { message: LogMessage; error: string }[] {
+  const { records, skipped } = decodeAll(table, messages);
+  if (records.length > 0) table.apply(store, records, changes);
+  return skipped;
+}
+
+// ── the tables ───────────────────────────────────────────────────────────────────────────
 
 /**
  * Which of a decision's IMEIs to apply: a purge ordered after the message was written removes
@@ -254,17 +317,13 @@ export function declarationsTable(
   log: Logger,
   purged?: PurgedFilter,
   hsCodesInScope?: readonly string[],
-): GlobalTable {
+): GlobalTable<ParsedDecision & { ok: true }> {
   const scope = hsCodesInScope === undefined ? undefined : new Set(hsCodesInScope);
   return {
     role: 'decisions',
-    apply(store, messages, changes) {
-      for (const m of messages) {
-        const p = parseReleaseDecision(m.value);
-        if (!p.ok) {
-          log.debug({ partition: m.partition, offset: m.offset, error: p.error }, 'release decision skipped');
-          continue;
-        }
+    decode: decodeDecision,
+    apply(store, records, changes) {
+      for (const { message: m, value: p } of records) {
         const { decision } = p;
         const outOfScope = scope !== undefined && decision.hsCode != null && !scope.has(decision.hsCode);
         const entry: DeclarationEntry = {
@@ -304,28 +363,27 @@ export function declarationsTable(
   };
 }
 
-/** Rows of a keyed table: the key is the record's id, the value its JSON (null: removed). */
+/** A compacted table keyed by its record's id: a record puts, a tombstone removes. */
 function keyedTable<V>(
   role: TopicRoleName,
+  decode: (m: LogMessage) => Decoded<Keyed<V>>,
   write: (store: Store, key: string, value: V | null, changes: IndexChanges) => void,
   after?: (store: Store) => void,
-): GlobalTable {
+): GlobalTable<Keyed<V>> {
   return {
     role,
-    apply(store, messages, changes) {
-      for (const m of messages) {
-        const key = keyOf(m);
-        if (key === null) continue;
-        write(store, key, jsonOf<V>(m.value), changes);
-      }
+    decode,
+    apply(store, records, changes) {
+      for (const { value } of records) write(store, value.key, value.value, changes);
       after?.(store);
     },
   };
 }
 
-export const tacTable = (): GlobalTable =>
-  keyedTable<TacRecord>(
+export const tacTable = (): GlobalTable<Keyed<TacRecord>> =>
+  keyedTable(
     'tac',
+    decodeTac,
     (store, tac, record) => {
       if (record === null) store.tac.remove(tac);
       else store.tac.put(tac, record);
@@ -334,14 +392,14 @@ export const tacTable = (): GlobalTable =>
     (store) => bumpTacVersion(store),
   );
 
-export const blocklistTable = (): GlobalTable =>
-  keyedTable<BlockEntry>('blocklist', (store, body, entry) => {
+export const blocklistTable = (): GlobalTable<Keyed<BlockEntry>> =>
+  keyedTable('blocklist', decodeBlockEntry, (store, body, entry) => {
     if (entry === null) store.blocklist.remove(body);
     else store.blocklist.put(body, entry);
   });
 
-export const localProductionTable = (): GlobalTable =>
-  keyedTable<LocalProductionRecord>('localProduction', (store, body, record, changes) => {
+export const localProductionTable = (): GlobalTable<Keyed<LocalProductionRecord>> =>
+  keyedTable('localProduction', decodeLocalProduction, (store, body, record, changes) => {
     if (record === null) store.localProduction.remove(body);
     else store.localProduction.put(body, record);
     changes.bodies.add(body);
@@ -351,44 +409,20 @@ export const localProductionTable = (): GlobalTable =>
  * The review table: every partition's waiting requests, so a reviewer on any instance sees (and
  * can decide) all of them. A view only: the partition's owner decides from its own state.
  */
-export function reviewTable(log: Logger): GlobalTable {
-  return {
-    role: 'pendingChangelog',
-    apply(store, messages) {
-      for (const m of messages) {
-        const body = bodyOfPendingKey(keyOf(m) ?? '');
-        if (body === undefined) continue;
-        try {
-          const entries = m.value === null ? null : decodePendingRecord(m.value);
-          if (entries === null || entries.length === 0) store.reviews.remove(body);
-          else store.reviews.put(body, entries);
-        } catch (error) {
-          if (!(error instanceof ChangelogFormatError)) throw error;
-          log.error(
-            { topic: m.topic, partition: m.partition, offset: m.offset, err: error },
-            'a pending changelog record this imeiflow cannot read: not in the review table',
-          );
-        }
-      }
-    },
-  };
-}
+export const reviewTable = (): GlobalTable<Keyed<PendingEntry[]>> =>
+  keyedTable('pendingChangelog', decodePendingChangelog, (store, body, entries) => {
+    if (entries === null || entries.length === 0) store.reviews.remove(body);
+    else store.reviews.put(body, entries);
+  });
 
 /** Token accounts (src/security/tokens.ts): every instance knows every token and its state. */
-export function tokensTable(log: Logger): GlobalTable {
+export function tokensTable(): GlobalTable<TokenEvent> {
   return {
     role: 'tokens',
-    apply(store, messages) {
+    decode: decodeTokenEvent,
+    apply(store, records) {
       const table = lmdbTokenTable(store);
-      for (const m of messages) {
-        const event = tokenEventSchema.safeParse(jsonOf(m.value));
-        if (event.success) applyTokenEvent(table, event.data);
-        else
-          log.error(
-            { topic: m.topic, partition: m.partition, offset: m.offset },
-            'not a token event: skipped',
-          );
-      }
+      for (const { value } of records) applyTokenEvent(table, value);
     },
   };
 }
@@ -402,35 +436,21 @@ export interface AuditFollower {
 }
 
 /** The cluster's audit trail: into this instance's store (GET /v1/audit) and `audit.jsonl`. */
-export function auditTable(audit: AuditLog, log: Logger, follower?: AuditFollower): GlobalTable {
-  const entriesOf = (messages: readonly LogMessage[]): [LogMessage, AuditEntry][] => {
-    const entries: [LogMessage, AuditEntry][] = [];
-    for (const m of messages) {
-      const entry = jsonOf<AuditEntry>(m.value);
-      if (entry !== null && typeof entry.at === 'string' && typeof entry.action === 'string')
-        entries.push([m, entry]);
-      else
-        log.error(
-          { topic: m.topic, partition: m.partition, offset: m.offset },
-          'not an audit entry: skipped',
-        );
-    }
-    return entries;
-  };
+export function auditTable(audit: AuditLog, follower?: AuditFollower): GlobalTable<AuditEntry> {
   return {
     role: 'audit',
-    apply(store, messages) {
-      const entries = entriesOf(messages);
+    decode: decodeAuditEntry,
+    apply(store, records) {
       // Keys sort by time; the partition and offset keep entries of one millisecond apart.
-      for (const [m, entry] of entries)
+      for (const { message: m, value: entry } of records)
         store.audit.put(`${entry.at}#${m.partition}#${String(m.offset).padStart(12, '0')}`, entry);
       follower?.apply(
         store,
-        entries.map(([, entry]) => entry),
+        records.map((r) => r.value),
       );
     },
-    afterCommit(messages) {
-      const entries = entriesOf(messages).map(([, entry]) => entry);
+    afterCommit(records) {
+      const entries = records.map((r) => r.value);
       audit.archive(entries);
       follower?.afterCommit(entries);
     },
@@ -441,31 +461,8 @@ export function auditTable(audit: AuditLog, log: Logger, follower?: AuditFollowe
  * The KGD monthly exports loaded (seed 000 §11), keyed `kgd/<YYYY-MM>`: every instance knows the
  * last month loaded (GET /v1/info, the export-month gauges and their alert).
  */
-export function kgdExportsTable(log: Logger): GlobalTable {
-  return {
-    role: 'exports',
-    apply(store, messages) {
-      for (const m of messages) {
-        const key = keyOf(m);
-        if (key === null) continue;
-        if (m.value === null) {
-          store.exports.remove(key);
-          continue;
-        }
-        let value: unknown;
-        try {
-          value = jsonOf(m.value);
-        } catch {
-          value = undefined;
-        }
-        const record = kgdExportRecordSchema.safeParse(value);
-        if (record.success && key === kgdExportKey(record.data.month)) store.exports.put(key, record.data);
-        else
-          log.error(
-            { topic: m.topic, partition: m.partition, offset: m.offset, key },
-            'not a KGD export record: skipped',
-          );
-      }
-    },
-  };
-}
+export const kgdExportsTable = (): GlobalTable<Keyed<KgdExportRecord>> =>
+  keyedTable('exports', decodeKgdExport, (store, key, record) => {
+    if (record === null) store.exports.remove(key);
+    else store.exports.put(key, record);
+  });

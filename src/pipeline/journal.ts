@@ -91,7 +91,17 @@ export function encodeJournal(
  */
 const plain = new Packr({ useRecords: false });
 
-export class JournalFormatError extends Error {}
+/**
+ * A journal value this build cannot read. `newer`: a record of a later format (a newer imeiflow
+ * wrote it), which recovery must not skip; otherwise not a record imeiflow writes at all.
+ */
+export class JournalFormatError extends Error {
+  readonly newer: boolean;
+  constructor(message: string, newer = false) {
+    super(message);
+    this.newer = newer;
+  }
+}
 
 /**
  * Each format with its own decoder: format 1's records use the shared structures, whose record
@@ -120,6 +130,7 @@ export function decodeJournal(value: Uint8Array): JournalRecord {
     if (plainRecord['format'] === JOURNAL_FORMAT) return fromEnvelope(plainRecord as unknown as Envelope);
     throw new JournalFormatError(
       `record format ${plainRecord['format']}; this imeiflow reads formats 1 and ${JOURNAL_FORMAT}`,
+      plainRecord['format'] > JOURNAL_FORMAT,
     );
   }
   let decoded: unknown;

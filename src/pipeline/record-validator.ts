@@ -1,8 +1,10 @@
 /**
- * A release decision that cannot be used goes to the DLQ once — not once per instance, though
- * every instance reads every decision into its declaration index. The validator is a consumer
- * group of its own on the decisions topic: each decisions partition has one validator at a time,
- * which writes the DLQ entry of a bad decision and then commits past it.
+ * A record of a global-table topic that cannot be used — a release decision, a TAC or block-list
+ * row, a token or audit event, a review-table or export record — goes to the DLQ once, not once
+ * per instance, though every instance reads every such topic into its tables (and passes what it
+ * cannot read: global-tables.ts). The validator is a consumer group of its own on those topics:
+ * each partition has one validator at a time, which writes the DLQ entry of a bad record and then
+ * commits past it. What is unusable is what the tables' own decoders refuse (table-decoders.ts).
  *
  * A crash between the DLQ write and the commit would write it again; to avoid that, the entry
  * carries a header naming its source, and a validator taking over a partition first reads the end
@@ -11,24 +13,27 @@
 import Kafka from 'node-rdkafka';
 import type { Config } from '../config/config.js';
 import { dlqMessage } from '../domain/outputs.js';
-import { parseReleaseDecision } from '../domain/release-decision.js';
 import { connect, consume, consumerConfig, disconnect, type KafkaSettings } from '../kafka/client.js';
+import { TOPIC_ROLE_NAMES, type TopicRoleName } from '../kafka/topic-roles.js';
 import type { Logger } from '../log.js';
 import { headerOf, keyOf, type LogMessage, type OutputSink, type PartitionLog } from './kafka-port.js';
+import { recordProblem, VALIDATED_ROLES } from './table-decoders.js';
 
-/** Header of a DLQ entry the validator wrote: `<decisions partition>.<offset>`. */
+/** Header of a DLQ entry the validator wrote: `<source partition>.<offset>` (the body names the topic). */
 export const SOURCE_HEADER = 'imeiflow-source';
 /** DLQ messages read back when a partition is taken over. */
 const LOOK_BACK = 512;
 
-export interface DecisionValidatorDeps {
+export interface RecordValidatorDeps {
   readonly config: Config;
   readonly kafka: KafkaSettings;
   readonly producer: OutputSink;
   readonly reader: PartitionLog;
   readonly log: Logger;
-  /** Partitions of the device topics (the DLQ partition of decisions partition d is d mod this). */
+  /** Partitions of the device topics (the DLQ partition of source partition p is p mod this). */
   readonly partitions: number;
+  /** DLQ entries written for records of `topic`. */
+  readonly rejected?: (topic: string, count: number) => void;
 }
 
 /** The topic a DLQ entry's body names as its source (src/domain/outputs.ts `dlqMessage`). */
@@ -41,23 +46,30 @@ function sourceTopicOf(message: LogMessage): string | undefined {
   }
 }
 
-export class DecisionValidator {
-  readonly #deps: DecisionValidatorDeps;
+export class RecordValidator {
+  readonly #deps: RecordValidatorDeps;
+  /** The watched topics' names → their roles. */
+  readonly #roleOf: ReadonlyMap<string, TopicRoleName>;
   #consumer: Kafka.KafkaConsumer | undefined;
   #stopping = false;
   #loop: Promise<void> | undefined;
-  /** Per decisions partition: the last offset already in the DLQ (read once after an assignment). */
-  readonly #written = new Map<number, number>();
+  /** Per `<topic>/<partition>`: the last offset already in the DLQ (read once after an assignment). */
+  readonly #written = new Map<string, number>();
   rejected = 0;
 
-  constructor(deps: DecisionValidatorDeps) {
+  constructor(deps: RecordValidatorDeps) {
     this.#deps = deps;
+    const { topics } = deps.config;
+    this.#roleOf = new Map(
+      TOPIC_ROLE_NAMES.filter((role) => VALIDATED_ROLES.includes(role)).map((role) => [topics[role], role]),
+    );
   }
 
   async start(): Promise<void> {
     const { config, kafka } = this.#deps;
     const consumer = new Kafka.KafkaConsumer(
       {
+        // The group of the validator when it watched the decisions only: its offsets carry over.
         ...consumerConfig(kafka, `${config.kafka.groupId}.decisions-validator`),
         'client.id': `${kafka.clientId}-validator`,
         rebalance_cb: (err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => {
@@ -68,9 +80,9 @@ export class DecisionValidator {
       },
       { 'auto.offset.reset': 'earliest' },
     );
-    await connect(consumer, 'decision validator');
+    await connect(consumer, 'record validator');
     consumer.setDefaultConsumeTimeout(100);
-    consumer.subscribe([config.topics.decisions]);
+    consumer.subscribe([...this.#roleOf.keys()]);
     this.#consumer = consumer;
     this.#loop = this.#run();
   }
@@ -82,7 +94,7 @@ export class DecisionValidator {
         if (messages.length > 0) await this.#validate(messages);
       } catch (error) {
         // Nothing was committed past the failed batch: re-read it from the committed offsets.
-        this.#deps.log.error({ err: error }, 'validating release decisions failed; going back');
+        this.#deps.log.error({ err: error }, 'validating global-table records failed; going back');
         await new Promise((r) => setTimeout(r, 1000));
         this.#seekToCommitted();
       }
@@ -97,20 +109,21 @@ export class DecisionValidator {
     consumer.assign(assignment.map(({ topic, partition }) => ({ topic, partition })));
   }
 
-  async #alreadyWritten(decisionsPartition: number): Promise<number> {
-    const known = this.#written.get(decisionsPartition);
+  async #alreadyWritten(topic: string, sourcePartition: number): Promise<number> {
+    const id = `${topic}/${sourcePartition}`;
+    const known = this.#written.get(id);
     if (known !== undefined) return known;
     const { config } = this.#deps;
-    const dlqPartition = decisionsPartition % this.#deps.partitions;
+    const dlqPartition = sourcePartition % this.#deps.partitions;
     let last = -1;
     for (const m of await this.#deps.reader.lastMessages(config.topics.dlq, dlqPartition, LOOK_BACK)) {
       const [partition, offset] = (headerOf(m, SOURCE_HEADER) ?? '').split('.').map(Number);
-      if (partition !== decisionsPartition || offset === undefined || offset <= last) continue;
-      // The header names no topic: an entry from another decisions topic (a renamed one, or one
-      // recreated with offsets from 0) must not hide this topic's bad decisions.
-      if (sourceTopicOf(m) === config.topics.decisions) last = offset;
+      if (partition !== sourcePartition || offset === undefined || offset <= last) continue;
+      // The header names no topic: an entry from another topic (a renamed one, or one recreated
+      // with offsets from 0) must not hide this topic's bad records.
+      if (sourceTopicOf(m) === topic) last = offset;
     }
-    this.#written.set(decisionsPartition, last);
+    this.#written.set(id, last);
     return last;
   }
 
@@ -118,15 +131,12 @@ export class DecisionValidator {
     const { config, producer } = this.#deps;
     const at = new Date().toISOString();
     const dlq = [];
+    const byTopic = new Map<string, number>();
     for (const m of messages) {
-      const p = parseReleaseDecision(m.value);
-      const error = !p.ok
-        ? p.error
-        : p.badImeis.length > 0
-          ? `release decision lists invalid IMEIs: ${p.badImeis.join('; ')}`
-          : undefined;
+      const role = this.#roleOf.get(m.topic);
+      const error = role === undefined ? undefined : recordProblem(role, m);
       if (error === undefined) continue;
-      if (m.offset <= (await this.#alreadyWritten(m.partition))) continue;
+      if (m.offset <= (await this.#alreadyWritten(m.topic, m.partition))) continue;
       const key = keyOf(m);
       dlq.push({
         topic: config.topics.dlq,
@@ -137,18 +147,25 @@ export class DecisionValidator {
         ),
         headers: [{ [SOURCE_HEADER]: `${m.partition}.${m.offset}` }],
       });
-      this.#written.set(m.partition, m.offset);
+      this.#written.set(`${m.topic}/${m.partition}`, m.offset);
+      byTopic.set(m.topic, (byTopic.get(m.topic) ?? 0) + 1);
     }
     if (dlq.length > 0) {
       await producer.send(dlq);
       this.rejected += dlq.length;
-      this.#deps.log.warn({ count: dlq.length }, 'release decisions sent to the DLQ');
+      for (const [topic, count] of byTopic) this.#deps.rejected?.(topic, count);
+      this.#deps.log.warn(
+        { count: dlq.length, topics: [...byTopic.keys()] },
+        'internal records sent to the DLQ',
+      );
     }
-    const next = new Map<number, number>();
-    for (const m of messages) next.set(m.partition, Math.max(next.get(m.partition) ?? 0, m.offset + 1));
-    this.#consumer!.commit(
-      [...next].map(([partition, offset]) => ({ topic: config.topics.decisions, partition, offset })),
-    );
+    const next = new Map<string, { topic: string; partition: number; offset: number }>();
+    for (const m of messages) {
+      const id = `${m.topic}/${m.partition}`;
+      const offset = Math.max(next.get(id)?.offset ?? 0, m.offset + 1);
+      next.set(id, { topic: m.topic, partition: m.partition, offset });
+    }
+    this.#consumer!.commit([...next.values()]);
   }
 
   async stop(): Promise<void> {

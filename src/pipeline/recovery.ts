@@ -77,6 +77,11 @@ export interface RecoveryDeps {
   readonly committed: (partition: number) => Promise<InputPositions>;
   /** Input the broker deleted before anyone read it. */
   readonly inputLost: (topic: string, count: number) => void;
+  /**
+   * A record imeiflow does not write, passed while restoring (the record validator sends the
+   * changelog's to the DLQ once per cluster). A record of a newer format stops the partition.
+   */
+  readonly skipped?: (message: LogMessage, error: string) => void;
   /** Partitions of the device topics. */
   readonly partitions: number;
   /**
@@ -227,18 +232,27 @@ export async function recoverPartition(deps: RecoveryDeps, partition: number): P
 
 async function readJournal(deps: RecoveryDeps, partition: number): Promise<JournalRecord[]> {
   const topic = deps.topics.journal;
-  const messages = await deps.log.lastMessages(topic, partition, JOURNAL_WINDOW);
-  const records: JournalRecord[] = [];
-  for (const m of messages) {
-    if (m.value === null) continue;
-    try {
-      records.push(decodeJournal(m.value));
-    } catch (error) {
-      if (error instanceof JournalFormatError) throw unreadable(topic, partition, m.offset, error.message);
-      throw error;
+  // The last JOURNAL_WINDOW records, whatever else was written after them: a record imeiflow does
+  // not write is nobody's batch, so the read goes further back past it.
+  for (let count = JOURNAL_WINDOW; ; count *= 2) {
+    const messages = await deps.log.lastMessages(topic, partition, count);
+    const records: JournalRecord[] = [];
+    const skipped: [LogMessage, string][] = [];
+    for (const m of messages) {
+      if (m.value === null) continue;
+      try {
+        records.push(decodeJournal(m.value));
+      } catch (error) {
+        if (!(error instanceof JournalFormatError)) throw error;
+        if (error.newer) throw unreadable(topic, partition, m.offset, error.message);
+        skipped.push([m, error.message]);
+      }
+    }
+    if (records.length >= JOURNAL_WINDOW || messages.length < count || skipped.length === 0) {
+      for (const [m, error] of skipped) deps.skipped?.(m, error);
+      return records.sort((a, b) => a.seq - b.seq).slice(-JOURNAL_WINDOW);
     }
   }
-  return records.sort((a, b) => a.seq - b.seq);
 }
 
 /** The (seq, idx) of the last output of this partition's owner in an output partition. */
@@ -320,13 +334,16 @@ async function restorePending(deps: RecoveryDeps, partition: number, from: numbe
     const changes: [string, ReturnType<typeof decodePendingRecord> | null][] = [];
     for (const m of batch) {
       const body = bodyOfPendingKey(keyOf(m) ?? '');
-      if (body === undefined) throw unreadable(topic, partition, m.offset, 'a key that is not p/<IMEI body>');
+      if (body === undefined) {
+        deps.skipped?.(m, 'a key that is not p/<IMEI body>');
+        continue;
+      }
       try {
         changes.push([body, m.value === null ? null : decodePendingRecord(m.value)]);
       } catch (error) {
-        if (error instanceof ChangelogFormatError)
-          throw unreadable(topic, partition, m.offset, error.message);
-        throw error;
+        if (!(error instanceof ChangelogFormatError)) throw error;
+        if (error.newer) throw unreadable(topic, partition, m.offset, error.message);
+        deps.skipped?.(m, error.message);
       }
     }
     await store.env.transaction(() => {
@@ -406,7 +423,9 @@ async function restoreRegistry(
       try {
         entries.push(registryEntryFrom(m.value, partition));
       } catch (error) {
-        throw unreadable(topic, partition, m.offset, error instanceof Error ? error.message : String(error));
+        // Not a confirmation imeiflow wrote: no registration of this partition.
+        deps.skipped?.(m, error instanceof Error ? error.message : String(error));
+        continue;
       }
       const imei = entries[entries.length - 1]!.imei;
       if (revoked.has(imei)) confirmedAt.set(imei, positionOf(m));

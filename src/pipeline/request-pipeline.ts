@@ -19,7 +19,7 @@ import type { VerifyPool } from '../pool/verify-pool.js';
 import type { Store } from '../store/store.js';
 import { committed } from '../store/store-full.js';
 import type { InputPositions } from './journal.js';
-import type { OutputSink, PartitionLog } from './kafka-port.js';
+import type { LogMessage, OutputSink, PartitionLog } from './kafka-port.js';
 import type { PipelineObserver } from './observer.js';
 import { type BatchRunner, PartitionTask, type TaskStart } from './partition-task.js';
 import { RecordCollector } from './record-collector.js';
@@ -327,6 +327,13 @@ export class RequestPipeline {
       logger: log,
       committed: (partition: number) => this.#committedPositions(partition),
       inputLost: (topic: string, count: number) => observer.inputLost(topic, count),
+      skipped: (message: LogMessage, error: string) => {
+        observer.recordSkipped(message.topic);
+        log.warn(
+          { topic: message.topic, partition: message.partition, offset: message.offset, error },
+          'a record imeiflow does not write, passed while restoring',
+        );
+      },
       partitions: this.#deps.partitions,
       // Half of how long the changelogs keep a tombstone: margin for a slow restore.
       localStateMaxAgeMs: this.#deps.config.retention.compactionLagMs / 2,

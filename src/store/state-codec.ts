@@ -37,7 +37,18 @@ export function encodePendingRecord(entries: readonly PendingEntry[]): Uint8Arra
   return new Uint8Array(packr.pack([CHANGELOG_FORMAT, entries]));
 }
 
-export class ChangelogFormatError extends Error {}
+/**
+ * A changelog value this build cannot read. `newer`: a well-formed record of a later format (a
+ * newer imeiflow wrote it), which must not be skipped; otherwise it is not a record imeiflow
+ * writes at all, and is passed (issue 20: nothing on an internal topic stops an instance).
+ */
+export class ChangelogFormatError extends Error {
+  readonly newer: boolean;
+  constructor(message: string, newer = false) {
+    super(message);
+    this.newer = newer;
+  }
+}
 
 /** A pending changelog value back to entries; throws ChangelogFormatError when it is not one. */
 export function decodePendingRecord(value: Uint8Array): PendingEntry[] {
@@ -52,6 +63,7 @@ export function decodePendingRecord(value: Uint8Array): PendingEntry[] {
     if (decoded[0] !== CHANGELOG_FORMAT || !Array.isArray(decoded[1])) {
       throw new ChangelogFormatError(
         `record format ${decoded[0]}; this imeiflow reads formats 0 and ${CHANGELOG_FORMAT}`,
+        decoded[0] > CHANGELOG_FORMAT && Array.isArray(decoded[1]),
       );
     }
     return checkedEntries(decoded[1]);

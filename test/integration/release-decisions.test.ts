@@ -18,14 +18,9 @@ import { DeliveringProducer } from '../../src/kafka/delivering-producer.js';
 import { PartitionReader } from '../../src/kafka/partition-reader.js';
 import { ensureTopics } from '../../src/kafka/topics.js';
 import { createLogger } from '../../src/log.js';
-import { DecisionValidator, SOURCE_HEADER } from '../../src/pipeline/decision-validator.js';
-import {
-  declarationsTable,
-  type GlobalTable,
-  GlobalTables,
-  type IndexChanges,
-} from '../../src/pipeline/global-tables.js';
+import { declarationsTable, GlobalTables, type IndexChanges } from '../../src/pipeline/global-tables.js';
 import type { OutputSink } from '../../src/pipeline/kafka-port.js';
+import { RecordValidator, SOURCE_HEADER } from '../../src/pipeline/record-validator.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { APPLE, imei } from '../support/fixtures.js';
 import { useRig } from '../support/rig.js';
@@ -71,7 +66,7 @@ async function send(topic: string, decisions: readonly ReleaseDecision[]): Promi
  * the batch, on the attempts `fails` picks.
  */
 function injected(fails: (attempt: number) => boolean): {
-  table: GlobalTable;
+  table: ReturnType<typeof declarationsTable>;
   committed: Map<string, number>;
   attempts: () => number;
   failed: () => number;
@@ -83,16 +78,17 @@ function injected(fails: (attempt: number) => boolean): {
   return {
     table: {
       role: real.role,
-      apply(store: Store, messages, changes: IndexChanges) {
+      decode: real.decode,
+      apply(store: Store, records, changes: IndexChanges) {
         attempts++;
-        real.apply(store, messages, changes);
+        real.apply(store, records, changes);
         if (fails(attempts)) {
           failed++;
           throw new Error(`injected: the LMDB write of attempt ${attempts} failed`);
         }
       },
-      afterCommit(messages) {
-        for (const m of messages) {
+      afterCommit(records) {
+        for (const { message: m } of records) {
           const at = `${m.partition}/${m.offset}`;
           committed.set(at, (committed.get(at) ?? 0) + 1);
         }
@@ -107,7 +103,7 @@ function injected(fails: (attempt: number) => boolean): {
 function startTables(
   config: Config,
   store: Store,
-  table: GlobalTable,
+  table: ReturnType<typeof declarationsTable>,
 ): { tables: GlobalTables; fatal: Error[]; changed: Set<string> } {
   const fatal: Error[] = [];
   const changed = new Set<string>();
@@ -121,6 +117,7 @@ function startTables(
       for (const id of changes.applications) changed.add(id);
     },
     consumed: () => undefined,
+    skipped: () => undefined,
     onFatal: (error) => fatal.push(error),
   });
   return { tables, fatal, changed };
@@ -304,17 +301,17 @@ describe('the decision validator', () => {
     const topic = `${rig.topics.decisions}-validator`;
     const config = configFor(`${rig.root}/validator`, topic);
     const kafka = kafkaOf();
-    const validators: DecisionValidator[] = [];
+    const validators: RecordValidator[] = [];
     const sinks: ReturnType<typeof refusing>[] = [];
     const closers: (() => Promise<void>)[] = [];
     let partitions = 0;
-    const startValidator = async (): Promise<DecisionValidator> => {
+    const startValidator = async (): Promise<RecordValidator> => {
       const producer = await DeliveringProducer.connect(kafka, 'validator test producer');
       // As the service does at start-up: every topic exists, the DLQ included.
       ({ partitions } = await ensureTopics(producer.client, kafka, config, true));
       const reader = await PartitionReader.connect(kafka, config.kafka.groupId);
       const sink = refusing(producer, 2);
-      const validator = new DecisionValidator({ config, kafka, producer: sink, reader, log, partitions });
+      const validator = new RecordValidator({ config, kafka, producer: sink, reader, log, partitions });
       await validator.start();
       validators.push(validator);
       sinks.push(sink);

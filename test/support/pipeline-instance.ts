@@ -21,18 +21,9 @@ import { type BatchContext, batchContextOf, runBatch } from '../../src/pool/part
 import type { Store } from '../../src/store/store.js';
 import { TEST_WORKER_SETTINGS } from './batches.js';
 import type { MemoryKafka, MemoryProducer } from './memory-kafka.js';
+import { TEST_TOPICS } from './topics.js';
 
-export const TOPICS: RecoveryTopics & Record<OutputRole, string> = {
-  requests: 'requests',
-  repartition: 'repartition',
-  commands: 'commands',
-  journal: 'journal',
-  results: 'results',
-  confirmations: 'confirmations',
-  dlq: 'dlq',
-  revocations: 'revocations',
-  pendingChangelog: 'pending-changelog',
-};
+export const TOPICS: RecoveryTopics & Record<OutputRole, string> = TEST_TOPICS;
 
 const INPUTS = ['commands', 'requests', 'repartition'] as const;
 
@@ -90,6 +81,8 @@ export class PipelineInstance {
   readonly tasks = new Map<number, Owned>();
   readonly fatal: Error[] = [];
   readonly inputLost: [topic: string, count: number][] = [];
+  /** Records recovery passed as not imeiflow's: `<topic>[<partition>]@<offset>: <error>`. */
+  readonly skipped: string[] = [];
   readonly #kafka: MemoryKafka;
   readonly #partitions: number;
   readonly #exitOnFatal: boolean;
@@ -133,6 +126,7 @@ export class PipelineInstance {
         logger: createLogger('silent'),
         committed: async () => NO_POSITIONS,
         inputLost: (topic, count) => this.inputLost.push([topic, count]),
+        skipped: (m, error) => this.skipped.push(`${m.topic}[${m.partition}]@${m.offset}: ${error}`),
         partitions: this.#partitions,
         localStateMaxAgeMs: this.#localStateMaxAgeMs,
         now: () => this.#now(),

@@ -526,31 +526,74 @@ describe('the commit protocol: crash at every step of a batch, recover, nothing 
 describe('recovery reads what earlier builds wrote and refuses, by position, what it cannot read', () => {
   const plain = new Packr({ useRecords: false });
 
-  it.each([
-    [
-      'a format it does not know',
-      Buffer.from(plain.pack({ format: 3, seq: 2, partition: 0 })),
-      /record format 3/,
-    ],
-    ['bytes that are not msgpack', Buffer.from([0xc1, 0xc1, 0xc1]), /not msgpack/],
-  ])(
-    'a journal record of %s: RECORD_UNREADABLE naming topic, partition and offset',
-    async (_, value, reason) => {
-      const kafka = new MemoryKafka();
-      const owner = new PipelineInstance(kafka, seededStore(), 1);
-      kafka.append({ topic: TOPICS.journal, partition: 0, key: journalKey(0, 0), value: null });
-      kafka.append({ topic: TOPICS.journal, partition: 0, key: journalKey(0, 1), value });
-      const error = await owner.recover(0).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(isImeiflowError(error, 'RECORD_UNREADABLE')).toBe(true);
-      expect((error as Error).message).toContain(`${TOPICS.journal}[0] offset 1`);
-      expect((error as Error).message).toMatch(reason);
-      // Nothing was published on the strength of a record nobody could read.
-      expect(outputPositions(kafka)).toEqual([]);
-    },
-  );
+  it('a journal record of a format it does not know: RECORD_UNREADABLE naming topic, partition and offset', async () => {
+    const kafka = new MemoryKafka();
+    const owner = new PipelineInstance(kafka, seededStore(), 1);
+    kafka.append({ topic: TOPICS.journal, partition: 0, key: journalKey(0, 0), value: null });
+    kafka.append({
+      topic: TOPICS.journal,
+      partition: 0,
+      key: journalKey(0, 1),
+      value: Buffer.from(plain.pack({ format: 3, seq: 2, partition: 0 })),
+    });
+    const error = await owner.recover(0).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isImeiflowError(error, 'RECORD_UNREADABLE')).toBe(true);
+    expect((error as Error).message).toContain(`${TOPICS.journal}[0] offset 1`);
+    expect((error as Error).message).toMatch(/record format 3/);
+    // Nothing was published on the strength of a record nobody could read.
+    expect(outputPositions(kafka)).toEqual([]);
+  });
+
+  it('a journal record of bytes imeiflow never writes is passed, and reported (issue 20)', async () => {
+    const kafka = new MemoryKafka();
+    const owner = new PipelineInstance(kafka, seededStore(), 1);
+    kafka.append({ topic: TOPICS.journal, partition: 0, key: journalKey(0, 0), value: null });
+    kafka.append({ topic: TOPICS.journal, partition: 0, key: null, value: Buffer.from([0xc1, 0xc1, 0xc1]) });
+    kafka.append({ topic: TOPICS.journal, partition: 0, key: null, value: Buffer.from('not json') });
+    const start = await owner.recover(0);
+    expect(start.seq).toBe(0);
+    expect(owner.skipped).toEqual([
+      expect.stringMatching(/^journal\[0\]@1: not msgpack/),
+      expect.stringMatching(/^journal\[0\]@2: /),
+    ]);
+  });
+
+  it('a pending changelog record imeiflow never writes is passed; the records around it restore', async () => {
+    const kafka = new MemoryKafka();
+    const owner = new PipelineInstance(kafka, seededStore(), 1);
+    const waiting: PendingEntry = {
+      request: { requestId: 'w', imei: D.w0a, operator: 'beeline', channel: 'import' },
+      partition: 0,
+      source: '0/0',
+      stage: 'awaiting_kgd',
+      reason: 'awaiting_kgd',
+      detail: 'waiting',
+      since: '2026-11-20T10:00:00.000Z',
+      deadline: '2026-11-21T04:00:00.000Z',
+    };
+    kafka.append({ topic: TOPICS.pendingChangelog, partition: 0, key: 'x', value: Buffer.from('not json') });
+    kafka.append({
+      topic: TOPICS.pendingChangelog,
+      partition: 0,
+      key: `p/${body(D.w0a)}`,
+      value: Buffer.from([0xc1]),
+    });
+    kafka.append({
+      topic: TOPICS.pendingChangelog,
+      partition: 0,
+      key: `p/${body(D.w0a)}`,
+      value: Buffer.from(encodePendingRecord([waiting])!),
+    });
+    await owner.recover(0);
+    expect(owner.store.pending.get(body(D.w0a))).toEqual([waiting]);
+    expect(owner.skipped).toEqual([
+      expect.stringMatching(/^pending-changelog\[0\]@0: a key that is not/),
+      expect.stringMatching(/^pending-changelog\[0\]@1: not a pending changelog record/),
+    ]);
+  });
 
   it('a pending changelog record that does not decode: RECORD_UNREADABLE naming topic, partition and offset', async () => {
     const kafka = new MemoryKafka();

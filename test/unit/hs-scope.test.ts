@@ -12,7 +12,7 @@ import { evaluate, ruleSettingsOf } from '../../src/domain/rules.js';
 import type { VerifyRequest } from '../../src/domain/types.js';
 import { loadDeclarations } from '../../src/loaders/declarations-loader.js';
 import { createLogger } from '../../src/log.js';
-import { declarationsTable } from '../../src/pipeline/global-tables.js';
+import { applyMessages, declarationsTable } from '../../src/pipeline/global-tables.js';
 import { openStore } from '../../src/store/store.js';
 import { MapIndexView } from '../support/map-view.js';
 import { tempDir } from '../support/tmp.js';
@@ -118,7 +118,8 @@ describe('what is stored', () => {
       };
       const changes = { bodies: new Set<string>(), applications: new Set<string>() };
       await store.env.transaction(() =>
-        table.apply(
+        applyMessages(
+          table,
           store,
           [
             {

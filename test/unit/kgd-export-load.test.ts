@@ -10,8 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import type { KgdExportContext } from '../../src/loaders/kgd-export-month.js';
 import { load, loadTarget } from '../../src/loaders/loads.js';
-import { createLogger } from '../../src/log.js';
-import { kgdExportsTable } from '../../src/pipeline/global-tables.js';
+import { applyMessages, kgdExportsTable } from '../../src/pipeline/global-tables.js';
 import type { OutgoingMessage, OutputSink } from '../../src/pipeline/kafka-port.js';
 import { kgdExportRecordSchema, kgdExportStatus, latestKgdExport } from '../../src/store/kgd-exports.js';
 import { openStore } from '../../src/store/store.js';
@@ -181,7 +180,7 @@ describe('a KGD export load on the cluster', () => {
   it('every instance applies the records; what is not one is skipped; a tombstone removes', async () => {
     const other = openStore({ dataDir: join(dir, 'other-instance') });
     try {
-      const table = kgdExportsTable(createLogger('silent'));
+      const table = kgdExportsTable();
       const value = (v: unknown) => Buffer.from(JSON.stringify(v));
       const record = {
         month: '2025-12',
@@ -201,7 +200,8 @@ describe('a KGD export load on the cluster', () => {
         size: 0,
       });
       await other.env.transaction(() =>
-        table.apply(
+        applyMessages(
+          table,
           other,
           [
             message('kgd/2025-12', value(record), 0),
@@ -215,7 +215,10 @@ describe('a KGD export load on the cluster', () => {
       expect([...other.exports.getKeys()]).toEqual(['kgd/2025-12']);
       expect(other.exports.get('kgd/2025-12')).toEqual(record);
       await other.env.transaction(() =>
-        table.apply(other, [message('kgd/2025-12', null, 4)], { bodies: new Set(), applications: new Set() }),
+        applyMessages(table, other, [message('kgd/2025-12', null, 4)], {
+          bodies: new Set(),
+          applications: new Set(),
+        }),
       );
       expect([...other.exports.getKeys()]).toEqual([]);
     } finally {

@@ -13,7 +13,7 @@ import { DAY_MS, type DestroyedKind, purgeAuditOf, purgeTargetOf } from '../../s
 import type { DeclarationEntry, OutcomeRecord, PendingEntry, RegistryEntry } from '../../src/domain/types.js';
 import { createLogger } from '../../src/log.js';
 import type { CommandSender } from '../../src/pipeline/command-sender.js';
-import { declarationsTable, type IndexChanges } from '../../src/pipeline/global-tables.js';
+import { applyMessages, declarationsTable, type IndexChanges } from '../../src/pipeline/global-tables.js';
 import type { LogMessage } from '../../src/pipeline/kafka-port.js';
 import { primePurges, purgeFollower } from '../../src/retention/purge-orders.js';
 import { RetentionSweep } from '../../src/retention/retention-sweep.js';
@@ -408,7 +408,8 @@ describe('a purge’s audit entry, as every instance stores it', () => {
     const changes: IndexChanges = { bodies: new Set(), applications: new Set() };
     const follower = purgeFollower({ sweep, retention, marks, destroyed: () => undefined, log });
     await store.env.transaction(() => {
-      table.apply(
+      applyMessages(
+        table,
         store,
         [
           {
@@ -466,7 +467,8 @@ describe('a purge’s audit entry, as every instance stores it', () => {
     const before = purged - 1000;
     const after = purged + 1000;
     return store.env.transaction(() => {
-      table.apply(
+      applyMessages(
+        table,
         store,
         [
           message(0, 'GONE', [body(2)], before),

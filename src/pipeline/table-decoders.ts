@@ -1,0 +1,170 @@
+/**
+ * One decoder per global-table topic: what a message of that topic must be for a table to apply
+ * it. The global tables (global-tables.ts) skip what does not decode and count it; the record
+ * validator (record-validator.ts) sends it to the DLQ once per cluster, with its topic, partition,
+ * offset and the reason. Nothing on an internal topic can stop an instance: a record nobody can
+ * read is passed, never retried (issue 20).
+ *
+ * Tombstones (a null value) are records too where the topic is compacted by key: they remove.
+ */
+import { z } from 'zod';
+import { type ParsedDecision, parseReleaseDecision } from '../domain/release-decision.js';
+import type { BlockEntry, LocalProductionRecord, TacRecord } from '../domain/types.js';
+import type { TopicRoleName } from '../kafka/topic-roles.js';
+import { bodyOfPendingKey } from '../pool/batch-writer.js';
+import { type TokenEvent, tokenEventSchema } from '../security/tokens.js';
+import { kgdExportKey, kgdExportRecordSchema } from '../store/kgd-exports.js';
+import type { AuditEntry, KgdExportRecord, PendingEntry } from '../store/records.js';
+import { decodePendingRecord } from '../store/state-codec.js';
+import { keyOf, type LogMessage } from './kafka-port.js';
+
+export type Decoded<V> =
+  | { readonly ok: true; readonly value: V }
+  | { readonly ok: false; readonly error: string };
+
+/** A keyed record of a compacted table; `value` null is a tombstone. */
+export interface Keyed<V> {
+  readonly key: string;
+  readonly value: V | null;
+}
+
+const nullableString = z.string().nullable();
+
+/** The JSON the loaders write to the TAC topic (src/loaders/cluster-sinks.ts). */
+export const tacRecordSchema = z.object({
+  tac: z.string().regex(/^\d{8}$/),
+  brand: z.string(),
+  model: z.string(),
+  marketingName: z.string(),
+  manufacturer: z.string(),
+  deviceType: z.string(),
+  operatingSystem: z.string(),
+  bands: z.string(),
+  allocationDate: nullableString,
+}) satisfies z.ZodType<TacRecord>;
+
+export const blockEntrySchema = z.object({
+  source: z.string(),
+  reason: z.string(),
+  since: nullableString,
+}) satisfies z.ZodType<BlockEntry>;
+
+export const localProductionRecordSchema = z.object({
+  producerId: z.string(),
+  reference: z.string(),
+  producedAt: nullableString,
+}) satisfies z.ZodType<LocalProductionRecord>;
+
+export const auditEntrySchema = z.object({
+  at: z.iso.datetime({ offset: true }),
+  atAstana: z.string(),
+  actor: z.string().min(1),
+  role: z.string().min(1),
+  action: z.string().min(1),
+  basis: nullableString,
+  target: nullableString,
+}) satisfies z.ZodType<AuditEntry>;
+
+function fail<V>(error: string): Decoded<V> {
+  return { ok: false, error };
+}
+
+/** JSON text checked against a schema; the error names the first problems. */
+function jsonRecord<V>(value: Buffer | null, schema: z.ZodType<V>): Decoded<V> {
+  if (value === null) return fail('empty value');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString('utf8'));
+  } catch (error) {
+    return fail(`not JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const result = schema.safeParse(parsed);
+  if (result.success) return { ok: true, value: result.data };
+  return fail(
+    result.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; '),
+  );
+}
+
+/** A record of a table keyed by `keyPattern`: a key that fits it, and a value or a tombstone. */
+function keyedRecord<V>(m: LogMessage, keyPattern: RegExp, schema: z.ZodType<V>): Decoded<Keyed<V>> {
+  const key = keyOf(m);
+  if (key === null || !keyPattern.test(key))
+    return fail(`key ${JSON.stringify(key)} does not fit ${keyPattern}`);
+  if (m.value === null) return { ok: true, value: { key, value: null } };
+  const value = jsonRecord(m.value, schema);
+  return value.ok ? { ok: true, value: { key, value: value.value } } : value;
+}
+
+const BODY_KEY = /^\d{14}$/;
+
+export const decodeTac = (m: LogMessage) => keyedRecord(m, /^\d{8}$/, tacRecordSchema);
+export const decodeBlockEntry = (m: LogMessage) => keyedRecord(m, BODY_KEY, blockEntrySchema);
+export const decodeLocalProduction = (m: LogMessage) => keyedRecord(m, BODY_KEY, localProductionRecordSchema);
+
+export function decodeDecision(m: LogMessage): Decoded<ParsedDecision & { ok: true }> {
+  const parsed = parseReleaseDecision(m.value);
+  return parsed.ok ? { ok: true, value: parsed } : fail(parsed.error);
+}
+
+export function decodePendingChangelog(m: LogMessage): Decoded<Keyed<PendingEntry[]>> {
+  const body = bodyOfPendingKey(keyOf(m) ?? '');
+  if (body === undefined) return fail(`key ${JSON.stringify(keyOf(m))} is not a pending changelog key`);
+  if (m.value === null) return { ok: true, value: { key: body, value: null } };
+  try {
+    return { ok: true, value: { key: body, value: decodePendingRecord(m.value) } };
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error));
+  }
+}
+
+export const decodeTokenEvent = (m: LogMessage): Decoded<TokenEvent> => jsonRecord(m.value, tokenEventSchema);
+export const decodeAuditEntry = (m: LogMessage): Decoded<AuditEntry> => jsonRecord(m.value, auditEntrySchema);
+
+export function decodeKgdExport(m: LogMessage): Decoded<Keyed<KgdExportRecord>> {
+  const key = keyOf(m);
+  if (key === null) return fail('no key');
+  if (m.value === null) return { ok: true, value: { key, value: null } };
+  const record = jsonRecord(m.value, kgdExportRecordSchema);
+  if (!record.ok) return record;
+  if (key !== kgdExportKey(record.value.month))
+    return fail(`key ${key} is not the record's month ${kgdExportKey(record.value.month)}`);
+  return { ok: true, value: { key, value: record.value } };
+}
+
+/**
+ * Why a message of a global-table topic is unusable, or undefined when a table can apply it:
+ * what the record validator sends to the DLQ. A release decision that lists some invalid IMEIs is
+ * applied for the others, and still reported.
+ */
+export function recordProblem(role: TopicRoleName, m: LogMessage): string | undefined {
+  if (role === 'decisions') {
+    const decision = decodeDecision(m);
+    if (!decision.ok) return decision.error;
+    const { badImeis } = decision.value;
+    return badImeis.length > 0 ? `release decision lists invalid IMEIs: ${badImeis.join('; ')}` : undefined;
+  }
+  const decoder = TABLE_DECODERS[role];
+  if (decoder === undefined) return undefined;
+  const decoded = decoder(m);
+  return decoded.ok ? undefined : decoded.error;
+}
+
+/** The decoder of every global-table topic but the decisions (which `recordProblem` reads itself). */
+export const TABLE_DECODERS: Partial<Record<TopicRoleName, (m: LogMessage) => Decoded<unknown>>> = {
+  tac: decodeTac,
+  blocklist: decodeBlockEntry,
+  localProduction: decodeLocalProduction,
+  pendingChangelog: decodePendingChangelog,
+  tokens: decodeTokenEvent,
+  audit: decodeAuditEntry,
+  exports: decodeKgdExport,
+};
+
+/** Every global-table topic the validator watches. */
+export const VALIDATED_ROLES: readonly TopicRoleName[] = [
+  'decisions',
+  ...(Object.keys(TABLE_DECODERS) as TopicRoleName[]),
+];

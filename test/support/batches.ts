@@ -20,13 +20,14 @@ import {
   type TaskHeader,
   type WorkerSettings,
 } from '../../src/pool/batch-contract.js';
+import { TEST_TOPICS } from './topics.js';
 
 /** The benchmarks' worker settings, with the short topic names the tests' DLQ entries name. */
 export const TEST_WORKER_SETTINGS = (dataDir: string): WorkerSettings => ({
   ...benchWorkerSettings(dataDir),
-  requestsTopic: 'requests',
-  repartitionTopic: 'repartition',
-  commandsTopic: 'commands',
+  requestsTopic: TEST_TOPICS.requests,
+  repartitionTopic: TEST_TOPICS.repartition,
+  commandsTopic: TEST_TOPICS.commands,
 });
 
 export function requestInput(

@@ -20,7 +20,7 @@ const topics = section(
       role,
       setting({
         schema: topicName,
-        default: TOPIC_ROLES[role].defaultName,
+        default: TOPIC_ROLES[role].name,
         env: TOPIC_ROLES[role].env,
         doc: `Topic: ${TOPIC_ROLES[role].about} (docs/topics.md).`,
         // The workers name the input topics in the dead letters they write.

@@ -1,247 +1,417 @@
 /**
- * Every topic imeiflow reads or writes, named once: its default name, the environment variable
- * that overrides it, how it is partitioned and cleaned up, and who writes and reads it. The
- * configuration schema, topic creation, the journal's output roles, the benchmarks, the tests
- * and the AsyncAPI document all take the list from here.
+ * Every topic imeiflow reads or writes, declared once (topic-declaration.ts says what a
+ * declaration holds): its default name and the variable that overrides it, how it is
+ * partitioned, keyed and cleaned up, how long it keeps what it holds, its messages' schemas
+ * (src/domain/messages.ts, release-decision.ts) and who writes and reads it. Derived from here:
+ * the `topics` settings, topic creation and its Kafka settings (topic-settings.ts),
+ * deploy/compose/create-topics.sh and docs/topics.md's table (`npm run docs:topics`), the
+ * AsyncAPI document (`npm run docs:asyncapi`), and the tests' topic lists.
  */
+import { z } from 'zod';
+import {
+  confirmationMessageSchema,
+  dlqMessageSchema,
+  resultMessageSchema,
+  revocationMessageSchema,
+  verifyRequestSchema,
+} from '../domain/messages.js';
+import { releaseDecisionSchema } from '../domain/release-decision.js';
+import type { TopicRole } from './topic-declaration.js';
 
-/**
- * `device`: partition N belongs to the owner of the devices whose IMEI body hashes to N (the
- * requests topic's partition count is N; `exact` topics must have exactly N partitions so the
- * range assignor gives partition N of each to the same instance).
- * `global`: every instance reads every partition (a global table, like Kafka Streams'
- * GlobalKTable).
- */
-export type TopicScope = 'device' | 'global';
-
-export interface TopicRole {
-  readonly defaultName: string;
-  readonly env: string;
-  readonly scope: TopicScope;
-  /** device topics: exactly as many partitions as the requests topic (else at least as many). */
-  readonly exact: boolean;
-  readonly cleanup: 'delete' | 'compact';
-  /** Partitions to create when imeiflow creates it (null: kafka.topicPartitions). */
-  readonly partitions: number | null;
-  readonly internal: boolean;
-  readonly key: string;
-  readonly writtenBy: string;
-  readonly readBy: string;
-  readonly about: string;
-}
-
-function role(r: TopicRole): TopicRole {
-  return r;
-}
+const role = (r: TopicRole): TopicRole => r;
+const json = 'application/json' as const;
+const msgpack = 'application/msgpack' as const;
+const imei15 = z
+  .string()
+  .regex(/^\d{15}$/)
+  .describe('The 15-digit IMEI.');
+/** What every device topic's outputs share: written by one instance, on the device's partition. */
+const deviceOutput = { scope: 'device', exact: false, partitions: null, writtenBy: ['imeiflow'] } as const;
+/** A table every instance reads whole (its own partition count: null is kafka.topicPartitions). */
+const globalTable = (partitions: number | null) => ({ scope: 'global', exact: false, partitions }) as const;
 
 export const TOPIC_ROLES = {
   requests: role({
-    defaultName: 'imei.verify.requests',
+    name: 'imei.verify.requests',
     env: 'IMEIFLOW_TOPIC_REQUESTS',
+    title: 'Verification requests',
+    about: 'verification requests (device registrations), JSON or msgpack',
+    description:
+      'Device registrations from the mobile operators, JSON or msgpack. Any key works; keyed by the ' +
+      '14-digit IMEI body with the murmur2 partitioner (the Java default; librdkafka ' +
+      '`partitioner=murmur2_random`) a request is already on its device partition. One on another ' +
+      'partition is re-keyed through imeiflow.requests.repartition, so every decision about a ' +
+      'device is made by one owner. A request that cannot be decoded, or has no usable requestId, ' +
+      'goes to the DLQ; one with a field wrong is answered rejected / invalid_request, the detail ' +
+      'naming the field. A value longer than pipeline.maxMessageBytes goes to the DLQ. Outputs go ' +
+      "to the device's partition N of each output topic.",
     scope: 'device',
     exact: true,
-    cleanup: 'delete',
     partitions: null,
-    internal: false,
-    key: 'the IMEI body (14 digits) with the murmur2 partitioner avoids a hop; any key works',
-    writtenBy: 'mobile operators',
-    readBy: 'imeiflow',
-    about: 'verification requests (device registrations)',
+    key: 'the 14-digit IMEI body, murmur2 (any key works)',
+    keySchema: z
+      .string()
+      .describe(
+        'Any key works: imeiflow routes each request to its device partition itself. Keyed by the ' +
+          "14-digit IMEI body with Kafka's default (murmur2) partitioner, a request needs no extra hop.",
+      ),
+    value: {
+      contract: true,
+      imeiflow: 'receive',
+      messages: [
+        {
+          name: 'verifyRequest',
+          title: 'Verification request (JSON)',
+          summary: 'A device registration to verify.',
+          contentType: json,
+          payload: 'VerifyRequest',
+          schema: verifyRequestSchema,
+          io: 'input',
+          headers: 'request',
+        },
+        {
+          name: 'verifyRequestMsgpack',
+          title: 'Verification request (msgpack)',
+          summary: 'The same request encoded as msgpack, with the header content-type: application/msgpack.',
+          contentType: msgpack,
+          payload: 'VerifyRequest',
+          schema: verifyRequestSchema,
+          io: 'input',
+          headers: 'request',
+        },
+      ],
+    },
+    writtenBy: ['mobile operators'],
+    readBy: ['imeiflow (the consumer group; each partition by one instance)'],
+    cleanup: 'delete',
+    // Requests hold owners and phones: kept as long as a crash or an outage may need them again.
+    retention: { kind: 'days', setting: 'requestsDays' },
   }),
   repartition: role({
-    defaultName: 'imeiflow.requests.repartition',
+    name: 'imeiflow.requests.repartition',
     env: 'IMEIFLOW_TOPIC_REPARTITION',
+    title: 'Re-keyed requests (internal)',
+    about: "requests that arrived on another partition than their device's, re-keyed by IMEI body",
+    description:
+      "Requests that arrived on another partition than their device's, forwarded undecided with " +
+      'their encoding, receipt time and origin (header imeiflow-origin: <partition>.<offset>).',
     scope: 'device',
     exact: true,
-    cleanup: 'delete',
     partitions: null,
-    internal: true,
-    key: 'the IMEI body',
-    writtenBy: 'imeiflow',
-    readBy: 'imeiflow',
-    about: 'requests that arrived on another partition than their device’s, re-keyed by IMEI body',
+    key: 'the 14-digit IMEI body',
+    value: { contract: false, encoding: json },
+    writtenBy: ['imeiflow'],
+    readBy: ["imeiflow (the device's owner)"],
+    cleanup: 'delete',
+    retention: { kind: 'days', setting: 'requestsDays' },
   }),
   commands: role({
-    defaultName: 'imeiflow.commands',
+    name: 'imeiflow.commands',
     env: 'IMEIFLOW_TOPIC_COMMANDS',
+    title: 'Commands (internal)',
+    about: "reviewer decisions, deadlines and purges, for the device's owner to decide",
+    description:
+      'Reviewer decisions, deadlines and purges (destruction on request), sent to the partition ' +
+      'that owns the device; it must have exactly as many partitions as the requests topic.',
     scope: 'device',
     exact: true,
-    cleanup: 'delete',
     partitions: null,
-    internal: true,
-    key: 'the IMEI body',
-    writtenBy: 'imeiflow (any instance)',
-    readBy: 'imeiflow (the device’s owner)',
-    about: 'reviewer decisions and deadlines, for the owner of the device to decide',
+    key: 'the 14-digit IMEI body',
+    value: { contract: false, encoding: json },
+    writtenBy: ['imeiflow (any instance)'],
+    readBy: ["imeiflow (the device's owner)"],
+    cleanup: 'delete',
+    retention: { kind: 'days', setting: 'requestsDays' },
   }),
   journal: role({
-    defaultName: 'imeiflow.journal',
+    name: 'imeiflow.journal',
     env: 'IMEIFLOW_TOPIC_JOURNAL',
+    title: 'Journal (internal)',
+    about: 'one record per processed batch: the exactly-once commit point',
+    description: 'One record per processed batch: the exactly-once commit point (docs/delivery.md).',
     scope: 'device',
     exact: false,
-    cleanup: 'compact',
     partitions: null,
-    internal: true,
-    key: 'p<partition>.<seq mod 2>',
-    writtenBy: 'imeiflow',
-    readBy: 'imeiflow (recovery)',
-    about: 'one record per processed batch: the exactly-once commit point',
+    key: 'p<partition>.<record number modulo the journal window>',
+    value: { contract: false, encoding: msgpack },
+    writtenBy: ['imeiflow'],
+    readBy: ['imeiflow (recovery)'],
+    cleanup: 'compact',
+    retention: { kind: 'forgetting' },
+    // A journal record holds a whole batch's outputs.
+    properties: { 'max.message.bytes': String(8 * 1024 * 1024) },
   }),
   pendingChangelog: role({
-    defaultName: 'imeiflow.pending.changelog',
+    name: 'imeiflow.pending.changelog',
     env: 'IMEIFLOW_TOPIC_PENDING_CHANGELOG',
-    scope: 'device',
-    exact: false,
+    title: 'Waiting requests changelog (internal)',
+    about: "requests waiting for KGD or a reviewer, per device; restored by a partition's next owner",
+    description:
+      "Requests waiting for KGD or a reviewer, per device: restored by a partition's next owner, " +
+      'and read by every instance as the review table.',
+    ...deviceOutput,
+    key: 'p/<14-digit IMEI body>',
+    value: { contract: false, encoding: msgpack },
+    readBy: ['imeiflow (the next owner restores; every instance keeps the review table)'],
     cleanup: 'compact',
-    partitions: null,
-    internal: true,
-    key: 'p/<IMEI body>',
-    writtenBy: 'imeiflow',
-    readBy: 'imeiflow (the next owner restores; every instance keeps the review table)',
-    about: 'requests waiting for KGD or a reviewer, per device',
+    retention: { kind: 'forgetting' },
   }),
   results: role({
-    defaultName: 'imei.verify.results',
+    name: 'imei.verify.results',
     env: 'IMEIFLOW_TOPIC_RESULTS',
-    scope: 'device',
-    exact: false,
-    cleanup: 'delete',
-    partitions: null,
-    internal: false,
+    title: 'Outcomes',
+    about: 'every outcome: `pending`, `review`, then one final `confirmed` / `rejected`',
+    description:
+      'Every outcome of every request, exactly once: pending and review may come first, then ' +
+      'exactly one final confirmed or rejected. Key: requestId.',
+    ...deviceOutput,
     key: 'requestId',
-    writtenBy: 'imeiflow',
-    readBy: 'mobile operators',
-    about: 'every outcome: pending, review, then one final confirmed / rejected',
+    keySchema: z.string().describe('The requestId of the request.'),
+    value: {
+      contract: true,
+      imeiflow: 'send',
+      messages: [
+        {
+          name: 'result',
+          title: 'Outcome',
+          summary: 'One outcome of a request: pending, review, then one final confirmed or rejected.',
+          contentType: json,
+          payload: 'Result',
+          schema: resultMessageSchema,
+          io: 'output',
+          headers: 'position',
+        },
+      ],
+    },
+    readBy: ['mobile operators'],
+    cleanup: 'delete',
+    retention: { kind: 'days', setting: 'resultsDays' },
   }),
   confirmations: role({
-    defaultName: 'bdik.confirmations',
+    name: 'bdik.confirmations',
     env: 'IMEIFLOW_TOPIC_CONFIRMATIONS',
-    scope: 'device',
-    exact: false,
-    cleanup: 'compact',
-    partitions: null,
-    internal: false,
+    title: 'БДИК confirmations',
+    about: "one per verified device; also the registry's changelog",
+    description:
+      'One per verified device, never a duplicate, exactly once across crashes and rebalances. ' +
+      "Key: the 15-digit IMEI. Compacted: it is also the registry's changelog, from which a " +
+      "partition's next owner restores what БДИК holds. A null value (a tombstone) is not a " +
+      'confirmation and withdraws nothing: imeiflow writes one when a confirmation was revoked or ' +
+      'its data destroyed on request, so compaction removes the owner and phone it held; consumers skip it.',
+    ...deviceOutput,
     key: 'the 15-digit IMEI',
-    writtenBy: 'imeiflow',
-    readBy: 'БДИК; imeiflow (the registry’s changelog)',
-    about: 'one per verified device',
+    keySchema: imei15,
+    value: {
+      contract: true,
+      imeiflow: 'send',
+      messages: [
+        {
+          name: 'confirmation',
+          title: 'БДИК confirmation',
+          summary: 'A verified device, once.',
+          contentType: json,
+          payload: 'Confirmation',
+          schema: confirmationMessageSchema,
+          io: 'output',
+          headers: 'position',
+        },
+      ],
+    },
+    readBy: ['БДИК', 'imeiflow (restoring the registry)'],
+    cleanup: 'compact',
+    retention: { kind: 'forgetting' },
   }),
   revocations: role({
-    defaultName: 'bdik.revocations',
+    name: 'bdik.revocations',
     env: 'IMEIFLOW_TOPIC_REVOCATIONS',
-    scope: 'device',
-    exact: false,
-    cleanup: 'compact',
-    partitions: null,
-    internal: false,
+    title: 'БДИК revocations',
+    about: "a confirmation БДИК must withdraw (rule 9); also the registry's changelog",
+    description:
+      'A confirmation БДИК must withdraw because KGD revoked the release decision it rested on ' +
+      '(rule 9). Key: the 15-digit IMEI. Compacted, with the confirmations: the registry changelog. ' +
+      'A null value (a tombstone) is not a revocation: imeiflow writes one when the data of the ' +
+      'device or its owner is destroyed on request; consumers skip it.',
+    ...deviceOutput,
     key: 'the 15-digit IMEI',
-    writtenBy: 'imeiflow',
-    readBy: 'БДИК; imeiflow (the registry’s changelog)',
-    about: 'confirmations БДИК must withdraw (rule 9)',
+    keySchema: imei15,
+    value: {
+      contract: true,
+      imeiflow: 'send',
+      messages: [
+        {
+          name: 'revocation',
+          title: 'БДИК revocation',
+          summary: 'A confirmation БДИК must withdraw (rule 9).',
+          contentType: json,
+          payload: 'Revocation',
+          schema: revocationMessageSchema,
+          io: 'output',
+          headers: 'position',
+        },
+      ],
+    },
+    readBy: ['БДИК', 'imeiflow (restoring the registry)'],
+    cleanup: 'compact',
+    retention: { kind: 'forgetting' },
   }),
   dlq: role({
-    defaultName: 'imei.verify.dlq',
+    name: 'imei.verify.dlq',
     env: 'IMEIFLOW_TOPIC_DLQ',
-    scope: 'device',
-    exact: false,
-    cleanup: 'delete',
-    partitions: null,
-    internal: false,
+    title: 'Dead letters',
+    about: 'what cannot be decoded: topic, partition, offset, error, original bytes (base64, first 64 KiB)',
+    description:
+      'What cannot be decoded or answered: the source topic, partition, offset and key, the ' +
+      'error, and the first 64 KiB of the original value (base64). Key: the source key. Entries ' +
+      'for requests and commands are published exactly once through the journal; entries for ' +
+      'release decisions once, by the validator that owns the decisions partition.',
+    ...deviceOutput,
     key: 'the source key',
-    writtenBy: 'imeiflow',
-    readBy: 'operators of imeiflow',
-    about: 'what cannot be decoded: source position, error, original bytes',
+    keySchema: z.string().nullable().describe('The key of the message that could not be answered (or none).'),
+    value: {
+      contract: true,
+      imeiflow: 'send',
+      messages: [
+        {
+          name: 'dlqEntry',
+          title: 'Dead letter',
+          summary: 'A message imeiflow could not decode or answer, with where it was read.',
+          contentType: json,
+          payload: 'DlqEntry',
+          schema: dlqMessageSchema,
+          io: 'output',
+          headers: 'optionalPosition',
+        },
+      ],
+    },
+    readBy: ['operators and SREs (investigation)'],
+    cleanup: 'delete',
+    retention: { kind: 'days', setting: 'dlqDays' },
   }),
   decisions: role({
-    defaultName: 'kgd.release.decisions',
+    name: 'kgd.release.decisions',
     env: 'IMEIFLOW_TOPIC_DECISIONS',
-    scope: 'global',
-    exact: false,
-    cleanup: 'delete',
-    partitions: null,
-    internal: false,
+    title: 'KGD release decisions',
+    about:
+      'customs release decisions, read in full by every instance; not compacted: an application may come in several messages',
+    description:
+      'Release decisions of the State Revenue Committee (KGD). Key: applicationId. Read in full by ' +
+      'every instance (a global table); kept, not compacted: an application may come in several ' +
+      'messages (a KGD export file is published here too). A revoked decision may list no IMEIs: ' +
+      'then every IMEI the application listed is revoked. A decision that does not match the ' +
+      'schema, or lists an IMEI that cannot be normalised, gets one DLQ entry.',
+    ...globalTable(null),
     key: 'applicationId',
-    writtenBy: 'KGD; imeiflow (KGD export files)',
-    readBy: 'imeiflow (every instance)',
-    about: 'customs release decisions; kept, not compacted: an application may come in several messages',
+    keySchema: z.string().describe('The applicationId of the decision.'),
+    value: {
+      contract: true,
+      imeiflow: 'receive',
+      messages: [
+        {
+          name: 'releaseDecision',
+          title: 'KGD release decision',
+          summary: "KGD's decision on a customs application and the IMEIs it lists.",
+          contentType: json,
+          payload: 'ReleaseDecision',
+          schema: releaseDecisionSchema,
+          io: 'input',
+          headers: null,
+        },
+      ],
+    },
+    writtenBy: ['KGD', 'imeiflow (KGD export files loaded through any instance or the CLI)'],
+    readBy: ['imeiflow (every instance, every partition)'],
+    cleanup: 'delete',
+    // As long as the declarations they become.
+    retention: { kind: 'days', setting: 'declarationsDays' },
   }),
   tac: role({
-    defaultName: 'imeiflow.tac',
+    name: 'imeiflow.tac',
     env: 'IMEIFLOW_TOPIC_TAC',
-    scope: 'global',
-    exact: false,
+    title: 'TAC table (internal)',
+    about: 'the GSMA TAC table: a global table',
+    description: 'The GSMA TAC table, one record per TAC, read in full by every instance.',
+    ...globalTable(null),
+    key: 'the 8-digit TAC',
+    value: { contract: false, encoding: json },
+    writtenBy: ['imeiflow (TAC loads)'],
+    readBy: ['imeiflow (every instance)'],
     cleanup: 'compact',
-    partitions: null,
-    internal: true,
-    key: 'TAC (8 digits)',
-    writtenBy: 'imeiflow (TAC loads)',
-    readBy: 'imeiflow (every instance)',
-    about: 'the GSMA TAC table',
+    retention: { kind: 'kafka' },
   }),
   blocklist: role({
-    defaultName: 'imeiflow.blocklist',
+    name: 'imeiflow.blocklist',
     env: 'IMEIFLOW_TOPIC_BLOCKLIST',
-    scope: 'global',
-    exact: false,
+    title: 'Block list (internal)',
+    about: 'the block list: a global table',
+    description: 'Blocked devices, read in full by every instance.',
+    ...globalTable(null),
+    key: 'the 14-digit IMEI body',
+    value: { contract: false, encoding: json },
+    writtenBy: ['imeiflow (block list loads)'],
+    readBy: ['imeiflow (every instance)'],
     cleanup: 'compact',
-    partitions: null,
-    internal: true,
-    key: 'IMEI body',
-    writtenBy: 'imeiflow (block list loads)',
-    readBy: 'imeiflow (every instance)',
-    about: 'the block list',
+    retention: { kind: 'kafka' },
   }),
   localProduction: role({
-    defaultName: 'imeiflow.local-production',
+    name: 'imeiflow.local-production',
     env: 'IMEIFLOW_TOPIC_LOCAL_PRODUCTION',
-    scope: 'global',
-    exact: false,
+    title: 'Local production (internal)',
+    about: 'devices produced or repaired in Kazakhstan: a global table',
+    description: 'Devices produced or repaired in Kazakhstan, read in full by every instance.',
+    ...globalTable(null),
+    key: 'the 14-digit IMEI body',
+    value: { contract: false, encoding: json },
+    writtenBy: ['imeiflow (local production loads)'],
+    readBy: ['imeiflow (every instance)'],
     cleanup: 'compact',
-    partitions: null,
-    internal: true,
-    key: 'IMEI body',
-    writtenBy: 'imeiflow (local production loads)',
-    readBy: 'imeiflow (every instance)',
-    about: 'devices produced or repaired in Kazakhstan',
+    retention: { kind: 'kafka' },
   }),
   tokens: role({
-    defaultName: 'imeiflow.tokens',
+    name: 'imeiflow.tokens',
     env: 'IMEIFLOW_TOPIC_TOKENS',
-    scope: 'global',
-    exact: false,
-    cleanup: 'compact',
-    partitions: 1,
-    internal: true,
-    key: 'token/<name> or use/<name>',
-    writtenBy: 'imeiflow (token commands, token use)',
-    readBy: 'imeiflow (every instance)',
+    title: 'Bearer tokens (internal)',
     about: 'bearer token accounts (SHA-256 only), revocations, blocks and last use',
+    description: 'Token accounts (SHA-256 only), revocations, blocks and last use, read by every instance.',
+    ...globalTable(1),
+    key: 'token/<name> or use/<name>',
+    value: { contract: false, encoding: json },
+    writtenBy: ['imeiflow (token commands, token use)'],
+    readBy: ['imeiflow (every instance)'],
+    cleanup: 'compact',
+    retention: { kind: 'kafka' },
   }),
   audit: role({
-    defaultName: 'imeiflow.audit',
+    name: 'imeiflow.audit',
     env: 'IMEIFLOW_TOPIC_AUDIT',
-    scope: 'global',
-    exact: false,
-    cleanup: 'delete',
-    partitions: 1,
-    internal: true,
+    title: 'Audit trail (internal)',
+    about: "the cluster's one ordered audit trail",
+    description:
+      'One ordered audit trail for the cluster, read by every instance (GET /v1/audit, audit.jsonl).',
+    ...globalTable(1),
     key: 'the actor',
-    writtenBy: 'imeiflow (every access to personal data, every load, review and token change)',
-    readBy: 'imeiflow (every instance: GET /v1/audit, audit.jsonl)',
-    about: 'one ordered audit trail for the cluster',
+    value: { contract: false, encoding: json },
+    writtenBy: ['imeiflow (every access to personal data, every load, review and token change)'],
+    readBy: ['imeiflow (every instance: GET /v1/audit, audit.jsonl)'],
+    cleanup: 'delete',
+    // The audit trail is archived, never destroyed by imeiflow (seed 001 §25, §31).
+    retention: { kind: 'forever' },
   }),
   exports: role({
-    defaultName: 'imeiflow.exports',
+    name: 'imeiflow.exports',
     env: 'IMEIFLOW_TOPIC_EXPORTS',
-    scope: 'global',
-    exact: false,
-    cleanup: 'compact',
-    partitions: 1,
-    internal: true,
+    title: 'KGD monthly exports loaded (internal)',
+    about: 'which month each loaded KGD monthly export covers (seed 000 §11)',
+    description:
+      'Which month each loaded KGD monthly export covers (seed 000 §11): one record per month ' +
+      '(month, file name, rows, loadedAt, actor), published once the export’s decisions are on ' +
+      'kgd.release.decisions; read by every instance (GET /v1/info, the export-month gauges).',
+    ...globalTable(1),
     key: 'kgd/<YYYY-MM>',
-    writtenBy: 'imeiflow (KGD export loads, after their decisions are delivered)',
-    readBy: 'imeiflow (every instance: GET /v1/info, the export-month gauges)',
-    about: 'which month each loaded KGD monthly export covers (seed 000 §11), one record per month',
+    value: { contract: false, encoding: json },
+    writtenBy: ['imeiflow (KGD export loads, after their decisions are delivered)'],
+    readBy: ['imeiflow (every instance: GET /v1/info, the export-month gauges)'],
+    cleanup: 'compact',
+    retention: { kind: 'kafka' },
   }),
 } as const satisfies Record<string, TopicRole>;
 
@@ -252,7 +422,7 @@ export const TOPIC_ROLE_NAMES = Object.keys(TOPIC_ROLES) as TopicRoleName[];
 export type TopicNames = { readonly [R in TopicRoleName]: string };
 
 export const DEFAULT_TOPIC_NAMES: TopicNames = Object.fromEntries(
-  TOPIC_ROLE_NAMES.map((r) => [r, TOPIC_ROLES[r].defaultName]),
+  TOPIC_ROLE_NAMES.map((r) => [r, TOPIC_ROLES[r].name]),
 ) as TopicNames;
 
 /**

@@ -5,10 +5,25 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CONFIGURATION_FILE, configurationMarkdown } from '../../scripts/config-docs.js';
+import {
+  CREATE_TOPICS_FILE,
+  createTopicsScript,
+  TOPICS_FILE,
+  topicsMarkdown,
+} from '../../scripts/topic-docs.js';
 
 describe('generated files', () => {
   it('docs/configuration.md: the table of settings is current (npm run docs:config)', () => {
     const committed = readFileSync(CONFIGURATION_FILE, 'utf8');
     expect(committed).toBe(configurationMarkdown(committed));
+  });
+
+  it('docs/topics.md: the table of topics is current (npm run docs:topics)', () => {
+    const committed = readFileSync(TOPICS_FILE, 'utf8');
+    expect(committed).toBe(topicsMarkdown(committed));
+  });
+
+  it('deploy/compose/create-topics.sh is current (npm run docs:topics)', () => {
+    expect(readFileSync(CREATE_TOPICS_FILE, 'utf8')).toBe(createTopicsScript());
   });
 });

@@ -3,7 +3,7 @@
  * an input's index in INPUT_ROLES is its input kind, an output's in OUTPUT_ROLES its role code.
  */
 import { describe, expect, it } from 'vitest';
-import { INPUT_ROLES, TOPIC_ROLES } from '../../src/kafka/topic-roles.js';
+import { INPUT_ROLES, TOPIC_ROLE_NAMES, TOPIC_ROLES } from '../../src/kafka/topic-roles.js';
 import {
   INPUT_COMMAND,
   INPUT_FORWARDED,
@@ -33,5 +33,24 @@ describe('topic roles', () => {
     expect(OUTPUT_ROLES[ROLE_REPARTITION]).toBe('repartition');
     for (const role of [...INPUT_ROLES, ...OUTPUT_ROLES])
       expect(TOPIC_ROLES[role].scope, role).toBe('device');
+  });
+
+  it('each topic has its own name and variable, IMEIFLOW_TOPIC_ and its role', () => {
+    const names = TOPIC_ROLE_NAMES.map((role) => TOPIC_ROLES[role].name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const role of TOPIC_ROLE_NAMES)
+      expect(TOPIC_ROLES[role].env).toBe(
+        `IMEIFLOW_TOPIC_${role.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`,
+      );
+  });
+
+  it('a contract topic has a key schema and a schema per message; an internal one has neither', () => {
+    for (const role of TOPIC_ROLE_NAMES) {
+      const topic = TOPIC_ROLES[role];
+      if (topic.value.contract) {
+        expect(topic.keySchema, role).toBeDefined();
+        expect(topic.value.messages.length, role).toBeGreaterThan(0);
+      } else expect('keySchema' in topic, role).toBe(false);
+    }
   });
 });

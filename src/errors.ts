@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'SHUTDOWN_TIMEOUT',
   'RECORD_UNREADABLE',
   'STORE_FULL',
+  'RETRIES_EXHAUSTED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

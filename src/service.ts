@@ -54,8 +54,11 @@ export interface Service {
   readonly bootstrapServers: string;
   readonly embedded: boolean;
   readonly address: string;
-  /** Memoised: every call returns the same promise. */
-  shutdown(reason: string): Promise<void>;
+  /**
+   * Memoised: every call returns the same promise. True when every step closed cleanly; false
+   * when one failed (logged), so the process does not report a clean stop it did not make.
+   */
+  shutdown(reason: string): Promise<boolean>;
 }
 
 const SHUTDOWN_DEADLINE_MS = 30_000;
@@ -88,11 +91,12 @@ export async function startService(
 ): Promise<Service> {
   const observer: PipelineObserver = metrics;
   const steps: { name: string; close: () => Promise<void> | void }[] = [];
-  let shuttingDown: Promise<void> | undefined;
+  let shuttingDown: Promise<boolean> | undefined;
   let fatal = false;
 
-  const shutdown = (reason: string): Promise<void> => {
+  const shutdown = (reason: string): Promise<boolean> => {
     shuttingDown ??= (async () => {
+      let clean = true;
       log.info({ reason }, 'shutting down');
       const deadline = setTimeout(() => {
         log.error('shutdown deadline passed; exiting');
@@ -104,11 +108,13 @@ export async function startService(
         try {
           await step.close();
         } catch (error) {
+          clean = false;
           log.error({ step: step.name, err: error }, 'shutdown step failed');
         }
       }
       clearTimeout(deadline);
-      log.info('stopped');
+      log.info({ clean }, clean ? 'stopped' : 'stopped, with a failed step (see above)');
+      return clean;
     })();
     return shuttingDown;
   };
@@ -315,11 +321,19 @@ export async function startService(
       log,
       partitions: layout.partitions,
       rejected: (_topic, count) => observer.outcomes([['dlq', 'internal', count]]),
+      onFatal,
     });
     await validator.start();
     steps.push({ name: 'record validator', close: () => validator.stop() });
 
-    const registryView = new RegistryView({ config, kafka, store, log, partitions: layout.partitions });
+    const registryView = new RegistryView({
+      config,
+      kafka,
+      store,
+      log,
+      partitions: layout.partitions,
+      onFatal,
+    });
     await registryView.start();
     steps.push({ name: 'registry view', close: () => registryView.stop() });
     await pipeline.start();

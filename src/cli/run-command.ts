@@ -2,7 +2,7 @@
 import type { Config } from '../config/config.js';
 import { startEmbeddedCluster } from '../kafka/embedded-cluster.js';
 import { createLogger } from '../log.js';
-import { startService } from '../service.js';
+import { EXIT_FATAL, startService } from '../service.js';
 
 function waitForSignal(): Promise<string> {
   return new Promise((resolve) => {
@@ -30,8 +30,9 @@ export async function runService(config: Config): Promise<number> {
           `read the outcome: kcat -C -b ${service.bootstrapServers} -t ${topics.results} -e`
       : `imeiflow is running on Kafka at ${service.bootstrapServers}`,
   );
-  await service.shutdown(await signal);
-  return 0;
+  // A shutdown with a failed step (in-flight batches past the deadline, a close that threw) is
+  // not a clean stop: the exit code says so, for the supervisor and for whoever reads the logs.
+  return (await service.shutdown(await signal)) ? 0 : EXIT_FATAL;
 }
 
 export async function runBroker(config: Config): Promise<number> {

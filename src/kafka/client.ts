@@ -118,10 +118,16 @@ export function producerConfig(
     // Idempotence keeps each partition's messages in produce order without duplicates across
     // retries: the journal's recovery relies on "last message per partition" being meaningful.
     'enable.idempotence': true, // implies acks=all
+    // A message that fails after later ones of its partition were written would leave a gap no
+    // position header shows (recovery trusts the last one): librdkafka raises a fatal error
+    // instead, the task fails, and the restart republishes from the journal (issue 20).
+    'enable.gapless.guarantee': true,
     'linger.ms': 2,
     'queue.buffering.max.messages': 1_000_000,
     'queue.buffering.max.kbytes': 1_048_576,
-    'message.max.bytes': 4 * 1024 * 1024,
+    // The journal topic takes records up to 8 MiB (src/kafka/topic-roles.ts): a batch's journal
+    // record must never be refused by the producer before the broker sees it.
+    'message.max.bytes': 8 * 1024 * 1024,
     'compression.codec': 'lz4',
     dr_cb: true,
     ...extra,

@@ -7,9 +7,11 @@ import Kafka from 'node-rdkafka';
 import { ImeiflowError } from '../errors.js';
 import { connect, consume, disconnect, type KafkaSettings, securityConfig, watermarks } from './client.js';
 
+/**
+ * How long one read may wait for the broker before recovery gives up with KAFKA_FATAL (and the
+ * process restarts): a stalled broker is waited for, never taken for the end of the data.
+ */
 const READ_TIMEOUT_MS = 60_000;
-/** Empty polls (50 ms each) after which the rest of a range is taken to hold no messages. */
-const MAX_IDLE_POLLS = 40;
 
 export type BatchHandler = (messages: readonly Kafka.Message[]) => Promise<void>;
 
@@ -32,6 +34,9 @@ export class PartitionReader {
         'enable.auto.commit': false,
         'isolation.level': 'read_committed',
         'fetch.wait.max.ms': 5,
+        // The broker says where the data ends (an end-of-partition event at its high watermark):
+        // a read ends there, never after a quiet spell (issue 20).
+        'enable.partition.eof': true,
       },
       {},
     );
@@ -99,23 +104,26 @@ export class PartitionReader {
     end: number,
     onBatch: BatchHandler,
   ): Promise<void> {
+    // The end-of-partition offset the broker reported during this read (-1: none yet).
+    let eof = -1;
+    const onEof = (event: { topic: string; partition: number; offset: number }): void => {
+      if (event.topic === topic && event.partition === partition) eof = Math.max(eof, event.offset);
+    };
+    this.#consumer.on('partition.eof', onEof);
     this.#consumer.assign([{ topic, partition, offset: from }]);
     const deadline = Date.now() + READ_TIMEOUT_MS;
     try {
       let next = from;
-      let idle = 0;
-      // Compaction and transaction markers leave gaps: stop at the end offset, not a count.
-      while (next < end) {
+      // Compaction and transaction markers leave gaps: stop at the end offset, or where the broker
+      // says the partition ends past it — never after a count of empty polls, which a slow
+      // broker (a leader election, throttling, a stall) would fake.
+      while (next < end && eof < end) {
         const messages = (await consume(this.#consumer, 1000)).filter(
           (m) => m.offset >= next && m.offset < end,
         );
         if (messages.length > 0) {
           await onBatch(messages);
           next = messages[messages.length - 1]!.offset + 1;
-          idle = 0;
-        } else if (++idle >= MAX_IDLE_POLLS) {
-          // The offsets left are control markers or compacted away: nothing more to read.
-          break;
         }
         if (Date.now() > deadline) {
           throw new ImeiflowError(
@@ -128,6 +136,7 @@ export class PartitionReader {
         }
       }
     } finally {
+      this.#consumer.removeListener('partition.eof', onEof);
       this.#consumer.unassign();
     }
   }

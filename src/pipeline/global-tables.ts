@@ -24,6 +24,7 @@ import {
   type KafkaSettings,
   securityConfig,
 } from '../kafka/client.js';
+import { RetryBudget } from '../kafka/retry-budget.js';
 import type { TopicRoleName } from '../kafka/topic-roles.js';
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../security/audit-log.js';
@@ -93,6 +94,8 @@ export interface GlobalTablesDeps {
 const OFFSET_BEGINNING = -2;
 /** Failed attempts at one batch before the process stops (a restart resumes at the same place). */
 const MAX_ATTEMPTS = 5;
+/** Failed polls in a row before the process stops (src/kafka/retry-budget.ts). */
+const MAX_CONSUME_FAILURES = 50;
 const RETRY_DELAY_MS = 1000;
 
 /** LMDB meta key: the next offset of a global table's partition to apply. */
@@ -109,10 +112,18 @@ export class GlobalTables {
   #loop: Promise<void> | undefined;
   #applied = 0;
   #failures = 0;
-  #caughtUp = false;
+  #consumeFailures: RetryBudget;
+  /** Partitions the broker has reported at their end since the reader started. */
+  readonly #atEnd = new Set<string>();
 
   constructor(deps: GlobalTablesDeps) {
     this.#deps = deps;
+    this.#consumeFailures = new RetryBudget(
+      'global table reader: consume',
+      MAX_CONSUME_FAILURES,
+      deps.log,
+      deps.onFatal,
+    );
     for (const table of deps.tables) this.#byTopic.set(deps.config.topics[table.role], table);
   }
 
@@ -125,9 +136,12 @@ export class GlobalTables {
     return this.#consumer?.isConnected() === true;
   }
 
-  /** The tables hold everything their topics held when the reader started (or later). */
+  /**
+   * The tables hold everything their topics held when the reader started (or later): the broker
+   * has reported every partition at its end — not a poll that found nothing.
+   */
   get caughtUp(): boolean {
-    return this.#caughtUp;
+    return this.#assignment.length > 0 && this.#atEnd.size >= this.#assignment.length;
   }
 
   async start(): Promise<void> {
@@ -146,6 +160,7 @@ export class GlobalTables {
       },
       { 'auto.offset.reset': 'earliest' },
     );
+    consumer.on('partition.eof', (event) => this.#atEnd.add(`${event.topic}/${event.partition}`));
     await connect(consumer, 'global table reader');
     consumer.setDefaultConsumeTimeout(50);
     for (const topic of this.#byTopic.keys()) {
@@ -175,16 +190,13 @@ export class GlobalTables {
       let messages: Kafka.Message[];
       try {
         messages = await consume(this.#consumer!, 1000);
+        this.#consumeFailures.succeeded();
       } catch (error) {
-        this.#deps.log.warn({ err: error }, 'global table reader: consume failed; retrying');
+        if (!this.#consumeFailures.failed(error)) return;
         await new Promise((r) => setTimeout(r, 200));
         continue;
       }
-      if (messages.length === 0) {
-        // A poll that found nothing: every partition is at its end.
-        this.#caughtUp = true;
-        continue;
-      }
+      if (messages.length === 0) continue;
       try {
         await this.#apply(messages);
         this.#failures = 0;

@@ -14,6 +14,7 @@ import Kafka from 'node-rdkafka';
 import type { Config } from '../config/config.js';
 import { dlqMessage } from '../domain/outputs.js';
 import { connect, consume, consumerConfig, disconnect, type KafkaSettings } from '../kafka/client.js';
+import { RetryBudget } from '../kafka/retry-budget.js';
 import { TOPIC_ROLE_NAMES, type TopicRoleName } from '../kafka/topic-roles.js';
 import type { Logger } from '../log.js';
 import { headerOf, keyOf, type LogMessage, type OutputSink, type PartitionLog } from './kafka-port.js';
@@ -34,7 +35,12 @@ export interface RecordValidatorDeps {
   readonly partitions: number;
   /** DLQ entries written for records of `topic`. */
   readonly rejected?: (topic: string, count: number) => void;
+  /** The validator cannot go on (its loop failed too often): the process should exit and restart. */
+  readonly onFatal: (error: Error) => void;
 }
+
+/** Failed batches in a row before the process stops (src/kafka/retry-budget.ts). */
+const MAX_FAILURES = 30;
 
 /** The topic a DLQ entry's body names as its source (src/domain/outputs.ts `dlqMessage`). */
 function sourceTopicOf(message: LogMessage): string | undefined {
@@ -50,6 +56,7 @@ export class RecordValidator {
   readonly #deps: RecordValidatorDeps;
   /** The watched topics' names → their roles. */
   readonly #roleOf: ReadonlyMap<string, TopicRoleName>;
+  readonly #retries: RetryBudget;
   #consumer: Kafka.KafkaConsumer | undefined;
   #stopping = false;
   #loop: Promise<void> | undefined;
@@ -59,6 +66,7 @@ export class RecordValidator {
 
   constructor(deps: RecordValidatorDeps) {
     this.#deps = deps;
+    this.#retries = new RetryBudget('record validator', MAX_FAILURES, deps.log, deps.onFatal);
     const { topics } = deps.config;
     this.#roleOf = new Map(
       TOPIC_ROLE_NAMES.filter((role) => VALIDATED_ROLES.includes(role)).map((role) => [topics[role], role]),
@@ -92,9 +100,10 @@ export class RecordValidator {
       try {
         const messages = await consume(this.#consumer!, 500);
         if (messages.length > 0) await this.#validate(messages);
+        this.#retries.succeeded();
       } catch (error) {
         // Nothing was committed past the failed batch: re-read it from the committed offsets.
-        this.#deps.log.error({ err: error }, 'validating global-table records failed; going back');
+        if (!this.#retries.failed(error)) return;
         await new Promise((r) => setTimeout(r, 1000));
         this.#seekToCommitted();
       }

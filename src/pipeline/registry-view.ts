@@ -13,6 +13,7 @@ import Kafka from 'node-rdkafka';
 import type { Config } from '../config/config.js';
 import type { RegistryEntry } from '../domain/types.js';
 import { connect, consume, disconnect, type KafkaSettings, securityConfig } from '../kafka/client.js';
+import { RetryBudget } from '../kafka/retry-budget.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 import { POSITION_HEADER, parsePosition } from './journal.js';
@@ -32,16 +33,22 @@ function orderOf(message: Kafka.Message): number {
   return p === undefined ? -1 : p[0] * 1_000_000 + p[1];
 }
 
+/** Failed batches in a row before the process stops (src/kafka/retry-budget.ts). */
+const MAX_FAILURES = 30;
+
 export interface RegistryViewDeps {
   readonly config: Config;
   readonly kafka: KafkaSettings;
   readonly store: Store;
   readonly log: Logger;
   readonly partitions: number;
+  /** The view cannot go on (its loop failed too often): the process should exit and restart. */
+  readonly onFatal: (error: Error) => void;
 }
 
 export class RegistryView {
   readonly #deps: RegistryViewDeps;
+  readonly #retries: RetryBudget;
   #consumer: Kafka.KafkaConsumer | undefined;
   #owned = new Set<number>();
   #assigned = false;
@@ -50,6 +57,7 @@ export class RegistryView {
 
   constructor(deps: RegistryViewDeps) {
     this.#deps = deps;
+    this.#retries = new RetryBudget('registry view', MAX_FAILURES, deps.log, deps.onFatal);
   }
 
   /** The entry of a device of a partition owned elsewhere, as its owner published it. */
@@ -107,9 +115,10 @@ export class RegistryView {
       try {
         const messages = await consume(this.#consumer!, 1000);
         if (messages.length > 0) await this.#apply(messages);
+        this.#retries.succeeded();
       } catch (error) {
         // Positions move with what they cover: going back to them loses nothing.
-        this.#deps.log.warn({ err: error }, 'registry view: a batch failed; going back');
+        if (!this.#retries.failed(error)) return;
         await new Promise((r) => setTimeout(r, 1000));
         this.owned([...this.#owned]);
       }

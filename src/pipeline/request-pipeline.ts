@@ -13,6 +13,7 @@ import type { Config } from '../config/config.js';
 import { devicePartition } from '../domain/device-partition.js';
 import { ImeiflowError } from '../errors.js';
 import { connect, consume, consumerConfig, disconnect, type KafkaSettings } from '../kafka/client.js';
+import { RetryBudget } from '../kafka/retry-budget.js';
 import type { Logger } from '../log.js';
 import { OUTPUT_ROLES } from '../pool/batch-contract.js';
 import type { VerifyPool } from '../pool/verify-pool.js';
@@ -44,6 +45,8 @@ export interface RequestPipelineDeps {
 
 type Input = 'requests' | 'repartition' | 'commands';
 const COMMIT_HINT_INTERVAL_MS = 1000;
+/** Failed polls in a row before the process stops (src/kafka/retry-budget.ts). */
+const MAX_CONSUME_FAILURES = 50;
 
 export class RequestPipeline {
   readonly #deps: RequestPipelineDeps;
@@ -53,6 +56,7 @@ export class RequestPipeline {
   readonly #runner: BatchRunner;
   readonly #tasks = new Map<number, PartitionTask>();
   readonly #maxQueued: number;
+  readonly #consumeFailures: RetryBudget;
   #consumer: Kafka.KafkaConsumer | undefined;
   #generation = 0;
   #assignedOnce = false;
@@ -84,6 +88,12 @@ export class RequestPipeline {
       },
     };
     this.#maxQueued = deps.config.pipeline.batchMaxMessages * 8;
+    this.#consumeFailures = new RetryBudget(
+      'request consumer: consume',
+      MAX_CONSUME_FAILURES,
+      deps.log,
+      deps.onFatal,
+    );
   }
 
   /** Partitions this instance owns and runs. */
@@ -151,8 +161,9 @@ export class RequestPipeline {
       let messages: Kafka.Message[];
       try {
         messages = await consume(consumer, max);
+        this.#consumeFailures.succeeded();
       } catch (error) {
-        this.#deps.log.warn({ err: error }, 'consume failed; retrying');
+        if (!this.#consumeFailures.failed(error)) return;
         await new Promise((r) => setTimeout(r, 200));
         continue;
       }

@@ -311,7 +311,17 @@ describe('the decision validator', () => {
       ({ partitions } = await ensureTopics(producer.client, kafka, config, true));
       const reader = await PartitionReader.connect(kafka, config.kafka.groupId);
       const sink = refusing(producer, 2);
-      const validator = new RecordValidator({ config, kafka, producer: sink, reader, log, partitions });
+      const validator = new RecordValidator({
+        config,
+        kafka,
+        producer: sink,
+        reader,
+        log,
+        partitions,
+        onFatal: (error) => {
+          throw error;
+        },
+      });
       await validator.start();
       validators.push(validator);
       sinks.push(sink);

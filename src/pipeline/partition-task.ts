@@ -9,8 +9,8 @@
  * → a worker stores the previous batch's state and decides this one → append the journal record
  * (the commit) → publish its outputs in the background, in order → next cycle. The next batch is
  * decided only once this one is journaled, because the worker deciding it first stores this
- * one's state. At most JOURNAL_WINDOW journaled batches are unpublished at a time: recovery reads
- * no further back.
+ * one's state. A batch is journaled only once every batch more than JOURNAL_WINDOW − 1 before it
+ * is delivered: recovery reads the last JOURNAL_WINDOW records and no further back.
  */
 import type Kafka from 'node-rdkafka';
 import {
@@ -120,8 +120,8 @@ export class PartitionTask {
   /** The last journaled batch's outputs section, whose state the next batch's worker stores. */
   #unapplied: { seq: number; outputs: Uint8Array } | undefined;
   #cycle: Promise<void> | undefined;
-  /** Deliveries of journaled batches still being published, oldest first. */
-  readonly #publishing: Promise<unknown>[] = [];
+  /** Deliveries of journaled batches still being published, by seq. */
+  readonly #publishing = new Map<number, Promise<unknown>>();
   /** Resolves when the last publish has handed all its messages over (keeps their order). */
   #enqueued: Promise<void> = Promise.resolve();
   /** Delivered offsets of own changelog writes per journaled batch, until its state is stored. */
@@ -288,8 +288,12 @@ export class PartitionTask {
     const outputs = new BatchOutputs(result.outputs);
     if (batch.length === 0 && outputs.outputCount === 0 && outputs.opCount === 0) return;
 
-    // At most JOURNAL_WINDOW records may be unpublished: recovery reads no further back.
-    while (this.#publishing.length >= JOURNAL_WINDOW) await this.#publishing[0];
+    // Recovery reads the last JOURNAL_WINDOW records: every batch before them must be delivered
+    // before this one is journaled. Ordered, not counted: a later batch (no outputs, or a quicker
+    // output partition) may settle before an earlier one (issue 20).
+    for (const [earlier, delivery] of this.#publishing) {
+      if (earlier <= this.#seq + 1 - JOURNAL_WINDOW) await delivery;
+    }
     if (this.#state !== 'running') return; // revoked while deciding: the next owner decides it again
     const positions = this.#positionsAfter(batch);
     const forwarded = this.#forwardedAfter(batch);
@@ -349,11 +353,11 @@ export class PartitionTask {
     const publishing = done.then(() => {
       if (inputTimestamps.length > 0) this.#deps.observer.delivered(inputTimestamps, Date.now());
     });
-    this.#publishing.push(publishing);
+    this.#publishing.set(seq, publishing);
     publishing
       .catch((error: unknown) => this.#fail(error))
       .finally(() => {
-        this.#publishing.splice(this.#publishing.indexOf(publishing), 1);
+        this.#publishing.delete(seq);
       });
   }
 
@@ -406,7 +410,7 @@ export class PartitionTask {
       );
       this.#stored(last.seq);
     }
-    while (this.#publishing.length > 0) await Promise.allSettled([...this.#publishing]);
+    while (this.#publishing.size > 0) await Promise.allSettled([...this.#publishing.values()]);
     this.#state = 'closed';
   }
 }

@@ -14,6 +14,7 @@ import { PACKAGE_ROOT } from '../src/paths.js';
 import { markdownTable, replaceGenerated } from './markdown.js';
 
 export const TOPICS_FILE = join(PACKAGE_ROOT, 'docs/topics.md');
+export const OPERATIONS_FILE = join(PACKAGE_ROOT, 'docs/operations.md');
 export const CREATE_TOPICS_FILE = join(PACKAGE_ROOT, 'deploy/compose/create-topics.sh');
 
 const DAY_MS = 86_400_000;
@@ -66,6 +67,31 @@ export function topicsTable(): string {
 
 export function topicsMarkdown(current = readFileSync(TOPICS_FILE, 'utf8')): string {
   return replaceGenerated(current, 'topics', 'npm run docs:topics', topicsTable());
+}
+
+/** The operators' view: how each topic is created and kept, and why. */
+export function topicSettingsTable(): string {
+  const retention = defaultRetention();
+  return markdownTable(
+    ['topic', 'partitions', 'cleanup', 'kept (default setting)', 'other properties', 'why'],
+    TOPIC_ROLE_NAMES.map((role) => {
+      const topic: TopicRole = TOPIC_ROLES[role];
+      return [
+        `\`${topic.name}\``,
+        partitionsText(topic),
+        topic.cleanup,
+        keptText(topic, retention),
+        Object.entries(topic.properties ?? {})
+          .map(([key, value]) => `\`${key}=${value}\``)
+          .join(', '),
+        topic.why,
+      ];
+    }),
+  );
+}
+
+export function operationsMarkdown(current = readFileSync(OPERATIONS_FILE, 'utf8')): string {
+  return replaceGenerated(current, 'topic settings', 'npm run docs:topics', topicSettingsTable());
 }
 
 /** A topic's `create` line: name, cleanup policy, partitions, then its properties. */

@@ -77,6 +77,8 @@ export interface TopicRole {
   readonly readBy: readonly string[];
   readonly cleanup: 'delete' | 'compact';
   readonly retention: TopicRetention;
+  /** Why it is kept as long as it is (docs/topics.md, docs/operations.md). */
+  readonly why: string;
   /** Topic properties beyond cleanup and retention. */
   readonly properties?: Readonly<Record<string, string>>;
 }

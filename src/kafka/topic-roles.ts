@@ -27,6 +27,14 @@ const imei15 = z
   .describe('The 15-digit IMEI.');
 /** What every device topic's outputs share: written by one instance, on the device's partition. */
 const deviceOutput = { scope: 'device', exact: false, partitions: null, writtenBy: ['imeiflow'] } as const;
+/** A table of data loaded from files, without personal data: the latest record per key, as Kafka keeps it. */
+const loadedTable = {
+  value: { contract: false, encoding: json },
+  readBy: ['imeiflow (every instance)'],
+  cleanup: 'compact',
+  why: 'a global table without personal data',
+  retention: { kind: 'kafka' },
+} as const;
 /** A table every instance reads whole (its own partition count: null is kafka.topicPartitions). */
 const globalTable = (partitions: number | null) => ({ scope: 'global', exact: false, partitions }) as const;
 
@@ -84,7 +92,7 @@ export const TOPIC_ROLES = {
     writtenBy: ['mobile operators'],
     readBy: ['imeiflow (the consumer group; each partition by one instance)'],
     cleanup: 'delete',
-    // Requests hold owners and phones: kept as long as a crash or an outage may need them again.
+    why: 'input with owners and phones: kept as long as a crash or the longest outage you want to absorb may need it again',
     retention: { kind: 'days', setting: 'requestsDays' },
   }),
   repartition: role({
@@ -103,6 +111,7 @@ export const TOPIC_ROLES = {
     writtenBy: ['imeiflow'],
     readBy: ["imeiflow (the device's owner)"],
     cleanup: 'delete',
+    why: 're-keyed requests, with owners and phones: as long as the requests',
     retention: { kind: 'days', setting: 'requestsDays' },
   }),
   commands: role({
@@ -121,6 +130,7 @@ export const TOPIC_ROLES = {
     writtenBy: ['imeiflow (any instance)'],
     readBy: ["imeiflow (the device's owner)"],
     cleanup: 'delete',
+    why: 'reviewer decisions, deadlines and purges of those requests: as long as the requests',
     retention: { kind: 'days', setting: 'requestsDays' },
   }),
   journal: role({
@@ -137,6 +147,7 @@ export const TOPIC_ROLES = {
     writtenBy: ['imeiflow'],
     readBy: ['imeiflow (recovery)'],
     cleanup: 'compact',
+    why: 'the exactly-once commit point: the last records per partition (the journal window)',
     retention: { kind: 'forgetting' },
     // A journal record holds a whole batch's outputs.
     properties: { 'max.message.bytes': String(8 * 1024 * 1024) },
@@ -154,6 +165,7 @@ export const TOPIC_ROLES = {
     value: { contract: false, encoding: msgpack },
     readBy: ['imeiflow (the next owner restores; every instance keeps the review table)'],
     cleanup: 'compact',
+    why: "partition-local state, restored by a partition's next owner: the latest record per device",
     retention: { kind: 'forgetting' },
   }),
   results: role({
@@ -185,6 +197,7 @@ export const TOPIC_ROLES = {
     },
     readBy: ['mobile operators'],
     cleanup: 'delete',
+    why: "the operators' answers (no owner or phone); partition N holds what request partition N produced",
     retention: { kind: 'days', setting: 'resultsDays' },
   }),
   confirmations: role({
@@ -219,6 +232,7 @@ export const TOPIC_ROLES = {
     },
     readBy: ['БДИК', 'imeiflow (restoring the registry)'],
     cleanup: 'compact',
+    why: "БДИК's input and the registry's changelog: the latest record per IMEI; tombstones from revocations and purges take the rest away",
     retention: { kind: 'forgetting' },
   }),
   revocations: role({
@@ -252,6 +266,7 @@ export const TOPIC_ROLES = {
     },
     readBy: ['БДИК', 'imeiflow (restoring the registry)'],
     cleanup: 'compact',
+    why: "with the confirmations, the registry's changelog",
     retention: { kind: 'forgetting' },
   }),
   dlq: role({
@@ -285,6 +300,7 @@ export const TOPIC_ROLES = {
     },
     readBy: ['operators and SREs (investigation)'],
     cleanup: 'delete',
+    why: 'undecodable input, whatever it held',
     retention: { kind: 'days', setting: 'dlqDays' },
   }),
   decisions: role({
@@ -321,7 +337,7 @@ export const TOPIC_ROLES = {
     writtenBy: ['KGD', 'imeiflow (KGD export files loaded through any instance or the CLI)'],
     readBy: ['imeiflow (every instance, every partition)'],
     cleanup: 'delete',
-    // As long as the declarations they become.
+    why: 'the global declaration index, rebuilt from here by a new instance: as long as the declarations it becomes; not compacted, as an application may come in several messages',
     retention: { kind: 'days', setting: 'declarationsDays' },
   }),
   tac: role({
@@ -332,11 +348,8 @@ export const TOPIC_ROLES = {
     description: 'The GSMA TAC table, one record per TAC, read in full by every instance.',
     ...globalTable(null),
     key: 'the 8-digit TAC',
-    value: { contract: false, encoding: json },
+    ...loadedTable,
     writtenBy: ['imeiflow (TAC loads)'],
-    readBy: ['imeiflow (every instance)'],
-    cleanup: 'compact',
-    retention: { kind: 'kafka' },
   }),
   blocklist: role({
     name: 'imeiflow.blocklist',
@@ -346,11 +359,8 @@ export const TOPIC_ROLES = {
     description: 'Blocked devices, read in full by every instance.',
     ...globalTable(null),
     key: 'the 14-digit IMEI body',
-    value: { contract: false, encoding: json },
+    ...loadedTable,
     writtenBy: ['imeiflow (block list loads)'],
-    readBy: ['imeiflow (every instance)'],
-    cleanup: 'compact',
-    retention: { kind: 'kafka' },
   }),
   localProduction: role({
     name: 'imeiflow.local-production',
@@ -360,11 +370,8 @@ export const TOPIC_ROLES = {
     description: 'Devices produced or repaired in Kazakhstan, read in full by every instance.',
     ...globalTable(null),
     key: 'the 14-digit IMEI body',
-    value: { contract: false, encoding: json },
+    ...loadedTable,
     writtenBy: ['imeiflow (local production loads)'],
-    readBy: ['imeiflow (every instance)'],
-    cleanup: 'compact',
-    retention: { kind: 'kafka' },
   }),
   tokens: role({
     name: 'imeiflow.tokens',
@@ -378,6 +385,7 @@ export const TOPIC_ROLES = {
     writtenBy: ['imeiflow (token commands, token use)'],
     readBy: ['imeiflow (every instance)'],
     cleanup: 'compact',
+    why: 'token accounts (SHA-256 only): the latest record per account',
     retention: { kind: 'kafka' },
   }),
   audit: role({
@@ -393,7 +401,7 @@ export const TOPIC_ROLES = {
     writtenBy: ['imeiflow (every access to personal data, every load, review and token change)'],
     readBy: ['imeiflow (every instance: GET /v1/audit, audit.jsonl)'],
     cleanup: 'delete',
-    // The audit trail is archived, never destroyed by imeiflow (seed 001 §25, §31).
+    why: "the audit trail's archive (seed 001 §25, §31): imeiflow never destroys it",
     retention: { kind: 'forever' },
   }),
   exports: role({
@@ -411,6 +419,7 @@ export const TOPIC_ROLES = {
     writtenBy: ['imeiflow (KGD export loads, after their decisions are delivered)'],
     readBy: ['imeiflow (every instance: GET /v1/info, the export-month gauges)'],
     cleanup: 'compact',
+    why: 'the months of the KGD exports loaded: the latest record per month',
     retention: { kind: 'kafka' },
   }),
 } as const satisfies Record<string, TopicRole>;

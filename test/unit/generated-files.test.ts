@@ -8,6 +8,8 @@ import { CONFIGURATION_FILE, configurationMarkdown } from '../../scripts/config-
 import {
   CREATE_TOPICS_FILE,
   createTopicsScript,
+  OPERATIONS_FILE,
+  operationsMarkdown,
   TOPICS_FILE,
   topicsMarkdown,
 } from '../../scripts/topic-docs.js';
@@ -21,6 +23,11 @@ describe('generated files', () => {
   it('docs/topics.md: the table of topics is current (npm run docs:topics)', () => {
     const committed = readFileSync(TOPICS_FILE, 'utf8');
     expect(committed).toBe(topicsMarkdown(committed));
+  });
+
+  it('docs/operations.md: the table of topic settings is current (npm run docs:topics)', () => {
+    const committed = readFileSync(OPERATIONS_FILE, 'utf8');
+    expect(committed).toBe(operationsMarkdown(committed));
   });
 
   it('deploy/compose/create-topics.sh is current (npm run docs:topics)', () => {

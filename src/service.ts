@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { type Config, deadlinePolicy, deadlineSettings, workerCount } from './config/config.js';
+import { type Config, deadlinePolicy, workerCount } from './config/config.js';
+import { workerSettings } from './config/worker-settings.js';
 import { devicePartition } from './domain/device-partition.js';
 import type { DestroyedKind } from './domain/retention.js';
 import { calendarGaps } from './domain/working-day.js';
@@ -223,16 +224,7 @@ export async function startService(
     const pool = new VerifyPool({
       workers,
       maxQueuedBatchesPerWorker: config.pool.maxQueuedBatchesPerWorker,
-      settings: {
-        dataDir: config.dataDir,
-        ...(encryptionKey === undefined ? {} : { encryptionKey }),
-        rules: config.rules,
-        maxMessageBytes: config.pipeline.maxMessageBytes,
-        requestsTopic: config.topics.requests,
-        repartitionTopic: config.topics.repartition,
-        commandsTopic: config.topics.commands,
-        deadlines: deadlineSettings(config),
-      },
+      settings: workerSettings(config, encryptionKey),
     });
     steps.push({ name: 'worker pool', close: () => pool.close() });
     metrics.sources.pool = pool;

@@ -3,7 +3,8 @@
  * requests as JSON, batches of them as input messages, and tasks for partition 0 of 1, so every
  * device is decided where it is and none is forwarded.
  */
-import { deadlineSettings, loadConfig } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/config.js';
+import { workerSettings } from '../../src/config/worker-settings.js';
 import {
   ENCODING_JSON,
   encodeTask,
@@ -15,16 +16,7 @@ import { requestAt } from './dataset.js';
 
 /** The settings the worker benchmarks run with: the default rules, calendar and topics. */
 export function benchWorkerSettings(dataDir: string): WorkerSettings {
-  const config = loadConfig({ env: {} });
-  return {
-    dataDir,
-    rules: config.rules,
-    maxMessageBytes: config.pipeline.maxMessageBytes,
-    requestsTopic: config.topics.requests,
-    repartitionTopic: config.topics.repartition,
-    commandsTopic: config.topics.commands,
-    deadlines: deadlineSettings(config),
-  };
+  return workerSettings(loadConfig({ env: {}, overrides: { dataDir } }));
 }
 
 /** The first `count` requests of the bench mix, as JSON message values. */

@@ -19,8 +19,10 @@ export const store = section({
     schema: optionalFile,
     default: null,
     env: 'IMEIFLOW_STORE_ENCRYPTION_KEY_FILE',
-    doc: 'A file holding the LMDB encryption key (32 printable ASCII characters); null: not encrypted.',
-    readBy: ['store', 'workers', 'CLI'],
+    doc:
+      'A file holding the LMDB encryption key (32 printable ASCII characters); null: not encrypted. ' +
+      'The service reads it and hands the key to the store and the workers.',
+    readBy: ['store', 'CLI'],
   }),
 });
 

@@ -9,11 +9,13 @@
 import { type core, type ZodType, z } from 'zod';
 
 /**
- * Who reads a setting: the component, or the worker threads (whose settings cross a thread
- * boundary as plain data, src/pool/batch-contract.ts `WorkerSettings`).
+ * Who reads a setting: the component, the worker threads (whose settings cross a thread
+ * boundary as plain data: src/config/worker-settings.ts), or the loading of the configuration
+ * itself.
  */
 export type Reader =
   | 'CLI'
+  | 'configuration'
   | 'control plane'
   | 'deadline timer'
   | 'global tables'

@@ -151,7 +151,8 @@ const pending = section({
     default: null,
     env: 'IMEIFLOW_CALENDAR_FILE',
     doc: 'The working-day calendar file; null: the shipped `config/calendar/kz.json`.',
-    readBy: DEADLINE_READERS,
+    // Read as the configuration loads: the workers get `pending.calendar`.
+    readBy: ['configuration'],
   }),
   calendar: setting({
     schema: calendarSchema,

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULTS, loadConfig } from '../../src/config/config.js';
 import { envBindingsOf, settingsOf } from '../../src/config/define.js';
 import { SETTINGS } from '../../src/config/settings.js';
+import { workerSettings } from '../../src/config/worker-settings.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
 const read = (file: string) => readFileSync(join(PACKAGE_ROOT, file), 'utf8');
@@ -81,5 +82,37 @@ describe('the settings', () => {
         .map((name) => `${file}: ${name}`),
     );
     expect(unknown).toEqual([]);
+  });
+
+  it('the workers get exactly the settings declared as read by them', () => {
+    // Record every property workerSettings reads, through proxies over an unfrozen copy.
+    const reads: string[] = [];
+    const recording = (value: unknown, path: readonly string[]): unknown =>
+      typeof value !== 'object' || value === null
+        ? value
+        : new Proxy(value, {
+            get(target, key, receiver) {
+              const inner: unknown = Reflect.get(target, key, receiver);
+              if (typeof key !== 'string') return inner;
+              reads.push([...path, key].join('.'));
+              return recording(inner, [...path, key]);
+            },
+          });
+    workerSettings(recording(structuredClone(loadConfig({ env: {} })), []) as never);
+    const paths = declared.map(({ path }) => path.join('.'));
+    // A setting is read when its path, or a path under it, was; a section read and never looked
+    // into was handed over whole (the rules), and every setting in it with it.
+    const read = paths.filter((path) =>
+      reads.some(
+        (r) =>
+          r === path ||
+          r.startsWith(`${path}.`) ||
+          (path.startsWith(`${r}.`) && !reads.some((deeper) => deeper.startsWith(`${r}.`))),
+      ),
+    );
+    const declaredForWorkers = declared
+      .filter(({ setting }) => setting.readBy.includes('workers'))
+      .map(({ path }) => path.join('.'));
+    expect(read.sort()).toEqual(declaredForWorkers.sort());
   });
 });

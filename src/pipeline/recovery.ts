@@ -195,7 +195,14 @@ export async function recoverPartition(deps: RecoveryDeps, partition: number): P
     await publishMissing(deps, partition, records);
     start = { seq: newest.seq, positions: newest.inputs, forwarded: newest.forwarded };
   } else {
-    start = { seq: 0, positions: await deps.committed(partition), forwarded: [] };
+    // No journal (deleted, or never written): sequences still only grow, from past the last one
+    // any output of this partition carries, so positions stay comparable with what is already in
+    // the output topics and the registry's merge order (issue 20).
+    start = {
+      seq: await lastOutputSeq(deps, partition),
+      positions: await deps.committed(partition),
+      forwarded: [],
+    };
   }
   start = { ...start, positions: await checkRetention(deps, partition, start.positions) };
   const pending = await restorePending(deps, partition, restoredFrom.pending);
@@ -253,6 +260,16 @@ async function readJournal(deps: RecoveryDeps, partition: number): Promise<Journ
       return records.sort((a, b) => a.seq - b.seq).slice(-JOURNAL_WINDOW);
     }
   }
+}
+
+/** The highest seq an output of this partition's owner carries (0: none). */
+async function lastOutputSeq(deps: RecoveryDeps, partition: number): Promise<number> {
+  let seq = 0;
+  for (const role of TAILED_ROLES) {
+    const [last] = await tailPosition(deps.log, deps.collector.topic(role), partition);
+    seq = Math.max(seq, last);
+  }
+  return seq;
 }
 
 /** The (seq, idx) of the last output of this partition's owner in an output partition. */
@@ -435,12 +452,17 @@ async function restoreRegistry(
     });
     applied += batch.length;
   });
-  await store.env.transaction(() => {
+  // The removals and both checkpoints in one transaction: a crash between two of them would
+  // restart the revocations from their old checkpoint and the confirmations from their new one,
+  // and a device confirmed again after its revocation would be removed (issue 20). A child
+  // transaction, so that one that throws midway leaves nothing behind (lmdb-js commits what an
+  // asynchronous transaction's callback wrote before it threw).
+  await store.env.childTransaction(() => {
     for (const [imei, at] of revoked) {
       if ((confirmedAt.get(imei) ?? -1) < at) store.registry.remove(imei.slice(0, 14));
     }
+    store.meta.put(restoredKey(topic, partition), confirmationsEnd);
+    store.meta.put(restoredKey(topics.revocations, partition), revocationsEnd);
   });
-  await store.meta.put(restoredKey(topic, partition), confirmationsEnd);
-  await store.meta.put(restoredKey(topics.revocations, partition), revocationsEnd);
   return applied + revoked.size;
 }

@@ -1,0 +1,132 @@
+/**
+ * Holes in recovery that issue 20 names, each a scenario that was red first:
+ *
+ * - The registry restore wrote its two checkpoints (confirmations, revocations) in two
+ *   transactions: a crash between them restarted the revocations from their old checkpoint and
+ *   the confirmations from their new one, and a device confirmed again after a revocation was
+ *   dropped from the registry (then confirmed to БДИК a second time on its next request).
+ * - Sequences restarted at 0 after an empty journal read: new positions compared below the old
+ *   ones left in the output topics, and the registry's merge order put an old revocation after a
+ *   new confirmation.
+ */
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { luhnDigit } from '../../src/domain/imei.js';
+import { POSITION_HEADER } from '../../src/pipeline/journal.js';
+import { heldKey, restoredKey } from '../../src/pipeline/recovery.js';
+import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';
+import { APPLE, tacRecord } from '../support/fixtures.js';
+import { MemoryKafka } from '../support/memory-kafka.js';
+import { PipelineInstance, settle, TOPICS } from '../support/pipeline-instance.js';
+import { tempDir } from '../support/tmp.js';
+
+const root = tempDir();
+const opened: Store[] = [];
+afterAll(async () => {
+  for (const store of opened) await store.close();
+});
+let n = 0;
+function store(): Store {
+  const s = openStore({ dataDir: join(root, `store-${n++}`) });
+  opened.push(s);
+  s.env.transactionSync(() => {
+    s.tac.put(APPLE, tacRecord(APPLE));
+    bumpTacVersion(s);
+  });
+  return s;
+}
+
+const BODY = `${APPLE}000017`;
+const IMEI = BODY + String(luhnDigit(BODY));
+const OWNER = '880101300123';
+
+function confirmation(kafka: MemoryKafka, requestId: string, seq: number): void {
+  kafka.append({
+    topic: TOPICS.confirmations,
+    partition: 0,
+    key: IMEI,
+    value: Buffer.from(
+      JSON.stringify({
+        requestId,
+        imei: IMEI,
+        tac: APPLE,
+        brand: 'Apple',
+        model: 'iPhone',
+        deviceType: 'Smartphone',
+        ownerId: OWNER,
+        msisdn: null,
+        evidence: 'manual',
+        applicationId: null,
+        procedure: null,
+        verifiedAt: '2026-11-20T09:00:00.000Z',
+      }),
+    ),
+    headers: [{ [POSITION_HEADER]: `${seq}.0` }],
+  });
+}
+
+function revocation(kafka: MemoryKafka, seq: number): void {
+  kafka.append({
+    topic: TOPICS.revocations,
+    partition: 0,
+    key: IMEI,
+    value: Buffer.from(JSON.stringify({ imei: IMEI, requestId: 'r-1', applicationId: 'KZ-1', reason: 'x' })),
+    headers: [{ [POSITION_HEADER]: `${seq}.0` }],
+  });
+}
+
+describe('the registry restore', () => {
+  it('a crash between its checkpoints does not drop a device confirmed again after its revocation', async () => {
+    const kafka = new MemoryKafka();
+    confirmation(kafka, 'r-1', 1);
+    const s = store();
+    const instance = new PipelineInstance(kafka, s, 1);
+    // This instance restored the partition and held it until a moment ago: it catches up from
+    // its checkpoints instead of restoring whole.
+    await instance.recover(0);
+    await s.meta.put(heldKey(0), instance.now);
+    // Meanwhile another owner revoked the device (seq 2) and confirmed it again (seq 3).
+    revocation(kafka, 2);
+    confirmation(kafka, 'r-2', 3);
+    // The catch-up dies as it records where the revocations were read up to.
+    const put = s.meta.put.bind(s.meta);
+    let fail = true;
+    s.meta.put = ((key: string, value: number) => {
+      if (fail && key === restoredKey(TOPICS.revocations, 0)) {
+        fail = false;
+        throw new Error('injected: the process died here');
+      }
+      return put(key, value);
+    }) as typeof s.meta.put;
+    await expect(instance.recover(0)).rejects.toThrow('injected');
+    // The restart catches up from what was recorded.
+    await instance.recover(0);
+    expect(s.registry.get(BODY)).toMatchObject({ requestId: 'r-2' });
+  });
+});
+
+describe('sequences only grow', () => {
+  it('after the journal is lost, the next batch is numbered past every output already published', async () => {
+    const kafka = new MemoryKafka();
+    confirmation(kafka, 'r-1', 7);
+    revocation(kafka, 9);
+    const instance = new PipelineInstance(kafka, store(), 1);
+    await instance.recoverAndStart([0]);
+    expect(instance.task(0).seq).toBe(9);
+    // A reviewer's confirmation of a waiting request would now come at seq 10: after the
+    // revocation, as it happened.
+    kafka.append({
+      topic: TOPICS.requests,
+      partition: 0,
+      key: IMEI,
+      value: Buffer.from(
+        JSON.stringify({ requestId: 'r-3', imei: IMEI, operator: 'beeline', channel: 'import' }),
+      ),
+    });
+    await settle(kafka, [instance]);
+    const positions = kafka
+      .messages(TOPICS.results, 0)
+      .map((m) => m.headers?.map((h) => h[POSITION_HEADER]?.toString()).find((p) => p !== undefined));
+    expect(positions).toEqual(['10.0']);
+  });
+});

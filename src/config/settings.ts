@@ -126,6 +126,7 @@ const pending = section({
   deadlineWorkingDays: setting({
     schema: int(0, 30),
     default: 1,
+    env: 'IMEIFLOW_DEADLINE_WORKING_DAYS',
     doc:
       "A request's deadline, end to end from receipt, in working days counted in working hours " +
       "(seed 000 §10: one working day); waiting for KGD and a reviewer's work both come out of it.",

@@ -64,6 +64,11 @@ describe('the settings', () => {
     expect(config.kafka.security.settings).toEqual({ 'ssl.ca.location': '/ca.pem' });
   });
 
+  it('the deadline reaches the workers from its variable', () => {
+    const config = loadConfig({ env: { IMEIFLOW_DEADLINE_WORKING_DAYS: '2' } });
+    expect(workerSettings(config).deadlines.workingDays).toBe(2);
+  });
+
   it('every variable the docs, deploy/ and the Dockerfile name is declared', () => {
     const files = [
       'README.md',

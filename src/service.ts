@@ -62,7 +62,6 @@ export interface Service {
   shutdown(reason: string): Promise<boolean>;
 }
 
-const SHUTDOWN_DEADLINE_MS = 30_000;
 /** How often readiness asks the brokers for metadata, and how long an answer may take. */
 const BROKER_CHECK_INTERVAL_MS = 2_000;
 const BROKER_CHECK_TIMEOUT_MS = 5_000;
@@ -102,7 +101,7 @@ export async function startService(
       const deadline = setTimeout(() => {
         log.error('shutdown deadline passed; exiting');
         process.exit(1);
-      }, SHUTDOWN_DEADLINE_MS + 5000);
+      }, config.shutdownTimeoutMs + 5000);
       deadline.unref();
       // Reverse order of start; each step isolated so one failure does not skip the rest.
       for (const step of [...steps].reverse()) {
@@ -329,7 +328,7 @@ export async function startService(
     await registryView.start();
     steps.push({ name: 'registry view', close: () => registryView.stop() });
     await pipeline.start();
-    steps.push({ name: 'request pipeline', close: () => pipeline.stop(SHUTDOWN_DEADLINE_MS) });
+    steps.push({ name: 'request pipeline', close: () => pipeline.stop(config.shutdownTimeoutMs) });
     metrics.sources.queuedMessages = () => pipeline.queuedMessages;
     metrics.sources.ownedPartitions = () => pipeline.activePartitions;
 

@@ -294,6 +294,15 @@ export const SETTINGS = section(
       doc: 'The LMDB store, the audit files and uploads.',
       readBy: ['store', 'workers', 'CLI'],
     }),
+    shutdownTimeoutMs: setting({
+      schema: int(1000, 600_000),
+      default: 30_000,
+      env: 'IMEIFLOW_SHUTDOWN_TIMEOUT_MS',
+      doc:
+        'How long a stopping instance lets its in-flight batches finish and be published before it leaves ' +
+        "the group; it exits 5 s after. Keep it 5 s or more under Kubernetes' terminationGracePeriodSeconds.",
+      readBy: ['service', 'request pipeline'],
+    }),
     store,
     kafka,
     topics,

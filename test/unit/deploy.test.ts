@@ -171,6 +171,20 @@ describe('deploy/k8s and deploy/compose', () => {
     return loadConfig({ env: { ...env, IMEIFLOW_CONFIG: file } });
   };
 
+  it('Kubernetes waits for a shutdown: the grace period outlasts the drain and the exit after it', () => {
+    const sts = byKind('StatefulSet') as unknown as {
+      spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: Container[] } } };
+    };
+    type Container = { env: { name: string; value: string }[] };
+    const { terminationGracePeriodSeconds, containers } = sts.spec.template.spec;
+    const env = Object.fromEntries(containers[0]!.env.map((e) => [e.name, e.value]));
+    const configMap = (byKind('ConfigMap') as unknown as { data: Record<string, string> }).data[
+      'config.json'
+    ];
+    const timeoutMs = configFrom(env, configMap).shutdownTimeoutMs;
+    expect(terminationGracePeriodSeconds * 1000).toBeGreaterThan(timeoutMs + 5000);
+  });
+
   it('k8s mounts the TLS certificates, client CA, Kafka secrets and store key as read-only secret files', () => {
     const sts = byKind('StatefulSet') as unknown as {
       spec: {

@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'RECORD_UNREADABLE',
   'STORE_FULL',
   'RETRIES_EXHAUSTED',
+  'PARTITIONS_CHANGED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

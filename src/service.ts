@@ -10,7 +10,7 @@ import { workerSettings } from './config/worker-settings.js';
 import { devicePartition } from './domain/device-partition.js';
 import type { DestroyedKind } from './domain/retention.js';
 import { calendarGaps } from './domain/working-day.js';
-import { isImeiflowError, messageOf } from './errors.js';
+import { ImeiflowError, isImeiflowError, messageOf } from './errors.js';
 import { buildControlPlane } from './http/app.js';
 import { BrokerWatch } from './kafka/broker-watch.js';
 import { type KafkaSettings, resolveKafkaSecurity } from './kafka/client.js';
@@ -83,6 +83,28 @@ export async function fatalErrorOf(error: unknown, dataDir: string): Promise<Err
 export const VERSION = (
   JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
 ).version;
+
+/** LMDB meta key: the device topics' partition count this instance's state was built with. */
+const PARTITIONS_KEY = 'layout/partitions';
+
+function partitionsChanged(topic: string, was: number, now: number): ImeiflowError {
+  return new ImeiflowError(
+    'PARTITIONS_CHANGED',
+    `${topic} has ${now} partitions; this instance ran with ${was}. Every device's owner is computed from the partition count, so imeiflow stops rather than give a device two owners: put the count back, or see docs/operations.md, "Partitions"`,
+  );
+}
+
+/**
+ * The partition count must be the one this instance's state was built with (recorded on first
+ * start): a count that grew while it was away is refused at start-up, as one that grows while it
+ * runs stops it (the broker watch).
+ */
+function checkPartitionCount(store: Store, topic: string, partitions: number): void {
+  const recorded = store.meta.get(PARTITIONS_KEY);
+  if (typeof recorded === 'number' && recorded !== partitions)
+    throw partitionsChanged(topic, recorded, partitions);
+  if (recorded === undefined) store.meta.putSync(PARTITIONS_KEY, partitions);
+}
 
 export async function startService(
   config: Config,
@@ -216,6 +238,12 @@ export async function startService(
       kafkaTokenPublisher(producer, config.topics.tokens),
     );
     const layout = await ensureTopics(producer.client, kafka, config, cluster !== undefined);
+    checkPartitionCount(store, config.topics.requests, layout.partitions);
+    brokers.watchPartitions({
+      topic: config.topics.requests,
+      expected: layout.partitions,
+      onChanged: (count) => onFatal(partitionsChanged(config.topics.requests, layout.partitions, count)),
+    });
     const reader = await PartitionReader.connect(kafka, config.kafka.groupId);
     steps.push({ name: 'partition reader', close: () => reader.close() });
 

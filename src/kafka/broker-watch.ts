@@ -15,6 +15,17 @@ export interface BrokerWatchOptions {
   readonly onChange?: (reachable: boolean, since: number) => void;
 }
 
+/**
+ * The device topics' partition count the service runs with: every device's owner is computed
+ * from it (src/domain/device-partition.ts), so a count that changes under a running service would
+ * give a device two owners. Each probe asks for `topic`'s count and calls `onChanged` when it differs.
+ */
+export interface WatchedPartitions {
+  readonly topic: string;
+  readonly expected: number;
+  readonly onChanged: (count: number) => void;
+}
+
 /** The one call the watch makes (node-rdkafka's Producer and KafkaConsumer have it). */
 export type MetadataClient = Pick<Kafka.Producer, 'getMetadata'>;
 
@@ -26,6 +37,7 @@ export class BrokerWatch {
   #timer: NodeJS.Timeout | undefined;
   #probing: Promise<void> | undefined;
   #stopped = false;
+  #partitions: WatchedPartitions | undefined;
 
   constructor(client: MetadataClient, options: BrokerWatchOptions) {
     this.#client = client;
@@ -46,6 +58,11 @@ export class BrokerWatch {
     this.#schedule(0);
   }
 
+  /** From now on, each probe also checks the device topics' partition count. */
+  watchPartitions(watched: WatchedPartitions): void {
+    this.#partitions = watched;
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
@@ -60,6 +77,17 @@ export class BrokerWatch {
     this.#timer.unref();
   }
 
+  async #checkPartitions(): Promise<void> {
+    const watched = this.#partitions;
+    if (watched === undefined) return;
+    const count = await new Promise<number>((resolve) =>
+      this.#client.getMetadata({ topic: watched.topic, timeout: this.#options.timeoutMs }, (err, md) =>
+        resolve(err ? 0 : (md.topics.find((t) => t.name === watched.topic)?.partitions.length ?? 0)),
+      ),
+    );
+    if (count > 0 && count !== watched.expected) watched.onChanged(count);
+  }
+
   async #probe(): Promise<void> {
     // No topic and not all topics: the brokers and the topics this client already knows.
     const answered = await new Promise<boolean>((resolve) =>
@@ -67,6 +95,7 @@ export class BrokerWatch {
         resolve(!err),
       ),
     );
+    if (answered && !this.#stopped) await this.#checkPartitions();
     if (this.#stopped || answered === this.#reachable) return;
     const since = this.#changedAt;
     this.#reachable = answered;

@@ -8,6 +8,7 @@
  * Two real service processes on the embedded cluster, garbage on every global-table topic.
  */
 import { describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/store.js';
 import { seeded, useRig } from '../support/rig.js';
 
 interface DlqEntry {
@@ -107,5 +108,24 @@ describe('an unreadable record on an internal topic', () => {
     expect((await fetch(`http://127.0.0.1:${again.port}/readyz`)).status).toBe(200);
     expect(await metric(again.port, 'imeiflow_internal_records_skipped_total', topics.tac)).toBe(0);
     expect(entries()).toHaveLength(bad);
+  });
+});
+
+describe('the partition count', () => {
+  it('an instance whose state was built with another partition count refuses to start, saying why', async () => {
+    // Store `b` as an instance that ran when the device topics had 8 partitions.
+    const store = openStore({ dataDir: rig.dataDir('b') });
+    try {
+      await store.meta.put('layout/partitions', 8);
+    } finally {
+      await store.close();
+    }
+    const service = await rig.startService('b');
+    const failure = await service.waitReady().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(String(failure)).toContain('PARTITIONS_CHANGED');
+    expect(String(failure)).toMatch(/has 4 partitions; this instance ran with 8/);
   });
 });

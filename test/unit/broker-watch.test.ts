@@ -77,3 +77,50 @@ describe('broker watch', () => {
     expect(state.requests).toBe(after);
   });
 });
+
+describe('the partition count (issue 20)', () => {
+  it('a device topic whose partition count changes under the running service is reported', async () => {
+    let partitions = 12;
+    const watched: MetadataClient = {
+      getMetadata(options, cb) {
+        const topic = options?.topic;
+        setTimeout(
+          () =>
+            cb?.(null as never, {
+              orig_broker_id: 1,
+              orig_broker_name: 'b',
+              brokers: [],
+              topics:
+                topic === undefined
+                  ? []
+                  : [
+                      {
+                        name: topic,
+                        partitions: Array.from({ length: partitions }, (_, id) => ({
+                          id,
+                          leader: 1,
+                          replicas: [1],
+                          isrs: [1],
+                        })),
+                      },
+                    ],
+            }),
+          1,
+        );
+      },
+    };
+    const changed: number[] = [];
+    const watch = new BrokerWatch(watched, { intervalMs: 10, timeoutMs: 50 });
+    watch.watchPartitions({ topic: 'imei.verify.requests', expected: 12, onChanged: (n) => changed.push(n) });
+    watch.start();
+    try {
+      await new Promise((r) => setTimeout(r, 60));
+      expect(changed).toEqual([]);
+      partitions = 16;
+      await until('the change reported', () => changed.length > 0);
+      expect(changed[0]).toBe(16);
+    } finally {
+      await watch.stop();
+    }
+  });
+});

@@ -18,6 +18,10 @@ import {
 import { releaseDecisionSchema } from '../domain/release-decision.js';
 import type { TopicRole } from './topic-declaration.js';
 
+// The largest journal record (a whole batch's outputs): the journal topic's max.message.bytes,
+// and what the producer must take (src/kafka/client.ts).
+export const JOURNAL_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+
 const role = (r: TopicRole): TopicRole => r;
 const json = 'application/json' as const;
 const msgpack = 'application/msgpack' as const;
@@ -149,8 +153,7 @@ export const TOPIC_ROLES = {
     cleanup: 'compact',
     why: 'the exactly-once commit point: the last records per partition (the journal window)',
     retention: { kind: 'forgetting' },
-    // A journal record holds a whole batch's outputs.
-    properties: { 'max.message.bytes': String(8 * 1024 * 1024) },
+    properties: { 'max.message.bytes': String(JOURNAL_MAX_MESSAGE_BYTES) },
   }),
   pendingChangelog: role({
     name: 'imeiflow.pending.changelog',

@@ -6,14 +6,18 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, loadConfig } from '../../src/config/config.js';
+import { type Config, DEFAULTS, loadConfig } from '../../src/config/config.js';
 import { envBindingsOf, settingsOf } from '../../src/config/define.js';
 import { SETTINGS } from '../../src/config/settings.js';
 import { workerSettings } from '../../src/config/worker-settings.js';
+import type { RuleConfig } from '../../src/domain/rules.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
 const read = (file: string) => readFileSync(join(PACKAGE_ROOT, file), 'utf8');
 const declared = settingsOf(SETTINGS);
+
+/** The same keys (the domain may not import the configuration: its type of `rules` is a copy). */
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
 const variables = envBindingsOf(SETTINGS);
 
 describe('the settings', () => {
@@ -62,6 +66,13 @@ describe('the settings', () => {
     expect(config.pending.holidays).toEqual(['2027-01-05', '2027-01-06']);
     expect(config.http.maxUploadBytes).toBe(2048);
     expect(config.kafka.security.settings).toEqual({ 'ssl.ca.location': '/ca.pem' });
+  });
+
+  it("the rules' domain type has exactly the declared rules (a type check: tsc fails first)", () => {
+    const rules: RuleConfig = loadConfig({ env: {} }).rules;
+    const sameRules: SameKeys<RuleConfig, Config['rules']> = true;
+    const sameSpareDigit: SameKeys<RuleConfig['spareDigit'], Config['rules']['spareDigit']> = true;
+    expect([sameRules, sameSpareDigit, Object.keys(rules).length]).toEqual([true, true, 4]);
   });
 
   it('the deadline reaches the workers from its variable', () => {

@@ -31,8 +31,8 @@ export const configSchema = schemaOf(SETTINGS);
 export type Config = z.infer<typeof configSchema>;
 export type RetentionConfig = Config['retention'];
 
-/** The defaults, as the JSON an IMEIFLOW_CONFIG file is merged over. */
-export const DEFAULTS: JsonObject = defaultsOf(SETTINGS);
+/** The defaults, as the JSON an IMEIFLOW_CONFIG file is merged over (frozen: every load clones them). */
+export const DEFAULTS: JsonObject = deepFreeze(defaultsOf(SETTINGS));
 
 /** Environment variables and where they land in the config. */
 const ENV_VARIABLES: readonly EnvBinding[] = envBindingsOf(SETTINGS);

@@ -2,8 +2,14 @@
  * One partition of the device topics, on the instance that owns it: its input queue and its
  * cycle, as a state machine.
  *
- *   restoring ──(recovered)──► running ──(revoked / stopping)──► draining ──► closed
- *                                  └──(a cycle or a publish failed)──► failed
+ *   restoring ──(recovered)──► running ──(revoked / lost / stopping: fenced)──► draining ──► closed
+ *       │                          └──(a cycle or a publish failed)──► failed ──► closed
+ *       └──(revoked before it ran)──► draining
+ *
+ * The legal transitions are the table TRANSITIONS, checked on every change. Draining is fenced:
+ * no batch is journaled and no output handed to the producer after it begins, so a task whose
+ * assignment was lost stops writing at once (issue 20); what it journaled and did not publish,
+ * the next owner's recovery publishes.
  *
  * A cycle: take a batch (commands first, then requests and forwarded requests in arrival order)
  * → a worker stores the previous batch's state and decides this one → append the journal record
@@ -35,6 +41,15 @@ import { type DeliveredOffsets, headerOf, type LogMessage, type OutputSink } fro
 import { ORIGIN_HEADER, type RecordCollector } from './record-collector.js';
 
 export type TaskState = 'restoring' | 'running' | 'draining' | 'closed' | 'failed';
+
+/** Each state with the states it may move to (Kafka Streams' Task.State). */
+export const TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>> = {
+  restoring: ['running', 'draining', 'failed'],
+  running: ['draining', 'failed'],
+  draining: ['closed', 'failed'],
+  failed: ['closed'],
+  closed: [],
+};
 
 /** Runs a partition batch in a worker (src/pool/verify-pool.ts, or in-process in tests). */
 export interface BatchRunner {
@@ -104,6 +119,8 @@ export class PartitionTask {
   readonly #settings: TaskSettings;
   readonly #deps: TaskDeps;
   #state: TaskState = 'restoring';
+  /** Started running once: it may have journaled batches whose state it must store on draining. */
+  #started = false;
   #seq = 0;
   /** Positions after the last journaled batch. */
   #positions: InputPositions = { requests: 0, repartition: 0, commands: 0 };
@@ -137,6 +154,13 @@ export class PartitionTask {
     return this.#state;
   }
 
+  /** Move to `next`, which must be a legal successor of the current state. */
+  #transition(next: TaskState): void {
+    if (!TRANSITIONS[this.#state].includes(next))
+      throw new Error(`partition ${this.partition}: illegal transition ${this.#state} → ${next}`);
+    this.#state = next;
+  }
+
   get seq(): number {
     return this.#seq;
   }
@@ -160,7 +184,8 @@ export class PartitionTask {
     this.#forwardedQueued = [...from.forwarded];
     // Whatever the index learned while nobody owned the partition: check every waiting request.
     this.#sweep = true;
-    this.#state = 'running';
+    this.#started = true;
+    this.#transition('running');
     this.#pump();
   }
 
@@ -229,7 +254,7 @@ export class PartitionTask {
    * would journal positions past the failed batch's messages, and the restart would skip them.
    */
   #fail(error: unknown): void {
-    if (this.#state !== 'closed') this.#state = 'failed';
+    if (this.#state !== 'closed' && this.#state !== 'failed') this.#transition('failed');
     this.#deps.onFatal(error instanceof Error ? error : new Error(String(error)));
   }
 
@@ -345,6 +370,11 @@ export class PartitionTask {
   #publish(seq: number, outputs: BatchOutputs, inputTimestamps: readonly number[]): void {
     let delivered!: Promise<DeliveredOffsets>;
     const enqueued = this.#enqueued.then(async () => {
+      // Fenced meanwhile: nothing more goes to the producer; the next owner publishes it.
+      if (this.#state !== 'running') {
+        delivered = Promise.resolve(new Map());
+        return;
+      }
       ({ delivered } = await this.#deps.collector.publish(seq, outputs));
     });
     this.#enqueued = enqueued.catch(() => undefined);
@@ -379,18 +409,27 @@ export class PartitionTask {
   }
 
   /**
-   * Stop taking new batches; finish the cycle in flight, store the last batch's state and wait
-   * until everything journaled is published. After this, another owner may take the partition.
+   * Fence the task, at once: it takes no new batch, journals nothing more and hands no more
+   * outputs to the producer. What it journaled and did not hand over, the next owner's recovery
+   * publishes. Idempotent.
+   */
+  fence(): void {
+    if (this.#state === 'restoring' || this.#state === 'running') this.#transition('draining');
+    this.#commands.length = 0;
+    this.#requests.length = 0;
+  }
+
+  /**
+   * Fence the task, then let it finish: the cycle in flight ends without journaling, the last
+   * journaled batch's state is stored here (this instance's copy stays current), and what was
+   * already handed to the producer is delivered. After this, another owner may take the partition.
    */
   async drain(): Promise<void> {
     // A failed task has nothing it may still publish: the process is stopping.
     if (this.#state === 'closed' || this.#state === 'failed') return;
-    const wasRunning = this.#state === 'running';
-    this.#state = 'draining';
-    this.#commands.length = 0;
-    this.#requests.length = 0;
+    this.fence();
     await this.#cycle;
-    if (wasRunning && this.#unapplied !== undefined) {
+    if (this.#started && this.#unapplied !== undefined) {
       // Store the last journaled batch's state here, so this instance's copy is current.
       const last = this.#unapplied;
       this.#unapplied = undefined;
@@ -411,7 +450,7 @@ export class PartitionTask {
       this.#stored(last.seq);
     }
     while (this.#publishing.size > 0) await Promise.allSettled([...this.#publishing.values()]);
-    this.#state = 'closed';
+    if (this.#state === 'draining') this.#transition('closed');
   }
 }
 

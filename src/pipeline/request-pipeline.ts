@@ -1,16 +1,16 @@
 /**
- * The request pipeline of one instance: a consumer group on the device topics (requests, the
- * repartition topic, commands), a fetch loop that only reads and routes, and the partitions this
- * instance owns, each a PartitionTask (Kafka Streams' stream thread and task manager).
+ * The request pipeline of one instance (Kafka Streams' stream thread): a consumer group on the
+ * device topics (requests, the repartition topic, commands) and a fetch loop that only reads and
+ * routes. Which partitions it owns, and what owning one takes, is the task manager's
+ * (task-manager.ts), which the simulation drives the same way.
  *
- * Ownership changes with the eager protocol: on revoke, every task drains (finishes its cycle,
- * stores its last batch, publishes everything journaled) before `unassign`, so no two owners
- * ever publish to one partition; on assign, each partition is recovered (recovery.ts) before
- * `assign` starts fetching at its journaled positions.
+ * Ownership changes with the eager protocol: on revoke, every task is fenced and drained (what it
+ * handed to the producer delivered) before `unassign`, so no two owners ever publish to one
+ * partition; on assign, each partition is recovered before `assign` starts fetching at its
+ * journaled positions.
  */
 import Kafka from 'node-rdkafka';
 import type { Config } from '../config/config.js';
-import { devicePartition } from '../domain/device-partition.js';
 import { ImeiflowError } from '../errors.js';
 import { connect, consume, consumerConfig, disconnect, type KafkaSettings } from '../kafka/client.js';
 import { RetryBudget } from '../kafka/retry-budget.js';
@@ -18,13 +18,11 @@ import type { Logger } from '../log.js';
 import { OUTPUT_ROLES } from '../pool/batch-contract.js';
 import type { VerifyPool } from '../pool/verify-pool.js';
 import type { Store } from '../store/store.js';
-import { committed } from '../store/store-full.js';
 import type { InputPositions } from './journal.js';
-import type { LogMessage, OutputSink, PartitionLog } from './kafka-port.js';
+import type { OutputSink, PartitionLog } from './kafka-port.js';
 import type { PipelineObserver } from './observer.js';
-import { type BatchRunner, PartitionTask, type TaskStart } from './partition-task.js';
 import { RecordCollector } from './record-collector.js';
-import { recordCheckpoint, recoverPartition } from './recovery.js';
+import { type InputName, TaskManager } from './task-manager.js';
 
 export interface RequestPipelineDeps {
   readonly config: Config;
@@ -43,7 +41,6 @@ export interface RequestPipelineDeps {
   readonly onOwnership?: (partitions: readonly number[]) => void;
 }
 
-type Input = 'requests' | 'repartition' | 'commands';
 const COMMIT_HINT_INTERVAL_MS = 1000;
 /** Failed polls in a row before the process stops (src/kafka/retry-budget.ts). */
 const MAX_CONSUME_FAILURES = 50;
@@ -51,15 +48,11 @@ const MAX_CONSUME_FAILURES = 50;
 export class RequestPipeline {
   readonly #deps: RequestPipelineDeps;
   readonly #topics: Config['topics'];
-  readonly #inputOf: ReadonlyMap<string, Input>;
-  readonly #collector: RecordCollector;
-  readonly #runner: BatchRunner;
-  readonly #tasks = new Map<number, PartitionTask>();
+  readonly #inputOf: ReadonlyMap<string, InputName>;
+  readonly #manager: TaskManager;
   readonly #maxQueued: number;
   readonly #consumeFailures: RetryBudget;
   #consumer: Kafka.KafkaConsumer | undefined;
-  #generation = 0;
-  #assignedOnce = false;
   #stopping = false;
   #loop: Promise<void> | undefined;
   #recovering: Promise<void> = Promise.resolve();
@@ -70,23 +63,37 @@ export class RequestPipeline {
     this.#deps = deps;
     const { topics } = deps.config;
     this.#topics = topics;
-    this.#inputOf = new Map<string, Input>([
+    this.#inputOf = new Map<string, InputName>([
       [topics.requests, 'requests'],
       [topics.repartition, 'repartition'],
       [topics.commands, 'commands'],
     ]);
-    this.#collector = new RecordCollector(
-      deps.producer,
-      OUTPUT_ROLES.map((role) => topics[role]),
-    );
     const { pool } = deps;
-    this.#runner = {
-      // Backpressure into the pool: wait for room instead of queueing without bound.
-      run: async (task) => {
-        while (pool.needsDrain) await new Promise((resolve) => pool.once('drain', resolve));
-        return pool.run(task);
+    this.#manager = new TaskManager({
+      store: deps.store,
+      log: deps.reader,
+      sink: deps.producer,
+      collector: new RecordCollector(
+        deps.producer,
+        OUTPUT_ROLES.map((role) => topics[role]),
+      ),
+      runner: {
+        // Backpressure into the pool: wait for room instead of queueing without bound.
+        run: async (task) => {
+          while (pool.needsDrain) await new Promise((resolve) => pool.once('drain', resolve));
+          return pool.run(task);
+        },
       },
-    };
+      observer: deps.observer,
+      logger: deps.log,
+      topics,
+      partitions: deps.partitions,
+      batchMaxMessages: deps.config.pipeline.batchMaxMessages,
+      // Half of how long the changelogs keep a tombstone: margin for a slow restore.
+      localStateMaxAgeMs: deps.config.retention.compactionLagMs / 2,
+      committed: (partition) => this.#committedPositions(partition),
+      onFatal: deps.onFatal,
+    });
     this.#maxQueued = deps.config.pipeline.batchMaxMessages * 8;
     this.#consumeFailures = new RetryBudget(
       'request consumer: consume',
@@ -98,37 +105,21 @@ export class RequestPipeline {
 
   /** Partitions this instance owns and runs. */
   get activePartitions(): number[] {
-    return [...this.#tasks.values()].filter((t) => t.state === 'running').map((t) => t.partition);
+    return this.#manager.activePartitions;
   }
 
   /** Connected, through its first rebalance, and no partition still recovering. */
   get ready(): boolean {
-    return (
-      this.#consumer?.isConnected() === true &&
-      this.#assignedOnce &&
-      [...this.#tasks.values()].every((t) => t.state !== 'restoring')
-    );
+    return this.#consumer?.isConnected() === true && this.#manager.ready;
   }
 
   get queuedMessages(): number {
-    let n = 0;
-    for (const t of this.#tasks.values()) n += t.queued;
-    return n;
+    return this.#manager.queuedMessages;
   }
 
   /** The index changed: the owners of these devices and of requests naming these applications re-evaluate. */
   indexChanged(bodies: readonly string[], applications: readonly string[]): void {
-    if (bodies.length === 0 && applications.length === 0) return;
-    const byPartition = new Map<number, string[]>();
-    for (const body of bodies) {
-      const p = devicePartition(body, this.#deps.partitions);
-      if (!this.#tasks.has(p)) continue;
-      const list = byPartition.get(p);
-      if (list === undefined) byPartition.set(p, [body]);
-      else list.push(body);
-    }
-    for (const task of this.#tasks.values())
-      task.markDirty(byPartition.get(task.partition) ?? [], applications);
+    this.#manager.indexChanged(bodies, applications);
   }
 
   async start(): Promise<void> {
@@ -174,22 +165,14 @@ export class RequestPipeline {
   }
 
   #route(messages: readonly Kafka.Message[]): void {
-    let requests = 0;
-    let forwarded = 0;
-    let commands = 0;
+    const counts = new Map<InputName, number>();
     for (const m of messages) {
       const input = this.#inputOf.get(m.topic);
-      const task = this.#tasks.get(m.partition);
-      if (input === undefined || task === undefined || !task.push(input, m)) continue;
-      if (input === 'requests') requests++;
-      else if (input === 'repartition') forwarded++;
-      else commands++;
+      if (input === undefined || !this.#manager.route(input, m)) continue;
+      counts.set(input, (counts.get(input) ?? 0) + 1);
     }
-    const { observer } = this.#deps;
-    if (requests > 0) observer.consumed(this.#topics.requests, requests);
-    if (forwarded > 0) observer.consumed(this.#topics.repartition, forwarded);
-    if (commands > 0) observer.consumed(this.#topics.commands, commands);
-    for (const task of this.#tasks.values()) task.pump();
+    for (const [input, count] of counts) this.#deps.observer.consumed(this.#topics[input], count);
+    this.#manager.pump();
   }
 
   /**
@@ -212,14 +195,9 @@ export class RequestPipeline {
     if (now - this.#lastHint < COMMIT_HINT_INTERVAL_MS || this.#consumer === undefined) return;
     this.#lastHint = now;
     const offsets: Kafka.TopicPartitionOffset[] = [];
-    for (const task of this.#tasks.values()) {
-      if (task.state !== 'running') continue;
-      const { requests, repartition, commands } = task.positions;
-      offsets.push(
-        { topic: this.#topics.requests, partition: task.partition, offset: requests },
-        { topic: this.#topics.repartition, partition: task.partition, offset: repartition },
-        { topic: this.#topics.commands, partition: task.partition, offset: commands },
-      );
+    for (const { partition, positions } of this.#manager.positions()) {
+      for (const [topic, input] of this.#inputOf)
+        offsets.push({ topic, partition, offset: positions[input] });
     }
     if (offsets.length === 0) return;
     try {
@@ -229,68 +207,25 @@ export class RequestPipeline {
     }
   }
 
-  // ── partition ownership ──────────────────────────────────────────────────────────────────
-
-  #newTask(partition: number): PartitionTask {
-    const { config, store, producer, observer, onFatal } = this.#deps;
-    return new PartitionTask(
-      {
-        partition,
-        partitions: this.#deps.partitions,
-        batchMaxMessages: config.pipeline.batchMaxMessages,
-        journalTopic: this.#topics.journal,
-      },
-      {
-        runner: this.#runner,
-        sink: producer,
-        collector: this.#collector,
-        observer,
-        checkpoint: (topic, next) => {
-          const written = recordCheckpoint(store, partition, topic, next, Date.now());
-          // A checkpoint that cannot be stored (a full disk) stops the process: a restart
-          // restores from the last one stored, which only means reading more.
-          if (written !== undefined)
-            committed(written).catch((error: unknown) =>
-              onFatal(error instanceof Error ? error : new Error(String(error))),
-            );
-        },
-        onFatal,
-      },
-    );
-  }
+  // ── partition ownership: the task manager's, on the group's word ─────────────────────────
 
   #onRebalance(err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]): void {
     const consumer = this.#consumer;
     if (consumer === undefined) return;
     if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
-      const generation = ++this.#generation;
       const partitions = [...new Set(assignment.map((a) => a.partition))].sort((a, b) => a - b);
       this.#deps.log.info({ partitions }, 'partitions assigned; recovering');
-      const tasks = partitions.map((partition) => {
-        const task = this.#newTask(partition);
-        this.#tasks.set(partition, task);
-        return task;
-      });
       this.#recovering = this.#unassigning
         .then(async () => {
-          const starts: TaskStart[] = [];
-          for (const task of tasks) {
-            if (generation !== this.#generation) return;
-            starts.push(await recoverPartition(this.#recoveryDeps(), task.partition));
-          }
-          if (generation !== this.#generation) return;
+          const starts = await this.#manager.assign(partitions);
+          if (starts === undefined) return; // superseded by a later rebalance
           consumer.assign(
-            assignment.map((a) => {
-              const start = starts[partitions.indexOf(a.partition)]!;
-              return {
-                topic: a.topic,
-                partition: a.partition,
-                offset: start.positions[this.#inputOf.get(a.topic)!],
-              };
-            }),
+            assignment.map((a) => ({
+              topic: a.topic,
+              partition: a.partition,
+              offset: starts.get(a.partition)!.positions[this.#inputOf.get(a.topic)!],
+            })),
           );
-          this.#assignedOnce = true;
-          for (const [i, task] of tasks.entries()) task.start(starts[i]!);
           this.#deps.log.info({ partitions }, 'partitions recovered; consuming');
           this.#deps.onOwnership?.(partitions);
         })
@@ -298,22 +233,19 @@ export class RequestPipeline {
           this.#deps.onFatal(error instanceof Error ? error : new Error(String(error))),
         );
     } else if (err.code === Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
-      this.#generation++;
-      const tasks = [...this.#tasks.values()];
       this.#deps.log.info(
-        { partitions: tasks.map((t) => t.partition) },
-        'partitions revoked; finishing in-flight batches',
+        { partitions: this.#manager.tasks.map((t) => t.partition) },
+        'partitions revoked; fencing and finishing what was handed to the producer',
       );
       const recovering = this.#recovering;
       // Until every task has drained, the next owner must not start: unassign only then
       // (librdkafka holds the rebalance until we do).
+      const revoked = this.#manager.revoke();
       this.#unassigning = recovering
         .catch(() => undefined)
-        .then(() => Promise.all(tasks.map((t) => t.drain())))
+        .then(() => revoked)
         .then(
           () => {
-            for (const task of tasks)
-              if (this.#tasks.get(task.partition) === task) this.#tasks.delete(task.partition);
             try {
               consumer.unassign();
             } catch (error) {
@@ -325,30 +257,6 @@ export class RequestPipeline {
     } else {
       this.#deps.log.error({ err }, 'rebalance error');
     }
-  }
-
-  #recoveryDeps() {
-    const { store, reader, producer, log, observer } = this.#deps;
-    return {
-      store,
-      log: reader,
-      sink: producer,
-      collector: this.#collector,
-      topics: this.#topics,
-      logger: log,
-      committed: (partition: number) => this.#committedPositions(partition),
-      inputLost: (topic: string, count: number) => observer.inputLost(topic, count),
-      skipped: (message: LogMessage, error: string) => {
-        observer.recordSkipped(message.topic);
-        log.warn(
-          { topic: message.topic, partition: message.partition, offset: message.offset, error },
-          'a record imeiflow does not write, passed while restoring',
-        );
-      },
-      partitions: this.#deps.partitions,
-      // Half of how long the changelogs keep a tombstone: margin for a slow restore.
-      localStateMaxAgeMs: this.#deps.config.retention.compactionLagMs / 2,
-    };
   }
 
   /** Where to start when the journal has nothing for a partition: the group's offsets, else the start. */
@@ -375,14 +283,12 @@ export class RequestPipeline {
 
   // ── shutdown ─────────────────────────────────────────────────────────────────────────────
 
-  /** Stop fetching, let every task drain (up to the deadline), leave the group. */
+  /** Stop fetching, fence and drain every task (up to the deadline), leave the group. */
   async stop(deadlineMs: number): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
     await this.#loop;
-    const finished = this.#recovering
-      .catch(() => undefined)
-      .then(() => Promise.all([...this.#tasks.values()].map((t) => t.drain())));
+    const finished = this.#recovering.catch(() => undefined).then(() => this.#manager.revoke());
     const timedOut = await Promise.race([
       finished.then(() => false),
       new Promise<boolean>((resolve) => setTimeout(() => resolve(true), deadlineMs).unref()),

@@ -1,21 +1,18 @@
 /**
  * One imeiflow instance's request pipeline without a broker, for unit tests of the commit
- * protocol and recovery: the real PartitionTask, RecordCollector and recoverPartition over an
- * in-memory Kafka (memory-kafka.ts), with batches decided in-process by the real runBatch on a
- * real LMDB store. The fetch loop is `route()`: each running task gets what its inputs hold from
- * where it last read. `crash()` kills the instance: its producer delivers nothing more and its
- * runner starts no batch; its tasks are dropped where they stand.
+ * protocol and recovery and for the simulation: the real TaskManager (PartitionTask,
+ * RecordCollector, recoverPartition) over an in-memory Kafka (memory-kafka.ts), with batches
+ * decided in-process by the real runBatch on a real LMDB store. The fetch loop is `route()`: each
+ * running task gets what its inputs hold from where it last read. `crash()` kills the instance:
+ * its producer delivers nothing more and its runner starts no batch; its tasks are dropped where
+ * they stand.
  */
 import { createLogger } from '../../src/log.js';
 import { type InputPositions, NO_POSITIONS } from '../../src/pipeline/journal.js';
-import {
-  type BatchRunner,
-  PartitionTask,
-  type TaskObserver,
-  type TaskStart,
-} from '../../src/pipeline/partition-task.js';
+import type { BatchRunner, PartitionTask, TaskStart } from '../../src/pipeline/partition-task.js';
 import { RecordCollector } from '../../src/pipeline/record-collector.js';
-import { type RecoveryTopics, recordCheckpoint, recoverPartition } from '../../src/pipeline/recovery.js';
+import { type RecoveryTopics, recoverPartition } from '../../src/pipeline/recovery.js';
+import { TaskManager } from '../../src/pipeline/task-manager.js';
 import { OUTPUT_ROLES, type OutputRole } from '../../src/pool/batch-contract.js';
 import { type BatchContext, batchContextOf, runBatch } from '../../src/pool/partition-batch.js';
 import type { Store } from '../../src/store/store.js';
@@ -60,40 +57,35 @@ export class InProcessRunner implements BatchRunner {
   }
 }
 
-const silentObserver: TaskObserver = {
+const silentObserver = {
   batchDecided: () => undefined,
   outcomes: () => undefined,
   journalAppended: () => undefined,
   delivered: () => undefined,
 };
 
-interface Owned {
-  readonly task: PartitionTask;
-  /** Next offset to hand over per input (the consumer's fetch position). */
-  cursors: InputPositions;
-}
-
+/**
+ * One instance over the in-memory Kafka: the real TaskManager (ownership, recovery, tasks) with a
+ * fetch loop of its own (`route`), as the request pipeline's is over node-rdkafka.
+ */
 export class PipelineInstance {
   readonly store: Store;
   readonly producer: MemoryProducer;
   readonly runner: InProcessRunner;
   readonly collector: RecordCollector;
-  readonly tasks = new Map<number, Owned>();
+  readonly manager: TaskManager;
+  /** The fetch loop's cursors: the next offset to read per partition and input. */
+  readonly cursors = new Map<number, InputPositions>();
   readonly fatal: Error[] = [];
   readonly inputLost: [topic: string, count: number][] = [];
   /** Records recovery passed as not imeiflow's: `<topic>[<partition>]@<offset>: <error>`. */
   readonly skipped: string[] = [];
   readonly #kafka: MemoryKafka;
   readonly #partitions: number;
-  readonly #exitOnFatal: boolean;
   readonly #localStateMaxAgeMs: number;
   /** The instance's clock (tests move it to age a local copy). */
   now = Date.now();
   #dead = false;
-
-  #now(): number {
-    return this.now;
-  }
 
   /** `exitOnFatal: false`: a fatal error is only recorded, as if the process took its time to exit. */
   constructor(
@@ -106,15 +98,43 @@ export class PipelineInstance {
     this.#kafka = kafka;
     this.store = store;
     this.#partitions = partitions;
-    this.#exitOnFatal = options.exitOnFatal ?? true;
     this.producer = kafka.producer();
     this.runner = new InProcessRunner(store);
     this.collector = new RecordCollector(
       this.producer,
       OUTPUT_ROLES.map((role) => TOPICS[role]),
     );
+    const exitOnFatal = options.exitOnFatal ?? true;
+    this.manager = new TaskManager({
+      store,
+      log: kafka,
+      sink: this.producer,
+      collector: this.collector,
+      runner: this.runner,
+      observer: {
+        ...silentObserver,
+        inputLost: (topic, count) => this.inputLost.push([topic, count]),
+        recordSkipped: () => undefined,
+      },
+      logger: createLogger('silent'),
+      topics: TOPICS,
+      partitions,
+      batchMaxMessages: 100,
+      localStateMaxAgeMs: this.#localStateMaxAgeMs,
+      committed: async () => NO_POSITIONS,
+      // The service exits on a fatal error: so does this instance.
+      onFatal: (error) => {
+        this.fatal.push(error);
+        if (exitOnFatal) this.crash();
+      },
+      now: () => this.now,
+    });
   }
 
+  /**
+   * Recover `partition` without taking it, to look at what recovery did (the manager's `assign`
+   * recovers again, which changes nothing a second time).
+   */
   recover(partition: number): Promise<TaskStart> {
     return recoverPartition(
       {
@@ -129,76 +149,57 @@ export class PipelineInstance {
         skipped: (m, error) => this.skipped.push(`${m.topic}[${m.partition}]@${m.offset}: ${error}`),
         partitions: this.#partitions,
         localStateMaxAgeMs: this.#localStateMaxAgeMs,
-        now: () => this.#now(),
+        now: () => this.now,
       },
       partition,
     );
   }
 
-  /** Own `partition` from `from` on (as request-pipeline.ts does after recovery). */
-  start(partition: number, from: TaskStart): PartitionTask {
-    const { store } = this;
-    const task = new PartitionTask(
-      {
-        partition,
-        partitions: this.#partitions,
-        batchMaxMessages: 100,
-        journalTopic: TOPICS.journal,
-      },
-      {
-        runner: this.runner,
-        sink: this.producer,
-        collector: this.collector,
-        observer: silentObserver,
-        checkpoint: (topic, next) => void recordCheckpoint(store, partition, topic, next, this.#now()),
-        // The service exits on a fatal error: so does this instance.
-        onFatal: (error) => {
-          this.fatal.push(error);
-          if (this.#exitOnFatal) this.crash();
-        },
-      },
-    );
-    this.tasks.set(partition, { task, cursors: from.positions });
-    task.start(from);
-    return task;
+  /** Take `partitions` (recovered, then running), and fetch from where each starts. */
+  async recoverAndStart(partitions: readonly number[]): Promise<void> {
+    const starts = await this.manager.assign(partitions);
+    for (const [partition, start] of starts ?? []) this.cursors.set(partition, start.positions);
   }
 
-  async recoverAndStart(partitions: readonly number[]): Promise<void> {
-    for (const p of partitions) this.start(p, await this.recover(p));
+  /** Give up every partition gracefully (a rebalance): fenced, drained, forgotten. */
+  async revoke(): Promise<void> {
+    await this.manager.revoke();
+    this.cursors.clear();
   }
 
   task(partition: number): PartitionTask {
-    const owned = this.tasks.get(partition);
-    if (owned === undefined) throw new Error(`partition ${partition} is not owned here`);
-    return owned.task;
+    const task = this.manager.task(partition);
+    if (task === undefined) throw new Error(`partition ${partition} is not owned here`);
+    return task;
   }
 
   /** The fetch loop: hand each running task what its inputs hold past its cursors. Returns how many were taken. */
   route(): number {
     if (this.#dead) return 0;
     let taken = 0;
-    for (const owned of this.tasks.values()) {
-      if (owned.task.state !== 'running') continue;
+    for (const [partition, cursors] of this.cursors) {
+      const task = this.manager.task(partition);
+      if (task === undefined || task.state !== 'running') continue;
+      let next = cursors;
       for (const input of INPUTS) {
-        const from = owned.cursors[input];
-        const messages = this.#kafka.messages(TOPICS[input], owned.task.partition);
-        for (const m of messages) {
-          if (m.offset < from) continue;
-          if (owned.task.push(input, m)) taken++;
-          owned.cursors = { ...owned.cursors, [input]: m.offset + 1 };
+        for (const m of this.#kafka.messages(TOPICS[input], partition)) {
+          if (m.offset < next[input]) continue;
+          if (this.manager.route(input, m)) taken++;
+          next = { ...next, [input]: m.offset + 1 };
         }
       }
-      owned.task.pump();
+      this.cursors.set(partition, next);
     }
+    this.manager.pump();
     return taken;
   }
 
-  /** Dies where it stands: nothing more delivered, no batch started, its tasks forgotten. */
+  /** Dies where it stands: nothing more delivered, no batch started, nothing more fetched. */
   crash(): void {
     this.#dead = true;
     this.producer.crash();
     this.runner.allow(0);
-    this.tasks.clear();
+    this.cursors.clear();
   }
 
   /** Busy: a batch being decided or messages waiting to be delivered. */

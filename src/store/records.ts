@@ -44,6 +44,29 @@ export interface TokenRecord {
    * Absent while not blocked, so an active account keeps the shared structure of its shape.
    */
   readonly blockedFor?: 'idle' | 'refusals';
+  /**
+   * The operator an `operator` account acts for (operators are tenants: src/security/tenancy.ts).
+   * Absent for other roles, and for operator accounts created before operators were tenants.
+   */
+  readonly operator?: string;
+}
+
+/**
+ * A client-certificate holder's account state, by IIN (src/security/tokens.ts): who may act is
+ * configuration (`http.tls.clientCertificates`); when they last did, and whether they may still,
+ * is cluster-wide, like a token's.
+ */
+export interface CertificateRecord {
+  readonly iin: string;
+  /** When the cluster first knew the holder: their idle clock runs from here until a first use. */
+  readonly enrolledAt: string;
+  readonly lastUsedAt: string | null;
+  /** `imeiflow cert revoke IIN`. */
+  readonly revokedAt: string | null;
+  /** Blocked for inactivity (seed 001 §14). */
+  readonly blockedAt: string | null;
+  /** An admin lifted a revocation or block (`imeiflow cert reinstate IIN`): the idle clock restarts. */
+  readonly reinstatedAt: string | null;
 }
 
 /**

@@ -19,6 +19,7 @@ import { ImeiflowError, messageOf } from '../errors.js';
 import { checkEncryptionKey } from './encryption.js';
 import type {
   AuditEntry,
+  CertificateRecord,
   KgdExportRecord,
   OutboxEntry,
   PendingEntry,
@@ -71,6 +72,8 @@ export interface Store {
   /** Token accounts by name, and token hash → name. */
   readonly tokens: Database<TokenRecord, string>;
   readonly tokenHashes: Database<string, string>;
+  /** Client-certificate holders' account state by IIN (src/security/tokens.ts). */
+  readonly certificates: Database<CertificateRecord, string>;
   /** KGD monthly exports loaded, by `kgd/<YYYY-MM>` (the `exports` topic's global table). */
   readonly exports: Database<KgdExportRecord, string>;
   close(): Promise<void>;
@@ -167,6 +170,7 @@ export function openStore(options: StoreOptions): Store {
     commandOutbox: db('command-outbox'),
     tokens: db('tokens'),
     tokenHashes: db('token-hashes'),
+    certificates: db('certificates'),
     exports: db('exports'),
     close: () => env.close(),
   };

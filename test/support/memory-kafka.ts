@@ -23,8 +23,11 @@ import type {
 } from '../../src/pipeline/kafka-port.js';
 
 interface Partition {
-  /** Offset of messages[0]: messages before it were deleted (retention). */
+  /** The first offset kept: messages before it were deleted (retention). */
   low: number;
+  /** The next offset to be written (the high watermark). */
+  next: number;
+  /** Kept messages in offset order; compaction leaves gaps between their offsets. */
   readonly messages: LogMessage[];
 }
 
@@ -35,7 +38,7 @@ function toBuffer(value: string | Buffer): Buffer {
 export class MemoryKafka implements PartitionLog {
   readonly #partitions = new Map<string, Partition>();
   /** Messages handed over per readToEnd batch: small, so batching is exercised. */
-  readonly #readBatch: number;
+  #readBatch: number;
   /** Bumped on every append: tests wait for it to stand still. */
   version = 0;
 
@@ -47,7 +50,7 @@ export class MemoryKafka implements PartitionLog {
     const id = `${topic}/${partition}`;
     let p = this.#partitions.get(id);
     if (p === undefined) {
-      p = { low: 0, messages: [] };
+      p = { low: 0, next: 0, messages: [] };
       this.#partitions.set(id, p);
     }
     return p;
@@ -66,7 +69,7 @@ export class MemoryKafka implements PartitionLog {
     const stored: LogMessage = {
       topic: message.topic,
       partition,
-      offset: p.low + p.messages.length,
+      offset: p.next++,
       key: message.key === null ? null : toBuffer(message.key),
       value: message.value === null ? null : Buffer.from(message.value),
       headers,
@@ -82,12 +85,39 @@ export class MemoryKafka implements PartitionLog {
     return this.#partition(topic, partition).messages;
   }
 
+  /**
+   * Log compaction (Kafka's `cleanup.policy=compact`, documented in "Log Compaction",
+   * kafka.apache.org/documentation/#compaction): of the messages before the active segment (here:
+   * all but the last `activeSegment`), those whose key has a later message are removed; offsets
+   * do not change, so readers see gaps. Tombstones are kept (their `delete.retention.ms` has not
+   * passed), as is every message without a key.
+   */
+  compact(topic: string, partition: number, activeSegment = 2): number {
+    const p = this.#partition(topic, partition);
+    const cleanable = Math.max(0, p.messages.length - activeSegment);
+    const keyOf = (m: LogMessage): string | null =>
+      m.key === null || m.key === undefined ? null : toBuffer(m.key).toString('hex');
+    const latest = new Map<string, number>();
+    p.messages.forEach((m, i) => {
+      const key = keyOf(m);
+      if (key !== null) latest.set(key, i);
+    });
+    const kept = p.messages.filter((m, i) => {
+      const key = keyOf(m);
+      return i >= cleanable || key === null || latest.get(key) === i;
+    });
+    const removed = p.messages.length - kept.length;
+    p.messages.splice(0, p.messages.length, ...kept);
+    if (removed > 0) this.version++;
+    return removed;
+  }
+
   /** Retention: drop the messages before `offset`. */
   deleteBefore(topic: string, partition: number, offset: number): void {
     const p = this.#partition(topic, partition);
-    const drop = Math.max(0, Math.min(offset - p.low, p.messages.length));
-    p.messages.splice(0, drop);
-    p.low += drop;
+    const drop = p.messages.findIndex((m) => m.offset >= offset);
+    p.messages.splice(0, drop === -1 ? p.messages.length : drop);
+    p.low = Math.max(p.low, Math.min(offset, p.next));
   }
 
   producer(): MemoryProducer {
@@ -96,12 +126,13 @@ export class MemoryKafka implements PartitionLog {
 
   async bounds(topic: string, partition: number): Promise<{ low: number; high: number }> {
     const p = this.#partition(topic, partition);
-    return { low: p.low, high: p.low + p.messages.length };
+    return { low: p.low, high: p.next };
   }
 
+  /** As the partition reader does: the messages kept at offsets [high − count, high). */
   async lastMessages(topic: string, partition: number, count: number): Promise<LogMessage[]> {
-    const { messages } = this.#partition(topic, partition);
-    return messages.slice(Math.max(0, messages.length - count));
+    const p = this.#partition(topic, partition);
+    return p.messages.filter((m) => m.offset >= p.next - count);
   }
 
   async readToEnd(
@@ -111,13 +142,16 @@ export class MemoryKafka implements PartitionLog {
     onBatch: (messages: readonly LogMessage[]) => Promise<void>,
   ): Promise<number> {
     const p = this.#partition(topic, partition);
-    const high = p.low + p.messages.length;
-    for (let next = Math.max(from, p.low); next < high; ) {
-      const batch = p.messages.slice(next - p.low, Math.min(high, next + this.#readBatch) - p.low);
-      await onBatch(batch);
-      next += batch.length;
-    }
+    const high = p.next;
+    const range = p.messages.filter((m) => m.offset >= from && m.offset < high);
+    for (let i = 0; i < range.length; i += this.#readBatch)
+      await onBatch(range.slice(i, i + this.#readBatch));
     return high;
+  }
+
+  /** Short fetches: how many messages each `readToEnd` batch hands over from now on. */
+  set readBatch(size: number) {
+    this.#readBatch = Math.max(1, size);
   }
 }
 
@@ -137,6 +171,13 @@ export class MemoryProducer implements OutputSink {
   #budget = Number.POSITIVE_INFINITY;
   readonly #failing = new Set<string>();
   readonly #unreachable = new Set<string>();
+  /**
+   * Under the simulation's scheduler: messages wait in one queue per partition until `release`
+   * lets a partition's first one go, so partitions deliver in any order the scheduler picks and
+   * each in its own order (as an idempotent producer does).
+   */
+  holding = false;
+  readonly #held = new Map<string, { readonly message: OutgoingMessage; readonly send: Send }[]>();
   delivered = 0;
 
   constructor(log: MemoryKafka) {
@@ -151,6 +192,21 @@ export class MemoryProducer implements OutputSink {
   /** Nothing more is delivered. */
   crash(): void {
     this.#budget = 0;
+    this.#held.clear();
+  }
+
+  /** Partitions (`topic/partition`) with messages held for the scheduler. */
+  heldPartitions(): string[] {
+    return [...this.#held].filter(([, queue]) => queue.length > 0).map(([id]) => id);
+  }
+
+  /** Deliver the first held message of a partition; false when none is held there. */
+  release(id: string): boolean {
+    const queue = this.#held.get(id);
+    const next = queue?.shift();
+    if (next === undefined) return false;
+    this.#write(next.message, next.send);
+    return true;
   }
 
   get crashed(): boolean {
@@ -194,26 +250,37 @@ export class MemoryProducer implements OutputSink {
   #deliver(): void {
     this.#scheduled = false;
     for (const { message, send } of this.#queue.splice(0)) {
-      // Past the crash, or to a partition it cannot reach: lost, and its send never settles.
-      if (this.#budget === 0 || this.#unreachable.has(message.topic)) continue;
-      if (this.#failing.delete(message.topic)) {
-        if (!send.failed) {
-          send.failed = true;
-          send.reject(
-            new ImeiflowError(
-              'KAFKA_FATAL',
-              `delivery to ${message.topic}[${message.partition}] failed: injected`,
-            ),
-          );
-        }
+      if (this.holding) {
+        const id = `${message.topic}/${message.partition}`;
+        const queue = this.#held.get(id);
+        if (queue === undefined) this.#held.set(id, [{ message, send }]);
+        else queue.push({ message, send });
         continue;
       }
-      this.#budget--;
-      const { offset } = this.#log.append(message);
-      this.delivered++;
-      const last = send.offsets.get(message.topic);
-      if (last === undefined || offset > last) send.offsets.set(message.topic, offset);
-      if (--send.remaining === 0 && !send.failed) send.resolve(send.offsets);
+      this.#write(message, send);
     }
+  }
+
+  #write(message: OutgoingMessage, send: Send): void {
+    // Past the crash, or to a partition it cannot reach: lost, and its send never settles.
+    if (this.#budget === 0 || this.#unreachable.has(message.topic)) return;
+    if (this.#failing.delete(message.topic)) {
+      if (!send.failed) {
+        send.failed = true;
+        send.reject(
+          new ImeiflowError(
+            'KAFKA_FATAL',
+            `delivery to ${message.topic}[${message.partition}] failed: injected`,
+          ),
+        );
+      }
+      return;
+    }
+    this.#budget--;
+    const { offset } = this.#log.append(message);
+    this.delivered++;
+    const last = send.offsets.get(message.topic);
+    if (last === undefined || offset > last) send.offsets.set(message.topic, offset);
+    if (--send.remaining === 0 && !send.failed) send.resolve(send.offsets);
   }
 }

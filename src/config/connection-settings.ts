@@ -165,9 +165,10 @@ const httpTls = section(
       default: [],
       doc:
         'People with certificates: `[{ "iin": "880101300123", "name": "a.nurlanova", "role": "reviewer" }]` ' +
-        '(the IIN is checked; each IIN once; needs `clientCaFile`).',
+        '(the IIN is checked; each IIN once; needs `clientCaFile`); a holder of role `operator` names its ' +
+        'operator: `"operator": "kcell"` (without it, it reads no personal data).',
       readBy: ['control plane'],
-      type: 'list of { iin, name, role }',
+      type: 'list of { iin, name, role, operator? }',
     }),
   },
   checkHttpTls,

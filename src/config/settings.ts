@@ -189,7 +189,7 @@ const security = section({
   tokenIdleDays: setting({
     schema: int(1, 3650),
     default: 60,
-    doc: 'A token account unused this long is blocked (seed 001 §19).',
+    doc: 'A token account or client-certificate holder unused this long is blocked (seed 001 §14).',
     readBy: ['control plane', 'CLI'],
   }),
   refusalLimit: setting({
@@ -206,6 +206,22 @@ const security = section({
     default: 600_000,
     env: 'IMEIFLOW_REFUSAL_WINDOW_MS',
     doc: 'The window `refusalLimit` counts in.',
+    readBy: ['control plane'],
+  }),
+  dryRunLimit: setting({
+    schema: int(1, 100_000),
+    default: 60,
+    env: 'IMEIFLOW_DRY_RUN_LIMIT',
+    doc:
+      'Dry runs (POST /v1/verify) an account may make within `dryRunWindowMs` on one instance; past it they ' +
+      'are refused `rate-limited` (429): a dry run reads the registry, and guessing owners must not scale.',
+    readBy: ['control plane'],
+  }),
+  dryRunWindowMs: setting({
+    schema: int(1000, 86_400_000),
+    default: 3_600_000,
+    env: 'IMEIFLOW_DRY_RUN_WINDOW_MS',
+    doc: 'The window `dryRunLimit` counts in.',
     readBy: ['control plane'],
   }),
 });

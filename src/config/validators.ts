@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { isValidIinBin } from '../domain/ids.js';
 import { minuteOfDay } from '../domain/working-day.js';
 import { ROLES } from '../security/roles.js';
+import { OPERATOR_CODE } from '../security/tenancy.js';
 
 /** Where a rule across settings reports a problem (zod's refinement context). */
 export interface IssueSink {
@@ -124,11 +125,21 @@ export function checkKafkaSecurity(
 }
 
 /** A person with a client certificate: its subject's IIN, acting as this name and role. */
-export const clientCertificate = z.strictObject({
-  iin: z.string().refine(isValidIinBin, 'must be a 12-digit IIN with a valid check digit'),
-  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1–64 of a-z 0-9 . _ -'),
-  role: z.enum(ROLES),
-});
+export const clientCertificate = z
+  .strictObject({
+    iin: z.string().refine(isValidIinBin, 'must be a 12-digit IIN with a valid check digit'),
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1–64 of a-z 0-9 . _ -'),
+    role: z.enum(ROLES),
+    /** The operator an `operator` holder acts for (src/security/tenancy.ts); without it, unbound. */
+    operator: z
+      .string()
+      .regex(OPERATOR_CODE, 'must be an operator code: 1–64 of A-Z a-z 0-9 . _ -')
+      .optional(),
+  })
+  .refine((entry) => entry.operator === undefined || entry.role === 'operator', {
+    path: ['operator'],
+    message: 'only a holder of role operator acts for an operator',
+  });
 
 /** HTTPS needs a certificate and its key; client certificates need HTTPS and the CA that signs them. */
 export function checkHttpTls(

@@ -12,6 +12,7 @@ import { CHANNELS, type Channel } from '../domain/types.js';
 import { isImeiflowError, messageOf } from '../errors.js';
 import type { LoadKind } from '../loaders/loads.js';
 import { PACKAGE_ROOT } from '../paths.js';
+import { listCertificates, reinstateCertificate, revokeCertificate } from './cert-command.js';
 import { runCheck } from './check-command.js';
 import { runLoad } from './load-command.js';
 import { runPurge } from './purge-command.js';
@@ -112,8 +113,9 @@ function program(setExit: (code: number) => void): Command {
     .description('create a token (printed once) for a named account and role')
     .requiredOption('--name <name>', 'account name (a-z 0-9 . _ -)')
     .requiredOption('--role <role>', 'operator, kgd, reviewer, sre or admin')
-    .action(async (opts: { name: string; role: string }) => {
-      setExit(await createToken(loadConfig(), opts.name, opts.role));
+    .option('--operator <code>', "an operator token's operator (required for role operator), e.g. kcell")
+    .action(async (opts: { name: string; role: string; operator?: string }) => {
+      setExit(await createToken(loadConfig(), opts.name, opts.role, opts.operator));
     });
   token
     .command('revoke <name>')
@@ -132,6 +134,28 @@ function program(setExit: (code: number) => void): Command {
     .description('list token accounts and their state')
     .action(async () => {
       setExit(await listTokens(loadConfig()));
+    });
+
+  const cert = cli
+    .command('cert')
+    .description('manage client-certificate holders (by IIN): revoke or reinstate on every instance at once');
+  cert
+    .command('revoke <iin>')
+    .description('refuse a certificate holder at once, on every instance, whatever certificate they present')
+    .action(async (iin: string) => {
+      setExit(await revokeCertificate(loadConfig(), iin));
+    });
+  cert
+    .command('reinstate <iin>')
+    .description('let a revoked holder, or one blocked after 60 days without use, in again')
+    .action(async (iin: string) => {
+      setExit(await reinstateCertificate(loadConfig(), iin));
+    });
+  cert
+    .command('list')
+    .description('list certificate holders the cluster knows and their state')
+    .action(async () => {
+      setExit(await listCertificates(loadConfig()));
     });
 
   cli

@@ -2,12 +2,14 @@
  * `imeiflow token create|revoke|unblock|list`: manage control-plane bearer tokens (audited). Tokens are
  * cluster-wide: with a cluster to reach (src/cli/cluster-link.ts) the change goes to its tokens
  * topic and every instance applies it; the accounts listed are the cluster's, read from that
- * topic. With none, this data directory's store.
+ * topic. With none, this data directory's store. An operator's token names its operator
+ * (`--operator`): operators are tenants (src/security/tenancy.ts).
  */
 import type { Config } from '../config/config.js';
 import { PartitionReader } from '../kafka/partition-reader.js';
 import { type AuditEvent, AuditLog, auditEntryOf, kafkaAuditPublisher } from '../security/audit-log.js';
 import { isRole, ROLES } from '../security/roles.js';
+import { isOperatorCode } from '../security/tenancy.js';
 import {
   applyTokenEvent,
   blockReasonOf,
@@ -22,14 +24,14 @@ import {
   unblockable,
 } from '../security/tokens.js';
 import { storeOptionsOf } from '../store/encryption.js';
-import type { TokenRecord } from '../store/records.js';
+import type { CertificateRecord, TokenRecord } from '../store/records.js';
 import { openStore } from '../store/store.js';
 import { CLI_ROLE, cliActor } from './cli-actor.js';
 import { type ClusterLink, linkToCluster } from './cluster-link.js';
 
 /** What a token command needs, wherever the accounts live. */
 interface Tokens {
-  create(name: string, role: (typeof ROLES)[number]): Promise<string>;
+  create(name: string, role: (typeof ROLES)[number], operator: string | null): Promise<string>;
   /** false: no such account. */
   revoke(name: string): Promise<boolean>;
   /** Lift a block for refused requests, or say what stands in the way. */
@@ -38,13 +40,24 @@ interface Tokens {
   audit(event: Omit<AuditEvent, 'actor' | 'role'>): Promise<void>;
 }
 
+/** The cluster's token accounts and certificate holders, by name and by IIN. */
+export interface ClusterAccounts {
+  readonly tokens: Map<string, TokenRecord>;
+  readonly certificates: Map<string, CertificateRecord>;
+}
+
 /** The cluster's accounts, folded from its tokens topic (one partition). */
-async function clusterAccounts(config: Config, link: ClusterLink): Promise<Map<string, TokenRecord>> {
+export async function clusterAccountsOf(config: Config, link: ClusterLink): Promise<ClusterAccounts> {
   const accounts = new Map<string, TokenRecord>();
+  const certificates = new Map<string, CertificateRecord>();
   const table: TokenTable = {
     get: (name) => accounts.get(name),
     put: (record) => void accounts.set(record.name, record),
     dropHash: () => undefined,
+    certificates: {
+      get: (iin) => certificates.get(iin),
+      put: (record) => void certificates.set(record.iin, record),
+    },
   };
   const reader = await PartitionReader.connect(link.settings, `${config.kafka.groupId}.cli`);
   try {
@@ -59,17 +72,20 @@ async function clusterAccounts(config: Config, link: ClusterLink): Promise<Map<s
   } finally {
     await reader.close();
   }
-  return accounts;
+  return { tokens: accounts, certificates };
 }
+
+const clusterAccounts = async (config: Config, link: ClusterLink) =>
+  (await clusterAccountsOf(config, link)).tokens;
 
 function clusterTokens(config: Config, link: ClusterLink): Tokens {
   const publish = kafkaTokenPublisher(link.producer, config.topics.tokens);
   const audit = kafkaAuditPublisher(link.producer, config.topics.audit);
   const emit = (event: TokenEvent): Promise<void> => publish(event);
   return {
-    async create(name, role) {
+    async create(name, role, operator) {
       // The token is made and hashed here: only its hash leaves this process.
-      const { token, event } = newToken(name, role);
+      const { token, event } = newToken(name, role, new Date(), operator);
       await emit(event);
       return token;
     },
@@ -105,7 +121,7 @@ async function withTokens<T>(config: Config, work: (tokens: Tokens) => Promise<T
   const service = new TokenService(store, config.security.tokenIdleDays);
   try {
     return await work({
-      create: (name, role) => service.create(name, role),
+      create: (name, role, operator) => service.create(name, role, operator === null ? {} : { operator }),
       revoke: (name) => service.revoke(name),
       unblock: (name) => service.unblock(name),
       list: async () => service.list(),
@@ -117,7 +133,19 @@ async function withTokens<T>(config: Config, work: (tokens: Tokens) => Promise<T
   }
 }
 
-export async function createToken(config: Config, name: string, role: string): Promise<number> {
+/** How an account's role reads: `operator (kcell)` for an operator, else the role. */
+function roleText(role: string, operator: string | null | undefined): string {
+  if (role !== 'operator') return role;
+  // Created before operators were tenants: it reads no personal data until it gets a new token.
+  return operator === undefined || operator === null ? 'operator (unbound)' : `operator (${operator})`;
+}
+
+export async function createToken(
+  config: Config,
+  name: string,
+  role: string,
+  operator?: string,
+): Promise<number> {
   if (!isRole(role)) {
     process.stderr.write(`imeiflow token create: role must be one of ${ROLES.join(', ')}\n`);
     return 2;
@@ -126,10 +154,29 @@ export async function createToken(config: Config, name: string, role: string): P
     process.stderr.write('imeiflow token create: the name must be 1–64 of a-z 0-9 . _ -\n');
     return 2;
   }
+  // Operators are tenants: a new operator token always says whose requests it reads (an old one
+  // that does not reads no personal data: src/security/tenancy.ts).
+  if (role === 'operator' && operator === undefined) {
+    process.stderr.write(
+      'imeiflow token create: an operator token names its operator: --operator CODE (the `operator` its requests carry, e.g. kcell)\n',
+    );
+    return 2;
+  }
+  if (operator !== undefined && role !== 'operator') {
+    process.stderr.write(
+      `imeiflow token create: only an operator token takes --operator (this one is ${role})\n`,
+    );
+    return 2;
+  }
+  if (operator !== undefined && !isOperatorCode(operator)) {
+    process.stderr.write('imeiflow token create: the operator code must be 1–64 of A-Z a-z 0-9 . _ -\n');
+    return 2;
+  }
   return withTokens(config, async (tokens) => {
-    const token = await tokens.create(name, role);
-    await tokens.audit({ action: 'token.create', basis: null, target: `${name} (${role})` });
-    process.stderr.write(`token for ${name} (${role}); it is shown only now:\n`);
+    const token = await tokens.create(name, role, operator ?? null);
+    const what = roleText(role, operator);
+    await tokens.audit({ action: 'token.create', basis: null, target: `${name} (${what})` });
+    process.stderr.write(`token for ${name} (${what}); it is shown only now:\n`);
     process.stdout.write(`${token}\n`);
     return 0;
   });
@@ -186,7 +233,9 @@ export async function listTokens(config: Config): Promise<number> {
           : t.blockedAt !== null
             ? `blocked (${blockReasonOf(t) === 'refusals' ? 'refused requests' : 'unused'}) ${t.blockedAt}`
             : 'active';
-      process.stdout.write(`${t.name}\t${t.role}\t${state}\tlast used ${t.lastUsedAt ?? 'never'}\n`);
+      process.stdout.write(
+        `${t.name}\t${roleText(t.role, t.operator)}\t${state}\tlast used ${t.lastUsedAt ?? 'never'}\n`,
+      );
     }
     return 0;
   });

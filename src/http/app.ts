@@ -36,6 +36,30 @@ import { CertificateIdentities, httpsOptions } from './tls.js';
 
 export type { ControlPlaneDeps, ServiceInfo } from './deps.js';
 
+/**
+ * The configured certificate holders' idle clocks start when the cluster first knows them (seed
+ * 001 §14; src/security/tokens.ts). The service builds the control plane once its tables have
+ * caught up, so a holder the cluster knows is not enrolled again. A failure to send is logged: the
+ * holder is enrolled on their first use instead.
+ */
+async function enrolCertificateHolders(deps: ControlPlaneDeps): Promise<void> {
+  const holders = deps.config.http.tls.clientCertificates;
+  const log = deps.log.child({ component: 'http' });
+  for (const holder of holders) {
+    if (holder.role === 'operator' && holder.operator === undefined)
+      log.warn(
+        { name: holder.name },
+        'a certificate holder of role operator names no operator: it reads no personal data (add "operator" to its http.tls.clientCertificates entry)',
+      );
+  }
+  if (holders.length === 0) return;
+  try {
+    await deps.tokens.enrolCertificates(holders.map((h) => h.iin));
+  } catch (error) {
+    log.warn({ err: error }, 'certificate holders not enrolled now: each is on their first use');
+  }
+}
+
 export async function buildControlPlane(deps: ControlPlaneDeps): Promise<FastifyInstance> {
   const options = {
     loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
@@ -53,6 +77,7 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
       request.peer = identities.identify(request.raw.socket);
     });
   }
+  await enrolCertificateHolders(deps);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // Before any plugin: their routes inherit the hooks registered so far.

@@ -1,6 +1,8 @@
 /**
  * Authentication and role checks for control-plane routes: a client certificate mapped to a
  * person (people, mutual TLS: tls.ts), else a bearer token (machines, and people without one).
+ * A certificate holder's account is checked on every request like a token's — revoked, or idle
+ * too long (src/security/tokens.ts) — so a revocation reaches connections already open.
  * Every refusal goes through `refuse`: counted, audited and, for an account refused too often,
  * blocked (src/security/access-refusals.ts).
  */
@@ -14,6 +16,8 @@ import type { PeerIdentity } from './tls.js';
 export interface Actor {
   readonly name: string;
   readonly role: Role;
+  /** The operator an `operator` account acts for; null for other roles and unbound operators. */
+  readonly operator: string | null;
 }
 
 declare module 'fastify' {
@@ -36,14 +40,25 @@ const PROBLEM_OF: Readonly<Record<RefusalReason, ProblemType>> = {
   blocked: 'account-blocked',
   certificate: 'certificate-refused',
   forbidden: 'forbidden',
+  unbound: 'operator-unbound',
+  'rate-limited': 'rate-limited',
 };
+
+/** A certificate holder's revocation and idle block have problem types of their own. */
+function problemOf(reason: RefusalReason, account: RefusedAccount | null): ProblemType {
+  if (account?.by === 'certificate') {
+    if (reason === 'revoked') return 'certificate-revoked';
+    if (reason === 'expired') return 'certificate-expired';
+  }
+  return PROBLEM_OF[reason];
+}
 
 /** Who a request comes from, or why nobody it may act as. */
 export type Identity =
   | { readonly ok: true; readonly actor: Actor; readonly by: RefusedAccount['by'] }
   | {
       readonly ok: false;
-      readonly reason: Exclude<RefusalReason, 'forbidden'>;
+      readonly reason: Exclude<RefusalReason, 'forbidden' | 'unbound' | 'rate-limited'>;
       readonly detail: string;
       readonly account: RefusedAccount | null;
     };
@@ -61,10 +76,33 @@ export function identify(tokens: TokenService, request: FastifyRequest): Identit
   const peer = request.peer;
   if (peer?.kind === 'refused')
     return { ok: false, reason: 'certificate', detail: peer.detail, account: null };
-  if (peer?.kind === 'person')
-    return { ok: true, actor: { name: peer.name, role: peer.role }, by: 'certificate' };
+  if (peer?.kind === 'person') {
+    const account = { name: peer.name, role: peer.role, by: 'certificate' as const };
+    const state = tokens.authenticateCertificate(peer.iin);
+    if (state.ok)
+      return {
+        ok: true,
+        actor: { name: peer.name, role: peer.role, operator: peer.operator },
+        by: 'certificate',
+      };
+    return state.problem === 'revoked'
+      ? {
+          ok: false,
+          reason: 'revoked',
+          detail: 'this certificate’s holder was revoked (imeiflow cert revoke)',
+          account,
+        }
+      : {
+          ok: false,
+          reason: 'expired',
+          detail:
+            'this certificate’s holder did not use the service for too long and is blocked; an admin can reinstate them (imeiflow cert reinstate)',
+          account,
+        };
+  }
   const auth = tokens.authenticate(request.headers.authorization);
-  if (auth.ok) return { ok: true, actor: { name: auth.name, role: auth.role }, by: 'token' };
+  if (auth.ok)
+    return { ok: true, actor: { name: auth.name, role: auth.role, operator: auth.operator }, by: 'token' };
   switch (auth.problem) {
     case 'missing':
     case 'unknown':
@@ -100,6 +138,7 @@ export async function refuse(
   reason: RefusalReason,
   detail: string,
   account: RefusedAccount | null,
+  extra: Record<string, unknown> = {},
 ): Promise<FastifyReply> {
   await request.server.accessRefusals.record({
     reason,
@@ -108,15 +147,41 @@ export async function refuse(
     request: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
     detail,
   });
-  return sendProblem(reply, PROBLEM_OF[reason], detail);
+  return sendProblem(reply, problemOf(reason, account), detail, extra);
 }
 
-/** Refuse an authenticated actor something its role does not allow. */
-export function forbid(request: FastifyRequest, reply: FastifyReply, detail: string): Promise<FastifyReply> {
-  const actor = request.actor!;
-  return refuse(request, reply, 'forbidden', detail, {
-    ...actor,
-    by: request.peer?.kind === 'person' ? 'certificate' : 'token',
+/** The account of the request's authenticated actor, as refusals are held against it. */
+function accountOf(request: FastifyRequest): RefusedAccount {
+  const { name, role } = request.actor!;
+  return { name, role, by: request.peer?.kind === 'person' ? 'certificate' : 'token' };
+}
+
+/**
+ * Refuse an authenticated actor something its role does not allow (`forbidden`), or its tenancy
+ * (`unbound`: an operator account that names no operator asked for personal data).
+ */
+export function forbid(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  detail: string,
+  reason: 'forbidden' | 'unbound' = 'forbidden',
+): Promise<FastifyReply> {
+  return refuse(request, reply, reason, detail, accountOf(request));
+}
+
+/** Refuse an authenticated actor past a rate limit: 429 with Retry-After. */
+export function rateLimited(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  detail: string,
+  limit: { readonly limit: number; readonly windowMs: number; readonly retryAfterMs: number },
+): Promise<FastifyReply> {
+  const retryAfterSeconds = Math.max(1, Math.ceil(limit.retryAfterMs / 1000));
+  reply.header('retry-after', String(retryAfterSeconds));
+  return refuse(request, reply, 'rate-limited', detail, accountOf(request), {
+    limit: limit.limit,
+    windowMs: limit.windowMs,
+    retryAfterSeconds,
   });
 }
 
@@ -130,7 +195,11 @@ export function requirePermission(tokens: TokenService, permission: Permission) 
     }
     const { actor, by } = identity;
     if (!allows(actor.role, permission)) {
-      await refuse(request, reply, 'forbidden', `role ${actor.role} may not ${permission}`, { ...actor, by });
+      await refuse(request, reply, 'forbidden', `role ${actor.role} may not ${permission}`, {
+        name: actor.name,
+        role: actor.role,
+        by,
+      });
       return;
     }
     request.actor = actor;

@@ -85,7 +85,14 @@ export function httpsOptions(tls: HttpTlsSettings): HttpsOptions | null {
 export type PeerIdentity =
   /** No certificate (or plain HTTP): a bearer token decides. */
   | { readonly kind: 'none' }
-  | { readonly kind: 'person'; readonly iin: string; readonly name: string; readonly role: Role }
+  | {
+      readonly kind: 'person';
+      readonly iin: string;
+      readonly name: string;
+      readonly role: Role;
+      /** The operator an `operator` holder acts for; null otherwise (src/security/tenancy.ts). */
+      readonly operator: string | null;
+    }
   | { readonly kind: 'refused'; readonly detail: string };
 
 const IIN_SERIAL = /^IIN(\d{12})$/;
@@ -105,12 +112,17 @@ export function iinOfSubject(subject: PeerCertificate['subject'] | undefined): s
 const NONE: PeerIdentity = { kind: 'none' };
 
 export class CertificateIdentities {
-  readonly #byIin: ReadonlyMap<string, { name: string; role: Role }>;
-  /** A keep-alive connection presents its certificate once: judge it once. */
+  readonly #byIin: ReadonlyMap<string, { name: string; role: Role; operator: string | null }>;
+  /**
+   * A keep-alive connection presents its certificate once: judge it once. (Whether its holder
+   * may still act — revoked, idle — is checked on every request: auth.ts.)
+   */
   readonly #bySocket = new WeakMap<TLSSocket, PeerIdentity>();
 
   constructor(mapping: HttpTlsSettings['clientCertificates']) {
-    this.#byIin = new Map(mapping.map((m) => [m.iin, { name: m.name, role: m.role }]));
+    this.#byIin = new Map(
+      mapping.map((m) => [m.iin, { name: m.name, role: m.role, operator: m.operator ?? null }]),
+    );
   }
 
   identify(socket: Socket): PeerIdentity {

@@ -150,7 +150,7 @@ export class Metrics implements PipelineObserver {
     // No account or address label: /metrics is open, and names and addresses are the audit's.
     this.#refusals = new Counter({
       name: `${PREFIX}access_refusals_total`,
-      help: 'Control-plane requests refused: authentication (missing, unknown, revoked, expired, blocked, certificate) or role (forbidden)',
+      help: 'Control-plane requests refused: authentication (missing, unknown, revoked, expired, blocked, certificate), role (forbidden), tenancy (unbound) or rate limit (rate-limited)',
       labelNames: ['reason'],
       registers,
     });

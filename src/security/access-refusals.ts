@@ -33,6 +33,14 @@ export const REFUSAL_REASONS = [
   'certificate',
   /** Authenticated, but the role does not allow it. */
   'forbidden',
+  /**
+   * An operator account that names no operator asked for personal data (src/security/tenancy.ts).
+   * Not held against the account: it is an account created before operators were tenants, not a
+   * probe, and blocking it would stop what it may still do.
+   */
+  'unbound',
+  /** Past a per-account rate limit (dry runs: `security.dryRunLimit`). Counted, audited, never blocking. */
+  'rate-limited',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
@@ -40,8 +48,9 @@ export interface RefusedAccount {
   readonly name: string;
   readonly role: string;
   /**
-   * What identified it. Only token accounts are blocked here: a person's client certificate is
-   * the CA's to revoke, so its refusals are counted and audited under the person's name.
+   * What identified it. Only token accounts are blocked here: a certificate holder is revoked by
+   * an admin (`imeiflow cert revoke IIN`), so its refusals are counted and audited under the
+   * person's name.
    */
   readonly by: 'token' | 'certificate';
 }

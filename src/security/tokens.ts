@@ -4,13 +4,20 @@
  * `idleDays` (60 by default, seed 001 §14) is blocked on its next use and stays blocked. An
  * account that makes too many refused requests is blocked until an admin unblocks it (seed 001
  * §19; src/security/access-refusals.ts). Accounts are cluster-wide (see TokenEvent).
+ *
+ * An `operator` account names its operator (src/security/tenancy.ts). Client-certificate holders
+ * (src/http/tls.ts) get the same rules, by IIN: their use is recorded cluster-wide, one unused for
+ * `idleDays` is blocked, and `imeiflow cert revoke IIN` refuses them on every instance at once
+ * (seed 001 §10, §14), without a restart.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { isValidIinBin } from '../domain/ids.js';
 import type { OutputSink } from '../pipeline/kafka-port.js';
-import type { TokenRecord } from '../store/records.js';
+import type { CertificateRecord, TokenRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { ROLES, type Role } from './roles.js';
+import { isOperatorCode, OPERATOR_CODE } from './tenancy.js';
 
 const TOKEN_PREFIX = 'ifl_';
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -22,7 +29,8 @@ const DAY_MS = 86_400_000;
 export type BlockReason = NonNullable<TokenRecord['blockedFor']>;
 
 export type Authentication =
-  | { readonly ok: true; readonly name: string; readonly role: Role }
+  /** `operator`: the operator code of an `operator` account that names one, else null. */
+  | { readonly ok: true; readonly name: string; readonly role: Role; readonly operator: string | null }
   /** No token, or none this cluster issued: there is no account to hold it against. */
   | { readonly ok: false; readonly problem: 'missing' | 'unknown' }
   /** A real account's token that may not be used: the refusal is the account's. */
@@ -42,11 +50,19 @@ export function isTokenName(name: string): boolean {
   return NAME_PATTERN.test(name);
 }
 
+/** What a certificate holder's refusal says: revoked by an admin, or blocked for inactivity. */
+export type CertificateAuthentication =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly problem: 'revoked' | 'expired' };
+
+const iin = z.string().refine(isValidIinBin, 'must be a 12-digit IIN with a valid check digit');
+
 /**
  * Token changes as events, on the tokens topic (one partition: one order) and applied by every
  * instance, so a token created through any instance works on all, a revoked one is refused by
- * all, and the 60-day idle block counts use on any of them. Keys are `<type>/<name>`: compaction
- * keeps the latest event of each type per account, which is all the state needs.
+ * all, and the 60-day idle block counts use on any of them. Keys are `<type>/<name>` (a
+ * certificate holder's `<type>/<IIN>`: tokenEventKey): compaction keeps the latest event of each
+ * type per account, which is all the state needs.
  */
 export const tokenEventSchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -55,6 +71,11 @@ export const tokenEventSchema = z.discriminatedUnion('type', [
     role: z.enum(ROLES),
     hash: z.string().regex(/^[0-9a-f]{64}$/),
     at: z.iso.datetime(),
+    /**
+     * The operator an `operator` token acts for (src/security/tenancy.ts). Absent in events
+     * written before operators were tenants: such an account is unbound and reads no personal data.
+     */
+    operator: z.string().regex(OPERATOR_CODE).optional(),
   }),
   z.strictObject({ type: z.literal('revoke'), name: z.string().regex(NAME_PATTERN), at: z.iso.datetime() }),
   z.strictObject({
@@ -67,8 +88,33 @@ export const tokenEventSchema = z.discriminatedUnion('type', [
   /** An admin lifts a block for refused requests (`imeiflow token unblock`). */
   z.strictObject({ type: z.literal('unblock'), name: z.string().regex(NAME_PATTERN), at: z.iso.datetime() }),
   z.strictObject({ type: z.literal('use'), name: z.string().regex(NAME_PATTERN), at: z.iso.datetime() }),
+  /**
+   * A configured certificate holder the cluster did not know yet: an instance sends it as its
+   * control plane starts (after its tables caught up), and only the first one counts. Their idle
+   * clock runs from it until a first use, as a token's runs from its creation.
+   */
+  z.strictObject({ type: z.literal('cert-enrol'), iin, at: z.iso.datetime() }),
+  z.strictObject({ type: z.literal('cert-use'), iin, at: z.iso.datetime() }),
+  /** Blocked for inactivity (seed 001 §14), on its next use. */
+  z.strictObject({ type: z.literal('cert-block'), iin, at: z.iso.datetime() }),
+  /** `imeiflow cert revoke IIN`: refused at once on every instance (seed 001 §10). */
+  z.strictObject({ type: z.literal('cert-revoke'), iin, at: z.iso.datetime() }),
+  /** `imeiflow cert reinstate IIN`: a revocation or an idle block lifted; the idle clock restarts. */
+  z.strictObject({ type: z.literal('cert-reinstate'), iin, at: z.iso.datetime() }),
 ]);
 export type TokenEvent = z.infer<typeof tokenEventSchema>;
+export type CertificateEvent = Extract<TokenEvent, { iin: string }>;
+
+/** The event's key on the tokens topic: compaction keeps the latest per key. */
+export function tokenEventKey(event: TokenEvent): string {
+  return 'iin' in event ? `${event.type}/${event.iin}` : `${event.type}/${event.name}`;
+}
+
+/** Where certificate holders' states are kept. */
+export interface CertificateTable {
+  get(iin: string): CertificateRecord | undefined;
+  put(record: CertificateRecord): void;
+}
 
 /** Where token accounts are kept: LMDB in a service, a map when the CLI reads a cluster's. */
 export interface TokenTable {
@@ -76,6 +122,8 @@ export interface TokenTable {
   put(record: TokenRecord): void;
   /** Forget which account a hash was (the account got a new token). */
   dropHash(hash: string): void;
+  /** Certificate holders; absent: certificate events are passed over (a reader of tokens only). */
+  readonly certificates?: CertificateTable;
 }
 
 export function lmdbTokenTable(store: Store): TokenTable {
@@ -86,7 +134,53 @@ export function lmdbTokenTable(store: Store): TokenTable {
       store.tokenHashes.put(record.hash, record.name);
     },
     dropHash: (hash) => void store.tokenHashes.remove(hash),
+    certificates: {
+      get: (iin) => store.certificates.get(iin),
+      put: (record) => void store.certificates.put(record.iin, record),
+    },
   };
+}
+
+/**
+ * Apply a certificate holder's event, in the topic's order like the tokens'. Any event makes the
+ * holder known (a revocation may come before the holder's first enrolment). Idempotent.
+ */
+function applyCertificateEvent(table: CertificateTable, event: CertificateEvent): void {
+  const known = table.get(event.iin);
+  const record: CertificateRecord = known ?? {
+    iin: event.iin,
+    enrolledAt: event.at,
+    lastUsedAt: null,
+    revokedAt: null,
+    blockedAt: null,
+    reinstatedAt: null,
+  };
+  switch (event.type) {
+    case 'cert-enrol':
+      if (known === undefined) table.put(record);
+      return;
+    case 'cert-use':
+      // Uses from several instances interleave: the latest time wins.
+      if (record.lastUsedAt !== null && record.lastUsedAt >= event.at) {
+        if (known === undefined) table.put(record);
+        return;
+      }
+      table.put({ ...record, lastUsedAt: event.at });
+      return;
+    case 'cert-block':
+      if (record.blockedAt !== null && known !== undefined) return;
+      table.put({ ...record, blockedAt: event.at });
+      return;
+    case 'cert-revoke':
+      if (record.revokedAt !== null && known !== undefined) return;
+      table.put({ ...record, revokedAt: event.at });
+      return;
+    case 'cert-reinstate':
+      // Compaction keeps the latest `cert-revoke/`, `cert-block/` and `cert-reinstate/` of a
+      // holder in their order: whichever came last still decides.
+      table.put({ ...record, revokedAt: null, blockedAt: null, reinstatedAt: event.at });
+      return;
+  }
 }
 
 /**
@@ -94,6 +188,10 @@ export function lmdbTokenTable(store: Store): TokenTable {
  * clocks, so a revocation from a machine whose clock is behind still revokes. Idempotent.
  */
 export function applyTokenEvent(table: TokenTable, event: TokenEvent): void {
+  if ('iin' in event) {
+    if (table.certificates !== undefined) applyCertificateEvent(table.certificates, event);
+    return;
+  }
   const record = table.get(event.name);
   switch (event.type) {
     case 'create':
@@ -107,6 +205,9 @@ export function applyTokenEvent(table: TokenTable, event: TokenEvent): void {
         lastUsedAt: null,
         revokedAt: null,
         blockedAt: null,
+        // Only an operator acts for an operator; absent otherwise, so the record keeps the
+        // shared structure of its shape (src/store/structures.ts).
+        ...(event.role === 'operator' && event.operator !== undefined ? { operator: event.operator } : {}),
       });
       return;
     case 'revoke':
@@ -146,16 +247,55 @@ export type TokenPublisher = (event: TokenEvent) => Promise<void>;
 export function kafkaTokenPublisher(sink: OutputSink, topic: string): TokenPublisher {
   return async (event) => {
     await sink.send([
-      { topic, partition: 0, key: `${event.type}/${event.name}`, value: Buffer.from(JSON.stringify(event)) },
+      { topic, partition: 0, key: tokenEventKey(event), value: Buffer.from(JSON.stringify(event)) },
     ]);
   };
 }
 
-/** A new token for the account `name`, and the event that records it (its hash only). */
-export function newToken(name: string, role: Role, now = new Date()): { token: string; event: TokenEvent } {
+/**
+ * A new token for the account `name`, and the event that records it (its hash only). `operator`:
+ * the operator an `operator` account acts for (the command line insists on one; an operator
+ * account without one is unbound: src/security/tenancy.ts).
+ */
+export function newToken(
+  name: string,
+  role: Role,
+  now = new Date(),
+  operator: string | null = null,
+): { token: string; event: TokenEvent } {
   if (!isTokenName(name)) throw new Error(`token name ${JSON.stringify(name)} must be 1–64 of a-z 0-9 . _ -`);
+  if (operator !== null && role !== 'operator')
+    throw new Error(`only an operator account names an operator (this one is ${role})`);
+  if (operator !== null && !isOperatorCode(operator))
+    throw new Error(`operator code ${JSON.stringify(operator)} must be 1–64 of A-Z a-z 0-9 . _ -`);
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-  return { token, event: { type: 'create', name, role, hash: hashOf(token), at: now.toISOString() } };
+  return {
+    token,
+    event: {
+      type: 'create',
+      name,
+      role,
+      hash: hashOf(token),
+      at: now.toISOString(),
+      ...(operator === null ? {} : { operator }),
+    },
+  };
+}
+
+/** What `reinstateCertificate` found: done, or why there was nothing to lift. */
+export type ReinstateResult = 'reinstated' | 'unknown' | 'active';
+
+/** Whether a holder may be reinstated (the CLI asks it of the cluster's holders). */
+export function reinstatable(record: CertificateRecord | undefined): ReinstateResult {
+  if (record === undefined) return 'unknown';
+  return record.revokedAt === null && record.blockedAt === null ? 'active' : 'reinstated';
+}
+
+/** When a holder last showed activity: their idle clock runs from here. */
+function lastActivityOf(record: CertificateRecord): string {
+  let latest = record.enrolledAt;
+  for (const at of [record.lastUsedAt, record.reinstatedAt]) if (at !== null && at > latest) latest = at;
+  return latest;
 }
 
 /** What `unblock` found: done, or why there was nothing to lift. */
@@ -192,9 +332,17 @@ export class TokenService {
     await this.#store.env.transaction(() => applyTokenEvent(lmdbTokenTable(this.#store), event));
   }
 
-  /** Create (or replace) the account `name`; returns the token, which is not stored anywhere. */
-  async create(name: string, role: Role, now = new Date()): Promise<string> {
-    const { token, event } = newToken(name, role, now);
+  /**
+   * Create (or replace) the account `name`; returns the token, which is not stored anywhere.
+   * `options`: when (a Date, or `now`), and the operator an `operator` account acts for.
+   */
+  async create(
+    name: string,
+    role: Role,
+    options: Date | { readonly now?: Date; readonly operator?: string } = {},
+  ): Promise<string> {
+    const { now = new Date(), operator } = options instanceof Date ? { now: options } : options;
+    const { token, event } = newToken(name, role, now, operator ?? null);
     await this.#emit(event);
     return token;
   }
@@ -233,10 +381,11 @@ export class TokenService {
     return [...this.#store.tokens.getRange()].map(({ value }) => value);
   }
 
-  #record(event: TokenEvent): void {
+  /** Send an event without waiting; `key`: whose use it forgets on failure. */
+  #record(event: TokenEvent, key = 'name' in event ? event.name : `cert/${event.iin}`): void {
     this.#emit(event).catch(() => {
       // Best effort: the next request sends it again (use), or blocks again (block).
-      this.#usePublished.delete(event.name);
+      this.#usePublished.delete(key);
     });
   }
 
@@ -253,7 +402,8 @@ export class TokenService {
     if (record === undefined || !timingSafeEqual(Buffer.from(record.hash, 'hex'), Buffer.from(hash, 'hex'))) {
       return { ok: false, problem: 'unknown' };
     }
-    const account = { name: record.name, role: record.role as Role };
+    const role = record.role as Role;
+    const account = { name: record.name, role };
     if (record.revokedAt !== null) return { ok: false, problem: 'revoked', ...account };
     const blocked = blockReasonOf(record);
     if (blocked !== null)
@@ -273,6 +423,83 @@ export class TokenService {
       this.#usePublished.set(record.name, nowMs);
       this.#record({ type: 'use', name: record.name, at: now.toISOString() });
     }
-    return { ok: true, name: record.name, role: record.role as Role };
+    return {
+      ok: true,
+      name: record.name,
+      role,
+      operator: role === 'operator' ? (record.operator ?? null) : null,
+    };
+  }
+
+  /**
+   * Enrol the configured certificate holders the cluster does not know yet: their idle clock
+   * starts now. Called as the control plane starts, once the tables have caught up, so a holder
+   * the cluster knows is not enrolled again.
+   */
+  async enrolCertificates(iins: readonly string[], now = new Date()): Promise<void> {
+    this.#store.env.resetReadTxn();
+    for (const iin of iins) {
+      if (this.#store.certificates.get(iin) === undefined)
+        await this.#emit({ type: 'cert-enrol', iin, at: now.toISOString() });
+    }
+  }
+
+  /**
+   * Check a certificate holder's account, the certificate itself already verified and mapped
+   * (src/http/tls.ts). Records the use cluster-wide at most once a minute, and blocks a holder
+   * idle for `idleDays` on every instance (seed 001 §14).
+   */
+  authenticateCertificate(iin: string, now = new Date()): CertificateAuthentication {
+    // A revocation may have just been applied: read the latest committed state.
+    this.#store.env.resetReadTxn();
+    const record = this.#store.certificates.get(iin);
+    const key = `cert/${iin}`;
+    const nowMs = now.getTime();
+    if (record === undefined) {
+      // Configured since this instance's control plane started (or the enrolment still on its
+      // way): known from this use on.
+      if (!this.#usePublished.has(key)) {
+        this.#usePublished.set(key, nowMs);
+        this.#record({ type: 'cert-enrol', iin, at: now.toISOString() }, key);
+      }
+      return { ok: true };
+    }
+    if (record.revokedAt !== null) return { ok: false, problem: 'revoked' };
+    if (record.blockedAt !== null) return { ok: false, problem: 'expired' };
+    if (nowMs - Date.parse(lastActivityOf(record)) > this.#idleMs) {
+      this.#record({ type: 'cert-block', iin, at: now.toISOString() }, key);
+      return { ok: false, problem: 'expired' };
+    }
+    const published = this.#usePublished.get(key) ?? 0;
+    if (
+      nowMs - published > LAST_USED_RESOLUTION_MS &&
+      (record.lastUsedAt === null || nowMs - Date.parse(record.lastUsedAt) > LAST_USED_RESOLUTION_MS)
+    ) {
+      this.#usePublished.set(key, nowMs);
+      this.#record({ type: 'cert-use', iin, at: now.toISOString() }, key);
+    }
+    return { ok: true };
+  }
+
+  /** Revoke a certificate holder by IIN, on every instance (false: already revoked). */
+  async revokeCertificate(iin: string, now = new Date()): Promise<boolean> {
+    this.#store.env.resetReadTxn();
+    const known = this.#store.certificates.get(iin);
+    if (known !== undefined && known.revokedAt !== null) return false;
+    await this.#emit({ type: 'cert-revoke', iin, at: now.toISOString() });
+    return true;
+  }
+
+  /** Lift a holder's revocation or idle block; what stands in the way otherwise (nothing is sent then). */
+  async reinstateCertificate(iin: string, now = new Date()): Promise<ReinstateResult> {
+    this.#store.env.resetReadTxn();
+    const result = reinstatable(this.#store.certificates.get(iin));
+    if (result === 'reinstated') await this.#emit({ type: 'cert-reinstate', iin, at: now.toISOString() });
+    return result;
+  }
+
+  listCertificates(): CertificateRecord[] {
+    this.#store.env.resetReadTxn();
+    return [...this.#store.certificates.getRange()].map(({ value }) => value);
   }
 }

@@ -142,7 +142,9 @@ async function waitReady(service: ServiceProcess): Promise<void> {
 
 /** A token made with the CLI on the cluster, once both instances know it. */
 async function token(name: string, role: string): Promise<string> {
-  const made = clusterCli(rig, 'token', 'create', '--name', name, '--role', role);
+  // Operators are tenants: an operator token names its operator.
+  const operator = role === 'operator' ? ['--operator', 'kcell'] : [];
+  const made = clusterCli(rig, 'token', 'create', '--name', name, '--role', role, ...operator);
   expect(made.status, made.stderr).toBe(0);
   const value = made.stdout.trim();
   for (const service of [a, b])

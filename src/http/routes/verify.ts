@@ -1,32 +1,47 @@
 /**
  * POST /v1/verify — decide a request from local state, rule by rule; nothing is published.
- * The answer never shows another request's owner or phone unless the role may read personal data
- * and an X-Basis is given; such an answer is audited (src/domain/dry-run.ts says why).
+ *
+ * A dry run is a read (issue 22): it consults the registry, other requests' outcomes and KGD's
+ * declarations, so its answer follows the role's customs view and tenancy as GET /v1/devices does
+ * (src/security/dry-run-view.ts says what each account sees; no answer tells a guessed owner
+ * right from wrong without a basis and, for an operator, a waiting request of its own). Every dry
+ * run is audited — who, the IMEI, whether the registry was consulted (seed 001 §31: every request
+ * of every user is logged) — and rate-limited per account (`security.dryRunLimit`).
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { dryRun } from '../../domain/dry-run.js';
+import { normaliseImei } from '../../domain/imei.js';
 import { validateRequest } from '../../domain/request.js';
 import { ruleSettingsOf } from '../../domain/rules.js';
 import { customsViewOf } from '../../security/customs-view.js';
+import { dryRunAnswer, observeDryRun } from '../../security/dry-run-view.js';
+import { RateLimiter } from '../../security/rate-limit.js';
 import { allows } from '../../security/roles.js';
+import { tenancyOf, UNBOUND_DETAIL } from '../../security/tenancy.js';
 import { lmdbIndexView } from '../../store/index-view.js';
-import { basisOf, forbid, requirePermission } from '../auth.js';
+import { basisOf, forbid, rateLimited, requirePermission } from '../auth.js';
 import type { ControlPlaneDeps } from '../deps.js';
 import { sendProblem } from '../problem.js';
 
+function windowText(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  return ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`;
+}
+
 export function verifyRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
   const rules = ruleSettingsOf(deps.config.rules);
+  const { dryRunLimit, dryRunWindowMs } = deps.config.security;
+  const limiter = new RateLimiter(dryRunLimit, dryRunWindowMs);
   app.withTypeProvider<ZodTypeProvider>().post(
     '/v1/verify',
     {
       schema: {
         summary: 'Dry-run a verification request',
         description:
-          'The body is a verification request as on imei.verify.requests. Returns the decision and the rules consulted. ' +
-          'For a registered device, the recorded owner and phone are shown (as `registeredOwner`) only to roles that may read ' +
-          'personal data and only with an X-Basis header; such answers are audited. Otherwise `withheld` says that they exist.',
+          'The body is a verification request as on imei.verify.requests. Returns the decision and the rules consulted, as the role may see them (`customsView`: no application, procedure or grounds in the reduced view). ' +
+          'For a registered device, what rule 5 decides from the recorded owner and phone (confirmed, owner_conflict, whether БДИК is told again) is answered, with the owner and phone as `registeredOwner`, only to roles that may read personal data, with an X-Basis header, and for an operator only with a waiting request of its own for the device; anyone else gets the outcome `withheld`, whatever owner the request names. ' +
+          'Every dry run is audited (verify.dry-run, or verify.read-personal when the owner-dependent decision is shown) and counts against the account’s limit (security.dryRunLimit per security.dryRunWindowMs; 429 rate-limited past it).',
         body: z.record(z.string(), z.unknown()),
         headers: z.object({ 'x-basis': z.string().max(200).optional() }).passthrough(),
       },
@@ -34,13 +49,39 @@ export function verifyRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
     },
     async (request, reply) => {
       const actor = request.actor!;
+      const retryAfterMs = limiter.take(actor.name, Date.now());
+      if (retryAfterMs !== null) {
+        return rateLimited(
+          request,
+          reply,
+          `more than ${dryRunLimit} dry runs within ${windowText(dryRunWindowMs)} from this account; try again in ${Math.ceil(retryAfterMs / 1000)} s`,
+          { limit: dryRunLimit, windowMs: dryRunWindowMs, retryAfterMs },
+        );
+      }
       const basis = basisOf(request);
       if (basis !== null && !allows(actor.role, 'readPersonalData')) {
         return forbid(request, reply, `role ${actor.role} may not read personal data`);
       }
+      const tenancy = tenancyOf(actor);
+      if (basis !== null && tenancy.kind === 'unbound')
+        return forbid(request, reply, UNBOUND_DETAIL, 'unbound');
+      const audit = (target: string, registry: string, personal: boolean) =>
+        deps.audit.record({
+          actor: actor.name,
+          role: actor.role,
+          action: personal ? 'verify.read-personal' : 'verify.dry-run',
+          basis,
+          // Never the owner or phone the request named: the trail is kept for good (seed 001 §25)
+          // and a purge would leave them in it.
+          target: `${target} (registry ${registry})`,
+        });
       const parsed = validateRequest(request.body);
-      if (parsed.kind === 'undecodable') return sendProblem(reply, 'invalid-request', parsed.error);
+      if (parsed.kind === 'undecodable') {
+        await audit('an undecodable request', 'not consulted', false);
+        return sendProblem(reply, 'invalid-request', parsed.error);
+      }
       if (parsed.kind === 'invalid') {
+        await audit(parsed.imei, 'not consulted', false);
         return {
           decision: {
             outcome: 'rejected',
@@ -52,36 +93,20 @@ export function verifyRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
           steps: [parsed.detail],
         };
       }
-      const steps: string[] = [];
-      // Steps quoting applications the request did not name follow the role's customs view.
-      const customsView = customsViewOf(actor.role);
-      let customsWithheld = false;
       deps.store.env.resetReadTxn();
-      const run = dryRun(parsed.request, lmdbIndexView(deps.store), rules, (step, topic) => {
-        if (topic !== 'customs' || customsView === 'full') steps.push(step);
-        else if (!customsWithheld) {
-          customsWithheld = true;
-          steps.push(
-            `declarations: listed, details withheld (customs view ${customsView} for role ${actor.role})`,
-          );
-        }
-      });
-      if (run.recorded === null) return { decision: run.full, steps, personalData: false, withheld: false };
-      if (basis === null) return { decision: run.withheld, steps, personalData: false, withheld: true };
-      await deps.audit.record({
-        actor: actor.name,
+      const observed = observeDryRun(parsed.request, lmdbIndexView(deps.store), rules);
+      const { registry, ...answer } = dryRunAnswer(observed, {
         role: actor.role,
-        action: 'verify.read-personal',
+        tenancy,
+        customsView: customsViewOf(actor.role),
+        readsPersonalData: allows(actor.role, 'readPersonalData'),
         basis,
-        target: run.full.imei,
+        waiting: (body) => deps.store.reviews.get(body) ?? [],
       });
-      return {
-        decision: run.full,
-        steps,
-        personalData: true,
-        withheld: false,
-        registeredOwner: run.recorded,
-      };
+      // The IMEI the request names (rule 10's decision would name the earlier request's).
+      const named = normaliseImei(parsed.request.imei);
+      await audit(named.ok ? named.imei : parsed.request.imei, registry, answer.personalData);
+      return answer;
     },
   );
 }

@@ -324,6 +324,49 @@ describe('no owner oracle', () => {
   });
 });
 
+describe('a device whose partition another instance owns', () => {
+  it('is read through that owner (the registry view), as GET /v1/devices reads it: withheld, not "not registered"', async () => {
+    const elsewhere = imei(APPLE, 44);
+    const instance = await buildControlPlane({
+      config: loadConfig({ env: { IMEIFLOW_DATA_DIR: dataDir } }),
+      log: createLogger('silent'),
+      store,
+      tokens,
+      audit,
+      metrics: new Metrics({ defaultMetrics: false }),
+      info: { version: 'test', embeddedKafka: true, brokers: 'none', topics: {}, partitions: 4, workers: 1 },
+      // This store holds no registration of it; the partition's owner does.
+      registryOf: (body) =>
+        body === elsewhere.slice(0, 14)
+          ? {
+              requestId: 'beeline-3',
+              partition: 3,
+              imei: elsewhere,
+              ownerId: OWNER,
+              msisdn: PHONE,
+              evidence: 'kgd-release',
+              applicationId: 'KZ-2025-000042',
+              procedure: '40',
+              at: '2026-11-20T10:00:00.000Z',
+            }
+          : store.registry.get(body),
+      notReadyReason: () => null,
+      ownedPartitions: () => [0, 1],
+    });
+    try {
+      const answer = await dryRun('kcell', { imei: elsewhere, ownerId: GUESS }, undefined, instance);
+      expect(answer.json.decision).toMatchObject({ outcome: 'withheld' });
+      const shown = await dryRun('reviewer', { imei: elsewhere, ownerId: GUESS }, 'case 2026/9', instance);
+      expect(shown.json).toMatchObject({
+        decision: { outcome: 'review', reason: 'owner_conflict' },
+        registeredOwner: { requestId: 'beeline-3' },
+      });
+    } finally {
+      await instance.close();
+    }
+  });
+});
+
 describe("the answer follows the role's customs view", () => {
   it('reduced: no application, procedure or grounds in the decision or the steps', async () => {
     for (const [device, outcome] of [

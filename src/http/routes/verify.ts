@@ -94,7 +94,18 @@ export function verifyRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void
         };
       }
       deps.store.env.resetReadTxn();
-      const observed = observeDryRun(parsed.request, lmdbIndexView(deps.store), rules);
+      const local = lmdbIndexView(deps.store);
+      const observed = observeDryRun(
+        parsed.request,
+        // The device's registration wherever its partition is owned, as GET /v1/devices reads it:
+        // this instance's registry holds only the partitions it owns.
+        {
+          ...local,
+          registered: (body) =>
+            deps.registryOf === undefined ? local.registered(body) : deps.registryOf(body),
+        },
+        rules,
+      );
       const { registry, ...answer } = dryRunAnswer(observed, {
         role: actor.role,
         tenancy,

@@ -218,6 +218,12 @@ export class MemoryProducer implements OutputSink {
     this.#unreachable.add(topic);
   }
 
+  /** Injected failures not yet triggered are forgotten (the simulation's network heals). */
+  heal(): void {
+    this.#failing.clear();
+    this.#unreachable.clear();
+  }
+
   /** The next message to `topic` is not written and its send rejects (a delivery error). */
   failNextTo(topic: string): void {
     this.#failing.add(topic);

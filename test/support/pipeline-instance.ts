@@ -202,6 +202,11 @@ export class PipelineInstance {
     this.cursors.clear();
   }
 
+  /** Crashed (or exited on a fatal error): nothing it does reaches Kafka any more. */
+  get dead(): boolean {
+    return this.#dead;
+  }
+
   /** Busy: a batch being decided or messages waiting to be delivered. */
   get busy(): boolean {
     return !this.#dead && (this.runner.inFlight > 0 || this.producer.queued > 0);

@@ -1,0 +1,296 @@
+/**
+ * One schedule: from a seed, a workload (requests, some sent to the wrong partition, KGD's
+ * decisions) and a sequence of scheduler decisions, each a step the cluster is then let settle
+ * after: deliveries released in any order across partitions, single deliveries failed, instances
+ * crashed between steps or in the middle of their deliveries and restarted on their own store or
+ * an empty one, graceful rebalances among two or three instances, global tables lagging per
+ * instance, short fetches, changelogs compacted, unreadable records on internal topics. Then the
+ * network heals, every instance catches up, KGD revokes, and the invariants are checked —
+ * against the same workload run without faults.
+ */
+import type { DeclarationEntry } from '../src/domain/types.js';
+import { journalKey } from '../src/pipeline/journal.js';
+import { TOPICS } from '../test/support/pipeline-instance.js';
+import {
+  alternatingRecords,
+  bdikRecords,
+  finalOutcomes,
+  noWaitingLost,
+  oneFinalOutcome,
+  registeredDevices,
+  sameAsFaultFree,
+  tablesEqual,
+} from './invariants.js';
+import { Rng } from './random.js';
+import { type DecisionEvent, type RequestEvent, type SimInstance, simDevices, World } from './world.js';
+
+export const FAULT_KINDS = [
+  'reorder',
+  'crash',
+  'crash-mid-delivery',
+  'failed-delivery',
+  'restart-same-store',
+  'restart-empty-store',
+  'rebalance',
+  'tables-lag',
+  'short-fetch',
+  'compaction',
+  'unreadable-record',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface ScheduleResult {
+  readonly seed: number;
+  readonly failures: readonly string[];
+  readonly faults: Readonly<Record<FaultKind, number>>;
+  /** Invariant checks made (each invariant once per schedule). */
+  readonly checks: number;
+  readonly steps: number;
+}
+
+const PARTITIONS = 2;
+/** IMEIFLOW_SIM_TRACE=1: every step and fault on stderr, to follow a replayed seed. */
+const TRACE = process.env['IMEIFLOW_SIM_TRACE'] === '1';
+function trace(what: string): void {
+  if (TRACE) process.stderr.write(`  · ${what}\n`);
+}
+const OWNER = '880101300123';
+
+interface Workload {
+  readonly initial: DecisionEvent[];
+  readonly late: DecisionEvent[];
+  readonly revocation: DecisionEvent;
+  readonly requests: RequestEvent[];
+}
+
+const entry = (
+  applicationId: string,
+  status: DeclarationEntry['status'],
+  decidedAt: string,
+): DeclarationEntry => ({
+  applicationId,
+  procedure: '40',
+  status,
+  hsCode: null,
+  decidedAt,
+});
+
+/** Devices released at once, released late, refused, and never decided; requests for them. */
+function workload(rng: Rng, partitionOf: (device: string) => number): Workload {
+  const devices = simDevices(8, 10_000 + rng.int(1_000) * 10);
+  const released = devices.slice(0, 3);
+  const late = devices.slice(3, 5);
+  const refused = devices.slice(5, 6);
+  const body = (d: string) => d.slice(0, 14);
+  const requests: RequestEvent[] = [];
+  const count = 6 + rng.int(8);
+  for (let i = 0; i < count; i++) {
+    const device = rng.pick(devices);
+    const home = partitionOf(device);
+    // A third go to another partition: the re-keying hop forwards them to the device's owner.
+    const partition = rng.chance(0.33) ? (home + 1 + rng.int(PARTITIONS - 1)) % PARTITIONS : home;
+    requests.push({ requestId: `r-${i}`, device, partition, ownerId: OWNER });
+  }
+  return {
+    initial: [
+      { entry: entry('KZ-SIM-A', 'released', '2026-11-01T09:00:00.000Z'), bodies: released.map(body) },
+      { entry: entry('KZ-SIM-R', 'refused', '2026-11-01T09:00:00.000Z'), bodies: refused.map(body) },
+    ],
+    late: [{ entry: entry('KZ-SIM-L', 'released', '2026-11-05T09:00:00.000Z'), bodies: late.map(body) }],
+    // KGD revokes the first application at the end: every device it proved is withdrawn once.
+    revocation: { entry: entry('KZ-SIM-A', 'revoked', '2026-11-20T09:00:00.000Z'), bodies: [] },
+    requests,
+  };
+}
+
+/** The same workload without a fault: one instance, deliveries as they come. */
+async function faultFree(work: Workload): Promise<{ finals: Map<string, string>; registered: string[] }> {
+  const world = new World(PARTITIONS, false, 4);
+  try {
+    const only = world.addInstance('reference');
+    world.decisions.push(...work.initial);
+    await world.applyDecisions(only, world.decisions.length);
+    await world.rebalance([only]);
+    for (const request of work.requests) world.send(request);
+    await world.settle();
+    world.decisions.push(...work.late);
+    await world.applyDecisions(only, world.decisions.length);
+    await world.settle();
+    world.decisions.push(work.revocation);
+    await world.applyDecisions(only, world.decisions.length);
+    await world.settle();
+    return {
+      finals: finalOutcomes(world.kafka, PARTITIONS),
+      registered: registeredDevices(bdikRecords(world.kafka, PARTITIONS)),
+    };
+  } finally {
+    await world.close();
+  }
+}
+
+/** Something imeiflow never writes, on a topic it reads back. */
+function unreadable(world: World, rng: Rng): void {
+  const topic = rng.pick([TOPICS.journal, TOPICS.pendingChangelog, TOPICS.confirmations]);
+  const partition = rng.int(PARTITIONS);
+  world.kafka.append({
+    topic,
+    partition,
+    key: topic === TOPICS.journal ? journalKey(partition, 999_999) : 'not a key',
+    value: Buffer.from(rng.pick(['not json', '\u00c1\u00c1', '{"imei":"1"}'])),
+  });
+}
+
+export async function runSchedule(seed: number, steps = 24): Promise<ScheduleResult> {
+  const rng = new Rng(seed);
+  const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  const readBatch = 1 + rng.int(4);
+  if (readBatch < 4) faults['short-fetch']++;
+  const world = new World(PARTITIONS, true, readBatch);
+  const partitionOf = (device: string) => world.devicePartitionOf(device);
+  const work = workload(rng, partitionOf);
+  const failures: string[] = [];
+  try {
+    const count = 2 + rng.int(2);
+    for (let i = 0; i < count; i++) world.addInstance(`i${i}`);
+    world.decisions.push(...work.initial);
+    for (const instance of world.instances) await world.applyDecisions(instance, world.decisions.length);
+    await world.rebalance(world.instances);
+
+    let sent = 0;
+    const lateAt = rng.int(steps);
+    const dead = (): SimInstance[] => world.instances.filter((i) => !i.alive);
+    for (let step = 0; step < steps; step++) {
+      // Inputs: a request or two; KGD's late decision reaches the cluster once.
+      for (let n = rng.int(3); n > 0 && sent < work.requests.length; n--) world.send(work.requests[sent++]!);
+      if (step === lateAt) world.decisions.push(...work.late);
+      // Each instance's global tables are somewhere between where they were and the end.
+      for (const instance of world.alive) {
+        const upTo = instance.applied + rng.int(world.decisions.length - instance.applied + 1);
+        if (upTo < world.decisions.length) faults['tables-lag']++;
+        await world.applyDecisions(instance, upTo);
+      }
+      trace(`step ${step}: ${sent} sent, ${world.alive.map((i) => `${i.name}[${i.owned}]`).join(' ')}`);
+      await fault(world, rng, faults, dead);
+      await world.settle();
+      // Deliveries: some of what is held, partitions in any order.
+      release(world, rng, faults);
+      await world.settle();
+    }
+    while (sent < work.requests.length) world.send(work.requests[sent++]!);
+    if (lateAt >= steps) world.decisions.push(...work.late);
+
+    trace('heal');
+    // Heal: the network whole, every process back, every table caught up, a last rebalance.
+    world.releaseAll();
+    for (const instance of dead()) await world.restart(instance, false);
+    world.releaseAll();
+    for (const instance of world.instances) await world.applyDecisions(instance, world.decisions.length);
+    await world.rebalance(world.instances);
+    await world.settle();
+    world.decisions.push(work.revocation);
+    for (const instance of world.instances) await world.applyDecisions(instance, world.decisions.length);
+    await world.settle();
+    for (const instance of world.instances)
+      if (!instance.alive)
+        failures.push(
+          `${instance.name} died after healing: ${instance.pipeline.fatal[0]?.message ?? 'crashed'}`,
+        );
+
+    const ownerOf = (partition: number) => world.instances.find((i) => i.owned.includes(partition));
+    failures.push(...oneFinalOutcome(world.kafka, PARTITIONS, work.requests));
+    failures.push(...alternatingRecords(world.kafka, PARTITIONS));
+    failures.push(...noWaitingLost(world.kafka, PARTITIONS, work.requests, ownerOf, partitionOf));
+    failures.push(...tablesEqual(world.instances));
+    const reference = await faultFree(work);
+    failures.push(
+      ...sameAsFaultFree(
+        {
+          finals: finalOutcomes(world.kafka, PARTITIONS),
+          registered: registeredDevices(bdikRecords(world.kafka, PARTITIONS)),
+        },
+        reference,
+      ),
+    );
+  } catch (error) {
+    failures.push(
+      `the schedule threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+  } finally {
+    await world.close();
+  }
+  return { seed, failures, faults, checks: 5, steps };
+}
+
+/** Let some held deliveries go: a few partitions, each a few messages, in the order picked. */
+function release(world: World, rng: Rng, faults: Record<FaultKind, number>): void {
+  for (const instance of world.alive) {
+    const producer = instance.pipeline.producer;
+    const held = producer.heldPartitions();
+    if (held.length > 1) faults.reorder++;
+    for (let n = rng.int(held.length + 2) * 3; n > 0; n--) {
+      const ids = producer.heldPartitions();
+      if (ids.length === 0) break;
+      producer.release(rng.pick(ids));
+    }
+  }
+}
+
+/** At most one fault per step, by the seed. */
+async function fault(
+  world: World,
+  rng: Rng,
+  faults: Record<FaultKind, number>,
+  dead: () => SimInstance[],
+): Promise<void> {
+  const roll = rng.next();
+  const alive = world.alive;
+  if (roll < 0.08 && alive.length > 1) {
+    const victim = rng.pick(alive);
+    trace(`crash ${victim.name}`);
+    world.crash(victim);
+    faults.crash++;
+  } else if (roll < 0.14 && alive.length > 1) {
+    // It dies after a few more of its messages get out: mid-batch, mid-recovery, mid-publish.
+    const victim = rng.pick(alive);
+    trace(`crash ${victim.name} after a few more deliveries`);
+    victim.pipeline.producer.crashAfter(rng.int(4));
+    release(world, rng, faults);
+    await world.settle();
+    world.crash(victim);
+    faults['crash-mid-delivery']++;
+  } else if (roll < 0.19 && alive.length > 0) {
+    rng
+      .pick(alive)
+      .pipeline.producer.failNextTo(
+        rng.pick([TOPICS.journal, TOPICS.results, TOPICS.confirmations, TOPICS.repartition]),
+      );
+    faults['failed-delivery']++;
+  } else if (roll < 0.33 && dead().length > 0) {
+    const fresh = rng.chance(0.4);
+    const back = rng.pick(dead());
+    trace(`restart ${back.name} on ${fresh ? 'an empty' : 'its own'} store`);
+    await world.restart(back, fresh);
+    faults[fresh ? 'restart-empty-store' : 'restart-same-store']++;
+    await world.rebalance(shuffled(world.instances, rng));
+    faults.rebalance++;
+  } else if (roll < 0.42) {
+    trace('rebalance');
+    await world.rebalance(shuffled(world.instances, rng));
+    faults.rebalance++;
+  } else if (roll < 0.48) {
+    const topic = rng.pick([TOPICS.pendingChangelog, TOPICS.confirmations, TOPICS.revocations]);
+    if (world.kafka.compact(topic, rng.int(world.partitions)) > 0) faults.compaction++;
+  } else if (roll < 0.51) {
+    unreadable(world, rng);
+    faults['unreadable-record']++;
+  }
+}
+
+function shuffled<T>(items: readonly T[], rng: Rng): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
+}

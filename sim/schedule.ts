@@ -211,6 +211,7 @@ export async function runSchedule(seed: number, steps = 24): Promise<ScheduleRes
         reference,
       ),
     );
+    if (TRACE && failures.length > 0) dump(world);
   } catch (error) {
     failures.push(
       `the schedule threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
@@ -219,6 +220,40 @@ export async function runSchedule(seed: number, steps = 24): Promise<ScheduleRes
     await world.close();
   }
   return { seed, failures, faults, checks: 5, steps };
+}
+
+/** Every message of the device topics and outputs, for a failing seed replayed with the trace on. */
+function dump(world: World): void {
+  const topics = [
+    TOPICS.requests,
+    TOPICS.repartition,
+    TOPICS.commands,
+    TOPICS.journal,
+    TOPICS.results,
+    TOPICS.confirmations,
+    TOPICS.revocations,
+    TOPICS.pendingChangelog,
+  ];
+  for (const topic of topics) {
+    for (let p = 0; p < world.partitions; p++) {
+      for (const m of world.kafka.messages(topic, p)) {
+        const headers = (m.headers ?? [])
+          .map((h) => Object.entries(h).map(([k, v]) => `${k}=${v}`))
+          .join(' ');
+        const value =
+          topic === TOPICS.journal || topic === TOPICS.pendingChangelog
+            ? `${m.value?.length ?? 0} bytes`
+            : (m.value?.toString('utf8') ?? 'null');
+        trace(`${topic}[${p}]@${m.offset} key=${m.key?.toString() ?? ''} ${headers} ${value.slice(0, 160)}`);
+      }
+    }
+  }
+  for (const instance of world.instances) {
+    for (const { key, value } of instance.store.pending.getRange())
+      trace(
+        `${instance.name} pending ${key}: ${value.map((e) => `${e.request.requestId}/${e.stage}`).join(',')}`,
+      );
+  }
 }
 
 /** Let some held deliveries go: a few partitions, each a few messages, in the order picked. */

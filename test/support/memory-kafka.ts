@@ -171,6 +171,8 @@ export class MemoryProducer implements OutputSink {
   #budget = Number.POSITIVE_INFINITY;
   readonly #failing = new Set<string>();
   readonly #unreachable = new Set<string>();
+  /** A delivery failed: the producer is stopped, as a fatal error stops librdkafka's. */
+  #stopped = false;
   /**
    * Under the simulation's scheduler: messages wait in one queue per partition until `release`
    * lets a partition's first one go, so partitions deliver in any order the scheduler picks and
@@ -224,7 +226,12 @@ export class MemoryProducer implements OutputSink {
     this.#unreachable.clear();
   }
 
-  /** The next message to `topic` is not written and its send rejects (a delivery error). */
+  /**
+   * The next message to `topic` is not written and its send rejects (a delivery error). As with
+   * librdkafka's `enable.gapless.guarantee` (CONFIGURATION.md: "any error that could result in a
+   * gap in the produced message series ... will raise a fatal error and stop the producer"),
+   * every message after it fails too: no later message is written past the one that failed.
+   */
   failNextTo(topic: string): void {
     this.#failing.add(topic);
   }
@@ -270,7 +277,8 @@ export class MemoryProducer implements OutputSink {
   #write(message: OutgoingMessage, send: Send): void {
     // Past the crash, or to a partition it cannot reach: lost, and its send never settles.
     if (this.#budget === 0 || this.#unreachable.has(message.topic)) return;
-    if (this.#failing.delete(message.topic)) {
+    if (this.#stopped || this.#failing.delete(message.topic)) {
+      this.#stopped = true;
       if (!send.failed) {
         send.failed = true;
         send.reject(

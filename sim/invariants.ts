@@ -14,10 +14,13 @@ interface Result {
   readonly reason: string | null;
 }
 
-/** Every message of a topic, all partitions, in offset order per partition. */
+/**
+ * Every message a topic was written, all partitions, in offset order per partition: what its
+ * consumers (operators, БДИК) saw as it came, before compaction removed any of it.
+ */
 function messagesOf(kafka: MemoryKafka, topic: string, partitions: number): LogMessage[] {
   const all: LogMessage[] = [];
-  for (let p = 0; p < partitions; p++) all.push(...kafka.messages(topic, p));
+  for (let p = 0; p < partitions; p++) all.push(...kafka.history(topic, p));
   return all;
 }
 

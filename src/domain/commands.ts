@@ -186,7 +186,11 @@ function refutation(
  * file) is noticed by the device's owner. Idempotent: a withdrawn device is no longer registered,
  * and a device already waiting for a reviewer is not sent again.
  */
-export function withdrawIfRefuted(body: string, effects: CommandEffects): void {
+export function withdrawIfRefuted(
+  body: string,
+  effects: CommandEffects,
+  options: { readonly review: boolean } = { review: true },
+): void {
   const entry = effects.registeredOf(body);
   if (entry === undefined) return;
   if (entry.evidence === 'kgd-release' || entry.evidence === 'eaeu-import') {
@@ -196,7 +200,7 @@ export function withdrawIfRefuted(body: string, effects: CommandEffects): void {
     revoke(body, entry.applicationId, withdrawalReason(entry.applicationId, decision), effects);
     return;
   }
-  if (entry.evidence !== 'manual') return;
+  if (entry.evidence !== 'manual' || !options.review) return;
   const refuted = refutation(body, entry, effects.view, effects.rules);
   if (refuted === undefined) return;
   const { requestId } = entry;

@@ -115,6 +115,16 @@ export async function runBatch(ctx: BatchContext, task: Uint8Array): Promise<Uin
   for (const body of header.dirtyBodies) {
     if (devicePartition(body, header.partitions) === header.partition) withdrawIfRefuted(body, writer);
   }
+  if (header.sweep) {
+    // A partition's new owner (or a restart) carries out every withdrawal KGD made, whether or not
+    // the notice of it reached the owner of the time: that notice lives in memory, and a crash or
+    // a rebalance loses it (found by the simulation, issue 20). Registrations only: a reviewer's
+    // confirmation KGD refutes goes to review when the notice arrives, not at every restart.
+    for (const body of store.withdrawals.getKeys()) {
+      if (devicePartition(body, header.partitions) === header.partition)
+        withdrawIfRefuted(body, writer, { review: false });
+    }
+  }
   decideMessages(ctx, header, inputs, writer);
   const { section, counts } = writer.finish();
   return encodeResult({ counts, decided: writer.decided, forwarded: writer.forwarded }, section);

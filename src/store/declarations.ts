@@ -2,7 +2,7 @@
  * Writes to the declaration index: the same code serves the KGD monthly file and the
  * kgd.release.decisions topic, so both sources load into one index the same way.
  */
-import { type DecisionFacts, latestOf } from '../domain/kgd-order.js';
+import { type DecisionFacts, isWithdrawal, latestOf } from '../domain/kgd-order.js';
 import type { ApplicationRecord, DeclarationEntry } from '../domain/types.js';
 import type { Store } from './store.js';
 
@@ -47,6 +47,7 @@ export function applyApplicationDecision(store: Store, decision: ApplicationDeci
     // Most IMEIs of a load are new: try the insert first, one B-tree walk instead of a read and
     // a write; merge with what is there only when it fails.
     if (insertIfAbsent(store, body, [incoming])) {
+      indexWithdrawal(store, body, incoming);
       added++;
       changed.push(body);
       continue;
@@ -55,6 +56,7 @@ export function applyApplicationDecision(store: Store, decision: ApplicationDeci
     const index = existing.findIndex((e) => e.applicationId === entry.applicationId);
     if (index === -1) {
       store.declarations.put(body, [...existing, incoming]);
+      indexWithdrawal(store, body, incoming);
       added++;
       changed.push(body);
       continue;
@@ -65,6 +67,7 @@ export function applyApplicationDecision(store: Store, decision: ApplicationDeci
     const entries = existing.slice();
     entries[index] = next;
     store.declarations.put(body, entries);
+    indexWithdrawal(store, body, next);
     changed.push(body);
   }
   if (decision.whole !== true)
@@ -73,6 +76,12 @@ export function applyApplicationDecision(store: Store, decision: ApplicationDeci
   if (previous === undefined || !sameApplication(previous, record))
     store.applications.put(entry.applicationId, record);
   return { added, changed };
+}
+
+/** Keep the withdrawals index (Store.withdrawals) in step with a body's entry under an application. */
+function indexWithdrawal(store: Store, body: string, entry: DeclarationEntry): void {
+  if (isWithdrawal(entry.status)) store.withdrawals.put(body, entry.applicationId);
+  else store.withdrawals.remove(body, entry.applicationId);
 }
 
 /** The application's record after `entry`: the latest decision's facts, and the IMEIs it lists. */
@@ -144,6 +153,7 @@ export function removeDeviceDeclarations(store: Store, body: string): number {
   if (entries === undefined) return 0;
   for (const entry of entries) {
     store.applicationImeis.remove(entry.applicationId, body);
+    store.withdrawals.remove(body, entry.applicationId);
     const application = store.applications.get(entry.applicationId);
     if (application !== undefined)
       store.applications.put(entry.applicationId, {
@@ -175,6 +185,7 @@ export function removeApplicationStep(
     const entries = store.declarations.get(body) ?? [];
     const rest = entries.filter((e) => e.applicationId !== applicationId);
     if (rest.length < entries.length) removed++;
+    store.withdrawals.remove(body, applicationId);
     if (rest.length === 0) store.declarations.remove(body);
     else if (rest.length < entries.length) store.declarations.put(body, rest);
     store.applicationImeis.remove(applicationId, body);

@@ -56,6 +56,12 @@ export interface Store {
   readonly applications: Database<ApplicationRecord, string>;
   /** applicationId → the IMEI bodies it lists (sorted duplicates): for revocations and counts. */
   readonly applicationImeis: Database<string, string>;
+  /**
+   * IMEI body → the applications KGD has refused or revoked for it (sorted duplicates): what a
+   * partition's new owner checks its registry against, so a withdrawal whose notice was lost with
+   * a crash or a rebalance is still carried out (src/pool/partition-batch.ts).
+   */
+  readonly withdrawals: Database<string, string>;
   readonly localProduction: Database<LocalProductionRecord, string>;
   readonly registry: Database<RegistryEntry, string>;
   readonly pending: Database<PendingEntry[], string>;
@@ -140,6 +146,12 @@ export function openStore(options: StoreOptions): Store {
     );
   }
   const meta = db<number>('meta');
+  const withdrawals = env.openDB<string, string>({
+    name: 'withdrawals',
+    dupSort: true,
+    encoding: 'ordered-binary',
+  });
+  if (!readOnly) indexWithdrawals(env, meta, db<DeclarationEntry[]>('declarations'), withdrawals);
   return {
     path,
     readOnly,
@@ -155,6 +167,7 @@ export function openStore(options: StoreOptions): Store {
       dupSort: true,
       encoding: 'ordered-binary',
     }),
+    withdrawals,
     localProduction: db('local-production'),
     registry: db('registry'),
     pending: db('pending'),
@@ -174,6 +187,31 @@ export function openStore(options: StoreOptions): Store {
     exports: db('exports'),
     close: () => env.close(),
   };
+}
+
+/** LMDB meta key: the withdrawals index was built from the declarations (stores of earlier builds lack it). */
+const WITHDRAWALS_INDEXED_KEY = 'withdrawals-indexed';
+
+/**
+ * A store written before the withdrawals index existed gets it once, from its declarations; from
+ * then on every decision keeps it (src/store/declarations.ts). Additive: the schema version stays.
+ */
+function indexWithdrawals(
+  env: RootDatabase,
+  meta: Database<number, string>,
+  declarations: Database<DeclarationEntry[], string>,
+  withdrawals: Database<string, string>,
+): void {
+  if (meta.get(WITHDRAWALS_INDEXED_KEY) !== undefined) return;
+  env.transactionSync(() => {
+    for (const { key, value } of declarations.getRange()) {
+      for (const entry of value) {
+        if (entry.status === 'refused' || entry.status === 'revoked')
+          withdrawals.put(key, entry.applicationId);
+      }
+    }
+    meta.put(WITHDRAWALS_INDEXED_KEY, 1);
+  });
 }
 
 const TAC_VERSION_KEY = 'tac-version';

@@ -29,6 +29,8 @@ interface Partition {
   next: number;
   /** Kept messages in offset order; compaction leaves gaps between their offsets. */
   readonly messages: LogMessage[];
+  /** Every message ever written, compaction and retention notwithstanding: what a live reader saw. */
+  readonly history: LogMessage[];
 }
 
 function toBuffer(value: string | Buffer): Buffer {
@@ -50,7 +52,7 @@ export class MemoryKafka implements PartitionLog {
     const id = `${topic}/${partition}`;
     let p = this.#partitions.get(id);
     if (p === undefined) {
-      p = { low: 0, next: 0, messages: [] };
+      p = { low: 0, next: 0, messages: [], history: [] };
       this.#partitions.set(id, p);
     }
     return p;
@@ -76,8 +78,14 @@ export class MemoryKafka implements PartitionLog {
       timestamp: message.timestamp ?? Date.now(),
     };
     p.messages.push(stored);
+    p.history.push(stored);
     this.version++;
     return stored;
+  }
+
+  /** Every message a partition was ever written, oldest first: what a reader keeping up saw. */
+  history(topic: string, partition: number): readonly LogMessage[] {
+    return this.#partition(topic, partition).history;
   }
 
   /** Every message of a partition still kept, oldest first. */

@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { luhnDigit } from '../../src/domain/imei.js';
 import { POSITION_HEADER } from '../../src/pipeline/journal.js';
 import { heldKey, restoredKey } from '../../src/pipeline/recovery.js';
+import { applyApplicationDecision } from '../../src/store/declarations.js';
 import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';
 import { APPLE, tacRecord } from '../support/fixtures.js';
 import { MemoryKafka } from '../support/memory-kafka.js';
@@ -128,5 +129,72 @@ describe('sequences only grow', () => {
       .messages(TOPICS.results, 0)
       .map((m) => m.headers?.map((h) => h[POSITION_HEADER]?.toString()).find((p) => p !== undefined));
     expect(positions).toEqual(['10.0']);
+  });
+});
+
+describe('a withdrawal whose notice was lost', () => {
+  it('is carried out by the partition’s next owner (the notice lives in memory; a crash loses it)', async () => {
+    const kafka = new MemoryKafka();
+    const first = new PipelineInstance(kafka, store(), 1);
+    const released = {
+      applicationId: 'KZ-1',
+      procedure: '40',
+      status: 'released',
+      hsCode: null,
+      decidedAt: '2026-11-01T09:00:00.000Z',
+    } as const;
+    await first.store.env.transaction(() => {
+      applyApplicationDecision(first.store, { entry: released, bodies: [BODY] });
+    });
+    await first.recoverAndStart([0]);
+    kafka.append({
+      topic: TOPICS.requests,
+      partition: 0,
+      key: IMEI,
+      value: Buffer.from(
+        JSON.stringify({
+          requestId: 'r-1',
+          imei: IMEI,
+          operator: 'beeline',
+          channel: 'import',
+          ownerId: OWNER,
+        }),
+      ),
+    });
+    await settle(kafka, [first]);
+    expect(kafka.messages(TOPICS.confirmations, 0)).toHaveLength(1);
+    // KGD revokes; this instance's global table applies it, and the process dies before its
+    // partition task hears of it.
+    await first.store.env.transaction(() => {
+      applyApplicationDecision(first.store, {
+        entry: { ...released, status: 'revoked', decidedAt: '2026-11-20T09:00:00.000Z' },
+        bodies: [],
+        whole: true,
+      });
+    });
+    first.crash();
+    const next = new PipelineInstance(kafka, first.store, 1);
+    await next.recoverAndStart([0]);
+    await settle(kafka, [next]);
+    const revocations = kafka.messages(TOPICS.revocations, 0).filter((m) => m.value !== null);
+    expect(revocations.map((m) => JSON.parse(m.value!.toString('utf8')))).toEqual([
+      expect.objectContaining({ imei: IMEI, applicationId: 'KZ-1' }),
+    ]);
+  });
+
+  it('a store of an earlier build gets its withdrawals index from its declarations', async () => {
+    const s = store();
+    await s.env.transaction(() => {
+      s.declarations.put(BODY, [
+        { applicationId: 'KZ-9', procedure: '40', status: 'revoked', hsCode: null, decidedAt: null },
+      ]);
+      s.meta.remove('withdrawals-indexed');
+    });
+    const path = s.path.replace(/\/imeiflow\.lmdb$/, '');
+    await s.close();
+    opened.splice(opened.indexOf(s), 1);
+    const reopened = openStore({ dataDir: path });
+    opened.push(reopened);
+    expect([...reopened.withdrawals.getValues(BODY)]).toEqual(['KZ-9']);
   });
 });

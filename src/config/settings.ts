@@ -63,9 +63,12 @@ const pipeline = section({
     readBy: ['request pipeline'],
   }),
   maxMessageBytes: setting({
-    schema: int(256, 16 * 1024 * 1024),
+    // At most Kafka's default topic limit (message.max.bytes, 1 048 588 bytes): a request imeiflow
+    // accepts must also fit the repartition topic it may be forwarded on, and a batch of them the
+    // journal's 8 MiB record (issue 20: size limits consistent end to end).
+    schema: int(256, 1_000_000),
     default: 65536,
-    doc: 'A request longer than this goes to the DLQ undecoded.',
+    doc: 'A request longer than this is not decoded: the DLQ keeps it, and its sender is answered invalid_request when its requestId can be read from its start.',
     readBy: ['workers'],
   }),
 });

@@ -14,7 +14,15 @@ import type { Channel, VerifyRequest } from './types.js';
 export type ParsedRequest =
   | { readonly kind: 'ok'; readonly request: VerifyRequest }
   | { readonly kind: 'invalid'; readonly requestId: string; readonly imei: string; readonly detail: string }
-  | { readonly kind: 'undecodable'; readonly error: string };
+  | { readonly kind: 'undecodable'; readonly error: string }
+  /**
+   * Longer than the limit: not decoded (that is what the limit is for), so the DLQ keeps it; its
+   * sender is still answered `invalid_request` when its requestId can be read from its start.
+   */
+  | { readonly kind: 'oversized'; readonly requestId: string | null; readonly error: string };
+
+/** What validating a decoded value can say (an oversized value is never decoded). */
+export type ValidatedRequest = Exclude<ParsedRequest, { readonly kind: 'oversized' }>;
 
 export type ValueEncoding = 'json' | 'msgpack';
 
@@ -22,7 +30,7 @@ export const MAX_REQUEST_ID_LENGTH = 128;
 /** The longest operator, ownerId, msisdn, applicationId or submittedAt accepted. */
 export const MAX_REQUEST_FIELD_LENGTH = 256;
 
-function undecodable(error: string): ParsedRequest {
+function undecodable(error: string): ValidatedRequest {
   return { kind: 'undecodable', error };
 }
 
@@ -83,7 +91,7 @@ function isChannel(value: unknown): value is Channel {
 }
 
 /** Validate a decoded request object (also used for dry runs over HTTP). */
-export function validateRequest(decoded: unknown): ParsedRequest {
+export function validateRequest(decoded: unknown): ValidatedRequest {
   if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) {
     return undecodable(`value is ${typeName(decoded)}, not an object`);
   }
@@ -98,7 +106,7 @@ export function validateRequest(decoded: unknown): ParsedRequest {
   }
   const rawImei = record['imei'];
   const imeiAsSent = typeof rawImei === 'string' ? rawImei.slice(0, 64) : '';
-  const invalid = (detail: string): ParsedRequest => ({
+  const invalid = (detail: string): ValidatedRequest => ({
     kind: 'invalid',
     requestId,
     imei: imeiAsSent,
@@ -155,7 +163,36 @@ export function parseRequest(
   encoding: ValueEncoding,
   maxBytes: number,
 ): ParsedRequest {
+  if (value !== null && value.length > maxBytes) {
+    return {
+      kind: 'oversized',
+      requestId: encoding === 'json' ? requestIdFromStart(value) : null,
+      error: `message value is ${value.length} bytes; the limit is ${maxBytes}`,
+    };
+  }
   const decoded = decodeValue(value, encoding, maxBytes);
   if (!decoded.ok) return undecodable(decoded.error);
   return validateRequest(decoded.value);
+}
+
+/** How much of an oversized JSON request is searched for its requestId. */
+const ID_SEARCH_BYTES = 4096;
+
+/**
+ * The requestId of a JSON request too long to decode, if it is a plain string within the first
+ * few kilobytes (where a producer writes it): enough to answer the sender without parsing the rest.
+ */
+function requestIdFromStart(value: Uint8Array): string | null {
+  const head = Buffer.from(value.buffer, value.byteOffset, Math.min(value.length, ID_SEARCH_BYTES)).toString(
+    'utf8',
+  );
+  const match = /"requestId"\s*:\s*"((?:[^"\\]|\\.){1,256})"/.exec(head);
+  if (match === null) return null;
+  let id: unknown;
+  try {
+    id = JSON.parse(`"${match[1]}"`);
+  } catch {
+    return null;
+  }
+  return isUsableId(id) ? id : null;
 }

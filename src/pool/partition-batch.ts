@@ -184,18 +184,30 @@ function decideRequest(
     input.encoding === ENCODING_MSGPACK ? 'msgpack' : 'json',
     ctx.settings.maxMessageBytes,
   );
-  if (parsed.kind === 'undecodable') {
+  const source = direct
+    ? requestSource(partition, input.offset)
+    : requestSource(input.originPartition, input.originOffset);
+  if (parsed.kind === 'undecodable' || parsed.kind === 'oversized') {
     const topic = direct ? ctx.settings.requestsTopic : ctx.settings.repartitionTopic;
     writer.dlq(
       { topic, partition, offset: input.offset, key: keyText(input.key) },
       input.value,
       parsed.error,
     );
+    // Too long to decode, but its sender can be named: answered, not only kept in the DLQ.
+    if (parsed.kind === 'oversized' && parsed.requestId !== null) {
+      const decision: RejectedDecision = {
+        outcome: 'rejected',
+        requestId: parsed.requestId,
+        imei: '',
+        body: null,
+        reason: 'invalid_request',
+        detail: parsed.error,
+      };
+      writer.decision(decision, null, source, input.timestamp, false);
+    }
     return;
   }
-  const source = direct
-    ? requestSource(partition, input.offset)
-    : requestSource(input.originPartition, input.originOffset);
   if (parsed.kind === 'invalid') {
     const decision: RejectedDecision = {
       outcome: 'rejected',

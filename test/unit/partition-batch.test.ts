@@ -87,6 +87,18 @@ describe('a partition batch', () => {
     expect(store.outcomes.get('b-1')).toBeUndefined();
   });
 
+  it('an oversized request is answered invalid_request and kept in the DLQ (issue 20: never a crash loop)', async () => {
+    const big = Buffer.from(
+      JSON.stringify({ ...req('big-1', withLuhn(DECLARED)), padding: 'x'.repeat(70_000) }),
+    );
+    const result = await run([requestInput(9, null, { raw: big, key: 'k-big' })]);
+    expect(resultsOf(result)).toEqual(['big-1:rejected:invalid_request']);
+    const dlq = result.outputs.filter((o) => o.role === 'dlq');
+    expect(dlq).toHaveLength(1);
+    expect(dlq[0]!.json).toMatchObject({ topic: 'requests', offset: 9, key: 'k-big', truncated: true });
+    expect(result.ops.filter((o) => o.db === 'outcomes').map((o) => o.key)).toEqual(['big-1']);
+  });
+
   it('re-keys a request whose device belongs to another partition, undecided', async () => {
     const partitions = 4;
     const body = ['35209900176148', '35209900176149', '35209900176150', '35209900176151'].find(

@@ -34,11 +34,31 @@ describe('rule 1: decoding', () => {
     ['an empty requestId', json({ ...good, requestId: '' }), 'requestId must be a string'],
     ['a requestId with a newline', json({ ...good, requestId: 'a\nb' }), 'printable'],
     ['a 200-character requestId', json({ ...good, requestId: 'x'.repeat(200) }), 'requestId must be'],
-    ['a value over the size limit', Buffer.alloc(LIMIT + 1, 0x20), `the limit is ${LIMIT}`],
   ])('sends %s to the DLQ', (_what, value, error) => {
     const result = parseRequest(value, 'json', LIMIT);
     expect(result.kind).toBe('undecodable');
     if (result.kind === 'undecodable') expect(result.error).toContain(error);
+  });
+
+  it('a value over the size limit is not decoded; its requestId, read from its start, is kept for an answer', () => {
+    const big = json({ ...good, padding: 'x'.repeat(LIMIT) });
+    expect(parseRequest(big, 'json', LIMIT)).toEqual({
+      kind: 'oversized',
+      requestId: 'op-beeline-000123',
+      error: `message value is ${big.length} bytes; the limit is ${LIMIT}`,
+    });
+    // Spaces, not JSON, and msgpack: nobody to answer; the DLQ keeps them.
+    expect(parseRequest(Buffer.alloc(LIMIT + 1, 0x20), 'json', LIMIT)).toMatchObject({
+      kind: 'oversized',
+      requestId: null,
+    });
+    expect(parseRequest(pack({ ...good, padding: 'x'.repeat(LIMIT) }), 'msgpack', LIMIT)).toMatchObject({
+      kind: 'oversized',
+      requestId: null,
+    });
+    // A requestId that would be refused on its own is not answered either.
+    const unusable = json({ requestId: 'a\nb', padding: 'x'.repeat(LIMIT) });
+    expect(parseRequest(unusable, 'json', LIMIT)).toMatchObject({ kind: 'oversized', requestId: null });
   });
 
   it('sends bad msgpack to the DLQ', () => {

@@ -109,13 +109,40 @@ export async function buildIndex(
 
 export type RequestKind = 'confirmable' | 'bad_luhn' | 'unknown_tac' | 'blocked' | 'pending';
 
+/** Percentages of each kind, in the order of RequestKind: `85/5/3/2/5`. */
+export type Mix = readonly [number, number, number, number, number];
+
+/** The bench's usual mix: 85 % confirmable, 5 % waiting for KGD. */
+export const DEFAULT_MIX: Mix = [85, 5, 3, 2, 5];
+
+/** `75/5/3/2/15` → a mix; an Error when it is not five percentages adding up to 100. */
+export function parseMix(text: string): Mix | Error {
+  const parts = text.split('/').map(Number);
+  if (
+    parts.length !== 5 ||
+    parts.some((p) => !Number.isInteger(p) || p < 0) ||
+    parts.reduce((a, b) => a + b) !== 100
+  )
+    return new Error(
+      `mix ${JSON.stringify(text)} is not five whole percentages adding up to 100 (confirmable/bad check digit/unknown TAC/blocked/waiting)`,
+    );
+  return parts as unknown as Mix;
+}
+
+export function mixText(mix: Mix): string {
+  return mix.join('/');
+}
+
+const KINDS: readonly RequestKind[] = ['confirmable', 'bad_luhn', 'unknown_tac', 'blocked', 'pending'];
+
 /** The kind of the i-th request of the mix (deterministic, evenly spread). */
-export function kindAt(i: number): RequestKind {
+export function kindAt(i: number, mix: Mix = DEFAULT_MIX): RequestKind {
   const r = (i * 7919) % 100;
-  if (r < 85) return 'confirmable';
-  if (r < 90) return 'bad_luhn';
-  if (r < 93) return 'unknown_tac';
-  if (r < 95) return 'blocked';
+  let bound = 0;
+  for (let k = 0; k < KINDS.length; k++) {
+    bound += mix[k]!;
+    if (r < bound) return KINDS[k]!;
+  }
   return 'pending';
 }
 
@@ -130,8 +157,8 @@ export interface BenchRequest {
 }
 
 /** The i-th request of a run; `runId` keeps requestIds unique across runs. */
-export function requestAt(i: number, declared: number, runId: string): BenchRequest {
-  const kind = kindAt(i);
+export function requestAt(i: number, declared: number, runId: string, mix: Mix = DEFAULT_MIX): BenchRequest {
+  const kind = kindAt(i, mix);
   let imei: string;
   switch (kind) {
     case 'confirmable':

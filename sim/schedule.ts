@@ -9,7 +9,8 @@
  * against the same workload run without faults.
  */
 import type { DeclarationEntry } from '../src/domain/types.js';
-import { journalKey } from '../src/pipeline/journal.js';
+import { decodeJournal, journalKey } from '../src/pipeline/journal.js';
+import { OUTPUT_ROLES } from '../src/pool/batch-contract.js';
 import { TOPICS } from '../test/support/pipeline-instance.js';
 import {
   alternatingRecords,
@@ -49,10 +50,16 @@ export interface ScheduleResult {
 }
 
 const PARTITIONS = 2;
-/** IMEIFLOW_SIM_TRACE=1: every step and fault on stderr, to follow a replayed seed. */
-const TRACE = process.env['IMEIFLOW_SIM_TRACE'] === '1';
+/**
+ * IMEIFLOW_SIM_TRACE=1: every step and fault on stderr, to follow a replayed seed;
+ * IMEIFLOW_SIM_TRACE=<seed>: only that schedule's, in a longer run.
+ */
+const TRACE_SETTING = process.env['IMEIFLOW_SIM_TRACE'];
+let TRACE = false;
+/** Kept in memory and printed only if the schedule fails: writing as it goes would change its timing. */
+let traced: string[] = [];
 function trace(what: string): void {
-  if (TRACE) process.stderr.write(`  · ${what}\n`);
+  if (TRACE) traced.push(`  · ${what}`);
 }
 const OWNER = '880101300123';
 
@@ -144,11 +151,14 @@ function unreadable(world: World, rng: Rng): void {
 }
 
 export async function runSchedule(seed: number, steps = 24): Promise<ScheduleResult> {
+  TRACE = TRACE_SETTING === '1' || TRACE_SETTING === String(seed);
+  traced = [];
   const rng = new Rng(seed);
   const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   const readBatch = 1 + rng.int(4);
   if (readBatch < 4) faults['short-fetch']++;
   const world = new World(PARTITIONS, true, readBatch);
+  world.onTrace = trace;
   const partitionOf = (device: string) => world.devicePartitionOf(device);
   const work = workload(rng, partitionOf);
   const failures: string[] = [];
@@ -176,6 +186,16 @@ export async function runSchedule(seed: number, steps = 24): Promise<ScheduleRes
         await world.applyDecisions(instance, upTo);
       }
       trace(`step ${step}: ${sent} sent, ${world.alive.map((i) => `${i.name}[${i.owned}]`).join(' ')}`);
+      if (TRACE)
+        for (const i of world.instances)
+          trace(
+            `  ${i.name} registry ${[...i.store.registry.getKeys()].join(',')} meta ${[
+              ...i.store.meta.getRange(),
+            ]
+              .filter(({ key }) => key.startsWith('restored/') || key.startsWith('held/'))
+              .map(({ key, value }) => `${key}=${value}`)
+              .join(' ')}`,
+          );
       await fault(world, rng, faults, dead);
       await world.settle();
       // Deliveries: some of what is held, partitions in any order.
@@ -228,7 +248,10 @@ export async function runSchedule(seed: number, steps = 24): Promise<ScheduleRes
         { finals: comparable(reference.finals), registered: reference.registered },
       ),
     );
-    if (TRACE && failures.length > 0) dump(world);
+    if (TRACE && failures.length > 0) {
+      dump(world);
+      process.stderr.write(`${traced.join('\n')}\n`);
+    }
   } catch (error) {
     failures.push(
       `the schedule threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
@@ -237,6 +260,20 @@ export async function runSchedule(seed: number, steps = 24): Promise<ScheduleRes
     await world.close();
   }
   return { seed, failures, faults, checks: 5, steps };
+}
+
+/** A journal record as the trace shows it: its seq, positions and outputs by role. */
+function journalSummary(value: Buffer | null): string {
+  if (value === null) return 'null';
+  try {
+    const record = decodeJournal(value);
+    const roles: string[] = [];
+    for (let i = 0; i < record.outputs.outputCount; i++)
+      roles.push(OUTPUT_ROLES[record.outputs.role(i) as number] ?? '?');
+    return `seq ${record.seq} inputs ${JSON.stringify(record.inputs)} outputs ${roles.join(',')}`;
+  } catch (error) {
+    return `unreadable: ${error instanceof Error ? error.message : String(error)}`;
+  }
 }
 
 /** Every message of the device topics and outputs, for a failing seed replayed with the trace on. */
@@ -258,14 +295,23 @@ function dump(world: World): void {
           .map((h) => Object.entries(h).map(([k, v]) => `${k}=${v}`))
           .join(' ');
         const value =
-          topic === TOPICS.journal || topic === TOPICS.pendingChangelog
-            ? `${m.value?.length ?? 0} bytes`
-            : (m.value?.toString('utf8') ?? 'null');
+          topic === TOPICS.journal
+            ? journalSummary(m.value)
+            : topic === TOPICS.pendingChangelog
+              ? `${m.value?.length ?? 0} bytes`
+              : (m.value?.toString('utf8') ?? 'null');
         trace(`${topic}[${p}]@${m.offset} key=${m.key?.toString() ?? ''} ${headers} ${value.slice(0, 160)}`);
       }
     }
   }
   for (const instance of world.instances) {
+    trace(
+      `${instance.name} alive=${instance.alive} owns ${instance.owned} applied ${instance.applied}/${world.decisions.length} withdrawals ${[...instance.store.withdrawals.getKeys()].join(',')} registry ${[...instance.store.registry.getKeys()].join(',')}`,
+    );
+    for (const { key, value } of instance.store.declarations.getRange())
+      trace(
+        `${instance.name} declarations ${key}: ${value.map((e) => `${e.applicationId}/${e.status}`).join(',')}`,
+      );
     for (const { key, value } of instance.store.pending.getRange())
       trace(
         `${instance.name} pending ${key}: ${value.map((e) => `${e.request.requestId}/${e.stage}`).join(',')}`,

@@ -78,6 +78,8 @@ export class World {
   readonly #stores: Store[] = [];
   readonly #holding: boolean;
   #storeCount = 0;
+  /** Where the world tells what it does (the schedule's trace). */
+  onTrace: (what: string) => void = () => undefined;
 
   constructor(partitions: number, holding: boolean, readBatch: number) {
     this.kafka = new MemoryKafka({ readBatch });
@@ -156,16 +158,26 @@ export class World {
    * before the partitions are shared out again among the live instances, `order` first.
    */
   async rebalance(order: readonly SimInstance[]): Promise<void> {
-    for (const instance of this.alive) {
-      await this.#delivering(instance, instance.pipeline.revoke());
+    // Every owner is fenced at once (revoke fences before it awaits anything), then each drains:
+    // none goes on working while another is being revoked, whatever the timing.
+    const revoking = this.alive.map((instance) => ({ instance, revoked: instance.pipeline.revoke() }));
+    for (const { instance, revoked } of revoking) {
+      await this.#delivering(instance, revoked);
       instance.owned = [];
+      this.onTrace(
+        `${instance.name} revoked: alive=${instance.alive} registry ${[...instance.store.registry.getKeys()]}`,
+      );
     }
     const members = order.filter((i) => i.alive);
     if (members.length === 0) return;
     for (let p = 0; p < this.partitions; p++) members[p % members.length]!.owned.push(p);
     for (const instance of members) {
-      if (instance.owned.length > 0)
+      if (instance.owned.length > 0) {
         await this.#delivering(instance, instance.pipeline.recoverAndStart(instance.owned));
+        this.onTrace(
+          `${instance.name} took ${instance.owned}: alive=${instance.alive} registry ${[...instance.store.registry.getKeys()]} ${instance.pipeline.fatal.map((e) => e.message).join('; ')}`,
+        );
+      }
     }
   }
 
@@ -228,6 +240,9 @@ export class World {
       let routed = 0;
       for (const instance of this.alive) routed += instance.pipeline.route();
       await new Promise((r) => setImmediate(r));
+      // Writes queued in LMDB commit on another thread: wait for them, so that when the cluster
+      // settles does not depend on how fast the disk is (a seed must replay the same way).
+      for (const instance of this.instances) await instance.store.env.committed;
       const busy = this.alive.some((i) => i.pipeline.busy);
       const now = `${this.kafka.version}/${this.instances.map((i) => `${i.pipeline.runner.started}.${i.pipeline.producer.delivered}`).join()}`;
       still = !busy && routed === 0 && now === mark ? still + 1 : 0;

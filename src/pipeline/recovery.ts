@@ -104,7 +104,14 @@ export function heldKey(partition: number): string {
  * way). In steps, the event loop free between them.
  */
 async function forgetPartition(deps: RecoveryDeps, partition: number): Promise<number> {
-  const { store } = deps;
+  const { store, topics } = deps;
+  // The checkpoints go first, in one transaction: a recovery that dies after forgetting part of
+  // the copy must not find them next time and catch up from them, never restoring what it forgot
+  // (found by the simulation: a device dropped from the registry, confirmed to БДИК again).
+  await store.env.transaction(() => {
+    for (const topic of [topics.pendingChangelog, topics.confirmations, topics.revocations])
+      store.meta.remove(restoredKey(topic, partition));
+  });
   let forgotten = 0;
   for (const db of ['pending', 'registry'] as const) {
     for await (const step of rangeSteps<unknown>(store, store[db] as Database<unknown, string>)) {
@@ -168,6 +175,10 @@ function unreadable(topic: string, partition: number, offset: number, reason: st
 
 export async function recoverPartition(deps: RecoveryDeps, partition: number): Promise<TaskStart> {
   const { store, topics } = deps;
+  // The checkpoints this instance's tasks wrote last (a drain just before this, on a rebalance
+  // that gives the partition back to it) must be visible: read before they commit, a fresh copy
+  // looked unknown and was restored whole for nothing.
+  await store.env.committed;
   // Where this instance's copy of the partition's state stands, read before anything below
   // publishes changelog records (publishing moves the ends past records not yet read).
   store.env.resetReadTxn();

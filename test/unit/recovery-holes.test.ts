@@ -198,3 +198,31 @@ describe('a withdrawal whose notice was lost', () => {
     expect([...reopened.withdrawals.getValues(BODY)]).toEqual(['KZ-9']);
   });
 });
+
+describe('a recovery that dies after forgetting a stale copy', () => {
+  it('leaves no checkpoint behind, so the next one restores the copy whole (found by the simulation, seed 895)', async () => {
+    const kafka = new MemoryKafka();
+    confirmation(kafka, 'r-1', 1);
+    const s = store();
+    const instance = new PipelineInstance(kafka, s, 1);
+    // A copy of the partition, restored up to the confirmation, whose holder's time is unknown.
+    await instance.recover(0);
+    expect(s.registry.get(BODY)).toBeDefined();
+    // The next recovery forgets the copy, then dies (restoring the waiting requests) before it
+    // has restored the registry again.
+    const put = s.meta.put.bind(s.meta);
+    let fail = true;
+    s.meta.put = ((key: string, value: number) => {
+      if (fail && key === restoredKey(TOPICS.pendingChangelog, 0)) {
+        fail = false;
+        throw new Error('injected: the process died here');
+      }
+      return put(key, value);
+    }) as typeof s.meta.put;
+    await expect(instance.recover(0)).rejects.toThrow('injected');
+    // Meanwhile the instance's time of holding the partition became known (a late write).
+    await s.meta.put(heldKey(0), instance.now);
+    await instance.recover(0);
+    expect(s.registry.get(BODY)).toMatchObject({ requestId: 'r-1' });
+  });
+});

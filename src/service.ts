@@ -39,12 +39,14 @@ import type { PipelineObserver } from './pipeline/observer.js';
 import { RecordValidator } from './pipeline/record-validator.js';
 import { RegistryView } from './pipeline/registry-view.js';
 import { RequestPipeline } from './pipeline/request-pipeline.js';
+import { tableDecoders } from './pipeline/table-decoders.js';
 import { VerifyPool } from './pool/verify-pool.js';
 import { primePurges, purgeFollower } from './retention/purge-orders.js';
 import { RetentionSweep } from './retention/retention-sweep.js';
 import { AuditLog, kafkaAuditPublisher } from './security/audit-log.js';
+import { clusterKeysOf } from './security/cluster-key.js';
+import { clusterVerifier, EventSigner } from './security/signed-events.js';
 import { kafkaTokenPublisher, TokenService } from './security/tokens.js';
-
 import { encryptionKeyOf } from './store/encryption.js';
 import { PurgeMarkIndex } from './store/purge-marks.js';
 import { openStore, type Store } from './store/store.js';
@@ -193,6 +195,14 @@ export async function startService(
     });
     steps.push({ name: 'store', close: () => store.close() });
     metrics.sources.store = store;
+    // The tokens and audit topics' events are signed with it and verified (src/security/signed-events.ts).
+    const keys = clusterKeysOf(config, { create: true });
+    const signer = new EventSigner(keys);
+    const decoders = tableDecoders(clusterVerifier(keys, config.security.unsignedBefore));
+    log.info(
+      { keyFile: keys.file, signingKey: keys.signing.id, verifyingKeys: [...keys.verifying.keys()] },
+      'internal events are signed with the cluster key',
+    );
 
     let cluster: EmbeddedCluster | undefined;
     let bootstrapServers = config.kafka.brokers;
@@ -230,12 +240,16 @@ export async function startService(
     steps.push({ name: 'broker watch', close: () => brokers.stop() });
     metrics.sources.kafkaReachable = () => brokers.reachable;
     // Cluster-wide: entries and token changes go through Kafka; every instance applies them.
-    const audit = new AuditLog(store, config.dataDir, kafkaAuditPublisher(producer, config.topics.audit));
+    const audit = new AuditLog(
+      store,
+      config.dataDir,
+      kafkaAuditPublisher(producer, config.topics.audit, signer),
+    );
     steps.push({ name: 'audit log', close: () => audit.close() });
     const tokens = new TokenService(
       store,
       config.security.tokenIdleDays,
-      kafkaTokenPublisher(producer, config.topics.tokens),
+      kafkaTokenPublisher(producer, config.topics.tokens, signer),
     );
     const layout = await ensureTopics(producer.client, kafka, config, cluster !== undefined);
     checkPartitionCount(store, config.topics.requests, layout.partitions);
@@ -299,13 +313,25 @@ export async function startService(
         blocklistTable(),
         localProductionTable(),
         reviewTable(),
-        tokensTable(),
+        tokensTable(decoders.tokens),
         kgdExportsTable(),
-        auditTable(audit, purgeFollower({ sweep, retention: config.retention, marks, destroyed, log })),
+        auditTable(
+          audit,
+          decoders.audit,
+          purgeFollower({ sweep, retention: config.retention, marks, destroyed, log }),
+        ),
       ],
       onChanged: (changes) => pipeline.indexChanged([...changes.bodies], [...changes.applications]),
       consumed: (topic, count) => observer.consumed(topic, count),
-      skipped: (message, error) => {
+      skipped: (message, error, refused) => {
+        if (refused !== undefined) {
+          metrics.recordRefused(message.topic, refused);
+          log.error(
+            { topic: message.topic, partition: message.partition, offset: message.offset, error },
+            "an internal event without the cluster key's signature: refused (the DLQ gets it once per cluster)",
+          );
+          return;
+        }
         metrics.recordSkipped(message.topic);
         log.warn(
           { topic: message.topic, partition: message.partition, offset: message.offset, error },
@@ -321,6 +347,7 @@ export async function startService(
       store,
       reader,
       topic: config.topics.audit,
+      decode: decoders.audit,
       retention: config.retention,
       marks,
       destroyed,
@@ -338,6 +365,7 @@ export async function startService(
       producer,
       reader,
       log,
+      decoders,
       partitions: layout.partitions,
       rejected: (_topic, count) => observer.outcomes([['dlq', 'internal', count]]),
       onFatal,

@@ -5,13 +5,15 @@
  * cluster keeps only ~5 MB per partition, so outputs must be read while they are produced).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Kafka from 'node-rdkafka';
 import { TOPIC_ROLE_NAMES, TOPIC_ROLES, type TopicRoleName } from '../../src/kafka/topic-roles.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
+import { newClusterKeyFileText } from '../../src/security/cluster-key.js';
 
 const BIN = join(PACKAGE_ROOT, 'bin/imeiflow.js');
 
@@ -60,12 +62,36 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'
   clearTimeout(timer);
 }
 
-/** Topic names (every role of src/kafka/topic-roles.ts) and a group unique to one test, as environment overrides. */
+let clusterKeyFile: string | undefined;
+
+/**
+ * The cluster key the services and CLI runs of this process sign and verify the tokens and audit
+ * topics with (src/security/cluster-key.ts: required with KAFKA_BROKERS set). Made once, removed
+ * when the process exits.
+ */
+export function harnessClusterKeyFile(): string {
+  if (clusterKeyFile === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'imeiflow-key-'));
+    const file = join(dir, 'cluster.key');
+    writeFileSync(file, newClusterKeyFileText(), { mode: 0o600 });
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    clusterKeyFile = file;
+  }
+  return clusterKeyFile;
+}
+
+/**
+ * Topic names (every role of src/kafka/topic-roles.ts) and a group unique to one test, and the
+ * cluster key, as environment overrides.
+ */
 export function uniqueTopics(prefix: string): {
   env: Record<string, string>;
   topics: Record<TopicRoleName, string>;
 } {
-  const env: Record<string, string> = { IMEIFLOW_KAFKA_GROUP: `${prefix}.group` };
+  const env: Record<string, string> = {
+    IMEIFLOW_KAFKA_GROUP: `${prefix}.group`,
+    IMEIFLOW_CLUSTER_KEY_FILE: harnessClusterKeyFile(),
+  };
   const topics = {} as Record<TopicRoleName, string>;
   for (const role of TOPIC_ROLE_NAMES) {
     const name = `${prefix}.${role}`;

@@ -42,7 +42,10 @@ printf 'KafkaServer {\n  org.apache.kafka.common.security.plain.PlainLoginModule
   "$(cat kafka-sasl-password)" >kafka_server_jaas.conf
 # The LMDB encryption key: 32 characters. Keep it: the stores cannot be read without it.
 [[ -f store.key ]] || openssl rand -base64 24 | tr -d '\n' >store.key
+# The cluster key: signs the tokens and audit topics' events; every instance and CLI host holds
+# the same file (rotating it: docs/control-plane.md, "Internal topics carry proof").
+[[ -f cluster.key ]] || openssl rand -base64 32 >cluster.key
 # Compose bind-mounts these files with their host permissions; the containers run as other users.
-chmod 0444 ca.crt client-ca.crt http-tls.crt http-tls.key kafka-sasl-password kafka_server_jaas.conf store.key
+chmod 0444 ca.crt client-ca.crt http-tls.crt http-tls.key kafka-sasl-password kafka_server_jaas.conf store.key cluster.key
 rm -f ./*.csr ./*.ext
 ls -l

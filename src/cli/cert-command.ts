@@ -28,8 +28,8 @@ interface Holders {
 }
 
 function clusterHolders(config: Config, link: ClusterLink): Holders {
-  const publish = kafkaTokenPublisher(link.producer, config.topics.tokens);
-  const audit = kafkaAuditPublisher(link.producer, config.topics.audit);
+  const publish = kafkaTokenPublisher(link.producer, config.topics.tokens, link.signer);
+  const audit = kafkaAuditPublisher(link.producer, config.topics.audit, link.signer);
   const holder = async (iin: string) => (await clusterAccountsOf(config, link)).certificates.get(iin);
   return {
     async revoke(iin) {

@@ -5,11 +5,18 @@
  * CLI finds it through the file the service writes into the data directory and acts through it;
  * when it does not run, the CLI writes this data directory's store directly (the service reads
  * it when it starts).
+ *
+ * Acting on a cluster, the CLI signs what it writes to the tokens and audit topics with the
+ * cluster key, and verifies what it reads there, as the instances do (src/security/cluster-key.ts:
+ * the configured file, or the running embedded service's `<data dir>/cluster.key`).
  */
 import type { Config } from '../config/config.js';
 import { type KafkaSettings, resolveKafkaSecurity } from '../kafka/client.js';
 import { DeliveringProducer } from '../kafka/delivering-producer.js';
 import { runningEmbeddedCluster } from '../kafka/embedded-cluster-file.js';
+import { type TableDecoders, tableDecoders } from '../pipeline/table-decoders.js';
+import { clusterKeysOf } from '../security/cluster-key.js';
+import { clusterVerifier, EventSigner } from '../security/signed-events.js';
 
 export interface ClusterLink {
   readonly bootstrapServers: string;
@@ -17,6 +24,10 @@ export interface ClusterLink {
   readonly via: 'KAFKA_BROKERS' | 'running service';
   readonly settings: KafkaSettings;
   readonly producer: DeliveringProducer;
+  /** Signs token events and audit entries with the cluster key. */
+  readonly signer: EventSigner;
+  /** Reads the cluster's topics as its instances do: token events and audit entries verified. */
+  readonly decoders: TableDecoders;
   close(): Promise<void>;
 }
 
@@ -26,6 +37,8 @@ export async function linkToCluster(config: Config): Promise<ClusterLink | undef
   const embedded = brokers === null ? runningEmbeddedCluster(config.dataDir) : undefined;
   const bootstrapServers = brokers ?? embedded;
   if (bootstrapServers === undefined) return undefined;
+  // Before connecting: without the key there is nothing the CLI may write there.
+  const keys = clusterKeysOf(config, { create: false });
   const settings: KafkaSettings = {
     bootstrapServers,
     clientId: `${config.kafka.clientId}-cli`,
@@ -37,6 +50,8 @@ export async function linkToCluster(config: Config): Promise<ClusterLink | undef
     via: brokers === null ? 'running service' : 'KAFKA_BROKERS',
     settings,
     producer,
+    signer: new EventSigner(keys),
+    decoders: tableDecoders(clusterVerifier(keys, config.security.unsignedBefore)),
     close: () => producer.close(),
   };
 }

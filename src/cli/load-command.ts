@@ -118,7 +118,7 @@ export async function runLoad(
       );
       if (onProgress !== undefined) process.stderr.write('\n');
       // Every load is audited, whichever door it came through (seed 001 §31).
-      await kafkaAuditPublisher(link.producer, config.topics.audit)(auditEntryOf(event(report)));
+      await kafkaAuditPublisher(link.producer, config.topics.audit, link.signer)(auditEntryOf(event(report)));
     } finally {
       await link.close();
     }

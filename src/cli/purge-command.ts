@@ -73,7 +73,7 @@ export async function runPurge(config: Config, options: PurgeOptions): Promise<n
         config.topics.commands,
         await commandPartitions(link, config.topics.commands),
       );
-      const publish = kafkaAuditPublisher(link.producer, config.topics.audit);
+      const publish = kafkaAuditPublisher(link.producer, config.topics.audit, link.signer);
       const entry = await orderPurge(order, {
         record: async (event, now) => {
           const e = auditEntryOf(event, now);

@@ -19,7 +19,6 @@ import {
   type TokenEvent,
   TokenService,
   type TokenTable,
-  tokenEventSchema,
   type UnblockResult,
   unblockable,
 } from '../security/tokens.js';
@@ -63,10 +62,9 @@ export async function clusterAccountsOf(config: Config, link: ClusterLink): Prom
   try {
     await reader.readToEnd(config.topics.tokens, 0, 0, async (messages) => {
       for (const m of messages) {
-        const event = tokenEventSchema.safeParse(
-          m.value === null ? null : JSON.parse(m.value.toString('utf8')),
-        );
-        if (event.success) applyTokenEvent(table, event.data);
+        // As every instance reads them: an event without the cluster key's signature is no event.
+        const event = link.decoders.tokens(m);
+        if (event.ok) applyTokenEvent(table, event.value);
       }
     });
   } finally {
@@ -79,8 +77,8 @@ const clusterAccounts = async (config: Config, link: ClusterLink) =>
   (await clusterAccountsOf(config, link)).tokens;
 
 function clusterTokens(config: Config, link: ClusterLink): Tokens {
-  const publish = kafkaTokenPublisher(link.producer, config.topics.tokens);
-  const audit = kafkaAuditPublisher(link.producer, config.topics.audit);
+  const publish = kafkaTokenPublisher(link.producer, config.topics.tokens, link.signer);
+  const audit = kafkaAuditPublisher(link.producer, config.topics.audit, link.signer);
   const emit = (event: TokenEvent): Promise<void> => publish(event);
   return {
     async create(name, role, operator) {

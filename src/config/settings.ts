@@ -10,7 +10,15 @@ import { CHANNELS } from '../domain/types.js';
 import { INPUT_ROLES, TOPIC_ROLE_NAMES, TOPIC_ROLES, type TopicRoleName } from '../kafka/topic-roles.js';
 import { http, kafka, store } from './connection-settings.js';
 import { type Setting, section, setting } from './define.js';
-import { calendarDate, calendarSchema, checkConfig, checkRetention, int, topicName } from './validators.js';
+import {
+  calendarDate,
+  calendarSchema,
+  checkConfig,
+  checkRetention,
+  int,
+  optionalFile,
+  topicName,
+} from './validators.js';
 
 const DAYS_LIMIT = 36_500;
 /** One setting per topic role: its declaration (src/kafka/topic-roles.ts) gives name, variable and purpose. */
@@ -226,6 +234,35 @@ const security = section({
     env: 'IMEIFLOW_DRY_RUN_WINDOW_MS',
     doc: 'The window `dryRunLimit` counts in.',
     readBy: ['control plane'],
+  }),
+  clusterKeyFile: setting({
+    schema: optionalFile,
+    default: null,
+    env: 'IMEIFLOW_CLUSTER_KEY_FILE',
+    doc:
+      'The cluster key: a file of keys, one a line, the first signing and every one verifying the events of the ' +
+      'tokens and audit topics (HMAC-SHA-256; an unsigned or wrongly signed one is refused). Read at start-up, never ' +
+      'logged. null: on the embedded cluster `<data dir>/cluster.key`, made on first start; with KAFKA_BROKERS set ' +
+      'it is required (docs/control-plane.md, "Internal topics carry proof").',
+    readBy: ['service', 'CLI'],
+  }),
+  unsignedBefore: section({
+    tokens: setting({
+      schema: int(0, Number.MAX_SAFE_INTEGER),
+      default: 0,
+      env: 'IMEIFLOW_UNSIGNED_TOKENS_BEFORE',
+      doc:
+        'Events of the tokens topic below this offset were written before the cluster signed them and are accepted ' +
+        'unsigned; 0: none is. Set once when upgrading a cluster (docs/operations.md).',
+      readBy: ['global tables', 'CLI'],
+    }),
+    audit: setting({
+      schema: int(0, Number.MAX_SAFE_INTEGER),
+      default: 0,
+      env: 'IMEIFLOW_UNSIGNED_AUDIT_BEFORE',
+      doc: 'The same for the audit topic.',
+      readBy: ['global tables', 'CLI'],
+    }),
   }),
 });
 

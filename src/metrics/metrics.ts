@@ -12,6 +12,7 @@ import { type CalendarData, calendarCoveredUntil } from '../domain/working-day.j
 import type { PipelineObserver } from '../pipeline/observer.js';
 import type { OutcomeCounts } from '../pool/batch-contract.js';
 import { REFUSAL_REASONS, type RefusalReason } from '../security/access-refusals.js';
+import type { SignatureProblem } from '../security/signed-events.js';
 import { latestKgdExport } from '../store/kgd-exports.js';
 import { scanPending } from '../store/pending-scan.js';
 import type { Store } from '../store/store.js';
@@ -70,6 +71,7 @@ export class Metrics implements PipelineObserver {
   readonly #journalSeq: Gauge<'partition'>;
   readonly #inputLost: Counter<'topic'>;
   readonly #recordsSkipped: Counter<'topic'>;
+  readonly #recordsRefused: Counter<'topic' | 'reason'>;
   readonly #destroyed: Counter<'kind'>;
   readonly #refusals: Counter<'reason'>;
   readonly #accountsBlocked: Counter;
@@ -138,6 +140,14 @@ export class Metrics implements PipelineObserver {
       name: `${PREFIX}internal_records_skipped_total`,
       help: 'Records of an internal topic no table could read, passed by this instance (the DLQ gets each once per cluster)',
       labelNames: ['topic'],
+      registers,
+    });
+    this.#recordsRefused = new Counter({
+      name: `${PREFIX}internal_records_refused_total`,
+      help:
+        "Events of the tokens or audit topic refused by this instance for want of the cluster key's signature " +
+        '(reason unsigned or bad-signature: src/security/signed-events.ts); the DLQ gets each once per cluster',
+      labelNames: ['topic', 'reason'],
       registers,
     });
     this.#destroyed = new Counter({
@@ -437,6 +447,11 @@ export class Metrics implements PipelineObserver {
   /** A global-table record no table could read was passed (src/pipeline/table-decoders.ts). */
   recordSkipped(topic: string): void {
     this.#recordsSkipped.inc({ topic });
+  }
+
+  /** An event of a signed topic without a valid signature was refused (src/security/signed-events.ts). */
+  recordRefused(topic: string, reason: SignatureProblem): void {
+    this.#recordsRefused.inc({ topic, reason });
   }
 
   /** librdkafka's statistics JSON (consumer): per-partition lag. */

@@ -28,6 +28,7 @@ import { RetryBudget } from '../kafka/retry-budget.js';
 import type { TopicRoleName } from '../kafka/topic-roles.js';
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../security/audit-log.js';
+import type { SignatureProblem } from '../security/signed-events.js';
 import { applyTokenEvent, lmdbTokenTable, type TokenEvent } from '../security/tokens.js';
 import { applyApplicationDecision } from '../store/declarations.js';
 import type { AuditEntry, KgdExportRecord, PendingEntry } from '../store/records.js';
@@ -36,14 +37,12 @@ import { committed, isStoreFull, storeFullError } from '../store/store-full.js';
 import type { LogMessage } from './kafka-port.js';
 import {
   type Decoded,
-  decodeAuditEntry,
   decodeBlockEntry,
   decodeDecision,
   decodeKgdExport,
   decodeLocalProduction,
   decodePendingChangelog,
   decodeTac,
-  decodeTokenEvent,
   type Keyed,
 } from './table-decoders.js';
 
@@ -84,9 +83,10 @@ export interface GlobalTablesDeps {
   readonly consumed: (topic: string, count: number) => void;
   /**
    * A message no table can read was passed (the record validator sends it to the DLQ once per
-   * cluster): counted and logged here, on every instance that passes it.
+   * cluster): counted and logged here, on every instance that passes it. `refused`: it reads, but
+   * is not signed with the cluster key (a forgery: table-decoders.ts).
    */
-  readonly skipped: (message: LogMessage, error: string) => void;
+  readonly skipped: (message: LogMessage, error: string, refused?: SignatureProblem) => void;
   readonly onFatal: (error: Error) => void;
 }
 
@@ -247,7 +247,7 @@ export class GlobalTables {
       const table = this.#byTopic.get(topic);
       if (table === undefined) continue;
       const { records, skipped } = decodeAll(table, batch);
-      for (const { message, error } of skipped) this.#deps.skipped(message, error);
+      for (const { message, error, refused } of skipped) this.#deps.skipped(message, error, refused);
       decoded.set(topic, records);
     }
     await committed(
@@ -278,17 +278,29 @@ export class GlobalTables {
   }
 }
 
+/** A message a table passed, and why; `refused`: not signed with the cluster key. */
+export interface SkippedRecord {
+  readonly message: LogMessage;
+  readonly error: string;
+  readonly refused?: SignatureProblem;
+}
+
 /** A table's messages decoded: the records it applies, and the messages it passes, with why. */
 export function decodeAll<V>(
   table: GlobalTable<V>,
   messages: readonly LogMessage[],
-): { records: TableRecord<V>[]; skipped: { message: LogMessage; error: string }[] } {
+): { records: TableRecord<V>[]; skipped: SkippedRecord[] } {
   const records: TableRecord<V>[] = [];
-  const skipped: { message: LogMessage; error: string }[] = [];
+  const skipped: SkippedRecord[] = [];
   for (const message of messages) {
     const record = table.decode(message);
     if (record.ok) records.push({ message, value: record.value });
-    else skipped.push({ message, error: record.error });
+    else
+      skipped.push({
+        message,
+        error: record.error,
+        ...(record.refused === undefined ? {} : { refused: record.refused }),
+      });
   }
   return { records, skipped };
 }
@@ -302,7 +314,7 @@ export function applyMessages<V>(
   store: Store,
   messages: readonly LogMessage[],
   changes: IndexChanges,
-): { message: LogMessage; error: string }[] {
+): SkippedRecord[] {
   const { records, skipped } = decodeAll(table, messages);
   if (records.length > 0) table.apply(store, records, changes);
   return skipped;
@@ -427,11 +439,14 @@ export const reviewTable = (): GlobalTable<Keyed<PendingEntry[]>> =>
     else store.reviews.put(body, entries);
   });
 
-/** Token accounts (src/security/tokens.ts): every instance knows every token and its state. */
-export function tokensTable(): GlobalTable<TokenEvent> {
+/**
+ * Token accounts (src/security/tokens.ts): every instance knows every token and its state.
+ * `decode`: the tokens topic's verifying decoder (table-decoders.ts `tableDecoders`).
+ */
+export function tokensTable(decode: (m: LogMessage) => Decoded<TokenEvent>): GlobalTable<TokenEvent> {
   return {
     role: 'tokens',
-    decode: decodeTokenEvent,
+    decode,
     apply(store, records) {
       const table = lmdbTokenTable(store);
       for (const { value } of records) applyTokenEvent(table, value);
@@ -447,11 +462,19 @@ export interface AuditFollower {
   afterCommit(entries: readonly AuditEntry[]): void;
 }
 
-/** The cluster's audit trail: into this instance's store (GET /v1/audit) and `audit.jsonl`. */
-export function auditTable(audit: AuditLog, follower?: AuditFollower): GlobalTable<AuditEntry> {
+/**
+ * The cluster's audit trail: into this instance's store (GET /v1/audit) and `audit.jsonl`.
+ * `decode`: the audit topic's verifying decoder (table-decoders.ts `tableDecoders`): an entry
+ * not signed with the cluster key is neither stored nor, if it is a purge, carried out.
+ */
+export function auditTable(
+  audit: AuditLog,
+  decode: (m: LogMessage) => Decoded<AuditEntry>,
+  follower?: AuditFollower,
+): GlobalTable<AuditEntry> {
   return {
     role: 'audit',
-    decode: decodeAuditEntry,
+    decode,
     apply(store, records) {
       // Keys sort by time; the partition and offset keep entries of one millisecond apart.
       for (const { message: m, value: entry } of records)

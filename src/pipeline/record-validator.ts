@@ -4,7 +4,9 @@
  * per instance, though every instance reads every such topic into its tables (and passes what it
  * cannot read: global-tables.ts). The validator is a consumer group of its own on those topics:
  * each partition has one validator at a time, which writes the DLQ entry of a bad record and then
- * commits past it. What is unusable is what the tables' own decoders refuse (table-decoders.ts).
+ * commits past it. What is unusable is what the tables' own decoders refuse (table-decoders.ts),
+ * the same decoders, so an event of the tokens or audit topic without the cluster key's signature
+ * goes to the DLQ too (issue 22, point 5).
  *
  * A crash between the DLQ write and the commit would write it again; to avoid that, the entry
  * carries a header naming its source, and a validator taking over a partition first reads the end
@@ -18,7 +20,7 @@ import { RetryBudget } from '../kafka/retry-budget.js';
 import { TOPIC_ROLE_NAMES, type TopicRoleName } from '../kafka/topic-roles.js';
 import type { Logger } from '../log.js';
 import { headerOf, keyOf, type LogMessage, type OutputSink, type PartitionLog } from './kafka-port.js';
-import { recordProblem, VALIDATED_ROLES } from './table-decoders.js';
+import { type TableDecoders, VALIDATED_ROLES } from './table-decoders.js';
 
 /** Header of a DLQ entry the validator wrote: `<source partition>.<offset>` (the body names the topic). */
 export const SOURCE_HEADER = 'imeiflow-source';
@@ -31,6 +33,8 @@ export interface RecordValidatorDeps {
   readonly producer: OutputSink;
   readonly reader: PartitionLog;
   readonly log: Logger;
+  /** The tables' decoders (the signed topics' verifying with the cluster key): what they refuse goes to the DLQ. */
+  readonly decoders: TableDecoders;
   /** Partitions of the device topics (the DLQ partition of source partition p is p mod this). */
   readonly partitions: number;
   /** DLQ entries written for records of `topic`. */
@@ -143,7 +147,7 @@ export class RecordValidator {
     const byTopic = new Map<string, number>();
     for (const m of messages) {
       const role = this.#roleOf.get(m.topic);
-      const error = role === undefined ? undefined : recordProblem(role, m);
+      const error = role === undefined ? undefined : this.#deps.decoders.problem(role, m);
       if (error === undefined) continue;
       if (m.offset <= (await this.#alreadyWritten(m.topic, m.partition))) continue;
       const key = keyOf(m);

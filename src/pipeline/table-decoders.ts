@@ -6,12 +6,19 @@
  * read is passed, never retried (issue 20).
  *
  * Tombstones (a null value) are records too where the topic is compacted by key: they remove.
+ *
+ * The tokens and audit topics grant access and order purges: their decoders also verify each
+ * event's signature with the cluster key (src/security/signed-events.ts), so they are built with
+ * a verifier (`tableDecoders`) where the tables and the validator are. A well-formed event that
+ * is unsigned or wrongly signed is refused (`refused` says why): passed and sent to the DLQ like an
+ * unreadable record, but counted and alerted on apart, as a forgery.
  */
 import { z } from 'zod';
 import { type ParsedDecision, parseReleaseDecision } from '../domain/release-decision.js';
 import type { BlockEntry, LocalProductionRecord, TacRecord } from '../domain/types.js';
 import type { TopicRoleName } from '../kafka/topic-roles.js';
 import { bodyOfPendingKey } from '../pool/batch-writer.js';
+import type { RecordVerifier, SignatureProblem, SignedRole } from '../security/signed-events.js';
 import { type TokenEvent, tokenEventSchema } from '../security/tokens.js';
 import { kgdExportKey, kgdExportRecordSchema } from '../store/kgd-exports.js';
 import type { AuditEntry, KgdExportRecord, PendingEntry } from '../store/records.js';
@@ -20,7 +27,12 @@ import { keyOf, type LogMessage } from './kafka-port.js';
 
 export type Decoded<V> =
   | { readonly ok: true; readonly value: V }
-  | { readonly ok: false; readonly error: string };
+  | {
+      readonly ok: false;
+      readonly error: string;
+      /** Set when the record reads but is not signed with the cluster key: refused as forged. */
+      readonly refused?: SignatureProblem;
+    };
 
 /** A keyed record of a compacted table; `value` null is a tombstone. */
 export interface Keyed<V> {
@@ -120,9 +132,6 @@ export function decodePendingChangelog(m: LogMessage): Decoded<Keyed<PendingEntr
   }
 }
 
-export const decodeTokenEvent = (m: LogMessage): Decoded<TokenEvent> => jsonRecord(m.value, tokenEventSchema);
-export const decodeAuditEntry = (m: LogMessage): Decoded<AuditEntry> => jsonRecord(m.value, auditEntrySchema);
-
 export function decodeKgdExport(m: LogMessage): Decoded<Keyed<KgdExportRecord>> {
   const key = keyOf(m);
   if (key === null) return fail('no key');
@@ -134,37 +143,79 @@ export function decodeKgdExport(m: LogMessage): Decoded<Keyed<KgdExportRecord>> 
   return { ok: true, value: { key, value: record.value } };
 }
 
+/** What a record of a signed topic says, before its signature is checked. */
+const readTokenEvent = (m: LogMessage): Decoded<TokenEvent> => jsonRecord(m.value, tokenEventSchema);
+const readAuditEntry = (m: LogMessage): Decoded<AuditEntry> => jsonRecord(m.value, auditEntrySchema);
+
 /**
- * Why a message of a global-table topic is unusable, or undefined when a table can apply it:
- * what the record validator sends to the DLQ. A release decision that lists some invalid IMEIs is
- * applied for the others, and still reported.
+ * A signed topic's decoder: the record must read, then carry the cluster key's signature. What it
+ * says is read first, so a record that is not an event at all stays `unreadable`, and `refused`
+ * is kept for events that would have been applied.
  */
-export function recordProblem(role: TopicRoleName, m: LogMessage): string | undefined {
-  if (role === 'decisions') {
-    const decision = decodeDecision(m);
-    if (!decision.ok) return decision.error;
-    const { badImeis } = decision.value;
-    return badImeis.length > 0 ? `release decision lists invalid IMEIs: ${badImeis.join('; ')}` : undefined;
-  }
-  const decoder = TABLE_DECODERS[role];
-  if (decoder === undefined) return undefined;
-  const decoded = decoder(m);
-  return decoded.ok ? undefined : decoded.error;
+function verified<V>(
+  role: SignedRole,
+  read: (m: LogMessage) => Decoded<V>,
+  verifier: RecordVerifier,
+): (m: LogMessage) => Decoded<V> {
+  return (m) => {
+    const decoded = read(m);
+    if (!decoded.ok) return decoded;
+    const verdict = verifier.verify(role, m);
+    return verdict.ok ? decoded : { ok: false, error: verdict.error, refused: verdict.problem };
+  };
 }
 
-/** The decoder of every global-table topic but the decisions (which `recordProblem` reads itself). */
-export const TABLE_DECODERS: Partial<Record<TopicRoleName, (m: LogMessage) => Decoded<unknown>>> = {
+/** The decoders of the global-table topics that are not signed (the decisions' is `decodeDecision`). */
+const PLAIN_DECODERS = {
   tac: decodeTac,
   blocklist: decodeBlockEntry,
   localProduction: decodeLocalProduction,
   pendingChangelog: decodePendingChangelog,
-  tokens: decodeTokenEvent,
-  audit: decodeAuditEntry,
   exports: decodeKgdExport,
-};
+} as const satisfies Partial<Record<TopicRoleName, (m: LogMessage) => Decoded<unknown>>>;
+
+/** Every global-table topic's decoder, the signed topics' verifying with one verifier. */
+export interface TableDecoders {
+  readonly tokens: (m: LogMessage) => Decoded<TokenEvent>;
+  readonly audit: (m: LogMessage) => Decoded<AuditEntry>;
+  /**
+   * Why a message of a global-table topic is unusable, or undefined when a table can apply it:
+   * what the record validator sends to the DLQ. A release decision that lists some invalid IMEIs
+   * is applied for the others, and still reported.
+   */
+  problem(role: TopicRoleName, m: LogMessage): string | undefined;
+}
+
+export function tableDecoders(verifier: RecordVerifier): TableDecoders {
+  const tokens = verified('tokens', readTokenEvent, verifier);
+  const audit = verified('audit', readAuditEntry, verifier);
+  const byRole: Partial<Record<TopicRoleName, (m: LogMessage) => Decoded<unknown>>> = {
+    ...PLAIN_DECODERS,
+    tokens,
+    audit,
+  };
+  return {
+    tokens,
+    audit,
+    problem(role, m) {
+      if (role === 'decisions') {
+        const decision = decodeDecision(m);
+        if (!decision.ok) return decision.error;
+        const { badImeis } = decision.value;
+        return badImeis.length > 0
+          ? `release decision lists invalid IMEIs: ${badImeis.join('; ')}`
+          : undefined;
+      }
+      const decoded = byRole[role]?.(m);
+      return decoded === undefined || decoded.ok ? undefined : decoded.error;
+    },
+  };
+}
 
 /** Every global-table topic the validator watches. */
 export const VALIDATED_ROLES: readonly TopicRoleName[] = [
   'decisions',
-  ...(Object.keys(TABLE_DECODERS) as TopicRoleName[]),
+  ...(Object.keys(PLAIN_DECODERS) as TopicRoleName[]),
+  'tokens',
+  'audit',
 ];

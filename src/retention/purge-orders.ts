@@ -26,7 +26,8 @@ import {
 import type { Logger } from '../log.js';
 import type { CommandSender } from '../pipeline/command-sender.js';
 import { type AuditFollower, positionKey } from '../pipeline/global-tables.js';
-import type { PartitionLog } from '../pipeline/kafka-port.js';
+import type { LogMessage, PartitionLog } from '../pipeline/kafka-port.js';
+import type { Decoded } from '../pipeline/table-decoders.js';
 import type { AuditEvent } from '../security/audit-log.js';
 import { removeApplicationStep, removeDeviceDeclarations } from '../store/declarations.js';
 import { type PurgeMarkIndex, putPurgeMark } from '../store/purge-marks.js';
@@ -173,6 +174,11 @@ export interface PrimeDeps {
   readonly reader: Pick<PartitionLog, 'readToEnd'>;
   /** The audit topic (one partition). */
   readonly topic: string;
+  /**
+   * The audit table's decoder (table-decoders.ts `tableDecoders`): only an entry signed with the
+   * cluster key is an order; a forged one is refused here as the table refuses it.
+   */
+  readonly decode: (m: LogMessage) => Decoded<AuditEntry>;
   readonly retention: RetentionConfig;
   readonly marks: PurgeMarkIndex;
   readonly destroyed: (kind: DestroyedKind, count: number) => void;
@@ -192,11 +198,9 @@ export async function primePurges(deps: PrimeDeps): Promise<number> {
   const now = Date.now();
   await deps.reader.readToEnd(deps.topic, 0, from, async (batch) => {
     const orders = batch.flatMap((m) => {
-      const entry = m.value === null ? null : (JSON.parse(m.value.toString('utf8')) as AuditEntry | null);
-      const order =
-        entry !== null && typeof entry.action === 'string' && typeof entry.at === 'string'
-          ? purgeOrderOf(entry, deps.retention, now)
-          : undefined;
+      // What the table will not apply is no order (unreadable, or not signed: it counts those).
+      const entry = deps.decode(m);
+      const order = entry.ok ? purgeOrderOf(entry.value, deps.retention, now) : undefined;
       return order === undefined ? [] : [order];
     });
     if (orders.length === 0) return;

@@ -16,6 +16,7 @@ import { toLocalIso } from '../domain/working-day.js';
 import type { OutputSink } from '../pipeline/kafka-port.js';
 import type { AuditEntry } from '../store/records.js';
 import type { Store } from '../store/store.js';
+import type { EventSigner } from './signed-events.js';
 
 export interface AuditEvent {
   readonly actor: string;
@@ -38,10 +39,21 @@ const ASTANA_OFFSET_MINUTES = 300;
 /** Sends an entry to the cluster's audit trail; resolves once Kafka has it. */
 export type AuditPublisher = (entry: AuditEntry) => Promise<void>;
 
-/** An audit publisher over imeiflow's producer: one partition, so the trail has one order. */
-export function kafkaAuditPublisher(sink: OutputSink, topic: string): AuditPublisher {
+/**
+ * An audit publisher over imeiflow's producer: one partition, so the trail has one order. Every
+ * entry is signed with the cluster key: a purge's entry is an order every instance carries out,
+ * and they refuse one that is not signed (src/security/signed-events.ts).
+ */
+export function kafkaAuditPublisher(sink: OutputSink, topic: string, signer: EventSigner): AuditPublisher {
   return async (entry) => {
-    await sink.send([{ topic, partition: 0, key: entry.actor, value: Buffer.from(JSON.stringify(entry)) }]);
+    await sink.send([
+      signer.sign('audit', {
+        topic,
+        partition: 0,
+        key: entry.actor,
+        value: Buffer.from(JSON.stringify(entry)),
+      }),
+    ]);
   };
 }
 

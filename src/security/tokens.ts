@@ -17,6 +17,7 @@ import type { OutputSink } from '../pipeline/kafka-port.js';
 import type { CertificateRecord, TokenRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { ROLES, type Role } from './roles.js';
+import type { EventSigner } from './signed-events.js';
 import { isOperatorCode, OPERATOR_CODE } from './tenancy.js';
 
 const TOKEN_PREFIX = 'ifl_';
@@ -244,10 +245,19 @@ export function blockReasonOf(record: TokenRecord): BlockReason | null {
 /** Sends a token event to the cluster; resolves once Kafka has it. */
 export type TokenPublisher = (event: TokenEvent) => Promise<void>;
 
-export function kafkaTokenPublisher(sink: OutputSink, topic: string): TokenPublisher {
+/**
+ * A token publisher over imeiflow's producer: every event signed with the cluster key, since
+ * every instance refuses one that is not (src/security/signed-events.ts).
+ */
+export function kafkaTokenPublisher(sink: OutputSink, topic: string, signer: EventSigner): TokenPublisher {
   return async (event) => {
     await sink.send([
-      { topic, partition: 0, key: tokenEventKey(event), value: Buffer.from(JSON.stringify(event)) },
+      signer.sign('tokens', {
+        topic,
+        partition: 0,
+        key: tokenEventKey(event),
+        value: Buffer.from(JSON.stringify(event)),
+      }),
     ]);
   };
 }

@@ -22,6 +22,7 @@ import { declarationsTable, GlobalTables, type IndexChanges } from '../../src/pi
 import type { OutputSink } from '../../src/pipeline/kafka-port.js';
 import { RecordValidator, SOURCE_HEADER } from '../../src/pipeline/record-validator.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { testDecoders } from '../support/cluster-key.js';
 import { APPLE, imei } from '../support/fixtures.js';
 import { useRig } from '../support/rig.js';
 
@@ -317,6 +318,7 @@ describe('the decision validator', () => {
         producer: sink,
         reader,
         log,
+        decoders: testDecoders(),
         partitions,
         onFatal: (error) => {
           throw error;

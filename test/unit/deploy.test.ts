@@ -215,6 +215,7 @@ describe('deploy/k8s and deploy/compose', () => {
         'IMEIFLOW_KAFKA_SSL_CA_LOCATION',
         'IMEIFLOW_KAFKA_SASL_PASSWORD_FILE',
         'IMEIFLOW_STORE_ENCRYPTION_KEY_FILE',
+        'IMEIFLOW_CLUSTER_KEY_FILE',
       ].sort(),
     );
     for (const [name, path] of files) {
@@ -235,6 +236,8 @@ describe('deploy/k8s and deploy/compose', () => {
     expect(config.kafka.security.protocol).toBe('sasl_ssl');
     expect(config.http.tls.clientCertificates.length).toBeGreaterThan(0);
     expect(config.store.encryptionKeyFile).toBe(env['IMEIFLOW_STORE_ENCRYPTION_KEY_FILE']);
+    // On a real cluster the cluster key is required (src/security/cluster-key.ts).
+    expect(config.security.clusterKeyFile).toBe(env['IMEIFLOW_CLUSTER_KEY_FILE']);
     // Retention stated in full, as the topics are created (create-topics.sh, tested above).
     const stated = (JSON.parse(configMap) as { retention: Record<string, number> }).retention;
     expect(Object.keys(stated).sort()).toEqual(Object.keys(config.retention).sort());
@@ -271,6 +274,7 @@ describe('deploy/k8s and deploy/compose', () => {
       const config = configFrom(env);
       expect(config.http.tls.certFile).not.toBeNull();
       expect(config.store.encryptionKeyFile).not.toBeNull();
+      expect(config.security.clusterKeyFile).not.toBeNull();
       expect(config.kafka.security.protocol).toBe('sasl_plaintext');
       // imeiflow's brokers are the brokers' SASL listeners.
       for (const broker of env['KAFKA_BROKERS']!.split(',')) {

@@ -21,6 +21,7 @@ import { auditEntryOf } from '../../src/security/audit-log.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
 import { PurgeMarkIndex, putPurgeMark, readPurgeMarks } from '../../src/store/purge-marks.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { signedHeaders, testDecoders } from '../support/cluster-key.js';
 import { registryEntry } from '../support/fixtures.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -381,7 +382,15 @@ describe('a purge’s audit entry, as every instance stores it', () => {
         expect(from).toBe(0);
         const value = Buffer.from(JSON.stringify(order));
         await onBatch([
-          { topic: 'audit', partition: 0, offset: 0, key: null, value, headers: [], timestamp: 0 },
+          {
+            topic: 'audit',
+            partition: 0,
+            offset: 0,
+            key: null,
+            value,
+            headers: signedHeaders('audit', null, value),
+            timestamp: 0,
+          },
         ]);
         return 1;
       },
@@ -390,6 +399,7 @@ describe('a purge’s audit entry, as every instance stores it', () => {
       store,
       reader,
       topic: 'audit',
+      decode: testDecoders().audit,
       retention,
       marks,
       destroyed: () => undefined,

@@ -1,0 +1,33 @@
+/**
+ * A cluster key for tests that drive the signed topics' decoders, publishers or validator without
+ * a service (src/security/signed-events.ts): fixed, so a failure replays byte for byte. Services
+ * and the CLI in the integration tests use the harness's key file (bench/lib/harness.ts).
+ */
+import type { LogMessage } from '../../src/pipeline/kafka-port.js';
+import { type TableDecoders, tableDecoders } from '../../src/pipeline/table-decoders.js';
+import { type ClusterKeys, parseClusterKeys } from '../../src/security/cluster-key.js';
+import {
+  clusterVerifier,
+  EventSigner,
+  SIGNATURE_HEADER,
+  type SignedRole,
+  type UnsignedCutOver,
+} from '../../src/security/signed-events.js';
+
+export const TEST_KEY = 'test-cluster-key-0123456789abcdefghijklmnop';
+export const TEST_KEYS: ClusterKeys = parseClusterKeys(`${TEST_KEY}\n`, 'test.key');
+export const testSigner = new EventSigner(TEST_KEYS);
+
+/** The tables' decoders verifying with the test key. */
+export function testDecoders(unsignedBefore: UnsignedCutOver = { tokens: 0, audit: 0 }): TableDecoders {
+  return tableDecoders(clusterVerifier(TEST_KEYS, unsignedBefore));
+}
+
+/** The headers of a message signed with the test key. */
+export function signedHeaders(
+  role: SignedRole,
+  key: string | null,
+  value: Buffer | null,
+): NonNullable<LogMessage['headers']> {
+  return [{ [SIGNATURE_HEADER]: testSigner.signatureOf(role, key, value) }];
+}

@@ -18,6 +18,11 @@ export interface CliRun {
 
 /** The CLI acting on the rig's cluster (KAFKA_BROKERS set), from a data directory of its own. */
 export function clusterCli(rig: Rig, ...args: string[]): CliRun {
+  return clusterCliWith(rig, {}, ...args);
+}
+
+/** The same with environment variables of its own on top (another cluster key file, say). */
+export function clusterCliWith(rig: Rig, env: Readonly<Record<string, string>>, ...args: string[]): CliRun {
   const result = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
     env: {
@@ -26,6 +31,7 @@ export function clusterCli(rig: Rig, ...args: string[]): CliRun {
       KAFKA_BROKERS: rig.broker.bootstrap,
       IMEIFLOW_DATA_DIR: mkdtempSync(join(rig.root, 'cli-')),
       IMEIFLOW_LOG_LEVEL: 'warn',
+      ...env,
     },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };

@@ -1,5 +1,6 @@
 /**
- * The Debian tools some tests drive (promtool and Prometheus, headless Chromium, openssl, prlimit).
+ * The Debian tools some tests drive (promtool and Prometheus, headless Chromium, openssl, prlimit,
+ * kcat).
  * Only the tests that use one ask for it, so a unit test file runs with nothing but `npm ci`; a test
  * that needs a missing tool fails with what to install instead of a bare ENOENT deep inside.
  */
@@ -11,6 +12,8 @@ const PACKAGE_OF = {
   prometheus: 'prometheus',
   chromium: 'chromium',
   openssl: 'openssl',
+  // Writes to a topic as anyone with access would (a forged internal event).
+  kcat: 'kcat',
   // RLIMIT_FSIZE for a process: a store that cannot grow, as on a full disk.
   prlimit: 'util-linux',
 } as const;

@@ -381,9 +381,11 @@ export const TOPIC_ROLES = {
     env: 'IMEIFLOW_TOPIC_TOKENS',
     title: 'Bearer tokens (internal)',
     about: 'bearer token accounts (SHA-256 only), revocations, blocks and last use',
-    description: 'Token accounts (SHA-256 only), revocations, blocks and last use, read by every instance.',
+    description:
+      'Token accounts (SHA-256 only), revocations, blocks and last use, read by every instance; ' +
+      'each event signed with the cluster key (header imeiflow-signature, docs/control-plane.md).',
     ...globalTable(1),
-    key: 'token/<name> or use/<name>',
+    key: '<event type>/<account name or IIN> (src/security/tokens.ts tokenEventKey)',
     value: { contract: false, encoding: json },
     writtenBy: ['imeiflow (token commands, token use)'],
     readBy: ['imeiflow (every instance)'],
@@ -397,7 +399,8 @@ export const TOPIC_ROLES = {
     title: 'Audit trail (internal)',
     about: "the cluster's one ordered audit trail",
     description:
-      'One ordered audit trail for the cluster, read by every instance (GET /v1/audit, audit.jsonl).',
+      'One ordered audit trail for the cluster, read by every instance (GET /v1/audit, audit.jsonl); ' +
+      'each entry signed with the cluster key (header imeiflow-signature, docs/control-plane.md).',
     ...globalTable(1),
     key: 'the actor',
     value: { contract: false, encoding: json },

@@ -39,6 +39,16 @@ describe('deploy/prometheus', () => {
       for (const name of metricsIn(rule.expr)) expect(known.has(name), `${rule.alert}: ${name}`).toBe(true);
     }
   });
+
+  it("every alert has its row in docs/operations.md's table (what it means, what to do), and no other", () => {
+    const rules = parse(readFileSync(deploy('prometheus/alerts.yml'), 'utf8')) as {
+      groups: { rules: { alert: string }[] }[];
+    };
+    const alerts = rules.groups.flatMap((g) => g.rules.map((r) => r.alert)).sort();
+    const operations = readFileSync(join(PACKAGE_ROOT, 'docs/operations.md'), 'utf8');
+    const rows = [...operations.matchAll(/^\| `(Imeiflow[A-Za-z]+)` +\|/gm)].map((m) => m[1]!).sort();
+    expect(rows).toEqual(alerts);
+  });
 });
 
 describe('deploy/grafana', () => {

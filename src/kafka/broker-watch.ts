@@ -7,6 +7,11 @@
  * next answer reachable again.
  */
 import type Kafka from 'node-rdkafka';
+import type { Logger } from '../log.js';
+import { type Component, type GaugeTable, gaugesOf } from '../runtime/component.js';
+
+/** How often the service asks the brokers for metadata, and how long an answer may take. */
+export const BROKER_CHECK = { intervalMs: 2_000, timeoutMs: 5_000 } as const;
 
 export interface BrokerWatchOptions {
   readonly intervalMs: number;
@@ -29,7 +34,34 @@ export interface WatchedPartitions {
 /** The one call the watch makes (node-rdkafka's Producer and KafkaConsumer have it). */
 export type MetadataClient = Pick<Kafka.Producer, 'getMetadata'>;
 
-export class BrokerWatch {
+/** Logs each change of reachability: a warning when the brokers stop answering, then when they answer again. */
+export function logReachability(
+  log: Logger,
+  brokers: string,
+  timeoutMs: number,
+): (reachable: boolean, since: number) => void {
+  return (reachable, since) => {
+    const seconds = Math.round((Date.now() - since) / 1000);
+    if (reachable) log.info({ unreachableSeconds: seconds }, 'the Kafka brokers answer again');
+    else
+      log.warn(
+        { brokers, timeoutMs },
+        'the Kafka brokers do not answer: not ready until they do (nothing is lost meanwhile)',
+      );
+  };
+}
+
+export const BROKER_WATCH_GAUGES: GaugeTable<BrokerWatch> = [
+  {
+    name: 'kafka_connected',
+    help: 'Whether the Kafka brokers answer: 1 when the last metadata request was answered in time, 0 when not',
+    read: (watch) => (watch.reachable ? 1 : 0),
+  },
+];
+
+export class BrokerWatch implements Component {
+  readonly name = 'broker watch';
+  readonly gauges = gaugesOf(BROKER_WATCH_GAUGES, this);
   readonly #client: MetadataClient;
   readonly #options: BrokerWatchOptions;
   #reachable = true;
@@ -56,6 +88,12 @@ export class BrokerWatch {
 
   start(): void {
     this.#schedule(0);
+  }
+
+  notReadyReason(): string | null {
+    return this.#reachable
+      ? null
+      : `the Kafka brokers did not answer within ${this.#options.timeoutMs / 1000} s`;
   }
 
   /** From now on, each probe also checks the device topics' partition count. */

@@ -6,7 +6,15 @@
  */
 
 import type { Command } from '../domain/commands.js';
+import type { DeadlinePolicy } from '../domain/deadline.js';
 import type { Logger } from '../log.js';
+import { type Component, type GaugeTable, gaugesOf } from '../runtime/component.js';
+import {
+  type PendingFigures,
+  PendingFiguresReader,
+  type StageFigures,
+  WAITING_STAGES,
+} from '../store/pending-figures.js';
 import { scanPending } from '../store/pending-scan.js';
 import type { PendingEntry } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -21,19 +29,75 @@ export interface DeadlineTimerDeps {
   readonly ownedPartitions: () => readonly number[];
   /** Devices read per step of a sweep (scanPending); the pipeline runs between steps. */
   readonly chunk?: number;
+  /** For the gauges: the deadlines of earlier builds' entries, stored without one. */
+  readonly deadlines?: DeadlinePolicy;
 }
+
+/** One value per waiting stage, from the figures of a scan. */
+async function perStage(
+  timer: DeadlineTimer,
+  pick: (figures: StageFigures, now: number) => number,
+): Promise<Record<string, number>> {
+  const { stages } = await timer.waiting();
+  const now = Date.now();
+  return Object.fromEntries(WAITING_STAGES.map((stage) => [stage, pick(stages[stage], now)]));
+}
+
+/** What the requests waiting in this instance's partitions look like (one scan serves all five). */
+export const DEADLINE_TIMER_GAUGES: GaugeTable<DeadlineTimer> = [
+  {
+    name: 'pending_requests',
+    help: 'Requests waiting for a KGD decision',
+    read: async (timer) => (await timer.waiting()).awaiting,
+  },
+  {
+    name: 'review_requests',
+    help: 'Requests waiting for a reviewer',
+    read: async (timer) => (await timer.waiting()).review,
+  },
+  {
+    name: 'waiting_oldest_age_seconds',
+    help: 'Age of the oldest waiting request of each stage, since it started waiting (0: none waits)',
+    label: 'stage',
+    read: (timer) =>
+      perStage(timer, (f, now) =>
+        f.oldestSinceMs === null ? 0 : Math.max(0, (now - f.oldestSinceMs) / 1000),
+      ),
+  },
+  {
+    name: 'waiting_past_deadline',
+    help: "Waiting requests past their stage's deadline (one working day each: KGD's, then the reviewer's)",
+    label: 'stage',
+    read: (timer) => perStage(timer, (f) => f.pastDeadline),
+  },
+  {
+    name: 'waiting_most_overdue_seconds',
+    help: 'How far past its deadline the most overdue waiting request of each stage is (0: none)',
+    label: 'stage',
+    read: (timer) => perStage(timer, (f) => f.mostOverdueSeconds),
+  },
+];
 
 /** How long a sent deadline command is not sent again for the same request. */
 const RESEND_AFTER_MS = 60_000;
 
-export class DeadlineTimer {
+export class DeadlineTimer implements Component {
+  readonly name = 'deadline timer';
+  readonly gauges = gaugesOf(DEADLINE_TIMER_GAUGES, this);
   readonly #deps: DeadlineTimerDeps;
   readonly #sent = new Map<string, number>();
+  readonly #figures: PendingFiguresReader;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
 
   constructor(deps: DeadlineTimerDeps) {
     this.#deps = deps;
+    this.#figures = new PendingFiguresReader(deps);
+  }
+
+  /** The waiting requests of the owned partitions, as of a recent scan (for the gauges). */
+  waiting(): Promise<PendingFigures> {
+    return this.#figures.now();
   }
 
   start(): void {

@@ -27,6 +27,7 @@ import {
 import { RetryBudget } from '../kafka/retry-budget.js';
 import type { TopicRoleName } from '../kafka/topic-roles.js';
 import type { Logger } from '../log.js';
+import type { Component } from '../runtime/component.js';
 import type { AuditLog } from '../security/audit-log.js';
 import type { SignatureProblem } from '../security/signed-events.js';
 import { applyTokenEvent, lmdbTokenTable, type TokenEvent } from '../security/tokens.js';
@@ -103,7 +104,8 @@ export function positionKey(topic: string, partition: number): string {
   return `global/${topic}/${partition}`;
 }
 
-export class GlobalTables {
+export class GlobalTables implements Component {
+  readonly name = 'global tables';
   readonly #deps: GlobalTablesDeps;
   readonly #byTopic = new Map<string, AnyTable>();
   #consumer: Kafka.KafkaConsumer | undefined;
@@ -134,6 +136,10 @@ export class GlobalTables {
 
   get connected(): boolean {
     return this.#consumer?.isConnected() === true;
+  }
+
+  notReadyReason(): string | null {
+    return this.connected ? null : 'the global table reader is not connected';
   }
 
   /**

@@ -15,6 +15,7 @@ import type { RegistryEntry } from '../domain/types.js';
 import { connect, consume, disconnect, type KafkaSettings, securityConfig } from '../kafka/client.js';
 import { RetryBudget } from '../kafka/retry-budget.js';
 import type { Logger } from '../log.js';
+import type { Component } from '../runtime/component.js';
 import type { Store } from '../store/store.js';
 import { POSITION_HEADER, parsePosition } from './journal.js';
 import { headerOf, keyOf } from './kafka-port.js';
@@ -46,7 +47,8 @@ export interface RegistryViewDeps {
   readonly onFatal: (error: Error) => void;
 }
 
-export class RegistryView {
+export class RegistryView implements Component {
+  readonly name = 'registry view';
   readonly #deps: RegistryViewDeps;
   readonly #retries: RetryBudget;
   #consumer: Kafka.KafkaConsumer | undefined;

@@ -28,6 +28,7 @@ import {
 import type { OutcomeRecord, PendingEntry } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { CommandSender } from '../pipeline/command-sender.js';
+import type { Component } from '../runtime/component.js';
 import { removeApplicationStep } from '../store/declarations.js';
 import { putPending } from '../store/pending-index.js';
 import { type PurgeMarkIndex, purgeMarksOf, readPurgeMarks, type StoredMark } from '../store/purge-marks.js';
@@ -76,7 +77,8 @@ function purgeCommand(body: string, ownerId: string | undefined, orderedAt: numb
   };
 }
 
-export class RetentionSweep {
+export class RetentionSweep implements Component {
+  readonly name = 'retention sweep';
   readonly #deps: RetentionSweepDeps;
   readonly #chunk: number;
   readonly #sent = new Map<string, number>();

@@ -48,7 +48,7 @@ describe('broker watch', () => {
       onChange: (reachable) => changes.push(reachable),
     });
     const metrics = new Metrics({ defaultMetrics: false });
-    metrics.sources.kafkaReachable = () => watch.reachable;
+    metrics.register(watch.gauges);
     const gauge = async () =>
       (await metrics.registry.getSingleMetricAsString('imeiflow_kafka_connected')).split('\n').at(-1);
     watch.start();

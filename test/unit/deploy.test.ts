@@ -4,7 +4,7 @@
  * test/integration/promtool.test.ts: they need Debian's prometheus package).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
@@ -13,6 +13,7 @@ import { TOPIC_ROLE_NAMES, TOPIC_ROLES } from '../../src/kafka/topic-roles.js';
 import { topicSettings } from '../../src/kafka/topic-settings.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
+import type { GaugeTable } from '../../src/runtime/component.js';
 import { tempDir } from '../support/tmp.js';
 
 const deploy = (file: string) => join(PACKAGE_ROOT, 'deploy', file);
@@ -23,9 +24,31 @@ function metricsIn(expr: string): string[] {
   return [...expr.matchAll(/\b(imeiflow_[a-z_]+)\b/g)].map((m) => m[1]!.replace(/_(bucket|count|sum)$/, ''));
 }
 
+/**
+ * The gauges the components declare beside themselves (src/runtime/component.ts): every
+ * `export const …_GAUGES` of src/, found in the sources so that a new one needs no list here.
+ */
+async function componentGauges(): Promise<string[]> {
+  const src = join(PACKAGE_ROOT, 'src');
+  const declaring = (readdirSync(src, { recursive: true }) as string[]).filter(
+    (file) =>
+      file.endsWith('.ts') && /^export const \w+_GAUGES\b/m.test(readFileSync(join(src, file), 'utf8')),
+  );
+  expect(declaring.length).toBeGreaterThan(3);
+  const names: string[] = [];
+  for (const file of declaring) {
+    const module = (await import(join(src, file))) as Record<string, unknown>;
+    for (const [name, table] of Object.entries(module))
+      if (name.endsWith('_GAUGES'))
+        names.push(...(table as GaugeTable<unknown>).map((g) => `imeiflow_${g.name}`));
+  }
+  return names;
+}
+
 async function knownMetrics(): Promise<Set<string>> {
   const metrics = new Metrics();
   const names = new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
+  for (const name of await componentGauges()) names.add(name);
   return names;
 }
 

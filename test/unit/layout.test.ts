@@ -82,9 +82,23 @@ describe('the import direction', () => {
     const upward = imports.filter(
       (i) =>
         (folderOf(i.to) === 'cli' && folderOf(i.from) !== 'cli') ||
-        (folderOf(i.to) === 'http' && !['http', 'cli', 'service.ts'].includes(folderOf(i.from))),
+        (folderOf(i.to) === 'http' &&
+          !['http', 'cli', 'components', 'service.ts'].includes(folderOf(i.from))),
     );
     expect(upward.map((i) => `${i.from} → ${i.to}`)).toEqual([]);
+  });
+
+  it('the runtime imports only itself, the shared root modules and the full-store check', () => {
+    const allowed = (to: string) =>
+      folderOf(to) === 'runtime' || SHARED_ROOT.has(to) || to === 'store/store-full.ts';
+    expect(violations(imports, 'runtime', allowed)).toEqual([]);
+  });
+
+  it("only the composition root imports the service's components", () => {
+    const inward = imports.filter(
+      (i) => folderOf(i.to) === 'components' && !['components', 'service.ts'].includes(folderOf(i.from)),
+    );
+    expect(inward.map((i) => `${i.from} → ${i.to}`)).toEqual([]);
   });
 
   it("docs/layout.md (the README's former Layout) names every folder of src/", () => {

@@ -1,14 +1,35 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CalendarWatch } from '../../src/components/calendar-watch.js';
+import { STORE_GAUGES } from '../../src/components/lmdb-store.js';
+import type { DeadlinePolicy } from '../../src/domain/deadline.js';
 import { addMonths, dueExportMonth, monthTimestamp } from '../../src/domain/kgd-export.js';
+import type { CalendarData } from '../../src/domain/working-day.js';
+import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/metrics.js';
+import { DeadlineTimer } from '../../src/pipeline/deadline-timer.js';
+import { gaugesOf } from '../../src/runtime/component.js';
 import { putKgdExport } from '../../src/store/kgd-exports.js';
+import type { Store } from '../../src/store/store.js';
 import { openStore } from '../../src/store/store.js';
 import { waitingEntry } from '../support/fixtures.js';
 import { tempDir } from '../support/tmp.js';
 
 const store = openStore({ dataDir: join(tempDir(), 'metrics') });
 afterAll(() => store.close());
+
+const log = createLogger('error');
+
+/** The deadline timer's gauges: the waiting requests of the owned partitions. */
+function waitingGauges(of: Store, ownedPartitions: readonly number[], deadlines?: DeadlinePolicy) {
+  const commands = { send: async () => undefined };
+  const owned = () => ownedPartitions;
+  const deps = { store: of, commands, log, intervalMs: 60_000, ownedPartitions: owned };
+  return new DeadlineTimer(deadlines === undefined ? deps : { ...deps, deadlines }).gauges;
+}
+
+const calendarGauges = (calendar: CalendarData, utcOffsetMinutes: number) =>
+  new CalendarWatch({ calendar, utcOffsetMinutes, log }).gauges;
 
 function gauge(text: string, name: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
@@ -26,8 +47,7 @@ describe('metrics', () => {
       }
     });
     const metrics = new Metrics({ defaultMetrics: false });
-    metrics.sources.store = store;
-    metrics.sources.ownedPartitions = () => [0, 1, 2];
+    metrics.register(waitingGauges(store, [0, 1, 2]));
     const text = await metrics.registry.metrics();
     const owned = Array.from({ length: 2_500 }, (_, i) => i).filter((i) => i % 4 !== 3);
     expect(gauge(text, 'imeiflow_review_requests')).toBe(owned.filter((i) => i % 10 === 0).length);
@@ -39,10 +59,12 @@ describe('metrics', () => {
     const name = 'imeiflow_calendar_covered_until_timestamp_seconds';
     const complete = { complete: true, daysOff: {}, workingDays: {} };
     const thisYear = new Date(Date.now() + 5 * 3_600_000).getUTCFullYear();
-    metrics.sources.calendar = {
-      data: { years: { [thisYear]: complete, [thisYear + 1]: { ...complete, complete: false } } },
-      utcOffsetMinutes: 300,
-    };
+    metrics.register(
+      calendarGauges(
+        { years: { [thisYear]: complete, [thisYear + 1]: { ...complete, complete: false } } },
+        300,
+      ),
+    );
     // 1 January of next year, 00:00 in Astana.
     expect(gauge(await metrics.registry.metrics(), name)).toBe(
       Date.UTC(thisYear + 1, 0, 1) / 1000 - 5 * 3600,
@@ -53,8 +75,8 @@ describe('metrics', () => {
     const exportStore = openStore({ dataDir: join(tempDir(), 'metrics-exports') });
     try {
       const metrics = new Metrics({ defaultMetrics: false });
-      metrics.sources.store = exportStore;
-      metrics.sources.kgdExport = { utcOffsetMinutes: 300 };
+      metrics.register(gaugesOf(STORE_GAUGES, exportStore));
+      metrics.register(calendarGauges({ years: {} }, 300));
       const last = 'imeiflow_kgd_export_last_month_timestamp_seconds';
       const expected = 'imeiflow_kgd_export_expected_month_timestamp_seconds';
       // Nothing loaded: 0, below any month, so the alert fires once a month is due.
@@ -114,13 +136,13 @@ describe('metrics', () => {
         ]);
       });
       const metrics = new Metrics({ defaultMetrics: false });
-      metrics.sources.store = stageStore;
-      metrics.sources.ownedPartitions = () => [0];
-      metrics.sources.deadlines = {
-        workingDays: 1,
-        reviewMinimumMinutes: 0,
-        calendar: { utcOffsetMinutes: 300, holidays: new Set() },
-      };
+      metrics.register(
+        waitingGauges(stageStore, [0], {
+          workingDays: 1,
+          reviewMinimumMinutes: 0,
+          calendar: { utcOffsetMinutes: 300, holidays: new Set() },
+        }),
+      );
       const text = await metrics.registry.metrics();
       const of = (name: string, stage: string) => gauge(text, `imeiflow_${name}{stage="${stage}"}`);
       expect(of('waiting_oldest_age_seconds', 'awaiting_kgd')).toBeCloseTo(30 * 3600, -1);

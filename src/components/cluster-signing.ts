@@ -1,0 +1,27 @@
+/**
+ * The cluster key, read (or, on the embedded cluster, made on first start) before anything is
+ * written: the tokens and audit topics' events are signed with it and verified with it on read
+ * (src/security/signed-events.ts), by the global tables, the purges read ahead and the record
+ * validator alike.
+ */
+import type { Config } from '../config/config.js';
+import type { Logger } from '../log.js';
+import { type TableDecoders, tableDecoders } from '../pipeline/table-decoders.js';
+import { clusterKeysOf } from '../security/cluster-key.js';
+import { clusterVerifier, EventSigner } from '../security/signed-events.js';
+
+export interface ClusterSigning {
+  readonly signer: EventSigner;
+  readonly decoders: TableDecoders;
+}
+
+export function clusterSigning(config: Config, log: Logger): ClusterSigning {
+  const keys = clusterKeysOf(config, { create: true });
+  const signer = new EventSigner(keys);
+  const decoders = tableDecoders(clusterVerifier(keys, config.security.unsignedBefore));
+  log.info(
+    { keyFile: keys.file, signingKey: keys.signing.id, verifyingKeys: [...keys.verifying.keys()] },
+    'internal events are signed with the cluster key',
+  );
+  return { signer, decoders };
+}

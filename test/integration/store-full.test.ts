@@ -42,6 +42,8 @@ function ownTopics(suffix: string): Record<string, string> {
   return Object.fromEntries(
     Object.entries(rig.env)
       .filter(([name]) => name !== 'IMEIFLOW_TOPIC_DECISIONS')
+      // Topics and the group only: the cluster key file is the same for every service.
+      .filter(([name]) => name.startsWith('IMEIFLOW_TOPIC_') || name === 'IMEIFLOW_KAFKA_GROUP')
       .map(([name, value]) => [name, `${value}-${suffix}`]),
   );
 }

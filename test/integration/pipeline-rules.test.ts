@@ -252,6 +252,8 @@ describe('late decisions, reviews and revocations', () => {
     await waitForResult('rv-2', 'pending');
     const partitionOf = (id: string) =>
       rig.collector.of(topics.results!).find((m) => m.key === id)!.partition;
+    // Both still wait for KGD: confirming one before KGD answers is an explicit override (seed 000
+    // §10 leaves the reviewer the last word; the control plane asks for `"override": true`).
     const command = (requestId: string, body: string, decision: string) => ({
       type: 'review',
       body,
@@ -259,6 +261,7 @@ describe('late decisions, reviews and revocations', () => {
       decision,
       reason: 'customs paper checked',
       reviewer: 'a.nurlanova',
+      ...(decision === 'confirm' ? { override: true } : {}),
       issuedAt: new Date().toISOString(),
     });
     rig.producer.send(

@@ -223,9 +223,10 @@ class AnswerCounter {
     this.#loop = this.#run();
   }
 
+  /** `topics`: every topic an answer may be on (the shared results topic and each operator's). */
   static async start(
     bootstrap: string,
-    topic: string,
+    topics: readonly string[],
     count: number,
     prefix: string,
   ): Promise<AnswerCounter> {
@@ -241,9 +242,12 @@ class AnswerCounter {
     await new Promise<void>((resolve, reject) =>
       consumer.connect({}, (err) => (err ? reject(err) : resolve())),
     );
-    await new Promise<void>((resolve) => consumer.getMetadata({ topic, timeout: 5000 }, () => resolve()));
+    for (const topic of topics)
+      await new Promise<void>((resolve) => consumer.getMetadata({ topic, timeout: 5000 }, () => resolve()));
     consumer.setDefaultConsumeTimeout(20);
-    consumer.assign([0, 1, 2, 3].map((partition) => ({ topic, partition, offset: 0 })));
+    consumer.assign(
+      topics.flatMap((topic) => [0, 1, 2, 3].map((partition) => ({ topic, partition, offset: 0 }))),
+    );
     return new AnswerCounter(consumer, count, prefix);
   }
 
@@ -437,9 +441,10 @@ async function measure(
   mode: Mode,
   label: string,
 ): Promise<RunFigures> {
-  const { env, topics } = uniqueTopics(`bench-${contender.name}-${label}-${Date.now()}`);
+  const { env, topics, operatorResults } = uniqueTopics(`bench-${contender.name}-${label}-${Date.now()}`);
+  const answers = [topics['results']!, ...operatorResults.map(({ topic }) => topic)];
   const runId = `${contender.name}-${label}`;
-  const counter = await AnswerCounter.start(broker.bootstrap, topics['results']!, count, `${runId}-run-`);
+  const counter = await AnswerCounter.start(broker.bootstrap, answers, count, `${runId}-run-`);
   const keys = contender.keys ?? 'body';
   const producer = await TestProducer.connect(
     broker.bootstrap,
@@ -470,12 +475,7 @@ async function measure(
     // must all come back first.
     const warmCount =
       mode.rate === undefined ? Math.min(2000, count) : Math.max(200, Math.round(mode.rate * warmupSeconds));
-    const warmCounter = await AnswerCounter.start(
-      broker.bootstrap,
-      topics['results']!,
-      warmCount,
-      `${runId}-warm-`,
-    );
+    const warmCounter = await AnswerCounter.start(broker.bootstrap, answers, warmCount, `${runId}-warm-`);
     try {
       await drive(producer, warmCounter, topics['requests']!, warmCount, `${runId}-warm`, mode.rate, keys);
     } finally {

@@ -97,6 +97,43 @@ function contractMessage(message: TopicMessage, keySchema: ZodType): Record<stri
   };
 }
 
+/**
+ * Operators are tenants: each one's results on a topic of its own (`results.topicPattern`), the
+ * same messages as the shared results channel, one address per operator of `results.operators`.
+ */
+function addOperatorResults(
+  config: Config,
+  channels: Record<string, unknown>,
+  operations: Record<string, unknown>,
+): void {
+  const shared = channels['results'] as { bindings: { kafka: Record<string, unknown> } };
+  const { topic: _sharedAddress, ...binding } = shared.bindings.kafka;
+  const { topicPattern, operators } = config.results;
+  channels['operatorResults'] = {
+    address: topicPattern,
+    title: "An operator's outcomes",
+    description:
+      "The outcomes of one operator's requests, as on the results channel, on a topic only that operator " +
+      'reads (Kafka ACLs: deploy/compose/operator-acls.sh). One per operator of results.operators ' +
+      `(IMEIFLOW_RESULTS_OPERATORS, default ${operators.join(', ')}); the pattern is results.topicPattern ` +
+      `(IMEIFLOW_RESULTS_TOPIC_PATTERN, default ${topicPattern}). Results follow results.customsView ` +
+      '(default reduced: no application, procedure or grounds).',
+    parameters: {
+      operator: { enum: [...operators], description: 'The operator, as its requests name it in `operator`.' },
+    },
+    messages: { result: { $ref: '#/components/messages/result' } },
+    bindings: { kafka: binding },
+    'x-written-by': ['imeiflow'],
+    'x-read-by': ['that operator'],
+  };
+  operations['sendOperatorResults'] = {
+    action: 'send',
+    title: "Publish an operator's outcomes",
+    channel: { $ref: '#/channels/operatorResults' },
+    messages: [{ $ref: '#/channels/operatorResults/messages/result' }],
+  };
+}
+
 /** The AsyncAPI 3 document, as a plain object. */
 export function asyncApiDocument(config: Config = loadConfig({ env: {} })): Record<string, unknown> {
   const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -167,6 +204,8 @@ export function asyncApiDocument(config: Config = loadConfig({ env: {} })): Reco
       messages: value.messages.map(({ name }) => ({ $ref: `#/channels/${role}/messages/${name}` })),
     };
   }
+
+  if (config.results.perOperator) addOperatorResults(config, channels, operations);
 
   return {
     asyncapi: '3.1.0',

@@ -2,11 +2,13 @@
  * The invariants every schedule must keep (docs/simulation.md lists them in words). Each returns
  * the violations it finds, as sentences; none found is an empty list.
  */
+
+import { operatorResultTopics } from '../src/kafka/result-topics.js';
 import { POSITION_HEADER, parsePosition } from '../src/pipeline/journal.js';
 import { headerOf, type LogMessage } from '../src/pipeline/kafka-port.js';
 import type { MemoryKafka } from '../test/support/memory-kafka.js';
 import { TOPICS } from '../test/support/pipeline-instance.js';
-import type { RequestEvent, SimInstance } from './world.js';
+import { type RequestEvent, SIM_RESULTS, type SimInstance } from './world.js';
 
 interface Result {
   readonly requestId: string;
@@ -24,10 +26,38 @@ function messagesOf(kafka: MemoryKafka, topic: string, partitions: number): LogM
   return all;
 }
 
+/** Every topic a result can be on: the shared one and each operator's. */
+const RESULT_TOPICS = [SIM_RESULTS.topics.shared, ...SIM_RESULTS.topics.byTenant.values()];
+
 function resultsOf(kafka: MemoryKafka, partitions: number): Result[] {
-  return messagesOf(kafka, TOPICS.results, partitions).map(
-    (m) => JSON.parse(m.value!.toString('utf8')) as Result,
+  return RESULT_TOPICS.flatMap((topic) =>
+    messagesOf(kafka, topic, partitions).map((m) => JSON.parse(m.value!.toString('utf8')) as Result),
   );
+}
+
+/**
+ * I6: each result is on its operator's topic — one of its own when it has one, else the shared
+ * topic — and nowhere else: operators are tenants (Kafka ACLs give each only its own topic).
+ */
+export function resultsOnOwnTopic(
+  kafka: MemoryKafka,
+  partitions: number,
+  requests: readonly RequestEvent[],
+): string[] {
+  const own = new Map(operatorResultTopics(SIM_RESULTS.config).map((o) => [o.operator, o.topic]));
+  const expected = new Map(
+    requests.map((r) => [r.requestId, own.get(r.operator) ?? SIM_RESULTS.topics.shared]),
+  );
+  const problems: string[] = [];
+  for (const topic of RESULT_TOPICS) {
+    for (const m of messagesOf(kafka, topic, partitions)) {
+      const { requestId } = JSON.parse(m.value!.toString('utf8')) as Result;
+      const where = expected.get(requestId);
+      if (where !== undefined && where !== topic)
+        problems.push(`the result of ${requestId} is on ${topic}, not ${where}`);
+    }
+  }
+  return problems;
 }
 
 const isFinal = (r: Result) => r.outcome === 'confirmed' || r.outcome === 'rejected';

@@ -19,11 +19,20 @@ import {
   noWaitingLost,
   oneFinalOutcome,
   registeredDevices,
+  resultsOnOwnTopic,
   sameAsFaultFree,
   tablesEqual,
 } from './invariants.js';
 import { Rng } from './random.js';
-import { type DecisionEvent, type RequestEvent, type SimInstance, simDevices, World } from './world.js';
+import {
+  type DecisionEvent,
+  type RequestEvent,
+  SIM_OPERATORS,
+  SIM_RESULTS,
+  type SimInstance,
+  simDevices,
+  World,
+} from './world.js';
 
 export const FAULT_KINDS = [
   'reorder',
@@ -98,7 +107,9 @@ function workload(rng: Rng, partitionOf: (device: string) => number): Workload {
     const home = partitionOf(device);
     // A third go to another partition: the re-keying hop forwards them to the device's owner.
     const partition = rng.chance(0.33) ? (home + 1 + rng.int(PARTITIONS - 1)) % PARTITIONS : home;
-    requests.push({ requestId: `r-${i}`, device, partition, ownerId: OWNER });
+    // Operators in turn, not drawn: a seed's schedule stays the one it was before operators had topics.
+    const operator = SIM_OPERATORS[i % SIM_OPERATORS.length]!;
+    requests.push({ requestId: `r-${i}`, device, partition, ownerId: OWNER, operator });
   }
   return {
     initial: [
@@ -226,6 +237,7 @@ export async function runSchedule(seed: number, steps = 24): Promise<ScheduleRes
 
     const ownerOf = (partition: number) => world.instances.find((i) => i.owned.includes(partition));
     failures.push(...oneFinalOutcome(world.kafka, PARTITIONS, work.requests));
+    failures.push(...resultsOnOwnTopic(world.kafka, PARTITIONS, work.requests));
     failures.push(...alternatingRecords(world.kafka, PARTITIONS));
     failures.push(...noWaitingLost(world.kafka, PARTITIONS, work.requests, ownerOf, partitionOf));
     failures.push(...tablesEqual(world.instances));
@@ -284,6 +296,7 @@ function dump(world: World): void {
     TOPICS.commands,
     TOPICS.journal,
     TOPICS.results,
+    ...SIM_RESULTS.topics.byTenant.values(),
     TOPICS.confirmations,
     TOPICS.revocations,
     TOPICS.pendingChangelog,

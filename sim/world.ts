@@ -15,9 +15,11 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../src/config/config.js';
 import { devicePartition } from '../src/domain/device-partition.js';
 import { isWithdrawal } from '../src/domain/kgd-order.js';
 import type { DeclarationEntry } from '../src/domain/types.js';
+import { type ResultsConfig, type ResultTopics, resultTopicsOf } from '../src/kafka/result-topics.js';
 import { applyApplicationDecision } from '../src/store/declarations.js';
 import { bumpTacVersion, openStore, type Store } from '../src/store/store.js';
 import { APPLE, imei, tacRecord } from '../test/support/fixtures.js';
@@ -36,7 +38,20 @@ export interface RequestEvent {
   /** The partition it is sent to: its device's, or another (then it is forwarded). */
   readonly partition: number;
   readonly ownerId: string;
+  /** Who sends it: an operator with a results topic of its own, or one without (the shared topic). */
+  readonly operator: string;
 }
+
+/** Operators are tenants, as the service runs by default: results on each operator's own topic. */
+export const SIM_RESULTS: {
+  readonly config: ResultsConfig;
+  readonly topics: ResultTopics;
+} = (() => {
+  const config = { results: loadConfig({ env: {} }).results, topics: TOPICS };
+  return { config, topics: resultTopicsOf(config) };
+})();
+/** Two operators with topics of their own and one without; requests take them in turn. */
+export const SIM_OPERATORS = ['beeline', 'kcell', 'mvno-without-topic'] as const;
 
 /** A place for the stores: memory-backed where the machine has it (fsync costs nothing there). */
 function scratch(): string {
@@ -100,7 +115,10 @@ export class World {
   }
 
   #pipeline(store: Store): PipelineInstance {
-    const pipeline = new PipelineInstance(this.kafka, store, this.partitions, { exitOnFatal: true });
+    const pipeline = new PipelineInstance(this.kafka, store, this.partitions, {
+      exitOnFatal: true,
+      results: SIM_RESULTS.topics,
+    });
     pipeline.producer.holding = this.#holding;
     return pipeline;
   }
@@ -262,7 +280,7 @@ export class World {
         JSON.stringify({
           requestId: request.requestId,
           imei: request.device,
-          operator: 'beeline',
+          operator: request.operator,
           channel: 'import',
           ownerId: request.ownerId,
           msisdn: '+77011234567',

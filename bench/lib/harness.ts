@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Kafka from 'node-rdkafka';
+import { loadConfig } from '../../src/config/config.js';
+import { type OperatorTopic, operatorResultTopics } from '../../src/kafka/result-topics.js';
 import { TOPIC_ROLE_NAMES, TOPIC_ROLES, type TopicRoleName } from '../../src/kafka/topic-roles.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { newClusterKeyFileText } from '../../src/security/cluster-key.js';
@@ -87,10 +89,14 @@ export function harnessClusterKeyFile(): string {
 export function uniqueTopics(prefix: string): {
   env: Record<string, string>;
   topics: Record<TopicRoleName, string>;
+  /** Each operator's results topic (results.operators at its default), after which `topics.results` is shared. */
+  operatorResults: readonly OperatorTopic[];
 } {
+  const topicPattern = `${prefix}.results.{operator}`;
   const env: Record<string, string> = {
     IMEIFLOW_KAFKA_GROUP: `${prefix}.group`,
     IMEIFLOW_CLUSTER_KEY_FILE: harnessClusterKeyFile(),
+    IMEIFLOW_RESULTS_TOPIC_PATTERN: topicPattern,
   };
   const topics = {} as Record<TopicRoleName, string>;
   for (const role of TOPIC_ROLE_NAMES) {
@@ -98,7 +104,8 @@ export function uniqueTopics(prefix: string): {
     env[TOPIC_ROLES[role].env] = name;
     topics[role] = name;
   }
-  return { env, topics };
+  const { results } = loadConfig({ env: {} });
+  return { env, topics, operatorResults: operatorResultTopics({ results: { ...results, topicPattern } }) };
 }
 
 export interface ServiceProcess {
@@ -256,13 +263,31 @@ export class TopicCollector {
   #running = true;
   readonly #loop: Promise<void>;
 
-  private constructor(consumer: Kafka.KafkaConsumer, topics: readonly string[]) {
+  /** Topics whose messages are also collected under another's name (an operator's results under the shared topic's). */
+  readonly #alsoAs: ReadonlyMap<string, string>;
+
+  private constructor(
+    consumer: Kafka.KafkaConsumer,
+    topics: readonly string[],
+    alsoAs: ReadonlyMap<string, string>,
+  ) {
     this.#consumer = consumer;
-    for (const topic of topics) this.messages.set(topic, []);
+    this.#alsoAs = alsoAs;
+    for (const topic of [...topics, ...alsoAs.keys(), ...alsoAs.values()]) this.messages.set(topic, []);
     this.#loop = this.#run();
   }
 
-  static async start(bootstrap: string, topics: readonly string[], partitions = 4): Promise<TopicCollector> {
+  /**
+   * `alsoAs`: topics read besides `topics`, each collected under its own name and also under the
+   * name it maps to, so `of(shared results topic)` is every result whichever operator's topic it
+   * is on, and `of(an operator's topic)` only that operator's.
+   */
+  static async start(
+    bootstrap: string,
+    topics: readonly string[],
+    partitions = 4,
+    alsoAs: ReadonlyMap<string, string> = new Map(),
+  ): Promise<TopicCollector> {
     const consumer = new Kafka.KafkaConsumer(
       {
         'bootstrap.servers': bootstrap,
@@ -276,16 +301,17 @@ export class TopicCollector {
       consumer.connect({}, (err) => (err ? reject(err) : resolve())),
     );
     consumer.setDefaultConsumeTimeout(50);
+    const read = [...topics, ...alsoAs.keys()];
     // The topics may not exist yet: asking for their metadata creates them with 4 partitions.
-    for (const topic of topics) {
+    for (const topic of read) {
       await new Promise<void>((resolve) => consumer.getMetadata({ topic, timeout: 5000 }, () => resolve()));
     }
     consumer.assign(
-      topics.flatMap((topic) =>
+      read.flatMap((topic) =>
         Array.from({ length: partitions }, (_, partition) => ({ topic, partition, offset: 0 })),
       ),
     );
-    return new TopicCollector(consumer, topics);
+    return new TopicCollector(consumer, topics, alsoAs);
   }
 
   async #run(): Promise<void> {
@@ -294,13 +320,16 @@ export class TopicCollector {
         this.#consumer.consume(5000, (err, m) => resolve(err ? [] : m)),
       );
       for (const m of batch) {
-        this.messages.get(m.topic)?.push({
+        const collected: Collected = {
           topic: m.topic,
           partition: m.partition,
           offset: m.offset,
           key: m.key === null || m.key === undefined ? null : m.key.toString(),
           value: m.value === null ? null : m.value.toString('utf8'),
-        });
+        };
+        this.messages.get(m.topic)?.push(collected);
+        const alias = this.#alsoAs.get(m.topic);
+        if (alias !== undefined) this.messages.get(alias)?.push(collected);
       }
     }
   }

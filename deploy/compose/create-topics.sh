@@ -39,4 +39,8 @@ create imeiflow.local-production compact "$PARTITIONS"
 create imeiflow.tokens compact 1
 create imeiflow.audit delete 1 retention.ms=-1
 create imeiflow.exports compact 1
+create imei.verify.results.beeline delete "$PARTITIONS" retention.ms=$((30 * DAY))
+create imei.verify.results.kcell delete "$PARTITIONS" retention.ms=$((30 * DAY))
+create imei.verify.results.tele2 delete "$PARTITIONS" retention.ms=$((30 * DAY))
+create imei.verify.results.altel delete "$PARTITIONS" retention.ms=$((30 * DAY))
 $KT --bootstrap-server "$BOOTSTRAP" --describe | grep -E '^Topic:' || true

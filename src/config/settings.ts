@@ -14,9 +14,12 @@ import {
   calendarDate,
   calendarSchema,
   checkConfig,
+  checkResults,
   checkRetention,
   int,
+  operatorCode,
   optionalFile,
+  resultsTopicPattern,
   topicName,
 } from './validators.js';
 
@@ -340,6 +343,44 @@ const retention = section(
   checkRetention,
 );
 
+/**
+ * Operators are tenants (DESIGN.md §4): each one's results go to a topic of its own, so Kafka ACLs
+ * can give each operator only its own (docs/topics.md, deploy/kafka/acls.sh).
+ */
+const results = section(
+  {
+    perOperator: setting({
+      schema: z.boolean(),
+      default: true,
+      env: 'IMEIFLOW_RESULTS_PER_OPERATOR',
+      doc: 'Each operator of `results.operators` gets its results on a topic of its own (`results.topicPattern`); false: every result on `topics.results`.',
+      readBy: ['workers', 'service', 'topic creation'],
+    }),
+    topicPattern: setting({
+      schema: resultsTopicPattern,
+      default: 'imei.verify.results.{operator}',
+      env: 'IMEIFLOW_RESULTS_TOPIC_PATTERN',
+      doc: 'The results topic of an operator, `{operator}` its name as requests carry it.',
+      readBy: ['service', 'topic creation'],
+    }),
+    operators: setting({
+      schema: z.array(operatorCode).max(64),
+      default: ['beeline', 'kcell', 'tele2', 'altel'],
+      env: 'IMEIFLOW_RESULTS_OPERATORS',
+      doc: 'The operators with a results topic of their own, by the name their requests carry in `operator` (exact match). A request naming another is answered on `topics.results` and counted in imeiflow_results_unrouted_total.',
+      readBy: ['workers', 'service', 'topic creation'],
+    }),
+    customsView: setting({
+      schema: z.enum(['reduced', 'full']),
+      default: 'reduced',
+      env: 'IMEIFLOW_RESULTS_CUSTOMS_VIEW',
+      doc: "How much of KGD's data a result carries: `reduced` says why a device is or is not verified without the application, procedure or KGD's grounds (src/domain/customs-view.ts); `full` carries them.",
+      readBy: ['workers'],
+    }),
+  },
+  checkResults,
+);
+
 /** The whole configuration, in the order of its JSON. */
 export const SETTINGS = section(
   {
@@ -362,6 +403,7 @@ export const SETTINGS = section(
     store,
     kafka,
     topics,
+    results,
     http,
     pool,
     pipeline,

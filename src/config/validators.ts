@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { isValidIinBin } from '../domain/ids.js';
 import { minuteOfDay } from '../domain/working-day.js';
+import { collidingOperators } from '../pool/result-tenants.js';
 import { ROLES } from '../security/roles.js';
 import { OPERATOR_CODE } from '../security/tenancy.js';
 
@@ -178,6 +179,31 @@ export function checkHttpTls(
       ctx.addIssue({ code: 'custom', path: ['clientCertificates', i, 'iin'], message: 'IIN listed twice' });
     seen.add(entry.iin);
   });
+}
+
+/** An operator's name as requests carry it (`operator`), and as it goes into a topic name. */
+export const operatorCode = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1 to 64 letters, digits, ".", "_" or "-" (it names a topic)');
+
+/** Where each operator's results go: `{operator}` stands for its name. */
+export const resultsTopicPattern = z
+  .string()
+  .refine((pattern) => pattern.includes('{operator}'), 'must contain {operator}')
+  .refine(
+    (pattern) => topicName.safeParse(pattern.replace('{operator}', 'x')).success,
+    'must make a Kafka topic name (letters, digits, ".", "_", "-")',
+  );
+
+/** Two operators whose results would share a topic are refused (src/pool/result-tenants.ts). */
+export function checkResults(results: { operators: readonly string[] }, ctx: IssueSink): void {
+  const colliding = collidingOperators(results.operators);
+  if (colliding !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['operators'],
+      message: `${colliding[0]} and ${colliding[1]} have the same tenant code: rename one of them`,
+    });
 }
 
 /** A replayed request needs its outcome for as long as the requests topic keeps the request. */

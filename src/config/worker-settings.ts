@@ -18,5 +18,9 @@ export function workerSettings(config: Config, encryptionKey?: string): WorkerSe
     repartitionTopic: config.topics.repartition,
     commandsTopic: config.topics.commands,
     deadlines: deadlineSettings(config),
+    results: {
+      operators: config.results.perOperator ? config.results.operators : [],
+      customsView: config.results.customsView,
+    },
   };
 }

@@ -3,6 +3,7 @@
  * for the messages they decide, so the main thread only forwards bytes to Kafka; the main thread
  * uses the same builders for outcomes reached by commands.
  */
+import { type CustomsView, decisionInView } from './customs-view.js';
 import type { ConfirmedDecision, Decision } from './types.js';
 
 /** Values above this are not copied whole into a DLQ entry; the source position finds them. */
@@ -19,23 +20,30 @@ function bytes(json: string): Uint8Array {
 }
 
 /** `imei.verify.results`, key requestId: one per outcome (pending and review included). */
-export function resultMessage(decision: Decision, at: string): Uint8Array {
-  return bytes(resultJson(decision, at));
+export function resultMessage(decision: Decision, at: string, view: ResultView = 'full'): Uint8Array {
+  return bytes(resultJson(decision, at, view));
 }
 
-export function resultJson(decision: Decision, at: string): string {
-  if (decision.outcome === 'confirmed') {
+/**
+ * How much customs data a result carries: `reduced` (the operators' default) says why the device
+ * is or is not verified without KGD's application, procedure or grounds (domain/customs-view.ts).
+ */
+export type ResultView = Exclude<CustomsView, 'none'>;
+
+export function resultJson(decision: Decision, at: string, view: ResultView = 'full'): string {
+  const shown = view === 'full' ? decision : decisionInView(view, decision);
+  if (shown.outcome === 'confirmed') {
     return JSON.stringify({
-      requestId: decision.requestId,
-      imei: decision.imei,
+      requestId: shown.requestId,
+      imei: shown.imei,
       outcome: 'confirmed',
       reason: null,
-      evidence: decision.evidence,
-      detail: decision.detail,
+      evidence: shown.evidence,
+      detail: shown.detail,
       at,
     });
   }
-  if (decision.outcome === 'rejected' && decision.reason === 'declaration_refused') {
+  if (view === 'full' && decision.outcome === 'rejected' && decision.reason === 'declaration_refused') {
     // KGD's grounds, machine-readable beside the detail (null when KGD gave none): what the
     // operator tells the subscriber (seed 002 §8(3), a reasoned refusal).
     return JSON.stringify({
@@ -49,11 +57,11 @@ export function resultJson(decision: Decision, at: string): string {
     });
   }
   return JSON.stringify({
-    requestId: decision.requestId,
-    imei: decision.imei,
-    outcome: decision.outcome,
-    reason: decision.reason,
-    detail: decision.detail,
+    requestId: shown.requestId,
+    imei: shown.imei,
+    outcome: shown.outcome,
+    reason: shown.reason,
+    detail: shown.detail,
     at,
   });
 }

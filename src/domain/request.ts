@@ -13,7 +13,14 @@ import type { Channel, VerifyRequest } from './types.js';
 
 export type ParsedRequest =
   | { readonly kind: 'ok'; readonly request: VerifyRequest }
-  | { readonly kind: 'invalid'; readonly requestId: string; readonly imei: string; readonly detail: string }
+  | {
+      readonly kind: 'invalid';
+      readonly requestId: string;
+      readonly imei: string;
+      readonly detail: string;
+      /** The operator it names, when that field is text: its answer goes to that operator's topic. */
+      readonly operator: string | null;
+    }
   | { readonly kind: 'undecodable'; readonly error: string }
   /**
    * Longer than the limit: not decoded (that is what the limit is for), so the DLQ keeps it; its
@@ -106,11 +113,13 @@ export function validateRequest(decoded: unknown): ValidatedRequest {
   }
   const rawImei = record['imei'];
   const imeiAsSent = typeof rawImei === 'string' ? rawImei.slice(0, 64) : '';
+  const rawOperator = record['operator'];
   const invalid = (detail: string): ValidatedRequest => ({
     kind: 'invalid',
     requestId,
     imei: imeiAsSent,
     detail,
+    operator: typeof rawOperator === 'string' ? rawOperator : null,
   });
 
   if (typeof rawImei !== 'string') {

@@ -175,10 +175,10 @@ export const TOPIC_ROLES = {
     name: 'imei.verify.results',
     env: 'IMEIFLOW_TOPIC_RESULTS',
     title: 'Outcomes',
-    about: 'every outcome: `pending`, `review`, then one final `confirmed` / `rejected`',
+    about: 'outcomes for operators without a topic of their own: `pending`, `review`, one final',
     description:
-      'Every outcome of every request, exactly once: pending and review may come first, then ' +
-      'exactly one final confirmed or rejected. Key: requestId.',
+      'Every outcome of a request, exactly once: pending and review may come first, then one final ' +
+      'confirmed or rejected. Key: requestId. Each operator of results.operators gets its own on imei.verify.results.<operator>; this shared topic has the others (all with results.perOperator false).',
     ...deviceOutput,
     key: 'requestId',
     keySchema: z.string().describe('The requestId of the request.'),
@@ -198,7 +198,7 @@ export const TOPIC_ROLES = {
         },
       ],
     },
-    readBy: ['mobile operators'],
+    readBy: ['operators without a topic of their own; SREs'],
     cleanup: 'delete',
     why: "the operators' answers (no owner or phone); partition N holds what request partition N produced",
     retention: { kind: 'days', setting: 'resultsDays' },

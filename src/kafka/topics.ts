@@ -7,7 +7,8 @@ import Kafka from 'node-rdkafka';
 import type { Config } from '../config/config.js';
 import { ImeiflowError, messageOf } from '../errors.js';
 import { getMetadata, type KafkaSettings, securityConfig } from './client.js';
-import { TOPIC_ROLE_NAMES, TOPIC_ROLES } from './topic-roles.js';
+import { configuredTopics } from './result-topics.js';
+import { TOPIC_ROLES } from './topic-roles.js';
 import { topicSettings } from './topic-settings.js';
 
 export interface TopicLayout {
@@ -24,12 +25,12 @@ async function createOnRealCluster(settings: KafkaSettings, config: Config): Pro
     'client.id': settings.clientId,
   });
   try {
-    for (const role of TOPIC_ROLE_NAMES) {
+    for (const { role, topic } of configuredTopics(config)) {
       const { cleanup, partitions } = TOPIC_ROLES[role];
       await new Promise<void>((resolve, reject) => {
         admin.createTopic(
           {
-            topic: config.topics[role],
+            topic,
             num_partitions: partitions ?? config.kafka.topicPartitions,
             replication_factor: config.kafka.replicationFactor,
             config: {
@@ -67,7 +68,7 @@ export async function ensureTopics(
   config: Config,
   embedded: boolean,
 ): Promise<TopicLayout> {
-  const names = Object.values(config.topics);
+  const names = configuredTopics(config).map(({ topic }) => topic);
   try {
     if (embedded) {
       await touchOnEmbeddedCluster(client, names);
@@ -87,8 +88,7 @@ export async function ensureTopics(
       md.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
     const partitions = partitionsOf(config.topics.requests);
     const problems: string[] = [];
-    for (const role of TOPIC_ROLE_NAMES) {
-      const topic = config.topics[role];
+    for (const { role, topic } of configuredTopics(config)) {
       const { scope, exact } = TOPIC_ROLES[role];
       const count = partitionsOf(topic);
       if (count === 0) problems.push(`${topic} does not exist`);

@@ -96,6 +96,12 @@ export class Metrics implements PipelineObserver, GaugeRegistry {
     help: 'Input messages the broker deleted before they were read',
     labelNames: ['topic'],
   });
+  readonly #resultsUnrouted = counter(this.registry, {
+    name: 'results_unrouted_total',
+    help:
+      'Results of requests naming an operator without a results topic of its own (results.operators), ' +
+      'published on the shared results topic',
+  });
   readonly #recordsSkipped = counter(this.registry, {
     name: 'internal_records_skipped_total',
     help: 'Records of an internal topic no table could read, passed by this instance (the DLQ gets each once per cluster)',
@@ -207,6 +213,10 @@ export class Metrics implements PipelineObserver, GaugeRegistry {
 
   inputLost(topic: string, count: number): void {
     this.#inputLost.inc({ topic }, count);
+  }
+
+  resultsUnrouted(count: number): void {
+    this.#resultsUnrouted.inc(count);
   }
 
   /** A global-table record no table could read was passed (src/pipeline/table-decoders.ts). */

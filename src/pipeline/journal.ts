@@ -21,20 +21,22 @@
 import { Packr } from 'msgpackr';
 import type { OutcomeRecord } from '../domain/types.js';
 import {
-  BatchOutputs,
   DB_OUTCOMES,
   DB_PENDING,
   DB_REGISTRY,
   ENCODING_JSON,
-  encodeOutputs,
-  jsonOutput,
   OP_PUT,
   OP_REMOVE,
-  type OutputMessage,
   ROLE_RETIRED,
   type RoleCode,
-  type StateOp,
 } from '../pool/batch-contract.js';
+import {
+  BatchOutputs,
+  encodeOutputs,
+  jsonOutput,
+  type OutputMessage,
+  type StateOp,
+} from '../pool/outputs-section.js';
 import { encodeStored } from '../store/state-codec.js';
 import { structuredEncoderOptions } from '../store/structures.js';
 
@@ -178,6 +180,7 @@ const RETIRED_OUTPUT: OutputMessage = {
   originPartition: 0,
   originOffset: 0,
   originTimestamp: 0,
+  tenant: 0,
 };
 const FORMAT1_REGISTRY_CHANGELOG = 5;
 const FORMAT1_PENDING_CHANGELOG = 4;
@@ -248,20 +251,21 @@ export function parsePosition(value: string | undefined): readonly [seq: number,
 }
 
 /**
- * Of a record's outputs for one role, those not yet in the output partition whose last message
- * carries (lastSeq, lastIdx). Outputs are published in order, so everything after it is missing.
+ * Of a record's outputs, those not yet in their output partition. `tailOf(idx)` is the (seq, idx)
+ * the last message of that output's partition carries ([-1, -1]: none, so every output is
+ * missing), or null for an output never published again. Outputs reach each partition in order,
+ * so everything after its last message is missing.
  */
 export function missingOutputs(
   record: JournalRecord,
-  role: RoleCode,
-  lastSeq: number,
-  lastIdx: number,
+  tailOf: (idx: number) => readonly [lastSeq: number, lastIdx: number] | null,
 ): number[] {
   const missing: number[] = [];
-  if (lastSeq > record.seq) return missing;
-  const { outputs } = record;
-  for (let idx = 0; idx < outputs.outputCount; idx++) {
-    if (outputs.role(idx) === role && (lastSeq < record.seq || idx > lastIdx)) missing.push(idx);
+  for (let idx = 0; idx < record.outputs.outputCount; idx++) {
+    const tail = tailOf(idx);
+    if (tail === null) continue;
+    const [lastSeq, lastIdx] = tail;
+    if (lastSeq < record.seq || (lastSeq === record.seq && idx > lastIdx)) missing.push(idx);
   }
   return missing;
 }

@@ -5,6 +5,8 @@ export interface PipelineObserver extends TaskObserver {
   consumed(topic: string, count: number): void;
   /** Input the broker deleted before it was read. */
   inputLost(topic: string, count: number): void;
+  /** Results of an operator without a topic of its own went to the shared results topic. */
+  resultsUnrouted(count: number): void;
   /** A record of an internal topic nobody can read was passed (src/pipeline/table-decoders.ts). */
   recordSkipped(topic: string): void;
   /** librdkafka's statistics JSON of the request consumer (consumer lag per partition). */

@@ -20,7 +20,6 @@
  */
 import type Kafka from 'node-rdkafka';
 import {
-  BatchOutputs,
   decodeResult,
   ENCODING_JSON,
   ENCODING_MSGPACK,
@@ -36,6 +35,7 @@ import {
   ROLE_PENDING_CHANGELOG,
   ROLE_REVOCATIONS,
 } from '../pool/batch-contract.js';
+import { BatchOutputs } from '../pool/outputs-section.js';
 import { encodeJournal, type InputPositions, JOURNAL_WINDOW, journalKey } from './journal.js';
 import { type DeliveredOffsets, headerOf, type LogMessage, type OutputSink } from './kafka-port.js';
 import { ORIGIN_HEADER, type RecordCollector } from './record-collector.js';

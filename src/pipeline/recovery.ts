@@ -20,15 +20,6 @@ import { devicePartition } from '../domain/device-partition.js';
 import type { RegistryEntry } from '../domain/types.js';
 import { ImeiflowError } from '../errors.js';
 import type { Logger } from '../log.js';
-import {
-  ROLE_CONFIRMATIONS,
-  ROLE_DLQ,
-  ROLE_PENDING_CHANGELOG,
-  ROLE_REPARTITION,
-  ROLE_RESULTS,
-  ROLE_REVOCATIONS,
-  type RoleCode,
-} from '../pool/batch-contract.js';
 import { bodyOfPendingKey } from '../pool/batch-writer.js';
 import { applyStateOps } from '../pool/state-ops.js';
 import { putPending } from '../store/pending-index.js';
@@ -41,18 +32,11 @@ import {
   JOURNAL_WINDOW,
   JournalFormatError,
   type JournalRecord,
-  missingOutputs,
   POSITION_HEADER,
   parsePosition,
 } from './journal.js';
-import {
-  type DeliveredOffsets,
-  headerOf,
-  keyOf,
-  type LogMessage,
-  type OutputSink,
-  type PartitionLog,
-} from './kafka-port.js';
+import { headerOf, keyOf, type LogMessage, type OutputSink, type PartitionLog } from './kafka-port.js';
+import { lastOutputSeq, publishMissing } from './output-tails.js';
 import type { TaskStart } from './partition-task.js';
 import type { RecordCollector } from './record-collector.js';
 
@@ -153,17 +137,6 @@ export function recordCheckpoint(
 export function restoredKey(topic: string, partition: number): string {
   return `restored/${topic}/${partition}`;
 }
-
-/** Roles whose output partition only this partition's owner writes, in order. */
-const TAILED_ROLES: readonly RoleCode[] = [
-  ROLE_RESULTS,
-  ROLE_CONFIRMATIONS,
-  ROLE_DLQ,
-  ROLE_REVOCATIONS,
-  ROLE_PENDING_CHANGELOG,
-];
-/** Messages read back per step when looking for the last position header of a partition. */
-const TAIL_STEP = 256;
 
 function unreadable(topic: string, partition: number, offset: number, reason: string): ImeiflowError {
   return new ImeiflowError(
@@ -271,64 +244,6 @@ async function readJournal(deps: RecoveryDeps, partition: number): Promise<Journ
       return records.sort((a, b) => a.seq - b.seq).slice(-JOURNAL_WINDOW);
     }
   }
-}
-
-/** The highest seq an output of this partition's owner carries (0: none). */
-async function lastOutputSeq(deps: RecoveryDeps, partition: number): Promise<number> {
-  let seq = 0;
-  for (const role of TAILED_ROLES) {
-    const [last] = await tailPosition(deps.log, deps.collector.topic(role), partition);
-    seq = Math.max(seq, last);
-  }
-  return seq;
-}
-
-/** The (seq, idx) of the last output of this partition's owner in an output partition. */
-async function tailPosition(log: PartitionLog, topic: string, partition: number): Promise<[number, number]> {
-  const { low, high } = await log.bounds(topic, partition);
-  // Other writers (the release-decision validator's DLQ entries) carry no position: look past them.
-  for (let end = high; end > low; end -= TAIL_STEP) {
-    const from = Math.max(low, end - TAIL_STEP);
-    const found: LogMessage[] = [];
-    await log.readToEnd(topic, partition, from, async (batch) => {
-      for (const m of batch) if (m.offset < end) found.push(m);
-    });
-    for (let i = found.length - 1; i >= 0; i--) {
-      const position = parsePosition(headerOf(found[i]!, POSITION_HEADER));
-      if (position !== undefined) return [position[0], position[1]];
-    }
-  }
-  return [-1, -1];
-}
-
-async function publishMissing(
-  deps: RecoveryDeps,
-  partition: number,
-  records: readonly JournalRecord[],
-): Promise<void> {
-  const tails = new Map<RoleCode, [number, number]>();
-  for (const role of TAILED_ROLES)
-    tails.set(role, await tailPosition(deps.log, deps.collector.topic(role), partition));
-  const deliveries: Promise<DeliveredOffsets>[] = [];
-  for (const record of records) {
-    const missing: number[] = [];
-    for (const [role, [seq, idx]] of tails) missing.push(...missingOutputs(record, role, seq, idx));
-    // Forwards share their destination with other senders: all are sent again and the
-    // destination drops those it has already taken.
-    missing.push(...missingOutputs(record, ROLE_REPARTITION, -1, -1));
-    missing.sort((a, b) => a - b);
-    if (missing.length === 0) continue;
-    deps.logger.info(
-      { partition, seq: record.seq, outputs: missing.length },
-      'publishing outputs the previous owner did not',
-    );
-    const { delivered } = await deps.collector.publish(record.seq, record.outputs, missing);
-    // Handled now, awaited below: one that fails before the others are published is not an
-    // unhandled rejection (found by the simulation: a failed delivery during a recovery).
-    delivered.catch(() => undefined);
-    deliveries.push(delivered);
-  }
-  await Promise.all(deliveries);
 }
 
 /**

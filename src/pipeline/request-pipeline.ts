@@ -13,6 +13,7 @@ import Kafka from 'node-rdkafka';
 import type { Config } from '../config/config.js';
 import { ImeiflowError } from '../errors.js';
 import { connect, consume, consumerConfig, disconnect, type KafkaSettings } from '../kafka/client.js';
+import { resultTopicsOf } from '../kafka/result-topics.js';
 import { RetryBudget } from '../kafka/retry-budget.js';
 import type { Logger } from '../log.js';
 import { OUTPUT_ROLES } from '../pool/batch-contract.js';
@@ -76,6 +77,7 @@ export class RequestPipeline {
       collector: new RecordCollector(
         deps.producer,
         OUTPUT_ROLES.map((role) => topics[role]),
+        resultTopicsOf(deps.config, (count) => deps.observer.resultsUnrouted(count)),
       ),
       runner: {
         // Backpressure into the pool: wait for room instead of queueing without bound.

@@ -13,6 +13,7 @@ import { type DeadlinePolicy, waitingDeadline } from '../domain/deadline.js';
 import {
   confirmationJson,
   dlqMessage,
+  type ResultView,
   type Revocation,
   resultJson,
   revocationMessage,
@@ -36,11 +37,11 @@ import {
   DB_PENDING,
   DB_PENDING_BY_APPLICATION,
   DB_REGISTRY,
+  ENCODING_JSON,
   type EncodingFlag,
   OP_PUT,
   OP_REMOVE,
   type OutcomeCounts,
-  OutputsBuilder,
   ROLE_CONFIRMATIONS,
   ROLE_DLQ,
   ROLE_PENDING_CHANGELOG,
@@ -48,8 +49,9 @@ import {
   ROLE_RESULTS,
   ROLE_REVOCATIONS,
   type RoleCode,
-  type SectionBytes,
 } from './batch-contract.js';
+import { OutputsBuilder, type SectionBytes } from './outputs-section.js';
+import { type ResultSettings, ResultTenants, SHARED_RESULTS } from './result-tenants.js';
 
 /** The partition's state as stored: what the batch reads before its own changes. */
 export interface PartitionStateReader {
@@ -77,6 +79,8 @@ export class BatchWriter implements CommandEffects {
   readonly #partition: number;
   readonly #state: PartitionStateReader;
   readonly #deadlines: DeadlinePolicy;
+  readonly #tenants: ResultTenants;
+  readonly #resultView: ResultView;
   readonly #section = new OutputsBuilder();
   readonly #pending = new Map<string, PendingEntry[]>();
   readonly #registry = new Map<string, RegistryEntry | null>();
@@ -92,6 +96,7 @@ export class BatchWriter implements CommandEffects {
     at: Date,
     rules: RuleSettings,
     deadlines: DeadlinePolicy,
+    results: ResultSettings = SHARED_RESULTS,
   ) {
     this.at = at;
     this.#atIso = at.toISOString();
@@ -99,6 +104,8 @@ export class BatchWriter implements CommandEffects {
     this.#state = state;
     this.rules = rules;
     this.#deadlines = deadlines;
+    this.#tenants = new ResultTenants(results.operators);
+    this.#resultView = results.customsView;
     this.view = {
       tac: (tac) => index.tac(tac),
       blocked: (body) => index.blocked(body),
@@ -176,11 +183,12 @@ export class BatchWriter implements CommandEffects {
     source: SourceId | null,
     receivedAt: number,
     replayed: boolean,
+    operator: string | null = request?.operator ?? null,
   ): void {
     this.decided++;
     // A replay re-emits the recorded result; БДИК never gets a confirmation twice (its first one
     // was published with the batch that recorded it).
-    this.#emit(decision, !replayed);
+    this.#emit(decision, operator, !replayed);
     if (replayed) return;
     if (decision.outcome === 'pending' || decision.outcome === 'review') {
       // A request starts waiting when it was received: a backlog here does not stretch its deadline.
@@ -194,7 +202,7 @@ export class BatchWriter implements CommandEffects {
 
   /** A waiting request gets a new outcome (CommandEffects). */
   settle(entry: PendingEntry, decision: Decision): void {
-    this.#emit(decision);
+    this.#emit(decision, entry.request.operator);
     this.#record(decision, entry.request, entry.source, entry.since, this.at, entry);
   }
 
@@ -222,7 +230,7 @@ export class BatchWriter implements CommandEffects {
 
   /** A purge (CommandEffects): the waiting request is answered and dropped, no outcome kept. */
   discard(entry: PendingEntry, decision: RejectedDecision): void {
-    this.#emit(decision);
+    this.#emit(decision, entry.request.operator);
     if (decision.body !== null) this.#dropPending(decision.body, entry.request.requestId);
     this.#count('destroyed', 'pending');
   }
@@ -251,8 +259,21 @@ export class BatchWriter implements CommandEffects {
     this.#dropPending(body, entry.request.requestId);
   }
 
-  #emit(decision: Decision, notify = true): void {
-    this.#output(ROLE_RESULTS, decision.requestId, resultJson(decision, this.#atIso));
+  /** A result, on its operator's topic (`operator` as the request named it), and БДИК's confirmation. */
+  #emit(decision: Decision, operator: string | null, notify = true): void {
+    const result = resultJson(decision, this.#atIso, this.#resultView);
+    const tenant = this.#tenants.codeOf(operator);
+    this.#section.output(
+      ROLE_RESULTS,
+      this.#partition,
+      decision.requestId,
+      result,
+      ENCODING_JSON,
+      0,
+      0,
+      0,
+      tenant,
+    );
     if (decision.outcome === 'confirmed') {
       if (decision.notify && notify)
         this.#output(ROLE_CONFIRMATIONS, decision.imei, confirmationJson(decision, this.#atIso));

@@ -18,7 +18,6 @@ import { WorkerIndexView } from '../store/index-view.js';
 import type { Store } from '../store/store.js';
 import { committed } from '../store/store-full.js';
 import {
-  BatchOutputs,
   decodeTask,
   ENCODING_MSGPACK,
   encodeResult,
@@ -29,6 +28,7 @@ import {
   type WorkerSettings,
 } from './batch-contract.js';
 import { BatchWriter } from './batch-writer.js';
+import { BatchOutputs } from './outputs-section.js';
 import { applyStateOps } from './state-ops.js';
 
 export interface BatchContext {
@@ -107,6 +107,7 @@ export async function runBatch(ctx: BatchContext, task: Uint8Array): Promise<Uin
     new Date(header.now),
     ctx.rules,
     ctx.deadlines,
+    ctx.settings.results,
   );
   for (const body of devicesToReevaluate(ctx, header, waiting)) {
     if (devicePartition(body, header.partitions) !== header.partition) continue;
@@ -217,7 +218,7 @@ function decideRequest(
       reason: 'invalid_request',
       detail: parsed.detail,
     };
-    writer.decision(decision, null, source, input.timestamp, false);
+    writer.decision(decision, null, source, input.timestamp, false, parsed.operator);
     return;
   }
   const { request } = parsed;

@@ -5,14 +5,8 @@
  */
 
 import { type Store, storedAsIs } from '../store/store.js';
-import {
-  type BatchOutputs,
-  DB_OUTCOMES,
-  DB_PENDING,
-  DB_PENDING_BY_APPLICATION,
-  DB_REGISTRY,
-  OP_PUT,
-} from './batch-contract.js';
+import { DB_OUTCOMES, DB_PENDING, DB_PENDING_BY_APPLICATION, DB_REGISTRY, OP_PUT } from './batch-contract.js';
+import type { BatchOutputs } from './outputs-section.js';
 
 /** Call inside a write transaction. Returns the devices given waiting requests. */
 export function applyStateOps(store: Store, outputs: BatchOutputs): string[] {

@@ -13,19 +13,11 @@
  *   importer's application brought it in.
  * - `none` — `sre`: no task of theirs needs customs data, so they get none.
  */
-import { inScope, provesEntry, type RuleSettings } from '../domain/rules.js';
-import type {
-  ConfirmedDecision,
-  Decision,
-  DeclarationEntry,
-  DeclarationStatus,
-  Evidence,
-  RejectedDecision,
-  RejectReason,
-} from '../domain/types.js';
-import type { Role } from './roles.js';
 
-export type CustomsView = 'full' | 'reduced' | 'none';
+import type { CustomsView } from '../domain/customs-view.js';
+import { inScope, provesEntry, type RuleSettings } from '../domain/rules.js';
+import type { DeclarationEntry, DeclarationStatus } from '../domain/types.js';
+import type { Role } from './roles.js';
 
 export const CUSTOMS_VIEWS = {
   operator: 'reduced',
@@ -62,48 +54,5 @@ export function declarationsInView(
       }));
     case 'none':
       return null;
-  }
-}
-
-/**
- * What a decision's detail says in place of customs data, per reason: why the device is or is not
- * verified, without which application, procedure or grounds (the reduced view).
- */
-const REDUCED_REJECTIONS: Partial<Record<RejectReason, string>> = {
-  declaration_refused: 'KGD refused or revoked the release',
-  procedure_not_eligible: 'the customs procedure KGD released it under does not prove legal entry',
-  hs_out_of_scope: 'the declaration’s HS code is outside the devices this service covers',
-};
-
-const REDUCED_EVIDENCE: Partial<Record<Evidence, string>> = {
-  'kgd-release': 'legal entry proven: KGD released it under a customs procedure that proves it',
-  'eaeu-import': 'legal entry proven: KGD records its import from an EAEU member state',
-};
-
-/** A decision as `view` shows it: `full` as made; otherwise without application, procedure or grounds. */
-export type DecisionInView =
-  | Decision
-  | Omit<ConfirmedDecision, 'applicationId' | 'procedure'>
-  | Omit<RejectedDecision, 'grounds'>;
-
-export function decisionInView(view: CustomsView, decision: Decision): DecisionInView {
-  if (view === 'full') return decision;
-  const withheld = ` (customs details withheld: customs view ${view})`;
-  switch (decision.outcome) {
-    case 'confirmed': {
-      const { applicationId, procedure: _procedure, ...rest } = decision;
-      // A registration confirmed again (rule 5) says so without customs data; a release names it.
-      const cited = applicationId !== null && decision.detail.includes(applicationId);
-      const reduced = REDUCED_EVIDENCE[decision.evidence];
-      return cited && reduced !== undefined ? { ...rest, detail: reduced + withheld } : rest;
-    }
-    case 'rejected': {
-      const { grounds: _grounds, ...rest } = decision;
-      const reduced = REDUCED_REJECTIONS[decision.reason];
-      return reduced === undefined ? rest : { ...rest, detail: reduced + withheld };
-    }
-    default:
-      // Pending names only the application the request itself named; review names none.
-      return decision;
   }
 }

@@ -14,11 +14,12 @@
  * - **Another request's outcome** (rule 10): a tenant is told its requestId is taken, not which
  *   device or outcome it had — that request may be another operator's.
  */
+
+import { type CustomsView, type DecisionInView, decisionInView } from '../domain/customs-view.js';
 import { type DryRun, dryRun, type RecordedRegistration } from '../domain/dry-run.js';
 import { normaliseImei } from '../domain/imei.js';
 import type { RuleSettings } from '../domain/rules.js';
 import type { IndexView, PendingEntry, RegistryEntry, VerifyRequest } from '../domain/types.js';
-import { type CustomsView, type DecisionInView, decisionInView } from './customs-view.js';
 import type { Role } from './roles.js';
 import { readsRegistration, type Tenancy } from './tenancy.js';
 

@@ -81,7 +81,9 @@ const rig = useRig({
     },
   },
   kafka: { collect: ['results', 'confirmations', 'revocations', 'dlq'] },
-  service: { store: 'data' },
+  // KGD's order is checked through the details a result names (applications, HS codes): the full
+  // customs view, which an operator's results can be configured to take (issue 22).
+  service: { store: 'data', env: { IMEIFLOW_RESULTS_CUSTOMS_VIEW: 'full' } },
 });
 const { topics } = rig;
 

@@ -2,7 +2,6 @@
 
 import { benchWorkerSettings } from '../../bench/lib/worker-tasks.js';
 import {
-  BatchOutputs,
   decodeResult,
   ENCODING_JSON,
   type EncodingFlag,
@@ -20,6 +19,7 @@ import {
   type TaskHeader,
   type WorkerSettings,
 } from '../../src/pool/batch-contract.js';
+import { BatchOutputs } from '../../src/pool/outputs-section.js';
 import { TEST_TOPICS } from './topics.js';
 
 /** The benchmarks' worker settings, with the short topic names the tests' DLQ entries name. */
@@ -84,6 +84,8 @@ export function taskFor(inputs: readonly InputMessage[], header: Partial<TaskHea
 export interface ReadOutput {
   readonly role: OutputRole | 'retired';
   readonly partition: number;
+  /** Results only: whose topic (src/pool/result-tenants.ts; 0 the shared one). */
+  readonly tenant: number;
   readonly key: string | null;
   /** The value as JSON where it is JSON (results, confirmations, DLQ, revocations), else null. */
   readonly json: Record<string, unknown> | null;
@@ -111,6 +113,7 @@ export function readResult(buffer: Uint8Array): ReadResult {
     read.push({
       role,
       partition: outputs.partition(i),
+      tenant: outputs.tenant(i),
       key: outputs.key(i)?.toString('utf8') ?? null,
       json:
         JSON_ROLES.has(role) && value !== null

@@ -7,6 +7,8 @@
  * its producer delivers nothing more and its runner starts no batch; its tasks are dropped where
  * they stand.
  */
+
+import type { ResultTopics } from '../../src/kafka/result-topics.js';
 import { createLogger } from '../../src/log.js';
 import { type InputPositions, NO_POSITIONS } from '../../src/pipeline/journal.js';
 import type { BatchRunner, PartitionTask, TaskStart } from '../../src/pipeline/partition-task.js';
@@ -92,7 +94,7 @@ export class PipelineInstance {
     kafka: MemoryKafka,
     store: Store,
     partitions: number,
-    options: { exitOnFatal?: boolean; localStateMaxAgeMs?: number } = {},
+    options: { exitOnFatal?: boolean; localStateMaxAgeMs?: number; results?: ResultTopics } = {},
   ) {
     this.#localStateMaxAgeMs = options.localStateMaxAgeMs ?? 12 * 3_600_000;
     this.#kafka = kafka;
@@ -100,9 +102,11 @@ export class PipelineInstance {
     this.#partitions = partitions;
     this.producer = kafka.producer();
     this.runner = new InProcessRunner(store);
+    // Every result on the shared topic unless the test routes operators to their own.
     this.collector = new RecordCollector(
       this.producer,
       OUTPUT_ROLES.map((role) => TOPICS[role]),
+      options.results,
     );
     const exitOnFatal = options.exitOnFatal ?? true;
     this.manager = new TaskManager({

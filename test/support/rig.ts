@@ -7,6 +7,7 @@
  * group are unique to the file. The process plumbing itself is bench/lib/harness.ts, which the
  * benchmarks share.
  */
+
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ import {
   uniqueTopics,
 } from '../../bench/lib/harness.js';
 import type { Config } from '../../src/config/config.js';
+import type { OperatorTopic } from '../../src/kafka/result-topics.js';
 import { openStore } from '../../src/store/store.js';
 import { seedStore } from './fixtures.js';
 import { type DebianTool, requireTools } from './tools.js';
@@ -77,6 +79,8 @@ export interface ServiceOptions {
 export interface Rig {
   /** The file's topic names by role, and the environment that points a service at them. */
   readonly topics: Readonly<Record<TopicRole, string>>;
+  /** Each operator's results topic (`collector.of(topics.results)` has theirs and the shared one's). */
+  readonly operatorResults: readonly OperatorTopic[];
   readonly env: Readonly<Record<string, string>>;
   /** A temporary directory removed at the end; data directories live in it. */
   readonly root: string;
@@ -102,6 +106,7 @@ function started<T>(value: T | undefined, what: string): T {
 
 class TestRig implements Rig {
   readonly topics: Readonly<Record<TopicRole, string>>;
+  readonly operatorResults: readonly OperatorTopic[];
   readonly env: Readonly<Record<string, string>>;
   readonly root = mkdtempSync(join(tmpdir(), 'imeiflow-test-'));
   readonly #options: RigOptions;
@@ -116,9 +121,10 @@ class TestRig implements Rig {
     if (options.service !== undefined && options.kafka === undefined)
       throw new Error('a rig with a service needs kafka');
     this.#options = options;
-    const { env, topics } = uniqueTopics(`${options.name}-${Date.now()}`);
+    const { env, topics, operatorResults } = uniqueTopics(`${options.name}-${Date.now()}`);
     this.env = env;
     this.topics = topics as Record<TopicRole, string>;
+    this.operatorResults = operatorResults;
   }
 
   dataDir(store: string): string {
@@ -172,9 +178,17 @@ class TestRig implements Rig {
     if (kafka !== undefined) this.#broker = await startBroker();
     for (const [name, prepare] of Object.entries(stores ?? {})) await prepare(this.dataDir(name));
     if (kafka !== undefined) {
+      // Results are on each operator's topic: collected there, and all of them as the shared topic's.
+      const alsoAs = new Map(
+        kafka.collect.includes('results')
+          ? this.operatorResults.map(({ topic }) => [topic, this.topics.results] as const)
+          : [],
+      );
       this.#collector = await TopicCollector.start(
         this.broker.bootstrap,
         kafka.collect.map((role) => this.topics[role]),
+        4,
+        alsoAs,
       );
       this.#producer = await TestProducer.connect(this.broker.bootstrap);
     }

@@ -6,25 +6,27 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  BatchOutputs,
   DB_OUTCOMES,
   DB_PENDING_BY_APPLICATION,
   type DbCode,
   ENCODING_JSON,
   ENCODING_MSGPACK,
-  encodeOutputs,
   NULL_LENGTH,
   OP_PUT,
   OP_REMOVE,
   type OpCode,
-  type OutputMessage,
-  OutputsBuilder,
   ROLE_CONFIRMATIONS,
   ROLE_REPARTITION,
   ROLE_RESULTS,
   type RoleCode,
-  type StateOp,
 } from '../../src/pool/batch-contract.js';
+import {
+  BatchOutputs,
+  encodeOutputs,
+  type OutputMessage,
+  OutputsBuilder,
+  type StateOp,
+} from '../../src/pool/outputs-section.js';
 
 const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
 
@@ -88,6 +90,7 @@ describe('the outputs section', () => {
     const entry = fc.record({
       role: fc.constantFrom<RoleCode>(0, 1, 2, 3, 4, 5),
       partition: fc.nat(63),
+      tenant: fc.nat(),
       key: fc.option(fc.string({ unit: 'grapheme', maxLength: 40 }), { nil: null }),
       value: fc.option(fc.string({ unit: 'grapheme', maxLength: 3000 }), { nil: null }),
     });
@@ -100,7 +103,8 @@ describe('the outputs section', () => {
     fc.assert(
       fc.property(fc.array(entry, { maxLength: 600 }), fc.array(op, { maxLength: 600 }), (outs, changes) => {
         const builder = new OutputsBuilder();
-        for (const o of outs) builder.output(o.role, o.partition, o.key, o.value);
+        for (const o of outs)
+          builder.output(o.role, o.partition, o.key, o.value, ENCODING_JSON, 0, 0, 0, o.tenant);
         for (const c of changes) builder.op(c.db, c.op, c.key, c.value);
         const built = builder.finish();
         const encoded = encodeOutputs(
@@ -113,12 +117,14 @@ describe('the outputs section', () => {
             originPartition: 0,
             originOffset: 0,
             originTimestamp: 0,
+            tenant: o.tenant,
           })),
           changes.map((c) => ({ db: c.db, op: c.op, key: utf8(c.key), value: c.value })),
         );
         expect(Buffer.from(built).equals(Buffer.from(encoded))).toBe(true);
         const { outputs, keys } = readBack(built);
         expect(outputs.map((o) => textOf(o.value))).toEqual(outs.map((o) => o.value));
+        expect(outputs.map((o) => o.tenant)).toEqual(outs.map((o) => o.tenant));
         expect(keys).toEqual(changes.map((c) => c.key));
       }),
       { numRuns: 30 },

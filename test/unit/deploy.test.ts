@@ -9,7 +9,8 @@ import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config/config.js';
-import { TOPIC_ROLE_NAMES, TOPIC_ROLES } from '../../src/kafka/topic-roles.js';
+import { configuredTopics } from '../../src/kafka/result-topics.js';
+import { TOPIC_ROLES } from '../../src/kafka/topic-roles.js';
 import { topicSettings } from '../../src/kafka/topic-settings.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
@@ -113,7 +114,6 @@ describe('deploy/k8s and deploy/compose', () => {
     (d) => d.toJS() as Doc,
   );
   const byKind = (kind: string) => docs.find((d) => d.kind === kind)!;
-  const defaults = loadConfig({ env: {} });
   const dockerfile = readFileSync(join(PACKAGE_ROOT, 'Dockerfile'), 'utf8');
 
   it('the manifests hold the parts an operator needs', () => {
@@ -413,9 +413,10 @@ describe('deploy/k8s and deploy/compose', () => {
       created.set(topic, configs);
     }
     const config = loadConfig({ env: {} });
-    expect([...created.keys()].sort()).toEqual(Object.values(config.topics).sort());
-    for (const role of TOPIC_ROLE_NAMES) {
-      expect(created.get(config.topics[role]), role).toEqual({
+    const topics = configuredTopics(config);
+    expect([...created.keys()].sort()).toEqual(topics.map(({ topic }) => topic).sort());
+    for (const { role, topic } of topics) {
+      expect(created.get(topic), topic).toEqual({
         'cleanup.policy': TOPIC_ROLES[role].cleanup,
         'min.insync.replicas': '2',
         ...topicSettings(role, config.retention),
@@ -431,10 +432,11 @@ describe('deploy/k8s and deploy/compose', () => {
         { cleanup: m[2]!, partitions: m[3]! },
       ]),
     );
-    expect([...created.keys()].sort()).toEqual(Object.values(defaults.topics).sort());
-    for (const role of TOPIC_ROLE_NAMES) {
+    const topics = configuredTopics(loadConfig({ env: {} }));
+    expect([...created.keys()].sort()).toEqual(topics.map(({ topic }) => topic).sort());
+    for (const { role, topic } of topics) {
       const { cleanup, partitions } = TOPIC_ROLES[role];
-      expect(created.get(defaults.topics[role]!), role).toEqual({
+      expect(created.get(topic), topic).toEqual({
         cleanup,
         partitions: partitions === null ? '"$PARTITIONS"' : String(partitions),
       });

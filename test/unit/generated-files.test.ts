@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CONFIGURATION_FILE, configurationMarkdown } from '../../scripts/config-docs.js';
 import {
+  ACLS_FILE,
+  aclsScript,
   CREATE_TOPICS_FILE,
   createTopicsScript,
   OPERATIONS_FILE,
@@ -32,5 +34,9 @@ describe('generated files', () => {
 
   it('deploy/compose/create-topics.sh is current (npm run docs:topics)', () => {
     expect(readFileSync(CREATE_TOPICS_FILE, 'utf8')).toBe(createTopicsScript());
+  });
+
+  it('deploy/compose/operator-acls.sh is current (npm run docs:topics)', () => {
+    expect(readFileSync(ACLS_FILE, 'utf8')).toBe(aclsScript());
   });
 });

@@ -36,7 +36,6 @@ import {
   REVIEW_REASONS,
 } from '../../src/domain/types.js';
 import {
-  BatchOutputs,
   ENCODING_JSON,
   ENCODING_MSGPACK,
   INPUT_REQUEST,
@@ -46,6 +45,7 @@ import {
   ROLE_RESULTS,
 } from '../../src/pool/batch-contract.js';
 import { BatchWriter } from '../../src/pool/batch-writer.js';
+import { BatchOutputs } from '../../src/pool/outputs-section.js';
 import { decideMessages } from '../../src/pool/partition-batch.js';
 import { TEST_WORKER_SETTINGS } from '../support/batches.js';
 import { MapIndexView } from '../support/map-view.js';

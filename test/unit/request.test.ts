@@ -92,6 +92,9 @@ describe('rule 1: field validation → invalid_request naming the field', () => 
       requestId: good.requestId,
       imei: expect.any(String),
       detail: expect.stringContaining(detail),
+      // The answer goes to the operator's results topic when the request names one as text.
+      operator:
+        'operator' in patch ? (typeof patch.operator === 'string' ? patch.operator : null) : good.operator,
     });
   });
 

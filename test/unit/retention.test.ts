@@ -20,8 +20,9 @@ import {
   registryPurged,
 } from '../../src/domain/retention.js';
 import type { OutcomeRecord, PendingEntry, RegistryEntry } from '../../src/domain/types.js';
-import { BatchOutputs, OUTPUT_ROLES, ROLE_RETIRED, STATE_DBS } from '../../src/pool/batch-contract.js';
+import { OUTPUT_ROLES, ROLE_RETIRED, STATE_DBS } from '../../src/pool/batch-contract.js';
 import { BatchWriter } from '../../src/pool/batch-writer.js';
+import { BatchOutputs } from '../../src/pool/outputs-section.js';
 import { decodePendingRecord, decodeStored } from '../../src/store/state-codec.js';
 import { structuredPackr } from '../../src/store/structures.js';
 import { registryEntry } from '../support/fixtures.js';

@@ -37,5 +37,6 @@ describe('the simulation', () => {
     expect(failed).toEqual([]);
     // The schedules did inject faults: a simulation that injects none proves nothing.
     expect(faults).toBeGreaterThan(3000);
-  });
+    // A budget of schedules, not of time: the default limit is for one test's waits.
+  }, 300_000);
 });

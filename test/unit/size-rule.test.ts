@@ -36,8 +36,6 @@ const KNOWN: Readonly<Record<string, number>> = {
   'loaders/load-table.ts#loadTable': 150,
   'pipeline/global-tables.ts': 509,
   'pipeline/partition-task.ts': 458,
-  'pipeline/recovery.ts': 482,
-  'pool/batch-contract.ts': 527,
   'security/tokens.ts': 515,
 };
 

@@ -17,7 +17,7 @@ import type { HeaderSet, TopicMessage, TopicRole } from '../src/kafka/topic-decl
 import { TOPIC_ROLE_NAMES, TOPIC_ROLES, type TopicRoleName } from '../src/kafka/topic-roles.js';
 import { topicSettings } from '../src/kafka/topic-settings.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
-import { POSITION_HEADER } from '../src/pipeline/journal.js';
+import { POSITION_HEADER } from '../src/pipeline/positions.js';
 
 const KAFKA_BINDING = '0.5.0';
 

@@ -4,8 +4,8 @@
  */
 
 import { operatorResultTopics } from '../src/kafka/result-topics.js';
-import { POSITION_HEADER, parsePosition } from '../src/pipeline/journal.js';
-import { headerOf, type LogMessage } from '../src/pipeline/kafka-port.js';
+import type { LogMessage } from '../src/pipeline/kafka-port.js';
+import { outputPositionOf } from '../src/pipeline/positions.js';
 import type { MemoryKafka } from '../test/support/memory-kafka.js';
 import { TOPICS } from '../test/support/pipeline-instance.js';
 import { type RequestEvent, SIM_RESULTS, type SimInstance } from './world.js';
@@ -84,9 +84,9 @@ export function bdikRecords(kafka: MemoryKafka, partitions: number): Map<string,
     for (const m of messagesOf(kafka, topic, partitions)) {
       // Tombstones are compaction's business, not a record for БДИК.
       if (m.value === null || m.key === null || m.key === undefined) continue;
-      const position = parsePosition(headerOf(m, POSITION_HEADER));
+      const position = outputPositionOf(m);
       if (position === undefined) continue;
-      events.push({ imei: m.key.toString(), kind, seq: position[0], idx: position[1] });
+      events.push({ imei: m.key.toString(), kind, ...position });
     }
   }
   events.sort((a, b) => a.seq - b.seq || a.idx - b.idx);

@@ -39,11 +39,9 @@ import {
 } from '../pool/outputs-section.js';
 import { encodeStored } from '../store/state-codec.js';
 import { structuredEncoderOptions } from '../store/structures.js';
+import { isAfter, type OutputPosition } from './positions.js';
 
 export const JOURNAL_FORMAT = 2;
-
-/** Header carrying `<seq>.<idx>` of the journal record an output came from. */
-export const POSITION_HEADER = 'imeiflow-pos';
 
 export interface InputPositions {
   /** Next offset to consume from the requests topic partition. */
@@ -241,31 +239,20 @@ export function journalKey(partition: number, seq: number): string {
   return `p${partition}.${seq % JOURNAL_WINDOW}`;
 }
 
-/** `<seq>.<idx>` of an output's position header, or undefined. */
-export function parsePosition(value: string | undefined): readonly [seq: number, idx: number] | undefined {
-  if (value === undefined) return undefined;
-  const dot = value.indexOf('.');
-  const seq = Number(value.slice(0, dot));
-  const idx = Number(value.slice(dot + 1));
-  return dot > 0 && Number.isInteger(seq) && Number.isInteger(idx) ? [seq, idx] : undefined;
-}
-
 /**
- * Of a record's outputs, those not yet in their output partition. `tailOf(idx)` is the (seq, idx)
- * the last message of that output's partition carries ([-1, -1]: none, so every output is
- * missing), or null for an output never published again. Outputs reach each partition in order,
- * so everything after its last message is missing.
+ * Of a record's outputs, those not yet in their output partition. `tailOf(idx)` is the position
+ * the last message of that output's partition carries (BEFORE_ANY_OUTPUT: none, so every output
+ * is missing), or null for an output never published again. Outputs reach each partition in
+ * order, so everything after its last message is missing.
  */
 export function missingOutputs(
   record: JournalRecord,
-  tailOf: (idx: number) => readonly [lastSeq: number, lastIdx: number] | null,
+  tailOf: (idx: number) => OutputPosition | null,
 ): number[] {
   const missing: number[] = [];
   for (let idx = 0; idx < record.outputs.outputCount; idx++) {
     const tail = tailOf(idx);
-    if (tail === null) continue;
-    const [lastSeq, lastIdx] = tail;
-    if (lastSeq < record.seq || (lastSeq === record.seq && idx > lastIdx)) missing.push(idx);
+    if (tail !== null && isAfter({ seq: record.seq, idx }, tail)) missing.push(idx);
   }
   return missing;
 }

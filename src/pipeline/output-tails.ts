@@ -1,6 +1,6 @@
 /**
  * What recovery learns from the output topics themselves (step 1 of recovery.ts): every message a
- * partition's owner writes carries its position (`seq.idx`, journal.ts POSITION_HEADER), and
+ * partition's owner writes carries its position (`seq.idx`, positions.ts), and
  * reaches each output partition in order, so the last one there says which of a journal record's
  * outputs are missing — and how far the owner's sequence had come.
  */
@@ -13,8 +13,9 @@ import {
   ROLE_REVOCATIONS,
   type RoleCode,
 } from '../pool/batch-contract.js';
-import { type JournalRecord, missingOutputs, POSITION_HEADER, parsePosition } from './journal.js';
-import { type DeliveredOffsets, headerOf, type LogMessage, type PartitionLog } from './kafka-port.js';
+import { type JournalRecord, missingOutputs } from './journal.js';
+import type { DeliveredOffsets, LogMessage, PartitionLog } from './kafka-port.js';
+import { BEFORE_ANY_OUTPUT, type OutputPosition, outputPositionOf } from './positions.js';
 import type { RecoveryDeps } from './recovery.js';
 
 /** Roles whose output partition only this partition's owner writes, in order. */
@@ -32,14 +33,13 @@ const TAIL_STEP = 256;
 export async function lastOutputSeq(deps: RecoveryDeps, partition: number): Promise<number> {
   let seq = 0;
   for (const topic of deps.collector.topics(TAILED_ROLES)) {
-    const [last] = await tailPosition(deps.log, topic, partition);
-    seq = Math.max(seq, last);
+    seq = Math.max(seq, (await tailPosition(deps.log, topic, partition)).seq);
   }
   return seq;
 }
 
 /** The (seq, idx) of the last output of this partition's owner in an output partition. */
-async function tailPosition(log: PartitionLog, topic: string, partition: number): Promise<[number, number]> {
+async function tailPosition(log: PartitionLog, topic: string, partition: number): Promise<OutputPosition> {
   const { low, high } = await log.bounds(topic, partition);
   // Other writers (the release-decision validator's DLQ entries) carry no position: look past them.
   for (let end = high; end > low; end -= TAIL_STEP) {
@@ -49,11 +49,11 @@ async function tailPosition(log: PartitionLog, topic: string, partition: number)
       for (const m of batch) if (m.offset < end) found.push(m);
     });
     for (let i = found.length - 1; i >= 0; i--) {
-      const position = parsePosition(headerOf(found[i]!, POSITION_HEADER));
-      if (position !== undefined) return [position[0], position[1]];
+      const position = outputPositionOf(found[i]!);
+      if (position !== undefined) return position;
     }
   }
-  return [-1, -1];
+  return BEFORE_ANY_OUTPUT;
 }
 
 export async function publishMissing(
@@ -61,7 +61,7 @@ export async function publishMissing(
   partition: number,
   records: readonly JournalRecord[],
 ): Promise<void> {
-  const tails = new Map<string, [number, number]>();
+  const tails = new Map<string, OutputPosition>();
   for (const topic of deps.collector.topics(TAILED_ROLES))
     tails.set(topic, await tailPosition(deps.log, topic, partition));
   const deliveries: Promise<DeliveredOffsets>[] = [];
@@ -71,7 +71,7 @@ export async function publishMissing(
       const role = outputs.role(idx);
       // Forwards share their destination with other senders: all are sent again and the
       // destination drops those it has already taken.
-      if (role === ROLE_REPARTITION) return [-1, -1];
+      if (role === ROLE_REPARTITION) return BEFORE_ANY_OUTPUT;
       return TAILED_ROLES.includes(role) ? tails.get(deps.collector.destination(outputs, idx))! : null;
     });
     if (missing.length === 0) continue;

@@ -18,7 +18,6 @@
  * one's state. A batch is journaled only once every batch more than JOURNAL_WINDOW − 1 before it
  * is delivered: recovery reads the last JOURNAL_WINDOW records and no further back.
  */
-import type Kafka from 'node-rdkafka';
 import {
   decodeResult,
   ENCODING_JSON,
@@ -38,7 +37,8 @@ import {
 import { BatchOutputs } from '../pool/outputs-section.js';
 import { encodeJournal, type InputPositions, JOURNAL_WINDOW, journalKey } from './journal.js';
 import { type DeliveredOffsets, headerOf, type LogMessage, type OutputSink } from './kafka-port.js';
-import { ORIGIN_HEADER, type RecordCollector } from './record-collector.js';
+import { NO_PLACE, ORIGIN_HEADER, placeOf } from './positions.js';
+import type { RecordCollector } from './record-collector.js';
 
 export type TaskState = 'restoring' | 'running' | 'draining' | 'closed' | 'failed';
 
@@ -203,8 +203,8 @@ export class PartitionTask {
         originOffset: message.offset,
       });
     } else {
-      const origin = headerOf(message, ORIGIN_HEADER)?.split('.').map(Number);
-      const [originPartition = -1, originOffset = -1] = origin ?? [];
+      const origin = placeOf(message, ORIGIN_HEADER) ?? NO_PLACE;
+      const { partition: originPartition, offset: originOffset } = origin;
       // A forward sent again after its sender crashed: dropped (forwards of one source arrive
       // in its offset order).
       if (originPartition >= 0 && originOffset <= (this.#forwardedQueued[originPartition] ?? -1))
@@ -453,6 +453,3 @@ export class PartitionTask {
     if (this.#state === 'draining') this.#transition('closed');
   }
 }
-
-/** The Kafka message types the task takes, for callers that hold node-rdkafka messages. */
-export type FetchedMessage = Kafka.Message;

@@ -7,11 +7,9 @@ import type Kafka from 'node-rdkafka';
 import type { ResultTopics } from '../kafka/result-topics.js';
 import { ENCODING_MSGPACK, ROLE_REPARTITION, ROLE_RESULTS, type RoleCode } from '../pool/batch-contract.js';
 import type { BatchOutputs } from '../pool/outputs-section.js';
-import { POSITION_HEADER } from './journal.js';
 import type { DeliveredOffsets, OutgoingMessage, OutputSink } from './kafka-port.js';
+import { ORIGIN_HEADER, placeHeader, positionHeader } from './positions.js';
 
-/** Header of a forwarded request: `<partition>.<offset>` where it was first read. */
-export const ORIGIN_HEADER = 'imeiflow-origin';
 const MSGPACK_HEADER: Kafka.MessageHeader = { 'content-type': 'application/msgpack' };
 
 export class RecordCollector {
@@ -55,10 +53,11 @@ export class RecordCollector {
     for (let i = 0; i < count; i++) {
       const idx = indices === undefined ? i : indices[i]!;
       const role = outputs.role(idx);
-      const position: Kafka.MessageHeader = { [POSITION_HEADER]: `${seq}.${idx}` };
+      const position = positionHeader(seq, idx);
       if (role === ROLE_REPARTITION) {
         const o = outputs.output(idx);
-        const headers = [position, { [ORIGIN_HEADER]: `${o.originPartition}.${o.originOffset}` }];
+        const origin = { partition: o.originPartition, offset: o.originOffset };
+        const headers = [position, placeHeader(ORIGIN_HEADER, origin)];
         if (o.encoding === ENCODING_MSGPACK) headers.push(MSGPACK_HEADER);
         messages[i] = {
           topic: this.#topicOf[role]!,

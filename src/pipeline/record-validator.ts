@@ -19,11 +19,11 @@ import { connect, consume, consumerConfig, disconnect, type KafkaSettings } from
 import { RetryBudget } from '../kafka/retry-budget.js';
 import { TOPIC_ROLE_NAMES, type TopicRoleName } from '../kafka/topic-roles.js';
 import type { Logger } from '../log.js';
-import { headerOf, keyOf, type LogMessage, type OutputSink, type PartitionLog } from './kafka-port.js';
+import { keyOf, type LogMessage, type OutputSink, type PartitionLog } from './kafka-port.js';
+import { placeHeader, placeOf, SOURCE_HEADER } from './positions.js';
 import { type TableDecoders, VALIDATED_ROLES } from './table-decoders.js';
 
 /** Header of a DLQ entry the validator wrote: `<source partition>.<offset>` (the body names the topic). */
-export const SOURCE_HEADER = 'imeiflow-source';
 /** DLQ messages read back when a partition is taken over. */
 const LOOK_BACK = 512;
 
@@ -130,11 +130,11 @@ export class RecordValidator {
     const dlqPartition = sourcePartition % this.#deps.partitions;
     let last = -1;
     for (const m of await this.#deps.reader.lastMessages(config.topics.dlq, dlqPartition, LOOK_BACK)) {
-      const [partition, offset] = (headerOf(m, SOURCE_HEADER) ?? '').split('.').map(Number);
-      if (partition !== sourcePartition || offset === undefined || offset <= last) continue;
+      const source = placeOf(m, SOURCE_HEADER);
+      if (source === undefined || source.partition !== sourcePartition || source.offset <= last) continue;
       // The header names no topic: an entry from another topic (a renamed one, or one recreated
       // with offsets from 0) must not hide this topic's bad records.
-      if (sourceTopicOf(m) === topic) last = offset;
+      if (sourceTopicOf(m) === topic) last = source.offset;
     }
     this.#written.set(id, last);
     return last;
@@ -158,7 +158,7 @@ export class RecordValidator {
         value: Buffer.from(
           dlqMessage({ topic: m.topic, partition: m.partition, offset: m.offset, key }, m.value, error, at),
         ),
-        headers: [{ [SOURCE_HEADER]: `${m.partition}.${m.offset}` }],
+        headers: [placeHeader(SOURCE_HEADER, m)],
       });
       this.#written.set(`${m.topic}/${m.partition}`, m.offset);
       byTopic.set(m.topic, (byTopic.get(m.topic) ?? 0) + 1);

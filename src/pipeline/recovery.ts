@@ -32,12 +32,11 @@ import {
   JOURNAL_WINDOW,
   JournalFormatError,
   type JournalRecord,
-  POSITION_HEADER,
-  parsePosition,
 } from './journal.js';
-import { headerOf, keyOf, type LogMessage, type OutputSink, type PartitionLog } from './kafka-port.js';
+import { keyOf, type LogMessage, type OutputSink, type PartitionLog } from './kafka-port.js';
 import { lastOutputSeq, publishMissing } from './output-tails.js';
 import type { TaskStart } from './partition-task.js';
+import { outputOrder } from './positions.js';
 import type { RecordCollector } from './record-collector.js';
 
 export interface RecoveryTopics {
@@ -330,12 +329,6 @@ export function registryEntryFrom(value: Buffer, partition: number): RegistryEnt
   };
 }
 
-/** Positions compare as (seq, idx); an output without one predates positions. */
-function positionOf(m: LogMessage): number {
-  const p = parsePosition(headerOf(m, POSITION_HEADER));
-  return p === undefined ? -1 : p[0] * 1_000_000 + p[1];
-}
-
 /**
  * The registry's changelog is what БДИК itself receives: a device is registered by its latest
  * confirmation unless a later revocation withdrew it.
@@ -355,7 +348,7 @@ async function restoreRegistry(
     async (batch) => {
       for (const m of batch) {
         const imei = keyOf(m);
-        if (imei !== null) revoked.set(imei, Math.max(revoked.get(imei) ?? -1, positionOf(m)));
+        if (imei !== null) revoked.set(imei, Math.max(revoked.get(imei) ?? -1, outputOrder(m)));
       }
     },
   );
@@ -374,7 +367,7 @@ async function restoreRegistry(
         continue;
       }
       const imei = entries[entries.length - 1]!.imei;
-      if (revoked.has(imei)) confirmedAt.set(imei, positionOf(m));
+      if (revoked.has(imei)) confirmedAt.set(imei, outputOrder(m));
     }
     await store.env.transaction(() => {
       for (const entry of entries) store.registry.put(entry.imei.slice(0, 14), entry);

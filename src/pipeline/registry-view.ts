@@ -17,8 +17,8 @@ import { RetryBudget } from '../kafka/retry-budget.js';
 import type { Logger } from '../log.js';
 import type { Component } from '../runtime/component.js';
 import type { Store } from '../store/store.js';
-import { POSITION_HEADER, parsePosition } from './journal.js';
-import { headerOf, keyOf } from './kafka-port.js';
+import { keyOf } from './kafka-port.js';
+import { outputOrder } from './positions.js';
 import { registryEntryFrom } from './recovery.js';
 
 /** librdkafka's RD_KAFKA_OFFSET_BEGINNING. */
@@ -26,12 +26,6 @@ const OFFSET_BEGINNING = -2;
 
 function positionKey(topic: string, partition: number): string {
   return `view/${topic}/${partition}`;
-}
-
-/** Where a confirmation or revocation was decided: comparable within a partition. */
-function orderOf(message: Kafka.Message): number {
-  const p = parsePosition(headerOf(message, POSITION_HEADER));
-  return p === undefined ? -1 : p[0] * 1_000_000 + p[1];
 }
 
 /** Failed batches in a row before the process stops (src/kafka/retry-budget.ts). */
@@ -138,7 +132,8 @@ export class RegistryView implements Component {
         const imei = keyOf(m);
         if (imei === null || imei.length !== 15) continue;
         const body = imei.slice(0, 14);
-        const order = orderOf(m);
+        // Where it was decided: its owner's order of БДИК's record for the device.
+        const order = outputOrder(m);
         const current = store.registryView.get(body);
         if (current !== undefined && current.order > order) continue;
         if (m.topic === config.topics.revocations || m.value === null) {

@@ -5,7 +5,8 @@
  * batch's state, and resume after the journaled input.
  */
 import { describe, expect, it } from 'vitest';
-import { journalKey, POSITION_HEADER } from '../../src/pipeline/journal.js';
+import { journalKey } from '../../src/pipeline/journal.js';
+import { POSITION_HEADER } from '../../src/pipeline/positions.js';
 import { openStore } from '../../src/store/store.js';
 import { structuredPackr } from '../../src/store/structures.js';
 import { APPLE, imei } from '../support/fixtures.js';

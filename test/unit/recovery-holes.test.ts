@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { luhnDigit } from '../../src/domain/imei.js';
-import { POSITION_HEADER } from '../../src/pipeline/journal.js';
+import { POSITION_HEADER } from '../../src/pipeline/positions.js';
 import { heldKey, restoredKey } from '../../src/pipeline/recovery.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
 import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';

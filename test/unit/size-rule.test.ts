@@ -27,15 +27,13 @@ const KNOWN: Readonly<Record<string, number>> = {
   'cli/main.ts#program': 195,
   'cli/purge-command.ts#runPurge': 101,
   'domain/rules.ts': 521,
-  'http/app.ts#buildControlPlane': 176,
   'http/review-page.ts#render': 201,
-  'http/routes/devices.ts#deviceRoutes': 113,
   'http/routes/loads.ts#loadRoutes': 110,
   'http/routes/reviews.ts#reviewRoutes': 172,
   'kafka/topic-roles.ts': 453,
   'loaders/load-table.ts#loadTable': 150,
   'pipeline/global-tables.ts': 509,
-  'pipeline/partition-task.ts': 458,
+  'pipeline/partition-task.ts': 455,
   'security/tokens.ts': 515,
 };
 

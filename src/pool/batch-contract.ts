@@ -12,12 +12,16 @@
  * result   = u32 headerLength · msgpack(ResultHeader) · outputs
  * outputs  = u32 outputCount · u32 opCount · outputCount × OUTPUT_ENTRY · opCount × OP_ENTRY · bytes
  *
- * Offsets inside entries are relative to the start of the section's bytes.
+ * The entries are field tables (INPUT_LAYOUT, OUTPUT_LAYOUT, OP_LAYOUT, src/pool/layout.ts); a
+ * span's offset is relative to the start of the section's bytes.
  */
 import { Packr } from 'msgpackr';
 import type { DeadlineSettings } from '../domain/deadline.js';
 import type { RuleConfig } from '../domain/rules.js';
+import { entryLayout, NULL_LENGTH } from './layout.js';
 import type { ResultSettings } from './result-tenants.js';
+
+export { NULL_LENGTH };
 
 export const ENCODING_JSON = 0;
 export const ENCODING_MSGPACK = 1;
@@ -68,9 +72,6 @@ export const OP_PUT = 0;
 export const OP_REMOVE = 1;
 export type OpCode = typeof OP_PUT | typeof OP_REMOVE;
 
-/** A null key or value (a tombstone) is stored as this length. */
-export const NULL_LENGTH = 0xffffffff;
-
 export interface TaskHeader {
   readonly partition: number;
   /** Partitions of the requests topic: a device's partition is computed modulo this. */
@@ -86,23 +87,50 @@ export interface TaskHeader {
   readonly sweep: boolean;
 }
 
-/**
- * Input entry: kind u8 · encoding u8 · u16 0 · u32 keyOffset · u32 keyLength · u32 valueOffset ·
- * u32 valueLength · u32 originPartition · f64 offset · f64 timestamp · f64 originOffset
- */
-export const INPUT_ENTRY = 48;
+/** An input message as the main thread hands it to a worker. */
+export const INPUT_LAYOUT = entryLayout([
+  ['kind', 'u8'],
+  ['encoding', 'u8'],
+  ['reserved', 'u16'],
+  ['key', 'span'],
+  ['value', 'span'],
+  ['originPartition', 'u32'],
+  ['offset', 'f64'],
+  ['timestamp', 'f64'],
+  ['originOffset', 'f64'],
+]);
+export const INPUT_ENTRY = INPUT_LAYOUT.size;
 
 /**
- * Output entry: role u8 · encoding u8 · u16 0 · u32 partition · u32 keyOffset · u32 keyLength ·
- * u32 valueOffset · u32 valueLength · u32 originPartition · u32 tenant · f64 originOffset ·
- * f64 originTimestamp. The origin fields are for forwarded requests only; `tenant` for results
- * only: the operator whose results topic it goes to (src/pool/result-tenants.ts), 0 for the
- * shared topic — what every record written before operators had topics of their own holds.
+ * An output message, in the worker's answer and in the journal (stored: only add fields in the
+ * reserved or after the last, and bump JOURNAL_FORMAT). The origin fields are for forwarded
+ * requests only; `tenant` for results only: the operator whose results topic it goes to
+ * (src/pool/result-tenants.ts), 0 for the shared topic — what every record written before
+ * operators had topics of their own holds.
  */
-export const OUTPUT_ENTRY = 48;
+export const OUTPUT_LAYOUT = entryLayout([
+  ['role', 'u8'],
+  ['encoding', 'u8'],
+  ['reserved', 'u16'],
+  ['partition', 'u32'],
+  ['key', 'span'],
+  ['value', 'span'],
+  ['originPartition', 'u32'],
+  ['tenant', 'u32'],
+  ['originOffset', 'f64'],
+  ['originTimestamp', 'f64'],
+]);
+export const OUTPUT_ENTRY = OUTPUT_LAYOUT.size;
 
-/** State op entry: db u8 · op u8 · u16 0 · u32 keyOffset · u32 keyLength · u32 valueOffset · u32 valueLength */
-export const OP_ENTRY = 20;
+/** A state change, in the worker's answer and in the journal (stored, as outputs are). */
+export const OP_LAYOUT = entryLayout([
+  ['db', 'u8'],
+  ['op', 'u8'],
+  ['reserved', 'u16'],
+  ['key', 'span'],
+  ['value', 'span'],
+]);
+export const OP_ENTRY = OP_LAYOUT.size;
 
 /** Per outcome and reason (`confirmed:kgd-release`, `rejected:luhn_mismatch`…), for metrics. */
 export type OutcomeCounts = readonly (readonly [outcome: string, reason: string, count: number])[];
@@ -139,6 +167,8 @@ export interface InputMessage {
   readonly originOffset: number;
 }
 
+const IN = INPUT_LAYOUT.at;
+
 /** Encode a task into one buffer that owns its ArrayBuffer, so it can be transferred. */
 export function encodeTask(header: TaskHeader, inputs: readonly InputMessage[]): Uint8Array {
   const head = packHeader(header);
@@ -155,14 +185,14 @@ export function encodeTask(header: TaskHeader, inputs: readonly InputMessage[]):
   for (let i = 0; i < inputs.length; i++) {
     const m = inputs[i]!;
     const e = indexStart + i * INPUT_ENTRY;
-    view.setUint8(e, m.kind);
-    view.setUint8(e + 1, m.encoding);
-    at = writeBytes(buffer, view, bytesStart, at, e + 4, m.key);
-    at = writeBytes(buffer, view, bytesStart, at, e + 12, m.value);
-    view.setUint32(e + 20, m.originPartition, true);
-    view.setFloat64(e + 24, m.offset, true);
-    view.setFloat64(e + 32, m.timestamp, true);
-    view.setFloat64(e + 40, m.originOffset, true);
+    view.setUint8(e + IN.kind, m.kind);
+    view.setUint8(e + IN.encoding, m.encoding);
+    at = writeBytes(buffer, view, bytesStart, at, e + IN.key, m.key);
+    at = writeBytes(buffer, view, bytesStart, at, e + IN.value, m.value);
+    view.setUint32(e + IN.originPartition, m.originPartition, true);
+    view.setFloat64(e + IN.offset, m.offset, true);
+    view.setFloat64(e + IN.timestamp, m.timestamp, true);
+    view.setFloat64(e + IN.originOffset, m.originOffset, true);
   }
   return buffer;
 }
@@ -186,7 +216,10 @@ function writeBytes(
   return at + value.length;
 }
 
-function slice(buffer: Uint8Array, bytesStart: number, offset: number, length: number): Uint8Array | null {
+/** The bytes a span field at `field` points to. */
+function slice(buffer: Uint8Array, view: DataView, bytesStart: number, field: number): Uint8Array | null {
+  const offset = view.getUint32(field, true);
+  const length = view.getUint32(field + 4, true);
   if (length === NULL_LENGTH) return null;
   return buffer.subarray(bytesStart + offset, bytesStart + offset + length);
 }
@@ -207,14 +240,14 @@ export function decodeTask(buffer: Uint8Array): DecodedTask {
   for (let i = 0; i < count; i++) {
     const e = indexStart + i * INPUT_ENTRY;
     inputs[i] = {
-      kind: view.getUint8(e) as InputKind,
-      encoding: view.getUint8(e + 1) as EncodingFlag,
-      key: slice(buffer, bytesStart, view.getUint32(e + 4, true), view.getUint32(e + 8, true)),
-      value: slice(buffer, bytesStart, view.getUint32(e + 12, true), view.getUint32(e + 16, true)),
-      originPartition: view.getUint32(e + 20, true),
-      offset: view.getFloat64(e + 24, true),
-      timestamp: view.getFloat64(e + 32, true),
-      originOffset: view.getFloat64(e + 40, true),
+      kind: view.getUint8(e + IN.kind) as InputKind,
+      encoding: view.getUint8(e + IN.encoding) as EncodingFlag,
+      key: slice(buffer, view, bytesStart, e + IN.key),
+      value: slice(buffer, view, bytesStart, e + IN.value),
+      originPartition: view.getUint32(e + IN.originPartition, true),
+      offset: view.getFloat64(e + IN.offset, true),
+      timestamp: view.getFloat64(e + IN.timestamp, true),
+      originOffset: view.getFloat64(e + IN.originOffset, true),
     };
   }
   return { header, inputs };

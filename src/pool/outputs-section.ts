@@ -9,10 +9,16 @@ import {
   type EncodingFlag,
   NULL_LENGTH,
   OP_ENTRY,
+  OP_LAYOUT,
   type OpCode,
   OUTPUT_ENTRY,
+  OUTPUT_LAYOUT,
   type RoleCode,
 } from './batch-contract.js';
+
+/** Field offsets of an output entry and of a state change's (the tables in batch-contract.ts). */
+const OUT = OUTPUT_LAYOUT.at;
+const OP = OP_LAYOUT.at;
 
 /** An output message as a batch produces it. */
 export interface OutputMessage {
@@ -106,24 +112,24 @@ export class OutputsBuilder {
   ): void {
     const e = this.#outputs.add();
     const view = this.#outputs.view;
-    view.setUint8(e, role);
-    view.setUint8(e + 1, encoding);
-    view.setUint32(e + 4, partition, true);
-    this.#write(view, e + 8, key);
-    this.#write(view, e + 16, value);
-    view.setUint32(e + 24, originPartition, true);
-    view.setUint32(e + 28, tenant, true);
-    view.setFloat64(e + 32, originOffset, true);
-    view.setFloat64(e + 40, originTimestamp, true);
+    view.setUint8(e + OUT.role, role);
+    view.setUint8(e + OUT.encoding, encoding);
+    view.setUint32(e + OUT.partition, partition, true);
+    this.#write(view, e + OUT.key, key);
+    this.#write(view, e + OUT.value, value);
+    view.setUint32(e + OUT.originPartition, originPartition, true);
+    view.setUint32(e + OUT.tenant, tenant, true);
+    view.setFloat64(e + OUT.originOffset, originOffset, true);
+    view.setFloat64(e + OUT.originTimestamp, originTimestamp, true);
   }
 
   op(db: DbCode, op: OpCode, key: Uint8Array | string, value: SectionBytes): void {
     const e = this.#ops.add();
     const view = this.#ops.view;
-    view.setUint8(e, db);
-    view.setUint8(e + 1, op);
-    this.#write(view, e + 4, key);
-    this.#write(view, e + 12, value);
+    view.setUint8(e + OP.db, db);
+    view.setUint8(e + OP.op, op);
+    this.#write(view, e + OP.key, key);
+    this.#write(view, e + OP.value, value);
   }
 
   /** Write bytes and their (offset, length) into an entry's field. */
@@ -229,74 +235,83 @@ export class BatchOutputs {
   }
 
   role(i: number): RoleCode {
-    return this.#view.getUint8(8 + i * OUTPUT_ENTRY) as RoleCode;
+    return this.#view.getUint8(this.#output(i) + OUT.role) as RoleCode;
   }
 
   partition(i: number): number {
-    return this.#view.getUint32(8 + i * OUTPUT_ENTRY + 4, true);
+    return this.#view.getUint32(this.#output(i) + OUT.partition, true);
   }
 
   /** Whose results topic a result goes to (0: the shared one). */
   tenant(i: number): number {
-    return this.#view.getUint32(8 + i * OUTPUT_ENTRY + 28, true);
+    return this.#view.getUint32(this.#output(i) + OUT.tenant, true);
   }
 
   key(i: number): Buffer | null {
-    const e = 8 + i * OUTPUT_ENTRY;
-    return this.#bufferAt(this.#view.getUint32(e + 8, true), this.#view.getUint32(e + 12, true));
+    return this.#bufferAt(this.#output(i) + OUT.key);
   }
 
   value(i: number): Buffer | null {
-    const e = 8 + i * OUTPUT_ENTRY;
-    return this.#bufferAt(this.#view.getUint32(e + 16, true), this.#view.getUint32(e + 20, true));
+    return this.#bufferAt(this.#output(i) + OUT.value);
   }
 
   output(i: number): OutputMessage {
-    const e = 8 + i * OUTPUT_ENTRY;
+    const e = this.#output(i);
     return {
       role: this.role(i),
       partition: this.partition(i),
       key: this.key(i),
       value: this.value(i),
-      encoding: this.#view.getUint8(e + 1) as EncodingFlag,
-      originPartition: this.#view.getUint32(e + 24, true),
-      originOffset: this.#view.getFloat64(e + 32, true),
-      originTimestamp: this.#view.getFloat64(e + 40, true),
+      encoding: this.#view.getUint8(e + OUT.encoding) as EncodingFlag,
+      originPartition: this.#view.getUint32(e + OUT.originPartition, true),
+      originOffset: this.#view.getFloat64(e + OUT.originOffset, true),
+      originTimestamp: this.#view.getFloat64(e + OUT.originTimestamp, true),
       tenant: this.tenant(i),
     };
   }
 
   op(i: number): StateOp {
-    const e = this.#opsStart + i * OP_ENTRY;
     return {
       db: this.opDb(i),
       op: this.opCode(i),
-      key: this.#bufferAt(this.#view.getUint32(e + 4, true), this.#view.getUint32(e + 8, true))!,
+      key: this.#bufferAt(this.#op(i) + OP.key)!,
       value: this.opValue(i),
     };
   }
 
   opDb(i: number): DbCode {
-    return this.#view.getUint8(this.#opsStart + i * OP_ENTRY) as DbCode;
+    return this.#view.getUint8(this.#op(i) + OP.db) as DbCode;
   }
 
   opCode(i: number): OpCode {
-    return this.#view.getUint8(this.#opsStart + i * OP_ENTRY + 1) as OpCode;
+    return this.#view.getUint8(this.#op(i) + OP.op) as OpCode;
   }
 
   opValue(i: number): Buffer | null {
-    const e = this.#opsStart + i * OP_ENTRY;
-    return this.#bufferAt(this.#view.getUint32(e + 12, true), this.#view.getUint32(e + 16, true));
+    return this.#bufferAt(this.#op(i) + OP.value);
   }
 
   /** A state change's key as text (every store's keys are strings), with no Buffer between. */
   opKeyText(i: number): string {
-    const e = this.#opsStart + i * OP_ENTRY;
-    const start = this.#bytesStart + this.#view.getUint32(e + 4, true);
-    return this.#text.toString('utf8', start, start + this.#view.getUint32(e + 8, true));
+    const field = this.#op(i) + OP.key;
+    const start = this.#bytesStart + this.#view.getUint32(field, true);
+    return this.#text.toString('utf8', start, start + this.#view.getUint32(field + 4, true));
   }
 
-  #bufferAt(offset: number, length: number): Buffer | null {
+  /** Where output entry `i` starts. */
+  #output(i: number): number {
+    return 8 + i * OUTPUT_ENTRY;
+  }
+
+  /** Where state-change entry `i` starts. */
+  #op(i: number): number {
+    return this.#opsStart + i * OP_ENTRY;
+  }
+
+  /** The bytes a span field at `field` points to. */
+  #bufferAt(field: number): Buffer | null {
+    const offset = this.#view.getUint32(field, true);
+    const length = this.#view.getUint32(field + 4, true);
     if (length === NULL_LENGTH) return null;
     const start = this.#buffer.byteOffset + this.#bytesStart + offset;
     return Buffer.from(this.#buffer.buffer, start, length);

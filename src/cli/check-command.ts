@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import { type DryRun, dryRun } from '../domain/dry-run.js';
 import { validateRequest } from '../domain/request.js';
-import { ruleSettingsOf } from '../domain/rules.js';
+import { ruleSettingsOf } from '../domain/rule-settings.js';
 import type { Channel, Decision } from '../domain/types.js';
 import { ImeiflowError } from '../errors.js';
 import { AuditLog } from '../security/audit-log.js';

@@ -12,7 +12,8 @@ import { luhnDigit } from './imei.js';
 import { type DecisionFacts, isWithdrawal } from './kgd-order.js';
 import type { Revocation } from './outputs.js';
 import { type PurgeMarks, pendingPurged, registryPurged } from './retention.js';
-import { evaluate, inScope, provesEntry, type RuleSettings } from './rules.js';
+import { inScope, provesEntry, type RuleSettings } from './rule-settings.js';
+import { evaluate } from './rules.js';
 import type {
   ConfirmedDecision,
   Decision,

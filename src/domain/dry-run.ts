@@ -6,8 +6,10 @@
  * and audited (seed 001 §9, §31). Without that the answer says *that* the device is registered
  * (to another owner, or with another phone), never *who*.
  */
-import { decide, type RuleSettings, type Trace } from './rules.js';
+import type { RuleSettings } from './rule-settings.js';
+import { decide } from './rules.js';
 import type { Decision, IndexView, RegistryEntry, VerifyRequest } from './types.js';
+import type { Trace } from './verdicts.js';
 
 /** The recorded registration a full answer shows beside the decision. */
 export interface RecordedRegistration {

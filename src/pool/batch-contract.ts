@@ -17,7 +17,7 @@
  */
 import { Packr } from 'msgpackr';
 import type { DeadlineSettings } from '../domain/deadline.js';
-import type { RuleConfig } from '../domain/rules.js';
+import type { RuleConfig } from '../domain/rule-settings.js';
 import { entryLayout, NULL_LENGTH } from './layout.js';
 import type { ResultSettings } from './result-tenants.js';
 

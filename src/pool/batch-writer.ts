@@ -19,7 +19,7 @@ import {
   revocationMessage,
 } from '../domain/outputs.js';
 import { registryEntryOf } from '../domain/registry-entry.js';
-import type { RuleSettings } from '../domain/rules.js';
+import type { RuleSettings } from '../domain/rule-settings.js';
 import type {
   Decision,
   FinalDecision,

@@ -15,7 +15,7 @@
  */
 
 import type { CustomsView } from '../domain/customs-view.js';
-import { inScope, provesEntry, type RuleSettings } from '../domain/rules.js';
+import { inScope, provesEntry, type RuleSettings } from '../domain/rule-settings.js';
 import type { DeclarationEntry, DeclarationStatus } from '../domain/types.js';
 import type { Role } from './roles.js';
 

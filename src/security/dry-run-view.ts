@@ -18,7 +18,7 @@
 import { type CustomsView, type DecisionInView, decisionInView } from '../domain/customs-view.js';
 import { type DryRun, dryRun, type RecordedRegistration } from '../domain/dry-run.js';
 import { normaliseImei } from '../domain/imei.js';
-import type { RuleSettings } from '../domain/rules.js';
+import type { RuleSettings } from '../domain/rule-settings.js';
 import type { IndexView, PendingEntry, RegistryEntry, VerifyRequest } from '../domain/types.js';
 import type { Role } from './roles.js';
 import { readsRegistration, type Tenancy } from './tenancy.js';

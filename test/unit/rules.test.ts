@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { dryRun } from '../../src/domain/dry-run.js';
 import { confirmationMessage, resultMessage } from '../../src/domain/outputs.js';
-import { decide, evaluate, ruleSettingsOf } from '../../src/domain/rules.js';
+import { ruleSettingsOf } from '../../src/domain/rule-settings.js';
+import { decide, evaluate } from '../../src/domain/rules.js';
 import type { Decision, VerifyRequest } from '../../src/domain/types.js';
 import { MapIndexView } from '../support/map-view.js';
 

@@ -10,7 +10,7 @@ import { type Config, DEFAULTS, loadConfig } from '../../src/config/config.js';
 import { envBindingsOf, settingsOf } from '../../src/config/define.js';
 import { SETTINGS } from '../../src/config/settings.js';
 import { workerSettings } from '../../src/config/worker-settings.js';
-import type { RuleConfig } from '../../src/domain/rules.js';
+import type { RuleConfig } from '../../src/domain/rule-settings.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
 const read = (file: string) => readFileSync(join(PACKAGE_ROOT, file), 'utf8');

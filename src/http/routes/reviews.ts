@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { deadlinePolicy } from '../../config/config.js';
 import { type DeadlinePolicy, dueOf, stageDeadline } from '../../domain/deadline.js';
 import { luhnDigit } from '../../domain/imei.js';
-import { ruleSettingsOf } from '../../domain/rules.js';
+import { ruleSettingsOf } from '../../domain/rule-settings.js';
 import { toLocalIso } from '../../domain/working-day.js';
 import { messageOf } from '../../errors.js';
 import { customsViewOf, declarationsInView } from '../../security/customs-view.js';

@@ -13,7 +13,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { normaliseImei } from '../../domain/imei.js';
 import { validateRequest } from '../../domain/request.js';
-import { ruleSettingsOf } from '../../domain/rules.js';
+import { ruleSettingsOf } from '../../domain/rule-settings.js';
 import { customsViewOf } from '../../security/customs-view.js';
 import { dryRunAnswer, observeDryRun } from '../../security/dry-run-view.js';
 import { RateLimiter } from '../../security/rate-limit.js';

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { normaliseImei } from '../../domain/imei.js';
-import { ruleSettingsOf } from '../../domain/rules.js';
+import { ruleSettingsOf } from '../../domain/rule-settings.js';
 import { customsViewOf, declarationsInView } from '../../security/customs-view.js';
 import { allows } from '../../security/roles.js';
 import {

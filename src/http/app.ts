@@ -10,6 +10,8 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
   LogController,
 } from 'fastify';
 import {
@@ -18,20 +20,22 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
+import { ruleSettingsOf } from '../domain/rule-settings.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { AccessRefusals } from '../security/access-refusals.js';
 import { kgdExportStatus } from '../store/kgd-exports.js';
 import { isStoreFull, withCommitReasons } from '../store/store-full.js';
-import { identify, presentsCredentials, refuse } from './auth.js';
 import type { ControlPlaneDeps } from './deps.js';
 import { sendProblem } from './problem.js';
-import { pickLanguage, reviewPage } from './review-page.js';
 import { auditRoutes } from './routes/audit.js';
 import { deviceRoutes } from './routes/devices.js';
 import { loadRoutes } from './routes/loads.js';
 import { purgeRoutes } from './routes/purge.js';
+import { reviewPageRoutes } from './routes/review-page.js';
 import { reviewRoutes } from './routes/reviews.js';
+import { statusRoutes } from './routes/status.js';
 import { verifyRoutes } from './routes/verify.js';
-import { cachedPagePolicy, securityHeaders } from './security-headers.js';
+import { securityHeaders } from './security-headers.js';
 import { CertificateIdentities, httpsOptions } from './tls.js';
 
 export type { ControlPlaneDeps, ServiceInfo } from './deps.js';
@@ -60,7 +64,8 @@ async function enrolCertificateHolders(deps: ControlPlaneDeps): Promise<void> {
   }
 }
 
-export async function buildControlPlane(deps: ControlPlaneDeps): Promise<FastifyInstance> {
+/** The Fastify instance, over HTTPS when TLS is configured, knowing certificate holders by their certificate. */
+function createServer(deps: ControlPlaneDeps): FastifyInstance {
   const options = {
     loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
     // Per-request logs would drown the scrape traffic; errors are still logged.
@@ -77,35 +82,31 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
       request.peer = identities.identify(request.raw.socket);
     });
   }
-  await enrolCertificateHolders(deps);
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  // Before any plugin: their routes inherit the hooks registered so far.
-  securityHeaders(app);
-  // A browser sends text/plain (like the two form encodings, which have no parser here) to any
-  // site without asking first (a CORS "simple request"): no route takes one, so a hostile page
-  // cannot post to the API with a visitor's client certificate. The JSON routes get 415.
-  app.removeContentTypeParser('text/plain');
-  const { security } = deps.config;
-  app.decorate(
-    'accessRefusals',
-    new AccessRefusals({
-      block: (name, now) => deps.tokens.block(name, now),
-      audit: (event, now) => deps.audit.record(event, now),
-      counters: deps.metrics,
-      log: deps.log.child({ component: 'access' }),
-      limit: security.refusalLimit,
-      windowMs: security.refusalWindowMs,
-    }),
-  );
+  return app;
+}
 
+/** Counts, audits and blocks refused accounts (src/security/access-refusals.ts). */
+function accessRefusalsOf(deps: ControlPlaneDeps): AccessRefusals {
+  const { security } = deps.config;
+  return new AccessRefusals({
+    block: (name, now) => deps.tokens.block(name, now),
+    audit: (event, now) => deps.audit.record(event, now),
+    counters: deps.metrics,
+    log: deps.log.child({ component: 'access' }),
+    limit: security.refusalLimit,
+    windowMs: security.refusalWindowMs,
+  });
+}
+
+/** The OpenAPI document at /docs/json, browsable at /docs. */
+async function registerDocs(app: FastifyInstance, version: string): Promise<void> {
   await app.register(fastifySwagger, {
     openapi: {
       info: {
         title: 'imeiflow control plane',
         description:
           'IMEI verification for the national IMEI database (БДИК). Errors are RFC 7807 problem+json.',
-        version: deps.info.version,
+        version,
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
@@ -126,8 +127,9 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
         .replace(/style-src [^;]*;/, "style-src 'self' 'unsafe-inline';")
         .replace(/\s*upgrade-insecure-requests;?/, ''),
   });
+}
 
-  const duration = deps.metrics.httpDuration;
+function observeDurations(app: FastifyInstance, duration: Metrics['httpDuration']): void {
   app.addHook('onResponse', async (request, reply) => {
     duration.observe(
       {
@@ -138,8 +140,14 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
       reply.elapsedTime / 1000,
     );
   });
+}
 
-  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+/**
+ * Every error as problem+json: invalid requests 400 (415, 413 for a body of the wrong type or
+ * size), a full store 507 (and the service stops), anything else 500 with the details logged.
+ */
+function problemOfError(onStoreFull: ControlPlaneDeps['onStoreFull']) {
+  return async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
       const issues = error.validation.map(
         (v) => `${v.instancePath || error.validationContext || 'body'}: ${v.message}`,
@@ -157,7 +165,7 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
     if (isStoreFull(explained)) {
       // A load that filled the store: the service stops taking input (STORE_FULL, logged once),
       // once this answer is out.
-      reply.raw.once('close', () => deps.onStoreFull?.(explained));
+      reply.raw.once('close', () => onStoreFull?.(explained));
       return sendProblem(
         reply,
         'store-full',
@@ -166,73 +174,53 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
     }
     request.log.error({ err: explained }, 'request failed');
     return sendProblem(reply, 'internal', 'the request failed; the log has the details');
-  });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, 'not-found', `no route ${request.method} ${request.url}`),
-  );
+  };
+}
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const reason = deps.notReadyReason();
-    if (reason !== null) return sendProblem(reply, 'not-ready', reason);
-    return { status: 'ready', partitions: deps.ownedPartitions() };
+/**
+ * The routes, each a plugin given only what it uses. Registered in this order, which is also the
+ * OpenAPI document's.
+ */
+async function registerRoutes(app: FastifyInstance, deps: ControlPlaneDeps): Promise<void> {
+  const { store, tokens, audit } = deps;
+  const { utcOffsetMinutes } = deps.config.pending;
+  const registryOf = deps.registryOf ?? ((body: string) => store.registry.get(body));
+  const rules = ruleSettingsOf(deps.config.rules);
+  await app.register(statusRoutes, {
+    info: deps.info,
+    notReadyReason: deps.notReadyReason,
+    ownedPartitions: deps.ownedPartitions,
+    registry: deps.metrics.registry,
+    tokens,
+    kgdExport: (now) => kgdExportStatus(store, now, utcOffsetMinutes),
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    const body = await deps.metrics.registry.metrics();
-    return reply.type(deps.metrics.registry.contentType).send(body);
-  });
-  app.get(
-    '/v1/info',
-    {
-      schema: {
-        summary:
-          'Version and readiness; with a token or certificate of any role also brokers, topics and the last KGD export',
-        description:
-          'Anonymous callers get what /readyz already tells anyone: the version, whether the instance is ready (or why not) and the partitions it owns. ' +
-          'Kafka brokers, topic names and the KGD export status are for authenticated callers of any role: they map the system for an attacker. ' +
-          'A credential that is sent must be valid: a refused one is a refusal (401), not an anonymous call.',
-        // Either anonymous or a bearer token (OpenAPI: an empty requirement makes it optional).
-        security: [{}, { bearer: [] }],
-      },
-    },
-    async (request, reply) => {
-      const reason = deps.notReadyReason();
-      const readiness = {
-        version: deps.info.version,
-        ready: reason === null,
-        ...(reason === null ? {} : { notReadyReason: reason }),
-        partitionsOwned: deps.ownedPartitions(),
-      };
-      if (!presentsCredentials(request)) return readiness;
-      const identity = identify(deps.tokens, request);
-      if (!identity.ok) return refuse(request, reply, identity.reason, identity.detail, identity.account);
-      return {
-        ...deps.info,
-        ...readiness,
-        // Seed 000 §11: the month each export covers, not who loaded it (that is in the audit trail).
-        kgdExport: kgdExportStatus(deps.store, new Date(), deps.config.pending.utcOffsetMinutes),
-      };
-    },
-  );
-  app.get('/review', { schema: { hide: true } }, async (request, reply) => {
-    const language = pickLanguage(
-      (request.query as Record<string, unknown> | undefined)?.['lang'],
-      request.headers['accept-language'],
-    );
-    const page = reviewPage(language);
-    return reply
-      .type('text/html; charset=utf-8')
-      .header('content-language', language)
-      .header('vary', 'accept-language')
-      .header('content-security-policy', cachedPagePolicy(page))
-      .send(page);
-  });
-
-  deviceRoutes(app, deps);
+  await app.register(reviewPageRoutes);
+  await app.register(deviceRoutes, { store, registryOf, rules, tokens, audit });
   verifyRoutes(app, deps);
   loadRoutes(app, deps);
   reviewRoutes(app, deps);
   auditRoutes(app, deps);
   purgeRoutes(app, deps);
+}
+
+export async function buildControlPlane(deps: ControlPlaneDeps): Promise<FastifyInstance> {
+  const app = createServer(deps);
+  await enrolCertificateHolders(deps);
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // Before any plugin: their routes inherit the hooks registered so far.
+  securityHeaders(app);
+  // A browser sends text/plain (like the two form encodings, which have no parser here) to any
+  // site without asking first (a CORS "simple request"): no route takes one, so a hostile page
+  // cannot post to the API with a visitor's client certificate. The JSON routes get 415.
+  app.removeContentTypeParser('text/plain');
+  app.decorate('accessRefusals', accessRefusalsOf(deps));
+  await registerDocs(app, deps.info.version);
+  observeDurations(app, deps.metrics.httpDuration);
+  app.setErrorHandler(problemOfError(deps.onStoreFull));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, 'not-found', `no route ${request.method} ${request.url}`),
+  );
+  await registerRoutes(app, deps);
   return app;
 }

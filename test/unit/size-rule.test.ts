@@ -33,7 +33,6 @@ const KNOWN: Readonly<Record<string, number>> = {
   'loaders/load-table.ts#loadTable': 150,
   'pipeline/global-tables.ts': 509,
   'pipeline/partition-task.ts': 455,
-  'security/tokens.ts': 515,
 };
 
 interface Measured {

@@ -31,7 +31,8 @@ import { RetentionSweep } from './retention/retention-sweep.js';
 import { Lifecycle } from './runtime/lifecycle.js';
 import { ProcessPolicy } from './runtime/process-policy.js';
 import { AuditLog, kafkaAuditPublisher } from './security/audit-log.js';
-import { kafkaTokenPublisher, TokenService } from './security/tokens.js';
+import { kafkaTokenPublisher } from './security/token-events.js';
+import { TokenService } from './security/tokens.js';
 import { PurgeMarkIndex } from './store/purge-marks.js';
 
 /** For the command line and the tests, which knew them here. */

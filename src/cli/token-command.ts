@@ -13,15 +13,11 @@ import { isOperatorCode } from '../security/tenancy.js';
 import {
   applyTokenEvent,
   blockReasonOf,
-  isTokenName,
   kafkaTokenPublisher,
-  newToken,
   type TokenEvent,
-  TokenService,
   type TokenTable,
-  type UnblockResult,
-  unblockable,
-} from '../security/tokens.js';
+} from '../security/token-events.js';
+import { isTokenName, newToken, TokenService, type UnblockResult, unblockable } from '../security/tokens.js';
 import { storeOptionsOf } from '../store/encryption.js';
 import type { CertificateRecord, TokenRecord } from '../store/records.js';
 import { openStore } from '../store/store.js';

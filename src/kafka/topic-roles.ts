@@ -385,7 +385,7 @@ export const TOPIC_ROLES = {
       'Token accounts (SHA-256 only), revocations, blocks and last use, read by every instance; ' +
       'each event signed with the cluster key (header imeiflow-signature, docs/control-plane.md).',
     ...globalTable(1),
-    key: '<event type>/<account name or IIN> (src/security/tokens.ts tokenEventKey)',
+    key: '<event type>/<account name or IIN> (src/security/token-events.ts tokenEventKey)',
     value: { contract: false, encoding: json },
     writtenBy: ['imeiflow (token commands, token use)'],
     readBy: ['imeiflow (every instance)'],

@@ -30,7 +30,7 @@ import type { Logger } from '../log.js';
 import type { Component } from '../runtime/component.js';
 import type { AuditLog } from '../security/audit-log.js';
 import type { SignatureProblem } from '../security/signed-events.js';
-import { applyTokenEvent, lmdbTokenTable, type TokenEvent } from '../security/tokens.js';
+import { applyTokenEvent, lmdbTokenTable, type TokenEvent } from '../security/token-events.js';
 import { applyApplicationDecision } from '../store/declarations.js';
 import type { AuditEntry, KgdExportRecord, PendingEntry } from '../store/records.js';
 import { bumpTacVersion, type Store } from '../store/store.js';

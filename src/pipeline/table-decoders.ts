@@ -19,7 +19,7 @@ import type { BlockEntry, LocalProductionRecord, TacRecord } from '../domain/typ
 import type { TopicRoleName } from '../kafka/topic-roles.js';
 import { bodyOfPendingKey } from '../pool/batch-writer.js';
 import type { RecordVerifier, SignatureProblem, SignedRole } from '../security/signed-events.js';
-import { type TokenEvent, tokenEventSchema } from '../security/tokens.js';
+import { type TokenEvent, tokenEventSchema } from '../security/token-events.js';
 import { kgdExportKey, kgdExportRecordSchema } from '../store/kgd-exports.js';
 import type { AuditEntry, KgdExportRecord, PendingEntry } from '../store/records.js';
 import { decodePendingRecord } from '../store/state-codec.js';

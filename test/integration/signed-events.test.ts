@@ -29,7 +29,8 @@ import { headerOf, keyOf, type LogMessage } from '../../src/pipeline/kafka-port.
 import { auditEntryOf } from '../../src/security/audit-log.js';
 import { parseClusterKeys } from '../../src/security/cluster-key.js';
 import { EventSigner, SIGNATURE_HEADER } from '../../src/security/signed-events.js';
-import { newToken, tokenEventKey } from '../../src/security/tokens.js';
+import { tokenEventKey } from '../../src/security/token-events.js';
+import { newToken } from '../../src/security/tokens.js';
 import { callService, clusterCli, clusterCliWith, within } from '../support/cluster-clients.js';
 import { seeded, useRig } from '../support/rig.js';
 

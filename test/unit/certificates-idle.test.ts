@@ -27,10 +27,10 @@ import {
   applyTokenEvent,
   lmdbTokenTable,
   type TokenEvent,
-  TokenService,
   tokenEventKey,
   tokenEventSchema,
-} from '../../src/security/tokens.js';
+} from '../../src/security/token-events.js';
+import { TokenService } from '../../src/security/tokens.js';
 import type { CertificateRecord } from '../../src/store/records.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { APPLE, imei, seedStore } from '../support/fixtures.js';

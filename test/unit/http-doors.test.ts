@@ -24,12 +24,8 @@ import { Metrics } from '../../src/metrics/metrics.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { AccessRefusals, type Refusal, RefusalWindow } from '../../src/security/access-refusals.js';
 import { type AuditEvent, AuditLog } from '../../src/security/audit-log.js';
-import {
-  applyTokenEvent,
-  type TokenEvent,
-  TokenService,
-  type TokenTable,
-} from '../../src/security/tokens.js';
+import { applyTokenEvent, type TokenEvent, type TokenTable } from '../../src/security/token-events.js';
+import { TokenService } from '../../src/security/tokens.js';
 import type { TokenRecord } from '../../src/store/records.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { APPLE, imei, seedStore } from '../support/fixtures.js';

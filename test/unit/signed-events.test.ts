@@ -39,7 +39,8 @@ import {
   SIGNATURE_HEADER,
   type SignedRole,
 } from '../../src/security/signed-events.js';
-import { kafkaTokenPublisher, newToken, TokenService, tokenEventKey } from '../../src/security/tokens.js';
+import { kafkaTokenPublisher, tokenEventKey } from '../../src/security/token-events.js';
+import { newToken, TokenService } from '../../src/security/tokens.js';
 import { PurgeMarkIndex } from '../../src/store/purge-marks.js';
 import type { AuditEntry } from '../../src/store/records.js';
 import { openStore, type Store } from '../../src/store/store.js';

@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ImeiflowError } from '../errors.js';
-import { openTable, type TableSource } from './table-source.js';
+import { openTable, type TableItem, type TableSource } from './table-source.js';
 
 export interface ColumnSpec<F extends string> {
   readonly field: F;
@@ -194,121 +194,22 @@ export async function loadTable<F extends string, R>(
   options: LoadOptions = {},
 ): Promise<LoadReport> {
   const started = performance.now();
-  const batchRows = options.batchRows ?? 10_000;
-  const maxReported = options.maxReportedRejections ?? 1000;
   const source: TableSource = await openTable(file, {
     maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
     ...(options.format === undefined ? {} : { format: options.format }),
   });
-
-  let rowsRead = 0;
-  let rowsRejected = 0;
-  let rowsWarned = 0;
-  let rowsOutOfScope = 0;
-  const rejections: Rejection[] = [];
-  const warnings: Warning[] = [];
-  const reject = (rejection: Rejection): void => {
-    rowsRejected++;
-    if (rejections.length < maxReported) rejections.push(rejection);
-  };
-  // The header: searched for in the first rows of each sheet, in order; the first sheet that has
-  // one is loaded and the sheets after it are not read.
-  let mapping: Map<F, number> | undefined;
-  let header: { line: number; sheet: string | null } | undefined;
-  let sheet: string | null = null;
-  let looked = 0;
-  let closest: HeaderCandidate | undefined;
-  let batch: ParsedRow<R>[] = [];
-  // One batch is written while the next is parsed; never more, so memory stays bounded.
-  let writing: Promise<void> | undefined;
-  let lastProgress = 0;
-
-  const flush = async (): Promise<void> => {
-    const rows = batch;
-    batch = [];
-    if (writing !== undefined) await writing;
-    writing = sink.write(rows).then((refused) => {
-      for (const r of refused) reject(r);
-    });
-  };
-  const progress = (): void => {
-    options.onProgress?.({
-      rowsRead,
-      rowsRejected,
-      bytesRead: source.bytesRead(),
-      totalBytes: source.totalBytes,
-    });
-  };
-  const xlsx = source.format === 'xlsx';
-
+  const load = new TableLoad(spec, sink, options, source);
+  const search = new HeaderSearch(spec, source.format === 'xlsx');
   for await (const item of source.items()) {
-    if (item.kind === 'sheet') {
-      if (mapping !== undefined) break;
-      sheet = item.name;
-      looked = 0;
+    if (search.mapping === undefined) {
+      if (item.kind === 'problem') load.rejectUnread(item.line, item.error);
+      else if (search.next(item) === 'gave-up') break;
       continue;
     }
-    if (mapping === undefined) {
-      if (item.kind === 'problem') {
-        rowsRead++;
-        reject({ line: item.line, error: item.error });
-        continue;
-      }
-      // Past the search window of this sheet: wait for the next one (a CSV file has no next).
-      if (looked >= HEADER_SEARCH_ROWS) {
-        if (xlsx) continue;
-        break;
-      }
-      looked++;
-      const match = matchHeader(spec, item.cells);
-      if (match.ok) {
-        mapping = match.mapping;
-        header = { line: item.line, sheet: xlsx ? sheet : null };
-      } else if (closest === undefined || match.missing.length < closest.missing.length) {
-        closest = { line: item.line, sheet, cells: item.cells, missing: match.missing };
-      }
-      continue;
-    }
-    rowsRead++;
-    if (item.kind === 'problem') {
-      reject({ line: item.line, error: item.error });
-    } else {
-      const { cells, line, numberCells } = item;
-      const fields = mapping;
-      const parsed = spec.parseRow(
-        (field) => {
-          const index = fields.get(field);
-          return index === undefined ? '' : (cells[index] ?? '').trim();
-        },
-        (field) => {
-          const index = fields.get(field);
-          return {
-            ref: xlsx && index !== undefined ? cellRef(index, line) : null,
-            number: index !== undefined && numberCells?.includes(index) === true,
-          };
-        },
-        options,
-      );
-      if (parsed.ok) {
-        batch.push({ line, value: parsed.value });
-        if (parsed.outOfScope === true) rowsOutOfScope++;
-        if (parsed.warnings !== undefined && parsed.warnings.length > 0) {
-          rowsWarned++;
-          for (const warning of parsed.warnings) {
-            if (warnings.length < maxReported) warnings.push({ line, warning });
-          }
-        }
-      } else reject({ line, error: parsed.error });
-    }
-    if (batch.length >= batchRows) await flush();
-    if (options.onProgress !== undefined && (rowsRead & 0x3fff) === 0) {
-      const now = performance.now();
-      if (now - lastProgress > 200) {
-        lastProgress = now;
-        progress();
-      }
-    }
+    if (item.kind === 'sheet') break;
+    await load.row(item, search.mapping);
   }
+  const { mapping, header, closest } = search;
   if (mapping === undefined || header === undefined) {
     if (closest !== undefined) throw noHeader(file, spec.what, source.format, closest);
     throw new ImeiflowError(
@@ -316,24 +217,172 @@ export async function loadTable<F extends string, R>(
       `${file}: the file is empty; expected a ${spec.what} with a header row`,
     );
   }
-  if (batch.length > 0) await flush();
-  if (writing !== undefined) await writing;
-  progress();
-  rejections.sort((a, b) => a.line - b.line);
-  const durationMs = performance.now() - started;
-  return {
-    file,
-    what: spec.what,
-    format: source.format,
-    rowsRead,
-    rowsLoaded: rowsRead - rowsRejected - rowsOutOfScope,
-    rowsRejected,
-    rowsOutOfScope,
-    rejections,
-    rowsWarned,
-    warnings,
-    header,
-    durationMs,
-    rowsPerSecond: durationMs > 0 ? Math.round((rowsRead / durationMs) * 1000) : 0,
-  };
+  return load.finish(file, header, performance.now() - started);
+}
+
+type RowItem = Extract<TableItem, { kind: 'row' }>;
+type ProblemItem = Extract<TableItem, { kind: 'problem' }>;
+type SheetItem = Extract<TableItem, { kind: 'sheet' }>;
+/**
+ * The header: searched for in the first rows of each sheet, in order; the first sheet that has
+ * one is loaded and the sheets after it are not read.
+ */
+class HeaderSearch<F extends string, R> {
+  mapping: Map<F, number> | undefined;
+  header: { line: number; sheet: string | null } | undefined;
+  closest: HeaderCandidate | undefined;
+  #sheet: string | null = null;
+  #looked = 0;
+  readonly #spec: TableSpec<F, R>;
+  readonly #xlsx: boolean;
+
+  constructor(spec: TableSpec<F, R>, xlsx: boolean) {
+    this.#spec = spec;
+    this.#xlsx = xlsx;
+  }
+
+  /** Looks at one more item before the header is found; `gave-up` past a CSV file's window. */
+  next(item: SheetItem | RowItem): 'looking' | 'gave-up' {
+    if (item.kind === 'sheet') {
+      this.#sheet = item.name;
+      this.#looked = 0;
+      return 'looking';
+    }
+    // Past the search window of this sheet: wait for the next one (a CSV file has no next).
+    if (this.#looked >= HEADER_SEARCH_ROWS) return this.#xlsx ? 'looking' : 'gave-up';
+    this.#looked++;
+    const match = matchHeader(this.#spec, item.cells);
+    if (match.ok) {
+      this.mapping = match.mapping;
+      this.header = { line: item.line, sheet: this.#xlsx ? this.#sheet : null };
+    } else if (this.closest === undefined || match.missing.length < this.closest.missing.length) {
+      this.closest = { line: item.line, sheet: this.#sheet, cells: item.cells, missing: match.missing };
+    }
+    return 'looking';
+  }
+}
+
+/** The rows after the header: parsed, counted, and written in batches. */
+class TableLoad<F extends string, R> {
+  rowsRead = 0;
+  rowsRejected = 0;
+  rowsWarned = 0;
+  rowsOutOfScope = 0;
+  readonly rejections: Rejection[] = [];
+  readonly warnings: Warning[] = [];
+  #batch: ParsedRow<R>[] = [];
+  // One batch is written while the next is parsed; never more, so memory stays bounded.
+  #writing: Promise<void> | undefined;
+  #lastProgress = 0;
+  readonly #spec: TableSpec<F, R>;
+  readonly #sink: RowSink<R>;
+  readonly #options: LoadOptions;
+  readonly #source: TableSource;
+  readonly #batchRows: number;
+  readonly #maxReported: number;
+
+  constructor(spec: TableSpec<F, R>, sink: RowSink<R>, options: LoadOptions, source: TableSource) {
+    this.#spec = spec;
+    this.#sink = sink;
+    this.#options = options;
+    this.#source = source;
+    this.#batchRows = options.batchRows ?? 10_000;
+    this.#maxReported = options.maxReportedRejections ?? 1000;
+  }
+
+  #reject(rejection: Rejection): void {
+    this.rowsRejected++;
+    if (this.rejections.length < this.#maxReported) this.rejections.push(rejection);
+  }
+
+  /** A line that could not be read before the header was found: read, and rejected. */
+  rejectUnread(line: number, error: string): void {
+    this.rowsRead++;
+    this.#reject({ line, error });
+  }
+
+  async row(item: ProblemItem | RowItem, fields: Map<F, number>): Promise<void> {
+    this.rowsRead++;
+    if (item.kind === 'problem') this.#reject({ line: item.line, error: item.error });
+    else this.#parse(item, fields);
+    if (this.#batch.length >= this.#batchRows) await this.#flush();
+    if (this.#options.onProgress !== undefined && (this.rowsRead & 0x3fff) === 0) {
+      const now = performance.now();
+      if (now - this.#lastProgress > 200) {
+        this.#lastProgress = now;
+        this.#progress();
+      }
+    }
+  }
+
+  #parse({ cells, line, numberCells }: RowItem, fields: Map<F, number>): void {
+    const xlsx = this.#source.format === 'xlsx';
+    const parsed = this.#spec.parseRow(
+      (field) => {
+        const index = fields.get(field);
+        return index === undefined ? '' : (cells[index] ?? '').trim();
+      },
+      (field) => {
+        const index = fields.get(field);
+        return {
+          ref: xlsx && index !== undefined ? cellRef(index, line) : null,
+          number: index !== undefined && numberCells?.includes(index) === true,
+        };
+      },
+      this.#options,
+    );
+    if (!parsed.ok) {
+      this.#reject({ line, error: parsed.error });
+      return;
+    }
+    this.#batch.push({ line, value: parsed.value });
+    if (parsed.outOfScope === true) this.rowsOutOfScope++;
+    if (parsed.warnings !== undefined && parsed.warnings.length > 0) {
+      this.rowsWarned++;
+      for (const warning of parsed.warnings) {
+        if (this.warnings.length < this.#maxReported) this.warnings.push({ line, warning });
+      }
+    }
+  }
+
+  async #flush(): Promise<void> {
+    const rows = this.#batch;
+    this.#batch = [];
+    if (this.#writing !== undefined) await this.#writing;
+    this.#writing = this.#sink.write(rows).then((refused) => {
+      for (const r of refused) this.#reject(r);
+    });
+  }
+
+  #progress(): void {
+    this.#options.onProgress?.({
+      rowsRead: this.rowsRead,
+      rowsRejected: this.rowsRejected,
+      bytesRead: this.#source.bytesRead(),
+      totalBytes: this.#source.totalBytes,
+    });
+  }
+
+  async finish(file: string, header: LoadReport['header'], durationMs: number): Promise<LoadReport> {
+    if (this.#batch.length > 0) await this.#flush();
+    if (this.#writing !== undefined) await this.#writing;
+    this.#progress();
+    this.rejections.sort((a, b) => a.line - b.line);
+    const { rowsRead, rowsRejected, rowsOutOfScope } = this;
+    return {
+      file,
+      what: this.#spec.what,
+      format: this.#source.format,
+      rowsRead,
+      rowsLoaded: rowsRead - rowsRejected - rowsOutOfScope,
+      rowsRejected,
+      rowsOutOfScope,
+      rejections: this.rejections,
+      rowsWarned: this.rowsWarned,
+      warnings: this.warnings,
+      header,
+      durationMs,
+      rowsPerSecond: durationMs > 0 ? Math.round((rowsRead / durationMs) * 1000) : 0,
+    };
+  }
 }

@@ -142,6 +142,32 @@ export function producerConfig(
  */
 export const PRODUCER_TOPIC_CONFIG: Kafka.ProducerTopicConfig = { partitioner: 'murmur2_random' };
 
+/**
+ * A reader: a consumer that assigns partitions itself and keeps its positions elsewhere (LMDB, or
+ * its caller) — recovery's restore reader, the global tables, the registry view. Kafka Streams
+ * has the same kinds (its main, restore and global consumers): the group consumer is
+ * `consumerConfig`, the producer `producerConfig`.
+ */
+export function readerConfig(
+  settings: KafkaSettings,
+  reader: { readonly name: string; readonly groupId: string; readonly fetchWaitMs: number },
+): Kafka.ConsumerGlobalConfig {
+  return {
+    'bootstrap.servers': settings.bootstrapServers,
+    ...securityConfig(settings),
+    'client.id': `${settings.clientId}-${reader.name}`,
+    // Never used for commits or membership (assign() only); librdkafka still wants a group id.
+    'group.id': `${reader.groupId}.${reader.name}`,
+    'enable.auto.commit': false,
+    'isolation.level': 'read_committed',
+    'fetch.wait.max.ms': reader.fetchWaitMs,
+    // The broker says where the data ends (an end-of-partition event at its high watermark): a
+    // read ends there, never after a quiet spell (issue 20).
+    'enable.partition.eof': true,
+  };
+}
+
+/** The group consumer: the request pipeline's, and the record validator's. */
 export function consumerConfig(
   settings: KafkaSettings,
   groupId: string,

@@ -5,7 +5,7 @@
  */
 import Kafka from 'node-rdkafka';
 import { ImeiflowError } from '../errors.js';
-import { connect, consume, disconnect, type KafkaSettings, securityConfig, watermarks } from './client.js';
+import { connect, consume, disconnect, type KafkaSettings, readerConfig, watermarks } from './client.js';
 
 /**
  * How long one read may wait for the broker before recovery gives up with KAFKA_FATAL (and the
@@ -25,19 +25,7 @@ export class PartitionReader {
 
   static async connect(settings: KafkaSettings, groupId: string): Promise<PartitionReader> {
     const consumer = new Kafka.KafkaConsumer(
-      {
-        'bootstrap.servers': settings.bootstrapServers,
-        ...securityConfig(settings),
-        'client.id': `${settings.clientId}-reader`,
-        // Never used for commits: assign() only. librdkafka still wants a group id.
-        'group.id': `${groupId}.reader`,
-        'enable.auto.commit': false,
-        'isolation.level': 'read_committed',
-        'fetch.wait.max.ms': 5,
-        // The broker says where the data ends (an end-of-partition event at its high watermark):
-        // a read ends there, never after a quiet spell (issue 20).
-        'enable.partition.eof': true,
-      },
+      readerConfig(settings, { name: 'reader', groupId, fetchWaitMs: 5 }),
       {},
     );
     await connect(consumer, 'partition reader');

@@ -22,7 +22,7 @@ import {
   disconnect,
   getMetadata,
   type KafkaSettings,
-  securityConfig,
+  readerConfig,
 } from '../kafka/client.js';
 import { RetryBudget } from '../kafka/retry-budget.js';
 import type { TopicRoleName } from '../kafka/topic-roles.js';
@@ -152,18 +152,9 @@ export class GlobalTables implements Component {
 
   async start(): Promise<void> {
     const { config, kafka } = this.#deps;
+    // Positions live in LMDB.
     const consumer = new Kafka.KafkaConsumer(
-      {
-        'bootstrap.servers': kafka.bootstrapServers,
-        ...securityConfig(kafka),
-        'client.id': `${kafka.clientId}-tables`,
-        // Positions live in LMDB; the group id only satisfies librdkafka.
-        'group.id': `${config.kafka.groupId}.tables`,
-        'enable.auto.commit': false,
-        'isolation.level': 'read_committed',
-        'fetch.wait.max.ms': 10,
-        'enable.partition.eof': true,
-      },
+      readerConfig(kafka, { name: 'tables', groupId: config.kafka.groupId, fetchWaitMs: 10 }),
       { 'auto.offset.reset': 'earliest' },
     );
     consumer.on('partition.eof', (event) => this.#atEnd.add(`${event.topic}/${event.partition}`));

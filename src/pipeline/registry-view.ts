@@ -12,7 +12,7 @@
 import Kafka from 'node-rdkafka';
 import type { Config } from '../config/config.js';
 import type { RegistryEntry } from '../domain/types.js';
-import { connect, consume, disconnect, type KafkaSettings, securityConfig } from '../kafka/client.js';
+import { connect, consume, disconnect, type KafkaSettings, readerConfig } from '../kafka/client.js';
 import { RetryBudget } from '../kafka/retry-budget.js';
 import type { Logger } from '../log.js';
 import type { Component } from '../runtime/component.js';
@@ -64,16 +64,9 @@ export class RegistryView implements Component {
 
   async start(): Promise<void> {
     const { config, kafka } = this.#deps;
+    // Positions live in LMDB.
     const consumer = new Kafka.KafkaConsumer(
-      {
-        'bootstrap.servers': kafka.bootstrapServers,
-        ...securityConfig(kafka),
-        'client.id': `${kafka.clientId}-registry-view`,
-        // Positions live in LMDB; the group id only satisfies librdkafka.
-        'group.id': `${config.kafka.groupId}.registry-view`,
-        'enable.auto.commit': false,
-        'fetch.wait.max.ms': 50,
-      },
+      readerConfig(kafka, { name: 'registry-view', groupId: config.kafka.groupId, fetchWaitMs: 50 }),
       { 'auto.offset.reset': 'earliest' },
     );
     await connect(consumer, 'registry view');

@@ -4,6 +4,7 @@
  * Every error is RFC 7807 problem+json; every answer carries the security headers
  * (security-headers.ts); every refused request is counted and audited (auth.ts).
  */
+import { join } from 'node:path';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, {
@@ -29,7 +30,7 @@ import type { ControlPlaneDeps } from './deps.js';
 import { sendProblem } from './problem.js';
 import { auditRoutes } from './routes/audit.js';
 import { deviceRoutes } from './routes/devices.js';
-import { loadRoutes } from './routes/loads.js';
+import { loadRoutes, uploadBodies } from './routes/loads.js';
 import { purgeRoutes } from './routes/purge.js';
 import { reviewPageRoutes } from './routes/review-page.js';
 import { reviewRoutes } from './routes/reviews.js';
@@ -186,6 +187,8 @@ async function registerRoutes(app: FastifyInstance, deps: ControlPlaneDeps): Pro
   const { utcOffsetMinutes } = deps.config.pending;
   const registryOf = deps.registryOf ?? ((body: string) => store.registry.get(body));
   const rules = ruleSettingsOf(deps.config.rules);
+  // Before any plugin: each takes the content-type parsers its parent has when it is registered.
+  uploadBodies(app);
   await app.register(statusRoutes, {
     info: deps.info,
     notReadyReason: deps.notReadyReason,
@@ -196,8 +199,16 @@ async function registerRoutes(app: FastifyInstance, deps: ControlPlaneDeps): Pro
   });
   await app.register(reviewPageRoutes);
   await app.register(deviceRoutes, { store, registryOf, rules, tokens, audit });
-  verifyRoutes(app, deps);
-  loadRoutes(app, deps);
+  const { dryRunLimit, dryRunWindowMs } = deps.config.security;
+  await app.register(verifyRoutes, { store, registryOf, rules, dryRunLimit, dryRunWindowMs, tokens, audit });
+  await app.register(loadRoutes, {
+    target: deps.loads === undefined ? { kind: 'local', store } : { kind: 'cluster', cluster: deps.loads },
+    uploadsDir: join(deps.config.dataDir, 'uploads'),
+    maxUploadBytes: deps.config.http.maxUploadBytes,
+    utcOffsetMinutes,
+    tokens,
+    audit,
+  });
   reviewRoutes(app, deps);
   auditRoutes(app, deps);
   purgeRoutes(app, deps);

@@ -15,11 +15,25 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseYearMonth } from '../../domain/kgd-export.js';
 import { isImeiflowError, messageOf } from '../../errors.js';
-import { type LoadKind, load, loadTarget } from '../../loaders/loads.js';
+import { type LoadKind, type LoadTarget, load, loadTarget } from '../../loaders/loads.js';
+import type { AuditLog } from '../../security/audit-log.js';
 import type { Permission } from '../../security/roles.js';
-import { type Actor, basisOf, requirePermission } from '../auth.js';
-import type { ControlPlaneDeps } from '../deps.js';
+import type { TokenService } from '../../security/tokens.js';
+import { basisOf, requirePermission } from '../auth.js';
 import { sendProblem } from '../problem.js';
+
+export interface LoadRouteOptions {
+  /** Where the rows go: the topics every instance reads, or a store (tests, tools). */
+  readonly target: LoadTarget;
+  /** Where an upload is written while it loads; removed once loaded or refused. */
+  readonly uploadsDir: string;
+  /** The largest upload taken (http.maxUploadBytes). */
+  readonly maxUploadBytes: number;
+  /** The offset from UTC in which a KGD export's month is counted (pending.utcOffsetMinutes). */
+  readonly utcOffsetMinutes: number;
+  readonly tokens: TokenService;
+  readonly audit: Pick<AuditLog, 'record'>;
+}
 
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 /**
@@ -116,46 +130,21 @@ const ROUTES: readonly LoadRoute[] = [
   { url: '/v1/blocklist', what: 'block list', permission: 'loadBlocklist', xlsx: false, kind: 'blocklist' },
 ];
 
-export function loadRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
-  // The body stays a stream: the handler writes it to disk.
+/**
+ * The load routes take their bodies as streams: the handler writes them to disk. Registered on the
+ * control plane's root, where every route's body is parsed, so that a JSON route sent one of these
+ * types answers as it always has (400, not 415).
+ */
+export function uploadBodies(app: FastifyInstance): void {
   app.addContentTypeParser([...CSV_TYPES, XLSX_TYPE], (_request, payload, done) => done(null, payload));
-  const uploads = join(deps.config.dataDir, 'uploads');
-  const limit = deps.config.http.maxUploadBytes;
+}
 
-  /** 413, once the attempt is in the audit trail; the connection closes (the rest is not read). */
-  const refuseUpload = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    route: LoadRoute,
-    actor: Actor,
-    what: string,
-  ): Promise<FastifyReply> => {
-    try {
-      await deps.audit.record({
-        actor: actor.name,
-        role: actor.role,
-        action: `${actionOf(route)}.refused`,
-        basis: basisOf(request),
-        target: `${what}; over http.maxUploadBytes ${limit}`,
-      });
-    } catch (error) {
-      request.log.error({ err: error }, 'a refused upload could not be audited');
-    }
-    reply.header('connection', 'close');
-    return sendProblem(reply, 'payload-too-large', `send at most ${limit} bytes (http.maxUploadBytes)`, {
-      limit,
-    });
-  };
-
+export async function loadRoutes(app: FastifyInstance, options: LoadRouteOptions): Promise<void> {
   for (const route of ROUTES) {
     app.post(
       route.url,
       {
-        schema: {
-          summary: `Load a ${route.what} file for the whole cluster (as the CLI does)`,
-          description: `Send the file as the body with Content-Type text/csv${route.xlsx ? ` or ${XLSX_TYPE}` : ''}. The rows are published to the topics every instance reads; the answer, once Kafka has them all, is the load report: rows read, loaded and rejected, each rejected row with its line.${route.kind === 'declarations' ? ' The file is a KGD monthly export: the report says which month it was recorded as (`kgdExport`), from `month` or from its decisions’ dates, or why it was not (GET /v1/info shows the last month loaded).' : ''}`,
-          ...(route.kind === 'declarations' ? { querystring: exportQuery } : {}),
-        },
+        schema: schemaOf(route),
         // Before the body is read, and before authentication: nothing of a refused type is parsed.
         onRequest: async (request, reply) => {
           const type = mediaTypeOf(request);
@@ -167,62 +156,116 @@ export function loadRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
             );
           }
         },
-        preHandler: requirePermission(deps.tokens, route.permission),
+        preHandler: requirePermission(options.tokens, route.permission),
       },
-      async (request, reply) => {
-        const actor = request.actor!;
-        const format = mediaTypeOf(request) === XLSX_TYPE ? 'xlsx' : 'csv';
-        const declared = Number(request.headers['content-length']);
-        if (declared > limit) return refuseUpload(request, reply, route, actor, `${declared} bytes declared`);
-        mkdirSync(uploads, { recursive: true });
-        const file = join(uploads, `${randomUUID()}.${format}`);
-        try {
-          try {
-            await receive(request.body as Readable, file, limit);
-          } catch (error) {
-            if (!(error instanceof UploadTooLarge)) throw error;
-            // Gone before the answer: a client told 413 finds nothing of its upload left.
-            await rm(file, { force: true });
-            return await refuseUpload(request, reply, route, actor, `${error.received} bytes received`);
-          }
-          // Cluster-wide: the rows go to the topics every instance reads; the report is what
-          // Kafka has acknowledged.
-          const query = (request.query ?? {}) as z.infer<typeof exportQuery>;
-          // Validated by the schema: a month, or absent.
-          const month = query.month === undefined ? null : parseYearMonth(query.month);
-          const report = await load(
-            route.kind,
-            deps.loads === undefined
-              ? { kind: 'local', store: deps.store }
-              : { kind: 'cluster', cluster: deps.loads },
-            file,
-            { format },
-            {
-              actor: actor.name,
-              fileName: query.file ?? 'upload',
-              month: month instanceof Error ? null : month,
-              utcOffsetMinutes: deps.config.pending.utcOffsetMinutes,
-            },
-          );
-          await deps.audit.record({
-            actor: actor.name,
-            role: actor.role,
-            action: actionOf(route),
-            // Optional for loads: e.g. the number of KGD's covering letter (seed 000 §11).
-            basis: basisOf(request),
-            target: loadTarget(report),
-          });
-          return { ...report, file: 'upload' };
-        } catch (error) {
-          if (isImeiflowError(error))
-            return sendProblem(reply, 'load-failed', error.message.replace(file, 'the upload'), {
-              code: error.code,
-            });
-          throw new Error(`load failed: ${messageOf(error)}`, { cause: error });
-        } finally {
-          await rm(file, { force: true });
-        }
-      },
+      async (request, reply) => loadUpload(options, route, request, reply),
     );
   }
+}
+
+function schemaOf(route: LoadRoute) {
+  return {
+    summary: `Load a ${route.what} file for the whole cluster (as the CLI does)`,
+    description: `Send the file as the body with Content-Type text/csv${route.xlsx ? ` or ${XLSX_TYPE}` : ''}. The rows are published to the topics every instance reads; the answer, once Kafka has them all, is the load report: rows read, loaded and rejected, each rejected row with its line.${route.kind === 'declarations' ? ' The file is a KGD monthly export: the report says which month it was recorded as (`kgdExport`), from `month` or from its decisions’ dates, or why it was not (GET /v1/info shows the last month loaded).' : ''}`,
+    ...(route.kind === 'declarations' ? { querystring: exportQuery } : {}),
+  };
+}
+
+/** Receive the upload into a file of its own and load it; the file is gone once answered. */
+async function loadUpload(
+  options: LoadRouteOptions,
+  route: LoadRoute,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  const actor = request.actor!;
+  const limit = options.maxUploadBytes;
+  const format = mediaTypeOf(request) === XLSX_TYPE ? 'xlsx' : 'csv';
+  const declared = Number(request.headers['content-length']);
+  if (declared > limit) return refuseUpload(options, request, reply, route, `${declared} bytes declared`);
+  mkdirSync(options.uploadsDir, { recursive: true });
+  const file = join(options.uploadsDir, `${randomUUID()}.${format}`);
+  try {
+    try {
+      await receive(request.body as Readable, file, limit);
+    } catch (error) {
+      if (!(error instanceof UploadTooLarge)) throw error;
+      // Gone before the answer: a client told 413 finds nothing of its upload left.
+      await rm(file, { force: true });
+      return await refuseUpload(options, request, reply, route, `${error.received} bytes received`);
+    }
+    const report = await loadFile(options, route, request, file, format);
+    await options.audit.record({
+      actor: actor.name,
+      role: actor.role,
+      action: actionOf(route),
+      // Optional for loads: e.g. the number of KGD's covering letter (seed 000 §11).
+      basis: basisOf(request),
+      target: loadTarget(report),
+    });
+    return { ...report, file: 'upload' };
+  } catch (error) {
+    if (isImeiflowError(error))
+      return sendProblem(reply, 'load-failed', error.message.replace(file, 'the upload'), {
+        code: error.code,
+      });
+    throw new Error(`load failed: ${messageOf(error)}`, { cause: error });
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+/**
+ * Cluster-wide: the rows go to the topics every instance reads; the report is what Kafka has
+ * acknowledged.
+ */
+function loadFile(
+  options: LoadRouteOptions,
+  route: LoadRoute,
+  request: FastifyRequest,
+  file: string,
+  format: 'csv' | 'xlsx',
+) {
+  const query = (request.query ?? {}) as z.infer<typeof exportQuery>;
+  // Validated by the schema: a month, or absent.
+  const month = query.month === undefined ? null : parseYearMonth(query.month);
+  return load(
+    route.kind,
+    options.target,
+    file,
+    { format },
+    {
+      actor: request.actor!.name,
+      fileName: query.file ?? 'upload',
+      month: month instanceof Error ? null : month,
+      utcOffsetMinutes: options.utcOffsetMinutes,
+    },
+  );
+}
+
+/** 413, once the attempt is in the audit trail; the connection closes (the rest is not read). */
+async function refuseUpload(
+  options: LoadRouteOptions,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  route: LoadRoute,
+  what: string,
+): Promise<FastifyReply> {
+  const actor = request.actor!;
+  const limit = options.maxUploadBytes;
+  try {
+    await options.audit.record({
+      actor: actor.name,
+      role: actor.role,
+      action: `${actionOf(route)}.refused`,
+      basis: basisOf(request),
+      target: `${what}; over http.maxUploadBytes ${limit}`,
+    });
+  } catch (error) {
+    request.log.error({ err: error }, 'a refused upload could not be audited');
+  }
+  reply.header('connection', 'close');
+  return sendProblem(reply, 'payload-too-large', `send at most ${limit} bytes (http.maxUploadBytes)`, {
+    limit,
+  });
 }

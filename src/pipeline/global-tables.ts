@@ -16,14 +16,8 @@ import { isWithdrawal } from '../domain/kgd-order.js';
 import type { ParsedDecision } from '../domain/release-decision.js';
 import type { BlockEntry, DeclarationEntry, LocalProductionRecord, TacRecord } from '../domain/types.js';
 import { ImeiflowError } from '../errors.js';
-import {
-  connect,
-  consume,
-  disconnect,
-  getMetadata,
-  type KafkaSettings,
-  readerConfig,
-} from '../kafka/client.js';
+import { connect, consume, getMetadata, type KafkaSettings, readerConfig } from '../kafka/client.js';
+import { ConsumerLoop } from '../kafka/consumer-loop.js';
 import { RetryBudget } from '../kafka/retry-budget.js';
 import type { TopicRoleName } from '../kafka/topic-roles.js';
 import type { Logger } from '../log.js';
@@ -110,8 +104,7 @@ export class GlobalTables implements Component {
   readonly #byTopic = new Map<string, AnyTable>();
   #consumer: Kafka.KafkaConsumer | undefined;
   #assignment: { topic: string; partition: number }[] = [];
-  #stopping = false;
-  #loop: Promise<void> | undefined;
+  readonly #loop = new ConsumerLoop('global tables');
   #applied = 0;
   #failures = 0;
   #consumeFailures: RetryBudget;
@@ -167,7 +160,7 @@ export class GlobalTables implements Component {
     }
     this.#consumer = consumer;
     this.#assignAtStoredPositions();
-    this.#loop = this.#run();
+    this.#loop.run(consumer, () => this.#run());
   }
 
   /** (Re)start every partition at the position stored with the last applied batch. */
@@ -183,7 +176,7 @@ export class GlobalTables implements Component {
   }
 
   async #run(): Promise<void> {
-    while (!this.#stopping) {
+    while (this.#loop.running) {
       let messages: Kafka.Message[];
       try {
         messages = await consume(this.#consumer!, 1000);
@@ -269,9 +262,7 @@ export class GlobalTables implements Component {
   }
 
   async stop(): Promise<void> {
-    this.#stopping = true;
-    await this.#loop;
-    if (this.#consumer !== undefined) await disconnect(this.#consumer);
+    await this.#loop.stop();
   }
 }
 

@@ -35,6 +35,7 @@ import {
   ROLE_REVOCATIONS,
 } from '../pool/batch-contract.js';
 import { BatchOutputs } from '../pool/outputs-section.js';
+import { StateMachine } from '../runtime/state-machine.js';
 import { encodeJournal, type InputPositions, JOURNAL_WINDOW, journalKey } from './journal.js';
 import { type DeliveredOffsets, headerOf, type LogMessage, type OutputSink } from './kafka-port.js';
 import { NO_PLACE, ORIGIN_HEADER, placeOf } from './positions.js';
@@ -118,7 +119,7 @@ export class PartitionTask {
   readonly partition: number;
   readonly #settings: TaskSettings;
   readonly #deps: TaskDeps;
-  #state: TaskState = 'restoring';
+  readonly #machine: StateMachine<TaskState>;
   /** Started running once: it may have journaled batches whose state it must store on draining. */
   #started = false;
   #seq = 0;
@@ -146,19 +147,18 @@ export class PartitionTask {
 
   constructor(settings: TaskSettings, deps: TaskDeps) {
     this.partition = settings.partition;
+    this.#machine = new StateMachine(`partition ${settings.partition}`, 'restoring', TRANSITIONS);
     this.#settings = settings;
     this.#deps = deps;
   }
 
   get state(): TaskState {
-    return this.#state;
+    return this.#machine.state;
   }
 
   /** Move to `next`, which must be a legal successor of the current state. */
   #transition(next: TaskState): void {
-    if (!TRANSITIONS[this.#state].includes(next))
-      throw new Error(`partition ${this.partition}: illegal transition ${this.#state} → ${next}`);
-    this.#state = next;
+    this.#machine.to(next);
   }
 
   get seq(): number {
@@ -175,8 +175,8 @@ export class PartitionTask {
 
   /** Recovered: start consuming after the journaled positions. */
   start(from: TaskStart): void {
-    if (this.#state !== 'restoring')
-      throw new Error(`partition ${this.partition}: start in state ${this.#state}`);
+    if (this.state !== 'restoring')
+      throw new Error(`partition ${this.partition}: start in state ${this.state}`);
     this.#seq = from.seq;
     this.#positions = from.positions;
     this.#fetched = from.positions;
@@ -191,7 +191,7 @@ export class PartitionTask {
 
   /** Route a fetched message here. Returns false when it was not taken (a re-fetch or a duplicate forward). */
   push(input: 'requests' | 'repartition' | 'commands', message: LogMessage): boolean {
-    if (this.#state !== 'running' || message.offset < this.#fetched[input]) return false;
+    if (this.state !== 'running' || message.offset < this.#fetched[input]) return false;
     this.#fetched = { ...this.#fetched, [input]: message.offset + 1 };
     if (input === 'commands') {
       this.#commands.push({ kind: INPUT_COMMAND, message, originPartition: 0, originOffset: 0 });
@@ -238,7 +238,7 @@ export class PartitionTask {
   }
 
   #pump(): void {
-    if (this.#state !== 'running' || this.#cycle !== undefined || !this.#hasWork()) return;
+    if (this.state !== 'running' || this.#cycle !== undefined || !this.#hasWork()) return;
     this.#cycle = this.#runCycle()
       .catch((error: unknown) => this.#fail(error))
       .finally(() => {
@@ -254,7 +254,7 @@ export class PartitionTask {
    * would journal positions past the failed batch's messages, and the restart would skip them.
    */
   #fail(error: unknown): void {
-    if (this.#state !== 'closed' && this.#state !== 'failed') this.#transition('failed');
+    if (this.state !== 'closed' && this.state !== 'failed') this.#transition('failed');
     this.#deps.onFatal(error instanceof Error ? error : new Error(String(error)));
   }
 
@@ -319,7 +319,7 @@ export class PartitionTask {
     for (const [earlier, delivery] of this.#publishing) {
       if (earlier <= this.#seq + 1 - JOURNAL_WINDOW) await delivery;
     }
-    if (this.#state !== 'running') return; // revoked while deciding: the next owner decides it again
+    if (this.state !== 'running') return; // revoked while deciding: the next owner decides it again
     const positions = this.#positionsAfter(batch);
     const forwarded = this.#forwardedAfter(batch);
     const seq = this.#seq + 1;
@@ -371,7 +371,7 @@ export class PartitionTask {
     let delivered!: Promise<DeliveredOffsets>;
     const enqueued = this.#enqueued.then(async () => {
       // Fenced meanwhile: nothing more goes to the producer; the next owner publishes it.
-      if (this.#state !== 'running') {
+      if (this.state !== 'running') {
         delivered = Promise.resolve(new Map());
         return;
       }
@@ -414,7 +414,7 @@ export class PartitionTask {
    * publishes. Idempotent.
    */
   fence(): void {
-    if (this.#state === 'restoring' || this.#state === 'running') this.#transition('draining');
+    if (this.state === 'restoring' || this.state === 'running') this.#transition('draining');
     this.#commands.length = 0;
     this.#requests.length = 0;
   }
@@ -426,7 +426,7 @@ export class PartitionTask {
    */
   async drain(): Promise<void> {
     // A failed task has nothing it may still publish: the process is stopping.
-    if (this.#state === 'closed' || this.#state === 'failed') return;
+    if (this.state === 'closed' || this.state === 'failed') return;
     this.fence();
     await this.#cycle;
     if (this.#started && this.#unapplied !== undefined) {
@@ -450,6 +450,6 @@ export class PartitionTask {
       this.#stored(last.seq);
     }
     while (this.#publishing.size > 0) await Promise.allSettled([...this.#publishing.values()]);
-    if (this.#state === 'draining') this.#transition('closed');
+    if (this.state === 'draining') this.#transition('closed');
   }
 }

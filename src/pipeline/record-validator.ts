@@ -15,7 +15,8 @@
 import Kafka from 'node-rdkafka';
 import type { Config } from '../config/config.js';
 import { dlqMessage } from '../domain/outputs.js';
-import { connect, consume, consumerConfig, disconnect, type KafkaSettings } from '../kafka/client.js';
+import { connect, consume, consumerConfig, type KafkaSettings } from '../kafka/client.js';
+import { ConsumerLoop } from '../kafka/consumer-loop.js';
 import { RetryBudget } from '../kafka/retry-budget.js';
 import { TOPIC_ROLE_NAMES, type TopicRoleName } from '../kafka/topic-roles.js';
 import type { Logger } from '../log.js';
@@ -62,8 +63,7 @@ export class RecordValidator {
   readonly #roleOf: ReadonlyMap<string, TopicRoleName>;
   readonly #retries: RetryBudget;
   #consumer: Kafka.KafkaConsumer | undefined;
-  #stopping = false;
-  #loop: Promise<void> | undefined;
+  readonly #loop = new ConsumerLoop('record validator');
   /** Per `<topic>/<partition>`: the last offset already in the DLQ (read once after an assignment). */
   readonly #written = new Map<string, number>();
   rejected = 0;
@@ -96,11 +96,11 @@ export class RecordValidator {
     consumer.setDefaultConsumeTimeout(100);
     consumer.subscribe([...this.#roleOf.keys()]);
     this.#consumer = consumer;
-    this.#loop = this.#run();
+    this.#loop.run(consumer, () => this.#run());
   }
 
   async #run(): Promise<void> {
-    while (!this.#stopping) {
+    while (this.#loop.running) {
       try {
         const messages = await consume(this.#consumer!, 500);
         if (messages.length > 0) await this.#validate(messages);
@@ -182,8 +182,6 @@ export class RecordValidator {
   }
 
   async stop(): Promise<void> {
-    this.#stopping = true;
-    await this.#loop;
-    if (this.#consumer !== undefined) await disconnect(this.#consumer);
+    await this.#loop.stop();
   }
 }

@@ -12,7 +12,8 @@
 import Kafka from 'node-rdkafka';
 import type { Config } from '../config/config.js';
 import type { RegistryEntry } from '../domain/types.js';
-import { connect, consume, disconnect, type KafkaSettings, readerConfig } from '../kafka/client.js';
+import { connect, consume, type KafkaSettings, readerConfig } from '../kafka/client.js';
+import { ConsumerLoop } from '../kafka/consumer-loop.js';
 import { RetryBudget } from '../kafka/retry-budget.js';
 import type { Logger } from '../log.js';
 import type { Component } from '../runtime/component.js';
@@ -48,8 +49,7 @@ export class RegistryView implements Component {
   #consumer: Kafka.KafkaConsumer | undefined;
   #owned = new Set<number>();
   #assigned = false;
-  #stopping = false;
-  #loop: Promise<void> | undefined;
+  readonly #loop = new ConsumerLoop('registry view');
 
   constructor(deps: RegistryViewDeps) {
     this.#deps = deps;
@@ -72,7 +72,7 @@ export class RegistryView implements Component {
     await connect(consumer, 'registry view');
     consumer.setDefaultConsumeTimeout(100);
     this.#consumer = consumer;
-    this.#loop = this.#run();
+    this.#loop.run(consumer, () => this.#run());
   }
 
   /** Ownership changed: read the partitions owned elsewhere, and only those. */
@@ -96,7 +96,7 @@ export class RegistryView implements Component {
   }
 
   async #run(): Promise<void> {
-    while (!this.#stopping) {
+    while (this.#loop.running) {
       if (!this.#assigned) {
         await new Promise((r) => setTimeout(r, 200));
         continue;
@@ -150,8 +150,6 @@ export class RegistryView implements Component {
   }
 
   async stop(): Promise<void> {
-    this.#stopping = true;
-    await this.#loop;
-    if (this.#consumer !== undefined) await disconnect(this.#consumer);
+    await this.#loop.stop();
   }
 }

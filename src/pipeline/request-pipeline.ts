@@ -18,6 +18,7 @@ import { RetryBudget } from '../kafka/retry-budget.js';
 import type { Logger } from '../log.js';
 import { OUTPUT_ROLES } from '../pool/batch-contract.js';
 import type { VerifyPool } from '../pool/verify-pool.js';
+import { LOOP_TRANSITIONS, type LoopState, StateMachine } from '../runtime/state-machine.js';
 import type { Store } from '../store/store.js';
 import type { InputPositions } from './journal.js';
 import type { OutputSink, PartitionLog } from './kafka-port.js';
@@ -54,7 +55,7 @@ export class RequestPipeline {
   readonly #maxQueued: number;
   readonly #consumeFailures: RetryBudget;
   #consumer: Kafka.KafkaConsumer | undefined;
-  #stopping = false;
+  readonly #lifecycle = new StateMachine<LoopState>('request pipeline', 'created', LOOP_TRANSITIONS);
   #loop: Promise<void> | undefined;
   #recovering: Promise<void> = Promise.resolve();
   #unassigning: Promise<void> = Promise.resolve();
@@ -142,6 +143,7 @@ export class RequestPipeline {
     consumer.setDefaultConsumeTimeout(Math.max(5, config.pipeline.batchMaxWaitMs));
     consumer.subscribe([this.#topics.requests, this.#topics.repartition, this.#topics.commands]);
     this.#consumer = consumer;
+    this.#lifecycle.to('running');
     this.#loop = this.#consumeLoop();
   }
 
@@ -150,7 +152,7 @@ export class RequestPipeline {
   async #consumeLoop(): Promise<void> {
     const consumer = this.#consumer!;
     const max = this.#deps.config.pipeline.batchMaxMessages;
-    while (!this.#stopping) {
+    while (this.#lifecycle.is('running')) {
       let messages: Kafka.Message[];
       try {
         messages = await consume(consumer, max);
@@ -186,7 +188,7 @@ export class RequestPipeline {
    */
   async #backpressure(): Promise<void> {
     if (this.queuedMessages < this.#maxQueued) return;
-    while (!this.#stopping && this.queuedMessages > this.#maxQueued / 2) {
+    while (this.#lifecycle.is('running') && this.queuedMessages > this.#maxQueued / 2) {
       await new Promise((r) => setTimeout(r, 2));
     }
   }
@@ -287,8 +289,9 @@ export class RequestPipeline {
 
   /** Stop fetching, fence and drain every task (up to the deadline), leave the group. */
   async stop(deadlineMs: number): Promise<void> {
-    if (this.#stopping) return;
-    this.#stopping = true;
+    if (this.#lifecycle.is('created')) return this.#lifecycle.to('stopped');
+    if (!this.#lifecycle.is('running')) return;
+    this.#lifecycle.to('stopping');
     await this.#loop;
     const finished = this.#recovering.catch(() => undefined).then(() => this.#manager.revoke());
     const timedOut = await Promise.race([
@@ -299,5 +302,6 @@ export class RequestPipeline {
       throw new ImeiflowError('SHUTDOWN_TIMEOUT', `in-flight batches did not finish within ${deadlineMs} ms`);
     }
     if (this.#consumer !== undefined) await disconnect(this.#consumer);
+    this.#lifecycle.to('stopped');
   }
 }

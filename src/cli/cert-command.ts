@@ -8,16 +8,14 @@
  */
 import type { Config } from '../config/config.js';
 import { isValidIinBin } from '../domain/ids.js';
-import { type AuditEvent, AuditLog, auditEntryOf, kafkaAuditPublisher } from '../security/audit-log.js';
+import { auditEntryOf, kafkaAuditPublisher } from '../security/audit-log.js';
 import { masked } from '../security/masking.js';
 import { kafkaTokenPublisher } from '../security/token-events.js';
-import { type ReinstateResult, reinstatable, TokenService } from '../security/tokens.js';
-import { storeOptionsOf } from '../store/encryption.js';
+import { type ReinstateResult, reinstatable, type TokenService } from '../security/tokens.js';
 import type { CertificateRecord } from '../store/records.js';
-import { openStore } from '../store/store.js';
 import { CLI_ROLE, cliActor } from './cli-actor.js';
-import { type ClusterLink, linkToCluster } from './cluster-link.js';
-import { clusterAccountsOf } from './token-command.js';
+import type { ClusterLink } from './cluster-link.js';
+import { type CliAudit, clusterAccountsOf, withAccounts } from './token-command.js';
 
 /** What a cert command needs, wherever the holders' states live. */
 interface Holders {
@@ -25,7 +23,7 @@ interface Holders {
   revoke(iin: string): Promise<boolean>;
   reinstate(iin: string): Promise<ReinstateResult>;
   list(): Promise<CertificateRecord[]>;
-  audit(event: Omit<AuditEvent, 'actor' | 'role'>): Promise<void>;
+  audit: CliAudit;
 }
 
 function clusterHolders(config: Config, link: ClusterLink): Holders {
@@ -50,31 +48,20 @@ function clusterHolders(config: Config, link: ClusterLink): Holders {
   };
 }
 
-async function withHolders<T>(config: Config, work: (holders: Holders) => Promise<T>): Promise<T> {
-  const link = await linkToCluster(config);
-  if (link !== undefined) {
-    process.stderr.write(`certificate holders of the cluster at ${link.bootstrapServers} (${link.via})\n`);
-    try {
-      return await work(clusterHolders(config, link));
-    } finally {
-      await link.close();
-    }
-  }
-  const store = openStore(storeOptionsOf(config));
-  const audit = new AuditLog(store, config.dataDir);
-  const service = new TokenService(store, config.security.tokenIdleDays);
-  try {
-    return await work({
-      revoke: (iin) => service.revokeCertificate(iin),
-      reinstate: (iin) => service.reinstateCertificate(iin),
-      list: async () => service.listCertificates(),
-      audit: async (event) => void (await audit.record({ ...event, actor: cliActor(), role: CLI_ROLE })),
-    });
-  } finally {
-    await audit.close();
-    await store.close();
-  }
-}
+const localHolders = (service: TokenService, audit: CliAudit): Holders => ({
+  revoke: (iin) => service.revokeCertificate(iin),
+  reinstate: (iin) => service.reinstateCertificate(iin),
+  list: async () => service.listCertificates(),
+  audit,
+});
+
+const withHolders = <T>(config: Config, work: (holders: Holders) => Promise<T>): Promise<T> =>
+  withAccounts(
+    config,
+    'certificate holders',
+    { cluster: (link) => clusterHolders(config, link), local: localHolders },
+    work,
+  );
 
 /**
  * The audit target: the holder's configured name, and the IIN masked — the audit trail is kept for

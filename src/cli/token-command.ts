@@ -32,7 +32,7 @@ interface Tokens {
   /** Lift a block for refused requests, or say what stands in the way. */
   unblock(name: string): Promise<UnblockResult>;
   list(): Promise<TokenRecord[]>;
-  audit(event: Omit<AuditEvent, 'actor' | 'role'>): Promise<void>;
+  audit: CliAudit;
 }
 
 /** The cluster's token accounts and certificate holders, by name and by IIN. */
@@ -100,32 +100,56 @@ function clusterTokens(config: Config, link: ClusterLink): Tokens {
   };
 }
 
-async function withTokens<T>(config: Config, work: (tokens: Tokens) => Promise<T>): Promise<T> {
+/** What every account command audits, as the CLI's actor. */
+export type CliAudit = (event: Omit<AuditEvent, 'actor' | 'role'>) => Promise<void>;
+
+/**
+ * Runs `work` on the accounts of the cluster when one is reachable (read from its tokens topic,
+ * changes published signed), else on this data directory's store; `what` names them on stderr.
+ */
+export async function withAccounts<A, T>(
+  config: Config,
+  what: string,
+  sides: { cluster(link: ClusterLink): A; local(service: TokenService, audit: CliAudit): A },
+  work: (accounts: A) => Promise<T>,
+): Promise<T> {
   const link = await linkToCluster(config);
   if (link !== undefined) {
-    process.stderr.write(`tokens of the cluster at ${link.bootstrapServers} (${link.via})\n`);
+    process.stderr.write(`${what} of the cluster at ${link.bootstrapServers} (${link.via})\n`);
     try {
-      return await work(clusterTokens(config, link));
+      return await work(sides.cluster(link));
     } finally {
       await link.close();
     }
   }
   const store = openStore(storeOptionsOf(config));
-  const audit = new AuditLog(store, config.dataDir);
+  const auditLog = new AuditLog(store, config.dataDir);
   const service = new TokenService(store, config.security.tokenIdleDays);
+  const audit: CliAudit = async (event) =>
+    void (await auditLog.record({ ...event, actor: cliActor(), role: CLI_ROLE }));
   try {
-    return await work({
-      create: (name, role, operator) => service.create(name, role, operator === null ? {} : { operator }),
-      revoke: (name) => service.revoke(name),
-      unblock: (name) => service.unblock(name),
-      list: async () => service.list(),
-      audit: async (event) => void (await audit.record({ ...event, actor: cliActor(), role: CLI_ROLE })),
-    });
+    return await work(sides.local(service, audit));
   } finally {
-    await audit.close();
+    await auditLog.close();
     await store.close();
   }
 }
+
+const localTokens = (service: TokenService, audit: CliAudit): Tokens => ({
+  create: (name, role, operator) => service.create(name, role, operator === null ? {} : { operator }),
+  revoke: (name) => service.revoke(name),
+  unblock: (name) => service.unblock(name),
+  list: async () => service.list(),
+  audit,
+});
+
+const withTokens = <T>(config: Config, work: (tokens: Tokens) => Promise<T>): Promise<T> =>
+  withAccounts(
+    config,
+    'tokens',
+    { cluster: (link) => clusterTokens(config, link), local: localTokens },
+    work,
+  );
 
 /** How an account's role reads: `operator (kcell)` for an operator, else the role. */
 function roleText(role: string, operator: string | null | undefined): string {

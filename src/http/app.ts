@@ -21,6 +21,7 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
+import { deadlinePolicy } from '../config/config.js';
 import { ruleSettingsOf } from '../domain/rule-settings.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { AccessRefusals } from '../security/access-refusals.js';
@@ -209,9 +210,17 @@ async function registerRoutes(app: FastifyInstance, deps: ControlPlaneDeps): Pro
     tokens,
     audit,
   });
-  reviewRoutes(app, deps);
-  auditRoutes(app, deps);
-  purgeRoutes(app, deps);
+  await app.register(reviewRoutes, {
+    store,
+    registryOf,
+    policy: deadlinePolicy(deps.config),
+    rules,
+    commands: deps.commands,
+    tokens,
+    audit,
+  });
+  await app.register(auditRoutes, { tokens, audit });
+  await app.register(purgeRoutes, { tokens, purge: deps.purge });
 }
 
 export async function buildControlPlane(deps: ControlPlaneDeps): Promise<FastifyInstance> {

@@ -27,7 +27,6 @@ const KNOWN: Readonly<Record<string, number>> = {
   'cli/main.ts#program': 195,
   'cli/purge-command.ts#runPurge': 101,
   'http/review-page.ts#render': 201,
-  'http/routes/reviews.ts#reviewRoutes': 172,
   'kafka/topic-roles.ts': 453,
   'pipeline/global-tables.ts': 509,
   'pipeline/partition-task.ts': 455,

@@ -2,10 +2,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { AuditLog } from '../../security/audit-log.js';
+import type { TokenService } from '../../security/tokens.js';
 import { requirePermission } from '../auth.js';
-import type { ControlPlaneDeps } from '../deps.js';
 
-export function auditRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
+export interface AuditRouteOptions {
+  readonly tokens: TokenService;
+  readonly audit: Pick<AuditLog, 'query'>;
+}
+
+export async function auditRoutes(app: FastifyInstance, deps: AuditRouteOptions): Promise<void> {
   app.withTypeProvider<ZodTypeProvider>().get(
     '/v1/audit',
     {

@@ -8,9 +8,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type PurgeKind, purgeScope, purgeTargetOf } from '../../domain/retention.js';
 import { messageOf } from '../../errors.js';
-import { orderPurge } from '../../retention/purge-orders.js';
+import { orderPurge, type PurgeChannel } from '../../retention/purge-orders.js';
+import type { TokenService } from '../../security/tokens.js';
 import { basisOf, requirePermission } from '../auth.js';
-import type { ControlPlaneDeps } from '../deps.js';
 import { sendProblem } from '../problem.js';
 
 const body = z
@@ -23,7 +23,13 @@ const body = z
     message: 'name exactly one of imei, iin, application',
   });
 
-export function purgeRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void {
+export interface PurgeRouteOptions {
+  readonly tokens: TokenService;
+  /** Where purges are ordered (src/retention/purge-orders.ts); absent without Kafka. */
+  readonly purge: PurgeChannel | undefined;
+}
+
+export async function purgeRoutes(app: FastifyInstance, deps: PurgeRouteOptions): Promise<void> {
   app.withTypeProvider<ZodTypeProvider>().post(
     '/v1/purge',
     {

@@ -9,196 +9,7 @@
  * request's `detail` is shown as the results carry it (English, machine-oriented).
  */
 import { LANGUAGES, type Language, REASON_CATALOGUE } from '../domain/reason-catalogue.js';
-import type { DeclarationStatus } from '../domain/types.js';
-
-interface PageText {
-  readonly title: string;
-  readonly heading: string;
-  readonly languageName: string;
-  readonly token: string;
-  readonly useToken: string;
-  readonly show: string;
-  readonly showReview: string;
-  readonly showAll: string;
-  readonly refresh: string;
-  /** `{n}`: how many. */
-  readonly waiting: string;
-  /** The queue's columns; times are Astana time (seed 001 §30). */
-  readonly columns: readonly [string, string, string, string, string, string, string, string];
-  readonly open: string;
-  readonly application: string;
-  readonly basis: string;
-  readonly showOwner: string;
-  /** `{owner}`, `{phone}`. */
-  readonly owner: string;
-  readonly reason: string;
-  readonly confirm: string;
-  readonly reject: string;
-  readonly confirmed: string;
-  readonly rejected: string;
-  /** `{time}`: how long ago the deadline passed. */
-  readonly overdue: string;
-  /** The device's KGD declarations: heading, columns, and when there are none. */
-  readonly declarations: string;
-  readonly declarationColumns: readonly [string, string, string, string, string];
-  readonly noDeclarations: string;
-  /** The registration an owner conflict is with: `{requestId}`, `{at}`, `{owner}`, `{phone}`, `{evidence}`. */
-  readonly conflict: string;
-  /** Confirming a request that still waits for KGD. */
-  readonly override: string;
-  /** KGD's declaration statuses (`registered` stands for every undecided one). */
-  readonly statuses: Readonly<Record<DeclarationStatus, string>>;
-  readonly days: string;
-  readonly hours: string;
-  readonly minutes: string;
-}
-
-const TEXT: Readonly<Record<Language, PageText>> = {
-  ru: {
-    title: 'imeiflow — ручная проверка',
-    heading: 'imeiflow — очередь ручной проверки',
-    languageName: 'Русский',
-    token: 'Токен доступа (Bearer)',
-    useToken: 'Использовать токен',
-    show: 'Показать',
-    showReview: 'ожидающие ручной проверки',
-    showAll: 'все ожидающие запросы',
-    refresh: 'Обновить',
-    waiting: 'ожидают: {n}',
-    columns: [
-      'requestId',
-      'IMEI',
-      'оператор',
-      'этап',
-      'причина',
-      'поступил (Астана)',
-      'срок (Астана)',
-      'осталось до срока',
-    ],
-    open: 'Открыть',
-    application: 'заявка',
-    basis: 'Основание (номер дела или обращения; записывается в журнал аудита)',
-    showOwner: 'Показать владельца',
-    owner: 'владелец {owner}, телефон {phone}',
-    reason: 'Обоснование решения',
-    confirm: 'Подтвердить',
-    reject: 'Отклонить',
-    confirmed: 'Подтверждено',
-    rejected: 'Отклонено',
-    overdue: 'просрочено на {time}',
-    declarations: 'Таможенные декларации устройства (КГД)',
-    declarationColumns: ['заявка', 'процедура', 'статус', 'код ТН ВЭД', 'решение (Астана)'],
-    noDeclarations: 'КГД не сообщал о решениях по этому IMEI',
-    conflict:
-      'Зарегистрировано по запросу {requestId} с {at} (основание {evidence}): владелец {owner}, телефон {phone}',
-    override: 'Подтвердить до ответа КГД (с обоснованием; записывается в журнал аудита)',
-    statuses: {
-      registered: 'решение не принято',
-      released: 'выпуск разрешён',
-      refused: 'отказ',
-      revoked: 'решение отозвано',
-    },
-    days: 'д',
-    hours: 'ч',
-    minutes: 'мин',
-  },
-  kk: {
-    title: 'imeiflow — қолмен тексеру',
-    heading: 'imeiflow — қолмен тексеру кезегі',
-    languageName: 'Қазақша',
-    token: 'Қол жеткізу токені (Bearer)',
-    useToken: 'Токенді қолдану',
-    show: 'Көрсету',
-    showReview: 'қолмен тексеруді күтетіндер',
-    showAll: 'барлық күтудегі сұраулар',
-    refresh: 'Жаңарту',
-    waiting: 'күтуде: {n}',
-    columns: [
-      'requestId',
-      'IMEI',
-      'оператор',
-      'кезең',
-      'себеп',
-      'түсті (Астана)',
-      'мерзімі (Астана)',
-      'мерзімге дейін қалды',
-    ],
-    open: 'Ашу',
-    application: 'өтінім',
-    basis: 'Негіздеме (іс немесе өтініш нөмірі; аудит журналына жазылады)',
-    showOwner: 'Иесін көрсету',
-    owner: 'иесі {owner}, телефоны {phone}',
-    reason: 'Шешімнің негіздемесі',
-    confirm: 'Растау',
-    reject: 'Қабылдамау',
-    confirmed: 'Расталды',
-    rejected: 'Қабылданбады',
-    overdue: 'мерзімнен {time} асты',
-    declarations: 'Құрылғының кедендік декларациялары (МКК)',
-    declarationColumns: ['өтінім', 'рәсім', 'мәртебе', 'СЭҚ ТН коды', 'шешім (Астана)'],
-    noDeclarations: 'МКК бұл IMEI бойынша шешім жібермеген',
-    conflict:
-      '{requestId} сұрауы бойынша {at} бастап тіркелген (негізі {evidence}): иесі {owner}, телефоны {phone}',
-    override: 'МКК жауабына дейін растау (негіздемемен; аудит журналына жазылады)',
-    statuses: {
-      registered: 'шешім қабылданбаған',
-      released: 'шығаруға рұқсат берілді',
-      refused: 'бас тартылды',
-      revoked: 'шешім кері қайтарылды',
-    },
-    days: 'күн',
-    hours: 'сағ',
-    minutes: 'мин',
-  },
-  en: {
-    title: 'imeiflow — review',
-    heading: 'imeiflow — review queue',
-    languageName: 'English',
-    token: 'Bearer token',
-    useToken: 'Use token',
-    show: 'Show',
-    showReview: 'waiting for a reviewer',
-    showAll: 'all waiting requests',
-    refresh: 'Refresh',
-    waiting: '{n} waiting',
-    columns: [
-      'requestId',
-      'IMEI',
-      'operator',
-      'stage',
-      'reason',
-      'received (Astana)',
-      'due (Astana)',
-      'time left',
-    ],
-    open: 'Open',
-    application: 'application',
-    basis: 'Basis (case or ticket number, recorded in the audit log)',
-    showOwner: 'Show owner',
-    owner: 'owner {owner}, phone {phone}',
-    reason: 'Reason',
-    confirm: 'Confirm',
-    reject: 'Reject',
-    confirmed: 'Confirmed',
-    rejected: 'Rejected',
-    overdue: 'overdue by {time}',
-    declarations: "The device's customs declarations (KGD)",
-    declarationColumns: ['application', 'procedure', 'status', 'HS code', 'decided (Astana)'],
-    noDeclarations: 'KGD has sent no decision for this IMEI',
-    conflict:
-      'Registered by request {requestId} since {at} (evidence {evidence}): owner {owner}, phone {phone}',
-    override: 'Confirm before KGD answers (with a reason; recorded in the audit log)',
-    statuses: {
-      registered: 'not decided yet',
-      released: 'release permitted',
-      refused: 'refused',
-      revoked: 'revoked',
-    },
-    days: 'd',
-    hours: 'h',
-    minutes: 'min',
-  },
-};
+import { PAGE_TEXT, type PageText } from './review-page-text.js';
 
 const DEFAULT_LANGUAGE: Language = 'ru';
 
@@ -232,24 +43,8 @@ const escapeHtml = (text: string) =>
 /** JSON that is safe inside a <script> element. */
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
 
-function render(language: Language): string {
-  const t = TEXT[language];
-  const h = (text: string) => escapeHtml(text);
-  const reasons = Object.fromEntries(
-    Object.entries(REASON_CATALOGUE).map(([code, texts]) => [code, texts[language]]),
-  );
-  const switcher = LANGUAGES.map((l) =>
-    l === language
-      ? `<strong aria-current="true">${h(TEXT[l].languageName)}</strong>`
-      : `<a href="?lang=${l}" hreflang="${l}" lang="${l}">${h(TEXT[l].languageName)}</a>`,
-  ).join(' · ');
-  return `<!doctype html>
-<html lang="${language}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${h(t.title)}</title>
-<style>
+/** The page's styles, the same in every language (allowed by their hash: security-headers.ts). */
+const STYLE = `<style>
   :root { font-family: system-ui, sans-serif; color: #1d2733; }
   body { margin: 0 auto; max-width: 80rem; padding: 1rem 1.5rem; }
   h1 { font-size: 1.3rem; }
@@ -265,47 +60,10 @@ function render(language: Language): string {
   .overdue { color: #a01616; font-weight: 600; }
   label { display: block; margin: .4rem 0; }
   input, textarea, select { font: inherit; }
-</style>
-</head>
-<body>
-<nav id="languages">${switcher}</nav>
-<h1>${h(t.heading)}</h1>
-<div class="panel" id="login">
-  <label>${h(t.token)} <input id="token" type="password" size="60" autocomplete="off"></label>
-  <button id="save-token">${h(t.useToken)}</button>
-</div>
-<div class="panel">
-  <label>${h(t.show)} <select id="stage"><option value="review">${h(t.showReview)}</option><option value="all">${h(t.showAll)}</option></select></label>
-  <button id="refresh">${h(t.refresh)}</button> <span id="count" class="muted"></span>
-  <p id="list-error" class="error" role="alert"></p>
-  <table>
-    <thead><tr>${t.columns.map((c) => `<th>${h(c)}</th>`).join('')}<th></th></tr></thead>
-    <tbody id="rows"></tbody>
-  </table>
-</div>
-<div class="panel" id="detail" hidden>
-  <h2 id="detail-title"></h2>
-  <p id="detail-reason"></p>
-  <p id="detail-text" class="muted"></p>
-  <p id="detail-due"></p>
-  <h3>${h(t.declarations)}</h3>
-  <table id="declarations">
-    <thead><tr>${t.declarationColumns.map((c) => `<th>${h(c)}</th>`).join('')}</tr></thead>
-    <tbody id="declaration-rows"></tbody>
-  </table>
-  <p id="conflict"></p>
-  <label>${h(t.basis)} <input id="basis" size="40"></label>
-  <button id="show-owner">${h(t.showOwner)}</button>
-  <p id="owner" class="muted"></p>
-  <label>${h(t.reason)} <textarea id="reason" rows="2" cols="60"></textarea></label>
-  <label id="override-line" hidden><input id="override" type="checkbox"> ${h(t.override)}</label>
-  <button id="confirm">${h(t.confirm)}</button> <button id="reject">${h(t.reject)}</button>
-  <p id="decision" role="status"></p>
-</div>
-<script>
-const T = ${scriptJson(t)};
-const REASONS = ${scriptJson(reasons)};
-const $ = (id) => document.getElementById(id);
+</style>`;
+
+/** The page's script, the same in every language: its words come in `T` and `REASONS`. */
+const SCRIPT = `const $ = (id) => document.getElementById(id);
 let selected = null;
 const token = () => sessionStorage.getItem('imeiflow-token') || '';
 async function api(path, options = {}) {
@@ -427,7 +185,78 @@ $('stage').addEventListener('change', refresh);
 $('show-owner').addEventListener('click', showOwner);
 $('confirm').addEventListener('click', () => decide('confirm'));
 $('reject').addEventListener('click', () => decide('reject'));
-if (token()) refresh();
+if (token()) refresh();`;
+
+/** The reason catalogue in one language, for the script. */
+function reasonsIn(language: Language): Record<string, string> {
+  return Object.fromEntries(Object.entries(REASON_CATALOGUE).map(([code, texts]) => [code, texts[language]]));
+}
+
+/** The links to the page in the other languages. */
+function languageSwitcher(language: Language): string {
+  return LANGUAGES.map((l) =>
+    l === language
+      ? `<strong aria-current="true">${escapeHtml(PAGE_TEXT[l].languageName)}</strong>`
+      : `<a href="?lang=${l}" hreflang="${l}" lang="${l}">${escapeHtml(PAGE_TEXT[l].languageName)}</a>`,
+  ).join(' · ');
+}
+
+/** The visible page: the languages, the token, the queue and the selected request. */
+function pageBody(language: Language, t: PageText): string {
+  const h = (text: string) => escapeHtml(text);
+  const switcher = languageSwitcher(language);
+  return `<nav id="languages">${switcher}</nav>
+<h1>${h(t.heading)}</h1>
+<div class="panel" id="login">
+  <label>${h(t.token)} <input id="token" type="password" size="60" autocomplete="off"></label>
+  <button id="save-token">${h(t.useToken)}</button>
+</div>
+<div class="panel">
+  <label>${h(t.show)} <select id="stage"><option value="review">${h(t.showReview)}</option><option value="all">${h(t.showAll)}</option></select></label>
+  <button id="refresh">${h(t.refresh)}</button> <span id="count" class="muted"></span>
+  <p id="list-error" class="error" role="alert"></p>
+  <table>
+    <thead><tr>${t.columns.map((c) => `<th>${h(c)}</th>`).join('')}<th></th></tr></thead>
+    <tbody id="rows"></tbody>
+  </table>
+</div>
+<div class="panel" id="detail" hidden>
+  <h2 id="detail-title"></h2>
+  <p id="detail-reason"></p>
+  <p id="detail-text" class="muted"></p>
+  <p id="detail-due"></p>
+  <h3>${h(t.declarations)}</h3>
+  <table id="declarations">
+    <thead><tr>${t.declarationColumns.map((c) => `<th>${h(c)}</th>`).join('')}</tr></thead>
+    <tbody id="declaration-rows"></tbody>
+  </table>
+  <p id="conflict"></p>
+  <label>${h(t.basis)} <input id="basis" size="40"></label>
+  <button id="show-owner">${h(t.showOwner)}</button>
+  <p id="owner" class="muted"></p>
+  <label>${h(t.reason)} <textarea id="reason" rows="2" cols="60"></textarea></label>
+  <label id="override-line" hidden><input id="override" type="checkbox"> ${h(t.override)}</label>
+  <button id="confirm">${h(t.confirm)}</button> <button id="reject">${h(t.reject)}</button>
+  <p id="decision" role="status"></p>
+</div>`;
+}
+
+function render(language: Language): string {
+  const t = PAGE_TEXT[language];
+  return `<!doctype html>
+<html lang="${language}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(t.title)}</title>
+${STYLE}
+</head>
+<body>
+${pageBody(language, t)}
+<script>
+const T = ${scriptJson(t)};
+const REASONS = ${scriptJson(reasonsIn(language))};
+${SCRIPT}
 </script>
 </body>
 </html>

@@ -86,7 +86,7 @@ type Shared = Awaited<ReturnType<typeof startShared>>;
 async function startShared({ config, log, parts, onFatal }: Wiring) {
   const { dataDir, topics } = config;
   const { store, encryptionKey } = await parts.start(new LmdbStore(config));
-  const { signer, decoders } = clusterSigning(config, log);
+  const { signer, verifier, decoders } = clusterSigning(config, log);
   const kafka = await parts.start(new KafkaConnection(config));
   const { producer } = await parts.start(new ProducerClient(kafka.settings));
   const onChange = logReachability(log, kafka.bootstrapServers, BROKER_CHECK.timeoutMs);
@@ -101,8 +101,8 @@ async function startShared({ config, log, parts, onFatal }: Wiring) {
   const { partitions } = await parts.start(layout);
   const { reader } = await parts.start(new ReaderClient(settings, config.kafka.groupId));
   const { pool } = await parts.start(new WorkerPool(config, encryptionKey));
-  const commands = new KafkaCommandSender(producer, topics.commands, partitions);
-  return { store, kafka, producer, audit, tokens, partitions, reader, pool, commands, decoders };
+  const commands = new KafkaCommandSender(producer, topics.commands, partitions, signer);
+  return { store, kafka, producer, audit, tokens, partitions, reader, pool, commands, decoders, verifier };
 }
 
 /** The global tables, the pipeline and its timers, then the control plane, listening last. */
@@ -116,6 +116,7 @@ async function startProcessing({ config, log, metrics, parts, onFatal }: Wiring,
     reader,
     observer: metrics,
     onOwnership: (owned) => registryView.owned(owned),
+    verifier: shared.verifier,
   });
   const ownedPartitions = () => requests.activePartitions;
   // Retention and purges (src/retention/): placed before the tables, whose audit entries order purges.

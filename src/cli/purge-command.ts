@@ -68,11 +68,9 @@ export async function runPurge(config: Config, options: PurgeOptions): Promise<n
   const link = await linkToCluster(config);
   if (link !== undefined) {
     try {
-      const commands = new KafkaCommandSender(
-        link.producer,
-        config.topics.commands,
-        await commandPartitions(link, config.topics.commands),
-      );
+      const partitions = await commandPartitions(link, config.topics.commands);
+      const { producer, signer } = link;
+      const commands = new KafkaCommandSender(producer, config.topics.commands, partitions, signer);
       const publish = kafkaAuditPublisher(link.producer, config.topics.audit, link.signer);
       const entry = await orderPurge(order, {
         record: async (event, now) => {

@@ -8,20 +8,23 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { type TableDecoders, tableDecoders } from '../pipeline/table-decoders.js';
 import { clusterKeysOf } from '../security/cluster-key.js';
-import { clusterVerifier, EventSigner } from '../security/signed-events.js';
+import { clusterVerifier, EventSigner, type RecordVerifier } from '../security/signed-events.js';
 
 export interface ClusterSigning {
   readonly signer: EventSigner;
+  /** Verifies the signed topics' events: the tables through `decoders`, the commands directly. */
+  readonly verifier: RecordVerifier;
   readonly decoders: TableDecoders;
 }
 
 export function clusterSigning(config: Config, log: Logger): ClusterSigning {
   const keys = clusterKeysOf(config, { create: true });
   const signer = new EventSigner(keys);
-  const decoders = tableDecoders(clusterVerifier(keys, config.security.unsignedBefore));
+  const verifier = clusterVerifier(keys, config.security.unsignedBefore);
+  const decoders = tableDecoders(verifier);
   log.info(
     { keyFile: keys.file, signingKey: keys.signing.id, verifyingKeys: [...keys.verifying.keys()] },
     'internal events are signed with the cluster key',
   );
-  return { signer, decoders };
+  return { signer, verifier, decoders };
 }

@@ -124,8 +124,8 @@ export const TOPIC_ROLES = {
     title: 'Commands (internal)',
     about: "reviewer decisions, deadlines and purges, for the device's owner to decide",
     description:
-      'Reviewer decisions, deadlines and purges (destruction on request), sent to the partition ' +
-      'that owns the device; it must have exactly as many partitions as the requests topic.',
+      'Reviewer decisions, deadlines and purges, signed with the cluster key (imeiflow-signature; else ' +
+      'refused), sent to the device’s partition: exactly as many partitions as the requests topic.',
     scope: 'device',
     exact: true,
     partitions: null,

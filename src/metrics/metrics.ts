@@ -110,8 +110,8 @@ export class Metrics implements PipelineObserver, GaugeRegistry {
   readonly #recordsRefused = counter(this.registry, {
     name: 'internal_records_refused_total',
     help:
-      "Events of the tokens or audit topic refused by this instance for want of the cluster key's signature " +
-      '(reason unsigned or bad-signature: src/security/signed-events.ts); the DLQ gets each once per cluster',
+      "Events of the tokens, audit or commands topic refused by this instance for want of the cluster key's " +
+      'signature (reason unsigned or bad-signature: src/security/signed-events.ts); the DLQ gets each once per cluster',
     labelNames: ['topic', 'reason'],
   });
   readonly #destroyed = counter(this.registry, {

@@ -1,4 +1,5 @@
 /** What the pipeline reports as it works; the metrics module implements it (per batch, not per message). */
+import type { SignatureProblem } from '../security/signed-events.js';
 import type { TaskObserver } from './partition-task.js';
 
 export interface PipelineObserver extends TaskObserver {
@@ -9,6 +10,8 @@ export interface PipelineObserver extends TaskObserver {
   resultsUnrouted(count: number): void;
   /** A record of an internal topic nobody can read was passed (src/pipeline/table-decoders.ts). */
   recordSkipped(topic: string): void;
+  /** An event of a signed topic (here: a command) lacked the cluster key's signature. */
+  recordRefused(topic: string, reason: SignatureProblem): void;
   /** librdkafka's statistics JSON of the request consumer (consumer lag per partition). */
   kafkaStatistics(json: string): void;
 }

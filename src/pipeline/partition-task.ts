@@ -20,15 +20,11 @@
  */
 import {
   decodeResult,
-  ENCODING_JSON,
-  ENCODING_MSGPACK,
-  type EncodingFlag,
   encodeTask,
   INPUT_COMMAND,
   INPUT_FORWARDED,
   INPUT_REQUEST,
-  type InputKind,
-  type InputMessage,
+  type InputRefusal,
   type OutcomeCounts,
   ROLE_CONFIRMATIONS,
   ROLE_PENDING_CHANGELOG,
@@ -37,9 +33,10 @@ import {
 import { BatchOutputs } from '../pool/outputs-section.js';
 import { StateMachine } from '../runtime/state-machine.js';
 import { encodeJournal, type InputPositions, JOURNAL_WINDOW, journalKey } from './journal.js';
-import { type DeliveredOffsets, headerOf, type LogMessage, type OutputSink } from './kafka-port.js';
+import type { DeliveredOffsets, LogMessage, OutputSink } from './kafka-port.js';
 import { NO_PLACE, ORIGIN_HEADER, placeOf } from './positions.js';
 import type { RecordCollector } from './record-collector.js';
+import { inputOf, type Queued } from './task-inputs.js';
 
 export type TaskState = 'restoring' | 'running' | 'draining' | 'closed' | 'failed';
 
@@ -83,6 +80,11 @@ export interface TaskDeps {
   readonly checkpoint: (topic: string, nextOffset: number) => void;
   /** The task cannot go on safely: the process should exit and restart. */
   readonly onFatal: (error: Error) => void;
+  /**
+   * Why a command may not be carried out (it lacks the cluster key's signature), or null; absent:
+   * commands are not checked (the in-memory pipeline of the tests and the simulation has no key).
+   */
+  readonly commandRefusal?: (message: LogMessage) => InputRefusal | null;
 }
 
 /** Where a partition stands when it starts running (from recovery). */
@@ -92,28 +94,9 @@ export interface TaskStart {
   readonly forwarded: readonly number[];
 }
 
-interface Queued {
-  readonly kind: InputKind;
-  readonly message: LogMessage;
-  readonly originPartition: number;
-  readonly originOffset: number;
-}
-
-const MSGPACK = 'application/msgpack';
 const CHANGELOG_ROLES = [ROLE_PENDING_CHANGELOG, ROLE_CONFIRMATIONS, ROLE_REVOCATIONS] as const;
 /** A journal record stays well below the 8 MB journal message limit. */
 const MAX_TASK_BYTES = 2 * 1024 * 1024;
-
-function encodingOf(message: LogMessage): EncodingFlag {
-  return message.headers !== undefined && headerOf(message, 'content-type') === MSGPACK
-    ? ENCODING_MSGPACK
-    : ENCODING_JSON;
-}
-
-function bytesOf(value: Buffer | string | null | undefined): Uint8Array | null {
-  if (value === null || value === undefined) return null;
-  return typeof value === 'string' ? Buffer.from(value) : value;
-}
 
 export class PartitionTask {
   readonly partition: number;
@@ -194,7 +177,9 @@ export class PartitionTask {
     if (this.state !== 'running' || message.offset < this.#fetched[input]) return false;
     this.#fetched = { ...this.#fetched, [input]: message.offset + 1 };
     if (input === 'commands') {
-      this.#commands.push({ kind: INPUT_COMMAND, message, originPartition: 0, originOffset: 0 });
+      const refusal = this.#deps.commandRefusal?.(message) ?? null;
+      const command = { kind: INPUT_COMMAND, message, originPartition: 0, originOffset: 0 } as const;
+      this.#commands.push(refusal === null ? command : { ...command, refusal });
     } else if (input === 'requests') {
       this.#requests.push({
         kind: INPUT_REQUEST,
@@ -282,16 +267,7 @@ export class PartitionTask {
     this.#dirtyApplications = new Set();
     this.#sweep = false;
     this.#unapplied = undefined;
-    const inputs: InputMessage[] = batch.map((q) => ({
-      kind: q.kind,
-      encoding: q.kind === INPUT_COMMAND ? ENCODING_JSON : encodingOf(q.message),
-      key: bytesOf(q.message.key),
-      value: q.message.value,
-      offset: q.message.offset,
-      timestamp: q.message.timestamp ?? Date.now(),
-      originPartition: q.originPartition,
-      originOffset: q.originOffset,
-    }));
+    const inputs = batch.map(inputOf);
     const started = performance.now();
     const now = Date.now();
     const task = encodeTask(

@@ -19,6 +19,7 @@ import type { Logger } from '../log.js';
 import { OUTPUT_ROLES } from '../pool/batch-contract.js';
 import type { VerifyPool } from '../pool/verify-pool.js';
 import { LOOP_TRANSITIONS, type LoopState, StateMachine } from '../runtime/state-machine.js';
+import type { RecordVerifier } from '../security/signed-events.js';
 import type { Store } from '../store/store.js';
 import type { InputPositions } from './journal.js';
 import type { OutputSink, PartitionLog } from './kafka-port.js';
@@ -41,6 +42,8 @@ export interface RequestPipelineDeps {
   readonly onFatal: (error: Error) => void;
   /** The partitions this instance runs changed (after a rebalance). */
   readonly onOwnership?: (partitions: readonly number[]) => void;
+  /** Checks each command's cluster-key signature: one without it is not carried out. */
+  readonly verifier: RecordVerifier;
 }
 
 const COMMIT_HINT_INTERVAL_MS = 1000;
@@ -96,6 +99,12 @@ export class RequestPipeline {
       localStateMaxAgeMs: deps.config.retention.compactionLagMs / 2,
       committed: (partition) => this.#committedPositions(partition),
       onFatal: deps.onFatal,
+      commandRefusal: (message) => {
+        const verdict = deps.verifier.verify('commands', message);
+        if (verdict.ok) return null;
+        deps.observer.recordRefused(message.topic, verdict.problem);
+        return verdict.problem;
+      },
     });
     this.#maxQueued = deps.config.pipeline.batchMaxMessages * 8;
     this.#consumeFailures = new RetryBudget(

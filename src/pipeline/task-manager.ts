@@ -14,7 +14,13 @@ import type { Store } from '../store/store.js';
 import { committed } from '../store/store-full.js';
 import type { InputPositions } from './journal.js';
 import type { LogMessage, OutputSink, PartitionLog } from './kafka-port.js';
-import { type BatchRunner, PartitionTask, type TaskObserver, type TaskStart } from './partition-task.js';
+import {
+  type BatchRunner,
+  PartitionTask,
+  type TaskDeps,
+  type TaskObserver,
+  type TaskStart,
+} from './partition-task.js';
 import type { RecordCollector } from './record-collector.js';
 import { type RecoveryTopics, recordCheckpoint, recoverPartition } from './recovery.js';
 
@@ -44,6 +50,8 @@ export interface TaskManagerDeps {
   readonly onFatal: (error: Error) => void;
   /** The clock (the simulation's is virtual). */
   readonly now?: () => number;
+  /** Why a command may not be carried out (src/pipeline/partition-task.ts TaskDeps). */
+  readonly commandRefusal?: TaskDeps['commandRefusal'];
 }
 
 export class TaskManager {
@@ -173,6 +181,7 @@ export class TaskManager {
             );
         },
         onFatal,
+        ...(this.#deps.commandRefusal === undefined ? {} : { commandRefusal: this.#deps.commandRefusal }),
       },
     );
   }

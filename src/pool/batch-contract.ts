@@ -87,11 +87,19 @@ export interface TaskHeader {
   readonly sweep: boolean;
 }
 
+/**
+ * Why the main thread refused a command (src/security/signed-events.ts SignatureProblem): the
+ * worker sends it to the DLQ with its batch instead of carrying it out. Codes in the input entry:
+ * the index here, 0 for none.
+ */
+export const INPUT_REFUSALS = [null, 'unsigned', 'bad-signature'] as const;
+export type InputRefusal = NonNullable<(typeof INPUT_REFUSALS)[number]>;
+
 /** An input message as the main thread hands it to a worker. */
 export const INPUT_LAYOUT = entryLayout([
   ['kind', 'u8'],
   ['encoding', 'u8'],
-  ['reserved', 'u16'],
+  ['refusal', 'u16'],
   ['key', 'span'],
   ['value', 'span'],
   ['originPartition', 'u32'],
@@ -165,6 +173,8 @@ export interface InputMessage {
   /** For forwarded requests: where the request was first read. */
   readonly originPartition: number;
   readonly originOffset: number;
+  /** A command that does not carry the cluster key's signature: why (absent: none). */
+  readonly refusal?: InputRefusal;
 }
 
 const IN = INPUT_LAYOUT.at;
@@ -187,6 +197,7 @@ export function encodeTask(header: TaskHeader, inputs: readonly InputMessage[]):
     const e = indexStart + i * INPUT_ENTRY;
     view.setUint8(e + IN.kind, m.kind);
     view.setUint8(e + IN.encoding, m.encoding);
+    view.setUint16(e + IN.refusal, m.refusal === undefined ? 0 : INPUT_REFUSALS.indexOf(m.refusal), true);
     at = writeBytes(buffer, view, bytesStart, at, e + IN.key, m.key);
     at = writeBytes(buffer, view, bytesStart, at, e + IN.value, m.value);
     view.setUint32(e + IN.originPartition, m.originPartition, true);
@@ -216,6 +227,12 @@ function writeBytes(
   return at + value.length;
 }
 
+function refusalOf(code: number): InputRefusal {
+  const refusal = INPUT_REFUSALS[code];
+  if (refusal === null || refusal === undefined) throw new RangeError(`input refusal code ${code}`);
+  return refusal;
+}
+
 /** The bytes a span field at `field` points to. */
 function slice(buffer: Uint8Array, view: DataView, bytesStart: number, field: number): Uint8Array | null {
   const offset = view.getUint32(field, true);
@@ -239,7 +256,7 @@ export function decodeTask(buffer: Uint8Array): DecodedTask {
   const inputs: InputMessage[] = new Array(count);
   for (let i = 0; i < count; i++) {
     const e = indexStart + i * INPUT_ENTRY;
-    inputs[i] = {
+    const input: InputMessage = {
       kind: view.getUint8(e + IN.kind) as InputKind,
       encoding: view.getUint8(e + IN.encoding) as EncodingFlag,
       key: slice(buffer, view, bytesStart, e + IN.key),
@@ -249,6 +266,9 @@ export function decodeTask(buffer: Uint8Array): DecodedTask {
       timestamp: view.getFloat64(e + IN.timestamp, true),
       originOffset: view.getFloat64(e + IN.originOffset, true),
     };
+    // A refused command is rare: only then does the input carry the field.
+    const refusal = view.getUint16(e + IN.refusal, true);
+    inputs[i] = refusal === 0 ? input : { ...input, refusal: refusalOf(refusal) };
   }
   return { header, inputs };
 }

@@ -25,6 +25,7 @@ import {
   INPUT_COMMAND,
   INPUT_REQUEST,
   type InputMessage,
+  type InputRefusal,
   type TaskHeader,
   type WorkerSettings,
 } from './batch-contract.js';
@@ -150,13 +151,24 @@ export function decideMessages(
   }
 }
 
+/** What the DLQ says of a command the main thread refused (src/security/signed-events.ts). */
+const REFUSED_COMMAND: Readonly<Record<InputRefusal, string>> = {
+  unsigned: 'refused: no imeiflow-signature header (not signed with the cluster key); not carried out',
+  'bad-signature':
+    'refused: its imeiflow-signature does not verify with the cluster key (forged or altered); not carried out',
+};
+
 function decideCommand(
   ctx: DecideContext,
   header: Pick<TaskHeader, 'partition'>,
   input: InputMessage,
   writer: BatchWriter,
 ): void {
-  const parsed = parseCommand(input.value === null ? null : Buffer.from(input.value));
+  // Not signed with the cluster key: not carried out, whatever it says (the main thread checked).
+  const parsed =
+    input.refusal === undefined
+      ? parseCommand(input.value === null ? null : Buffer.from(input.value))
+      : { ok: false as const, error: REFUSED_COMMAND[input.refusal] };
   if (!parsed.ok) {
     writer.dlq(
       {

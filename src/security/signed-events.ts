@@ -1,10 +1,12 @@
 /**
  * Internal topics carry proof (issue 22, point 5). Whoever can write the tokens topic could mint
- * an admin token, and whoever can write the audit topic could order a purge: so every event of
- * those two topics is signed with the cluster key (HMAC-SHA-256; src/security/cluster-key.ts),
- * and every reader refuses one that is unsigned or wrongly signed — the global tables pass it,
- * counted and alerted on, and the record validator sends it to the DLQ once per cluster
- * (src/pipeline/table-decoders.ts).
+ * an admin token, whoever can write the audit topic could order a purge, and whoever can write
+ * the commands topic could confirm a device over a reviewer's head, withdraw a registration or
+ * destroy a device's data: so every event of those three topics is signed with the cluster key
+ * (HMAC-SHA-256; src/security/cluster-key.ts), and every reader refuses one that is unsigned or
+ * wrongly signed — the global tables pass it, counted and alerted on, and the record validator
+ * sends it to the DLQ once per cluster (src/pipeline/table-decoders.ts); a device's owner sends
+ * a refused command to the DLQ with its batch, counted (src/pipeline/partition-task.ts).
  *
  * The signature is a header, `imeiflow-signature: v1.<key id>.<MAC, base64url>`, so the value
  * stays what it was (the audit trail's archive, `audit.jsonl`, and older readers see the same
@@ -18,7 +20,8 @@
  * Events written before the cluster signed its events: unsigned ones are accepted below a cut-over
  * offset per topic, configured when a cluster is upgraded (`security.unsignedBefore`, 0 by
  * default: none), since a record below it was on the topic before signing began; past it, an
- * unsigned event is refused like a forged one.
+ * unsigned event is refused like a forged one. The commands topic has no cut-over: its commands
+ * live minutes, and a cluster is upgraded with every instance stopped (docs/operations.md).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type Kafka from 'node-rdkafka';
@@ -28,7 +31,7 @@ import type { ClusterKey, ClusterKeys } from './cluster-key.js';
 export const SIGNATURE_HEADER = 'imeiflow-signature';
 
 /** The topics whose events are signed. */
-export const SIGNED_ROLES = ['tokens', 'audit'] as const;
+export const SIGNED_ROLES = ['tokens', 'audit', 'commands'] as const;
 export type SignedRole = (typeof SIGNED_ROLES)[number];
 
 /** Why an event is refused: no signature, or one that does not verify with any listed key. */
@@ -97,8 +100,11 @@ export interface RecordVerifier {
   verify(role: SignedRole, message: LogMessage): Verdict;
 }
 
-/** Offsets (of the one partition) below which an unsigned event was written before signing began. */
-export type UnsignedCutOver = Readonly<Record<SignedRole, number>>;
+/**
+ * Offsets (of the one partition) below which an unsigned event was written before signing began;
+ * a topic without one (the commands topic) accepts no unsigned event.
+ */
+export type UnsignedCutOver = Readonly<Partial<Record<SignedRole, number>>>;
 
 function signatureHeaders(message: LogMessage): number {
   return (message.headers ?? []).filter((h) => h[SIGNATURE_HEADER] !== undefined).length;
@@ -110,7 +116,7 @@ export function clusterVerifier(keys: ClusterKeys, unsignedBefore: UnsignedCutOv
     verify(role, message) {
       const signature = headerOf(message, SIGNATURE_HEADER);
       if (signature === undefined) {
-        if (message.partition === 0 && message.offset < unsignedBefore[role])
+        if (message.partition === 0 && message.offset < (unsignedBefore[role] ?? 0))
           return { ok: true, keyId: null };
         return {
           ok: false,

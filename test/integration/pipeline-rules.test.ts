@@ -5,6 +5,7 @@
  */
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
+import { harnessSignedHeaders } from '../support/cluster-key.js';
 import { APPLE, imei } from '../support/fixtures.js';
 import { seeded, useRig } from '../support/rig.js';
 
@@ -267,20 +268,33 @@ describe('late decisions, reviews and revocations', () => {
       ...(decision === 'confirm' ? { override: true } : {}),
       issuedAt: new Date().toISOString(),
     });
-    rig.producer.send(
-      topics.commands!,
-      A(401).slice(0, 14),
-      JSON.stringify(command('rv-1', A(401).slice(0, 14), 'confirm')),
-      undefined,
-      partitionOf('rv-1'),
+    // Commands are signed with the cluster key, as an instance's control plane signs them.
+    const sendCommand = (requestId: string, device: string, decision: string, signed = true) => {
+      const body = device.slice(0, 14);
+      const value = Buffer.from(JSON.stringify(command(requestId, body, decision)));
+      const headers = signed ? harnessSignedHeaders('commands', body, value) : undefined;
+      rig.producer.send(topics.commands!, body, value, headers, partitionOf(requestId));
+    };
+    // Unsigned (anyone who can write the topic): refused, into the DLQ, not carried out.
+    const dlqBefore = rig.collector.of(topics.dlq!).length;
+    sendCommand('rv-1', A(401), 'confirm', false);
+    await rig.producer.flush();
+    await rig.collector.waitFor(
+      () => rig.collector.of(topics.dlq!).length > dlqBefore,
+      30_000,
+      'the unsigned command in the DLQ',
     );
-    rig.producer.send(
-      topics.commands!,
-      A(402).slice(0, 14),
-      JSON.stringify(command('rv-2', A(402).slice(0, 14), 'reject')),
-      undefined,
-      partitionOf('rv-2'),
+    const refused = rig.collector.json<DlqEntry>(topics.dlq!).slice(dlqBefore);
+    expect(refused).toEqual([
+      expect.objectContaining({ topic: topics.commands, error: expect.stringContaining('not signed') }),
+    ]);
+    expect(resultsOf('rv-1').map((r) => r.outcome)).toEqual(['pending']);
+    const metrics = await (await fetch(`http://127.0.0.1:${rig.service.port}/metrics`)).text();
+    expect(metrics).toContain(
+      `imeiflow_internal_records_refused_total{topic="${topics.commands}",reason="unsigned"} 1`,
     );
+    sendCommand('rv-1', A(401), 'confirm');
+    sendCommand('rv-2', A(402), 'reject');
     await rig.producer.flush();
     expect(await waitForResult('rv-1', 'confirmed')).toMatchObject({ evidence: 'manual' });
     expect(await waitForResult('rv-2', 'rejected')).toMatchObject({ reason: 'review_rejected' });
@@ -377,7 +391,9 @@ describe('bad input goes to the DLQ and the stream goes on', () => {
 
   it('a malformed command goes to the DLQ', async () => {
     const before = rig.collector.of(topics.dlq!).length;
-    rig.producer.send(topics.commands!, 'x', '{"type":"review"}', undefined, 0);
+    // Signed: what an instance with a bug might write (an unsigned one is refused before it is read).
+    const value = Buffer.from('{"type":"review"}');
+    rig.producer.send(topics.commands!, 'x', value, harnessSignedHeaders('commands', 'x', value), 0);
     await rig.producer.flush();
     await rig.collector.waitFor(
       () => rig.collector.of(topics.dlq!).length > before,

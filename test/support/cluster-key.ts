@@ -3,6 +3,8 @@
  * a service (src/security/signed-events.ts): fixed, so a failure replays byte for byte. Services
  * and the CLI in the integration tests use the harness's key file (bench/lib/harness.ts).
  */
+import { readFileSync } from 'node:fs';
+import { harnessClusterKeyFile } from '../../bench/lib/harness.js';
 import type { LogMessage } from '../../src/pipeline/kafka-port.js';
 import { type TableDecoders, tableDecoders } from '../../src/pipeline/table-decoders.js';
 import { type ClusterKeys, parseClusterKeys } from '../../src/security/cluster-key.js';
@@ -30,4 +32,18 @@ export function signedHeaders(
   value: Buffer | null,
 ): NonNullable<LogMessage['headers']> {
   return [{ [SIGNATURE_HEADER]: testSigner.signatureOf(role, key, value) }];
+}
+
+/**
+ * The headers of a message signed with the key file the integration tests' services use
+ * (bench/lib/harness.ts harnessClusterKeyFile): what an instance or the CLI would write.
+ */
+export function harnessSignedHeaders(
+  role: SignedRole,
+  key: string | null,
+  value: Buffer | null,
+): NonNullable<LogMessage['headers']> {
+  const file = harnessClusterKeyFile();
+  const signer = new EventSigner(parseClusterKeys(readFileSync(file, 'utf8'), file));
+  return [{ [SIGNATURE_HEADER]: signer.signatureOf(role, key, value) }];
 }

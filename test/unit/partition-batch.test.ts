@@ -207,4 +207,39 @@ describe('a partition batch', () => {
       offset: 2,
     });
   });
+
+  it('a command the main thread refused (no cluster-key signature) goes to the DLQ, not carried out', async () => {
+    const body = '35209900176189';
+    const waiting = await run([requestInput(41, req('w-4', withLuhn(body)))]);
+    await run([], { apply: [waiting.section] });
+    const confirm = {
+      type: 'review',
+      body,
+      requestId: 'w-4',
+      decision: 'confirm',
+      reason: 'papers seen',
+      reviewer: 'a.n',
+      override: true,
+      issuedAt: '2026-11-23T06:00:00.000Z',
+    };
+    const forged = await run([
+      { ...commandInput(3, confirm), refusal: 'unsigned' },
+      { ...commandInput(4, confirm), refusal: 'bad-signature' },
+    ]);
+    expect(resultsOf(forged)).toEqual([]);
+    expect(forged.outputs.filter((o) => o.role === 'dlq').map((o) => o.json)).toEqual([
+      expect.objectContaining({
+        topic: 'commands',
+        offset: 3,
+        error: expect.stringContaining('not signed with the cluster key'),
+      }),
+      expect.objectContaining({
+        topic: 'commands',
+        offset: 4,
+        error: expect.stringContaining('forged or altered'),
+      }),
+    ]);
+    // The same command, signed: carried out.
+    expect(resultsOf(await run([commandInput(5, confirm)]))).toEqual(['w-4:confirmed']);
+  });
 });

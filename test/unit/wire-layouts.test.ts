@@ -11,7 +11,9 @@ import {
   encodeTask,
   INPUT_ENTRY,
   INPUT_LAYOUT,
+  INPUT_REFUSALS,
   type InputMessage,
+  type InputRefusal,
   NULL_LENGTH,
   OP_ENTRY,
   OP_LAYOUT,
@@ -82,16 +84,24 @@ const concat = (...parts: Uint8Array[]): Uint8Array => Buffer.concat(parts);
 const bytes = fc.option(fc.uint8Array({ maxLength: 64 }), { nil: null });
 const offset = fc.integer({ min: 0, max: 2 ** 53 - 1 });
 
-const input: fc.Arbitrary<InputMessage> = fc.record({
-  kind: fc.constantFrom(0 as const, 1 as const, 2 as const),
-  encoding: fc.constantFrom(0 as const, 1 as const),
-  key: bytes,
-  value: bytes,
-  offset,
-  timestamp: offset,
-  originPartition: fc.nat(2 ** 31),
-  originOffset: offset,
-});
+const input: fc.Arbitrary<InputMessage> = fc
+  .record({
+    kind: fc.constantFrom(0 as const, 1 as const, 2 as const),
+    encoding: fc.constantFrom(0 as const, 1 as const),
+    key: bytes,
+    value: bytes,
+    offset,
+    timestamp: offset,
+    originPartition: fc.nat(2 ** 31),
+    originOffset: offset,
+  })
+  .chain((m) =>
+    m.kind === 2
+      ? fc
+          .option(fc.constantFrom<InputRefusal>('unsigned', 'bad-signature'), { nil: undefined })
+          .map((refusal): InputMessage => (refusal === undefined ? m : { ...m, refusal }))
+      : fc.constant(m),
+  );
 
 const output: fc.Arbitrary<OutputMessage> = fc.record({
   role: fc.constantFrom(0 as const, 1 as const, 2 as const, 3 as const, 4 as const, 5 as const),
@@ -151,7 +161,7 @@ describe('the wire layouts', () => {
               fields: {
                 kind: m.kind,
                 encoding: m.encoding,
-                reserved: 0,
+                refusal: m.refusal === undefined ? 0 : INPUT_REFUSALS.indexOf(m.refusal),
                 originPartition: m.originPartition,
                 offset: m.offset,
                 timestamp: m.timestamp,

@@ -31,7 +31,7 @@ import type { ControlPlaneDeps } from './deps.js';
 import { sendProblem } from './problem.js';
 import { auditRoutes } from './routes/audit.js';
 import { deviceRoutes } from './routes/devices.js';
-import { loadRoutes, uploadBodies } from './routes/loads.js';
+import { loadRoutes } from './routes/loads.js';
 import { purgeRoutes } from './routes/purge.js';
 import { reviewPageRoutes } from './routes/review-page.js';
 import { reviewRoutes } from './routes/reviews.js';
@@ -188,8 +188,6 @@ async function registerRoutes(app: FastifyInstance, deps: ControlPlaneDeps): Pro
   const { utcOffsetMinutes } = deps.config.pending;
   const registryOf = deps.registryOf ?? ((body: string) => store.registry.get(body));
   const rules = ruleSettingsOf(deps.config.rules);
-  // Before any plugin: each takes the content-type parsers its parent has when it is registered.
-  uploadBodies(app);
   await app.register(statusRoutes, {
     info: deps.info,
     notReadyReason: deps.notReadyReason,

@@ -130,16 +130,10 @@ const ROUTES: readonly LoadRoute[] = [
   { url: '/v1/blocklist', what: 'block list', permission: 'loadBlocklist', xlsx: false, kind: 'blocklist' },
 ];
 
-/**
- * The load routes take their bodies as streams: the handler writes them to disk. Registered on the
- * control plane's root, where every route's body is parsed, so that a JSON route sent one of these
- * types answers as it always has (400, not 415).
- */
-export function uploadBodies(app: FastifyInstance): void {
-  app.addContentTypeParser([...CSV_TYPES, XLSX_TYPE], (_request, payload, done) => done(null, payload));
-}
-
 export async function loadRoutes(app: FastifyInstance, options: LoadRouteOptions): Promise<void> {
+  // The load routes take their bodies as streams (the handler writes them to disk); only they do:
+  // a JSON route sent a file's type answers 415, as for any type it does not take.
+  app.addContentTypeParser([...CSV_TYPES, XLSX_TYPE], (_request, payload, done) => done(null, payload));
   for (const route of ROUTES) {
     app.post(
       route.url,

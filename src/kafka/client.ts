@@ -6,6 +6,7 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import type Kafka from 'node-rdkafka';
 import { ImeiflowError, messageOf } from '../errors.js';
+import { JOURNAL_MAX_MESSAGE_BYTES } from './topic-roles.js';
 
 export type { Message } from 'node-rdkafka';
 
@@ -127,7 +128,7 @@ export function producerConfig(
     'queue.buffering.max.kbytes': 1_048_576,
     // The journal topic takes records up to 8 MiB (src/kafka/topic-roles.ts): a batch's journal
     // record must never be refused by the producer before the broker sees it.
-    'message.max.bytes': 8 * 1024 * 1024,
+    'message.max.bytes': JOURNAL_MAX_MESSAGE_BYTES,
     'compression.codec': 'lz4',
     dr_cb: true,
     ...extra,

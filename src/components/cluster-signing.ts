@@ -9,19 +9,24 @@ import type { Logger } from '../log.js';
 import { type TableDecoders, tableDecoders } from '../pipeline/table-decoders.js';
 import { clusterKeysOf } from '../security/cluster-key.js';
 import { clusterVerifier, EventSigner } from '../security/signed-events.js';
+import { subjectSecretsOfKeys } from '../security/subject-secrets.js';
+import { TopicSeal } from '../store/topic-seal.js';
 
 export interface ClusterSigning {
   readonly signer: EventSigner;
   readonly decoders: TableDecoders;
+  /** Seals and opens what the internal topics carry of people (src/store/topic-seal.ts). */
+  readonly seal: TopicSeal;
 }
 
 export function clusterSigning(config: Config, log: Logger): ClusterSigning {
   const keys = clusterKeysOf(config, { create: true });
   const signer = new EventSigner(keys);
-  const decoders = tableDecoders(clusterVerifier(keys, config.security.unsignedBefore));
+  const seal = new TopicSeal(subjectSecretsOfKeys(keys).topic);
+  const decoders = tableDecoders(clusterVerifier(keys, config.security.unsignedBefore), seal);
   log.info(
     { keyFile: keys.file, signingKey: keys.signing.id, verifyingKeys: [...keys.verifying.keys()] },
     'internal events are signed with the cluster key',
   );
-  return { signer, decoders };
+  return { signer, decoders, seal };
 }

@@ -56,7 +56,7 @@ export function purgeRoutes(app: FastifyInstance, deps: ControlPlaneDeps): void 
           ['application', request.body.application],
         ] as const
       ).find(([, v]) => v !== undefined) as [PurgeKind, string];
-      const parsed = purgeTargetOf(kind, value);
+      const parsed = purgeTargetOf(kind, value, (iin) => deps.store.pseudonyms.all(iin));
       if (!parsed.ok)
         return sendProblem(reply, kind === 'imei' ? 'invalid-imei' : 'invalid-request', parsed.error);
       if (deps.purge === undefined)

@@ -1,0 +1,88 @@
+/**
+ * How the main thread writes records that hold people's data — a partition restored from its
+ * changelogs, the registry view, the review table, the sweep — inside one write transaction:
+ * their personal fields sealed (src/store/sealed-records.ts), new subject keys installed, and the
+ * slot file synced before the transaction commits (`flush`, last in the transaction).
+ *
+ * What Kafka brings back that a purge already covers — recorded before a purge of its owner or its
+ * device this instance knows of — is stored `erased`, with nothing of the owner or phone: the
+ * record stays for the sweep to remove (and, for the partition's own state, to answer its waiting
+ * request `purged`), but no new key ever seals what a purge destroyed.
+ */
+import type { PendingEntry, RegistryEntry } from '../domain/types.js';
+import { storedPendingOf, storedRegistryOf } from './sealed-records.js';
+import { Sealer } from './sealer.js';
+import type { Store } from './store.js';
+
+const OWNER_MARKS = { start: 'purge/iin/', end: 'purge/iin0', limit: 1 };
+
+export class SealedWrites {
+  readonly #store: Store;
+  readonly #sealer: Sealer;
+  /** Whether this store knows of any owner's purge (most of the time none: no pseudonym computed). */
+  readonly #ownerPurges: boolean;
+
+  /** Call inside the write transaction, and `flush` last in it. */
+  constructor(store: Store) {
+    this.#store = store;
+    this.#sealer = new Sealer(store.subjects, store.pseudonyms, 'install');
+    this.#ownerPurges = [...store.meta.getKeys(OWNER_MARKS)].length > 0;
+  }
+
+  /** Whether a purge this store knows of covers data of `ownerId` about `body` recorded at `at`. */
+  covered(body: string, ownerId: string | null | undefined, at: string): boolean {
+    const time = Date.parse(at);
+    const subjects = this.#store.subjects;
+    if (subjects.purged('', body, time)) return true;
+    if (!this.#ownerPurges || ownerId === null || ownerId === undefined) return false;
+    return this.#store.pseudonyms.all(ownerId).some((owner) => subjects.purged(owner, body, time));
+  }
+
+  #registryValue(body: string, entry: RegistryEntry): RegistryEntry {
+    const erased = entry.erased === true || this.covered(body, entry.ownerId, entry.at);
+    return erased ? { ...entry, ownerId: null, msisdn: null, erased: true } : entry;
+  }
+
+  #pendingValue(body: string, entries: readonly PendingEntry[]): PendingEntry[] {
+    return entries.map((e) => {
+      if (e.erased === true || !this.covered(body, e.request.ownerId, e.since)) return e;
+      const { ownerId: _owner, msisdn: _msisdn, ...request } = e.request;
+      return { ...e, request, erased: true };
+    });
+  }
+
+  registry(body: string, entry: RegistryEntry): void {
+    const stored = storedRegistryOf(this.#registryValue(body, entry), this.#sealer);
+    void this.#store.registry.put(body, stored as unknown as RegistryEntry);
+  }
+
+  view(body: string, order: number, entry: RegistryEntry | null): void {
+    const stored = entry === null ? null : storedRegistryOf(this.#registryValue(body, entry), this.#sealer);
+    void this.#store.registryView.put(body, { order, entry: stored as unknown as RegistryEntry | null });
+  }
+
+  /** A device's waiting requests in the review table; none (null or empty) removes it. */
+  reviews(body: string, entries: readonly PendingEntry[] | null): void {
+    if (entries === null || entries.length === 0) void this.#store.reviews.remove(body);
+    else void this.#store.reviews.put(body, this.#stored(body, entries));
+  }
+
+  /** A device's waiting requests as stored (for `putPending`, which keeps their index). */
+  #stored(body: string, entries: readonly PendingEntry[]): PendingEntry[] {
+    return storedPendingOf(
+      body,
+      this.#pendingValue(body, entries),
+      this.#sealer,
+    ) as unknown as PendingEntry[];
+  }
+
+  /** The stored form of a device's waiting requests. */
+  pending(body: string, entries: readonly PendingEntry[]): PendingEntry[] {
+    return this.#stored(body, entries);
+  }
+
+  /** Makes the keys installed durable: last in the transaction. */
+  flush(): void {
+    this.#sealer.flush();
+  }
+}

@@ -10,7 +10,7 @@ import { type TableDecoders, tableDecoders } from '../pipeline/table-decoders.js
 import { clusterKeysOf } from '../security/cluster-key.js';
 import { clusterVerifier, EventSigner } from '../security/signed-events.js';
 import { subjectSecretsOfKeys } from '../security/subject-secrets.js';
-import { TopicSeal } from '../store/topic-seal.js';
+import { installTopicSeal, TopicSeal } from '../store/topic-seal.js';
 
 export interface ClusterSigning {
   readonly signer: EventSigner;
@@ -23,6 +23,8 @@ export function clusterSigning(config: Config, log: Logger): ClusterSigning {
   const keys = clusterKeysOf(config, { create: true });
   const signer = new EventSigner(keys);
   const seal = new TopicSeal(subjectSecretsOfKeys(keys).topic);
+  // The journal this thread writes and the changelogs it restores from (src/store/topic-seal.ts).
+  installTopicSeal(seal);
   const decoders = tableDecoders(clusterVerifier(keys, config.security.unsignedBefore), seal);
   log.info(
     { keyFile: keys.file, signingKey: keys.signing.id, verifyingKeys: [...keys.verifying.keys()] },

@@ -33,6 +33,15 @@ function derive(secret: Uint8Array, label: string): Uint8Array {
   return new Uint8Array(hkdfSync('sha256', secret, new Uint8Array(0), label, 32));
 }
 
+/**
+ * What a verify worker gets beside its settings (src/pool/batch-contract.ts `WorkerSettings`): the
+ * secrets it seals owners and phones with, in the store and on the topics. Absent (a benchmark or
+ * test without a cluster key), the worker can store no owner or phone.
+ */
+export interface WorkerSecrets {
+  readonly secrets?: SubjectSecrets;
+}
+
 /** The secrets of cluster keys given as (id, secret), the signing key first. */
 export function subjectSecretsOf(
   keys: readonly { readonly id: string; readonly secret: Uint8Array }[],

@@ -1,6 +1,7 @@
 /**
- * How the main thread writes records that hold people's data — a partition restored from its
- * changelogs, the registry view, the review table, the sweep — inside one write transaction:
+ * How records that hold people's data are written — a batch's state (src/pool/state-ops.ts, in a
+ * worker or recovery), a partition restored from its changelogs, the registry view, the review
+ * table, the sweep — inside one write transaction:
  * their personal fields sealed (src/store/sealed-records.ts), new subject keys installed, and the
  * slot file synced before the transaction commits (`flush`, last in the transaction).
  *
@@ -9,8 +10,9 @@
  * record stays for the sweep to remove (and, for the partition's own state, to answer its waiting
  * request `purged`), but no new key ever seals what a purge destroyed.
  */
-import type { PendingEntry, RegistryEntry } from '../domain/types.js';
-import { storedPendingOf, storedRegistryOf } from './sealed-records.js';
+import type { OutcomeRecord, PendingEntry, RegistryEntry } from '../domain/types.js';
+import { putPending } from './pending-index.js';
+import { storedOutcomeOf, storedPendingOf, storedRegistryOf } from './sealed-records.js';
 import { Sealer } from './sealer.js';
 import type { Store } from './store.js';
 
@@ -61,6 +63,21 @@ export class SealedWrites {
     void this.#store.registryView.put(body, { order, entry: stored as unknown as RegistryEntry | null });
   }
 
+  /** A final outcome; a confirmation a purge covers is stored erased, without its owner and phone. */
+  outcome(requestId: string, record: OutcomeRecord): void {
+    const d = record.decision;
+    const covered =
+      d.outcome === 'confirmed' &&
+      record.erased !== true &&
+      (d.ownerId !== null || d.msisdn !== null) &&
+      this.covered(d.body, d.ownerId, record.at);
+    const value: OutcomeRecord = covered
+      ? { ...record, decision: { ...d, ownerId: null, msisdn: null }, erased: true }
+      : record;
+    const stored = storedOutcomeOf(value, this.#sealer);
+    void this.#store.outcomes.put(requestId, stored as unknown as OutcomeRecord);
+  }
+
   /** A device's waiting requests in the review table; none (null or empty) removes it. */
   reviews(body: string, entries: readonly PendingEntry[] | null): void {
     if (entries === null || entries.length === 0) void this.#store.reviews.remove(body);
@@ -85,4 +102,21 @@ export class SealedWrites {
   flush(): void {
     this.#sealer.flush();
   }
+}
+
+/** Registry entries restored from the confirmations topic, sealed (recovery). Call inside a write transaction. */
+export function putRestoredRegistry(store: Store, entries: readonly RegistryEntry[]): void {
+  const writes = new SealedWrites(store);
+  for (const entry of entries) writes.registry(entry.imei.slice(0, 14), entry);
+  writes.flush();
+}
+
+/** Waiting requests restored from the pending changelog, sealed (recovery). Call inside a write transaction. */
+export function putRestoredPending(
+  store: Store,
+  changes: readonly (readonly [body: string, entries: readonly PendingEntry[] | null])[],
+): void {
+  const writes = new SealedWrites(store);
+  for (const [body, entries] of changes) putPending(store, body, entries, writes);
+  writes.flush();
 }

@@ -9,7 +9,7 @@
  */
 import type { OutcomeRecord, PendingEntry, RegistryEntry } from '../domain/types.js';
 import { structuredPackr } from './structures.js';
-import { isSealed, SealError, type TopicSeal } from './topic-seal.js';
+import { installedTopicSeal, isSealed, SealError, type TopicSeal } from './topic-seal.js';
 
 const packr = structuredPackr();
 
@@ -34,9 +34,13 @@ export function decodeStored<T>(bytes: Uint8Array): T {
 
 /**
  * A device's waiting requests as a changelog value; null (a tombstone) when none wait. Sealed under
- * the topic key (src/store/topic-seal.ts): the record holds the owners and phones.
+ * the topic key (src/store/topic-seal.ts; by default this thread's): the record holds the owners
+ * and phones.
  */
-export function encodePendingRecord(entries: readonly PendingEntry[], seal?: TopicSeal): Uint8Array | null {
+export function encodePendingRecord(
+  entries: readonly PendingEntry[],
+  seal: TopicSeal | undefined = installedTopicSeal(),
+): Uint8Array | null {
   if (entries.length === 0) return null;
   const packed = packr.pack([CHANGELOG_FORMAT, entries]);
   return seal === undefined ? new Uint8Array(packed) : seal.seal('pendingChangelog', packed);
@@ -59,7 +63,10 @@ export class ChangelogFormatError extends Error {
  * A pending changelog value back to entries; throws ChangelogFormatError when it is not one. A
  * sealed record is opened with `seal` (one written before sealing is read as it is).
  */
-export function decodePendingRecord(value: Uint8Array, seal?: TopicSeal): PendingEntry[] {
+export function decodePendingRecord(
+  value: Uint8Array,
+  seal: TopicSeal | undefined = installedTopicSeal(),
+): PendingEntry[] {
   let decoded: unknown;
   try {
     if (isSealed(value) && seal === undefined) throw new SealError('sealed, and no topic key to open it');

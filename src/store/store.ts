@@ -3,6 +3,7 @@
  * (DESIGN.md §3). The main thread opens it read-write and is the only writer; workers open it
  * read-only. Values are msgpack (lmdb-js encodes with msgpackr).
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { asBinary, type Database, open, type RootDatabase } from 'lmdb';
@@ -103,7 +104,10 @@ export interface Store {
   readonly subjects: SubjectKeys;
   /** Where the subject keys are (their index; the keys are in the slot file): for tools that copy a store. */
   readonly subjectIndex: Database<unknown, string>;
-  /** Owners' keyed pseudonyms; they throw when the store was opened without the cluster key's secrets. */
+  /**
+   * Owners' keyed pseudonyms: under the cluster key's secrets, as the service, its workers and the
+   * purge command open the store; else under the store's own key (`localPseudonyms`).
+   */
   readonly pseudonyms: OwnerPseudonyms;
   close(): Promise<void>;
 }
@@ -156,6 +160,7 @@ export function openStore(options: StoreOptions): Store {
   const subjectIndex = env.openDB<unknown, string>(indexOptions);
   const subjects = new SubjectKeys(subjectIndex as IndexDb, meta, slots);
   const pseudonyms = options.secrets === undefined ? undefined : new Pseudonyms(options.secrets.pseudonym);
+  const local = pseudonyms === undefined ? localPseudonyms(subjectIndex, readOnly) : undefined;
   // Each store of people's records reads its personal fields back through the subject keys.
   const sealed = <V>(name: string, kind: SealedKind): Database<V, string> => {
     const dbOptions = { name, encoder: sealedEncoder(kind, structuredPackr(), subjects) };
@@ -204,12 +209,34 @@ export function openStore(options: StoreOptions): Store {
     exports: db('exports'),
     subjects,
     subjectIndex,
-    pseudonyms: pseudonyms ?? noPseudonyms(`the store at ${path} was opened without the cluster key`),
+    pseudonyms:
+      pseudonyms ??
+      local ??
+      noPseudonyms(`the store at ${path} was opened read-only without the cluster key`),
     close: async () => {
       await env.close();
       subjects.close();
     },
   };
+}
+
+const LOCAL_PSEUDONYM_KEY = 'local-pseudonym-key';
+
+/**
+ * Pseudonyms for a store opened without the cluster key (the simulation, tests, a benchmark): under
+ * a random key of the store's own, kept in it, so that its owners are still named only keyed. Such
+ * a store is not the service's: the service, its workers and the purge command always open theirs
+ * with the cluster key's secrets, and pseudonyms under one key never match those under the other.
+ * Undefined for a read-only store that has no such key yet.
+ */
+function localPseudonyms(index: Database<unknown, string>, readOnly: boolean): Pseudonyms | undefined {
+  let key = index.get(LOCAL_PSEUDONYM_KEY);
+  if (!(key instanceof Uint8Array)) {
+    if (readOnly) return undefined;
+    key = randomBytes(32);
+    index.putSync(LOCAL_PSEUDONYM_KEY, key);
+  }
+  return new Pseudonyms([{ id: '00000000', key: key as Uint8Array }]);
 }
 
 /**

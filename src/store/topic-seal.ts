@@ -110,3 +110,37 @@ export class TopicSeal {
     return isSealed(bytes) ? this.open(role, bytes) : bytes;
   }
 }
+
+/**
+ * The seal this thread's internal-topic codecs use (state-codec.ts, src/pipeline/journal.ts, the
+ * repartition forwarding): set once at start — by the service's main thread from the cluster key
+ * (src/components/cluster-signing.ts) and by each verify worker from its settings — because those
+ * codecs are plain functions called from a dozen places on both kinds of thread, and threading a
+ * key through each would change every caller for no gain: a process has one cluster key file.
+ * Unset (a test, the simulation, a tool), values are written unsealed, which every reader reads.
+ */
+let threadSeal: TopicSeal | undefined;
+
+export function installTopicSeal(seal: TopicSeal | undefined): void {
+  threadSeal = seal;
+}
+
+export function installedTopicSeal(): TopicSeal | undefined {
+  return threadSeal;
+}
+
+/** `plain` sealed for `role` with this thread's seal, or as it is when none is installed. */
+export function sealForTopic(role: SealedRole, plain: Uint8Array): Uint8Array {
+  return threadSeal === undefined ? plain : threadSeal.seal(role, plain);
+}
+
+/**
+ * What `sealForTopic` was given. A sealed value with no seal installed, or one that does not open,
+ * throws SealError; an unsealed one (written before sealing, or by a thread without a seal) is
+ * given back as it is.
+ */
+export function openFromTopic(role: SealedRole, bytes: Uint8Array): Uint8Array {
+  if (!isSealed(bytes)) return bytes;
+  if (threadSeal === undefined) throw new SealError('sealed, and no topic key to open it');
+  return threadSeal.open(role, bytes);
+}

@@ -64,7 +64,10 @@ describe('a store of schema 1', () => {
       expect(store.registry.get('35209900176149')).toMatchObject({ ownerId: '850712300770' });
       // The owner purged before the upgrade: the registration the old sweep had not reached yet.
       expect(store.registry.get('35209900500029')).toBeUndefined();
-      expect(store.registryView.get('35209900500037')?.entry).toMatchObject({ ownerId: SUBJECT, msisdn: PHONE });
+      expect(store.registryView.get('35209900500037')?.entry).toMatchObject({
+        ownerId: SUBJECT,
+        msisdn: PHONE,
+      });
       expect(store.pending.get('35209900500011')?.[0]?.request).toMatchObject({
         requestId: 's-2',
         ownerId: SUBJECT,
@@ -83,7 +86,12 @@ describe('a store of schema 1', () => {
       expect(trail.find((e) => e.action === 'purge.iin')?.target).toBe(owners.join(' '));
       expect(store.commandOutbox.get('cmd-1')).toEqual({
         partition: 2,
-        command: { type: 'purge', body: '35209900500029', issuedAt: '2026-11-21T00:00:00.000Z', erased: true },
+        command: {
+          type: 'purge',
+          body: '35209900500029',
+          issuedAt: '2026-11-21T00:00:00.000Z',
+          erased: true,
+        },
       });
       const archive = readFileSync(join(dataDir, 'audit.jsonl'), 'utf8');
       expect(archive).not.toContain(GONE);

@@ -25,7 +25,6 @@ const MAX_FILE_LINES = 450;
  */
 const KNOWN: Readonly<Record<string, number>> = {
   'cli/main.ts#program': 195,
-  'cli/purge-command.ts#runPurge': 101,
   'domain/rules.ts': 521,
   'http/app.ts#buildControlPlane': 176,
   'http/review-page.ts#render': 201,

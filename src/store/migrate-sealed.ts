@@ -64,7 +64,7 @@ function rewrite(
     const entries = [...db.getRange({ ...(start === undefined ? {} : { start }), limit: CHUNK + 1 })];
     const chunk = entries.slice(0, CHUNK);
     m.env.transactionSync(() => {
-      const sealer = new Sealer(m.subjects, m.pseudonyms, 'install');
+      const sealer = new Sealer(m.subjects, m.pseudonyms);
       for (const { key, value } of chunk) {
         const updated = next(value, sealer, key);
         if (updated === value) continue;

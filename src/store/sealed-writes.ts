@@ -27,7 +27,7 @@ export class SealedWrites {
   /** Call inside the write transaction, and `flush` last in it. */
   constructor(store: Store) {
     this.#store = store;
-    this.#sealer = new Sealer(store.subjects, store.pseudonyms, 'install');
+    this.#sealer = new Sealer(store.subjects, store.pseudonyms);
     this.#ownerPurges = [...store.meta.getKeys(OWNER_MARKS)].length > 0;
   }
 

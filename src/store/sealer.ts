@@ -1,14 +1,11 @@
 /**
  * Seals records' personal fields for the LMDB store (src/store/personal-seal.ts), each under the
- * subject key of its owner and device: the one the store has for that scope, else a new one.
- *
- * Two ways a new key reaches the store. A worker deciding a batch cannot write to the store
- * (the batch is stored when the next one is decided, or by recovery): it `collect`s every key it
- * sealed with, new or not, and the batch carries them in its outputs section, sealed with the
- * rest of its journal record, so whoever stores the batch installs them
- * (src/pool/state-ops.ts). The main thread writing inside a transaction (a restore, the registry
- * view, the review table) `install`s a new key at once, and calls `flush` before the
- * transaction ends.
+ * subject key of its owner and device: the one the store has for that scope, else a new one,
+ * installed at once. Whoever stores a record seals it, inside the write transaction that stores
+ * it — a worker storing the previous batch's state (src/pool/state-ops.ts), recovery, a restore,
+ * the registry view, the review table, the sweep — and calls `flush` before the transaction ends.
+ * Keys never leave the instance: what travels between instances (the journal, the changelogs) is
+ * sealed under the topic key instead (src/store/topic-seal.ts).
  */
 import { randomFillSync } from 'node:crypto';
 import { type Personal, sealPersonal } from './personal-seal.js';
@@ -18,17 +15,15 @@ import type { SubjectKey, SubjectKeys } from './subject-keys.js';
 export class Sealer {
   readonly #keys: SubjectKeys;
   readonly #pseudonyms: OwnerPseudonyms;
-  readonly #install: boolean;
   /** Scope (`<body>/<owner IIN>`) → its key, for the life of this sealer (one batch or transaction). */
   readonly #scopes = new Map<string, SubjectKey>();
   readonly #ivs = Buffer.alloc(12 * 128);
   #ivAt = this.#ivs.length;
 
-  /** `mode`: `collect` the keys used (a worker's batch), or `install` new ones at once (in a transaction). */
-  constructor(keys: SubjectKeys, pseudonyms: OwnerPseudonyms, mode: 'collect' | 'install') {
+  /** Call inside a write transaction, and `flush` before it ends. */
+  constructor(keys: SubjectKeys, pseudonyms: OwnerPseudonyms) {
     this.#keys = keys;
     this.#pseudonyms = pseudonyms;
-    this.#install = mode === 'install';
   }
 
   /**
@@ -47,7 +42,7 @@ export class Sealer {
     if (key === undefined) {
       const owner = ownerId === null ? '' : this.#pseudonyms.current(ownerId);
       key = this.#keys.scopeKey(body, owner) ?? this.#keys.newKey(body, owner, Date.parse(at));
-      if (this.#install && key.slot < 0) key = { ...key, slot: this.#keys.install(key) ?? -1 };
+      if (key.slot < 0) key = { ...key, slot: this.#keys.install(key) ?? -1 };
       this.#scopes.set(scope, key);
     }
     return key;
@@ -61,11 +56,6 @@ export class Sealer {
     const iv = this.#ivs.subarray(this.#ivAt, this.#ivAt + 12);
     this.#ivAt += 12;
     return iv;
-  }
-
-  /** Every key sealed with so far: what a batch carries for whoever stores it. */
-  get used(): IterableIterator<SubjectKey> {
-    return this.#scopes.values();
   }
 
   /** Makes the keys installed so far durable: call before the transaction ends. */

@@ -13,11 +13,11 @@
  *   next                            → slots ever used
  *   erasures                        → keys destroyed so far (the sweep looks for what they sealed)
  *
- * Owners appear only as keyed pseudonyms (src/store/pseudonyms.ts), never as an IIN. A key id is
- * 16 random bytes, the same wherever the key is installed: a worker makes a key while it decides
- * a batch, the batch's journal record carries it (sealed under the topic key), and whoever stores
- * that batch — the worker deciding the next one, or recovery on any instance — installs it, unless
- * a purge made since destroyed the owner's or the device's data.
+ * Owners appear only as keyed pseudonyms (src/store/pseudonyms.ts), never as an IIN. A key is
+ * made and installed by whoever stores a record of a scope that has none (src/store/sealer.ts),
+ * in that write transaction, and never leaves this store: each instance seals with its own keys.
+ * A key is not installed when a purge known here, ordered after the record it would seal, covers
+ * the owner or the device: what would have been sealed is stored erased instead.
  */
 import { randomFillSync } from 'node:crypto';
 import type { Database } from 'lmdb';

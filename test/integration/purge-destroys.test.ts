@@ -20,9 +20,12 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ServiceProcess } from '../../bench/lib/harness.js';
+import { harnessClusterKeyFile, type ServiceProcess } from '../../bench/lib/harness.js';
 import { devicePartition } from '../../src/domain/device-partition.js';
 import { luhnDigit } from '../../src/domain/imei.js';
+import { readClusterKeys } from '../../src/security/cluster-key.js';
+import { subjectSecretsOfKeys } from '../../src/security/subject-secrets.js';
+import { openStore } from '../../src/store/store.js';
 import { callService, clusterCli, ownedPartitions, startSpread, within } from '../support/cluster-clients.js';
 import { seeded, useRig } from '../support/rig.js';
 
@@ -212,5 +215,31 @@ describe('a purge by IIN leaves no byte of the owner in the data directories or 
       expect(held.find((h) => h.role === role)?.bytes.length, role).toBeGreaterThan(0);
     const inTopics = held.flatMap(({ role, bytes }) => occurrences(role, bytes));
     expect({ inFiles, inTopics }).toEqual({ inFiles: [], inTopics: [] });
+
+    // ── the keys: even with the cluster key, nothing of the subject opens any more ──────────
+    // What the byte search cannot see: ciphertext whose key survived. Opened as the service opens
+    // them, each store has no key left for the subject's devices and still one for the other owner.
+    const secrets = subjectSecretsOfKeys(readClusterKeys(harnessClusterKeyFile()));
+    const keysLeft = await Promise.all(
+      ['a', 'b'].map(async (name) => {
+        const store = openStore({ dataDir: rig.dataDir(name), secrets, readOnly: true });
+        try {
+          const subject = store.pseudonyms.current(SUBJECT);
+          const other = store.pseudonyms.current(OTHER);
+          return {
+            subject: [REGISTERED, WAITING].filter(
+              (body) => store.subjects.scopeKey(body, subject) !== undefined,
+            ),
+            other: store.subjects.scopeKey(BESIDE, other) !== undefined,
+          };
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+    expect(keysLeft).toEqual([
+      { subject: [], other: true },
+      { subject: [], other: true },
+    ]);
   });
 });

@@ -28,7 +28,7 @@ export interface SealedPuts {
 export async function putSealed(store: Store, write: (put: SealedPuts) => void): Promise<void> {
   await store.env.transaction(() => {
     const writes = new SealedWrites(store);
-    const sealer = new Sealer(store.subjects, store.pseudonyms, 'install');
+    const sealer = new Sealer(store.subjects, store.pseudonyms);
     write({
       registry: (body, entry) => writes.registry(body, entry),
       view: (body, order, entry) => writes.view(body, order, entry),

@@ -207,7 +207,7 @@ export function pendingFrom(
 export type SealedKind = 'registry' | 'outcome' | 'pending' | 'view';
 
 /** Every door that writes these stores seals first. */
-const REFUSE_CLEAR = false;
+const REFUSE_CLEAR = true;
 
 /** Whether a stored value holds a personal field in clear (refused: a door that forgot to seal). */
 function inClear(kind: SealedKind, value: unknown): boolean {

@@ -486,7 +486,12 @@ describe('a purge’s audit entry, as every instance stores it', () => {
     const destroyed = new Map<string, number>();
     await primePurges({
       store,
-      reader: { readToEnd: async (_t, _p, _from, onBatch) => (await onBatch([message]), 1) },
+      reader: {
+        readToEnd: async (_t, _p, _from, onBatch) => {
+          await onBatch([message]);
+          return 1;
+        },
+      },
       topic: 'audit',
       decode: testDecoders().audit,
       retention,

@@ -17,6 +17,8 @@ export class Sealer {
   readonly #pseudonyms: OwnerPseudonyms;
   /** Scope (`<body>/<owner IIN>`) → its key, for the life of this sealer (one batch or transaction). */
   readonly #scopes = new Map<string, SubjectKey>();
+  /** Owner and phone of a scope → their sealed blob, for the life of this sealer. */
+  readonly #blobs = new Map<string, Buffer>();
   readonly #ivs = Buffer.alloc(12 * 128);
   #ivAt = this.#ivs.length;
 
@@ -33,7 +35,15 @@ export class Sealer {
    */
   seal(body: string, personal: Personal, at: string): Buffer | null {
     if (personal.ownerId === null && personal.msisdn === null) return null;
-    return sealPersonal(this.#keyOf(body, personal.ownerId, at), personal, this.#iv());
+    // A confirmation's outcome and registry entry hold the same owner and phone: one seal for
+    // both (the same key would seal the same bytes; the blob names its key and IV).
+    const fields = `${body}/${personal.ownerId ?? ''}\u0000${personal.msisdn ?? '\u0001'}`;
+    let blob = this.#blobs.get(fields);
+    if (blob === undefined) {
+      blob = sealPersonal(this.#keyOf(body, personal.ownerId, at), personal, this.#iv());
+      this.#blobs.set(fields, blob);
+    }
+    return blob;
   }
 
   #keyOf(body: string, ownerId: string | null, at: string): SubjectKey {
@@ -41,8 +51,11 @@ export class Sealer {
     let key = this.#scopes.get(scope);
     if (key === undefined) {
       const owner = ownerId === null ? '' : this.#pseudonyms.current(ownerId);
-      key = this.#keys.scopeKey(body, owner) ?? this.#keys.newKey(body, owner, Date.parse(at));
-      if (key.slot < 0) key = { ...key, slot: this.#keys.install(key) ?? -1 };
+      key = this.#keys.scopeKey(body, owner);
+      if (key === undefined) {
+        const made = this.#keys.newKey(body, owner, Date.parse(at));
+        key = { ...made, slot: this.#keys.install(made, true) ?? -1 };
+      }
       this.#scopes.set(scope, key);
     }
     return key;

@@ -106,9 +106,13 @@ export class SubjectKeys {
    * was made destroyed its owner's or device's data (what it sealed stays unreadable). Returns
    * the slot it was installed in, or undefined.
    */
-  install(key: Pick<SubjectKey, 'keyId' | 'key' | 'owner' | 'body' | 'createdAt'>): number | undefined {
+  install(
+    key: Pick<SubjectKey, 'keyId' | 'key' | 'owner' | 'body' | 'createdAt'>,
+    fresh = false,
+  ): number | undefined {
     const id = key.keyId.toString('hex');
-    if (this.#db.get(`k/${id}`) !== undefined) return undefined;
+    // `fresh`: just made by `newKey` (16 random bytes): no need to look for it.
+    if (!fresh && this.#db.get(`k/${id}`) !== undefined) return undefined;
     if (this.purged(key.owner, key.body, key.createdAt)) return undefined;
     const slot = this.#allocate();
     this.#slots.write(slot, key);

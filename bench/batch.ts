@@ -4,6 +4,7 @@
  * first, exactly as a worker does in the pipeline. Prints wall and CPU time per request (CPU
  * includes lmdb-js's write thread and V8's collector threads). The pipeline bench measures the
  * whole; this one isolates the worker's share of it, to measure a change to the hot path quickly.
+ * Owners and phones are sealed as in the service (a cluster key made for the run).
  *
  *   node dist/bench/batch.js [--declared 1000000] [--messages 200000] [--batch 1024] [--record]
  */
@@ -13,7 +14,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { decodeResult } from '../src/pool/batch-contract.js';
 import { batchContextOf, runBatch } from '../src/pool/partition-batch.js';
+import { newClusterKeyFileText, parseClusterKeys } from '../src/security/cluster-key.js';
+import { subjectSecretsOfKeys } from '../src/security/subject-secrets.js';
 import { openStore } from '../src/store/store.js';
+import { installTopicSeal, TopicSeal } from '../src/store/topic-seal.js';
 import { ensureBenchIndex } from './lib/dataset.js';
 import { emit, note, numberArg } from './lib/report.js';
 import { benchWorkerSettings, onePartitionTask, requestInputs, requestPayloads } from './lib/worker-tasks.js';
@@ -28,7 +32,11 @@ async function main(): Promise<void> {
   // A copy: the batches write their state next to the index.
   const dataDir = mkdtempSync(join(tmpdir(), 'imeiflow-bench-batch-'));
   cpSync(base, dataDir, { recursive: true });
-  const store = openStore({ dataDir });
+  // As the service's workers run: owners and phones sealed in the store and on the pending
+  // changelog, with the secrets of a cluster key of this run (issue 22, point 3).
+  const secrets = subjectSecretsOfKeys(parseClusterKeys(newClusterKeyFileText(), 'bench.key'));
+  installTopicSeal(new TopicSeal(secrets.topic));
+  const store = openStore({ dataDir, secrets });
   const ctx = batchContextOf(store, benchWorkerSettings(dataDir));
   const runId = `bench-${Date.now()}`;
   const payloads = requestPayloads(warmup + messages, declared, runId);

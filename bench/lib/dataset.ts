@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { iinBinCheckDigit } from '../../src/domain/ids.js';
 import { luhnDigit } from '../../src/domain/imei.js';
 import type { DeclarationEntry, TacRecord } from '../../src/domain/types.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
@@ -156,6 +157,19 @@ export interface BenchRequest {
   readonly submittedAt: string;
 }
 
+/**
+ * The owner of the i-th request: a valid IIN of its own, as operators send (a person registers a
+ * device or two). imeiflow seals an owner's data under a key per owner and device (issue 22,
+ * point 3): one owner for every request would measure one key made once.
+ */
+export function ownerAt(i: number): string {
+  for (let n = i; ; n += 1_000_003) {
+    const first = `9${String(n % 10_000_000_000).padStart(10, '0')}`;
+    const check = iinBinCheckDigit(first);
+    if (check !== undefined) return first + String(check);
+  }
+}
+
 /** The i-th request of a run; `runId` keeps requestIds unique across runs. */
 export function requestAt(i: number, declared: number, runId: string, mix: Mix = DEFAULT_MIX): BenchRequest {
   const kind = kindAt(i, mix);
@@ -184,7 +198,7 @@ export function requestAt(i: number, declared: number, runId: string, mix: Mix =
     imei,
     operator: ['beeline', 'kcell', 'tele2'][i % 3]!,
     channel: 'import',
-    ownerId: '880101300123',
+    ownerId: ownerAt(i),
     msisdn: `+7701${String(i % 10_000_000).padStart(7, '0')}`,
     submittedAt: '2026-11-20T10:15:00Z',
   };

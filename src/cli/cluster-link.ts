@@ -10,6 +10,7 @@
  * cluster key, and verifies what it reads there, as the instances do (src/security/cluster-key.ts:
  * the configured file, or the running embedded service's `<data dir>/cluster.key`).
  */
+
 import type { Config } from '../config/config.js';
 import { type KafkaSettings, resolveKafkaSecurity } from '../kafka/client.js';
 import { DeliveringProducer } from '../kafka/delivering-producer.js';
@@ -17,6 +18,9 @@ import { runningEmbeddedCluster } from '../kafka/embedded-cluster-file.js';
 import { type TableDecoders, tableDecoders } from '../pipeline/table-decoders.js';
 import { clusterKeysOf } from '../security/cluster-key.js';
 import { clusterVerifier, EventSigner } from '../security/signed-events.js';
+import { subjectSecretsOfKeys } from '../security/subject-secrets.js';
+import { Pseudonyms } from '../store/pseudonyms.js';
+import { TopicSeal } from '../store/topic-seal.js';
 
 export interface ClusterLink {
   readonly bootstrapServers: string;
@@ -26,6 +30,8 @@ export interface ClusterLink {
   readonly producer: DeliveringProducer;
   /** Signs token events and audit entries with the cluster key. */
   readonly signer: EventSigner;
+  /** Owners' pseudonyms under the cluster's keys (a purge names an owner by them). */
+  readonly pseudonyms: Pseudonyms;
   /** Reads the cluster's topics as its instances do: token events and audit entries verified. */
   readonly decoders: TableDecoders;
   close(): Promise<void>;
@@ -51,7 +57,11 @@ export async function linkToCluster(config: Config): Promise<ClusterLink | undef
     settings,
     producer,
     signer: new EventSigner(keys),
-    decoders: tableDecoders(clusterVerifier(keys, config.security.unsignedBefore)),
+    pseudonyms: new Pseudonyms(subjectSecretsOfKeys(keys).pseudonym),
+    decoders: tableDecoders(
+      clusterVerifier(keys, config.security.unsignedBefore),
+      new TopicSeal(subjectSecretsOfKeys(keys).topic),
+    ),
     close: () => producer.close(),
   };
 }

@@ -15,7 +15,7 @@ import { PACKAGE_ROOT } from '../paths.js';
 import { listCertificates, reinstateCertificate, revokeCertificate } from './cert-command.js';
 import { runCheck } from './check-command.js';
 import { runLoad } from './load-command.js';
-import { runPurge } from './purge-command.js';
+import { type PurgeOptions, runPurge } from './purge-command.js';
 import { runBroker, runService } from './run-command.js';
 import { copyStore } from './store-command.js';
 import { createToken, listTokens, revokeToken, unblockToken } from './token-command.js';
@@ -26,6 +26,26 @@ export const EXIT_USAGE = 2;
 
 const version = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string })
   .version;
+
+type PurgeFlags = {
+  imei?: string;
+  iin?: string;
+  application?: string;
+  basis?: string;
+  json?: boolean;
+  check?: boolean;
+};
+
+function purgeOptionsOf(opts: PurgeFlags): PurgeOptions {
+  return {
+    json: opts.json === true,
+    check: opts.check === true,
+    ...(opts.imei === undefined ? {} : { imei: opts.imei }),
+    ...(opts.iin === undefined ? {} : { iin: opts.iin }),
+    ...(opts.application === undefined ? {} : { application: opts.application }),
+    ...(opts.basis === undefined ? {} : { basis: opts.basis }),
+  };
+}
 
 function program(setExit: (code: number) => void): Command {
   const cli = new Command('imeiflow')
@@ -164,29 +184,15 @@ function program(setExit: (code: number) => void): Command {
       "destroy an IMEI's, an owner's (IIN/BIN) or a customs application's data on request, cluster-wide (KAFKA_BROKERS, or the running embedded service; else this data directory); audited",
     )
     .option('--imei <imei>', 'the device: registry entry, waiting requests, outcomes, declarations')
-    .option(
-      '--iin <iin>',
-      'the owner: registry entries, waiting requests and confirmations naming the IIN/BIN',
-    )
+    .option('--iin <iin>', 'the owner (IIN/BIN): their registrations, waiting requests, confirmations')
+    .option('--check', 'with --iin: say whether the owner was purged (the trail names them by pseudonym)')
     .option('--application <id>', 'the customs application: its declarations')
     .option(
       '--basis <text>',
       'why (the order, case or request number); required, recorded in the audit trail',
     )
     .option('--json', 'print the answer as one JSON line')
-    .action(
-      async (opts: { imei?: string; iin?: string; application?: string; basis?: string; json?: boolean }) => {
-        setExit(
-          await runPurge(loadConfig(), {
-            json: opts.json === true,
-            ...(opts.imei === undefined ? {} : { imei: opts.imei }),
-            ...(opts.iin === undefined ? {} : { iin: opts.iin }),
-            ...(opts.application === undefined ? {} : { application: opts.application }),
-            ...(opts.basis === undefined ? {} : { basis: opts.basis }),
-          }),
-        );
-      },
-    );
+    .action(async (opts: PurgeFlags) => setExit(await runPurge(loadConfig(), purgeOptionsOf(opts))));
 
   const store = cli.command('store').description('manage the local LMDB store');
   store

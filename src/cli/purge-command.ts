@@ -5,13 +5,21 @@
  * carried out here, on this data directory's store, before the command returns.
  */
 import type { Config } from '../config/config.js';
-import { type DestroyedKind, type PurgeKind, purgeScope, purgeTargetOf } from '../domain/retention.js';
+import {
+  type DestroyedKind,
+  type PseudonymsOf,
+  type PurgeKind,
+  purgeScope,
+  purgeTargetOf,
+} from '../domain/retention.js';
 import { getMetadata } from '../kafka/client.js';
 import { createLogger } from '../log.js';
 import { KafkaCommandSender } from '../pipeline/command-sender.js';
 import { orderPurge, type PurgeOrder, purgeFollower } from '../retention/purge-orders.js';
 import { RetentionSweep } from '../retention/retention-sweep.js';
-import { AuditLog, auditEntryOf, kafkaAuditPublisher } from '../security/audit-log.js';
+import { AuditLog, auditEntryOf, kafkaAuditPublisher, purgesNaming } from '../security/audit-log.js';
+import { storeSecretsOf } from '../security/subject-secrets.js';
+import type { SubjectSecrets } from '../store/derived-keys.js';
 import { storeOptionsOf } from '../store/encryption.js';
 import { PurgeMarkIndex } from '../store/purge-marks.js';
 import { openStore } from '../store/store.js';
@@ -25,6 +33,8 @@ export interface PurgeOptions {
   /** Why: the order, case or request number; recorded in the audit trail. */
   readonly basis?: string;
   readonly json: boolean;
+  /** Only say whether the owner was purged (`--iin` with `--check`). */
+  readonly check?: boolean;
 }
 
 const EXIT_INPUT = 1;
@@ -37,7 +47,10 @@ async function commandPartitions(link: ClusterLink, topic: string): Promise<numb
   return partitions;
 }
 
-export async function runPurge(config: Config, options: PurgeOptions): Promise<number> {
+type Named = { kind: PurgeKind; value: string; basis: string };
+
+/** The one target and the basis the options name, or the exit code of a usage error (reported). */
+function namedTarget(options: PurgeOptions): Named | number {
   const named = (
     [
       ['imei', options.imei],
@@ -49,6 +62,8 @@ export async function runPurge(config: Config, options: PurgeOptions): Promise<n
     process.stderr.write('imeiflow purge: give exactly one of --imei, --iin, --application\n');
     return EXIT_USAGE;
   }
+  const [kind, value] = named[0] as [PurgeKind, string];
+  if (options.check === true) return { kind, value, basis: '' };
   const basis = options.basis?.trim() ?? '';
   if (basis === '') {
     process.stderr.write(
@@ -56,73 +71,96 @@ export async function runPurge(config: Config, options: PurgeOptions): Promise<n
     );
     return EXIT_USAGE;
   }
-  const [kind, value] = named[0] as [PurgeKind, string];
-  const parsed = purgeTargetOf(kind, value);
+  // Checked before any key is read: the owner's pseudonyms come with the cluster or the store.
+  const parsed = purgeTargetOf(kind, value, () => []);
   if (!parsed.ok) {
     process.stderr.write(`imeiflow purge: ${parsed.error}\n`);
     return EXIT_INPUT;
   }
-  const order: PurgeOrder = { target: parsed.target, actor: cliActor(), role: CLI_ROLE, basis };
-  const scope = purgeScope(parsed.target);
+  return { kind, value, basis };
+}
 
+export async function runPurge(config: Config, options: PurgeOptions): Promise<number> {
+  const named = namedTarget(options);
+  if (typeof named === 'number') return named;
+  if (options.check === true) return checkPurged(config, named);
   const link = await linkToCluster(config);
-  if (link !== undefined) {
-    try {
-      const partitions = await commandPartitions(link, config.topics.commands);
-      const { producer, signer } = link;
-      const commands = new KafkaCommandSender(producer, config.topics.commands, partitions, signer);
-      const publish = kafkaAuditPublisher(link.producer, config.topics.audit, link.signer);
-      const entry = await orderPurge(order, {
-        record: async (event, now) => {
-          const e = auditEntryOf(event, now);
-          await publish(e);
-          return e;
-        },
-        commands,
-      });
-      const where = `the cluster at ${link.bootstrapServers} (${link.via})`;
-      if (options.json)
-        process.stdout.write(
-          `${JSON.stringify({ status: 'accepted', kind, orderedAt: entry.at, cluster: link.bootstrapServers, destroys: scope })}\n`,
-        );
-      else
-        process.stdout.write(
-          `purge ordered at ${entry.at} in the audit trail of ${where}; every instance destroys:\n` +
-            scope.map((s) => `  - ${s}\n`).join(''),
-        );
-      return 0;
-    } finally {
-      await link.close();
-    }
+  if (link === undefined) return purgeHere(config, named, options.json);
+  try {
+    return await purgeOnCluster(config, link, named, options.json);
+  } finally {
+    await link.close();
   }
+}
 
-  // No cluster: this store is all there is (a stopped embedded service's Kafka is gone).
-  const store = openStore(storeOptionsOf(config));
+function orderOf(named: Named, pseudonymsOf: PseudonymsOf): PurgeOrder {
+  const parsed = purgeTargetOf(named.kind, named.value, pseudonymsOf);
+  if (!parsed.ok) throw new Error(parsed.error);
+  return { target: parsed.target, actor: cliActor(), role: CLI_ROLE, basis: named.basis };
+}
+
+async function purgeOnCluster(
+  config: Config,
+  link: ClusterLink,
+  named: Named,
+  json: boolean,
+): Promise<number> {
+  const order = orderOf(named, (iin) => link.pseudonyms.all(iin));
+  const scope = purgeScope(order.target);
+  const partitions = await commandPartitions(link, config.topics.commands);
+  const { producer, signer } = link;
+  const commands = new KafkaCommandSender(producer, config.topics.commands, partitions, signer);
+  const publish = kafkaAuditPublisher(link.producer, config.topics.audit, link.signer);
+  const entry = await orderPurge(order, {
+    record: async (event, now) => {
+      const e = auditEntryOf(event, now);
+      await publish(e);
+      return e;
+    },
+    commands,
+  });
+  const where = `the cluster at ${link.bootstrapServers} (${link.via})`;
+  if (json)
+    process.stdout.write(
+      `${JSON.stringify({ status: 'accepted', kind: named.kind, orderedAt: entry.at, cluster: link.bootstrapServers, destroys: scope })}\n`,
+    );
+  else
+    process.stdout.write(
+      `purge ordered at ${entry.at} in the audit trail of ${where}; every instance destroys:\n` +
+        scope.map((s) => `  - ${s}\n`).join(''),
+    );
+  return 0;
+}
+
+/** No cluster: this store is all there is (a stopped embedded service's Kafka is gone). */
+async function purgeHere(config: Config, named: Named, json: boolean): Promise<number> {
+  const store = openStore({ ...storeOptionsOf(config), ...secretsOf(config) });
   const audit = new AuditLog(store, config.dataDir);
   const destroyed = new Map<DestroyedKind, number>();
   const count = (kind: DestroyedKind, n: number) => destroyed.set(kind, (destroyed.get(kind) ?? 0) + n);
   const log = createLogger('warn', 'imeiflow-purge');
   const marks = PurgeMarkIndex.load(store);
+  const retention = config.retention;
   const sweep = new RetentionSweep({
     store,
-    retention: config.retention,
+    retention,
     ownedPartitions: () => [],
     destroyed: count,
     log,
     marks,
   });
   try {
+    const order = orderOf(named, (iin) => store.pseudonyms.all(iin));
     process.stderr.write(`no cluster to reach: purging in the store in ${config.dataDir}\n`);
     const entry = await orderPurge(order, { record: (event, now) => audit.record(event, now) });
-    const follower = purgeFollower({ sweep, retention: config.retention, marks, destroyed: count, log });
+    const follower = purgeFollower({ sweep, retention, marks, destroyed: count, log });
     await store.env.transaction(() => follower.apply(store, [entry]));
     follower.afterCommit([entry]);
     await sweep.requestPass();
     await sweep.stop();
-    const report = Object.fromEntries(destroyed);
-    if (options.json)
+    if (json)
       process.stdout.write(
-        `${JSON.stringify({ status: 'done', kind, orderedAt: entry.at, destroyed: report })}\n`,
+        `${JSON.stringify({ status: 'done', kind: named.kind, orderedAt: entry.at, destroyed: Object.fromEntries(destroyed) })}\n`,
       );
     else
       process.stdout.write(
@@ -133,6 +171,40 @@ export async function runPurge(config: Config, options: PurgeOptions): Promise<n
     return 0;
   } finally {
     await audit.close();
+    await store.close();
+  }
+}
+
+function secretsOf(config: Config): { secrets?: SubjectSecrets } {
+  const secrets = storeSecretsOf(config);
+  if (secrets === undefined)
+    throw new Error(
+      `no cluster key for ${config.dataDir}: set IMEIFLOW_CLUSTER_KEY_FILE (docs/control-plane.md)`,
+    );
+  return { secrets };
+}
+
+/**
+ * `--check`: whether an owner was purged, without naming the IIN anywhere: their pseudonyms under
+ * the cluster key, and the purge entries of this data directory's audit trail that name them
+ * (the online store: `retention.auditDays`).
+ */
+async function checkPurged(config: Config, named: Named): Promise<number> {
+  if (named.kind !== 'iin') {
+    process.stderr.write(
+      'imeiflow purge --check: only for --iin (a device or an application is named in clear)\n',
+    );
+    return EXIT_USAGE;
+  }
+  const store = openStore({ ...storeOptionsOf(config, true), ...secretsOf(config) });
+  try {
+    const pseudonyms = store.pseudonyms.all(named.value.trim());
+    const found = purgesNaming(store, pseudonyms);
+    process.stdout.write(
+      `${JSON.stringify({ pseudonyms, purged: found.length > 0, purges: found.map((e) => ({ at: e.at, actor: e.actor, basis: e.basis })) })}\n`,
+    );
+    return 0;
+  } finally {
     await store.close();
   }
 }

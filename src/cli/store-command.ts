@@ -5,7 +5,9 @@
  * time, or a store decrypted. Stop the instance first: the copy must see every write.
  *
  * The copy is logical — every entry of every database read and written through the store's own
- * encodings — so it carries nothing of the old pages, and the source's schema record goes along.
+ * encodings, the sealed records byte for byte — so it carries nothing of the old pages: not what a
+ * purge deleted, nor what a store migrated to schema 2 held in clear before (issue 22, point 3).
+ * The source's schema record goes along, and the subject keys' slot file.
  */
 import { copyFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,7 +16,8 @@ import type { Config } from '../config/config.js';
 import { ImeiflowError } from '../errors.js';
 import { AuditLog } from '../security/audit-log.js';
 import { readEncryptionKey, storeOptionsOf } from '../store/encryption.js';
-import { openStore, STORE_FILE, type Store } from '../store/store.js';
+import { openStore, STORE_FILE, type Store, storedAsIs } from '../store/store.js';
+import { SLOTS_FILE } from '../store/subject-slots.js';
 import { CLI_ROLE, cliActor } from './cli-actor.js';
 
 export interface StoreCopyOptions {
@@ -32,7 +35,18 @@ function databasesOf(store: Store): [string, Database<unknown, string>][] {
   );
 }
 
-async function copyDatabase(from: Database<unknown, string>, to: Database<unknown, string>, target: Store) {
+/**
+ * The stores whose records hold people's data sealed (src/store/sealed-records.ts): copied byte for
+ * byte, still sealed under the same subject keys (the slot file and its index go along).
+ */
+const SEALED = new Set(['registry', 'pending', 'outcomes', 'reviews', 'registryView']);
+
+async function copyDatabase(
+  name: string,
+  from: Database<unknown, string>,
+  to: Database<unknown, string>,
+  target: Store,
+) {
   let count = 0;
   let chunk: { key: string; value: unknown }[] = [];
   const flush = async () => {
@@ -42,7 +56,10 @@ async function copyDatabase(from: Database<unknown, string>, to: Database<unknow
       for (const { key, value } of entries) void to.put(key, value);
     });
   };
-  for (const { key, value } of from.getRange()) {
+  const entries = SEALED.has(name)
+    ? [...from.getKeys()].map((key) => ({ key, value: storedAsIs(Buffer.from(from.getBinary(key)!)) }))
+    : from.getRange();
+  for (const { key, value } of entries) {
     chunk.push({ key, value });
     count++;
     if (chunk.length >= CHUNK) await flush();
@@ -92,7 +109,7 @@ export async function copyStore(
       for (const [name, database] of databasesOf(source)) {
         const into = copied.get(name);
         if (into === undefined) throw new Error(`the copy has no database ${name}`);
-        const count = await copyDatabase(database, into, copy);
+        const count = await copyDatabase(name, database, into, copy);
         process.stdout.write(`${name}: ${count} entries\n`);
       }
     } finally {
@@ -103,6 +120,8 @@ export async function copyStore(
   }
   const auditFile = join(config.dataDir, 'audit.jsonl');
   if (existsSync(auditFile)) copyFileSync(auditFile, join(target, 'audit.jsonl'));
+  // The subject keys the copied records are sealed under (destroyed ones are zeros already).
+  copyFileSync(join(config.dataDir, SLOTS_FILE), join(target, SLOTS_FILE));
   process.stdout.write(
     `copied ${config.dataDir} to ${target}${targetKey === undefined ? ' (not encrypted)' : ' (encrypted)'}; ` +
       'point IMEIFLOW_DATA_DIR (and IMEIFLOW_STORE_ENCRYPTION_KEY_FILE) at it, then destroy the old directory\n',

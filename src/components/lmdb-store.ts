@@ -6,11 +6,13 @@
 import { statSync } from 'node:fs';
 import { monthTimestamp } from '../domain/kgd-export.js';
 import { type Component, type Gauge, type GaugeTable, gaugesOf, started } from '../runtime/component.js';
+import { type ClusterKeyConfig, clusterKeysOf } from '../security/cluster-key.js';
+import { subjectSecretsOfKeys } from '../security/subject-secrets.js';
 import { encryptionKeyOf } from '../store/encryption.js';
 import { latestKgdExport } from '../store/kgd-exports.js';
 import { openStore, type Store } from '../store/store.js';
 
-export interface LmdbStoreDeps {
+export interface LmdbStoreDeps extends ClusterKeyConfig {
   readonly dataDir: string;
   readonly store: { readonly encryptionKeyFile: string | null };
 }
@@ -73,6 +75,9 @@ export class LmdbStore implements Component {
     this.#store = openStore({
       dataDir: this.#deps.dataDir,
       ...(this.#encryptionKey === undefined ? {} : { encryptionKey: this.#encryptionKey }),
+      // Owners and phones are sealed, and named by pseudonym, with secrets of the cluster key (made
+      // here on an embedded cluster's first start, as the signing would).
+      secrets: subjectSecretsOfKeys(clusterKeysOf(this.#deps, { create: true })),
     });
   }
 

@@ -15,11 +15,11 @@ import {
   type GlobalTablesDeps,
   kgdExportsTable,
   localProductionTable,
-  reviewTable,
   tacTable,
   tokensTable,
 } from '../pipeline/global-tables.js';
 import type { PartitionLog } from '../pipeline/kafka-port.js';
+import { reviewTable } from '../pipeline/review-table.js';
 import type { TableDecoders } from '../pipeline/table-decoders.js';
 import { primePurges, purgeFollower } from '../retention/purge-orders.js';
 import type { RetentionSweep } from '../retention/retention-sweep.js';
@@ -48,7 +48,7 @@ export function serviceTables(deps: ServiceTablesDeps): GlobalTablesDeps['tables
     tacTable(),
     blocklistTable(),
     localProductionTable(),
-    reviewTable(),
+    reviewTable(decoders.pendingChangelog),
     tokensTable(decoders.tokens),
     kgdExportsTable(),
     auditTable(

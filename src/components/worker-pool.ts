@@ -6,6 +6,8 @@ import { type Config, workerCount } from '../config/config.js';
 import { workerSettings } from '../config/worker-settings.js';
 import { VerifyPool } from '../pool/verify-pool.js';
 import { type Component, type Gauge, type GaugeTable, gaugesOf, started } from '../runtime/component.js';
+import { clusterKeysOf } from '../security/cluster-key.js';
+import { subjectSecretsOfKeys } from '../security/subject-secrets.js';
 
 export const POOL_GAUGES: GaugeTable<VerifyPool> = [
   {
@@ -40,7 +42,13 @@ export class WorkerPool implements Component {
     this.#pool = new VerifyPool({
       workers: workerCount(this.#config),
       maxQueuedBatchesPerWorker: this.#config.pool.maxQueuedBatchesPerWorker,
-      settings: workerSettings(this.#config, this.#encryptionKey),
+      // The workers seal owners and phones in the store and on the topics with the cluster key's
+      // secrets (issue 22, point 3); the store component made the key file if it was missing.
+      settings: workerSettings(
+        this.#config,
+        this.#encryptionKey,
+        subjectSecretsOfKeys(clusterKeysOf(this.#config, { create: true })),
+      ),
     });
   }
 

@@ -5,13 +5,22 @@
  * test/unit/settings.test.ts holds the declared readers and what this reads equal.
  */
 import type { WorkerSettings } from '../pool/batch-contract.js';
+import type { SubjectSecrets, WorkerSecrets } from '../store/derived-keys.js';
 import { type Config, deadlineSettings } from './config.js';
 
-/** `encryptionKey`: the store's key, read from `store.encryptionKeyFile` by the service. */
-export function workerSettings(config: Config, encryptionKey?: string): WorkerSettings {
+/**
+ * `encryptionKey`: the store's key, read from `store.encryptionKeyFile` by the service;
+ * `secrets`: the cluster key's subject secrets (src/security/subject-secrets.ts), read likewise.
+ */
+export function workerSettings(
+  config: Config,
+  encryptionKey?: string,
+  secrets?: SubjectSecrets,
+): WorkerSettings & WorkerSecrets {
   return {
     dataDir: config.dataDir,
     ...(encryptionKey === undefined ? {} : { encryptionKey }),
+    ...(secrets === undefined ? {} : { secrets }),
     rules: config.rules,
     maxMessageBytes: config.pipeline.maxMessageBytes,
     requestsTopic: config.topics.requests,

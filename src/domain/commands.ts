@@ -53,11 +53,13 @@ export const commandSchema = z.discriminatedUnion('type', [
   }),
   /**
    * Destruction on request (src/domain/retention.ts): the device's partition-local data recorded
-   * at or before `issuedAt` — of any owner, or with `ownerId` only that owner's.
+   * at or before `issuedAt`; with `erased`, only what a purge already made unreadable (an owner's:
+   * its key destroyed). `ownerId`, from builds before owners were pseudonymous, reads as `erased`.
    */
   z.strictObject({
     type: z.literal('purge'),
     body,
+    erased: z.literal(true).optional(),
     ownerId: z
       .string()
       .regex(/^\d{12}$/, 'must be a 12-digit IIN/BIN')
@@ -352,7 +354,7 @@ function purge(command: Extract<Command, { type: 'purge' }>, effects: CommandEff
   const entry = effects.registeredOf(body);
   if (entry !== undefined) {
     if (registryPurged(body, entry, marks)) effects.forget(body, imei);
-  } else if (command.ownerId === undefined) {
+  } else if (marks.imeis.size > 0) {
     // No registry entry: a confirmation revoked earlier may still sit on Kafka with its owner.
     effects.forget(body, imei);
   }
@@ -374,12 +376,10 @@ function purge(command: Extract<Command, { type: 'purge' }>, effects: CommandEff
   }
 }
 
-/** A purge command as the marks the retention checks take: the device, or its owner's data. */
+/** A purge command as the marks the retention checks take: the device, or only what is erased. */
 export function purgeMarksOfCommand(command: Extract<Command, { type: 'purge' }>): PurgeMarks {
-  const ordered = Date.parse(command.issuedAt);
-  return command.ownerId === undefined
-    ? { imeis: new Map([[command.body, ordered]]), owners: new Map() }
-    : { imeis: new Map(), owners: new Map([[command.ownerId, ordered]]) };
+  const erasedOnly = command.erased === true || command.ownerId !== undefined;
+  return { imeis: erasedOnly ? new Map() : new Map([[command.body, Date.parse(command.issuedAt)]]) };
 }
 
 /** Apply one command to the batch. */

@@ -29,14 +29,31 @@ export const DESTROYED_KINDS = [
   'registry',
   /** A waiting request purged. */
   'pending',
+  /** A subject key destroyed by a purge: what it sealed of an owner and phone is unreadable. */
+  'subject_key',
 ] as const;
 export type DestroyedKind = (typeof DESTROYED_KINDS)[number];
 
-/** What a destruction on request names: a device, an owner (IIN/BIN), or a customs application. */
+/**
+ * What a destruction on request names: a device, an owner, or a customs application. An owner is
+ * named only by keyed pseudonyms of their IIN/BIN, one per cluster key listed
+ * (src/store/pseudonyms.ts): the order is kept for good in the audit trail, and must not keep the
+ * IIN it destroys.
+ */
 export type PurgeTarget =
   | { readonly kind: 'imei'; readonly body: string; readonly imei: string }
-  | { readonly kind: 'iin'; readonly ownerId: string }
+  | { readonly kind: 'iin'; readonly owners: readonly string[] }
   | { readonly kind: 'application'; readonly applicationId: string };
+
+/** An owner's keyed pseudonyms, under every key listed (src/store/pseudonyms.ts `Pseudonyms.all`). */
+export type PseudonymsOf = (ownerId: string) => readonly string[];
+
+const PSEUDONYM = /^[0-9a-f]{8}\.[A-Za-z0-9_-]{43}$/;
+
+/** `<key id>.<HMAC, base64url>`: the form of an owner's pseudonym. */
+export function isPseudonym(text: string): boolean {
+  return PSEUDONYM.test(text);
+}
 
 export type PurgeKind = PurgeTarget['kind'];
 export const PURGE_KINDS: readonly PurgeKind[] = ['imei', 'iin', 'application'];
@@ -50,6 +67,7 @@ const MAX_APPLICATION_ID = 128;
 export function purgeTargetOf(
   kind: PurgeKind,
   value: string,
+  pseudonymsOf: PseudonymsOf,
 ): { ok: true; target: PurgeTarget } | { ok: false; error: string } {
   const text = value.trim();
   switch (kind) {
@@ -62,7 +80,7 @@ export function purgeTargetOf(
     case 'iin':
       if (!isValidIinBin(text))
         return { ok: false, error: 'iin: must be a 12-digit IIN/BIN whose check digit holds' };
-      return { ok: true, target: { kind, ownerId: text } };
+      return { ok: true, target: { kind, owners: pseudonymsOf(text) } };
     case 'application':
       if (text.length === 0 || text.length > MAX_APPLICATION_ID)
         return { ok: false, error: `application: must be 1–${MAX_APPLICATION_ID} characters` };
@@ -80,21 +98,29 @@ function targetText(target: PurgeTarget): string {
     case 'imei':
       return target.imei;
     case 'iin':
-      return target.ownerId;
+      return target.owners.join(' ');
     case 'application':
       return target.applicationId;
   }
 }
 
-/** The purge an audit entry records, or undefined when it records something else. */
-export function purgeOfAudit(entry: {
-  readonly action: string;
-  readonly target: string | null;
-}): PurgeTarget | undefined {
+/**
+ * The purge an audit entry records, or undefined when it records something else. An owner's
+ * entry names pseudonyms; one written before owners were pseudonymous names the IIN, and is read
+ * as its pseudonyms (the entry itself, on the audit topic, cannot be rewritten).
+ */
+export function purgeOfAudit(
+  entry: { readonly action: string; readonly target: string | null },
+  pseudonymsOf: PseudonymsOf,
+): PurgeTarget | undefined {
   if (!entry.action.startsWith(PURGE_ACTION_PREFIX) || entry.target === null) return undefined;
   const kind = entry.action.slice(PURGE_ACTION_PREFIX.length);
   if (!(PURGE_KINDS as readonly string[]).includes(kind)) return undefined;
-  const parsed = purgeTargetOf(kind as PurgeKind, entry.target);
+  if (kind === 'iin') {
+    const owners = entry.target.split(' ');
+    if (owners.length > 0 && owners.every(isPseudonym)) return { kind: 'iin', owners };
+  }
+  const parsed = purgeTargetOf(kind as PurgeKind, entry.target, pseudonymsOf);
   return parsed.ok ? parsed.target : undefined;
 }
 
@@ -166,13 +192,16 @@ export function isReduced(record: OutcomeRecord): boolean {
 // ── what a purge reaches ──────────────────────────────────────────────────────────────────
 
 /**
- * Purges in force, by what they name, with the time each was ordered (ms). A purge destroys
+ * Device purges in force, by IMEI body, with the time each was ordered (ms). A purge destroys
  * only what was recorded at or before that time: a device registered again afterwards, or a
  * request received afterwards, is new data and not the purge's.
+ *
+ * An owner's purge needs no mark here: it destroys the keys that sealed the owner's data on every
+ * instance (src/store/subject-keys.ts), and what they sealed reads back `erased`. So does a
+ * device's, for the owner and phone of its records.
  */
 export interface PurgeMarks {
   readonly imeis: ReadonlyMap<string, number>;
-  readonly owners: ReadonlyMap<string, number>;
 }
 
 function covered(marks: ReadonlyMap<string, number>, key: string | null, at: string): boolean {
@@ -181,22 +210,17 @@ function covered(marks: ReadonlyMap<string, number>, key: string | null, at: str
   return ordered !== undefined && Date.parse(at) <= ordered;
 }
 
-/** An outcome a purge destroys: it names the device, or confirms a device to the owner. */
+/** An outcome a purge destroys: its owner's data was, or it names the device. */
 export function outcomePurged(record: OutcomeRecord, marks: PurgeMarks): boolean {
-  const d = record.decision;
-  if (covered(marks.imeis, d.body, record.at)) return true;
-  return d.outcome === 'confirmed' && covered(marks.owners, d.ownerId, record.at);
+  return record.erased === true || covered(marks.imeis, record.decision.body, record.at);
 }
 
-/** A registry entry a purge destroys (the device's own, or one recorded for the owner). */
+/** A registry entry a purge destroys: its owner's data was, or the device's. */
 export function registryPurged(body: string, entry: RegistryEntry, marks: PurgeMarks): boolean {
-  return covered(marks.imeis, body, entry.at) || covered(marks.owners, entry.ownerId, entry.at);
+  return entry.erased === true || covered(marks.imeis, body, entry.at);
 }
 
-/** A waiting request a purge destroys: for the device, or naming the owner; received before. */
+/** A waiting request a purge destroys: its owner's data was, or it is for the device; received before. */
 export function pendingPurged(body: string, entry: PendingEntry, marks: PurgeMarks): boolean {
-  return (
-    covered(marks.imeis, body, entry.since) ||
-    covered(marks.owners, entry.request.ownerId ?? null, entry.since)
-  );
+  return entry.erased === true || covered(marks.imeis, body, entry.since);
 }

@@ -143,6 +143,8 @@ export interface RegistryEntry {
   readonly applicationId: string | null;
   readonly procedure: string | null;
   readonly at: string;
+  /** Read back after a purge destroyed the key of its owner and phone: both null, the entry to go. */
+  readonly erased?: true;
 }
 
 export interface DeviceSummary {
@@ -210,6 +212,8 @@ export interface OutcomeRecord {
   readonly decision: FinalDecision;
   readonly source: SourceId | null;
   readonly at: string;
+  /** Read back after a purge destroyed the key of the decision's owner and phone (RegistryEntry.erased). */
+  readonly erased?: true;
 }
 
 /**
@@ -242,4 +246,6 @@ export interface PendingEntry {
   readonly since: string;
   /** When an awaiting_kgd request moves to review (ISO, UTC); null once in review. */
   readonly deadline: string | null;
+  /** Read back after a purge destroyed the key of the request's owner and phone (RegistryEntry.erased). */
+  readonly erased?: true;
 }

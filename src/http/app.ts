@@ -217,8 +217,8 @@ async function registerRoutes(app: FastifyInstance, deps: ControlPlaneDeps): Pro
     tokens,
     audit,
   });
-  await app.register(auditRoutes, { tokens, audit });
-  await app.register(purgeRoutes, { tokens, purge: deps.purge });
+  await app.register(auditRoutes, { tokens, audit, store });
+  await app.register(purgeRoutes, { tokens, purge: deps.purge, store });
 }
 
 export async function buildControlPlane(deps: ControlPlaneDeps): Promise<FastifyInstance> {

@@ -26,7 +26,7 @@ import type { AuditLog } from '../security/audit-log.js';
 import type { SignatureProblem } from '../security/signed-events.js';
 import { applyTokenEvent, lmdbTokenTable, type TokenEvent } from '../security/token-events.js';
 import { applyApplicationDecision } from '../store/declarations.js';
-import type { AuditEntry, KgdExportRecord, PendingEntry } from '../store/records.js';
+import type { AuditEntry, KgdExportRecord } from '../store/records.js';
 import { bumpTacVersion, type Store } from '../store/store.js';
 import { committed, isStoreFull, storeFullError } from '../store/store-full.js';
 import type { LogMessage } from './kafka-port.js';
@@ -36,7 +36,6 @@ import {
   decodeDecision,
   decodeKgdExport,
   decodeLocalProduction,
-  decodePendingChangelog,
   decodeTac,
   type Keyed,
 } from './table-decoders.js';
@@ -415,16 +414,6 @@ export const localProductionTable = (): GlobalTable<Keyed<LocalProductionRecord>
     if (record === null) store.localProduction.remove(body);
     else store.localProduction.put(body, record);
     changes.bodies.add(body);
-  });
-
-/**
- * The review table: every partition's waiting requests, so a reviewer on any instance sees (and
- * can decide) all of them. A view only: the partition's owner decides from its own state.
- */
-export const reviewTable = (): GlobalTable<Keyed<PendingEntry[]>> =>
-  keyedTable('pendingChangelog', decodePendingChangelog, (store, body, entries) => {
-    if (entries === null || entries.length === 0) store.reviews.remove(body);
-    else store.reviews.put(body, entries);
   });
 
 /**

@@ -16,7 +16,8 @@
  *
  * Records carry a format number. Format 1 (earlier builds: the output messages and outcomes as a
  * msgpack record) is still read and converted; a format this build does not know is refused
- * with the record's position instead of being skipped.
+ * with the record's position instead of being skipped. A service seals each record whole under
+ * the topic key (src/store/topic-seal.ts); an unsealed one (an earlier build) is still read.
  */
 import { Packr } from 'msgpackr';
 import type { OutcomeRecord } from '../domain/types.js';
@@ -39,6 +40,7 @@ import {
 } from '../pool/outputs-section.js';
 import { encodeStored } from '../store/state-codec.js';
 import { structuredEncoderOptions } from '../store/structures.js';
+import { installedTopicSeal, openFromTopic, SealError } from '../store/topic-seal.js';
 import { isAfter, type OutputPosition } from './positions.js';
 
 export const JOURNAL_FORMAT = 2;
@@ -81,8 +83,11 @@ export function encodeJournal(
   outputs: Uint8Array,
 ): Buffer {
   const envelope: Envelope = { format: JOURNAL_FORMAT, ...record, outputs };
-  // A copy: msgpackr reuses its buffer, and librdkafka reads the value asynchronously.
-  return Buffer.from(plain.pack(envelope));
+  const packed = plain.pack(envelope);
+  // Sealed whole (issue 22, point 3): the outputs hold owners and phones. Otherwise a copy:
+  // msgpackr reuses its buffer, and librdkafka reads the value asynchronously.
+  const seal = installedTopicSeal();
+  return seal === undefined ? Buffer.from(packed) : seal.seal('journal', packed);
 }
 
 /**
@@ -118,7 +123,16 @@ function isMap(value: unknown): value is Record<string, unknown> {
 }
 
 /** Decode a journal record; throws JournalFormatError (with the reason) when it is not one this build reads. */
-export function decodeJournal(value: Uint8Array): JournalRecord {
+export function decodeJournal(sealedOrPlain: Uint8Array): JournalRecord {
+  let value: Uint8Array;
+  try {
+    value = openFromTopic('journal', sealedOrPlain);
+  } catch (error) {
+    if (!(error instanceof SealError)) throw error;
+    // Imeiflow's record, but not readable here (another cluster key): recovery must stop on it
+    // rather than skip a batch it cannot see.
+    throw new JournalFormatError(`sealed: ${error.message}`, true);
+  }
   let plainRecord: unknown;
   try {
     plainRecord = plainReader.unpack(value);

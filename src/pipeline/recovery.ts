@@ -24,6 +24,7 @@ import { bodyOfPendingKey } from '../pool/batch-writer.js';
 import { applyStateOps } from '../pool/state-ops.js';
 import { putPending } from '../store/pending-index.js';
 import { rangeSteps } from '../store/range-steps.js';
+import { putRestoredPending, putRestoredRegistry } from '../store/sealed-writes.js';
 import { ChangelogFormatError, decodePendingRecord } from '../store/state-codec.js';
 import type { Store } from '../store/store.js';
 import {
@@ -291,9 +292,7 @@ async function restorePending(deps: RecoveryDeps, partition: number, from: numbe
         deps.skipped?.(m, error.message);
       }
     }
-    await store.env.transaction(() => {
-      for (const [body, entries] of changes) putPending(store, body, entries);
-    });
+    await store.env.transaction(() => putRestoredPending(store, changes));
     applied += batch.length;
   });
   await store.meta.put(restoredKey(topic, partition), end);
@@ -369,9 +368,7 @@ async function restoreRegistry(
       const imei = entries[entries.length - 1]!.imei;
       if (revoked.has(imei)) confirmedAt.set(imei, outputOrder(m));
     }
-    await store.env.transaction(() => {
-      for (const entry of entries) store.registry.put(entry.imei.slice(0, 14), entry);
-    });
+    await store.env.transaction(() => putRestoredRegistry(store, entries));
     applied += batch.length;
   });
   // The removals and both checkpoints in one transaction: a crash between two of them would

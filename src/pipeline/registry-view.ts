@@ -17,6 +17,7 @@ import { ConsumerLoop } from '../kafka/consumer-loop.js';
 import { RetryBudget } from '../kafka/retry-budget.js';
 import type { Logger } from '../log.js';
 import type { Component } from '../runtime/component.js';
+import { SealedWrites } from '../store/sealed-writes.js';
 import type { Store } from '../store/store.js';
 import { keyOf } from './kafka-port.js';
 import { outputOrder } from './positions.js';
@@ -117,6 +118,8 @@ export class RegistryView implements Component {
   async #apply(messages: readonly Kafka.Message[]): Promise<void> {
     const { config, store } = this.#deps;
     await store.env.transaction(() => {
+      // Owners and phones sealed as they are stored (src/store/sealed-writes.ts).
+      const writes = new SealedWrites(store);
       const next = new Map<string, number>();
       for (const m of messages) {
         next.set(`${m.topic}\u0000${m.partition}`, m.offset + 1);
@@ -130,10 +133,10 @@ export class RegistryView implements Component {
         const current = store.registryView.get(body);
         if (current !== undefined && current.order > order) continue;
         if (m.topic === config.topics.revocations || m.value === null) {
-          store.registryView.put(body, { order, entry: null });
+          writes.view(body, order, null);
         } else {
           try {
-            store.registryView.put(body, { order, entry: registryEntryFrom(m.value, m.partition) });
+            writes.view(body, order, registryEntryFrom(m.value, m.partition));
           } catch (error) {
             this.#deps.log.warn(
               { topic: m.topic, partition: m.partition, offset: m.offset, err: error },
@@ -146,6 +149,7 @@ export class RegistryView implements Component {
         const [topic = '', partition = '0'] = key.split('\u0000');
         store.meta.put(positionKey(topic, Number(partition)), offset);
       }
+      writes.flush();
     });
   }
 

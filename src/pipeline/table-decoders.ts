@@ -23,6 +23,7 @@ import { type TokenEvent, tokenEventSchema } from '../security/token-events.js';
 import { kgdExportKey, kgdExportRecordSchema } from '../store/kgd-exports.js';
 import type { AuditEntry, KgdExportRecord, PendingEntry } from '../store/records.js';
 import { decodePendingRecord } from '../store/state-codec.js';
+import type { TopicSeal } from '../store/topic-seal.js';
 import { keyOf, type LogMessage } from './kafka-port.js';
 
 export type Decoded<V> =
@@ -121,15 +122,20 @@ export function decodeDecision(m: LogMessage): Decoded<ParsedDecision & { ok: tr
   return parsed.ok ? { ok: true, value: parsed } : fail(parsed.error);
 }
 
-export function decodePendingChangelog(m: LogMessage): Decoded<Keyed<PendingEntry[]>> {
-  const body = bodyOfPendingKey(keyOf(m) ?? '');
-  if (body === undefined) return fail(`key ${JSON.stringify(keyOf(m))} is not a pending changelog key`);
-  if (m.value === null) return { ok: true, value: { key: body, value: null } };
-  try {
-    return { ok: true, value: { key: body, value: decodePendingRecord(m.value) } };
-  } catch (error) {
-    return fail(error instanceof Error ? error.message : String(error));
-  }
+/** The pending changelog's decoder: its records are sealed under the topic key (`seal` opens them). */
+export function pendingChangelogDecoder(
+  seal: TopicSeal | undefined,
+): (m: LogMessage) => Decoded<Keyed<PendingEntry[]>> {
+  return (m) => {
+    const body = bodyOfPendingKey(keyOf(m) ?? '');
+    if (body === undefined) return fail(`key ${JSON.stringify(keyOf(m))} is not a pending changelog key`);
+    if (m.value === null) return { ok: true, value: { key: body, value: null } };
+    try {
+      return { ok: true, value: { key: body, value: decodePendingRecord(m.value, seal) } };
+    } catch (error) {
+      return fail(error instanceof Error ? error.message : String(error));
+    }
+  };
 }
 
 export function decodeKgdExport(m: LogMessage): Decoded<Keyed<KgdExportRecord>> {
@@ -170,7 +176,6 @@ const PLAIN_DECODERS = {
   tac: decodeTac,
   blocklist: decodeBlockEntry,
   localProduction: decodeLocalProduction,
-  pendingChangelog: decodePendingChangelog,
   exports: decodeKgdExport,
 } as const satisfies Partial<Record<TopicRoleName, (m: LogMessage) => Decoded<unknown>>>;
 
@@ -178,6 +183,7 @@ const PLAIN_DECODERS = {
 export interface TableDecoders {
   readonly tokens: (m: LogMessage) => Decoded<TokenEvent>;
   readonly audit: (m: LogMessage) => Decoded<AuditEntry>;
+  readonly pendingChangelog: (m: LogMessage) => Decoded<Keyed<PendingEntry[]>>;
   /**
    * Why a message of a global-table topic is unusable, or undefined when a table can apply it:
    * what the record validator sends to the DLQ. A release decision that lists some invalid IMEIs
@@ -186,17 +192,21 @@ export interface TableDecoders {
   problem(role: TopicRoleName, m: LogMessage): string | undefined;
 }
 
-export function tableDecoders(verifier: RecordVerifier): TableDecoders {
+/** `seal`: opens the pending changelog's sealed records (without it, only unsealed ones read). */
+export function tableDecoders(verifier: RecordVerifier, seal?: TopicSeal): TableDecoders {
   const tokens = verified('tokens', readTokenEvent, verifier);
   const audit = verified('audit', readAuditEntry, verifier);
+  const pendingChangelog = pendingChangelogDecoder(seal);
   const byRole: Partial<Record<TopicRoleName, (m: LogMessage) => Decoded<unknown>>> = {
     ...PLAIN_DECODERS,
+    pendingChangelog,
     tokens,
     audit,
   };
   return {
     tokens,
     audit,
+    pendingChangelog,
     problem(role, m) {
       if (role === 'decisions') {
         const decision = decodeDecision(m);
@@ -216,6 +226,7 @@ export function tableDecoders(verifier: RecordVerifier): TableDecoders {
 export const VALIDATED_ROLES: readonly TopicRoleName[] = [
   'decisions',
   ...(Object.keys(PLAIN_DECODERS) as TopicRoleName[]),
+  'pendingChangelog',
   'tokens',
   'audit',
 ];

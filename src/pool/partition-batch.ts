@@ -18,6 +18,7 @@ import type { RejectedDecision } from '../domain/types.js';
 import { WorkerIndexView } from '../store/index-view.js';
 import type { Store } from '../store/store.js';
 import { committed } from '../store/store-full.js';
+import { openFromTopic, SealError, sealForTopic } from '../store/topic-seal.js';
 import {
   decodeTask,
   ENCODING_MSGPACK,
@@ -55,6 +56,17 @@ export function batchContextOf(store: Store, settings: WorkerSettings): BatchCon
 /** Where a request was read: `<partition>/<offset>` of the requests topic, the identity rule 10 compares. */
 export function requestSource(partition: number, offset: number): string {
   return `${partition}/${offset}`;
+}
+
+/** A forwarded request's value opened (src/store/topic-seal.ts); one that does not open goes to the DLQ as it is. */
+function openForwarded(value: Uint8Array | null): Uint8Array | null {
+  if (value === null) return null;
+  try {
+    return openFromTopic('repartition', value);
+  } catch (error) {
+    if (error instanceof SealError) return value;
+    throw error;
+  }
 }
 
 function keyText(key: Uint8Array | null): string | null {
@@ -193,8 +205,9 @@ function decideRequest(
 ): void {
   const { partition } = header;
   const direct = input.kind === INPUT_REQUEST;
+  const value = direct ? input.value : openForwarded(input.value);
   const parsed = parseRequest(
-    input.value,
+    value,
     input.encoding === ENCODING_MSGPACK ? 'msgpack' : 'json',
     ctx.settings.maxMessageBytes,
   );
@@ -203,11 +216,7 @@ function decideRequest(
     : requestSource(input.originPartition, input.originOffset);
   if (parsed.kind === 'undecodable' || parsed.kind === 'oversized') {
     const topic = direct ? ctx.settings.requestsTopic : ctx.settings.repartitionTopic;
-    writer.dlq(
-      { topic, partition, offset: input.offset, key: keyText(input.key) },
-      input.value,
-      parsed.error,
-    );
+    writer.dlq({ topic, partition, offset: input.offset, key: keyText(input.key) }, value, parsed.error);
     // Too long to decode, but its sender can be named: answered, not only kept in the DLQ.
     if (parsed.kind === 'oversized' && parsed.requestId !== null) {
       const decision: RejectedDecision = {
@@ -245,7 +254,8 @@ function decideRequest(
         writer.forward(
           target,
           normalised.body,
-          input.value,
+          // Sealed (issue 22, point 3): the request holds its owner and phone.
+          input.value === null ? null : sealForTopic('repartition', input.value),
           input.encoding,
           partition,
           input.offset,

@@ -4,8 +4,10 @@
  * decides (LMDB serialises writers across threads).
  */
 import { Piscina } from 'piscina';
+import type { WorkerSecrets } from '../store/derived-keys.js';
 import { openStore } from '../store/store.js';
 import { isUnwatchedCommitFailure } from '../store/store-full.js';
+import { installTopicSeal, TopicSeal } from '../store/topic-seal.js';
 import type { WorkerSettings } from './batch-contract.js';
 import { batchContextOf, runBatch } from './partition-batch.js';
 
@@ -15,11 +17,14 @@ process.on('unhandledRejection', (reason) => {
   if (!isUnwatchedCommitFailure(reason)) throw reason;
 });
 
-const settings = Piscina.workerData as WorkerSettings;
+const settings = Piscina.workerData as WorkerSettings & WorkerSecrets;
 const store = openStore({
   dataDir: settings.dataDir,
   ...(settings.encryptionKey === undefined ? {} : { encryptionKey: settings.encryptionKey }),
+  ...(settings.secrets === undefined ? {} : { secrets: settings.secrets }),
 });
+// What this thread writes to the pending changelog and the repartition topic is sealed.
+installTopicSeal(settings.secrets === undefined ? undefined : new TopicSeal(settings.secrets.topic));
 const context = batchContextOf(store, settings);
 
 export default async function partitionBatchTask(task: Uint8Array): Promise<unknown> {

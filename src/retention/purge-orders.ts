@@ -78,52 +78,93 @@ function inForce(target: PurgeTarget, orderedAt: number, retention: RetentionCon
   return orderedAt >= now - days * DAY_MS;
 }
 
-/** A purge recorded in the audit trail, if `entry` is one still in force. */
-function purgeOrderOf(
-  entry: Pick<AuditEntry, 'action' | 'target' | 'at'>,
-  retention: RetentionConfig,
-  now: number,
-): { target: PurgeTarget; orderedAt: number } | undefined {
-  const target = purgeOfAudit(entry);
-  if (target === undefined) return undefined;
-  const orderedAt = Date.parse(entry.at);
-  return inForce(target, orderedAt, retention, now) ? { target, orderedAt } : undefined;
+interface RecordedOrder {
+  readonly target: PurgeTarget;
+  readonly orderedAt: number;
+  /** Whether its data may still come back from Kafka (its mark is kept that long). */
+  readonly inForce: boolean;
 }
 
 /**
- * Record a purge on this instance: its mark and, the first time, the removal of what the
+ * A purge recorded in the audit trail, whatever its age: an instance back after any absence
+ * destroys the keys of what it names before it serves a read (src/store/subject-keys.ts).
+ */
+function purgeOrderOf(
+  entry: Pick<AuditEntry, 'action' | 'target' | 'at'>,
+  store: Store,
+  retention: RetentionConfig,
+  now: number,
+): RecordedOrder | undefined {
+  const target = purgeOfAudit(entry, (iin) => store.pseudonyms.all(iin));
+  if (target === undefined) return undefined;
+  const orderedAt = Date.parse(entry.at);
+  return { target, orderedAt, inForce: inForce(target, orderedAt, retention, now) };
+}
+
+/** What recording a purge removed on this instance. */
+export interface Removed {
+  readonly declarations: number;
+  readonly applications: number;
+  /** Subject keys destroyed: what they sealed of owners and phones is unreadable from now on. */
+  readonly keys: number;
+}
+
+/**
+ * Record a purge on this instance. First, whatever its age, the subject keys of the owner or the
+ * device it names, made before it, are destroyed (zeroed and synced before the transaction
+ * commits): from then on nothing this instance holds of them reads back, in any store or free
+ * page. Then, while it is in force, its mark and, the first time, the removal of what the
  * declaration index holds of it, in the same transaction. From the mark on, the declarations
  * table ignores the decisions written before the purge, so every decision is either removed here
  * (stored before) or kept or ignored by its own time (stored after): none written after the
  * purge is ever removed by it. An application goes whole in this one transaction: a large one
  * holds the main thread once, for as long as its IMEIs take (not measured). Returns what was
- * removed, or undefined when the purge was known already.
+ * removed, or undefined when nothing was new.
  */
 export function recordPurge(
   store: Store,
   target: PurgeTarget,
   orderedAt: number,
-): { declarations: number; applications: number } | undefined {
-  if (!putPurgeMark(store, target, orderedAt)) return undefined;
+  inForce = true,
+): Removed | undefined {
+  const keys =
+    target.kind === 'application'
+      ? 0
+      : store.subjects.destroy(
+          target.kind === 'iin' ? { owners: target.owners } : { body: target.body },
+          orderedAt,
+        );
+  store.subjects.flush();
+  if (!inForce || !putPurgeMark(store, target, orderedAt))
+    return keys === 0 ? undefined : { declarations: 0, applications: 0, keys };
   switch (target.kind) {
     case 'imei':
-      return { declarations: removeDeviceDeclarations(store, target.body), applications: 0 };
+      return { declarations: removeDeviceDeclarations(store, target.body), applications: 0, keys };
     case 'application': {
       const existed = store.applications.get(target.applicationId) !== undefined;
       const { removed } = removeApplicationStep(store, target.applicationId, Number.POSITIVE_INFINITY);
-      return { declarations: removed, applications: existed ? 1 : 0 };
+      return { declarations: removed, applications: existed ? 1 : 0, keys };
     }
     case 'iin':
-      return { declarations: 0, applications: 0 };
+      return { declarations: 0, applications: 0, keys };
   }
 }
 
-function reportRemoved(
-  removed: { declarations: number; applications: number },
-  destroyed: (kind: DestroyedKind, count: number) => void,
-): void {
+function reportRemoved(removed: Removed, destroyed: (kind: DestroyedKind, count: number) => void): void {
   if (removed.declarations > 0) destroyed('declaration', removed.declarations);
   if (removed.applications > 0) destroyed('application', removed.applications);
+  if (removed.keys > 0) destroyed('subject_key', removed.keys);
+}
+
+const NOTHING: Removed = { declarations: 0, applications: 0, keys: 0 };
+
+function plus(a: Removed, b: Removed | undefined): Removed {
+  if (b === undefined) return a;
+  return {
+    declarations: a.declarations + b.declarations,
+    applications: a.applications + b.applications,
+    keys: a.keys + b.keys,
+  };
 }
 
 export interface PurgeFollowerDeps {
@@ -136,23 +177,21 @@ export interface PurgeFollowerDeps {
 
 /** Carries out the purges of the audit trail as this instance stores them (the audit table). */
 export function purgeFollower(deps: PurgeFollowerDeps): AuditFollower {
-  let orders: { target: PurgeTarget; orderedAt: number }[] = [];
-  let removed = { declarations: 0, applications: 0 };
+  let orders: RecordedOrder[] = [];
+  let removed = NOTHING;
   return {
     apply(store: Store, entries) {
       // A failed transaction is applied again from the start: begin afresh each time.
       orders = [];
-      removed = { declarations: 0, applications: 0 };
+      removed = NOTHING;
       const now = Date.now();
       for (const entry of entries) {
-        const order = purgeOrderOf(entry, deps.retention, now);
+        const order = purgeOrderOf(entry, store, deps.retention, now);
         if (order === undefined) continue;
-        const done = recordPurge(store, order.target, order.orderedAt);
+        removed = plus(removed, recordPurge(store, order.target, order.orderedAt, order.inForce));
         // At once: a release decision later in this same transaction must already be checked
         // against it (a failed transaction is retried until it commits, or the process stops).
-        deps.marks.put(order.target, order.orderedAt);
-        removed.declarations += done?.declarations ?? 0;
-        removed.applications += done?.applications ?? 0;
+        if (order.inForce) deps.marks.put(order.target, order.orderedAt);
         orders.push(order);
       }
     },
@@ -200,21 +239,24 @@ export async function primePurges(deps: PrimeDeps): Promise<number> {
     const orders = batch.flatMap((m) => {
       // What the table will not apply is no order (unreadable, or not signed: it counts those).
       const entry = deps.decode(m);
-      const order = entry.ok ? purgeOrderOf(entry.value, deps.retention, now) : undefined;
+      const order = entry.ok ? purgeOrderOf(entry.value, store, deps.retention, now) : undefined;
       return order === undefined ? [] : [order];
     });
     if (orders.length === 0) return;
-    const removed = { declarations: 0, applications: 0 };
+    let removed = NOTHING;
+    let inBatch = 0;
     await store.env.transaction(() => {
-      for (const { target, orderedAt } of orders) {
-        const done = recordPurge(store, target, orderedAt);
+      removed = NOTHING;
+      inBatch = 0;
+      for (const { target, orderedAt, inForce } of orders) {
+        const done = recordPurge(store, target, orderedAt, inForce);
         if (done === undefined) continue;
-        removed.declarations += done.declarations;
-        removed.applications += done.applications;
-        recorded++;
+        removed = plus(removed, done);
+        inBatch++;
       }
     });
-    for (const { target, orderedAt } of orders) deps.marks.put(target, orderedAt);
+    recorded += inBatch;
+    for (const { target, orderedAt, inForce } of orders) if (inForce) deps.marks.put(target, orderedAt);
     reportRemoved(removed, deps.destroyed);
   });
   return recorded;

@@ -31,8 +31,15 @@ import type { CommandSender } from '../pipeline/command-sender.js';
 import type { Component } from '../runtime/component.js';
 import { removeApplicationStep } from '../store/declarations.js';
 import { putPending } from '../store/pending-index.js';
-import { type PurgeMarkIndex, purgeMarksOf, readPurgeMarks, type StoredMark } from '../store/purge-marks.js';
+import {
+  erasedSince,
+  type PurgeMarkIndex,
+  purgeMarksOf,
+  readPurgeMarks,
+  type StoredMark,
+} from '../store/purge-marks.js';
 import { RANGE_STEP_CHUNK, rangeSteps } from '../store/range-steps.js';
+import { SealedWrites } from '../store/sealed-writes.js';
 import type { Store } from '../store/store.js';
 
 export type DestroyedCounts = Record<DestroyedKind, number>;
@@ -68,11 +75,15 @@ const undatedKey = (applicationId: string): string => `retention/undated/${appli
 /** A purge command sent for the same data is not sent again this soon (it is on its way). */
 const RESEND_AFTER_MS = 60_000;
 
-function purgeCommand(body: string, ownerId: string | undefined, orderedAt: number): Command {
+/** LMDB meta key: the subject keys destroyed when the sweep last looked for what they erased. */
+const ERASURES_SWEPT = 'retention/erasures-swept';
+
+/** A device's purge, or (`erasedOnly`) the removal of what a destroyed key left unreadable. */
+function purgeCommand(body: string, erasedOnly: boolean, orderedAt: number): Command {
   return {
     type: 'purge',
     body,
-    ...(ownerId === undefined ? {} : { ownerId }),
+    ...(erasedOnly ? { erased: true as const } : {}),
     issuedAt: new Date(orderedAt).toISOString(),
   };
 }
@@ -132,11 +143,15 @@ export class RetentionSweep implements Component {
     const marks = await readPurgeMarks(store);
     // Device and owner purges reach data recorded before them for as long as it may still
     // arrive: a replay of input, or a partition's state restored, within the input's retention.
-    const recent = purgeMarksOf(marks, nowMs - retention.requestsDays * DAY_MS);
+    const since = nowMs - retention.requestsDays * DAY_MS;
+    const recent = purgeMarksOf(marks, since);
+    // Keys destroyed since the last look, by a recent purge or by an old one this instance missed.
+    const erased =
+      erasedSince(marks, since) || store.subjects.erasures > (store.meta.get(ERASURES_SWEPT) ?? 0);
     await this.#outcomes(nowMs, recent, destroyed);
     await this.#declarations(nowMs, destroyed);
     await this.#audit(nowMs, destroyed);
-    const commands = await this.#partitionLocal(recent, destroyed);
+    const commands = await this.#partitionLocal(recent, erased, destroyed);
     await this.#expireMarks(marks, nowMs);
     for (const kind of DESTROYED_KINDS) if (destroyed[kind] > 0) this.#deps.destroyed(kind, destroyed[kind]);
     if (commands > 0 || DESTROYED_KINDS.some((k) => destroyed[k] > 0))
@@ -254,47 +269,48 @@ export class RetentionSweep implements Component {
   /**
    * Registry entries and waiting requests a recent purge reaches that are still here: sent to
    * their owner as purge commands (or, without a cluster, removed here). Catches what the purge
-   * itself could not see: state stored after it ran, or restored with a partition.
+   * itself could not see: state stored after it ran, or restored with a partition. After an owner's
+   * purge (or any key destroyed since the last look) what it erased is looked for everywhere: the
+   * owned partitions' registry and waiting requests through their owner, the views of the others'
+   * (registry view, review table) removed here.
    */
-  async #partitionLocal(marks: PurgeMarks, destroyed: DestroyedCounts): Promise<number> {
-    if (marks.imeis.size === 0 && marks.owners.size === 0) return 0;
+  async #partitionLocal(marks: PurgeMarks, erased: boolean, destroyed: DestroyedCounts): Promise<number> {
+    if (marks.imeis.size === 0 && !erased) return 0;
     const { store, commands } = this.#deps;
     const owned = commands === undefined ? undefined : new Set(this.#deps.ownedPartitions());
     const ours = (partition: number): boolean => owned === undefined || owned.has(partition);
     const due = new Map<string, Command>();
-    const add = (body: string, ownerId: string | undefined, orderedAt: number): void => {
-      const command = purgeCommand(body, ownerId, orderedAt);
-      due.set(`${body}|${ownerId ?? ''}|${orderedAt}`, command);
+    const add = (body: string, erasedOnly: boolean, orderedAt: number): void => {
+      // A device's purge reaches all it held before, what its destroyed keys erased included.
+      if (erasedOnly && [...due.keys()].some((key) => key.startsWith(`${body}|false|`))) return;
+      // An erased record's command is the same whenever it is sent: not again while on its way.
+      const key = erasedOnly ? `${body}|true|erased` : `${body}|false|${orderedAt}`;
+      due.set(key, purgeCommand(body, erasedOnly, orderedAt));
     };
-    const byDevice: PurgeMarks = { imeis: marks.imeis, owners: new Map() };
     store.env.resetReadTxn();
     for (const [body, orderedAt] of marks.imeis) {
       const entry = store.registry.get(body);
       const waiting = store.pending.get(body) ?? [];
-      if (entry !== undefined && ours(entry.partition) && registryPurged(body, entry, byDevice))
-        add(body, undefined, orderedAt);
-      if (waiting.some((e) => ours(e.partition) && pendingPurged(body, e, byDevice)))
-        add(body, undefined, orderedAt);
+      if (entry !== undefined && ours(entry.partition) && registryPurged(body, entry, marks))
+        add(body, false, orderedAt);
+      if (waiting.some((e) => ours(e.partition) && pendingPurged(body, e, marks)))
+        add(body, false, orderedAt);
     }
-    if (marks.owners.size > 0) {
-      const byOwner: PurgeMarks = { imeis: new Map(), owners: marks.owners };
+    if (erased) {
+      const erasures = store.subjects.erasures;
+      const now = Date.now();
       for await (const step of rangeSteps(store, store.registry, { chunk: this.#chunk })) {
-        for (const { key, value } of step) {
-          if (value.ownerId !== null && ours(value.partition) && registryPurged(key, value, byOwner))
-            add(key, value.ownerId, marks.owners.get(value.ownerId)!);
-        }
+        for (const { key, value } of step)
+          if (value.erased === true && ours(value.partition)) add(key, true, now);
         if (this.#stopping) return 0;
       }
       for await (const step of rangeSteps(store, store.pending, { chunk: this.#chunk })) {
-        for (const { key, value } of step) {
-          for (const e of value) {
-            const ownerId = e.request.ownerId;
-            if (ownerId !== undefined && ours(e.partition) && pendingPurged(key, e, byOwner))
-              add(key, ownerId, marks.owners.get(ownerId)!);
-          }
-        }
+        for (const { key, value } of step)
+          if (value.some((e) => e.erased === true && ours(e.partition))) add(key, true, now);
         if (this.#stopping) return 0;
       }
+      await this.#dropErasedViews();
+      if (!this.#stopping) await store.meta.put(ERASURES_SWEPT, erasures);
     }
     if (due.size === 0) return 0;
     if (commands === undefined) {
@@ -310,10 +326,42 @@ export class RetentionSweep implements Component {
     return send.length;
   }
 
+  /**
+   * The registry view and the review table hold what other instances' partitions hold: what a
+   * destroyed key left of them is removed here (their owners' tombstones follow).
+   */
+  async #dropErasedViews(): Promise<void> {
+    const { store } = this.#deps;
+    for await (const step of rangeSteps(store, store.registryView, { chunk: this.#chunk })) {
+      const erased = step.filter(({ value }) => value.entry?.erased === true);
+      if (erased.length > 0)
+        await store.env.transaction(() => {
+          const writes = new SealedWrites(store);
+          for (const { key, value } of erased) writes.view(key, value.order, null);
+        });
+      if (this.#stopping) return;
+    }
+    for await (const step of rangeSteps(store, store.reviews, { chunk: this.#chunk })) {
+      const erased = step.filter(({ value }) => value.some((e) => e.erased === true));
+      if (erased.length > 0)
+        await store.env.transaction(() => {
+          const writes = new SealedWrites(store);
+          for (const { key, value } of erased)
+            writes.reviews(
+              key,
+              value.filter((e) => e.erased !== true),
+            );
+          writes.flush();
+        });
+      if (this.#stopping) return;
+    }
+  }
+
   /** Without a cluster: the purge commands' effect on this store, with no Kafka to tell. */
   async #purgeHere(due: readonly Command[], destroyed: DestroyedCounts): Promise<void> {
     const { store } = this.#deps;
     await store.env.transaction(() => {
+      const writes = new SealedWrites(store);
       for (const command of due) {
         if (command.type !== 'purge') continue;
         const { body } = command;
@@ -328,14 +376,14 @@ export class RetentionSweep implements Component {
         const waiting = store.pending.get(body) ?? [];
         const left = keep(waiting);
         if (left.length < waiting.length) {
-          putPending(store, body, left);
+          putPending(store, body, left, writes);
           destroyed.pending += waiting.length - left.length;
         }
         const reviews = store.reviews.get(body) ?? [];
         const shown = keep(reviews);
-        if (shown.length === 0) store.reviews.remove(body);
-        else if (shown.length < reviews.length) store.reviews.put(body, shown);
+        if (shown.length < reviews.length) writes.reviews(body, shown);
       }
+      writes.flush();
     });
   }
 

@@ -124,3 +124,18 @@ export class AuditLog {
     return new Promise((resolve) => this.#file.end(() => resolve()));
   }
 }
+
+/**
+ * The purges of owners in this store's trail that name any of `pseudonyms`: how an admin checks
+ * whether an IIN was purged, the trail naming owners only by pseudonym (src/store/pseudonyms.ts).
+ */
+export function purgesNaming(store: Store, pseudonyms: readonly string[]): AuditEntry[] {
+  store.env.resetReadTxn();
+  const entries: AuditEntry[] = [];
+  for (const { value } of store.audit.getRange()) {
+    if (value.action !== 'purge.iin' || value.target === null) continue;
+    const named = value.target.split(' ');
+    if (pseudonyms.some((p) => named.includes(p))) entries.push(value);
+  }
+  return entries;
+}

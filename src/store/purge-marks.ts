@@ -6,7 +6,11 @@
  * records), and outcomes, registry entries and waiting requests recorded before the purge that
  * reach this instance's store after it ran. Each lives as long as that can happen
  * (src/retention/retention-sweep.ts removes it): an IIN only a few days.
+ *
+ * An owner's mark names the owner by keyed pseudonym, one mark per key listed
+ * (src/store/pseudonyms.ts): `purge/iin/<pseudonym>`, never the IIN.
  */
+import type { Database } from 'lmdb';
 import type { PurgeMarks, PurgeTarget } from '../domain/retention.js';
 import { rangeSteps } from './range-steps.js';
 import type { Store } from './store.js';
@@ -17,14 +21,14 @@ const PREFIX_END = 'purge0';
 
 export type MarkKind = PurgeTarget['kind'];
 
-function keyOf(target: PurgeTarget): string {
+function keysOf(target: PurgeTarget): string[] {
   switch (target.kind) {
     case 'imei':
-      return `${PREFIX}imei/${target.body}`;
+      return [`${PREFIX}imei/${target.body}`];
     case 'iin':
-      return `${PREFIX}iin/${target.ownerId}`;
+      return target.owners.map((owner) => `${PREFIX}iin/${owner}`);
     case 'application':
-      return `${PREFIX}application/${target.applicationId}`;
+      return [`${PREFIX}application/${target.applicationId}`];
   }
 }
 
@@ -33,16 +37,29 @@ function keyOf(target: PurgeTarget): string {
  * Returns false when this instance already knew of this purge (or a later one).
  */
 export function putPurgeMark(store: Store, target: PurgeTarget, orderedAt: number): boolean {
-  const key = keyOf(target);
-  const known = store.meta.get(key);
-  if (known !== undefined && known >= orderedAt) return false;
-  store.meta.put(key, orderedAt);
-  return true;
+  let moved = false;
+  for (const key of keysOf(target)) {
+    const known = store.meta.get(key);
+    if (known !== undefined && known >= orderedAt) continue;
+    store.meta.put(key, orderedAt);
+    moved = true;
+  }
+  return moved;
 }
 
 /** When `applicationId` (or the device `body`) was last purged, if it was. */
-export function purgedAt(store: Store, kind: 'imei' | 'application', id: string): number | undefined {
-  const at = store.meta.get(`${PREFIX}${kind}/${id}`);
+export function purgedAt(
+  meta: Database<number, string>,
+  kind: 'imei' | 'application',
+  id: string,
+): number | undefined {
+  const at = meta.get(`${PREFIX}${kind}/${id}`);
+  return typeof at === 'number' ? at : undefined;
+}
+
+/** When the owner named by `pseudonym` was last purged, if they were. */
+export function ownerMarkedAt(meta: Database<number, string>, pseudonym: string): number | undefined {
+  const at = meta.get(`${PREFIX}iin/${pseudonym}`);
   return typeof at === 'number' ? at : undefined;
 }
 
@@ -68,16 +85,17 @@ export async function readPurgeMarks(store: Store): Promise<StoredMark[]> {
   return marks;
 }
 
-/** Device and owner marks ordered after `since` (ms), as the pure checks take them. */
+/** Device marks ordered after `since` (ms), as the pure checks take them. */
 export function purgeMarksOf(marks: readonly StoredMark[], since: number): PurgeMarks {
   const imeis = new Map<string, number>();
-  const owners = new Map<string, number>();
-  for (const mark of marks) {
-    if (mark.orderedAt < since) continue;
-    if (mark.kind === 'imei') imeis.set(mark.id, mark.orderedAt);
-    else if (mark.kind === 'iin') owners.set(mark.id, mark.orderedAt);
-  }
-  return { imeis, owners };
+  for (const mark of marks)
+    if (mark.kind === 'imei' && mark.orderedAt >= since) imeis.set(mark.id, mark.orderedAt);
+  return { imeis };
+}
+
+/** Whether an owner (or a device) was purged after `since` (ms): keys were destroyed, their records erased. */
+export function erasedSince(marks: readonly StoredMark[], since: number): boolean {
+  return marks.some((mark) => mark.kind !== 'application' && mark.orderedAt >= since);
 }
 
 /**

@@ -21,6 +21,8 @@ export interface StoreMeta {
   readonly schemaVersion: number;
   readonly structures: string;
   readonly createdAt: string;
+  /** Set while a migration to `schemaVersion` runs: an older imeiflow must not open the store. */
+  readonly migrating?: true;
 }
 
 /** A command waiting to be sent to partition `partition` of the commands topic. */

@@ -9,6 +9,7 @@
  */
 import type { OutcomeRecord, PendingEntry, RegistryEntry } from '../domain/types.js';
 import { structuredPackr } from './structures.js';
+import { installedTopicSeal, isSealed, SealError, type TopicSeal } from './topic-seal.js';
 
 const packr = structuredPackr();
 
@@ -31,10 +32,18 @@ export function decodeStored<T>(bytes: Uint8Array): T {
   return packr.unpack(bytes) as T;
 }
 
-/** A device's waiting requests as a changelog value; null (a tombstone) when none wait. */
-export function encodePendingRecord(entries: readonly PendingEntry[]): Uint8Array | null {
+/**
+ * A device's waiting requests as a changelog value; null (a tombstone) when none wait. Sealed under
+ * the topic key (src/store/topic-seal.ts; by default this thread's): the record holds the owners
+ * and phones.
+ */
+export function encodePendingRecord(
+  entries: readonly PendingEntry[],
+  seal: TopicSeal | undefined = installedTopicSeal(),
+): Uint8Array | null {
   if (entries.length === 0) return null;
-  return new Uint8Array(packr.pack([CHANGELOG_FORMAT, entries]));
+  const packed = packr.pack([CHANGELOG_FORMAT, entries]);
+  return seal === undefined ? new Uint8Array(packed) : seal.seal('pendingChangelog', packed);
 }
 
 /**
@@ -50,12 +59,20 @@ export class ChangelogFormatError extends Error {
   }
 }
 
-/** A pending changelog value back to entries; throws ChangelogFormatError when it is not one. */
-export function decodePendingRecord(value: Uint8Array): PendingEntry[] {
+/**
+ * A pending changelog value back to entries; throws ChangelogFormatError when it is not one. A
+ * sealed record is opened with `seal` (one written before sealing is read as it is).
+ */
+export function decodePendingRecord(
+  value: Uint8Array,
+  seal: TopicSeal | undefined = installedTopicSeal(),
+): PendingEntry[] {
   let decoded: unknown;
   try {
-    decoded = packr.unpack(value);
+    if (isSealed(value) && seal === undefined) throw new SealError('sealed, and no topic key to open it');
+    decoded = packr.unpack(seal === undefined ? value : seal.openIfSealed('pendingChangelog', value));
   } catch (error) {
+    if (error instanceof SealError) throw new ChangelogFormatError(`sealed: ${error.message}`);
     throw new ChangelogFormatError(`not msgpack: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (!Array.isArray(decoded)) throw new ChangelogFormatError('not a pending changelog record');

@@ -3,6 +3,7 @@
  * (DESIGN.md §3). The main thread opens it read-write and is the only writer; workers open it
  * read-only. Values are msgpack (lmdb-js encodes with msgpackr).
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { asBinary, type Database, open, type RootDatabase } from 'lmdb';
@@ -16,7 +17,10 @@ import type {
   TacRecord,
 } from '../domain/types.js';
 import { ImeiflowError, messageOf } from '../errors.js';
+import type { SubjectSecrets } from './derived-keys.js';
 import { checkEncryptionKey } from './encryption.js';
+import { migrateSealed } from './migrate-sealed.js';
+import { noPseudonyms, type OwnerPseudonyms, Pseudonyms } from './pseudonyms.js';
 import type {
   AuditEntry,
   CertificateRecord,
@@ -26,13 +30,22 @@ import type {
   StoreMeta,
   TokenRecord,
 } from './records.js';
-import { STRUCTURES_FINGERPRINT, structuredEncoderOptions } from './structures.js';
+import { type SealedKind, sealedEncoder } from './sealed-records.js';
+import {
+  SCHEMA_1_FINGERPRINT,
+  STRUCTURES_FINGERPRINT,
+  structuredEncoderOptions,
+  structuredPackr,
+} from './structures.js';
+import { type IndexDb, SubjectKeys } from './subject-keys.js';
+import { SLOTS_FILE, SlotFile } from './subject-slots.js';
 
 /**
  * Bump when a stored value changes shape and teach `openStore` to migrate the older one. A store
- * written by a newer imeiflow is refused rather than misread.
+ * written by a newer imeiflow is refused rather than misread. 2: personal fields sealed
+ * (issue 22, point 3; src/store/migrate-sealed.ts migrates a store of version 1).
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const STORE_FILE = 'imeiflow.lmdb';
 
@@ -41,6 +54,11 @@ export interface StoreOptions {
   readonly readOnly?: boolean;
   /** 32 printable ASCII characters: LMDB's ChaCha8 encryption at rest (src/store/encryption.ts). */
   readonly encryptionKey?: string;
+  /**
+   * Derived from the cluster key (src/store/derived-keys.ts): what seals personal fields needs to
+   * name their owners. Without it the store reads everything and seals nothing new.
+   */
+  readonly secrets?: SubjectSecrets;
 }
 
 export interface Store {
@@ -82,6 +100,15 @@ export interface Store {
   readonly certificates: Database<CertificateRecord, string>;
   /** KGD monthly exports loaded, by `kgd/<YYYY-MM>` (the `exports` topic's global table). */
   readonly exports: Database<KgdExportRecord, string>;
+  /** The keys that seal owners' and phones' data, and what destroys them (src/store/subject-keys.ts). */
+  readonly subjects: SubjectKeys;
+  /** Where the subject keys are (their index; the keys are in the slot file): for tools that copy a store. */
+  readonly subjectIndex: Database<unknown, string>;
+  /**
+   * Owners' keyed pseudonyms: under the cluster key's secrets, as the service, its workers and the
+   * purge command open the store; else under the store's own key (`localPseudonyms`).
+   */
+  readonly pseudonyms: OwnerPseudonyms;
   close(): Promise<void>;
 }
 
@@ -127,25 +154,20 @@ export function openStore(options: StoreOptions): Store {
     const dbOptions = { name, encoding: 'msgpack' as const, encoder: structuredEncoderOptions() };
     return env.openDB<V, string>(dbOptions);
   };
-  const schema = env.openDB<StoreMeta, string>({ name: 'schema', encoding: 'json' });
-  const current = schema.get(META_KEY);
-  if (current === undefined) {
-    if (!readOnly) {
-      schema.putSync(META_KEY, {
-        schemaVersion: SCHEMA_VERSION,
-        structures: STRUCTURES_FINGERPRINT,
-        createdAt: new Date().toISOString(),
-      });
-    }
-  } else if (current.schemaVersion !== SCHEMA_VERSION || current.structures !== STRUCTURES_FINGERPRINT) {
-    env.close();
-    throw new ImeiflowError(
-      'STORE_SCHEMA_MISMATCH',
-      `the store at ${path} has schema version ${current.schemaVersion} (structures ${current.structures}); ` +
-        `this imeiflow reads version ${SCHEMA_VERSION} (structures ${STRUCTURES_FINGERPRINT})`,
-    );
-  }
+  const slots = new SlotFile(join(options.dataDir, SLOTS_FILE), readOnly);
   const meta = db<number>('meta');
+  const indexOptions = { name: 'subject-keys', encoding: 'msgpack' as const, encoder: { useRecords: false } };
+  const subjectIndex = env.openDB<unknown, string>(indexOptions);
+  const subjects = new SubjectKeys(subjectIndex as IndexDb, meta, slots);
+  const pseudonyms = options.secrets === undefined ? undefined : new Pseudonyms(options.secrets.pseudonym);
+  const local = pseudonyms === undefined ? localPseudonyms(subjectIndex, readOnly) : undefined;
+  // Each store of people's records reads its personal fields back through the subject keys.
+  const sealed = <V>(name: string, kind: SealedKind): Database<V, string> => {
+    const dbOptions = { name, encoder: sealedEncoder(kind, structuredPackr(), subjects) };
+    return env.openDB<V, string>(dbOptions);
+  };
+  const schema = checkSchema(env, path, readOnly, pseudonyms, subjects);
+
   const withdrawals = env.openDB<string, string>({
     name: 'withdrawals',
     dupSort: true,
@@ -169,24 +191,98 @@ export function openStore(options: StoreOptions): Store {
     }),
     withdrawals,
     localProduction: db('local-production'),
-    registry: db('registry'),
-    pending: db('pending'),
+    registry: sealed('registry', 'registry'),
+    pending: sealed('pending', 'pending'),
     pendingByApplication: env.openDB<string, string>({
       name: 'pending-by-application',
       dupSort: true,
       encoding: 'ordered-binary',
     }),
-    outcomes: db('outcomes'),
-    reviews: db('reviews'),
-    registryView: db('registry-view'),
+    outcomes: sealed('outcomes', 'outcome'),
+    reviews: sealed('reviews', 'pending'),
+    registryView: sealed('registry-view', 'view'),
     audit: db('audit'),
     commandOutbox: db('command-outbox'),
     tokens: db('tokens'),
     tokenHashes: db('token-hashes'),
     certificates: db('certificates'),
     exports: db('exports'),
-    close: () => env.close(),
+    subjects,
+    subjectIndex,
+    pseudonyms:
+      pseudonyms ??
+      local ??
+      noPseudonyms(`the store at ${path} was opened read-only without the cluster key`),
+    close: async () => {
+      await env.close();
+      subjects.close();
+    },
   };
+}
+
+const LOCAL_PSEUDONYM_KEY = 'local-pseudonym-key';
+
+/**
+ * Pseudonyms for a store opened without the cluster key (the simulation, tests, a benchmark): under
+ * a random key of the store's own, kept in it, so that its owners are still named only keyed. Such
+ * a store is not the service's: the service, its workers and the purge command always open theirs
+ * with the cluster key's secrets, and pseudonyms under one key never match those under the other.
+ * Undefined for a read-only store that has no such key yet.
+ */
+function localPseudonyms(index: Database<unknown, string>, readOnly: boolean): Pseudonyms | undefined {
+  let key = index.get(LOCAL_PSEUDONYM_KEY);
+  if (!(key instanceof Uint8Array)) {
+    if (readOnly) return undefined;
+    key = randomBytes(32);
+    index.putSync(LOCAL_PSEUDONYM_KEY, key);
+  }
+  return new Pseudonyms([{ id: '00000000', key: key as Uint8Array }]);
+}
+
+/**
+ * The schema record: written on a new store; a store of schema 1 migrated (its personal fields
+ * sealed: src/store/migrate-sealed.ts, which needs the cluster key); any other refused.
+ */
+function checkSchema(
+  env: RootDatabase,
+  path: string,
+  readOnly: boolean,
+  pseudonyms: Pseudonyms | undefined,
+  subjects: SubjectKeys,
+): Database<StoreMeta, string> {
+  const schema = env.openDB<StoreMeta, string>({ name: 'schema', encoding: 'json' });
+  const current = schema.get(META_KEY);
+  const now: StoreMeta = {
+    schemaVersion: SCHEMA_VERSION,
+    structures: STRUCTURES_FINGERPRINT,
+    createdAt: current?.createdAt ?? new Date().toISOString(),
+  };
+  if (current === undefined) {
+    if (!readOnly) schema.putSync(META_KEY, now);
+    return schema;
+  }
+  const older = current.schemaVersion === 1 && current.structures === SCHEMA_1_FINGERPRINT;
+  if ((older || current.migrating === true) && !readOnly && pseudonyms !== undefined) {
+    schema.putSync(META_KEY, { ...now, migrating: true });
+    migrateSealed(env, pseudonyms, subjects, path);
+    schema.putSync(META_KEY, now);
+    return schema;
+  }
+  if (
+    current.schemaVersion === SCHEMA_VERSION &&
+    current.structures === STRUCTURES_FINGERPRINT &&
+    current.migrating !== true
+  )
+    return schema;
+  env.close();
+  throw new ImeiflowError(
+    'STORE_SCHEMA_MISMATCH',
+    older || current.migrating === true
+      ? `the store at ${path} has schema version 1 (owners and phones in clear): \`imeiflow run\` migrates it ` +
+          'on start, with the cluster key (docs/operations.md)'
+      : `the store at ${path} has schema version ${current.schemaVersion} (structures ${current.structures}); ` +
+          `this imeiflow reads version ${SCHEMA_VERSION} (structures ${STRUCTURES_FINGERPRINT})`,
+  );
 }
 
 /** LMDB meta key: the withdrawals index was built from the declarations (stores of earlier builds lack it). */

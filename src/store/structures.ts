@@ -73,16 +73,48 @@ const STRUCTURES: readonly (readonly string[])[] = [
   ['name', 'role', 'hash', 'createdAt', 'lastUsedAt', 'revokedAt', 'blockedAt'],
   // AuditEntry
   ['at', 'atAstana', 'actor', 'role', 'action', 'basis', 'target'],
+  // ── schema 2 (issue 22, point 3): records with their personal fields sealed (src/store/sealed-records.ts)
+  // StoredRegistry
+  [
+    'requestId',
+    'partition',
+    'imei',
+    'ownerId',
+    'msisdn',
+    'evidence',
+    'applicationId',
+    'procedure',
+    'at',
+    'personal',
+  ],
+  // StoredOutcome
+  ['decision', 'source', 'at', 'personal'],
+  // StoredPending
+  ['request', 'partition', 'source', 'stage', 'reason', 'detail', 'since', 'deadline', 'personal'],
+  // StoredRequest: with an application and a submission time, with one of them
+  ['requestId', 'imei', 'operator', 'channel', 'applicationId', 'submittedAt'],
+  ['requestId', 'imei', 'operator', 'channel', 'submittedAt'],
+  ['requestId', 'imei', 'operator', 'channel', 'applicationId'],
+  // StoredView
+  ['order', 'entry'],
 ];
+
+/**
+ * The fingerprint of schema 1's list (the entries above the schema 2 line): a store written with
+ * it is migrated on open (src/store/migrate-sealed.ts), which only schema 2's appended entries let
+ * it read as it was.
+ */
+export const SCHEMA_1_FINGERPRINT = fingerprintOf(STRUCTURES.slice(0, 21));
 
 /**
  * Identifies the structure list: recorded in a store when it is created and checked on every
  * open, so a changed list can never misread a store written with another one.
  */
-export const STRUCTURES_FINGERPRINT = createHash('sha256')
-  .update(JSON.stringify(STRUCTURES))
-  .digest('hex')
-  .slice(0, 16);
+export const STRUCTURES_FINGERPRINT = fingerprintOf(STRUCTURES);
+
+function fingerprintOf(structures: readonly (readonly string[])[]): string {
+  return createHash('sha256').update(JSON.stringify(structures)).digest('hex').slice(0, 16);
+}
 
 /** Options for a msgpackr Packr (or lmdb-js `encoder`) that uses the shared structures. */
 export function structuredEncoderOptions(): { structures: string[][]; maxSharedStructures: number } {

@@ -13,15 +13,18 @@
  * - a partition whose owner goes away is restored on another instance without the purged
  *   registration (Kafka forgot it) but with the one beside it that was not purged; an instance
  *   rebuilt from Kafka holds no purged declaration, and KGD's decisions sent after the purge;
- * - the audit trail of both holds every purge.
+ * - the audit trail of both holds every purge, the owner named by pseudonym, never by IIN.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ServiceProcess } from '../../bench/lib/harness.js';
+import { harnessClusterKeyFile, type ServiceProcess } from '../../bench/lib/harness.js';
 import { devicePartition } from '../../src/domain/device-partition.js';
 import { luhnDigit } from '../../src/domain/imei.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
+import { readClusterKeys } from '../../src/security/cluster-key.js';
+import { subjectSecretsOfKeys } from '../../src/security/subject-secrets.js';
+import { Pseudonyms } from '../../src/store/pseudonyms.js';
 import { callService, clusterCli, ownedPartitions, startSpread, within } from '../support/cluster-clients.js';
 import { useRig } from '../support/rig.js';
 
@@ -277,8 +280,13 @@ describe('a purge through one instance destroys the data on every instance', () 
       )
         .filter((e) => e.action.startsWith('purge.'))
         .map((e) => `${e.action} ${e.target} (${e.basis})`);
+    const ownerPseudonyms = new Pseudonyms(
+      subjectSecretsOfKeys(readClusterKeys(harnessClusterKeyFile())).pseudonym,
+    ).all(OWNER);
+    expect(ownerPseudonyms.join(' ')).not.toContain(OWNER);
     const expected = [
-      `purge.iin ${OWNER} (court order 2/118)`,
+      // The owner by keyed pseudonym, one per cluster key listed: the trail keeps no IIN (issue 22).
+      `purge.iin ${ownerPseudonyms.join(' ')} (court order 2/118)`,
       `purge.imei ${withLuhn(D3)} (subscriber request 17)`,
       'purge.application KZ-P-1 (KGD letter 4411)',
     ];

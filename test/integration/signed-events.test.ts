@@ -176,7 +176,7 @@ describe('a forged purge order on imeiflow.audit', () => {
 
   it('is not carried out on either instance; the same purge ordered with the CLI is', async () => {
     for (const service of [a, b]) expect((await deviceOn(service)).declarations).toHaveLength(1);
-    const parsed = purgeTargetOf('application', APPLICATION);
+    const parsed = purgeTargetOf('application', APPLICATION, () => []);
     if (!parsed.ok) throw new Error(parsed.error);
     const { action, target } = purgeAuditOf(parsed.target);
     const order = auditEntryOf({

@@ -15,14 +15,20 @@ import {
   type SignedRole,
   type UnsignedCutOver,
 } from '../../src/security/signed-events.js';
+import { subjectSecretsOfKeys } from '../../src/security/subject-secrets.js';
+import type { SubjectSecrets } from '../../src/store/derived-keys.js';
+import { TopicSeal } from '../../src/store/topic-seal.js';
 
 export const TEST_KEY = 'test-cluster-key-0123456789abcdefghijklmnop';
 export const TEST_KEYS: ClusterKeys = parseClusterKeys(`${TEST_KEY}\n`, 'test.key');
 export const testSigner = new EventSigner(TEST_KEYS);
+/** What seals owners' data and names them by pseudonym, derived from the test key. */
+export const TEST_SECRETS: SubjectSecrets = subjectSecretsOfKeys(TEST_KEYS);
+export const testSeal = new TopicSeal(TEST_SECRETS.topic);
 
 /** The tables' decoders verifying with the test key. */
 export function testDecoders(unsignedBefore: UnsignedCutOver = { tokens: 0, audit: 0 }): TableDecoders {
-  return tableDecoders(clusterVerifier(TEST_KEYS, unsignedBefore));
+  return tableDecoders(clusterVerifier(TEST_KEYS, unsignedBefore), testSeal);
 }
 
 /** The headers of a message signed with the test key. */

@@ -8,6 +8,7 @@ import { PACKAGE_ROOT } from '../../src/paths.js';
 import type { AuditEntry } from '../../src/store/records.js';
 import { openStore } from '../../src/store/store.js';
 import { APPLE, imei } from '../support/fixtures.js';
+import { putSealed } from '../support/sealed.js';
 import { tempDir } from '../support/tmp.js';
 
 const dataDir = join(tempDir(), 'data');
@@ -83,17 +84,20 @@ describe('imeiflow CLI (the built binary)', () => {
   it('check of a registered device withholds the recorded owner without --basis; with it, shows it and audits the read', async () => {
     const device = imei(APPLE, 4242);
     const store = openStore({ dataDir });
-    await store.registry.put(device.slice(0, 14), {
-      requestId: 'r-77',
-      partition: 0,
-      imei: device,
-      ownerId: '880101300123',
-      msisdn: '+77011234567',
-      evidence: 'manual',
-      applicationId: null,
-      procedure: null,
-      at: '2026-11-20T10:00:00.000Z',
-    });
+    // As the service stores it: owner and phone sealed under the store's subject keys.
+    await putSealed(store, (put) =>
+      put.registry(device.slice(0, 14), {
+        requestId: 'r-77',
+        partition: 0,
+        imei: device,
+        ownerId: '880101300123',
+        msisdn: '+77011234567',
+        evidence: 'manual',
+        applicationId: null,
+        procedure: null,
+        at: '2026-11-20T10:00:00.000Z',
+      }),
+    );
     await store.close();
     const before = auditFile().length;
     const withheld = imeiflow('check', device, '--owner', '990340005977');

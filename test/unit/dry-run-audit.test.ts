@@ -23,6 +23,7 @@ import { AuditLog } from '../../src/security/audit-log.js';
 import { TokenService } from '../../src/security/tokens.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { APPLE, imei, seedStore } from '../support/fixtures.js';
+import { putSealed } from '../support/sealed.js';
 import { tempDir } from '../support/tmp.js';
 
 const dataDir = join(tempDir(), 'data');
@@ -86,45 +87,49 @@ beforeAll(async () => {
     procedure: '40',
     at,
   });
-  await store.registry.put(REGISTERED.slice(0, 14), registered(REGISTERED, 'beeline-1', OWNER));
-  await store.registry.put(CONFLICT.slice(0, 14), registered(CONFLICT, 'beeline-2', CONFLICT_OWNER));
-  await store.reviews.put(CONFLICT.slice(0, 14), [
-    {
-      request: {
-        requestId: 'kcell-9',
-        imei: CONFLICT,
-        operator: 'kcell',
-        channel: 'import',
-        ownerId: CLAIMANT,
+  // As the service stores them: owners and phones sealed under the store's subject keys.
+  await putSealed(store, (put) => {
+    put.registry(REGISTERED.slice(0, 14), registered(REGISTERED, 'beeline-1', OWNER));
+    put.registry(CONFLICT.slice(0, 14), registered(CONFLICT, 'beeline-2', CONFLICT_OWNER));
+    put.reviews(CONFLICT.slice(0, 14), [
+      {
+        request: {
+          requestId: 'kcell-9',
+          imei: CONFLICT,
+          operator: 'kcell',
+          channel: 'import',
+          ownerId: CLAIMANT,
+        },
+        partition: 1,
+        source: '1/9',
+        stage: 'review',
+        reason: 'owner_conflict',
+        detail: 'registered to another owner',
+        since: at,
+        deadline: null,
       },
-      partition: 1,
-      source: '1/9',
-      stage: 'review',
-      reason: 'owner_conflict',
-      detail: 'registered to another owner',
-      since: at,
-      deadline: null,
-    },
-  ]);
-  // beeline's request, answered: rule 10 makes its requestId a duplicate for anyone.
-  await store.outcomes.put('beeline-77', {
-    decision: {
-      outcome: 'confirmed',
-      requestId: 'beeline-77',
-      imei: REGISTERED,
-      body: REGISTERED.slice(0, 14),
-      evidence: 'kgd-release',
-      applicationId: 'KZ-2025-000042',
-      procedure: '40',
-      device: { tac: APPLE, brand: 'Apple', model: 'iPhone 6', deviceType: 'Smartphone' },
-      ownerId: OWNER,
-      msisdn: PHONE,
-      notify: true,
-      detail: 'released under application KZ-2025-000042, procedure 40',
-    },
-    source: '1/77',
-    at,
+    ]);
+    // beeline's request, answered: rule 10 makes its requestId a duplicate for anyone.
+    put.outcome('beeline-77', {
+      decision: {
+        outcome: 'confirmed',
+        requestId: 'beeline-77',
+        imei: REGISTERED,
+        body: REGISTERED.slice(0, 14),
+        evidence: 'kgd-release',
+        applicationId: 'KZ-2025-000042',
+        procedure: '40',
+        device: { tac: APPLE, brand: 'Apple', model: 'iPhone 6', deviceType: 'Smartphone' },
+        ownerId: OWNER,
+        msisdn: PHONE,
+        notify: true,
+        detail: 'released under application KZ-2025-000042, procedure 40',
+      },
+      source: '1/77',
+      at,
+    });
   });
+
   app = await build(loadConfig({ env: { IMEIFLOW_DATA_DIR: dataDir, IMEIFLOW_DRY_RUN_LIMIT: '1000' } }));
   limitedMetrics = new Metrics({ defaultMetrics: false });
   limited = await build(

@@ -17,6 +17,7 @@ import type { Role } from '../../src/security/roles.js';
 import { TokenService } from '../../src/security/tokens.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { APPLE, imei, seedStore } from '../support/fixtures.js';
+import { putSealed } from '../support/sealed.js';
 import { tempDir } from '../support/tmp.js';
 
 const dataDir = join(tempDir(), 'data');
@@ -38,47 +39,50 @@ beforeAll(async () => {
   token.stale = await tokens.create('stale', 'reviewer', new Date(Date.now() - 61 * 86_400_000));
   token.revoked = await tokens.create('leaver', 'admin');
   await tokens.revoke('leaver');
-  await store.registry.put(DEVICE.slice(0, 14), {
-    requestId: 'r-1',
-    partition: 2,
-    imei: DEVICE,
-    ownerId: '880101300123',
-    msisdn: '+77011234567',
-    evidence: 'kgd-release',
-    applicationId: 'KZ-2025-000042',
-    procedure: '40',
-    at: '2026-11-20T10:00:00.000Z',
-  });
-  await store.reviews.put('35209900000777', [
-    {
-      request: {
-        requestId: 'wait-1',
-        imei: imei(APPLE, 777),
-        operator: 'kcell',
-        channel: 'import',
-        ownerId: '990340005977',
+  // As the service stores them: owners and phones sealed under the store's subject keys.
+  await putSealed(store, (put) => {
+    put.registry(DEVICE.slice(0, 14), {
+      requestId: 'r-1',
+      partition: 2,
+      imei: DEVICE,
+      ownerId: '880101300123',
+      msisdn: '+77011234567',
+      evidence: 'kgd-release',
+      applicationId: 'KZ-2025-000042',
+      procedure: '40',
+      at: '2026-11-20T10:00:00.000Z',
+    });
+    put.reviews('35209900000777', [
+      {
+        request: {
+          requestId: 'wait-1',
+          imei: imei(APPLE, 777),
+          operator: 'kcell',
+          channel: 'import',
+          ownerId: '990340005977',
+        },
+        partition: 1,
+        source: '1/5',
+        stage: 'review',
+        reason: 'kgd_timeout',
+        detail: 'no KGD decision by the deadline',
+        since: '2026-11-20T10:00:00.000Z',
+        deadline: null,
       },
-      partition: 1,
-      source: '1/5',
-      stage: 'review',
-      reason: 'kgd_timeout',
-      detail: 'no KGD decision by the deadline',
-      since: '2026-11-20T10:00:00.000Z',
-      deadline: null,
-    },
-  ]);
-  await store.reviews.put('35209900000778', [
-    {
-      request: { requestId: 'wait-kgd', imei: imei(APPLE, 778), operator: 'kcell', channel: 'import' },
-      partition: 1,
-      source: '1/6',
-      stage: 'awaiting_kgd',
-      reason: 'awaiting_kgd',
-      detail: 'no KGD release decision lists this IMEI yet',
-      since: '2026-11-20T10:00:00.000Z',
-      deadline: '2026-11-23T08:00:00.000Z',
-    },
-  ]);
+    ]);
+    put.reviews('35209900000778', [
+      {
+        request: { requestId: 'wait-kgd', imei: imei(APPLE, 778), operator: 'kcell', channel: 'import' },
+        partition: 1,
+        source: '1/6',
+        stage: 'awaiting_kgd',
+        reason: 'awaiting_kgd',
+        detail: 'no KGD release decision lists this IMEI yet',
+        since: '2026-11-20T10:00:00.000Z',
+        deadline: '2026-11-23T08:00:00.000Z',
+      },
+    ]);
+  });
   app = await buildControlPlane({
     config,
     log: createLogger('silent'),

@@ -4,10 +4,10 @@
  * cluster to reach, where it is carried out before the command returns. The cluster-wide path
  * is test/integration/purge.test.ts.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runPurge } from '../../src/cli/purge-command.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Command } from '../../src/domain/commands.js';
@@ -18,9 +18,12 @@ import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import type { CommandSender } from '../../src/pipeline/command-sender.js';
 import { AuditLog } from '../../src/security/audit-log.js';
+import { EMBEDDED_KEY_FILE } from '../../src/security/cluster-key.js';
 import { TokenService } from '../../src/security/tokens.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
-import { openStore, type Store } from '../../src/store/store.js';
+import type { Store } from '../../src/store/store.js';
+import { TEST_KEY } from '../support/cluster-key.js';
+import { putSealed, testStore } from '../support/sealed.js';
 import { tempDir } from '../support/tmp.js';
 
 const OWNER = '880101300123';
@@ -52,7 +55,7 @@ describe('POST /v1/purge', () => {
   };
 
   beforeAll(async () => {
-    store = openStore({ dataDir });
+    store = testStore(dataDir);
     audit = new AuditLog(store, dataDir);
     const service = new TokenService(store, 60);
     for (const role of ['operator', 'reviewer', 'sre', 'admin'] as const)
@@ -124,9 +127,32 @@ describe('POST /v1/purge', () => {
     expect((await purge('admin', { iin: OWNER })).statusCode).toBe(202);
     expect((await purge('admin', { application: 'KZ-2025-000042' })).statusCode).toBe(202);
     expect(sent).toEqual([]);
+    // The order names the owner by pseudonym, never by IIN: the trail keeps it for good.
+    const owners = store.pseudonyms.all(OWNER);
     expect(audit.query({ limit: 100 }).map((e) => `${e.action}:${e.target}`)).toEqual(
-      expect.arrayContaining([`purge.iin:${OWNER}`, 'purge.application:KZ-2025-000042']),
+      expect.arrayContaining([`purge.iin:${owners.join(' ')}`, 'purge.application:KZ-2025-000042']),
     );
+    expect(JSON.stringify(audit.query({ limit: 100 }))).not.toContain(OWNER);
+    // An admin checks whether an IIN was purged by naming it; the check is audited, by pseudonym.
+    const check = await app.inject({
+      method: 'GET',
+      url: `/v1/audit?iin=${OWNER}`,
+      headers: { authorization: `Bearer ${tokens['admin']}` },
+    });
+    expect(check.json()).toMatchObject({
+      count: 1,
+      entries: [{ action: 'purge.iin', target: owners.join(' ') }],
+    });
+    const other = await app.inject({
+      method: 'GET',
+      url: '/v1/audit?iin=990340005977',
+      headers: { authorization: `Bearer ${tokens['admin']}` },
+    });
+    expect(other.json()).toMatchObject({ count: 0 });
+    expect(audit.query({ limit: 100, action: 'audit.purge-check' }).map((e) => e.target)).toEqual([
+      owners[0],
+      store.pseudonyms.current('990340005977'),
+    ]);
   });
 
   it('Kafka refusing the command is kafka-unavailable: the order is safe to repeat', async () => {
@@ -144,10 +170,13 @@ describe('imeiflow purge with no cluster to reach', () => {
   const config = loadConfig({ env: { IMEIFLOW_DATA_DIR: dataDir, IMEIFLOW_LOG_LEVEL: 'silent' } });
 
   beforeAll(async () => {
-    const store = openStore({ dataDir });
+    // The embedded service's key, as `imeiflow run` leaves it in the data directory.
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(join(dataDir, EMBEDDED_KEY_FILE), `${TEST_KEY}\n`);
+    const store = testStore(dataDir);
     const at = new Date(Date.now() - 60_000).toISOString();
-    await store.env.transaction(() => {
-      store.registry.put(BODY, {
+    await putSealed(store, (put) => {
+      put.registry(BODY, {
         requestId: 'r-1',
         partition: 0,
         imei: IMEI,
@@ -174,8 +203,10 @@ describe('imeiflow purge with no cluster to reach', () => {
         since: at,
         deadline: null,
       };
-      store.pending.put(BODY, [entry]);
-      store.reviews.put(BODY, [entry]);
+      put.pending(BODY, [entry]);
+      put.reviews(BODY, [entry]);
+    });
+    await store.env.transaction(() => {
       applyApplicationDecision(store, {
         entry: { applicationId: 'KZ-1', procedure: '40', status: 'released', hsCode: null, decidedAt: at },
         bodies: [BODY],
@@ -193,7 +224,7 @@ describe('imeiflow purge with no cluster to reach', () => {
 
   it('carries the purge out on the store: registry, waiting request, review table, declarations; audited', async () => {
     expect(await runPurge(config, { json: true, imei: IMEI, basis: 'court order 2/118' })).toBe(0);
-    const store = openStore({ dataDir });
+    const store = testStore(dataDir);
     try {
       expect(store.registry.get(BODY)).toBeUndefined();
       expect(store.pending.get(BODY)).toBeUndefined();
@@ -210,5 +241,56 @@ describe('imeiflow purge with no cluster to reach', () => {
       basis: 'court order 2/118',
       role: 'admin',
     });
+  });
+
+  it('an owner: their keys destroyed and what they sealed gone; the trail names them by pseudonym; --check finds it', async () => {
+    const body = '35209900176149';
+    const seed = testStore(dataDir);
+    try {
+      await putSealed(seed, (put) =>
+        put.registry(body, {
+          requestId: 'r-2',
+          partition: 0,
+          imei: `${body}9`,
+          ownerId: OWNER,
+          msisdn: '+77015550123',
+          evidence: 'manual',
+          applicationId: null,
+          procedure: null,
+          at: new Date(Date.now() - 60_000).toISOString(),
+        }),
+      );
+    } finally {
+      await seed.close();
+    }
+    expect(await runPurge(config, { json: true, iin: OWNER, basis: 'court order 3/9' })).toBe(0);
+    const store = testStore(dataDir);
+    const owners = store.pseudonyms.all(OWNER);
+    try {
+      expect(store.registry.get(body)).toBeUndefined();
+      expect(store.subjects.scopeKey(body, owners[0]!)).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+    const archive = readFileSync(join(dataDir, 'audit.jsonl'), 'utf8');
+    expect(archive).not.toContain(OWNER);
+    expect(JSON.parse(archive.trim().split('\n').at(-1)!)).toMatchObject({
+      action: 'purge.iin',
+      target: owners.join(' '),
+    });
+    const printed: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((text) => {
+      printed.push(String(text));
+      return true;
+    });
+    try {
+      expect(await runPurge(config, { json: true, iin: OWNER, check: true })).toBe(0);
+      expect(await runPurge(config, { json: true, iin: '990340005977', check: true })).toBe(0);
+    } finally {
+      write.mockRestore();
+    }
+    expect(
+      printed.map((line) => JSON.parse(line) as { purged: boolean; pseudonyms: string[] }),
+    ).toMatchObject([{ purged: true, pseudonyms: owners }, { purged: false }]);
   });
 });

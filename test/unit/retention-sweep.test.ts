@@ -15,14 +15,15 @@ import { createLogger } from '../../src/log.js';
 import type { CommandSender } from '../../src/pipeline/command-sender.js';
 import { applyMessages, declarationsTable, type IndexChanges } from '../../src/pipeline/global-tables.js';
 import type { LogMessage } from '../../src/pipeline/kafka-port.js';
-import { primePurges, purgeFollower } from '../../src/retention/purge-orders.js';
+import { primePurges, purgeFollower, recordPurge } from '../../src/retention/purge-orders.js';
 import { RetentionSweep } from '../../src/retention/retention-sweep.js';
 import { auditEntryOf } from '../../src/security/audit-log.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
 import { PurgeMarkIndex, putPurgeMark, readPurgeMarks } from '../../src/store/purge-marks.js';
-import { openStore, type Store } from '../../src/store/store.js';
+import type { Store } from '../../src/store/store.js';
 import { signedHeaders, testDecoders } from '../support/cluster-key.js';
 import { registryEntry } from '../support/fixtures.js';
+import { putSealed, testStore } from '../support/sealed.js';
 import { tempDir } from '../support/tmp.js';
 
 const root = tempDir();
@@ -38,7 +39,7 @@ const body = (n: number) => `352099${String(n).padStart(8, '0')}`;
 let store: Store;
 let stores = 0;
 beforeEach(() => {
-  store = openStore({ dataDir: join(root, `s${stores++}`) });
+  store = testStore(join(root, `s${stores++}`));
   return () => store.close();
 });
 afterAll(() => undefined);
@@ -120,18 +121,27 @@ function declaration(applicationId: string, decidedAt: string | null): Declarati
   return { applicationId, procedure: '40', status: 'released', hsCode: null, decidedAt };
 }
 
-async function mark(kind: 'imei' | 'iin' | 'application', value: string, at: Date): Promise<void> {
-  const parsed = purgeTargetOf(kind, value);
+function targetOf(kind: 'imei' | 'iin' | 'application', value: string) {
+  const parsed = purgeTargetOf(kind, value, (iin) => store.pseudonyms.all(iin));
   if (!parsed.ok) throw new Error(parsed.error);
-  await store.env.transaction(() => putPurgeMark(store, parsed.target, at.getTime()));
+  return parsed.target;
+}
+
+async function mark(kind: 'imei' | 'iin' | 'application', value: string, at: Date): Promise<void> {
+  await store.env.transaction(() => putPurgeMark(store, targetOf(kind, value), at.getTime()));
+}
+
+/** A purge as this instance records it from the audit trail: keys destroyed, the mark. */
+async function purge(kind: 'imei' | 'iin', value: string, at: Date): Promise<void> {
+  await store.env.transaction(() => recordPurge(store, targetOf(kind, value), at.getTime()));
 }
 
 describe('retention, per kind of data', () => {
   it('outcomes: full for requestsDays, then reduced, deleted after outcomesDays', async () => {
-    await store.env.transaction(() => {
-      store.outcomes.put('fresh', outcome('fresh', body(1), daysAgo(1)));
-      store.outcomes.put('week-old', outcome('week-old', body(2), daysAgo(retention.requestsDays + 1)));
-      store.outcomes.put('old', outcome('old', body(3), daysAgo(retention.outcomesDays + 1)));
+    await putSealed(store, (put) => {
+      put.outcome('fresh', outcome('fresh', body(1), daysAgo(1)));
+      put.outcome('week-old', outcome('week-old', body(2), daysAgo(retention.requestsDays + 1)));
+      put.outcome('old', outcome('old', body(3), daysAgo(retention.outcomesDays + 1)));
     });
     const { sweep, destroyed } = sweepOf();
     const report = await sweep.pass(NOW);
@@ -204,9 +214,9 @@ describe('retention, per kind of data', () => {
   });
 
   it('never blocks the event loop: a pass over thousands of records yields between steps', async () => {
-    await store.env.transaction(() => {
+    await putSealed(store, (put) => {
       for (let i = 0; i < 5000; i++)
-        store.outcomes.put(`r-${i}`, outcome(`r-${i}`, body(i), daysAgo(retention.requestsDays + 1)));
+        put.outcome(`r-${i}`, outcome(`r-${i}`, body(i), daysAgo(retention.requestsDays + 1)));
     });
     let ticks = 0;
     let ticking = true;
@@ -226,41 +236,47 @@ describe('retention, per kind of data', () => {
 describe('a purge on one instance', () => {
   it('outcomes naming the device or confirming to the owner go; later ones stay', async () => {
     const purged = new Date(NOW.getTime() - 1000);
-    await mark('imei', withLuhn(body(1)), purged);
-    await mark('iin', OWNER, purged);
-    await store.env.transaction(() => {
-      store.outcomes.put('device', outcome('device', body(1), daysAgo(1), OTHER));
-      store.outcomes.put('owner', outcome('owner', body(2), daysAgo(1)));
-      store.outcomes.put('other', outcome('other', body(3), daysAgo(1), OTHER));
-      store.outcomes.put('after', outcome('after', body(1), NOW.toISOString()));
+    await putSealed(store, (put) => {
+      put.outcome('device', outcome('device', body(1), daysAgo(1), OTHER));
+      put.outcome('owner', outcome('owner', body(2), daysAgo(1)));
+      put.outcome('other', outcome('other', body(3), daysAgo(1), OTHER));
+      put.outcome('after', outcome('after', body(1), NOW.toISOString()));
     });
+    await purge('imei', withLuhn(body(1)), purged);
+    await purge('iin', OWNER, purged);
+    // The owner's keys are destroyed at once: their outcome reads back erased before any sweep.
+    expect(store.outcomes.get('owner')).toMatchObject({ erased: true, decision: { ownerId: null } });
     await sweepOf().sweep.pass(NOW);
     expect([...store.outcomes.getRange()].map((e) => e.key).sort()).toEqual(['after', 'other']);
+    expect(store.outcomes.get('after')?.decision).toMatchObject({ ownerId: OWNER });
   });
 
   it('registry entries and waiting requests: purge commands to the owner, for owned partitions only, not resent at once', async () => {
     const purged = new Date(NOW.getTime() - 1000);
-    await mark('iin', OWNER, purged);
-    await mark('imei', withLuhn(body(9)), purged);
-    await store.env.transaction(() => {
-      store.registry.put(body(1), registered(body(1), OWNER, 0));
-      store.registry.put(body(2), registered(body(2), OWNER, 1));
-      store.registry.put(body(3), registered(body(3), OTHER, 0));
-      store.registry.put(body(4), registered(body(4), OWNER, 0, NOW.toISOString()));
-      store.pending.put(body(5), [waiting(body(5), 'w-5', OWNER, 0), waiting(body(5), 'w-6', OTHER, 0)]);
-      store.pending.put(body(9), [waiting(body(9), 'w-9', OTHER, 0)]);
+    await putSealed(store, (put) => {
+      put.registry(body(1), registered(body(1), OWNER, 0));
+      put.registry(body(2), registered(body(2), OWNER, 1));
+      put.registry(body(3), registered(body(3), OTHER, 0));
+      put.registry(body(4), registered(body(4), OWNER, 0, NOW.toISOString()));
+      put.pending(body(5), [waiting(body(5), 'w-5', OWNER, 0), waiting(body(5), 'w-6', OTHER, 0)]);
+      put.pending(body(9), [waiting(body(9), 'w-9', OTHER, 0)]);
     });
+    await purge('iin', OWNER, purged);
+    await purge('imei', withLuhn(body(9)), purged);
     const recorder = new Recorder();
     const { sweep } = sweepOf({ commands: recorder, owned: [0] });
     const report = await sweep.pass(NOW);
     const issuedAt = purged.toISOString();
+    // An owner's purge reaches what its destroyed keys erased: no command names the owner.
+    const erased = { type: 'purge', erased: true, issuedAt: expect.any(String) };
     expect(recorder.sent).toEqual(
       expect.arrayContaining([
-        { type: 'purge', body: body(1), ownerId: OWNER, issuedAt },
-        { type: 'purge', body: body(5), ownerId: OWNER, issuedAt },
+        { ...erased, body: body(1) },
+        { ...erased, body: body(5) },
         { type: 'purge', body: body(9), issuedAt },
       ]),
     );
+    expect(JSON.stringify(recorder.sent)).not.toContain(OWNER);
     expect(recorder.sent).toHaveLength(3);
     expect(report.commands).toBe(3);
     // The owner decides: this instance changed none of it itself.
@@ -272,15 +288,14 @@ describe('a purge on one instance', () => {
 
   it('without a cluster (the CLI on a stopped service) the store is changed directly, the review table too', async () => {
     const purged = new Date(NOW.getTime() - 1000);
-    await mark('iin', OWNER, purged);
-    await store.env.transaction(() => {
-      store.registry.put(body(1), registered(body(1), OWNER, 3));
-      store.registry.put(body(3), registered(body(3), OTHER, 0));
+    await putSealed(store, (put) => {
+      put.registry(body(1), registered(body(1), OWNER, 3));
+      put.registry(body(3), registered(body(3), OTHER, 0));
       const entries = [waiting(body(5), 'w-5', OWNER, 2), waiting(body(5), 'w-6', OTHER, 2)];
-      store.pending.put(body(5), entries);
-      store.reviews.put(body(5), entries);
-      store.pendingByApplication.put('KZ-1', body(5));
+      put.pending(body(5), entries);
+      put.reviews(body(5), entries);
     });
+    await purge('iin', OWNER, purged);
     const report = await sweepOf().sweep.pass(NOW);
     expect(report.destroyed).toMatchObject({ registry: 1, pending: 1 });
     expect(store.registry.get(body(1))).toBeUndefined();
@@ -298,7 +313,7 @@ describe('a purge on one instance', () => {
     expect(index.decisionBodies('OLD', [body(1)], 0)).toBeNull();
     await sweepOf({ marks: index }).sweep.pass(NOW);
     expect((await readPurgeMarks(store)).map((m) => `${m.kind}:${m.id}`).sort()).toEqual([
-      `iin:${OTHER}`,
+      `iin:${store.pseudonyms.current(OTHER)}`,
       `imei:${body(1)}`,
     ]);
     expect(index.decisionBodies('OLD', [body(1)], 0)).toEqual([]);
@@ -307,10 +322,8 @@ describe('a purge on one instance', () => {
 
 describe('a purge’s audit entry, as every instance stores it', () => {
   function entryOf(kind: 'imei' | 'iin' | 'application', value: string, at: Date) {
-    const parsed = purgeTargetOf(kind, value);
-    if (!parsed.ok) throw new Error(parsed.error);
     return auditEntryOf(
-      { actor: 'ops', role: 'admin', basis: 'order 7', ...purgeAuditOf(parsed.target) },
+      { actor: 'ops', role: 'admin', basis: 'order 7', ...purgeAuditOf(targetOf(kind, value)) },
       at,
     );
   }
@@ -319,8 +332,10 @@ describe('a purge’s audit entry, as every instance stores it', () => {
     await store.env.transaction(() => {
       applyApplicationDecision(store, { entry: declaration('A', daysAgo(5)), bodies: [body(1), body(2)] });
       applyApplicationDecision(store, { entry: declaration('B', daysAgo(5)), bodies: [body(3), body(4)] });
-      store.outcomes.put('r-1', outcome('r-1', body(7), new Date(Date.now() - DAY_MS).toISOString()));
     });
+    await putSealed(store, (put) =>
+      put.outcome('r-1', outcome('r-1', body(7), new Date(Date.now() - DAY_MS).toISOString())),
+    );
     const marks = PurgeMarkIndex.load(store);
     const { sweep, destroyed } = sweepOf({ marks });
     const follower = purgeFollower({
@@ -347,12 +362,13 @@ describe('a purge’s audit entry, as every instance stores it', () => {
     expect([...store.applicationImeis.getValues('B')]).toEqual([]);
     expect((await readPurgeMarks(store)).map((m) => `${m.kind}:${m.id}`).sort()).toEqual([
       'application:B',
-      `iin:${OWNER}`,
+      `iin:${store.pseudonyms.current(OWNER)}`,
       `imei:${body(1)}`,
     ]);
     expect(marks.decisionBodies('B', [body(3)], now.getTime() - 1)).toBeNull();
     follower.afterCommit(entries);
-    expect(Object.fromEntries(destroyed)).toEqual({ declaration: 3, application: 1 });
+    // The owner's one key (their outcome's) destroyed with the order.
+    expect(Object.fromEntries(destroyed)).toEqual({ declaration: 3, application: 1, subject_key: 1 });
     await sweep.requestPass();
     // The owner's outcome went in the pass the entry started.
     expect(store.outcomes.get('r-1')).toBeUndefined();
@@ -441,6 +457,61 @@ describe('a purge’s audit entry, as every instance stores it', () => {
     expect(store.declarations.get(body(2))?.map((d) => d.applicationId)).toEqual(['A']);
     expect(store.declarations.get(body(1))).toBeUndefined();
     await sweep.stop();
+  });
+
+  it('an instance back after any absence: an owner purged long ago is unreadable before it serves a read, and its views emptied', async () => {
+    const longAgo = new Date(Date.now() - 60 * DAY_MS).toISOString();
+    // Held since before the purge, in the views of partitions owned elsewhere, whose tombstones
+    // were compacted away while this instance was down.
+    await putSealed(store, (put) => {
+      put.view(body(1), 5, registered(body(1), OWNER, 2, longAgo));
+      put.reviews(body(2), [
+        waiting(body(2), 'w-2', OWNER, 2, longAgo),
+        waiting(body(2), 'w-3', OTHER, 2, longAgo),
+      ]);
+    });
+    // Ordered 30 days ago: past requestsDays, so no mark is kept for it; its keys still go.
+    const order = entryOf('iin', OWNER, new Date(Date.now() - 30 * DAY_MS));
+    const value = Buffer.from(JSON.stringify(order));
+    const message: LogMessage = {
+      topic: 'audit',
+      partition: 0,
+      offset: 0,
+      key: null,
+      value,
+      headers: signedHeaders('audit', null, value),
+      timestamp: 0,
+    };
+    const marks = PurgeMarkIndex.load(store);
+    const destroyed = new Map<string, number>();
+    await primePurges({
+      store,
+      reader: {
+        readToEnd: async (_t, _p, _from, onBatch) => {
+          await onBatch([message]);
+          return 1;
+        },
+      },
+      topic: 'audit',
+      decode: testDecoders().audit,
+      retention,
+      marks,
+      destroyed: (kind, n) => destroyed.set(kind, n),
+    });
+    expect(destroyed.get('subject_key')).toBe(2);
+    expect(await readPurgeMarks(store)).toEqual([]);
+    expect(store.registryView.get(body(1))?.entry).toMatchObject({
+      erased: true,
+      ownerId: null,
+      msisdn: null,
+    });
+    expect(
+      store.reviews.get(body(2))?.find((e) => e.request.requestId === 'w-2')?.request.ownerId,
+    ).toBeUndefined();
+    await sweepOf().sweep.pass(new Date());
+    expect(store.registryView.get(body(1))?.entry).toBeNull();
+    expect(store.reviews.get(body(2))?.map((e) => e.request.requestId)).toEqual(['w-3']);
+    expect(store.reviews.get(body(2))?.[0]?.request.ownerId).toBe(OTHER);
   });
 
   it('the declarations table ignores what a later purge removed when Kafka brings it back', () => {

@@ -19,12 +19,14 @@ import {
   reducedOutcome,
   registryPurged,
 } from '../../src/domain/retention.js';
-import type { OutcomeRecord, PendingEntry, RegistryEntry } from '../../src/domain/types.js';
+import type { FinalDecision, OutcomeRecord, PendingEntry, RegistryEntry } from '../../src/domain/types.js';
 import { OUTPUT_ROLES, ROLE_RETIRED, STATE_DBS } from '../../src/pool/batch-contract.js';
 import { BatchWriter } from '../../src/pool/batch-writer.js';
 import { BatchOutputs } from '../../src/pool/outputs-section.js';
+import { Pseudonyms } from '../../src/store/pseudonyms.js';
 import { decodePendingRecord, decodeStored } from '../../src/store/state-codec.js';
 import { structuredPackr } from '../../src/store/structures.js';
+import { TEST_SECRETS } from '../support/cluster-key.js';
 import { registryEntry } from '../support/fixtures.js';
 import { MapIndexView } from '../support/map-view.js';
 
@@ -33,6 +35,8 @@ const OTHER = '990340005977';
 const BODY = '35209900176148';
 const IMEI = BODY + String(luhnDigit(BODY));
 const PURGED_AT = '2026-11-25T12:00:00.000Z';
+const pseudonyms = new Pseudonyms(TEST_SECRETS.pseudonym);
+const pseudonymsOf = (iin: string) => pseudonyms.all(iin);
 
 function registered(ownerId: string | null, at = '2026-11-20T10:00:00.000Z'): RegistryEntry {
   return registryEntry({ requestId: 'r-reg', partition: 0, imei: IMEI, ownerId, at });
@@ -96,21 +100,29 @@ const refusedOutcome: OutcomeRecord = {
 
 describe('what a purge names', () => {
   it('an IMEI in any form, strictly checked; an IIN/BIN with its check digit; an application ID', () => {
-    expect(purgeTargetOf('imei', ` ${BODY.slice(0, 8)}-${BODY.slice(8)}-${IMEI[14]} `)).toEqual({
-      ok: true,
-      target: { kind: 'imei', body: BODY, imei: IMEI },
-    });
-    expect(purgeTargetOf('imei', BODY)).toMatchObject({ ok: true, target: { imei: IMEI } });
+    expect(purgeTargetOf('imei', ` ${BODY.slice(0, 8)}-${BODY.slice(8)}-${IMEI[14]} `, pseudonymsOf)).toEqual(
+      {
+        ok: true,
+        target: { kind: 'imei', body: BODY, imei: IMEI },
+      },
+    );
+    expect(purgeTargetOf('imei', BODY, pseudonymsOf)).toMatchObject({ ok: true, target: { imei: IMEI } });
     const wrongDigit = `${BODY}${(Number(IMEI[14]) + 1) % 10}`;
-    expect(purgeTargetOf('imei', wrongDigit)).toEqual({ ok: false, error: expect.stringMatching(/^imei: /) });
-    expect(purgeTargetOf('iin', OWNER)).toEqual({ ok: true, target: { kind: 'iin', ownerId: OWNER } });
-    expect(purgeTargetOf('iin', '880101300124')).toEqual({
+    expect(purgeTargetOf('imei', wrongDigit, pseudonymsOf)).toEqual({
+      ok: false,
+      error: expect.stringMatching(/^imei: /),
+    });
+    // An owner is named by keyed pseudonyms only, one per cluster key listed: never the IIN.
+    const owner = purgeTargetOf('iin', OWNER, pseudonymsOf);
+    expect(owner).toEqual({ ok: true, target: { kind: 'iin', owners: pseudonyms.all(OWNER) } });
+    expect(JSON.stringify(owner)).not.toContain(OWNER);
+    expect(purgeTargetOf('iin', '880101300124', pseudonymsOf)).toEqual({
       ok: false,
       error: expect.stringContaining('check digit'),
     });
-    expect(purgeTargetOf('application', 'KZ-2025-000042')).toMatchObject({ ok: true });
-    expect(purgeTargetOf('application', '  ')).toMatchObject({ ok: false });
-    expect(purgeTargetOf('application', 'x'.repeat(129))).toMatchObject({ ok: false });
+    expect(purgeTargetOf('application', 'KZ-2025-000042', pseudonymsOf)).toMatchObject({ ok: true });
+    expect(purgeTargetOf('application', '  ', pseudonymsOf)).toMatchObject({ ok: false });
+    expect(purgeTargetOf('application', 'x'.repeat(129), pseudonymsOf)).toMatchObject({ ok: false });
   });
 
   it('travels as an audit entry and back; other entries are not purges', () => {
@@ -119,18 +131,23 @@ describe('what a purge names', () => {
       ['iin', OWNER],
       ['application', 'KZ-9'],
     ] as const) {
-      const parsed = purgeTargetOf(kind, value);
+      const parsed = purgeTargetOf(kind, value, pseudonymsOf);
       if (!parsed.ok) throw new Error(parsed.error);
       const audit = purgeAuditOf(parsed.target);
       expect(audit.action).toBe(`purge.${kind}`);
-      expect(audit.target).toBe(value);
-      expect(purgeOfAudit(audit)).toEqual(parsed.target);
+      expect(audit.target).toBe(kind === 'iin' ? pseudonyms.all(OWNER).join(' ') : value);
+      expect(purgeOfAudit(audit, pseudonymsOf)).toEqual(parsed.target);
       expect(purgeScope(parsed.target).length).toBeGreaterThan(0);
     }
-    expect(purgeOfAudit({ action: 'device.read-personal', target: IMEI })).toBeUndefined();
-    expect(purgeOfAudit({ action: 'purge.everything', target: IMEI })).toBeUndefined();
-    expect(purgeOfAudit({ action: 'purge.iin', target: '123' })).toBeUndefined();
-    expect(purgeOfAudit({ action: 'purge.imei', target: null })).toBeUndefined();
+    // An entry written before owners were pseudonymous names the IIN: read as its pseudonyms.
+    expect(purgeOfAudit({ action: 'purge.iin', target: OWNER }, pseudonymsOf)).toEqual({
+      kind: 'iin',
+      owners: pseudonyms.all(OWNER),
+    });
+    expect(purgeOfAudit({ action: 'device.read-personal', target: IMEI }, pseudonymsOf)).toBeUndefined();
+    expect(purgeOfAudit({ action: 'purge.everything', target: IMEI }, pseudonymsOf)).toBeUndefined();
+    expect(purgeOfAudit({ action: 'purge.iin', target: '123' }, pseudonymsOf)).toBeUndefined();
+    expect(purgeOfAudit({ action: 'purge.imei', target: null }, pseudonymsOf)).toBeUndefined();
   });
 });
 
@@ -178,30 +195,38 @@ describe('a final outcome past its personal-data retention', () => {
 
 describe('what a purge reaches: only what was recorded before it', () => {
   const at = Date.parse(PURGED_AT);
-  const byDevice: PurgeMarks = { imeis: new Map([[BODY, at]]), owners: new Map() };
-  const byOwner: PurgeMarks = { imeis: new Map(), owners: new Map([[OWNER, at]]) };
+  const byDevice: PurgeMarks = { imeis: new Map([[BODY, at]]) };
+  const none: PurgeMarks = { imeis: new Map() };
+  // An owner's purge destroys the keys of their records: read back, they say `erased`.
+  const erasedOutcome: OutcomeRecord = {
+    ...confirmedOutcome,
+    decision: {
+      ...(confirmedOutcome.decision as Extract<FinalDecision, { outcome: 'confirmed' }>),
+      ownerId: null,
+      msisdn: null,
+    },
+    erased: true,
+  };
 
-  it('outcomes naming the device, or confirming it to the owner', () => {
+  it('outcomes naming the device, or whose owner and phone were erased', () => {
     expect(outcomePurged(confirmedOutcome, byDevice)).toBe(true);
     expect(outcomePurged(refusedOutcome, byDevice)).toBe(true);
-    expect(outcomePurged(confirmedOutcome, byOwner)).toBe(true);
-    // A rejected outcome names no owner.
-    expect(outcomePurged(refusedOutcome, byOwner)).toBe(false);
+    expect(outcomePurged(erasedOutcome, none)).toBe(true);
+    expect(outcomePurged(confirmedOutcome, none)).toBe(false);
     const later = { ...confirmedOutcome, at: '2026-11-25T12:00:00.001Z' };
     expect(outcomePurged(later, byDevice)).toBe(false);
-    expect(outcomePurged(later, byOwner)).toBe(false);
   });
 
-  it('registry entries and waiting requests, by device or owner', () => {
+  it('registry entries and waiting requests, by device or erased', () => {
     expect(registryPurged(BODY, registered(OWNER), byDevice)).toBe(true);
     expect(registryPurged(BODY, registered(null), byDevice)).toBe(true);
-    expect(registryPurged(BODY, registered(OWNER), byOwner)).toBe(true);
-    expect(registryPurged(BODY, registered(OTHER), byOwner)).toBe(false);
+    expect(registryPurged(BODY, registered(OWNER), none)).toBe(false);
+    expect(registryPurged(BODY, { ...registered(null), erased: true }, none)).toBe(true);
     expect(registryPurged(BODY, registered(OWNER, '2026-11-26T00:00:00.000Z'), byDevice)).toBe(false);
-    expect(pendingPurged(BODY, waiting('w', OWNER), byOwner)).toBe(true);
-    expect(pendingPurged(BODY, waiting('w', undefined), byOwner)).toBe(false);
+    expect(pendingPurged(BODY, { ...waiting('w', undefined), erased: true }, none)).toBe(true);
+    expect(pendingPurged(BODY, waiting('w', OWNER), none)).toBe(false);
     expect(pendingPurged(BODY, waiting('w', undefined), byDevice)).toBe(true);
-    expect(pendingPurged(BODY, waiting('w', OWNER, '2026-11-26T00:00:00.000Z'), byOwner)).toBe(false);
+    expect(pendingPurged(BODY, waiting('w', OWNER, '2026-11-26T00:00:00.000Z'), byDevice)).toBe(false);
   });
 });
 
@@ -255,7 +280,15 @@ function run(
 }
 
 const purgeDevice: Command = { type: 'purge', body: BODY, issuedAt: PURGED_AT };
+/** What the sweep sends after an owner's purge: remove what the destroyed keys left unreadable. */
+const purgeErased: Command = { type: 'purge', body: BODY, erased: true, issuedAt: PURGED_AT };
+/** As builds before pseudonyms wrote it: read as `erased`, the IIN itself no longer decides. */
 const purgeOwner: Command = { type: 'purge', body: BODY, ownerId: OWNER, issuedAt: PURGED_AT };
+const erasedRegistry = (): RegistryEntry => ({ ...registered(null), msisdn: null, erased: true });
+const erasedWaiting = (requestId: string): PendingEntry => ({
+  ...waiting(requestId, undefined),
+  erased: true,
+});
 const results = (built: Built) =>
   built.outputs
     .filter((o) => o.role === 'results')
@@ -265,6 +298,10 @@ const results = (built: Built) =>
 
 describe('a purge command, decided by the device’s owner', () => {
   it('is a command like the others: parsed and checked', () => {
+    expect(parseCommand(Buffer.from(JSON.stringify(purgeErased)))).toEqual({
+      ok: true,
+      command: purgeErased,
+    });
     expect(parseCommand(Buffer.from(JSON.stringify(purgeOwner)))).toEqual({ ok: true, command: purgeOwner });
     const bad = parseCommand(Buffer.from(JSON.stringify({ ...purgeOwner, ownerId: '12' })));
     expect(bad).toMatchObject({ ok: false, error: expect.stringContaining('ownerId') });
@@ -303,10 +340,10 @@ describe('a purge command, decided by the device’s owner', () => {
     );
   });
 
-  it('an owner: only their registry entry and their waiting requests', () => {
-    const other = run([purgeOwner], {
+  it('after an owner purge: only the records its destroyed keys left erased', () => {
+    const other = run([purgeErased], {
       registry: registered(OTHER),
-      pending: [waiting('w-1', OWNER), waiting('w-2', OTHER)],
+      pending: [erasedWaiting('w-1'), waiting('w-2', OTHER)],
     });
     expect(results(other).map((r) => r.requestId)).toEqual(['w-1']);
     expect(other.outputs.some((o) => o.role === 'confirmations' || o.role === 'revocations')).toBe(false);
@@ -317,11 +354,22 @@ describe('a purge command, decided by the device’s owner', () => {
     const changelog = other.outputs.find((o) => o.role === 'pendingChangelog')!;
     expect(decodePendingRecord(changelog.value!).map((e) => e.request.requestId)).toEqual(['w-2']);
 
-    const own = run([purgeOwner], { registry: registered(OWNER) });
+    const own = run([purgeErased], { registry: erasedRegistry() });
     expect(own.ops.map((o) => `${o.db}:${o.op}`)).toEqual(['registry:remove']);
     expect(own.outputs.map((o) => `${o.role}:${o.value === null ? 'null' : 'value'}`)).toEqual([
       'confirmations:null',
       'revocations:null',
+    ]);
+    // Nothing readable is touched, whoever owns it: the keys decide, not the command.
+    const readable = run([purgeErased], { registry: registered(OWNER), pending: [waiting('w-1', OWNER)] });
+    expect(readable.outputs).toEqual([]);
+    expect(readable.ops).toEqual([]);
+  });
+
+  it('a purge command naming an owner (an older build) is read as an erased one', () => {
+    expect(run([purgeOwner], { registry: registered(OWNER) }).ops).toEqual([]);
+    expect(run([purgeOwner], { registry: erasedRegistry() }).ops.map((o) => `${o.db}:${o.op}`)).toEqual([
+      'registry:remove',
     ]);
   });
 
@@ -341,14 +389,14 @@ describe('a purge command, decided by the device’s owner', () => {
       `revocations:${IMEI}:null`,
     ]);
     expect(built.ops).toEqual([]);
-    // An owner purge says nothing about a device it finds no data of.
-    expect(run([purgeOwner]).outputs).toEqual([]);
+    // An erased purge says nothing about a device it finds no data of.
+    expect(run([purgeErased]).outputs).toEqual([]);
   });
 
   it('is idempotent: applied twice in a batch, the second finds nothing left', () => {
-    const built = run([purgeOwner, purgeOwner], {
-      registry: registered(OWNER),
-      pending: [waiting('w-1', OWNER)],
+    const built = run([purgeErased, purgeErased], {
+      registry: erasedRegistry(),
+      pending: [erasedWaiting('w-1')],
     });
     expect(results(built)).toHaveLength(1);
     expect(built.outputs.filter((o) => o.role === 'confirmations')).toHaveLength(1);

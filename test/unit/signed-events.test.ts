@@ -41,10 +41,11 @@ import {
 } from '../../src/security/signed-events.js';
 import { kafkaTokenPublisher, tokenEventKey } from '../../src/security/token-events.js';
 import { newToken, TokenService } from '../../src/security/tokens.js';
+import { Pseudonyms } from '../../src/store/pseudonyms.js';
 import { PurgeMarkIndex } from '../../src/store/purge-marks.js';
 import type { AuditEntry } from '../../src/store/records.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { signedHeaders, TEST_KEYS, testDecoders, testSigner } from '../support/cluster-key.js';
+import { signedHeaders, TEST_KEYS, TEST_SECRETS, testDecoders, testSigner } from '../support/cluster-key.js';
 import { tempDir } from '../support/tmp.js';
 
 const root = tempDir();
@@ -82,7 +83,7 @@ function forgedAdmin(): { token: string; key: string; event: ReturnType<typeof n
 }
 
 function purgeEntry(iin = '880101300123'): AuditEntry {
-  const parsed = purgeTargetOf('iin', iin);
+  const parsed = purgeTargetOf('iin', iin, (owner) => new Pseudonyms(TEST_SECRETS.pseudonym).all(owner));
   if (!parsed.ok) throw new Error(parsed.error);
   const { action, target } = purgeAuditOf(parsed.target);
   return auditEntryOf({ actor: 'cli:root', role: 'admin', action, basis: 'court order 2/118', target });

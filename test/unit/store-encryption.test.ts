@@ -15,12 +15,14 @@ import { readEncryptionKey } from '../../src/store/encryption.js';
 import { openStore, STORE_FILE } from '../../src/store/store.js';
 import { readResult, requestInput, resultsOf, TEST_WORKER_SETTINGS, taskFor } from '../support/batches.js';
 import { tacRecord } from '../support/fixtures.js';
+import { putSealed, testStore } from '../support/sealed.js';
 import { tempDir } from '../support/tmp.js';
 
 const dir = tempDir();
 const KEY = 'Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4';
 const OTHER_KEY = 'b3RoZXJvdGhlcm90aGVyb3RoZXJvdGhl';
 const OWNER = '880101300123';
+const APPLICATION = 'KZ-2025-000042';
 
 function keyFile(name: string, content: string): string {
   const file = join(dir, name);
@@ -39,18 +41,20 @@ function openError(options: Parameters<typeof openStore>[0]): Error {
 }
 
 async function writeEncrypted(dataDir: string): Promise<void> {
-  const store = openStore({ dataDir, encryptionKey: KEY });
-  await store.registry.put('35209900176148', {
-    requestId: 'r-1',
-    partition: 0,
-    imei: '352099001761481',
-    ownerId: OWNER,
-    msisdn: '+77011234567',
-    evidence: 'kgd-release',
-    applicationId: 'KZ-2025-000042',
-    procedure: '40',
-    at: '2026-11-20T10:00:00.000Z',
-  });
+  const store = testStore(dataDir, { encryptionKey: KEY });
+  await putSealed(store, (put) =>
+    put.registry('35209900176148', {
+      requestId: 'r-1',
+      partition: 0,
+      imei: '352099001761481',
+      ownerId: OWNER,
+      msisdn: '+77011234567',
+      evidence: 'kgd-release',
+      applicationId: APPLICATION,
+      procedure: '40',
+      at: '2026-11-20T10:00:00.000Z',
+    }),
+  );
   await store.close();
 }
 
@@ -58,8 +62,9 @@ describe('an encrypted store', () => {
   it('is unreadable on disk, refused without its key or with another, and read with it', async () => {
     const dataDir = join(dir, 'encrypted');
     await writeEncrypted(dataDir);
-    // The owner's IIN is nowhere in the file (an unencrypted store holds it in plain bytes).
-    expect(readFileSync(join(dataDir, STORE_FILE)).includes(Buffer.from(OWNER))).toBe(false);
+    // The application is nowhere in the file (an unencrypted store holds it in plain bytes; the
+    // owner and phone are sealed in any store, issue 22).
+    expect(readFileSync(join(dataDir, STORE_FILE)).includes(Buffer.from(APPLICATION))).toBe(false);
     expect(openError({ dataDir }).message).toContain('is encrypted: set IMEIFLOW_STORE_ENCRYPTION_KEY_FILE');
     expect(openError({ dataDir, readOnly: true }).message).toContain('is encrypted');
     expect(openError({ dataDir, encryptionKey: OTHER_KEY }).message).toContain('does not open the store');
@@ -68,12 +73,12 @@ describe('an encrypted store', () => {
     await store.close();
   });
 
-  it('an unencrypted store is refused when a key is configured (and holds the IIN in plain bytes)', async () => {
+  it('an unencrypted store is refused when a key is configured (and holds its values in plain bytes)', async () => {
     const dataDir = join(dir, 'plain');
     const store = openStore({ dataDir });
-    await store.registry.put('k', { ownerId: OWNER } as never);
+    await store.tac.put('35209900', { brand: APPLICATION } as never);
     await store.close();
-    expect(readFileSync(join(dataDir, STORE_FILE)).includes(Buffer.from(OWNER))).toBe(true);
+    expect(readFileSync(join(dataDir, STORE_FILE)).includes(Buffer.from(APPLICATION))).toBe(true);
     expect(openError({ dataDir, encryptionKey: KEY }).message).toContain('is not encrypted');
   });
 

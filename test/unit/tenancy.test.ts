@@ -29,6 +29,7 @@ import { newToken, TokenService } from '../../src/security/tokens.js';
 import type { PendingEntry } from '../../src/store/records.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { APPLE, imei, seedStore } from '../support/fixtures.js';
+import { putSealed } from '../support/sealed.js';
 import { tempDir } from '../support/tmp.js';
 
 const dataDir = join(tempDir(), 'data');
@@ -130,24 +131,21 @@ beforeAll(async () => {
   token.legacy = legacy.token;
   token.reviewer = await tokens.create('a.nurlanova', 'reviewer');
 
-  await store.registry.put(
-    body(REGISTERED),
-    registration(REGISTERED, 'beeline-1', OWNER.registered, PHONE.registered),
-  );
-  await store.registry.put(
-    body(CONFLICT),
-    registration(CONFLICT, 'beeline-2', OWNER.conflict, PHONE.conflict),
-  );
-  await store.reviews.put(body(CONFLICT), [
-    waiting(CONFLICT, 'kcell-9', 'kcell', OWNER.claimant, PHONE.claimant, 'review'),
-  ]);
-  await store.reviews.put(body(SHARED), [
-    waiting(SHARED, 'kcell-3', 'kcell', OWNER.kcell, PHONE.kcell),
-    waiting(SHARED, 'beeline-7', 'beeline', OWNER.beeline, PHONE.beeline),
-  ]);
-  await store.reviews.put(body(BEELINE_ONLY), [
-    waiting(BEELINE_ONLY, 'beeline-8', 'beeline', OWNER.beeline, PHONE.beeline, 'review'),
-  ]);
+  // As the service stores them: owners and phones sealed under the store's subject keys.
+  await putSealed(store, (put) => {
+    put.registry(body(REGISTERED), registration(REGISTERED, 'beeline-1', OWNER.registered, PHONE.registered));
+    put.registry(body(CONFLICT), registration(CONFLICT, 'beeline-2', OWNER.conflict, PHONE.conflict));
+    put.reviews(body(CONFLICT), [
+      waiting(CONFLICT, 'kcell-9', 'kcell', OWNER.claimant, PHONE.claimant, 'review'),
+    ]);
+    put.reviews(body(SHARED), [
+      waiting(SHARED, 'kcell-3', 'kcell', OWNER.kcell, PHONE.kcell),
+      waiting(SHARED, 'beeline-7', 'beeline', OWNER.beeline, PHONE.beeline),
+    ]);
+    put.reviews(body(BEELINE_ONLY), [
+      waiting(BEELINE_ONLY, 'beeline-8', 'beeline', OWNER.beeline, PHONE.beeline, 'review'),
+    ]);
+  });
 
   app = await buildControlPlane({
     config,

@@ -10,6 +10,7 @@ import { type PurgeKind, purgeScope, purgeTargetOf } from '../../domain/retentio
 import { messageOf } from '../../errors.js';
 import { orderPurge, type PurgeChannel } from '../../retention/purge-orders.js';
 import type { TokenService } from '../../security/tokens.js';
+import type { Store } from '../../store/store.js';
 import { basisOf, requirePermission } from '../auth.js';
 import { sendProblem } from '../problem.js';
 
@@ -27,6 +28,8 @@ export interface PurgeRouteOptions {
   readonly tokens: TokenService;
   /** Where purges are ordered (src/retention/purge-orders.ts); absent without Kafka. */
   readonly purge: PurgeChannel | undefined;
+  /** The pseudonyms an owner's purge names it by (src/store/pseudonyms.ts). */
+  readonly store: Pick<Store, 'pseudonyms'>;
 }
 
 export async function purgeRoutes(app: FastifyInstance, deps: PurgeRouteOptions): Promise<void> {
@@ -62,7 +65,7 @@ export async function purgeRoutes(app: FastifyInstance, deps: PurgeRouteOptions)
           ['application', request.body.application],
         ] as const
       ).find(([, v]) => v !== undefined) as [PurgeKind, string];
-      const parsed = purgeTargetOf(kind, value);
+      const parsed = purgeTargetOf(kind, value, (iin) => deps.store.pseudonyms.all(iin));
       if (!parsed.ok)
         return sendProblem(reply, kind === 'imei' ? 'invalid-imei' : 'invalid-request', parsed.error);
       if (deps.purge === undefined)

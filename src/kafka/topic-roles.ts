@@ -105,8 +105,8 @@ export const TOPIC_ROLES = {
     title: 'Re-keyed requests (internal)',
     about: "requests that arrived on another partition than their device's, re-keyed by IMEI body",
     description:
-      "Requests that arrived on another partition than their device's, forwarded undecided with " +
-      'their encoding, receipt time and origin (header imeiflow-origin: <partition>.<offset>).',
+      "Requests that arrived on another partition than their device's, forwarded undecided (sealed " +
+      'under the cluster-derived topic key) with their encoding, receipt time and imeiflow-origin.',
     scope: 'device',
     exact: true,
     partitions: null,
@@ -142,7 +142,7 @@ export const TOPIC_ROLES = {
     env: 'IMEIFLOW_TOPIC_JOURNAL',
     title: 'Journal (internal)',
     about: 'one record per processed batch: the exactly-once commit point',
-    description: 'One record per processed batch: the exactly-once commit point (docs/delivery.md).',
+    description: 'One record per batch (sealed under the cluster-derived topic key): the commit point.',
     scope: 'device',
     exact: false,
     partitions: null,
@@ -161,8 +161,8 @@ export const TOPIC_ROLES = {
     title: 'Waiting requests changelog (internal)',
     about: "requests waiting for KGD or a reviewer, per device; restored by a partition's next owner",
     description:
-      "Requests waiting for KGD or a reviewer, per device: restored by a partition's next owner, " +
-      'and read by every instance as the review table.',
+      'Requests waiting for KGD or a reviewer, per device (sealed under the cluster-derived topic key): ' +
+      "restored by a partition's next owner, and read by every instance as the review table.",
     ...deviceOutput,
     key: 'p/<14-digit IMEI body>',
     value: { contract: false, encoding: msgpack },

@@ -12,7 +12,7 @@ import { luhnDigit } from '../../src/domain/imei.js';
 import type { DeclarationEntry, TacRecord } from '../../src/domain/types.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
-import { openStore, type Store } from '../../src/store/store.js';
+import { openStore, SCHEMA_VERSION, type Store } from '../../src/store/store.js';
 import { note } from './report.js';
 
 export const TAC_COUNT = 2000;
@@ -59,7 +59,8 @@ export function benchTacRecord(i: number): TacRecord {
 
 /** `.bench-data/<name>-<declared>`: the index of `declared` IMEIs, built once and reused. */
 export async function ensureBenchIndex(name: string, declared: number): Promise<string> {
-  const dataDir = join(PACKAGE_ROOT, `.bench-data/${name}-${declared}`);
+  // Per store schema: an index an older build made is not opened by this one (STORE_SCHEMA_MISMATCH).
+  const dataDir = join(PACKAGE_ROOT, `.bench-data/${name}-${declared}-schema${SCHEMA_VERSION}`);
   const marker = join(dataDir, 'complete');
   if (existsSync(marker)) return dataDir;
   rmSync(dataDir, { recursive: true, force: true });

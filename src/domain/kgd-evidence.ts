@@ -52,11 +52,32 @@ function releasedDetail(applicationId: string, procedure: string | null): string
     : `released under application ${applicationId}, procedure ${procedure}`;
 }
 
-/** The detail of a rejection for a procedure that does not prove entry. */
-function notEligibleDetail(applicationId: string, procedure: string | null): string {
-  return procedure === null
-    ? `application ${applicationId} records an import from an EAEU member state, which this service does not accept as proof of legal entry`
-    : `customs procedure ${procedure} of application ${applicationId} does not prove legal entry`;
+/** The confirmation a release under a procedure that proves entry gives (or an accepted EAEU import). */
+function released(
+  request: VerifyRequest,
+  imei: string,
+  body: string,
+  tac: TacRecord,
+  applicationId: string,
+  procedure: string | null,
+): Decision {
+  const detail = releasedDetail(applicationId, procedure);
+  return confirmed(request, imei, body, tac, evidenceOf(procedure), applicationId, procedure, detail);
+}
+
+/** The rejection of a release under a procedure that does not prove entry. */
+function notEligible(
+  request: VerifyRequest,
+  imei: string,
+  body: string,
+  applicationId: string,
+  procedure: string | null,
+): RejectedDecision {
+  const detail =
+    procedure === null
+      ? `application ${applicationId} records an import from an EAEU member state, which this service does not accept as proof of legal entry`
+      : `customs procedure ${procedure} of application ${applicationId} does not prove legal entry`;
+  return rejected(request, imei, body, 'procedure_not_eligible', detail);
 }
 
 /**
@@ -128,24 +149,9 @@ export function applicationOutcome(
   }
   const { procedure } = listed;
   if (!provesEntry(procedure, settings)) {
-    return rejected(
-      request,
-      imei,
-      body,
-      'procedure_not_eligible',
-      notEligibleDetail(applicationId, procedure),
-    );
+    return notEligible(request, imei, body, applicationId, procedure);
   }
-  return confirmed(
-    request,
-    imei,
-    body,
-    tac,
-    evidenceOf(procedure),
-    applicationId,
-    procedure,
-    releasedDetail(applicationId, procedure),
-  );
+  return released(request, imei, body, tac, applicationId, procedure);
 }
 
 /** Rule 6 without an applicationId: any release decision that lists the IMEI. */
@@ -186,26 +192,11 @@ export function anyDeclarationOutcome(
     }
   }
   if (eligible !== undefined) {
-    return confirmed(
-      request,
-      imei,
-      body,
-      tac,
-      evidenceOf(eligible.procedure),
-      eligible.applicationId,
-      eligible.procedure,
-      releasedDetail(eligible.applicationId, eligible.procedure),
-    );
+    return released(request, imei, body, tac, eligible.applicationId, eligible.procedure);
   }
   if (unscoped !== undefined) return outOfScope(request, imei, body, unscoped.applicationId, unscoped.hsCode);
   if (ineligible !== undefined) {
-    return rejected(
-      request,
-      imei,
-      body,
-      'procedure_not_eligible',
-      notEligibleDetail(ineligible.applicationId, ineligible.procedure),
-    );
+    return notEligible(request, imei, body, ineligible.applicationId, ineligible.procedure);
   }
   if (refusal !== undefined) return refusedOutcome(request, imei, body, refusal);
   return pending(request, imei, body, 'declarations listing this IMEI are not decided yet');

@@ -14,7 +14,7 @@ import {
 } from '../../src/pool/batch-contract.js';
 import { requestAt } from './dataset.js';
 
-/** The settings the worker benchmarks run with: the default rules, calendar and topics. */
+/** The settings the worker benchmarks run with: the default configuration of the workers. */
 export function benchWorkerSettings(dataDir: string): WorkerSettings {
   return workerSettings(loadConfig({ env: {}, overrides: { dataDir } }));
 }

@@ -8,10 +8,11 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
-import { type DeadlinePolicy, type DeadlineSettings, deadlinePolicyOf } from '../domain/deadline.js';
-import { type WorkingCalendar, workingCalendarOf } from '../domain/working-day.js';
+import type { DeadlinePolicy } from '../domain/deadline.js';
+import type { WorkingCalendar } from '../domain/working-day.js';
 import { ImeiflowError, messageOf } from '../errors.js';
 import { DEFAULT_CALENDAR_FILE } from '../paths.js';
+import { deadlinePolicyOfPending } from '../pool/deadline-policy.js';
 import {
   defaultsOf,
   type EnvBinding,
@@ -183,27 +184,12 @@ function withCalendar(merged: JsonObject): string {
 
 /** The working-day calendar the deadlines count with (Astana time). */
 export function workingCalendar(config: Config): WorkingCalendar {
-  const { pending } = config;
-  return workingCalendarOf(pending.calendar, pending, pending.utcOffsetMinutes);
+  return deadlinePolicy(config).calendar;
 }
 
-/** The deadline policy as plain data (for worker threads): the calendar's dates and hours resolved. */
-export function deadlineSettings(config: Config): DeadlineSettings {
-  const { pending } = config;
-  const calendar = workingCalendar(config);
-  return {
-    workingDays: pending.deadlineWorkingDays,
-    reviewMinimumMinutes: pending.reviewMinimumWorkingMinutes,
-    utcOffsetMinutes: pending.utcOffsetMinutes,
-    holidays: [...calendar.holidays],
-    workingDates: [...(calendar.workingDays ?? [])],
-    workingHours: pending.calendar.workingHours,
-  };
-}
-
-/** The deadline of every waiting request (src/domain/deadline.ts). */
+/** The deadline of every waiting request (src/domain/deadline.ts), as the workers build it too. */
 export function deadlinePolicy(config: Config): DeadlinePolicy {
-  return deadlinePolicyOf(deadlineSettings(config));
+  return deadlinePolicyOfPending(config.pending);
 }
 
 /** The pool size: the configured number, else one worker per core. */

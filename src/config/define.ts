@@ -9,9 +9,9 @@
 import { type core, type ZodType, z } from 'zod';
 
 /**
- * Who reads a setting: the component, the worker threads (whose settings cross a thread
- * boundary as plain data: src/config/worker-settings.ts), or the loading of the configuration
- * itself.
+ * Who reads a setting: the component, the worker threads (which get the settings declared as
+ * read by them, as plain data across the thread boundary: src/config/worker-settings.ts), or the
+ * loading of the configuration itself.
  */
 export type Reader =
   | 'CLI'
@@ -39,7 +39,7 @@ export interface EnvVariable {
   readonly doc?: string;
 }
 
-export interface Setting<S extends ZodType = ZodType> {
+export interface Setting<S extends ZodType = ZodType, R extends readonly Reader[] = readonly Reader[]> {
   readonly kind: 'setting';
   /** Type and validation; its messages are what a bad value is told. */
   readonly schema: S;
@@ -47,7 +47,8 @@ export interface Setting<S extends ZodType = ZodType> {
   readonly default?: z.input<S>;
   readonly env: readonly EnvVariable[];
   readonly doc: string;
-  readonly readBy: readonly Reader[];
+  /** Its readers, as a literal type: what `ReadBy` selects by. */
+  readonly readBy: R;
   /** How the docs name the type where the schema's shape says too little (records, objects). */
   readonly type?: string;
 }
@@ -70,18 +71,20 @@ export interface Section<C extends Settings = Settings> {
   check?(value: z.output<SectionSchema<C>>, ctx: core.$RefinementCtx<z.output<SectionSchema<C>>>): void;
 }
 
-export interface SettingOptions<S extends ZodType> {
+export interface SettingOptions<S extends ZodType, R extends readonly Reader[]> {
   readonly schema: S;
   readonly default?: z.input<S>;
   /** One variable's name, or several (record entries). */
   readonly env?: string | readonly EnvVariable[];
   readonly doc: string;
-  readonly readBy: readonly Reader[];
+  readonly readBy: R;
   readonly type?: string;
 }
 
-/** Declares one setting. */
-export function setting<S extends ZodType>(options: SettingOptions<S>): Setting<S> {
+/** Declares one setting; its readers keep their literal type (`ReadBy` selects by them). */
+export function setting<S extends ZodType, const R extends readonly Reader[]>(
+  options: SettingOptions<S, R>,
+): Setting<S, R> {
   const { env, ...rest } = options;
   return {
     kind: 'setting',
@@ -106,6 +109,50 @@ export function schemaOf<C extends Settings>(node: Section<C>): SectionSchema<C>
   const object = z.strictObject(shape) as unknown as SectionSchema<C>;
   const { check } = node;
   return check === undefined ? object : object.superRefine((value, ctx) => check.call(node, value, ctx));
+}
+
+/** Whether a declaration is, or holds, a setting `W` reads. */
+type Reads<N, W extends Reader> =
+  N extends Setting<ZodType, infer R>
+    ? W extends R[number]
+      ? true
+      : false
+    : N extends Section<infer C>
+      ? true extends { [K in keyof C]: Reads<C[K], W> }[keyof C]
+        ? true
+        : false
+      : false;
+
+/**
+ * The part of a section's configuration that `W` reads: the settings declared as read by it, in
+ * their sections (a section none of whose settings it reads is left out). What the workers get:
+ * src/config/worker-settings.ts.
+ */
+export type ReadBy<C extends Settings, W extends Reader> = {
+  readonly [K in keyof C as Reads<C[K], W> extends true ? K : never]: C[K] extends Section<infer D>
+    ? ReadBy<D, W>
+    : z.output<SchemaOf<C[K]>>;
+};
+
+function reads(node: Setting | Section, reader: Reader): boolean {
+  return node.kind === 'setting'
+    ? node.readBy.includes(reader)
+    : Object.values(node.entries).some((child) => reads(child, reader));
+}
+
+/** A configuration (the value of a section) pruned to what `reader` reads, as `ReadBy` types it. */
+export function readBy<C extends Settings, W extends Reader>(
+  node: Section<C>,
+  value: z.output<SectionSchema<C>>,
+  reader: W,
+): ReadBy<C, W> {
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(node.entries)) {
+    if (!reads(child, reader)) continue;
+    const inner: unknown = (value as Record<string, unknown>)[key];
+    out[key] = child.kind === 'setting' ? inner : readBy(child, inner as never, reader);
+  }
+  return out as ReadBy<C, W>;
 }
 
 /** A setting with where it sits. */

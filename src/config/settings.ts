@@ -7,7 +7,13 @@
  */
 import { z } from 'zod';
 import { CHANNELS } from '../domain/types.js';
-import { INPUT_ROLES, TOPIC_ROLE_NAMES, TOPIC_ROLES, type TopicRoleName } from '../kafka/topic-roles.js';
+import {
+  INPUT_ROLES,
+  type InputRole,
+  TOPIC_ROLE_NAMES,
+  TOPIC_ROLES,
+  type TopicRoleName,
+} from '../kafka/topic-roles.js';
 import { http, kafka, store } from './connection-settings.js';
 import { type Setting, section, setting } from './define.js';
 import {
@@ -24,6 +30,9 @@ import {
 } from './validators.js';
 
 const DAYS_LIMIT = 36_500;
+const TOPIC_READERS = ['service', 'topic creation'] as const;
+// The workers name the input topics in the dead letters they write.
+const INPUT_TOPIC_READERS = [...TOPIC_READERS, 'workers'] as const;
 /** One setting per topic role: its declaration (src/kafka/topic-roles.ts) gives name, variable and purpose. */
 const topics = section(
   Object.fromEntries(
@@ -34,13 +43,17 @@ const topics = section(
         default: TOPIC_ROLES[role].name,
         env: TOPIC_ROLES[role].env,
         doc: `Topic: ${TOPIC_ROLES[role].about} (docs/topics.md).`,
-        // The workers name the input topics in the dead letters they write.
         readBy: (INPUT_ROLES as readonly TopicRoleName[]).includes(role)
-          ? ['service', 'topic creation', 'workers']
-          : ['service', 'topic creation'],
+          ? INPUT_TOPIC_READERS
+          : TOPIC_READERS,
       }),
     ]),
-  ) as { readonly [R in TopicRoleName]: Setting<typeof topicName> },
+  ) as {
+    readonly [R in TopicRoleName]: Setting<
+      typeof topicName,
+      R extends InputRole ? typeof INPUT_TOPIC_READERS : typeof TOPIC_READERS
+    >;
+  },
 );
 
 const pool = section({

@@ -16,10 +16,8 @@
  * span's offset is relative to the start of the section's bytes.
  */
 import { Packr } from 'msgpackr';
-import type { DeadlineSettings } from '../domain/deadline.js';
-import type { RuleConfig } from '../domain/rule-settings.js';
+import type { WorkerConfig } from '../config/worker-settings.js';
 import { entryLayout, NULL_LENGTH } from './layout.js';
-import type { ResultSettings } from './result-tenants.js';
 
 export { NULL_LENGTH };
 
@@ -292,18 +290,12 @@ export function decodeResult(buffer: Uint8Array): { header: ResultHeader; output
   };
 }
 
+/**
+ * What a verify worker starts with (Piscina's workerData): the configuration the workers read,
+ * derived from the settings' declarations (src/config/worker-settings.ts: every setting declared
+ * as read by 'workers', in the configuration's own shape), and the store's key.
+ */
 export interface WorkerSettings {
-  readonly dataDir: string;
+  readonly config: WorkerConfig;
   readonly encryptionKey?: string;
-  /** Config `rules`, as configured: what the decision rules read. */
-  readonly rules: RuleConfig;
-  readonly maxMessageBytes: number;
-  /** Topic names for DLQ entries (where a bad message was read). */
-  readonly requestsTopic: string;
-  readonly repartitionTopic: string;
-  readonly commandsTopic: string;
-  /** The deadline policy with its calendar resolved (src/config/config.ts `deadlineSettings`). */
-  readonly deadlines: DeadlineSettings;
-  /** Whose topic each result goes to, and the customs view results follow. */
-  readonly results: ResultSettings;
 }

@@ -7,8 +7,10 @@
  * its partition, with no conflict check and no second pass: the pipeline sends a partition's
  * next batch only after the previous one is journaled.
  */
+
+import type { WorkerConfig } from '../config/worker-settings.js';
 import { applyCommand, parseCommand, reevaluateDevice, withdrawIfRefuted } from '../domain/commands.js';
-import { type DeadlinePolicy, deadlinePolicyOf } from '../domain/deadline.js';
+import type { DeadlinePolicy } from '../domain/deadline.js';
 import { devicePartition } from '../domain/device-partition.js';
 import { normaliseImei } from '../domain/imei.js';
 import { parseRequest } from '../domain/request.js';
@@ -31,7 +33,9 @@ import {
   type WorkerSettings,
 } from './batch-contract.js';
 import { BatchWriter } from './batch-writer.js';
+import { deadlinePolicyOfPending } from './deadline-policy.js';
 import { BatchOutputs } from './outputs-section.js';
+import type { ResultSettings } from './result-tenants.js';
 import { applyStateOps } from './state-ops.js';
 
 export interface BatchContext {
@@ -39,17 +43,24 @@ export interface BatchContext {
   readonly index: WorkerIndexView;
   readonly rules: RuleSettings;
   readonly deadlines: DeadlinePolicy;
-  readonly settings: WorkerSettings;
+  readonly results: ResultSettings;
+  /** The configuration the workers read (src/config/worker-settings.ts). */
+  readonly config: WorkerConfig;
 }
 
 /** What a worker's batches decide with: its store, the rule settings and the deadline calendar. */
-export function batchContextOf(store: Store, settings: WorkerSettings): BatchContext {
+export function batchContextOf(store: Store, { config }: Pick<WorkerSettings, 'config'>): BatchContext {
+  const { results } = config;
   return {
     store,
     index: new WorkerIndexView(store),
-    rules: ruleSettingsOf(settings.rules),
-    deadlines: deadlinePolicyOf(settings.deadlines),
-    settings,
+    rules: ruleSettingsOf(config.rules),
+    deadlines: deadlinePolicyOfPending(config.pending),
+    results: {
+      operators: results.perOperator ? results.operators : [],
+      customsView: results.customsView,
+    },
+    config,
   };
 }
 
@@ -121,7 +132,7 @@ export async function runBatch(ctx: BatchContext, task: Uint8Array): Promise<Uin
     new Date(header.now),
     ctx.rules,
     ctx.deadlines,
-    ctx.settings.results,
+    ctx.results,
   );
   for (const body of devicesToReevaluate(ctx, header, waiting)) {
     if (devicePartition(body, header.partitions) !== header.partition) continue;
@@ -146,7 +157,7 @@ export async function runBatch(ctx: BatchContext, task: Uint8Array): Promise<Uin
 }
 
 /** What deciding messages needs besides the partition's state (which the writer reads). */
-export type DecideContext = Pick<BatchContext, 'rules' | 'settings'>;
+export type DecideContext = Pick<BatchContext, 'rules' | 'config'>;
 
 /** Decide a batch's messages in order: commands first, then requests as they arrived. */
 export function decideMessages(
@@ -184,7 +195,7 @@ function decideCommand(
   if (!parsed.ok) {
     writer.dlq(
       {
-        topic: ctx.settings.commandsTopic,
+        topic: ctx.config.topics.commands,
         partition: header.partition,
         offset: input.offset,
         key: keyText(input.key),
@@ -209,13 +220,13 @@ function decideRequest(
   const parsed = parseRequest(
     value,
     input.encoding === ENCODING_MSGPACK ? 'msgpack' : 'json',
-    ctx.settings.maxMessageBytes,
+    ctx.config.pipeline.maxMessageBytes,
   );
   const source = direct
     ? requestSource(partition, input.offset)
     : requestSource(input.originPartition, input.originOffset);
   if (parsed.kind === 'undecodable' || parsed.kind === 'oversized') {
-    const topic = direct ? ctx.settings.requestsTopic : ctx.settings.repartitionTopic;
+    const topic = direct ? ctx.config.topics.requests : ctx.config.topics.repartition;
     writer.dlq({ topic, partition, offset: input.offset, key: keyText(input.key) }, value, parsed.error);
     // Too long to decode, but its sender can be named: answered, not only kept in the DLQ.
     if (parsed.kind === 'oversized' && parsed.requestId !== null) {

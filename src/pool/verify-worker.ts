@@ -19,7 +19,7 @@ process.on('unhandledRejection', (reason) => {
 
 const settings = Piscina.workerData as WorkerSettings & WorkerSecrets;
 const store = openStore({
-  dataDir: settings.dataDir,
+  dataDir: settings.config.dataDir,
   ...(settings.encryptionKey === undefined ? {} : { encryptionKey: settings.encryptionKey }),
   ...(settings.secrets === undefined ? {} : { secrets: settings.secrets }),
 });

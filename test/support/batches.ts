@@ -1,6 +1,7 @@
 /** Building partition-batch tasks and reading their results in tests (src/pool/batch-contract.ts). */
 
 import { benchWorkerSettings } from '../../bench/lib/worker-tasks.js';
+import type { WorkerConfig } from '../../src/config/worker-settings.js';
 import {
   decodeResult,
   ENCODING_JSON,
@@ -23,12 +24,30 @@ import { BatchOutputs } from '../../src/pool/outputs-section.js';
 import { TEST_TOPICS } from './topics.js';
 
 /** The benchmarks' worker settings, with the short topic names the tests' DLQ entries name. */
-export const TEST_WORKER_SETTINGS = (dataDir: string): WorkerSettings => ({
-  ...benchWorkerSettings(dataDir),
-  requestsTopic: TEST_TOPICS.requests,
-  repartitionTopic: TEST_TOPICS.repartition,
-  commandsTopic: TEST_TOPICS.commands,
-});
+export const TEST_WORKER_SETTINGS = (dataDir: string): WorkerSettings => workerSettingsWith(dataDir, {});
+
+/** Sections of the workers' configuration, each with some of its settings replaced. */
+export type WorkerConfigChanges = { readonly [S in keyof WorkerConfig]?: Partial<WorkerConfig[S]> };
+
+/** The tests' worker settings with some settings changed: `{ rules: { eligibleProcedures: ['40'] } }`. */
+export function workerSettingsWith(dataDir: string, changes: WorkerConfigChanges): WorkerSettings {
+  const { config } = benchWorkerSettings(dataDir);
+  const topics = {
+    ...config.topics,
+    requests: TEST_TOPICS.requests,
+    repartition: TEST_TOPICS.repartition,
+    commands: TEST_TOPICS.commands,
+  };
+  const changed: Record<string, unknown> = { ...config, topics };
+  for (const [key, change] of Object.entries(changes)) {
+    const current = changed[key];
+    changed[key] =
+      typeof current === 'object' && current !== null
+        ? { ...(current as object), ...(change as object) }
+        : change;
+  }
+  return { config: changed as unknown as WorkerConfig };
+}
 
 export function requestInput(
   offset: number,

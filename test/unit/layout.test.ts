@@ -12,6 +12,8 @@ import { describe, expect, it } from 'vitest';
 const SRC = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../src');
 /** Modules at the top of src/ that every layer may use: they import nothing of the service. */
 const SHARED_ROOT = new Set(['errors.ts', 'log.ts', 'paths.ts']);
+/** The type of the configuration the workers get, derived from the settings' declarations. */
+const WORKER_CONFIG = 'config/worker-settings.ts';
 
 interface Import {
   readonly from: string;
@@ -74,8 +76,18 @@ describe('the import direction', () => {
   });
 
   it('the worker pool imports only the store, the domain and the shared root modules', () => {
-    const allowed = (to: string) => ['pool', 'store', 'domain'].includes(folderOf(to)) || SHARED_ROOT.has(to);
+    const allowed = (to: string) =>
+      ['pool', 'store', 'domain'].includes(folderOf(to)) || SHARED_ROOT.has(to) || to === WORKER_CONFIG;
     expect(violations(imports, 'pool', allowed)).toEqual([]);
+  });
+
+  it('and of the configuration, only the type of what the workers read', () => {
+    // Erased at compile time: nothing of the configuration's loading runs in a worker.
+    const valueImport = /^(?:import(?!\s+type\b)|export)\s[^;]*?from\s*'[./]*config\/worker-settings\.js'/m;
+    const importers = imports.filter((i) => folderOf(i.from) === 'pool' && i.to === WORKER_CONFIG);
+    expect(importers.length).toBeGreaterThan(0);
+    const valueImports = importers.filter((i) => valueImport.test(readFileSync(join(SRC, i.from), 'utf8')));
+    expect(valueImports.map((i) => i.from)).toEqual([]);
   });
 
   it('nothing below the command line and the control plane imports them', () => {

@@ -47,7 +47,7 @@ import {
 import { BatchWriter } from '../../src/pool/batch-writer.js';
 import { BatchOutputs } from '../../src/pool/outputs-section.js';
 import { decideMessages } from '../../src/pool/partition-batch.js';
-import { TEST_WORKER_SETTINGS } from '../support/batches.js';
+import { workerSettingsWith } from '../support/batches.js';
 import { MapIndexView } from '../support/map-view.js';
 
 /** Fails with the schema's own words, so a disagreement says which field. */
@@ -363,7 +363,7 @@ describe('every output the code builds matches its schema', () => {
       acceptEaeuImports: true,
       hsCodesInScope: new Set(['8517130000', '8517140000', '8471300000']),
     };
-    const settings = { ...TEST_WORKER_SETTINGS('unused'), maxMessageBytes: MAX_BYTES };
+    const { config } = workerSettingsWith('unused', { pipeline: { maxMessageBytes: MAX_BYTES } });
     const seen = new Set<string>();
     fc.assert(
       fc.property(
@@ -403,7 +403,7 @@ describe('every output the code builds matches its schema', () => {
           // As many partitions as the one the batch is from: its devices are decided here (those that
           // hash elsewhere are forwarded undecided, which the pipeline tests cover). The outputs
           // section is what the main thread publishes.
-          decideMessages({ rules, settings }, { partition: 0, partitions: 1 }, inputs, writer);
+          decideMessages({ rules, config }, { partition: 0, partitions: 1 }, inputs, writer);
           const outputs = new BatchOutputs(writer.finish().section);
           for (let i = 0; i < outputs.outputCount; i++) {
             const value = outputs.value(i)!;

@@ -24,8 +24,8 @@ import {
   readResult,
   requestInput,
   resultsOf,
-  TEST_WORKER_SETTINGS,
   taskFor,
+  workerSettingsWith,
 } from '../support/batches.js';
 import { tacRecord } from '../support/fixtures.js';
 import { tempDir } from '../support/tmp.js';
@@ -55,10 +55,7 @@ beforeAll(async () => {
       bodies: [DECLARED],
     });
   });
-  ctx = batchContextOf(store, {
-    ...TEST_WORKER_SETTINGS('unused'),
-    rules: { ...TEST_WORKER_SETTINGS('unused').rules, eligibleProcedures: ['40'] },
-  });
+  ctx = batchContextOf(store, workerSettingsWith('unused', { rules: { eligibleProcedures: ['40'] } }));
 });
 
 afterAll(() => store.close());

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
+import { workerConfigOf } from '../../src/config/worker-settings.js';
 import { luhnDigit } from '../../src/domain/imei.js';
 import { resultTopicsOf } from '../../src/kafka/result-topics.js';
 import { RecordCollector } from '../../src/pipeline/record-collector.js';
@@ -15,7 +16,7 @@ import { type BatchContext, batchContextOf, runBatch } from '../../src/pool/part
 import { collidingOperators, SHARED_TENANT, tenantCode } from '../../src/pool/result-tenants.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
 import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';
-import { readResult, requestInput, TEST_WORKER_SETTINGS, taskFor } from '../support/batches.js';
+import { readResult, requestInput, taskFor, workerSettingsWith } from '../support/batches.js';
 import { tacRecord } from '../support/fixtures.js';
 import { tempDir } from '../support/tmp.js';
 import { TEST_TOPICS } from '../support/topics.js';
@@ -60,15 +61,13 @@ afterAll(() => store.close());
 /** A batch decided with the configuration `env` sets, and where its main thread sends each result. */
 async function decided(env: Record<string, string>, inputs: ReturnType<typeof requestInput>[]) {
   const config = loadConfig({ env });
-  const settings = TEST_WORKER_SETTINGS('unused');
-  const ctx: BatchContext = batchContextOf(store, {
-    ...settings,
-    rules: { ...settings.rules, eligibleProcedures: ['40'] },
-    results: {
-      operators: config.results.perOperator ? config.results.operators : [],
-      customsView: config.results.customsView,
-    },
-  });
+  const ctx: BatchContext = batchContextOf(
+    store,
+    workerSettingsWith('unused', {
+      rules: { eligibleProcedures: ['40'] },
+      results: workerConfigOf(config).results,
+    }),
+  );
   const buffer = await runBatch(ctx, taskFor(inputs));
   let unrouted = 0;
   const collector = new RecordCollector(

@@ -6,12 +6,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Config, DEFAULTS, loadConfig } from '../../src/config/config.js';
+import { type Config, DEFAULTS, deadlinePolicy, loadConfig } from '../../src/config/config.js';
 import { envBindingsOf, settingsOf } from '../../src/config/define.js';
 import { SETTINGS } from '../../src/config/settings.js';
 import { workerSettings } from '../../src/config/worker-settings.js';
 import type { RuleConfig } from '../../src/domain/rule-settings.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
+import { deadlinePolicyOfPending } from '../../src/pool/deadline-policy.js';
 
 const read = (file: string) => readFileSync(join(PACKAGE_ROOT, file), 'utf8');
 const declared = settingsOf(SETTINGS);
@@ -89,7 +90,10 @@ describe('the settings', () => {
 
   it('the deadline reaches the workers from its variable', () => {
     const config = loadConfig({ env: { IMEIFLOW_DEADLINE_WORKING_DAYS: '2' } });
-    expect(workerSettings(config).deadlines.workingDays).toBe(2);
+    // As the worker gets it: a structured clone of its workerData.
+    const { config: workers } = structuredClone(workerSettings(config));
+    expect(deadlinePolicyOfPending(workers.pending).workingDays).toBe(2);
+    expect(deadlinePolicyOfPending(workers.pending)).toEqual(deadlinePolicy(config));
   });
 
   it('every variable the docs, deploy/ and the Dockerfile name is declared', () => {
@@ -114,35 +118,31 @@ describe('the settings', () => {
     expect(unknown).toEqual([]);
   });
 
-  it('the workers get exactly the settings declared as read by them', () => {
-    // Record every property workerSettings reads, through proxies over an unfrozen copy.
-    const reads: string[] = [];
-    const recording = (value: unknown, path: readonly string[]): unknown =>
-      typeof value !== 'object' || value === null
-        ? value
-        : new Proxy(value, {
-            get(target, key, receiver) {
-              const inner: unknown = Reflect.get(target, key, receiver);
-              if (typeof key !== 'string') return inner;
-              reads.push([...path, key].join('.'));
-              return recording(inner, [...path, key]);
-            },
-          });
-    workerSettings(recording(structuredClone(loadConfig({ env: {} })), []) as never);
-    const paths = declared.map(({ path }) => path.join('.'));
-    // A setting is read when its path, or a path under it, was; a section read and never looked
-    // into was handed over whole (the rules), and every setting in it with it.
-    const read = paths.filter((path) =>
-      reads.some(
-        (r) =>
-          r === path ||
-          r.startsWith(`${path}.`) ||
-          (path.startsWith(`${r}.`) && !reads.some((deeper) => deeper.startsWith(`${r}.`))),
-      ),
-    );
+  it("the workers get exactly the settings declared as read by them, in the configuration's shape", () => {
+    const config = loadConfig({ env: {} });
+    const workers = structuredClone(workerSettings(config).config);
+    const valueAt = (value: unknown, path: readonly string[]): unknown =>
+      path.reduce<unknown>(
+        (node, key) =>
+          typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined,
+        value,
+      );
+    const got = declared
+      .filter(({ path }) => valueAt(workers, path) !== undefined)
+      .map(({ path }) => path.join('.'));
     const declaredForWorkers = declared
       .filter(({ setting }) => setting.readBy.includes('workers'))
       .map(({ path }) => path.join('.'));
-    expect(read.sort()).toEqual(declaredForWorkers.sort());
+    expect(got.sort()).toEqual(declaredForWorkers.sort());
+    for (const path of declaredForWorkers) {
+      const at = path.split('.');
+      expect(valueAt(workers, at), path).toEqual(valueAt(config, at));
+    }
+    // Nothing but declared settings, in their sections: every leaf sits under a declared path.
+    const leaves = (value: unknown, path: string[]): string[] =>
+      declared.some((d) => d.path.join('.') === path.join('.')) || typeof value !== 'object' || value === null
+        ? [path.join('.')]
+        : Object.entries(value).flatMap(([key, inner]) => leaves(inner, [...path, key]));
+    expect(leaves(workers, []).sort()).toEqual(declaredForWorkers.sort());
   });
 });

@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VerifyPool } from '../../src/pool/verify-pool.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
 import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';
-import { readResult, requestInput, resultsOf, TEST_WORKER_SETTINGS, taskFor } from '../support/batches.js';
+import {
+  readResult,
+  requestInput,
+  resultsOf,
+  TEST_WORKER_SETTINGS,
+  taskFor,
+  workerSettingsWith,
+} from '../support/batches.js';
 import { tacRecord } from '../support/fixtures.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -29,10 +36,7 @@ beforeAll(async () => {
   pool = new VerifyPool({
     workers: 2,
     maxQueuedBatchesPerWorker: 2,
-    settings: {
-      ...TEST_WORKER_SETTINGS(dataDir),
-      rules: { ...TEST_WORKER_SETTINGS(dataDir).rules, spareDigit: { operators: ['kcell'], channels: [] } },
-    },
+    settings: workerSettingsWith(dataDir, { rules: { spareDigit: { operators: ['kcell'], channels: [] } } }),
   });
 });
 

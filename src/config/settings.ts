@@ -70,6 +70,16 @@ const pool = section({
     doc: 'Batches queued per worker beyond the one it runs.',
     readBy: ['worker pool'],
   }),
+  tacCacheEntries: setting({
+    schema: int(1000, 5_000_000),
+    default: 500_000,
+    env: 'IMEIFLOW_TAC_CACHE_ENTRIES',
+    doc:
+      'TACs each verify worker keeps in memory (every request reads its TAC; unknown ones count too); past ' +
+      'it the cache starts over. The default holds the whole GSMA table; each worker has its own, so lower it ' +
+      'where many workers share little memory.',
+    readBy: ['workers'],
+  }),
 });
 
 const pipeline = section({

@@ -53,7 +53,7 @@ export function batchContextOf(store: Store, { config }: Pick<WorkerSettings, 'c
   const { results } = config;
   return {
     store,
-    index: new WorkerIndexView(store),
+    index: new WorkerIndexView(store, config.pool.tacCacheEntries),
     rules: ruleSettingsOf(config.rules),
     deadlines: deadlinePolicyOfPending(config.pending),
     results: {

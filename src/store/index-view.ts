@@ -15,9 +15,6 @@ export function lmdbIndexView(store: Store): IndexView {
   };
 }
 
-/** Bound on cached TACs; the whole GSMA table (a few hundred thousand rows) fits. */
-const MAX_CACHED_TACS = 500_000;
-
 /**
  * The view for verify workers: as `lmdbIndexView`, plus an in-memory cache of the TAC table,
  * which every request reads and which changes once a month. `refresh()` (once per batch) drops
@@ -27,11 +24,14 @@ export class WorkerIndexView implements IndexView {
   readonly #store: Store;
   readonly #base: IndexView;
   readonly #tacs = new Map<string, TacRecord | null>();
+  /** Bound on cached TACs (config `pool.tacCacheEntries`). */
+  readonly #maxTacs: number;
   #version = -1;
 
-  constructor(store: Store) {
+  constructor(store: Store, maxTacs: number) {
     this.#store = store;
     this.#base = lmdbIndexView(store);
+    this.#maxTacs = maxTacs;
   }
 
   refresh(): void {
@@ -47,7 +47,7 @@ export class WorkerIndexView implements IndexView {
     const cached = this.#tacs.get(key);
     if (cached !== undefined) return cached ?? undefined;
     const record = this.#store.tac.get(key);
-    if (this.#tacs.size >= MAX_CACHED_TACS) this.#tacs.clear();
+    if (this.#tacs.size >= this.#maxTacs) this.#tacs.clear();
     // Unknown TACs are cached too (as null): a flood of one bad TAC costs one lookup.
     this.#tacs.set(key, record ?? null);
     return record;

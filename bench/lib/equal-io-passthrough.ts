@@ -151,6 +151,7 @@ for (;;) {
           imei: request.imei,
           body: request.imei.slice(0, 14),
           evidence: 'kgd-release',
+          operator: request.operator,
           applicationId: null,
           procedure: '40',
           device: { ...SAMPLE_DEVICE, tac: request.imei.slice(0, 8) },

@@ -310,6 +310,7 @@ function review(command: Extract<Command, { type: 'review' }>, effects: CommandE
     device: { tac: tac.tac, brand: tac.brand, model: tac.model, deviceType: tac.deviceType },
     ownerId: entry.request.ownerId ?? null,
     msisdn: entry.request.msisdn ?? null,
+    operator: entry.request.operator,
     notify: true,
     detail: `confirmed by ${by}${command.override === true ? ' before KGD answered (override)' : ''}: ${command.reason}`,
   };

@@ -143,6 +143,9 @@ export const confirmationMessageSchema = z
       .string()
       .regex(/^\d{2}$/, 'must be a two-digit customs procedure code')
       .nullable(),
+    operator: text(
+      'The operator whose request registered the device (its `operator`). Absent only from confirmations written before imeiflow recorded it (December 2026).',
+    ).optional(),
     verifiedAt: timestamp,
   })
   .describe('A verified device for БДИК.');

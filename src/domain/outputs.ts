@@ -84,6 +84,7 @@ export function confirmationJson(decision: ConfirmedDecision, verifiedAt: string
     evidence: decision.evidence,
     applicationId: decision.applicationId,
     procedure: decision.procedure,
+    operator: decision.operator,
     verifiedAt,
   });
 }

@@ -12,5 +12,6 @@ export function registryEntryOf(decision: ConfirmedDecision, partition: number, 
     applicationId: decision.applicationId,
     procedure: decision.procedure,
     at,
+    operator: decision.operator,
   };
 }

@@ -143,6 +143,13 @@ export interface RegistryEntry {
   readonly applicationId: string | null;
   readonly procedure: string | null;
   readonly at: string;
+  /**
+   * The operator whose request registered the device (its code: the request's `operator`), so
+   * that an operator reads the owner and phone of the devices it registered (src/security/
+   * tenancy.ts). Null for a registration recorded before imeiflow kept it (store schema 2, or a
+   * БДИК confirmation written before it carried `operator`).
+   */
+  readonly operator: string | null;
   /** Read back after a purge destroyed the key of its owner and phone: both null, the entry to go. */
   readonly erased?: true;
 }
@@ -165,6 +172,8 @@ export interface ConfirmedDecision {
   readonly device: DeviceSummary;
   readonly ownerId: string | null;
   readonly msisdn: string | null;
+  /** The operator that asked (the request's `operator`): БДИК's confirmation names it. */
+  readonly operator: string;
   /**
    * Whether БДИК gets a confirmation. False for an idempotent re-registration by the same
    * owner with an unchanged phone number (rule 5): БДИК already has that device.

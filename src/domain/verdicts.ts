@@ -67,6 +67,7 @@ export function confirmed(
     device: deviceOf(tac),
     ownerId: request.ownerId ?? null,
     msisdn: request.msisdn ?? null,
+    operator: request.operator,
     notify: true,
     detail,
   };

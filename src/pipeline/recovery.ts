@@ -307,6 +307,7 @@ interface Confirmation {
   readonly evidence: RegistryEntry['evidence'];
   readonly applicationId: string | null;
   readonly procedure: string | null;
+  readonly operator?: string;
   readonly verifiedAt: string;
 }
 
@@ -325,6 +326,8 @@ export function registryEntryFrom(value: Buffer, partition: number): RegistryEnt
     applicationId: c.applicationId ?? null,
     procedure: c.procedure ?? null,
     at: c.verifiedAt,
+    // Written before confirmations named their operator: unknown.
+    operator: typeof c.operator === 'string' ? c.operator : null,
   };
 }
 

@@ -202,8 +202,11 @@ export function dryRunAnswer(observed: ObservedDryRun, reader: DryRunReader): Dr
     const shown =
       reader.readsPersonalData &&
       reader.basis !== null &&
-      // The registry does not record which operator registered a device (tenancy.ts): null.
-      readsRegistration(reader.tenancy, reader.waiting(registration.imei.slice(0, 14)), null);
+      readsRegistration(
+        reader.tenancy,
+        reader.waiting(registration.imei.slice(0, 14)),
+        registration.operator,
+      );
     if (!shown) {
       return {
         decision: {

@@ -10,12 +10,12 @@
  * - its own waiting requests (the review table's entries whose `operator` is its code), owner and
  *   phone included with a basis; another operator's waiting requests not at all, not even as a
  *   status;
- * - a registration's owner and phone, only while it asks about that device in a waiting request
- *   of its own (an owner conflict it must resolve with its subscriber). The registry does not
- *   record which operator registered a device (src/domain/types.ts RegistryEntry; it is restored
- *   from bdik.confirmations, whose message names no operator), so "the devices it registered"
- *   cannot be told today: `registeredBy` is null until the pipeline records it, and this rule is
- *   the strictest that still lets an operator resolve its own conflicts.
+ * - a registration's owner and phone for the devices it registered (the registry records the
+ *   operator whose request registered a device: RegistryEntry.operator, from the request's
+ *   `operator`, and БДИК's confirmation names it), and for a device registered by another operator
+ *   only while it asks about that device in a waiting request of its own (an owner conflict it
+ *   must resolve with its subscriber). A registration recorded before imeiflow kept its operator
+ *   (`operator` null) is read only through such a waiting request.
  *
  * An operator account that names no operator — a token whose `create` event was written before
  * operators were tenants, or a certificate mapping without `operator` — is `unbound`: it keeps what
@@ -68,8 +68,8 @@ export function seesWaiting(tenancy: Tenancy, entry: PendingEntry): boolean {
 /**
  * Whether the account may read a registration of the device: its owner and phone (with a basis),
  * the request that registered it, and whatever rule 5 decides from them. `waiting`: every waiting
- * request for the device; `registeredBy`: the operator that registered it, when known (never yet:
- * see above).
+ * request for the device; `registeredBy`: the operator that registered it, null when not
+ * recorded.
  */
 export function readsRegistration(
   tenancy: Tenancy,
@@ -88,7 +88,7 @@ export function readsRegistration(
 
 /** Why an operator was not shown a registration: said in the answer, so it knows what would. */
 export const REGISTRATION_WITHHELD =
-  'withheld: an operator reads the owner and phone of a registered device only while it asks about the device in a waiting request of its own (imeiflow does not record which operator registered a device)';
+  'withheld: an operator reads the owner and phone of a device it registered, or of a device another operator registered only while it asks about the device in a waiting request of its own';
 
 /** What an unbound operator account is told when it asks for personal data. */
 export const UNBOUND_DETAIL =

@@ -82,6 +82,7 @@ export function storedRegistryOf(entry: RegistryEntry, sealer: Sealer): StoredRe
     applicationId: entry.applicationId,
     procedure: entry.procedure,
     at: entry.at,
+    operator: entry.operator,
     personal: sealedOf(sealer, body, entry, entry.at, entry.erased),
   };
 }
@@ -98,6 +99,8 @@ export function registryFrom(stored: StoredRegistry, keys: Pick<SubjectKeys, 'ke
     applicationId: stored.applicationId,
     procedure: stored.procedure,
     at: stored.at,
+    // Stored before schema 3 recorded it: unknown.
+    operator: stored.operator ?? null,
     ...(personal.erased === true ? { erased: true as const } : {}),
   };
 }

@@ -33,6 +33,7 @@ import type {
 import { type SealedKind, sealedEncoder } from './sealed-records.js';
 import {
   SCHEMA_1_FINGERPRINT,
+  SCHEMA_2_FINGERPRINT,
   STRUCTURES_FINGERPRINT,
   structuredEncoderOptions,
   structuredPackr,
@@ -43,9 +44,11 @@ import { SLOTS_FILE, SlotFile } from './subject-slots.js';
 /**
  * Bump when a stored value changes shape and teach `openStore` to migrate the older one. A store
  * written by a newer imeiflow is refused rather than misread. 2: personal fields sealed
- * (issue 22, point 3; src/store/migrate-sealed.ts migrates a store of version 1).
+ * (issue 22, point 3; src/store/migrate-sealed.ts migrates a store of version 1). 3: registrations
+ * and confirmed outcomes name the operator whose request made them (issue 22, point 1); a store of
+ * version 2 is upgraded in place, its records as they are (src/store/structures.ts).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const STORE_FILE = 'imeiflow.lmdb';
 
@@ -241,7 +244,9 @@ function localPseudonyms(index: Database<unknown, string>, readOnly: boolean): P
 
 /**
  * The schema record: written on a new store; a store of schema 1 migrated (its personal fields
- * sealed: src/store/migrate-sealed.ts, which needs the cluster key); any other refused.
+ * sealed: src/store/migrate-sealed.ts, which needs the cluster key); a store of schema 2 upgraded
+ * by recording the new version (schema 3 appends shapes and changes none, so its records read as
+ * they are); any other refused.
  */
 function checkSchema(
   env: RootDatabase,
@@ -266,6 +271,12 @@ function checkSchema(
     schema.putSync(META_KEY, { ...now, migrating: true });
     migrateSealed(env, pseudonyms, subjects, path);
     schema.putSync(META_KEY, now);
+    return schema;
+  }
+  const appendedTo =
+    current.schemaVersion === 2 && current.structures === SCHEMA_2_FINGERPRINT && current.migrating !== true;
+  if (appendedTo) {
+    if (!readOnly) schema.putSync(META_KEY, now);
     return schema;
   }
   if (

@@ -97,6 +97,37 @@ const STRUCTURES: readonly (readonly string[])[] = [
   ['requestId', 'imei', 'operator', 'channel', 'applicationId'],
   // StoredView
   ['order', 'entry'],
+  // ── schema 3 (issue 22, point 1): a registration names the operator whose request made it
+  // StoredRegistry
+  [
+    'requestId',
+    'partition',
+    'imei',
+    'ownerId',
+    'msisdn',
+    'evidence',
+    'applicationId',
+    'procedure',
+    'at',
+    'operator',
+    'personal',
+  ],
+  // ConfirmedDecision
+  [
+    'outcome',
+    'requestId',
+    'imei',
+    'body',
+    'evidence',
+    'applicationId',
+    'procedure',
+    'device',
+    'ownerId',
+    'msisdn',
+    'operator',
+    'notify',
+    'detail',
+  ],
 ];
 
 /**
@@ -105,6 +136,13 @@ const STRUCTURES: readonly (readonly string[])[] = [
  * it read as it was.
  */
 export const SCHEMA_1_FINGERPRINT = fingerprintOf(STRUCTURES.slice(0, 21));
+
+/**
+ * The fingerprint of schema 2's list (the entries above the schema 3 line). Schema 3 only appends
+ * to it, so a store of schema 2 reads as it was: its ids keep their shapes, and its registrations
+ * and confirmed outcomes, having no `operator`, read back as made by an operator not recorded.
+ */
+export const SCHEMA_2_FINGERPRINT = fingerprintOf(STRUCTURES.slice(0, 28));
 
 /**
  * Identifies the structure list: recorded in a store when it is created and checked on every

@@ -5,8 +5,9 @@
  *
  * - Two operators (tokens made with `imeiflow token create --operator`, and a certificate holder
  *   of one of them) cannot see each other's waiting requests or owners, on either instance; a
- *   registration's owner is read by an operator only once it asks about the device in a waiting
- *   request of its own.
+ *   registration's owner is read by the operator that registered the device (on the instance that
+ *   owns its partition and, through the registry view of bdik.confirmations, on the other), and
+ *   by another operator only once it asks about the device in a waiting request of its own.
  * - A dry-run guess of a registration's owner answers the same right or wrong, is in the cluster's
  *   audit trail, and is rate-limited (`rate-limited`, 429) past `security.dryRunLimit`.
  * - A certificate holder revoked with `imeiflow cert revoke IIN` (the CLI, through Kafka) is
@@ -243,14 +244,19 @@ describe('operators as tenants, through the real service', () => {
       const holder = await device(service, SHARED, { cert: holderCert, basis: 'ticket 3' });
       expect(holder.json.pending.map((p) => p.requestId)).toEqual(['kcell-3']);
 
-      // A registration: imeiflow does not record which operator registered a device, so no
-      // operator reads its owner without a waiting request of its own for it — beeline included.
-      for (const who of [token.kcell, token.beeline]) {
-        const registered = await device(service, REGISTERED, { token: who, basis: 'ticket 4' });
-        expect(registered.json.status).toBe('registered');
-        for (const secret of [OWNER.registered, PHONE.registered, 'beeline-1'])
-          expect(registered.text).not.toContain(secret);
-      }
+      // A registration: beeline's request made it, so beeline reads its owner; kcell, which does
+      // not wait for the device, reads neither the owner nor whose request it was.
+      const mine = await device(service, REGISTERED, { token: token.beeline, basis: 'ticket 4' });
+      expect(mine.json.registry).toMatchObject({
+        requestId: 'beeline-1',
+        operator: 'beeline',
+        ownerId: OWNER.registered,
+        msisdn: PHONE.registered,
+      });
+      const theirs = await device(service, REGISTERED, { token: token.kcell, basis: 'ticket 4' });
+      expect(theirs.json.status).toBe('registered');
+      for (const secret of [OWNER.registered, PHONE.registered, 'beeline-1', 'beeline'])
+        expect(theirs.text).not.toContain(secret);
     }
   });
 
@@ -314,10 +320,10 @@ describe('operators as tenants, through the real service', () => {
     for (const service of [a, b]) {
       const kcell = await device(service, REGISTERED, { token: token.kcell, basis: 'ticket 6' });
       expect(kcell.json.registry).toMatchObject({ ownerId: OWNER.registered, msisdn: PHONE.registered });
-      // beeline still waits for nothing about it: neither the owner nor kcell's claim.
+      // beeline registered it: its registration's owner, but not kcell's claim.
       const beeline = await device(service, REGISTERED, { token: token.beeline, basis: 'ticket 7' });
-      for (const secret of [OWNER.registered, OWNER.claimant, 'kcell-5'])
-        expect(beeline.text).not.toContain(secret);
+      expect(beeline.json.registry).toMatchObject({ ownerId: OWNER.registered });
+      for (const secret of [OWNER.claimant, 'kcell-5']) expect(beeline.text).not.toContain(secret);
     }
     // The dry run that was withheld answers now (the rate-limit window over), audited as a read.
     await new Promise((resolve) => setTimeout(resolve, DRY_RUN_WINDOW_MS));

@@ -88,6 +88,7 @@ export function registryEntry(
     ...entry,
     msisdn: '+77011234567',
     evidence: 'kgd-release',
+    operator: 'beeline',
     applicationId: 'KZ-1',
     procedure: '40',
   };

@@ -93,6 +93,7 @@ describe('imeiflow CLI (the built binary)', () => {
         ownerId: '880101300123',
         msisdn: '+77011234567',
         evidence: 'manual',
+        operator: 'beeline',
         applicationId: null,
         procedure: null,
         at: '2026-11-20T10:00:00.000Z',

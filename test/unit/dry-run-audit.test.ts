@@ -72,6 +72,7 @@ beforeAll(async () => {
   audit = new AuditLog(store, dataDir);
   token['kcell'] = await tokens.create('kcell.app', 'operator', { operator: 'kcell' });
   token['beeline'] = await tokens.create('beeline.app', 'operator', { operator: 'beeline' });
+  token['tele2'] = await tokens.create('tele2.app', 'operator', { operator: 'tele2' });
   token['reviewer'] = await tokens.create('a.nurlanova', 'reviewer');
   token['busy'] = await tokens.create('busy.app', 'operator', { operator: 'kcell' });
   token['calm'] = await tokens.create('calm.app', 'operator', { operator: 'kcell' });
@@ -83,14 +84,16 @@ beforeAll(async () => {
     ownerId,
     msisdn: PHONE,
     evidence: 'kgd-release' as const,
+    // Registered by a third operator: neither kcell nor beeline reads it by having registered it.
+    operator: 'tele2',
     applicationId: 'KZ-2025-000042',
     procedure: '40',
     at,
   });
   // As the service stores them: owners and phones sealed under the store's subject keys.
   await putSealed(store, (put) => {
-    put.registry(REGISTERED.slice(0, 14), registered(REGISTERED, 'beeline-1', OWNER));
-    put.registry(CONFLICT.slice(0, 14), registered(CONFLICT, 'beeline-2', CONFLICT_OWNER));
+    put.registry(REGISTERED.slice(0, 14), registered(REGISTERED, 'tele2-1', OWNER));
+    put.registry(CONFLICT.slice(0, 14), registered(CONFLICT, 'tele2-2', CONFLICT_OWNER));
     put.reviews(CONFLICT.slice(0, 14), [
       {
         request: {
@@ -117,6 +120,7 @@ beforeAll(async () => {
         imei: REGISTERED,
         body: REGISTERED.slice(0, 14),
         evidence: 'kgd-release',
+        operator: 'beeline',
         applicationId: 'KZ-2025-000042',
         procedure: '40',
         device: { tac: APPLE, brand: 'Apple', model: 'iPhone 6', deviceType: 'Smartphone' },
@@ -261,7 +265,7 @@ describe('no owner oracle', () => {
             personalData: false,
             withheld: true,
           });
-          for (const secret of [OWNER, PHONE, 'beeline-1', 'owner_conflict', 'confirmed'])
+          for (const secret of [OWNER, PHONE, 'tele2-1', 'owner_conflict', 'confirmed'])
             expect(answer.text, `${who} ${JSON.stringify(guess)}: ${secret}`).not.toContain(secret);
           answers.push(answer.text);
         }
@@ -281,7 +285,7 @@ describe('no owner oracle', () => {
       decision: { outcome: 'review', reason: 'owner_conflict' },
       personalData: true,
       withheld: false,
-      registeredOwner: { ownerId: OWNER, msisdn: PHONE, requestId: 'beeline-1' },
+      registeredOwner: { ownerId: OWNER, msisdn: PHONE, requestId: 'tele2-1' },
     });
   });
 
@@ -310,6 +314,26 @@ describe('no owner oracle', () => {
     ).toMatchObject({
       outcome: 'withheld',
     });
+  });
+
+  it('the operator that registered the device reads the decision, with a basis, audited', async () => {
+    const plain = await dryRun('tele2', { imei: REGISTERED, ownerId: GUESS });
+    expect(plain.json.decision).toMatchObject({ outcome: 'withheld' });
+    const before = auditCount();
+    const shown = await dryRun('tele2', { imei: REGISTERED, ownerId: GUESS }, 'ticket 15');
+    expect(shown.json).toMatchObject({
+      decision: { outcome: 'review', reason: 'owner_conflict' },
+      personalData: true,
+      registeredOwner: { ownerId: OWNER, msisdn: PHONE, requestId: 'tele2-1' },
+    });
+    expect(auditSince(before)).toEqual([
+      expect.objectContaining({
+        actor: 'tele2.app',
+        action: 'verify.read-personal',
+        basis: 'ticket 15',
+        target: `${REGISTERED} (registry consulted: registered, owner shown)`,
+      }),
+    ]);
   });
 
   it("another request's requestId is a duplicate, without that request's device, outcome or owner", async () => {
@@ -350,6 +374,7 @@ describe('a device whose partition another instance owns', () => {
               ownerId: OWNER,
               msisdn: PHONE,
               evidence: 'kgd-release',
+              operator: 'beeline',
               applicationId: 'KZ-2025-000042',
               procedure: '40',
               at: '2026-11-20T10:00:00.000Z',

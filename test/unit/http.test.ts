@@ -48,6 +48,7 @@ beforeAll(async () => {
       ownerId: '880101300123',
       msisdn: '+77011234567',
       evidence: 'kgd-release',
+      operator: 'beeline',
       applicationId: 'KZ-2025-000042',
       procedure: '40',
       at: '2026-11-20T10:00:00.000Z',

@@ -35,6 +35,7 @@ import {
   REJECT_REASONS,
   REVIEW_REASONS,
 } from '../../src/domain/types.js';
+import { registryEntryFrom } from '../../src/pipeline/recovery.js';
 import {
   ENCODING_JSON,
   ENCODING_MSGPACK,
@@ -286,6 +287,7 @@ function ruleIndex(): MapIndexView {
     ownerId: OWNER,
     msisdn: '+77011234567',
     evidence: 'kgd-release',
+    operator: 'beeline',
     applicationId: 'KZ-A',
     procedure: '40',
     at: '2026-11-20T09:00:00.000Z',
@@ -476,6 +478,7 @@ describe('every output the code builds matches its schema', () => {
         }),
         ownerId: nullable(iinBin),
         msisdn: nullable(msisdn),
+        operator: fc.constantFrom('beeline', 'kcell'),
         notify: fc.boolean(),
         detail,
       }),
@@ -509,11 +512,36 @@ describe('every output the code builds matches its schema', () => {
         const result = expectMatches(resultMessageSchema, resultMessage(d, at), 'result');
         expect(result).toMatchObject({ requestId: d.requestId, outcome: d.outcome, at });
         if (d.outcome === 'confirmed') {
-          expectMatches(confirmationMessageSchema, confirmationMessage(d, at), 'confirmation');
+          const message = confirmationMessage(d, at);
+          expectMatches(confirmationMessageSchema, message, 'confirmation');
+          // БДИК's record names the registering operator, and the registry read back from it
+          // (the registry view, a restore) knows it: issue 22's "devices it registered".
+          const entry = registryEntryFrom(Buffer.from(message), 2);
+          expect(entry).toMatchObject({ requestId: d.requestId, imei: d.imei, operator: d.operator });
         }
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('a confirmation written before confirmations named their operator is still one, and its registering operator reads back unknown', () => {
+    const before = {
+      requestId: 'r-1',
+      imei: '352099001761481',
+      tac: '35209900',
+      brand: 'Apple',
+      model: 'iPhone 6',
+      deviceType: 'Smartphone',
+      ownerId: null,
+      msisdn: null,
+      evidence: 'kgd-release',
+      applicationId: 'KZ-1',
+      procedure: '40',
+      verifiedAt: '2026-11-20T10:00:00.000Z',
+    };
+    const bytes = Buffer.from(JSON.stringify(before));
+    expectMatches(confirmationMessageSchema, bytes, 'confirmation');
+    expect(registryEntryFrom(bytes, 0)).toMatchObject({ requestId: 'r-1', operator: null });
   });
 
   it('revocations, as the revoke command builds them from a registry entry', () => {

@@ -81,6 +81,7 @@ function outcome(
       imei: withLuhn(device),
       body: device,
       evidence: 'kgd-release',
+      operator: 'beeline',
       applicationId: 'KZ-1',
       procedure: '40',
       device: { tac: '35209900', brand: 'Apple', model: 'iPhone 6', deviceType: 'Smartphone' },

@@ -72,6 +72,7 @@ const confirmedOutcome: OutcomeRecord = {
     imei: IMEI,
     body: BODY,
     evidence: 'kgd-release',
+    operator: 'beeline',
     applicationId: 'KZ-1',
     procedure: '40',
     device: { tac: '35209900', brand: 'Apple', model: 'iPhone 6', deviceType: 'Smartphone' },

@@ -34,6 +34,7 @@ function registered(requestId: string, body: string, ownerId: string, msisdn: st
     ownerId,
     msisdn,
     evidence: 'kgd-release',
+    operator: 'beeline',
     applicationId: 'KZ-1',
     procedure: '40',
     at: '2026-11-20T10:00:00.000Z',

@@ -50,6 +50,7 @@ async function writeEncrypted(dataDir: string): Promise<void> {
       ownerId: OWNER,
       msisdn: '+77011234567',
       evidence: 'kgd-release',
+      operator: 'beeline',
       applicationId: APPLICATION,
       procedure: '40',
       at: '2026-11-20T10:00:00.000Z',

@@ -189,6 +189,7 @@ describe('shared msgpack structures', () => {
       ownerId: null,
       msisdn: null,
       evidence: 'kgd-release',
+      operator: 'beeline',
       applicationId: 'A-1',
       procedure: '40',
       at: '2026-11-23T10:00:00.000Z',

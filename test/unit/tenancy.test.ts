@@ -5,9 +5,10 @@
  * - a token (`imeiflow token create --role operator --operator kcell`) or a client certificate
  *   (`operator` in `http.tls.clientCertificates`) of role `operator` names its operator code;
  * - an operator sees only its own waiting requests (GET /v1/devices/:imei), and reads a
- *   registration's owner and phone only while it asks about the device in a waiting request of its
- *   own: the registry does not record which operator registered a device, so this is the strictest
- *   rule that still lets an operator resolve its own owner conflict;
+ *   registration's owner and phone for a device it registered (the registry records the operator
+ *   whose request registered it), or for another's registration only while it asks about the
+ *   device in a waiting request of its own (the owner conflict it must resolve); a registration
+ *   recorded before imeiflow kept its operator is read only that second way;
  * - an operator account that names no operator (a token created before operators were tenants)
  *   reads no personal data: `operator-unbound` (403), audited and counted, not held against the
  *   account as a role violation.
@@ -34,10 +35,12 @@ import { tempDir } from '../support/tmp.js';
 
 const dataDir = join(tempDir(), 'data');
 const REFUSAL_LIMIT = 3;
-/** Registered (by beeline, which imeiflow does not record); nobody waits for it. */
+/** Registered by beeline; nobody waits for it. */
 const REGISTERED = imei(APPLE, 42);
-/** Registered; kcell now asks about it for another owner (owner conflict, in review). */
+/** Registered by beeline; kcell now asks about it for another owner (owner conflict, in review). */
 const CONFLICT = imei(APPLE, 43);
+/** Registered before imeiflow recorded the registering operator; nobody waits for it. */
+const UNRECORDED = imei(APPLE, 44);
 /** Not registered; kcell and beeline each wait for KGD about it. */
 const SHARED = imei(APPLE, 50);
 /** Not registered; only beeline waits, in review. */
@@ -66,7 +69,13 @@ const token: Record<'kcell' | 'beeline' | 'legacy' | 'reviewer', string> = {} as
 
 const body = (device: string) => device.slice(0, 14);
 
-function registration(device: string, requestId: string, ownerId: string, msisdn: string): RegistryEntry {
+function registration(
+  device: string,
+  requestId: string,
+  ownerId: string,
+  msisdn: string,
+  operator: string | null = 'beeline',
+): RegistryEntry {
   return {
     requestId,
     partition: 1,
@@ -74,6 +83,7 @@ function registration(device: string, requestId: string, ownerId: string, msisdn
     ownerId,
     msisdn,
     evidence: 'kgd-release',
+    operator,
     applicationId: 'KZ-2025-000042',
     procedure: '40',
     at: '2026-11-20T10:00:00.000Z',
@@ -135,6 +145,10 @@ beforeAll(async () => {
   await putSealed(store, (put) => {
     put.registry(body(REGISTERED), registration(REGISTERED, 'beeline-1', OWNER.registered, PHONE.registered));
     put.registry(body(CONFLICT), registration(CONFLICT, 'beeline-2', OWNER.conflict, PHONE.conflict));
+    put.registry(
+      body(UNRECORDED),
+      registration(UNRECORDED, 'beeline-0', OWNER.registered, PHONE.registered, null),
+    );
     put.reviews(body(CONFLICT), [
       waiting(CONFLICT, 'kcell-9', 'kcell', OWNER.claimant, PHONE.claimant, 'review'),
     ]);
@@ -178,7 +192,13 @@ afterAll(async () => {
 
 interface DeviceAnswer {
   status: string;
-  registry: { requestId?: string; ownerId?: string; msisdn?: string; ownerWithheld?: string } | null;
+  registry: {
+    requestId?: string;
+    operator?: string | null;
+    ownerId?: string;
+    msisdn?: string;
+    ownerWithheld?: string;
+  } | null;
   pending: { requestId: string; operator: string; ownerId?: string | null }[];
   personalData: boolean;
 }
@@ -266,28 +286,33 @@ describe('GET /v1/devices/:imei per operator', () => {
     expect((await device('beeline', BEELINE_ONLY)).json).toMatchObject({ status: 'review' });
   });
 
-  it("a registration's owner and phone are withheld from an operator with no waiting request for the device; the read is audited", async () => {
+  it("a registration's owner and phone are read by the operator that registered the device, withheld from another with no waiting request for it; the reads are audited", async () => {
     const before = auditCount();
-    for (const who of ['kcell', 'beeline'] as const) {
-      const answer = await device(who, REGISTERED, 'ticket 4');
-      expect(answer.status).toBe(200);
-      expect(answer.json.status).toBe('registered');
-      expect(answer.json.registry).toMatchObject({
-        ownerWithheld: expect.stringContaining('waiting request'),
-      });
-      // Neither who owns it, nor the request that registered it (another tenant's).
-      for (const secret of [OWNER.registered, PHONE.registered, 'beeline-1'])
-        expect(answer.text, who).not.toContain(secret);
-    }
+    const beeline = await device('beeline', REGISTERED, 'ticket 4');
+    expect(beeline.status).toBe(200);
+    expect(beeline.json.status).toBe('registered');
+    expect(beeline.json.registry).toMatchObject({
+      requestId: 'beeline-1',
+      operator: 'beeline',
+      ownerId: OWNER.registered,
+      msisdn: PHONE.registered,
+    });
+    const kcell = await device('kcell', REGISTERED, 'ticket 4');
+    expect(kcell.status).toBe(200);
+    expect(kcell.json.status).toBe('registered');
+    expect(kcell.json.registry).toMatchObject({ ownerWithheld: expect.stringContaining('it registered') });
+    // Neither who owns it, nor the request that registered it, nor by whom (another tenant's).
+    for (const secret of [OWNER.registered, PHONE.registered, 'beeline-1', 'beeline'])
+      expect(kcell.text).not.toContain(secret);
     expect(auditSince(before)).toEqual([
       expect.objectContaining({
-        actor: 'kcell.app',
+        actor: 'beeline.app',
         action: 'device.read-personal',
         basis: 'ticket 4',
         target: REGISTERED,
       }),
       expect.objectContaining({
-        actor: 'beeline.app',
+        actor: 'kcell.app',
         action: 'device.read-personal',
         basis: 'ticket 4',
         target: REGISTERED,
@@ -296,8 +321,24 @@ describe('GET /v1/devices/:imei per operator', () => {
     // A reviewer reads it whole.
     expect((await device('reviewer', REGISTERED, 'case 5')).json.registry).toMatchObject({
       requestId: 'beeline-1',
+      operator: 'beeline',
       ownerId: OWNER.registered,
       msisdn: PHONE.registered,
+    });
+  });
+
+  it('a registration recorded before imeiflow kept its operator is withheld from every operator without a waiting request', async () => {
+    for (const who of ['kcell', 'beeline'] as const) {
+      const answer = await device(who, UNRECORDED, 'ticket 5');
+      expect(answer.json.status).toBe('registered');
+      expect(answer.json.registry).toMatchObject({ ownerWithheld: expect.any(String) });
+      for (const secret of [OWNER.registered, PHONE.registered, 'beeline-0'])
+        expect(answer.text, who).not.toContain(secret);
+    }
+    expect((await device('reviewer', UNRECORDED, 'case 5')).json.registry).toMatchObject({
+      requestId: 'beeline-0',
+      operator: null,
+      ownerId: OWNER.registered,
     });
   });
 
@@ -315,10 +356,12 @@ describe('GET /v1/devices/:imei per operator', () => {
     const plain = await device('kcell', CONFLICT);
     expect(plain.json.registry).toMatchObject({ requestId: 'beeline-2' });
     expect(plain.text).not.toContain(OWNER.conflict);
-    // beeline has no waiting request for it: neither the owner nor kcell's claim.
+    // beeline registered it and has no waiting request for it: its own registration, but not
+    // kcell's claim.
     const beeline = await device('beeline', CONFLICT, 'ticket 7');
     expect(beeline.json).toMatchObject({ status: 'registered', pending: [] });
-    for (const secret of [OWNER.conflict, PHONE.conflict, OWNER.claimant, 'kcell-9'])
+    expect(beeline.json.registry).toMatchObject({ requestId: 'beeline-2', ownerId: OWNER.conflict });
+    for (const secret of [OWNER.claimant, PHONE.claimant, 'kcell-9'])
       expect(beeline.text).not.toContain(secret);
   });
 

@@ -27,6 +27,7 @@ const registration = (evidence: Evidence, applicationId: string | null): Registr
   ownerId: OWNER,
   msisdn: '+77011234567',
   evidence,
+  operator: 'beeline',
   applicationId,
   procedure: evidence === 'kgd-release' ? '40' : null,
   at: '2026-11-01T09:00:00.000Z',

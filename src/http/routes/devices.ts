@@ -43,7 +43,7 @@ const schema = {
   description:
     'Owner and phone number are included only for roles that may read personal data, with an X-Basis header (the case or request number); such reads are audited. `include=personal` insists on them. ' +
     'Customs declarations follow the role (`customsView`): `full` for kgd, reviewer and admin; `reduced` (status and whether it proves legal entry, per declaration) for operator; `none` (null) for sre. ' +
-    'Operators are tenants: an operator sees only its own waiting requests (others are not even a status), and reads a registration (its request, owner and phone) only while it asks about the device in a waiting request of its own; otherwise `registry.ownerWithheld` says so. ' +
+    'Operators are tenants: an operator sees only its own waiting requests (others are not even a status), and reads a registration (its request, operator, owner and phone) of a device it registered, or of another operator’s registration only while it asks about the device in a waiting request of its own; otherwise `registry.ownerWithheld` says so. ' +
     'An operator account that names no operator reads no personal data (`operator-unbound`).',
   params: z.object({ imei: z.string().max(64) }),
   querystring: z.object({ include: z.enum(['personal']).optional() }),
@@ -116,8 +116,7 @@ function deviceAnswer(options: DeviceRouteOptions, { body, imei, tac }: Normalis
   // Another operator's waiting request is not shown, not even as the device's status: that
   // someone is registering this device is that operator's business.
   const pending = waiting.filter((entry) => seesWaiting(sight.tenancy, entry));
-  // The registry does not say which operator registered a device (tenancy.ts): null.
-  const registrationRead = readsRegistration(sight.tenancy, waiting, null);
+  const registrationRead = readsRegistration(sight.tenancy, waiting, registry?.operator ?? null);
   return {
     imei,
     status: statusOf(tacRecord !== null, blocked !== null, registry !== null, pending),
@@ -148,8 +147,9 @@ function statusOf(
 function registrationInSight(registry: RegistryEntry, sight: Sight, registrationRead: boolean) {
   const { customsView, personal } = sight;
   return {
-    // The request that registered it is its operator's (a requestId names it, often).
-    ...(registrationRead ? { requestId: registry.requestId } : {}),
+    // The request that registered it, and by whom, are its operator's business (a requestId
+    // names the operator, often).
+    ...(registrationRead ? { requestId: registry.requestId, operator: registry.operator } : {}),
     evidence: registry.evidence,
     // The application and procedure behind a registration are customs data too.
     ...(customsView === 'full'

@@ -50,7 +50,7 @@ const schema = {
   summary: 'Dry-run a verification request',
   description:
     'The body is a verification request as on imei.verify.requests. Returns the decision and the rules consulted, as the role may see them (`customsView`: no application, procedure or grounds in the reduced view). ' +
-    'For a registered device, what rule 5 decides from the recorded owner and phone (confirmed, owner_conflict, whether БДИК is told again) is answered, with the owner and phone as `registeredOwner`, only to roles that may read personal data, with an X-Basis header, and for an operator only with a waiting request of its own for the device; anyone else gets the outcome `withheld`, whatever owner the request names. ' +
+    'For a registered device, what rule 5 decides from the recorded owner and phone (confirmed, owner_conflict, whether БДИК is told again) is answered, with the owner and phone as `registeredOwner`, only to roles that may read personal data, with an X-Basis header, and for an operator only for a device it registered or with a waiting request of its own for the device; anyone else gets the outcome `withheld`, whatever owner the request names. ' +
     'Every dry run is audited (verify.dry-run, or verify.read-personal when the owner-dependent decision is shown) and counts against the account’s limit (security.dryRunLimit per security.dryRunWindowMs; 429 rate-limited past it).',
   body: z.record(z.string(), z.unknown()),
   headers: z.object({ 'x-basis': z.string().max(200).optional() }).passthrough(),

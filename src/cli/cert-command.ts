@@ -6,7 +6,10 @@
  * holder blocked after 60 days without use (seed 001 §14) or revoked is let in again only by
  * `reinstate`, audited. With no cluster to reach, this data directory's store.
  */
+
+import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
 import { isValidIinBin } from '../domain/ids.js';
 import { auditEntryOf, kafkaAuditPublisher } from '../security/audit-log.js';
 import { masked } from '../security/masking.js';
@@ -15,6 +18,7 @@ import { type ReinstateResult, reinstatable, type TokenService } from '../securi
 import type { CertificateRecord } from '../store/records.js';
 import { CLI_ROLE, cliActor } from './cli-actor.js';
 import type { ClusterLink } from './cluster-link.js';
+import type { SetExit } from './exit-codes.js';
 import { type CliAudit, clusterAccountsOf, withAccounts } from './token-command.js';
 
 /** What a cert command needs, wherever the holders' states live. */
@@ -126,4 +130,29 @@ export async function listCertificates(config: Config): Promise<number> {
     }
     return 0;
   });
+}
+
+/** `imeiflow cert revoke|reinstate|list`. */
+export function registerCertCommands(cli: Command, setExit: SetExit): void {
+  const cert = cli
+    .command('cert')
+    .description('manage client-certificate holders (by IIN): revoke or reinstate on every instance at once');
+  cert
+    .command('revoke <iin>')
+    .description('refuse a certificate holder at once, on every instance, whatever certificate they present')
+    .action(async (iin: string) => {
+      setExit(await revokeCertificate(loadConfig(), iin));
+    });
+  cert
+    .command('reinstate <iin>')
+    .description('let a revoked holder, or one blocked after 60 days without use, in again')
+    .action(async (iin: string) => {
+      setExit(await reinstateCertificate(loadConfig(), iin));
+    });
+  cert
+    .command('list')
+    .description('list certificate holders the cluster knows and their state')
+    .action(async () => {
+      setExit(await listCertificates(loadConfig()));
+    });
 }

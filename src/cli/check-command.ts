@@ -6,17 +6,21 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { type Command, Option } from 'commander';
 import type { Config } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
 import { type DryRun, dryRun } from '../domain/dry-run.js';
 import { validateRequest } from '../domain/request.js';
 import { ruleSettingsOf } from '../domain/rule-settings.js';
 import type { Channel, Decision } from '../domain/types.js';
+import { CHANNELS } from '../domain/types.js';
 import { ImeiflowError } from '../errors.js';
 import { AuditLog } from '../security/audit-log.js';
 import { storeOptionsOf } from '../store/encryption.js';
 import { lmdbIndexView } from '../store/index-view.js';
 import { openStore, STORE_FILE, type Store } from '../store/store.js';
 import { CLI_ROLE, cliActor } from './cli-actor.js';
+import type { SetExit } from './exit-codes.js';
 
 export interface CheckOptions {
   readonly channel: Channel;
@@ -134,4 +138,48 @@ export async function runCheck(config: Config, imei: string, options: CheckOptio
   }
   process.stdout.write(`→ ${summary(decision)}\n`);
   return 0;
+}
+
+/** `imeiflow check IMEI [--channel …] [--basis TEXT] [--json]`. */
+export function registerCheckCommand(cli: Command, setExit: SetExit): void {
+  cli
+    .command('check <imei>')
+    .description('explain the decision for one IMEI from local state, rule by rule')
+    .addOption(
+      new Option('--channel <channel>', 'how the device entered the country')
+        .choices(CHANNELS)
+        .default('import'),
+    )
+    .option('--owner <iin>', 'owner IIN/BIN')
+    .option('--msisdn <phone>', 'phone number, E.164')
+    .option('--application <id>', 'customs application ID')
+    .option(
+      '--basis <text>',
+      "why you may see a registered device's recorded owner and phone (a case or request number); the read is audited",
+    )
+    .option('--json', 'print the decision and the steps as JSON')
+    .action(
+      async (
+        imei: string,
+        opts: {
+          channel: Channel;
+          owner?: string;
+          msisdn?: string;
+          application?: string;
+          basis?: string;
+          json?: boolean;
+        },
+      ) => {
+        setExit(
+          await runCheck(loadConfig(), imei, {
+            channel: opts.channel,
+            json: opts.json === true,
+            ...(opts.owner === undefined ? {} : { owner: opts.owner }),
+            ...(opts.msisdn === undefined ? {} : { msisdn: opts.msisdn }),
+            ...(opts.application === undefined ? {} : { application: opts.application }),
+            ...(opts.basis === undefined ? {} : { basis: opts.basis }),
+          }),
+        );
+      },
+    );
 }

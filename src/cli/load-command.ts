@@ -4,7 +4,10 @@
  * report.
  */
 import { basename, resolve } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
 import type { Config } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
+import { parseYearMonth } from '../domain/kgd-export.js';
 import type { KgdExportContext, KgdExportOutcome } from '../loaders/kgd-export-month.js';
 import type { LoadProgress } from '../loaders/load-table.js';
 import { type LoadKind, type LoadResult, load, loadAction, loadTarget } from '../loaders/loads.js';
@@ -13,6 +16,7 @@ import { storeOptionsOf } from '../store/encryption.js';
 import { openStore } from '../store/store.js';
 import { CLI_ROLE, cliActor } from './cli-actor.js';
 import { linkToCluster } from './cluster-link.js';
+import type { SetExit } from './exit-codes.js';
 
 const number = new Intl.NumberFormat('en-US');
 
@@ -137,4 +141,40 @@ export async function runLoad(
   }
   process.stdout.write(`${options.json ? JSON.stringify(report) : formatReport(report)}\n`);
   return report.rowsRejected > 0 ? 1 : 0;
+}
+
+/** `imeiflow load-tac|load-declarations|load-blocklist|load-local-production FILE`. */
+export function registerLoadCommands(cli: Command, setExit: SetExit): void {
+  const loadCommand = (name: string, what: string, kind: LoadKind): void => {
+    const command = cli
+      .command(`${name} <file>`)
+      .description(
+        `load ${what} for the whole cluster (KAFKA_BROKERS, or the running embedded service; else this data directory); idempotent; bad rows are reported by line`,
+      )
+      .option('--json', 'print the load report as one JSON line')
+      .option('--basis <text>', 'why, recorded in the audit trail (e.g. the covering letter number)');
+    if (kind === 'declarations')
+      command.option(
+        '--month <YYYY-MM>',
+        "the month this monthly export covers (default: the month more than half of its decisions' dates fall in)",
+        (text: string) => {
+          const month = parseYearMonth(text);
+          if (month instanceof Error) throw new InvalidArgumentError(month.message);
+          return month;
+        },
+      );
+    command.action(async (file: string, opts: { json?: boolean; basis?: string; month?: string }) => {
+      setExit(
+        await runLoad(loadConfig(), kind, file, {
+          json: opts.json === true,
+          ...(opts.basis === undefined ? {} : { basis: opts.basis }),
+          ...(opts.month === undefined ? {} : { month: opts.month }),
+        }),
+      );
+    });
+  };
+  loadCommand('load-tac', 'a GSMA TAC database export (CSV, | or , separated)', 'tac');
+  loadCommand('load-declarations', 'the KGD declarations export (CSV or XLSX)', 'declarations');
+  loadCommand('load-blocklist', 'a block list (CSV)', 'blocklist');
+  loadCommand('load-local-production', 'devices produced or repaired in Kazakhstan (CSV)', 'localProduction');
 }

@@ -4,7 +4,10 @@
  * audit trail, which every instance carries out (src/retention/purge-orders.ts); with none, it is
  * carried out here, on this data directory's store, before the command returns.
  */
+
+import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
 import {
   type DestroyedKind,
   type PseudonymsOf,
@@ -25,6 +28,7 @@ import { PurgeMarkIndex } from '../store/purge-marks.js';
 import { openStore } from '../store/store.js';
 import { CLI_ROLE, cliActor } from './cli-actor.js';
 import { type ClusterLink, linkToCluster } from './cluster-link.js';
+import { EXIT_INPUT, EXIT_USAGE, type SetExit } from './exit-codes.js';
 
 export interface PurgeOptions {
   readonly imei?: string;
@@ -36,9 +40,6 @@ export interface PurgeOptions {
   /** Only say whether the owner was purged (`--iin` with `--check`). */
   readonly check?: boolean;
 }
-
-const EXIT_INPUT = 1;
-const EXIT_USAGE = 2;
 
 async function commandPartitions(link: ClusterLink, topic: string): Promise<number> {
   const md = await getMetadata(link.producer.client, topic);
@@ -207,4 +208,43 @@ async function checkPurged(config: Config, named: Named): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+type PurgeFlags = {
+  imei?: string;
+  iin?: string;
+  application?: string;
+  basis?: string;
+  json?: boolean;
+  check?: boolean;
+};
+
+function purgeOptionsOf(opts: PurgeFlags): PurgeOptions {
+  return {
+    json: opts.json === true,
+    check: opts.check === true,
+    ...(opts.imei === undefined ? {} : { imei: opts.imei }),
+    ...(opts.iin === undefined ? {} : { iin: opts.iin }),
+    ...(opts.application === undefined ? {} : { application: opts.application }),
+    ...(opts.basis === undefined ? {} : { basis: opts.basis }),
+  };
+}
+
+/** `imeiflow purge (--imei IMEI | --iin IIN [--check] | --application ID) --basis TEXT [--json]`. */
+export function registerPurgeCommand(cli: Command, setExit: SetExit): void {
+  cli
+    .command('purge')
+    .description(
+      "destroy an IMEI's, an owner's (IIN/BIN) or a customs application's data on request, cluster-wide (KAFKA_BROKERS, or the running embedded service; else this data directory); audited",
+    )
+    .option('--imei <imei>', 'the device: registry entry, waiting requests, outcomes, declarations')
+    .option('--iin <iin>', 'the owner (IIN/BIN): their registrations, waiting requests, confirmations')
+    .option('--check', 'with --iin: say whether the owner was purged (the trail names them by pseudonym)')
+    .option('--application <id>', 'the customs application: its declarations')
+    .option(
+      '--basis <text>',
+      'why (the order, case or request number); required, recorded in the audit trail',
+    )
+    .option('--json', 'print the answer as one JSON line')
+    .action(async (opts: PurgeFlags) => setExit(await runPurge(loadConfig(), purgeOptionsOf(opts))));
 }

@@ -1,8 +1,12 @@
 /** `imeiflow run` (the service) and `imeiflow broker` (only the embedded Kafka cluster). */
+
+import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
 import { startEmbeddedCluster } from '../kafka/embedded-cluster.js';
 import { createLogger } from '../log.js';
 import { EXIT_FATAL, startService } from '../service.js';
+import type { SetExit } from './exit-codes.js';
 
 function waitForSignal(): Promise<string> {
   return new Promise((resolve) => {
@@ -48,4 +52,21 @@ export async function runBroker(config: Config): Promise<number> {
   await signal;
   await cluster.stop();
   return 0;
+}
+
+/** `imeiflow run` and `imeiflow broker`. */
+export function registerRunCommands(cli: Command, setExit: SetExit): void {
+  cli
+    .command('run')
+    .description('run the service (embedded Kafka cluster unless KAFKA_BROKERS is set)')
+    .action(async () => {
+      setExit(await runService(loadConfig()));
+    });
+
+  cli
+    .command('broker')
+    .description('run only the embedded Kafka-protocol cluster, in memory, and print its address')
+    .action(async () => {
+      setExit(await runBroker(loadConfig()));
+    });
 }

@@ -11,14 +11,17 @@
  */
 import { copyFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
 import type { Database } from 'lmdb';
 import type { Config } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
 import { ImeiflowError } from '../errors.js';
 import { AuditLog } from '../security/audit-log.js';
 import { readEncryptionKey, storeOptionsOf } from '../store/encryption.js';
 import { openStore, STORE_FILE, type Store, storedAsIs } from '../store/store.js';
 import { SLOTS_FILE } from '../store/subject-slots.js';
 import { CLI_ROLE, cliActor } from './cli-actor.js';
+import { EXIT_USAGE, type SetExit } from './exit-codes.js';
 
 export interface StoreCopyOptions {
   /** The target's key file; undefined: the copy is not encrypted. */
@@ -127,4 +130,26 @@ export async function copyStore(
       'point IMEIFLOW_DATA_DIR (and IMEIFLOW_STORE_ENCRYPTION_KEY_FILE) at it, then destroy the old directory\n',
   );
   return 0;
+}
+
+/** `imeiflow store copy DIR (--key-file FILE | --decrypted)`. */
+export function registerStoreCommands(cli: Command, setExit: SetExit): void {
+  const store = cli.command('store').description('manage the local LMDB store');
+  store
+    .command('copy <dir>')
+    .description(
+      'copy the store into a new data directory, encrypted with another key or decrypted (key rotation; stop the instance first)',
+    )
+    .option('--key-file <file>', 'encrypt the copy with the key in this file (32 printable ASCII characters)')
+    .option('--decrypted', 'write the copy without encryption')
+    .action(async (dir: string, opts: { keyFile?: string; decrypted?: boolean }) => {
+      if ((opts.keyFile === undefined) === (opts.decrypted !== true)) {
+        process.stderr.write('imeiflow store copy: give exactly one of --key-file FILE or --decrypted\n');
+        setExit(EXIT_USAGE);
+        return;
+      }
+      setExit(
+        await copyStore(loadConfig(), dir, opts.keyFile === undefined ? {} : { keyFile: opts.keyFile }),
+      );
+    });
 }

@@ -5,7 +5,10 @@
  * topic. With none, this data directory's store. An operator's token names its operator
  * (`--operator`): operators are tenants (src/security/tenancy.ts).
  */
+
+import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
 import { PartitionReader } from '../kafka/partition-reader.js';
 import { type AuditEvent, AuditLog, auditEntryOf, kafkaAuditPublisher } from '../security/audit-log.js';
 import { isRole, ROLES } from '../security/roles.js';
@@ -23,6 +26,7 @@ import type { CertificateRecord, TokenRecord } from '../store/records.js';
 import { openStore } from '../store/store.js';
 import { CLI_ROLE, cliActor } from './cli-actor.js';
 import { type ClusterLink, linkToCluster } from './cluster-link.js';
+import type { SetExit } from './exit-codes.js';
 
 /** What a token command needs, wherever the accounts live. */
 interface Tokens {
@@ -257,4 +261,36 @@ export async function listTokens(config: Config): Promise<number> {
     }
     return 0;
   });
+}
+
+/** `imeiflow token create|revoke|unblock|list`. */
+export function registerTokenCommands(cli: Command, setExit: SetExit): void {
+  const token = cli.command('token').description('manage control-plane bearer tokens');
+  token
+    .command('create')
+    .description('create a token (printed once) for a named account and role')
+    .requiredOption('--name <name>', 'account name (a-z 0-9 . _ -)')
+    .requiredOption('--role <role>', 'operator, kgd, reviewer, sre or admin')
+    .option('--operator <code>', "an operator token's operator (required for role operator), e.g. kcell")
+    .action(async (opts: { name: string; role: string; operator?: string }) => {
+      setExit(await createToken(loadConfig(), opts.name, opts.role, opts.operator));
+    });
+  token
+    .command('revoke <name>')
+    .description('revoke a token at once')
+    .action(async (name: string) => {
+      setExit(await revokeToken(loadConfig(), name));
+    });
+  token
+    .command('unblock <name>')
+    .description('lift the block an account got for repeated refused requests, on every instance')
+    .action(async (name: string) => {
+      setExit(await unblockToken(loadConfig(), name));
+    });
+  token
+    .command('list')
+    .description('list token accounts and their state')
+    .action(async () => {
+      setExit(await listTokens(loadConfig()));
+    });
 }

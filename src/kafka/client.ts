@@ -6,7 +6,7 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import type Kafka from 'node-rdkafka';
 import { ImeiflowError, messageOf } from '../errors.js';
-import { JOURNAL_MAX_MESSAGE_BYTES } from './topic-roles.js';
+import { JOURNAL_MAX_MESSAGE_BYTES } from './device-topics.js';
 
 export type { Message } from 'node-rdkafka';
 

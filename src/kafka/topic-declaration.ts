@@ -82,3 +82,9 @@ export interface TopicRole {
   /** Topic properties beyond cleanup and retention. */
   readonly properties?: Readonly<Record<string, string>>;
 }
+
+export const JSON_CONTENT = 'application/json' as const;
+export const MSGPACK_CONTENT = 'application/msgpack' as const;
+
+/** A declaration, checked as one where it is written. */
+export const topicRole = (role: TopicRole): TopicRole => role;

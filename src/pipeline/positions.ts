@@ -29,7 +29,7 @@ export const BEFORE_ANY_OUTPUT: OutputPosition = { seq: -1, idx: -1 };
 
 /**
  * More outputs than one journal record can hold. A record is at most 8 MiB (the journal topic's
- * limit and the producer's message.max.bytes, JOURNAL_MAX_MESSAGE_BYTES in kafka/topic-roles.ts:
+ * limit and the producer's message.max.bytes, JOURNAL_MAX_MESSAGE_BYTES in kafka/device-topics.ts:
  * a larger one is never journaled, so never published) and each output takes an entry of 48 bytes
  * (OUTPUT_ENTRY, pool/batch-contract.ts), so a record holds fewer than 174 763 outputs.
  * `outputOrder` relies on this bound.

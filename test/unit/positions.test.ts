@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import type Kafka from 'node-rdkafka';
 import { describe, expect, it } from 'vitest';
-import { JOURNAL_MAX_MESSAGE_BYTES } from '../../src/kafka/topic-roles.js';
+import { JOURNAL_MAX_MESSAGE_BYTES } from '../../src/kafka/device-topics.js';
 import {
   BEFORE_ANY_OUTPUT,
   isAfter,

@@ -24,7 +24,6 @@ const MAX_FILE_LINES = 450;
  * may not exceed.
  */
 const KNOWN: Readonly<Record<string, number>> = {
-  'kafka/topic-roles.ts': 453,
   'pipeline/global-tables.ts': 509,
 };
 

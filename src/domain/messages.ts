@@ -150,6 +150,9 @@ export const confirmationMessageSchema = z
   })
   .describe('A verified device for БДИК.');
 
+/** A БДИК confirmation as written (src/domain/outputs.ts) and read back (src/domain/registry-entry.ts). */
+export type ConfirmationMessage = z.infer<typeof confirmationMessageSchema>;
+
 /** `bdik.revocations`, key the 15-digit IMEI: a confirmation БДИК must withdraw (rule 9). */
 export const revocationMessageSchema = z
   .strictObject({

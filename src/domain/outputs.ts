@@ -4,6 +4,7 @@
  * uses the same builders for outcomes reached by commands.
  */
 import { type CustomsView, decisionInView } from './customs-view.js';
+import type { ConfirmationMessage } from './messages.js';
 import type { ConfirmedDecision, Decision } from './types.js';
 
 /** Values above this are not copied whole into a DLQ entry; the source position finds them. */
@@ -72,7 +73,8 @@ export function confirmationMessage(decision: ConfirmedDecision, verifiedAt: str
 }
 
 export function confirmationJson(decision: ConfirmedDecision, verifiedAt: string): string {
-  return JSON.stringify({
+  // The contract's own type: the reader (registry-entry.ts) parses it with the same schema.
+  const message: ConfirmationMessage = {
     requestId: decision.requestId,
     imei: decision.imei,
     tac: decision.device.tac,
@@ -86,7 +88,8 @@ export function confirmationJson(decision: ConfirmedDecision, verifiedAt: string
     procedure: decision.procedure,
     operator: decision.operator,
     verifiedAt,
-  });
+  };
+  return JSON.stringify(message);
 }
 
 export interface DlqSource {

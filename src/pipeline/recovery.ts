@@ -16,6 +16,7 @@
  */
 
 import type { Database } from 'lmdb';
+import { registryEntryOfConfirmation } from '../domain/confirmation-reader.js';
 import { devicePartition } from '../domain/device-partition.js';
 import type { RegistryEntry } from '../domain/types.js';
 import { ImeiflowError } from '../errors.js';
@@ -299,38 +300,6 @@ async function restorePending(deps: RecoveryDeps, partition: number, from: numbe
   return applied;
 }
 
-interface Confirmation {
-  readonly requestId: string;
-  readonly imei: string;
-  readonly ownerId: string | null;
-  readonly msisdn: string | null;
-  readonly evidence: RegistryEntry['evidence'];
-  readonly applicationId: string | null;
-  readonly procedure: string | null;
-  readonly operator?: string;
-  readonly verifiedAt: string;
-}
-
-/** A БДИК confirmation read back as the registry entry it records (throws when it is not one). */
-export function registryEntryFrom(value: Buffer, partition: number): RegistryEntry {
-  const c = JSON.parse(value.toString('utf8')) as Confirmation;
-  if (typeof c.imei !== 'string' || !/^\d{15}$/.test(c.imei) || typeof c.requestId !== 'string')
-    throw new Error('not a БДИК confirmation');
-  return {
-    requestId: c.requestId,
-    partition,
-    imei: c.imei,
-    ownerId: c.ownerId ?? null,
-    msisdn: c.msisdn ?? null,
-    evidence: c.evidence,
-    applicationId: c.applicationId ?? null,
-    procedure: c.procedure ?? null,
-    at: c.verifiedAt,
-    // Written before confirmations named their operator: unknown.
-    operator: typeof c.operator === 'string' ? c.operator : null,
-  };
-}
-
 /**
  * The registry's changelog is what БДИК itself receives: a device is registered by its latest
  * confirmation unless a later revocation withdrew it.
@@ -362,7 +331,7 @@ async function restoreRegistry(
     for (const m of batch) {
       if (m.value === null) continue;
       try {
-        entries.push(registryEntryFrom(m.value, partition));
+        entries.push(registryEntryOfConfirmation(m.value, partition));
       } catch (error) {
         // Not a confirmation imeiflow wrote: no registration of this partition.
         deps.skipped?.(m, error instanceof Error ? error.message : String(error));

@@ -11,6 +11,7 @@
  */
 import Kafka from 'node-rdkafka';
 import type { Config } from '../config/config.js';
+import { registryEntryOfConfirmation } from '../domain/confirmation-reader.js';
 import type { RegistryEntry } from '../domain/types.js';
 import { connect, consume, type KafkaSettings, readerConfig } from '../kafka/client.js';
 import { ConsumerLoop } from '../kafka/consumer-loop.js';
@@ -21,7 +22,6 @@ import { SealedWrites } from '../store/sealed-writes.js';
 import type { Store } from '../store/store.js';
 import { keyOf } from './kafka-port.js';
 import { outputOrder } from './positions.js';
-import { registryEntryFrom } from './recovery.js';
 
 /** librdkafka's RD_KAFKA_OFFSET_BEGINNING. */
 const OFFSET_BEGINNING = -2;
@@ -136,7 +136,7 @@ export class RegistryView implements Component {
           writes.view(body, order, null);
         } else {
           try {
-            writes.view(body, order, registryEntryFrom(m.value, m.partition));
+            writes.view(body, order, registryEntryOfConfirmation(m.value, m.partition));
           } catch (error) {
             this.#deps.log.warn(
               { topic: m.topic, partition: m.partition, offset: m.offset, err: error },

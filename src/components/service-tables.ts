@@ -8,19 +8,19 @@ import type { Config } from '../config/config.js';
 import type { DestroyedKind } from '../domain/retention.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { GlobalTablesDeps } from '../pipeline/global-tables.js';
+import type { PartitionLog } from '../pipeline/kafka-port.js';
+import { reviewTable } from '../pipeline/review-table.js';
+import type { TableDecoders } from '../pipeline/table-decoders.js';
 import {
   auditTable,
   blocklistTable,
   declarationsTable,
-  type GlobalTablesDeps,
   kgdExportsTable,
   localProductionTable,
   tacTable,
   tokensTable,
-} from '../pipeline/global-tables.js';
-import type { PartitionLog } from '../pipeline/kafka-port.js';
-import { reviewTable } from '../pipeline/review-table.js';
-import type { TableDecoders } from '../pipeline/table-decoders.js';
+} from '../pipeline/tables.js';
 import { primePurges, purgeFollower } from '../retention/purge-orders.js';
 import type { RetentionSweep } from '../retention/retention-sweep.js';
 import type { AuditLog } from '../security/audit-log.js';

@@ -25,9 +25,10 @@ import {
 } from '../domain/retention.js';
 import type { Logger } from '../log.js';
 import type { CommandSender } from '../pipeline/command-sender.js';
-import { type AuditFollower, positionKey } from '../pipeline/global-tables.js';
+import { positionKey } from '../pipeline/global-tables.js';
 import type { LogMessage, PartitionLog } from '../pipeline/kafka-port.js';
 import type { Decoded } from '../pipeline/table-decoders.js';
+import type { AuditFollower } from '../pipeline/tables.js';
 import type { AuditEvent } from '../security/audit-log.js';
 import { removeApplicationStep, removeDeviceDeclarations } from '../store/declarations.js';
 import { type PurgeMarkIndex, putPurgeMark } from '../store/purge-marks.js';

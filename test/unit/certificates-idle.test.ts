@@ -54,7 +54,7 @@ let tokens: TokenService;
 /** Every event the control plane sent to the tokens topic, in order. */
 const published: TokenEvent[] = [];
 
-/** The tokens topic as every instance applies it (src/pipeline/global-tables.ts tokensTable). */
+/** The tokens topic as every instance applies it (src/pipeline/tables.ts tokensTable). */
 async function applyAsCluster(event: TokenEvent): Promise<void> {
   published.push(tokenEventSchema.parse(JSON.parse(JSON.stringify(event))));
   await store.env.transaction(() => applyTokenEvent(lmdbTokenTable(store), event));

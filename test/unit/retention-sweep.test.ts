@@ -13,8 +13,9 @@ import { DAY_MS, type DestroyedKind, purgeAuditOf, purgeTargetOf } from '../../s
 import type { DeclarationEntry, OutcomeRecord, PendingEntry, RegistryEntry } from '../../src/domain/types.js';
 import { createLogger } from '../../src/log.js';
 import type { CommandSender } from '../../src/pipeline/command-sender.js';
-import { applyMessages, declarationsTable, type IndexChanges } from '../../src/pipeline/global-tables.js';
+import { applyMessages, type IndexChanges } from '../../src/pipeline/global-tables.js';
 import type { LogMessage } from '../../src/pipeline/kafka-port.js';
+import { declarationsTable } from '../../src/pipeline/tables.js';
 import { primePurges, purgeFollower, recordPurge } from '../../src/retention/purge-orders.js';
 import { RetentionSweep } from '../../src/retention/retention-sweep.js';
 import { auditEntryOf } from '../../src/security/audit-log.js';

@@ -21,15 +21,10 @@ import { loadConfig } from '../../src/config/config.js';
 import { purgeAuditOf, purgeTargetOf } from '../../src/domain/retention.js';
 import { isImeiflowError } from '../../src/errors.js';
 import { Metrics } from '../../src/metrics/metrics.js';
-import {
-  type AuditFollower,
-  applyMessages,
-  auditTable,
-  type IndexChanges,
-  tokensTable,
-} from '../../src/pipeline/global-tables.js';
+import { applyMessages, type IndexChanges } from '../../src/pipeline/global-tables.js';
 import type { LogMessage, OutgoingMessage, OutputSink } from '../../src/pipeline/kafka-port.js';
 import type { TableDecoders } from '../../src/pipeline/table-decoders.js';
+import { type AuditFollower, auditTable, tokensTable } from '../../src/pipeline/tables.js';
 import { primePurges } from '../../src/retention/purge-orders.js';
 import { AuditLog, auditEntryOf, kafkaAuditPublisher } from '../../src/security/audit-log.js';
 import { clusterKeysOf, EMBEDDED_KEY_FILE, parseClusterKeys } from '../../src/security/cluster-key.js';

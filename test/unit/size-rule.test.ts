@@ -21,11 +21,10 @@ const MAX_FILE_LINES = 450;
 /**
  * Over the limit when the rule was written, left to their owners (issue 21): file, or
  * file#function (Class.method; a nested function under its parent's name), with the length it
- * may not exceed.
+ * may not exceed. Empty since the command line registers its commands per module and the topic
+ * declarations and global tables were split (device and table topics; reader and tables).
  */
-const KNOWN: Readonly<Record<string, number>> = {
-  'pipeline/global-tables.ts': 509,
-};
+const KNOWN: Readonly<Record<string, number>> = {};
 
 interface Measured {
   /** file, or file#function */

@@ -32,7 +32,10 @@ export interface PageText {
   readonly declarations: string;
   readonly declarationColumns: readonly [string, string, string, string, string];
   readonly noDeclarations: string;
-  /** The registration an owner conflict is with: `{requestId}`, `{at}`, `{owner}`, `{phone}`, `{evidence}`. */
+  /**
+   * The registration an owner conflict is with: `{operator}` (that registered it; "—" when not
+   * recorded), `{requestId}`, `{at}`, `{owner}`, `{phone}`, `{evidence}`.
+   */
   readonly conflict: string;
   /** Confirming a request that still waits for KGD. */
   readonly override: string;
@@ -80,7 +83,7 @@ export const PAGE_TEXT: Readonly<Record<Language, PageText>> = {
     declarationColumns: ['заявка', 'процедура', 'статус', 'код ТН ВЭД', 'решение (Астана)'],
     noDeclarations: 'КГД не сообщал о решениях по этому IMEI',
     conflict:
-      'Зарегистрировано по запросу {requestId} с {at} (основание {evidence}): владелец {owner}, телефон {phone}',
+      'Зарегистрировано оператором {operator} по запросу {requestId} с {at} (основание {evidence}): владелец {owner}, телефон {phone}',
     override: 'Подтвердить до ответа КГД (с обоснованием; записывается в журнал аудита)',
     statuses: {
       registered: 'решение не принято',
@@ -128,7 +131,7 @@ export const PAGE_TEXT: Readonly<Record<Language, PageText>> = {
     declarationColumns: ['өтінім', 'рәсім', 'мәртебе', 'СЭҚ ТН коды', 'шешім (Астана)'],
     noDeclarations: 'МКК бұл IMEI бойынша шешім жібермеген',
     conflict:
-      '{requestId} сұрауы бойынша {at} бастап тіркелген (негізі {evidence}): иесі {owner}, телефоны {phone}',
+      '{requestId} сұрауы бойынша {at} бастап тіркелген (операторы {operator}, негізі {evidence}): иесі {owner}, телефоны {phone}',
     override: 'МКК жауабына дейін растау (негіздемемен; аудит журналына жазылады)',
     statuses: {
       registered: 'шешім қабылданбаған',
@@ -176,7 +179,7 @@ export const PAGE_TEXT: Readonly<Record<Language, PageText>> = {
     declarationColumns: ['application', 'procedure', 'status', 'HS code', 'decided (Astana)'],
     noDeclarations: 'KGD has sent no decision for this IMEI',
     conflict:
-      'Registered by request {requestId} since {at} (evidence {evidence}): owner {owner}, phone {phone}',
+      'Registered by {operator}, request {requestId}, since {at} (evidence {evidence}): owner {owner}, phone {phone}',
     override: 'Confirm before KGD answers (with a reason; recorded in the audit log)',
     statuses: {
       registered: 'not decided yet',

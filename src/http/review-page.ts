@@ -163,7 +163,7 @@ async function showEvidence(headers) {
     }
     if (data.conflict) {
       const c = data.conflict;
-      $('conflict').textContent = fill(T.conflict, { requestId: c.requestId, at: astana(c.registeredAt), evidence: c.evidence, owner: c.ownerId || '—', phone: c.msisdn || '—' });
+      $('conflict').textContent = fill(T.conflict, { operator: c.operator || '—', requestId: c.requestId, at: astana(c.registeredAt), evidence: c.evidence, owner: c.ownerId || '—', phone: c.msisdn || '—' });
     }
     $('owner').textContent = fill(T.owner, { owner: data.ownerId || '—', phone: data.msisdn || '—' });
   } catch (error) { $('owner').textContent = error.message; }

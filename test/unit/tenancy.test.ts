@@ -365,6 +365,18 @@ describe('GET /v1/devices/:imei per operator', () => {
       expect(beeline.text).not.toContain(secret);
   });
 
+  it('a reviewer deciding the owner conflict sees which operator registered the device', async () => {
+    const response = await app.inject({
+      url: '/v1/reviews/kcell-9',
+      headers: { authorization: `Bearer ${token.reviewer}`, 'x-basis': 'case 10' },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      requestId: 'kcell-9',
+      conflict: { requestId: 'beeline-2', operator: 'beeline', ownerId: OWNER.conflict },
+    });
+  });
+
   it("a certificate holder's operator decides like a token's", async () => {
     const response = await app.inject({
       url: `/v1/devices/${SHARED}`,

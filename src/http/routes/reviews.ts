@@ -229,6 +229,8 @@ function evidence(options: ReviewRouteOptions, found: Found, customsView: Custom
         ? null
         : {
             requestId: registered.requestId,
+            // Whose subscriber the device is: the operator the reviewer may have to ask.
+            operator: registered.operator,
             evidence: registered.evidence,
             ...(customsView === 'full'
               ? { applicationId: registered.applicationId, procedure: registered.procedure }

@@ -8,11 +8,10 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
-import type { DeadlinePolicy } from '../domain/deadline.js';
+import { type DeadlinePolicy, deadlinePolicyOf } from '../domain/deadline.js';
 import type { WorkingCalendar } from '../domain/working-day.js';
 import { ImeiflowError, messageOf } from '../errors.js';
 import { DEFAULT_CALENDAR_FILE } from '../paths.js';
-import { deadlinePolicyOfPending } from '../pool/deadline-policy.js';
 import {
   defaultsOf,
   type EnvBinding,
@@ -189,7 +188,7 @@ export function workingCalendar(config: Config): WorkingCalendar {
 
 /** The deadline of every waiting request (src/domain/deadline.ts), as the workers build it too. */
 export function deadlinePolicy(config: Config): DeadlinePolicy {
-  return deadlinePolicyOfPending(config.pending);
+  return deadlinePolicyOf(config.pending);
 }
 
 /** The pool size: the configured number, else one worker per core. */

@@ -18,6 +18,7 @@
 import {
   addWorkingDays,
   addWorkingMinutes,
+  type CalendarData,
   type WorkingCalendar,
   workingCalendarOf,
   workingDayMinutes,
@@ -32,27 +33,24 @@ export interface DeadlinePolicy {
 }
 
 /**
- * The deadline policy as plain data, for worker threads: what configuration says, with the
- * calendar's dates and hours resolved (src/config/config.ts `deadlineSettings`).
+ * What the `pending` settings say of deadlines (src/config/settings.ts, read by the workers and the
+ * main thread alike): the calendar file's years with the dates configuration adds, in its hours.
  */
 export interface DeadlineSettings {
-  readonly workingDays: number;
-  readonly reviewMinimumMinutes: number;
+  readonly deadlineWorkingDays: number;
+  readonly reviewMinimumWorkingMinutes: number;
   readonly utcOffsetMinutes: number;
+  readonly calendar: CalendarData;
   readonly holidays: readonly string[];
-  readonly workingDates: readonly string[];
-  readonly workingHours: { readonly start: string; readonly end: string };
+  readonly workingDays: readonly string[];
 }
 
-export function deadlinePolicyOf(settings: DeadlineSettings): DeadlinePolicy {
+/** The deadline policy the `pending` settings give; each thread builds its own from them. */
+export function deadlinePolicyOf(pending: DeadlineSettings): DeadlinePolicy {
   return {
-    workingDays: settings.workingDays,
-    reviewMinimumMinutes: settings.reviewMinimumMinutes,
-    calendar: workingCalendarOf(
-      { workingHours: settings.workingHours, years: {} },
-      { holidays: settings.holidays, workingDays: settings.workingDates },
-      settings.utcOffsetMinutes,
-    ),
+    workingDays: pending.deadlineWorkingDays,
+    reviewMinimumMinutes: pending.reviewMinimumWorkingMinutes,
+    calendar: workingCalendarOf(pending.calendar, pending, pending.utcOffsetMinutes),
   };
 }
 

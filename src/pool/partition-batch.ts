@@ -10,7 +10,7 @@
 
 import type { WorkerConfig } from '../config/worker-settings.js';
 import { applyCommand, parseCommand, reevaluateDevice, withdrawIfRefuted } from '../domain/commands.js';
-import type { DeadlinePolicy } from '../domain/deadline.js';
+import { type DeadlinePolicy, deadlinePolicyOf } from '../domain/deadline.js';
 import { devicePartition } from '../domain/device-partition.js';
 import { normaliseImei } from '../domain/imei.js';
 import { parseRequest } from '../domain/request.js';
@@ -33,7 +33,6 @@ import {
   type WorkerSettings,
 } from './batch-contract.js';
 import { BatchWriter } from './batch-writer.js';
-import { deadlinePolicyOfPending } from './deadline-policy.js';
 import { BatchOutputs } from './outputs-section.js';
 import type { ResultSettings } from './result-tenants.js';
 import { applyStateOps } from './state-ops.js';
@@ -55,7 +54,7 @@ export function batchContextOf(store: Store, { config }: Pick<WorkerSettings, 'c
     store,
     index: new WorkerIndexView(store, config.pool.tacCacheEntries),
     rules: ruleSettingsOf(config.rules),
-    deadlines: deadlinePolicyOfPending(config.pending),
+    deadlines: deadlinePolicyOf(config.pending),
     results: {
       operators: results.perOperator ? results.operators : [],
       customsView: results.customsView,

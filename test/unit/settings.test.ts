@@ -10,9 +10,9 @@ import { type Config, DEFAULTS, deadlinePolicy, loadConfig } from '../../src/con
 import { envBindingsOf, settingsOf } from '../../src/config/define.js';
 import { SETTINGS } from '../../src/config/settings.js';
 import { workerSettings } from '../../src/config/worker-settings.js';
+import { deadlinePolicyOf } from '../../src/domain/deadline.js';
 import type { RuleConfig } from '../../src/domain/rule-settings.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
-import { deadlinePolicyOfPending } from '../../src/pool/deadline-policy.js';
 
 const read = (file: string) => readFileSync(join(PACKAGE_ROOT, file), 'utf8');
 const declared = settingsOf(SETTINGS);
@@ -92,8 +92,8 @@ describe('the settings', () => {
     const config = loadConfig({ env: { IMEIFLOW_DEADLINE_WORKING_DAYS: '2' } });
     // As the worker gets it: a structured clone of its workerData.
     const { config: workers } = structuredClone(workerSettings(config));
-    expect(deadlinePolicyOfPending(workers.pending).workingDays).toBe(2);
-    expect(deadlinePolicyOfPending(workers.pending)).toEqual(deadlinePolicy(config));
+    expect(deadlinePolicyOf(workers.pending).workingDays).toBe(2);
+    expect(deadlinePolicyOf(workers.pending)).toEqual(deadlinePolicy(config));
   });
 
   it('every variable the docs, deploy/ and the Dockerfile name is declared', () => {

@@ -126,12 +126,15 @@ async function startProcessing({ config, log, metrics, parts, onFatal }: Wiring,
   const sweep = parts.place(
     new RetentionSweep({ store, retention, commands, ownedPartitions, destroyed, log, marks }),
   );
+  // The global tables' and the registry view's bad records: counted and logged here, in the DLQ
+  // once per cluster (the record validator).
+  const skipped = skippedRecords(metrics, log);
   const tables = new GlobalTables({
     ...base,
     tables: serviceTables({ config, log, audit, marks, sweep, destroyed, decoders }),
     onChanged: (changes) => requests.pipeline.indexChanged([...changes.bodies], [...changes.applications]),
     consumed: (topic, count) => metrics.consumed(topic, count),
-    skipped: skippedRecords(metrics, log),
+    skipped,
   });
   await readPurgesAhead({ config, log, store, reader, marks, destroyed, decode: decoders.audit });
   await parts.start(tables);
@@ -142,7 +145,7 @@ async function startProcessing({ config, log, metrics, parts, onFatal }: Wiring,
     start: () => validator.start(),
     stop: () => validator.stop(),
   });
-  const registryView = await parts.start(new RegistryView(base));
+  const registryView = await parts.start(new RegistryView({ ...base, skipped }));
   await parts.start(requests);
   const intervalMs = config.pending.checkIntervalMs;
   const deadlines = deadlinePolicy(config);

@@ -60,8 +60,8 @@ export function serviceTables(deps: ServiceTablesDeps): GlobalTablesDeps['tables
 }
 
 /**
- * A record no table can read, or an event refused for want of the cluster key's signature:
- * counted and logged on every instance that passes it.
+ * A record no table can read (a global table's or the registry view's), or an event refused for
+ * want of the cluster key's signature: counted and logged on every instance that passes it.
  */
 export function skippedRecords(
   metrics: Pick<Metrics, 'recordSkipped' | 'recordRefused'>,
@@ -79,7 +79,7 @@ export function skippedRecords(
     metrics.recordSkipped(message.topic);
     log.warn(
       { topic: message.topic, partition: message.partition, offset: message.offset, error },
-      'a global-table record no table can read: passed (the DLQ gets it once per cluster)',
+      'a table record no table can read: passed (the DLQ gets it once per cluster)',
     );
   };
 }

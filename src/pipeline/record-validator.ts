@@ -1,8 +1,10 @@
 /**
- * A record of a global-table topic that cannot be used — a release decision, a TAC or block-list
- * row, a token or audit event, a review-table or export record — goes to the DLQ once, not once
- * per instance, though every instance reads every such topic into its tables (and passes what it
- * cannot read: global-tables.ts). The validator is a consumer group of its own on those topics:
+ * A record of a table topic that cannot be used — a release decision, a TAC or block-list row, a
+ * token or audit event, a review-table or export record, a БДИК confirmation or revocation the
+ * registry view reads — goes to the DLQ once, not once per instance, though every instance reads
+ * such topics into its tables (and passes what it cannot read: table-reader.ts; the registry view
+ * reads the partitions other instances own, so a bad record there too is passed by all but its
+ * owner). The validator is a consumer group of its own on those topics:
  * each partition has one validator at a time, which writes the DLQ entry of a bad record and then
  * commits past it. What is unusable is what the tables' own decoders refuse (table-decoders.ts),
  * the same decoders, so an event of the tokens or audit topic without the cluster key's signature

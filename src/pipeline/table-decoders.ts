@@ -1,9 +1,9 @@
 /**
- * One decoder per global-table topic: what a message of that topic must be for a table to apply
- * it. The global tables (global-tables.ts) skip what does not decode and count it; the record
- * validator (record-validator.ts) sends it to the DLQ once per cluster, with its topic, partition,
- * offset and the reason. Nothing on an internal topic can stop an instance: a record nobody can
- * read is passed, never retried (issue 20).
+ * One decoder per topic read into a table (the global tables' and the registry view's, both read
+ * by table-reader.ts): what a message of that topic must be for a table to apply it. The reader
+ * skips what does not decode and counts it; the record validator (record-validator.ts) sends it to
+ * the DLQ once per cluster, with its topic, partition, offset and the reason. Nothing on an
+ * internal topic can stop an instance: a record nobody can read is passed, never retried (issue 20).
  *
  * Tombstones (a null value) are records too where the topic is compacted by key: they remove.
  *
@@ -14,8 +14,9 @@
  * unreadable record, but counted and alerted on apart, as a forgery.
  */
 import { z } from 'zod';
+import { registryEntryOfConfirmation } from '../domain/confirmation-reader.js';
 import { type ParsedDecision, parseReleaseDecision } from '../domain/release-decision.js';
-import type { BlockEntry, LocalProductionRecord, TacRecord } from '../domain/types.js';
+import type { BlockEntry, LocalProductionRecord, RegistryEntry, TacRecord } from '../domain/types.js';
 import type { TopicRoleName } from '../kafka/topic-roles.js';
 import { bodyOfPendingKey } from '../pool/batch-writer.js';
 import type { RecordVerifier, SignatureProblem, SignedRole } from '../security/signed-events.js';
@@ -149,6 +150,30 @@ export function decodeKgdExport(m: LogMessage): Decoded<Keyed<KgdExportRecord>> 
   return { ok: true, value: { key, value: record.value } };
 }
 
+const IMEI_KEY = /^\d{15}$/;
+
+/**
+ * БДИК's confirmations read back (the registry view): the registration it records, or, for a
+ * tombstone, none. Key: the 15-digit IMEI.
+ */
+export function decodeConfirmation(m: LogMessage): Decoded<Keyed<RegistryEntry>> {
+  const key = keyOf(m);
+  if (key === null || !IMEI_KEY.test(key)) return fail(`key ${JSON.stringify(key)} does not fit ${IMEI_KEY}`);
+  if (m.value === null) return { ok: true, value: { key, value: null } };
+  try {
+    return { ok: true, value: { key, value: registryEntryOfConfirmation(m.value, m.partition) } };
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** БДИК's revocations read back (the registry view): whatever it holds, the device's registration goes. */
+export function decodeRevocation(m: LogMessage): Decoded<Keyed<RegistryEntry>> {
+  const key = keyOf(m);
+  if (key === null || !IMEI_KEY.test(key)) return fail(`key ${JSON.stringify(key)} does not fit ${IMEI_KEY}`);
+  return { ok: true, value: { key, value: null } };
+}
+
 /** What a record of a signed topic says, before its signature is checked. */
 const readTokenEvent = (m: LogMessage): Decoded<TokenEvent> => jsonRecord(m.value, tokenEventSchema);
 const readAuditEntry = (m: LogMessage): Decoded<AuditEntry> => jsonRecord(m.value, auditEntrySchema);
@@ -171,21 +196,26 @@ function verified<V>(
   };
 }
 
-/** The decoders of the global-table topics that are not signed (the decisions' is `decodeDecision`). */
+/**
+ * The decoders of the table topics that are not signed (the decisions' is `decodeDecision`): the
+ * global tables', and БДИК's changelog the registry view reads.
+ */
 const PLAIN_DECODERS = {
   tac: decodeTac,
   blocklist: decodeBlockEntry,
   localProduction: decodeLocalProduction,
   exports: decodeKgdExport,
+  confirmations: decodeConfirmation,
+  revocations: decodeRevocation,
 } as const satisfies Partial<Record<TopicRoleName, (m: LogMessage) => Decoded<unknown>>>;
 
-/** Every global-table topic's decoder, the signed topics' verifying with one verifier. */
+/** Every table topic's decoder, the signed topics' verifying with one verifier. */
 export interface TableDecoders {
   readonly tokens: (m: LogMessage) => Decoded<TokenEvent>;
   readonly audit: (m: LogMessage) => Decoded<AuditEntry>;
   readonly pendingChangelog: (m: LogMessage) => Decoded<Keyed<PendingEntry[]>>;
   /**
-   * Why a message of a global-table topic is unusable, or undefined when a table can apply it:
+   * Why a message of a table topic is unusable, or undefined when a table can apply it:
    * what the record validator sends to the DLQ. A release decision that lists some invalid IMEIs
    * is applied for the others, and still reported.
    */
@@ -222,7 +252,7 @@ export function tableDecoders(verifier: RecordVerifier, seal?: TopicSeal): Table
   };
 }
 
-/** Every global-table topic the validator watches. */
+/** Every table topic the validator watches: the global tables' and the registry view's. */
 export const VALIDATED_ROLES: readonly TopicRoleName[] = [
   'decisions',
   ...(Object.keys(PLAIN_DECODERS) as TopicRoleName[]),

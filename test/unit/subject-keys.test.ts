@@ -132,6 +132,47 @@ describe('subject keys in a store', () => {
     }
   });
 
+  it('keys installed in one transaction take slots in turn, and a slot freed in it is taken again', async () => {
+    const store = openStore({ dataDir: join(dir, 'one-transaction'), secrets: TEST_SECRETS });
+    try {
+      const owner = store.pseudonyms.current('900215400559');
+      const bodies = ['35209900176148', '35209900176149', '35209900176150'];
+      const slots: (number | undefined)[] = [];
+      let freed = 0;
+      await store.env.transaction(() => {
+        for (const body of bodies) slots.push(store.subjects.install(store.subjects.newKey(body, owner, T0)));
+        freed = store.subjects.destroy({ body: bodies[1]! }, T0);
+        slots.push(store.subjects.install(store.subjects.newKey('35209900176151', owner, T0)));
+        slots.push(store.subjects.install(store.subjects.newKey('35209900176152', owner, T0)));
+        store.subjects.flush();
+      });
+      expect(freed).toBe(1);
+      expect(slots).toEqual([0, 1, 2, 1, 3]);
+      // The next transaction finds no free slot either and goes on from the last.
+      expect((await installed(store, '35209900176153', owner)).slot).toBe(4);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('key ids begin with when they were made, so new keys sort last in the index', async () => {
+    const store = openStore({ dataDir: join(dir, 'ids'), secrets: TEST_SECRETS });
+    try {
+      const made = Date.now();
+      const ids = Array.from({ length: 50 }, (_, i) => store.subjects.newKey(`3520990017${i}`, '', T0).keyId);
+      for (const id of ids) {
+        expect(id.length).toBe(16);
+        expect(id.readUIntBE(0, 6)).toBeGreaterThanOrEqual(made);
+        expect(id.readUIntBE(0, 6)).toBeLessThanOrEqual(Date.now());
+      }
+      const hex = ids.map((id) => id.toString('hex').slice(0, 12));
+      expect([...hex].sort()).toEqual(hex);
+      expect(new Set(ids.map((id) => id.toString('hex'))).size).toBe(ids.length);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a slot written by a transaction that did not commit is free again; the next key overwrites it', async () => {
     const dataDir = join(dir, 'crash');
     const store = openStore({ dataDir, secrets: TEST_SECRETS });

@@ -16,7 +16,6 @@
  */
 
 import type { Database } from 'lmdb';
-import { registryEntryOfConfirmation } from '../domain/confirmation-reader.js';
 import { devicePartition } from '../domain/device-partition.js';
 import type { RegistryEntry } from '../domain/types.js';
 import { ImeiflowError } from '../errors.js';
@@ -40,6 +39,7 @@ import { lastOutputSeq, publishMissing } from './output-tails.js';
 import type { TaskStart } from './partition-task.js';
 import { outputOrder } from './positions.js';
 import type { RecordCollector } from './record-collector.js';
+import { decodeConfirmationValue } from './table-decoders.js';
 
 export interface RecoveryTopics {
   readonly journal: string;
@@ -330,15 +330,14 @@ async function restoreRegistry(
     const entries: RegistryEntry[] = [];
     for (const m of batch) {
       if (m.value === null) continue;
-      try {
-        entries.push(registryEntryOfConfirmation(m.value, partition));
-      } catch (error) {
+      const entry = decodeConfirmationValue(m.value, partition);
+      if (!entry.ok) {
         // Not a confirmation imeiflow wrote: no registration of this partition.
-        deps.skipped?.(m, error instanceof Error ? error.message : String(error));
+        deps.skipped?.(m, entry.error);
         continue;
       }
-      const imei = entries[entries.length - 1]!.imei;
-      if (revoked.has(imei)) confirmedAt.set(imei, outputOrder(m));
+      entries.push(entry.value);
+      if (revoked.has(entry.value.imei)) confirmedAt.set(entry.value.imei, outputOrder(m));
     }
     await store.env.transaction(() => putRestoredRegistry(store, entries));
     applied += batch.length;

@@ -14,7 +14,8 @@
  * unreadable record, but counted and alerted on apart, as a forgery.
  */
 import { z } from 'zod';
-import { registryEntryOfConfirmation } from '../domain/confirmation-reader.js';
+import { confirmationMessageSchema } from '../domain/messages.js';
+import { registryEntryOfConfirmation } from '../domain/registry-entry.js';
 import { type ParsedDecision, parseReleaseDecision } from '../domain/release-decision.js';
 import type { BlockEntry, LocalProductionRecord, RegistryEntry, TacRecord } from '../domain/types.js';
 import type { TopicRoleName } from '../kafka/topic-roles.js';
@@ -102,14 +103,26 @@ function jsonRecord<V>(value: Buffer | null, schema: z.ZodType<V>): Decoded<V> {
   );
 }
 
-/** A record of a table keyed by `keyPattern`: a key that fits it, and a value or a tombstone. */
-function keyedRecord<V>(m: LogMessage, keyPattern: RegExp, schema: z.ZodType<V>): Decoded<Keyed<V>> {
+/**
+ * A record of a table keyed by `keyPattern`: a key that fits it, and a value `decodeValue` reads
+ * (null: the record removes, as a tombstone does) or a tombstone.
+ */
+function keyed<V>(
+  m: LogMessage,
+  keyPattern: RegExp,
+  decodeValue: (value: Buffer) => Decoded<V | null>,
+): Decoded<Keyed<V>> {
   const key = keyOf(m);
   if (key === null || !keyPattern.test(key))
     return fail(`key ${JSON.stringify(key)} does not fit ${keyPattern}`);
   if (m.value === null) return { ok: true, value: { key, value: null } };
-  const value = jsonRecord(m.value, schema);
+  const value = decodeValue(m.value);
   return value.ok ? { ok: true, value: { key, value: value.value } } : value;
+}
+
+/** A keyed record whose value is JSON of `schema`. */
+function keyedRecord<V>(m: LogMessage, keyPattern: RegExp, schema: z.ZodType<V>): Decoded<Keyed<V>> {
+  return keyed(m, keyPattern, (value) => jsonRecord(value, schema));
 }
 
 const BODY_KEY = /^\d{14}$/;
@@ -153,26 +166,25 @@ export function decodeKgdExport(m: LogMessage): Decoded<Keyed<KgdExportRecord>> 
 const IMEI_KEY = /^\d{15}$/;
 
 /**
+ * A БДИК confirmation read back as the registration it records (restores, the registry view),
+ * with the contract's schema its writer is typed by.
+ */
+export function decodeConfirmationValue(value: Buffer, partition: number): Decoded<RegistryEntry> {
+  const message = jsonRecord(value, confirmationMessageSchema);
+  if (!message.ok) return fail(`not a БДИК confirmation: ${message.error}`);
+  return { ok: true, value: registryEntryOfConfirmation(message.value, partition) };
+}
+
+/**
  * БДИК's confirmations read back (the registry view): the registration it records, or, for a
  * tombstone, none. Key: the 15-digit IMEI.
  */
-export function decodeConfirmation(m: LogMessage): Decoded<Keyed<RegistryEntry>> {
-  const key = keyOf(m);
-  if (key === null || !IMEI_KEY.test(key)) return fail(`key ${JSON.stringify(key)} does not fit ${IMEI_KEY}`);
-  if (m.value === null) return { ok: true, value: { key, value: null } };
-  try {
-    return { ok: true, value: { key, value: registryEntryOfConfirmation(m.value, m.partition) } };
-  } catch (error) {
-    return fail(error instanceof Error ? error.message : String(error));
-  }
-}
+export const decodeConfirmation = (m: LogMessage): Decoded<Keyed<RegistryEntry>> =>
+  keyed(m, IMEI_KEY, (value) => decodeConfirmationValue(value, m.partition));
 
 /** БДИК's revocations read back (the registry view): whatever it holds, the device's registration goes. */
-export function decodeRevocation(m: LogMessage): Decoded<Keyed<RegistryEntry>> {
-  const key = keyOf(m);
-  if (key === null || !IMEI_KEY.test(key)) return fail(`key ${JSON.stringify(key)} does not fit ${IMEI_KEY}`);
-  return { ok: true, value: { key, value: null } };
-}
+export const decodeRevocation = (m: LogMessage): Decoded<Keyed<RegistryEntry>> =>
+  keyed<RegistryEntry>(m, IMEI_KEY, () => ({ ok: true, value: null }));
 
 /** What a record of a signed topic says, before its signature is checked. */
 const readTokenEvent = (m: LogMessage): Decoded<TokenEvent> => jsonRecord(m.value, tokenEventSchema);

@@ -7,7 +7,6 @@ import fc from 'fast-check';
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import type { ZodType } from 'zod';
-import { registryEntryOfConfirmation } from '../../src/domain/confirmation-reader.js';
 import { iinBinCheckDigit } from '../../src/domain/ids.js';
 import { luhnDigit } from '../../src/domain/imei.js';
 import {
@@ -36,6 +35,7 @@ import {
   REJECT_REASONS,
   REVIEW_REASONS,
 } from '../../src/domain/types.js';
+import { decodeConfirmationValue } from '../../src/pipeline/table-decoders.js';
 import {
   ENCODING_JSON,
   ENCODING_MSGPACK,
@@ -516,8 +516,11 @@ describe('every output the code builds matches its schema', () => {
           expectMatches(confirmationMessageSchema, message, 'confirmation');
           // БДИК's record names the registering operator, and the registry read back from it
           // (the registry view, a restore) knows it: issue 22's "devices it registered".
-          const entry = registryEntryOfConfirmation(Buffer.from(message), 2);
-          expect(entry).toMatchObject({ requestId: d.requestId, imei: d.imei, operator: d.operator });
+          const entry = decodeConfirmationValue(Buffer.from(message), 2);
+          expect(entry).toMatchObject({
+            ok: true,
+            value: { requestId: d.requestId, imei: d.imei, operator: d.operator },
+          });
         }
       }),
       { numRuns: 3000 },
@@ -541,10 +544,16 @@ describe('every output the code builds matches its schema', () => {
     };
     const bytes = Buffer.from(JSON.stringify(before));
     expectMatches(confirmationMessageSchema, bytes, 'confirmation');
-    expect(registryEntryOfConfirmation(bytes, 0)).toMatchObject({ requestId: 'r-1', operator: null });
+    expect(decodeConfirmationValue(bytes, 0)).toMatchObject({
+      ok: true,
+      value: { requestId: 'r-1', operator: null },
+    });
     // What is not one is refused by the same schema, naming the field.
     const broken = Buffer.from(JSON.stringify({ ...before, imei: '35209900176148' }));
-    expect(() => registryEntryOfConfirmation(broken, 0)).toThrow(/not a БДИК confirmation: imei/);
+    expect(decodeConfirmationValue(broken, 0)).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/not a БДИК confirmation: imei/),
+    });
   });
 
   it('revocations, as the revoke command builds them from a registry entry', () => {

@@ -17,7 +17,22 @@ const SUITE: readonly [string, string[], string[]][] = [
   [
     'pipeline.js',
     [],
-    ['--messages', '10000', '--backlog', '10000', '--declared', '100000', '--half-seconds', '3'],
+    // The contenders issue 23's ratios need; the raw passthrough and the KafkaJS peer only in the
+    // full run (with them, .ci/run came to 28.5 min here against the 30 allowed).
+    [
+      '--messages',
+      '10000',
+      '--backlog',
+      '10000',
+      '--declared',
+      '100000',
+      '--half-seconds',
+      '3',
+      '--warmup-seconds',
+      '1',
+      '--only',
+      'equal_io,minimal_verifier,imeiflow,imeiflow_imei_keys',
+    ],
   ],
   ['load.js', [], ['--rows', '100000']],
 ];

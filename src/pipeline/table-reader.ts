@@ -8,9 +8,10 @@
  * and `apply` what it does to the store. A batch of messages is applied in one LMDB transaction
  * together with the positions after it, so each message is applied exactly once per instance. A
  * message its table cannot decode is passed, never retried, and reported to `skipped` (counted,
- * logged); the record validator sends it to the DLQ once per cluster (record-validator.ts). A
- * batch that fails is not skipped: the reader goes back to the stored positions and tries again;
- * if it keeps failing the process stops with the error (a restart resumes at the same positions).
+ * logged) once, after the transaction that passes it commits; the record validator sends it to
+ * the DLQ once per cluster (record-validator.ts). A batch that fails is not skipped: the reader
+ * goes back to the stored positions and tries again; if it keeps failing the process stops with
+ * the error (a restart resumes at the same positions).
  */
 import Kafka from 'node-rdkafka';
 import type { Config } from '../config/config.js';
@@ -254,13 +255,10 @@ export class TableReader {
       else list.push(m);
     }
     const changes: IndexChanges = { bodies: new Set(), applications: new Set() };
-    const decoded = new Map<string, TableRecord<unknown>[]>();
+    const decoded = new Map<string, { records: TableRecord<unknown>[]; skipped: SkippedRecord[] }>();
     for (const [topic, batch] of byTopic) {
       const table = this.#byTopic.get(topic);
-      if (table === undefined) continue;
-      const { records, skipped } = decodeAll(table, batch);
-      for (const { message, error, refused } of skipped) this.#deps.skipped(message, error, refused);
-      decoded.set(topic, records);
+      if (table !== undefined) decoded.set(topic, decodeAll(table, batch));
     }
     // A child transaction, so a table that throws midway leaves nothing of the batch behind. An
     // asynchronous `transaction` commits what its callback wrote before it threw (lmdb-js 3.5.6,
@@ -269,7 +267,7 @@ export class TableReader {
     await committed(
       store.env.childTransaction(() => {
         for (const [topic, batch] of byTopic) {
-          const records = decoded.get(topic) ?? [];
+          const records = decoded.get(topic)?.records ?? [];
           if (records.length > 0) this.#byTopic.get(topic)?.apply(store, records, changes);
           // Past every message of the batch, the passed ones included: they are never retried.
           const next = new Map<number, number>();
@@ -280,8 +278,11 @@ export class TableReader {
       }),
     );
     for (const [topic, batch] of byTopic) {
-      const records = decoded.get(topic) ?? [];
+      const { records = [], skipped = [] } = decoded.get(topic) ?? {};
       if (records.length > 0) this.#byTopic.get(topic)?.afterCommit?.(records);
+      // Reported once the positions past them are committed: a batch that failed is read again,
+      // and its passed messages would be counted again with it.
+      for (const { message, error, refused } of skipped) this.#deps.skipped(message, error, refused);
       this.#deps.consumed?.(topic, batch.length);
     }
     this.#applied += messages.length;

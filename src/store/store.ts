@@ -19,6 +19,7 @@ import type {
 import { ImeiflowError, messageOf } from '../errors.js';
 import type { SubjectSecrets } from './derived-keys.js';
 import { checkEncryptionKey } from './encryption.js';
+import { migrateSubjectIndex } from './migrate-schema4.js';
 import { migrateSealed } from './migrate-sealed.js';
 import { noPseudonyms, type OwnerPseudonyms, Pseudonyms } from './pseudonyms.js';
 import type {
@@ -34,6 +35,7 @@ import { type SealedKind, sealedEncoder } from './sealed-records.js';
 import {
   SCHEMA_1_FINGERPRINT,
   SCHEMA_2_FINGERPRINT,
+  SCHEMA_3_FINGERPRINT,
   STRUCTURES_FINGERPRINT,
   structuredEncoderOptions,
   structuredPackr,
@@ -46,9 +48,11 @@ import { SLOTS_FILE, SlotFile } from './subject-slots.js';
  * written by a newer imeiflow is refused rather than misread. 2: personal fields sealed
  * (issue 22, point 3; src/store/migrate-sealed.ts migrates a store of version 1). 3: registrations
  * and confirmed outcomes name the operator whose request made them (issue 22, point 1); a store of
- * version 2 is upgraded in place, its records as they are (src/store/structures.ts).
+ * version 2 is upgraded in place, its records as they are (src/store/structures.ts). 4: the subject
+ * key index without `k/` entries (issue 23; src/store/migrate-schema4.ts upgrades versions 2 and 3
+ * in place).
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export const STORE_FILE = 'imeiflow.lmdb';
 
@@ -169,7 +173,7 @@ export function openStore(options: StoreOptions): Store {
     const dbOptions = { name, encoder: sealedEncoder(kind, structuredPackr(), subjects) };
     return env.openDB<V, string>(dbOptions);
   };
-  const schema = checkSchema(env, path, readOnly, pseudonyms, subjects);
+  const schema = checkSchema(env, path, readOnly, pseudonyms, subjects, subjectIndex);
 
   const withdrawals = env.openDB<string, string>({
     name: 'withdrawals',
@@ -244,9 +248,10 @@ function localPseudonyms(index: Database<unknown, string>, readOnly: boolean): P
 
 /**
  * The schema record: written on a new store; a store of schema 1 migrated (its personal fields
- * sealed: src/store/migrate-sealed.ts, which needs the cluster key); a store of schema 2 upgraded
- * by recording the new version (schema 3 appends shapes and changes none, so its records read as
- * they are); any other refused.
+ * sealed: src/store/migrate-sealed.ts, which needs the cluster key); a store of schema 2 or 3
+ * upgraded in place — its subject key index re-written (src/store/migrate-schema4.ts) with the new
+ * version in one transaction; schemas 3 and 4 append record shapes and change none, so its records
+ * read as they are, and opened read-only it is read as it is — any other refused.
  */
 function checkSchema(
   env: RootDatabase,
@@ -254,6 +259,7 @@ function checkSchema(
   readOnly: boolean,
   pseudonyms: Pseudonyms | undefined,
   subjects: SubjectKeys,
+  subjectIndex: Database<unknown, string>,
 ): Database<StoreMeta, string> {
   const schema = env.openDB<StoreMeta, string>({ name: 'schema', encoding: 'json' });
   const current = schema.get(META_KEY);
@@ -269,14 +275,22 @@ function checkSchema(
   const older = current.schemaVersion === 1 && current.structures === SCHEMA_1_FINGERPRINT;
   if ((older || current.migrating === true) && !readOnly && pseudonyms !== undefined) {
     schema.putSync(META_KEY, { ...now, migrating: true });
+    // A migration an older imeiflow began may have left keys in its index layout.
+    if (current.migrating === true) env.transactionSync(() => migrateSubjectIndex(subjectIndex));
     migrateSealed(env, pseudonyms, subjects, path);
     schema.putSync(META_KEY, now);
     return schema;
   }
-  const appendedTo =
-    current.schemaVersion === 2 && current.structures === SCHEMA_2_FINGERPRINT && current.migrating !== true;
-  if (appendedTo) {
-    if (!readOnly) schema.putSync(META_KEY, now);
+  const upgradable =
+    current.migrating !== true &&
+    ((current.schemaVersion === 2 && current.structures === SCHEMA_2_FINGERPRINT) ||
+      (current.schemaVersion === 3 && current.structures === SCHEMA_3_FINGERPRINT));
+  if (upgradable) {
+    if (!readOnly)
+      env.transactionSync(() => {
+        migrateSubjectIndex(subjectIndex);
+        void schema.put(META_KEY, now);
+      });
     return schema;
   }
   if (

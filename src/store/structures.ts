@@ -145,6 +145,12 @@ export const SCHEMA_1_FINGERPRINT = fingerprintOf(STRUCTURES.slice(0, 21));
 export const SCHEMA_2_FINGERPRINT = fingerprintOf(STRUCTURES.slice(0, 28));
 
 /**
+ * The fingerprint of schema 3's list: the whole list above. Schema 4 changed the subject key
+ * index (src/store/migrate-schema4.ts), no record's shape.
+ */
+export const SCHEMA_3_FINGERPRINT = fingerprintOf(STRUCTURES.slice(0, 30));
+
+/**
  * Identifies the structure list: recorded in a store when it is created and checked on every
  * open, so a changed list can never misread a store written with another one.
  */

@@ -4,18 +4,21 @@
  * destroyed by a purge — an IIN purge destroys every key of that owner, an IMEI purge every key of
  * that device — after which the sealed bytes, in live pages or free ones, say nothing.
  *
- * The index is an LMDB database, written in the transaction that installs or destroys a key:
+ * The index is an LMDB database, written in the transaction that installs or destroys a key
+ * (schema 4; src/store/migrate-schema4.ts upgrades the index of schemas 2 and 3):
  *
- *   k/<key id>                      → [slot, created at, owner, body]
- *   s/<body>/<owner or ->/<key id>  → 1   a scope's keys (a new seal reuses one)
- *   o/<owner>/<body>/<key id>       → 1   an owner's keys (an IIN purge)
- *   f/<slot>                        → 1   slots destroyed, free for the next key
- *   next                            → slots ever used
+ *   s/<body>/<owner or ->/<key id>  → [slot, created at]   a scope's keys (a new seal reuses one)
+ *   o/<owner>/<body>/<key id>       → [slot, created at]   an owner's keys (an IIN purge)
+ *   f/<slot>                        → 1                    slots destroyed, free for the next key
+ *   slots                           → [slots ever used, slots free]
  *   erasures                        → keys destroyed so far (the sweep looks for what they sealed)
  *
- * A key id is when the key was made (ms, 6 bytes big-endian) and 10 random bytes: a transaction's
- * new `k/` entries go at the end of the index, a few pages for a whole batch, not one page each
- * anywhere in it (bench/batch: 10–15 % less CPU per request; docs/performance.md).
+ * A sealed blob names its key's id and slot (src/store/personal-seal.ts), and a key never leaves
+ * its slot until it is destroyed: a blob's key is read from its slot and no index is needed to
+ * find it. So a new key costs three writes (its two entries and the slot count) and no search
+ * for a free slot while there is none.
+ *
+ * A key id is when the key was made (ms, 6 bytes big-endian) and 10 random bytes.
  *
  * Owners appear only as keyed pseudonyms (src/store/pseudonyms.ts), never as an IIN. A key is
  * made and installed by whoever stores a record of a scope that has none (src/store/sealer.ts),
@@ -39,15 +42,19 @@ export interface SubjectKey {
   readonly slot: number;
 }
 
-type KeyRecord = [slot: number, createdAt: number, owner: string, body: string];
+/** The value of a key's index entries: where it is and when it was made. */
+type KeyEntry = [slot: number, createdAt: number];
+/** The slot count: slots ever used (the next new one) and how many of them are free (`f/`). */
+type SlotCount = [used: number, free: number];
 
 const NO_OWNER = '-';
-const NEXT = 'next';
+const SLOTS = 'slots';
 const ERASURES = 'erasures';
 
-export type IndexDb = Database<KeyRecord | number, string>;
+export type IndexDb = Database<KeyEntry | SlotCount | number, string>;
 
 const scopePrefix = (body: string, owner: string) => `s/${body}/${owner === '' ? NO_OWNER : owner}/`;
+const ownerEntry = (owner: string, body: string, id: string) => `o/${owner}/${body}/${id}`;
 const freeKey = (slot: number) => `f/${String(slot).padStart(10, '0')}`;
 
 export class SubjectKeys {
@@ -63,25 +70,23 @@ export class SubjectKeys {
     this.#slots = slots;
   }
 
-  /** The key `keyId` names, looked for at `slotHint` first; undefined when it was destroyed. */
-  key(keyId: Buffer, slotHint: number): Buffer | undefined {
-    const hinted = slotHint >= 0 ? this.#slots.read(slotHint) : undefined;
-    if (hinted?.keyId.equals(keyId)) return hinted.key;
-    const record = this.#db.get(`k/${keyId.toString('hex')}`);
-    if (!Array.isArray(record)) return undefined;
-    const found = this.#slots.read(record[0]);
+  /**
+   * The key `keyId` names, in `slot` (where its blob says it is); undefined when it was destroyed
+   * (its slot is zeros, or holds a later key) or was never installed (slot -1).
+   */
+  key(keyId: Buffer, slot: number): Buffer | undefined {
+    const found = slot >= 0 ? this.#slots.read(slot) : undefined;
     return found?.keyId.equals(keyId) ? found.key : undefined;
   }
 
   /** An installed key of the scope, to seal more of it under; undefined when it has none. */
   scopeKey(body: string, owner: string): SubjectKey | undefined {
     const prefix = scopePrefix(body, owner);
-    for (const indexKey of this.#db.getKeys({ start: prefix, end: `${prefix}~` })) {
+    for (const { key: indexKey, value } of this.#db.getRange({ start: prefix, end: `${prefix}~` })) {
+      if (!Array.isArray(value)) continue;
       const keyId = Buffer.from(indexKey.slice(prefix.length), 'hex');
-      const record = this.#db.get(`k/${indexKey.slice(prefix.length)}`);
-      if (!Array.isArray(record)) continue;
-      const found = this.#slots.read(record[0]);
-      if (found?.keyId.equals(keyId)) return { ...found, owner, body, slot: record[0] };
+      const found = this.#slots.read(value[0]);
+      if (found?.keyId.equals(keyId)) return { ...found, owner, body, slot: value[0] };
     }
     return undefined;
   }
@@ -121,14 +126,15 @@ export class SubjectKeys {
     fresh = false,
   ): number | undefined {
     const id = key.keyId.toString('hex');
+    const scopeEntry = `${scopePrefix(key.body, key.owner)}${id}`;
     // `fresh`: just made by `newKey` (16 random bytes): no need to look for it.
-    if (!fresh && this.#db.get(`k/${id}`) !== undefined) return undefined;
+    if (!fresh && this.#db.get(scopeEntry) !== undefined) return undefined;
     if (this.purged(key.owner, key.body, key.createdAt)) return undefined;
     const slot = this.#allocate();
     this.#slots.write(slot, key);
-    void this.#db.put(`k/${id}`, [slot, key.createdAt, key.owner, key.body]);
-    void this.#db.put(`${scopePrefix(key.body, key.owner)}${id}`, 1);
-    if (key.owner !== '') void this.#db.put(`o/${key.owner}/${key.body}/${id}`, 1);
+    const entry: KeyEntry = [slot, key.createdAt];
+    void this.#db.put(scopeEntry, entry);
+    if (key.owner !== '') void this.#db.put(ownerEntry(key.owner, key.body, id), entry);
     return slot;
   }
 
@@ -142,14 +148,21 @@ export class SubjectKeys {
   }
 
   #allocate(): number {
-    for (const free of this.#db.getKeys({ start: 'f/', end: 'f0', limit: 1 })) {
-      void this.#db.remove(free);
-      return Number(free.slice(2));
+    const [used, free] = this.#slotCount();
+    if (free > 0) {
+      for (const freed of this.#db.getKeys({ start: 'f/', end: 'f0', limit: 1 })) {
+        void this.#db.remove(freed);
+        void this.#db.put(SLOTS, [used, free - 1] satisfies SlotCount);
+        return Number(freed.slice(2));
+      }
     }
-    const next = this.#db.get(NEXT);
-    const slot = typeof next === 'number' ? next : 0;
-    void this.#db.put(NEXT, slot + 1);
-    return slot;
+    void this.#db.put(SLOTS, [used + 1, free] satisfies SlotCount);
+    return used;
+  }
+
+  #slotCount(): SlotCount {
+    const count = this.#db.get(SLOTS);
+    return Array.isArray(count) ? [count[0], count[1]] : [0, 0];
   }
 
   /**
@@ -158,26 +171,38 @@ export class SubjectKeys {
    * before it ends. Returns how many.
    */
   destroy(scope: { readonly owners: readonly string[] } | { readonly body: string }, before: number): number {
-    const prefixes = 'body' in scope ? [`s/${scope.body}/`] : scope.owners.map((owner) => `o/${owner}/`);
-    const ids = new Set<string>();
-    for (const prefix of prefixes) {
-      for (const indexKey of this.#db.getKeys({ start: prefix, end: `${prefix}~` }))
-        ids.add(indexKey.slice(indexKey.lastIndexOf('/') + 1));
+    // Each key once, named by its scope entry (an owner's keys are found by their `o/` entries).
+    const doomed = new Map<string, { owner: string; body: string; slot: number }>();
+    const consider = (id: string, owner: string, body: string, value: unknown) => {
+      if (!Array.isArray(value) || value[1] > before || doomed.has(id)) return;
+      doomed.set(id, { owner, body, slot: value[0] });
+    };
+    if ('body' in scope) {
+      const prefix = `s/${scope.body}/`;
+      for (const { key, value } of this.#db.getRange({ start: prefix, end: `${prefix}~` })) {
+        const [owner = '', id = ''] = key.slice(prefix.length).split('/');
+        consider(id, owner === NO_OWNER ? '' : owner, scope.body, value);
+      }
+    } else {
+      for (const owner of scope.owners) {
+        const prefix = `o/${owner}/`;
+        for (const { key, value } of this.#db.getRange({ start: prefix, end: `${prefix}~` })) {
+          const [body = '', id = ''] = key.slice(prefix.length).split('/');
+          consider(id, owner, body, value);
+        }
+      }
     }
-    let destroyed = 0;
-    for (const id of ids) {
-      const record = this.#db.get(`k/${id}`);
-      if (!Array.isArray(record) || record[1] > before) continue;
-      const [slot, , owner, body] = record;
+    if (doomed.size === 0) return 0;
+    for (const [id, { owner, body, slot }] of doomed) {
       this.#slots.zero(slot);
-      void this.#db.remove(`k/${id}`);
       void this.#db.remove(`${scopePrefix(body, owner)}${id}`);
-      if (owner !== '') void this.#db.remove(`o/${owner}/${body}/${id}`);
+      if (owner !== '') void this.#db.remove(ownerEntry(owner, body, id));
       void this.#db.put(freeKey(slot), 1);
-      destroyed++;
     }
-    if (destroyed > 0) void this.#db.put(ERASURES, this.erasures + destroyed);
-    return destroyed;
+    const [used, free] = this.#slotCount();
+    void this.#db.put(SLOTS, [used, free + doomed.size] satisfies SlotCount);
+    void this.#db.put(ERASURES, this.erasures + doomed.size);
+    return doomed.size;
   }
 
   /** Keys destroyed so far on this store. */

@@ -34,7 +34,7 @@ describe('a store of schema 2', () => {
     const store = openStore({ dataDir, secrets: TEST_SECRETS });
     try {
       expect(store.schema.get('meta')).toMatchObject({ schemaVersion: SCHEMA_VERSION });
-      expect(SCHEMA_VERSION).toBe(3);
+      expect(SCHEMA_VERSION).toBe(4);
       expect(store.registry.get('35209900176148')).toEqual({
         requestId: 's-1',
         partition: 0,
@@ -81,7 +81,7 @@ describe('a store of schema 2', () => {
     } finally {
       await store.close();
     }
-    // Reopened: version 3 as recorded, nothing to upgrade again.
+    // Reopened: the version as recorded, nothing to upgrade again.
     const again = openStore({ dataDir, secrets: TEST_SECRETS });
     try {
       expect(again.registry.get('35209900176149')).toMatchObject({ operator: 'kcell' });

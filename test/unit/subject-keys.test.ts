@@ -155,6 +155,38 @@ describe('subject keys in a store', () => {
     }
   });
 
+  it('a scope keeps a key made after a purge of its older one, and seals under it', async () => {
+    const store = openStore({ dataDir: join(dir, 'scope-keys'), secrets: TEST_SECRETS });
+    try {
+      const owner = store.pseudonyms.current('900215400559');
+      const older = await installed(store, '35209900176148', owner, T0);
+      const newer = await installed(store, '35209900176148', owner, T0 + 60_000);
+      expect(store.subjects.scopeKey('35209900176148', owner)?.keyId).toEqual(older.key.keyId);
+      await store.env.transaction(() => {
+        expect(store.subjects.destroy({ body: '35209900176148' }, T0 + 1000)).toBe(1);
+        store.subjects.flush();
+      });
+      expect(store.subjects.key(older.key.keyId, older.slot)).toBeUndefined();
+      expect(store.subjects.scopeKey('35209900176148', owner)).toMatchObject({
+        keyId: newer.key.keyId,
+        slot: newer.slot,
+      });
+      // Installing the same key again does nothing.
+      await store.env.transaction(() => {
+        expect(store.subjects.install(newer.key)).toBeUndefined();
+      });
+      // The owner's purge finds the newer key through its owner entry.
+      await store.env.transaction(() => {
+        expect(store.subjects.destroy({ owners: [owner] }, T0 + 120_000)).toBe(1);
+        store.subjects.flush();
+      });
+      expect(store.subjects.scopeKey('35209900176148', owner)).toBeUndefined();
+      expect(store.subjects.erasures).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('key ids begin with when they were made, so new keys sort last in the index', async () => {
     const store = openStore({ dataDir: join(dir, 'ids'), secrets: TEST_SECRETS });
     try {

@@ -99,9 +99,9 @@ export class SubjectKeys {
     }
     const bytes = this.#random.subarray(this.#randomAt, this.#randomAt + 48);
     this.#randomAt += 48;
-    // The id: when it was made, then random (the header says why). LMDB copies every page a
-    // transaction writes and writes it again at the commit: ids in the order they are made keep
-    // a batch's `k/` entries on a few pages.
+    // The id: when it was made, then random. Up to schema 3 ids were index keys (`k/<id>`), and
+    // ids in the order they are made kept a batch's new entries on a few pages of the index (925eda5);
+    // since schema 4 an id ends its entries' keys only, and the format stays.
     const keyId = Buffer.allocUnsafe(16);
     keyId.writeUIntBE(Date.now(), 0, 6);
     keyId.set(bytes.subarray(6, 16), 6);

@@ -277,12 +277,15 @@ export class TableReader {
         }
       }),
     );
-    for (const [topic, batch] of byTopic) {
-      const { records = [], skipped = [] } = decoded.get(topic) ?? {};
-      if (records.length > 0) this.#byTopic.get(topic)?.afterCommit?.(records);
-      // Reported once the positions past them are committed: a batch that failed is read again,
-      // and its passed messages would be counted again with it.
+    // The passed messages are reported once the positions past them are committed (a batch that
+    // failed is read again, and they would be counted again with it), and before any table's
+    // afterCommit, which may throw: the positions are past them already, so they would never be.
+    for (const [, { skipped }] of decoded) {
       for (const { message, error, refused } of skipped) this.#deps.skipped(message, error, refused);
+    }
+    for (const [topic, batch] of byTopic) {
+      const records = decoded.get(topic)?.records ?? [];
+      if (records.length > 0) this.#byTopic.get(topic)?.afterCommit?.(records);
       this.#deps.consumed?.(topic, batch.length);
     }
     this.#applied += messages.length;

@@ -18,25 +18,59 @@ type OldKeyRecord = [slot: number, createdAt: number, owner: string, body: strin
 
 const NO_OWNER = '-';
 
+/** Entries converted per read: the index is never held in memory whole. */
+const CHUNK = 10_000;
+
 /** Call inside a write transaction. Returns how many keys were re-indexed. */
-export function migrateSubjectIndex(index: Database<unknown, string>): number {
+export function migrateSubjectIndex(index: Database<unknown, string>, chunkSize = CHUNK): number {
   let keys = 0;
-  // Read first, then written: the range is not walked while it changes.
-  for (const { key, value } of [...index.getRange({ start: 'k/', end: 'k0' })]) {
-    void index.remove(key);
-    if (!Array.isArray(value) || value.length < 4) continue;
-    const [slot, createdAt, owner, body] = value as OldKeyRecord;
-    const id = key.slice(2);
-    const entry = [slot, createdAt];
-    void index.put(`s/${body}/${owner === '' ? NO_OWNER : owner}/${id}`, entry);
-    if (owner !== '') void index.put(`o/${owner}/${body}/${id}`, entry);
-    keys++;
+  let highest = -1;
+  // A chunk read, then written; each chunk's `k/` entries are removed, so the next starts at `k/`
+  // again. The range is never walked while it changes.
+  for (;;) {
+    const chunk = [...index.getRange({ start: 'k/', end: 'k0', limit: chunkSize })];
+    if (chunk.length === 0) break;
+    for (const { key, value } of chunk) {
+      void index.remove(key);
+      if (!Array.isArray(value) || value.length < 4) continue;
+      const [slot, createdAt, owner, body] = value as OldKeyRecord;
+      const id = key.slice(2);
+      const entry = [slot, createdAt];
+      void index.put(`s/${body}/${owner === '' ? NO_OWNER : owner}/${id}`, entry);
+      if (owner !== '') void index.put(`o/${owner}/${body}/${id}`, entry);
+      highest = Math.max(highest, slot);
+      keys++;
+    }
   }
+  dropOrphans(index);
   const next = index.get('next');
-  if (typeof next === 'number' || index.get('slots') === undefined) {
-    const free = [...index.getKeys({ start: 'f/', end: 'f0' })].length;
-    void index.put('slots', [typeof next === 'number' ? next : 0, free]);
+  const counted = index.get('slots');
+  if (typeof next === 'number' || counted === undefined) {
+    // The most of every count: a store an older build wrote to after this one (a rollback) may
+    // hold a `next` below the slots already in use, and a slot must never be handed out twice.
+    const used = Math.max(
+      typeof next === 'number' ? next : 0,
+      Array.isArray(counted) ? Number(counted[0]) : 0,
+      highest + 1,
+    );
+    const free = index.getKeysCount({ start: 'f/', end: 'f0' });
+    void index.put('slots', [used, free]);
     void index.remove('next');
   }
   return keys;
+}
+
+/**
+ * Scope and owner entries that name no key (`1`, their `k/` entry missing: nothing but a damaged
+ * store leaves them): they would keep an owner linked to a device after a purge, so they go.
+ */
+function dropOrphans(index: Database<unknown, string>): void {
+  for (const range of [
+    { start: 's/', end: 's0' },
+    { start: 'o/', end: 'o0' },
+  ]) {
+    const orphans: string[] = [];
+    for (const { key, value } of index.getRange(range)) if (!Array.isArray(value)) orphans.push(key);
+    for (const key of orphans) void index.remove(key);
+  }
 }

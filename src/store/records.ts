@@ -21,8 +21,12 @@ export interface StoreMeta {
   readonly schemaVersion: number;
   readonly structures: string;
   readonly createdAt: string;
-  /** Set while a migration to `schemaVersion` runs: an older imeiflow must not open the store. */
-  readonly migrating?: true;
+  /**
+   * Set while a migration to `schemaVersion` runs: an older imeiflow must not open the store.
+   * `true` up to schema 3; 4 from schema 4 on, because the releases of schemas 2 and 3 resume any
+   * store marked `true` and would write their index layout into a store of schema 4.
+   */
+  readonly migrating?: true | 4;
 }
 
 /** A command waiting to be sent to partition `partition` of the commands topic. */

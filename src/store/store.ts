@@ -229,6 +229,9 @@ export function openStore(options: StoreOptions): Store {
 
 const LOCAL_PSEUDONYM_KEY = 'local-pseudonym-key';
 
+/** The schema record's mark of a migration this build runs (src/store/records.ts says why not `true`). */
+const MIGRATING = 4;
+
 /**
  * Pseudonyms for a store opened without the cluster key (the simulation, tests, a benchmark): under
  * a random key of the store's own, kept in it, so that its owners are still named only keyed. Such
@@ -273,16 +276,17 @@ function checkSchema(
     return schema;
   }
   const older = current.schemaVersion === 1 && current.structures === SCHEMA_1_FINGERPRINT;
-  if ((older || current.migrating === true) && !readOnly && pseudonyms !== undefined) {
-    schema.putSync(META_KEY, { ...now, migrating: true });
+  const resumed = current.migrating === true || current.migrating === MIGRATING;
+  if ((older || resumed) && !readOnly && pseudonyms !== undefined) {
+    schema.putSync(META_KEY, { ...now, migrating: MIGRATING });
     // A migration an older imeiflow began may have left keys in its index layout.
-    if (current.migrating === true) env.transactionSync(() => migrateSubjectIndex(subjectIndex));
+    if (resumed) env.transactionSync(() => migrateSubjectIndex(subjectIndex));
     migrateSealed(env, pseudonyms, subjects, path);
     schema.putSync(META_KEY, now);
     return schema;
   }
   const upgradable =
-    current.migrating !== true &&
+    current.migrating === undefined &&
     ((current.schemaVersion === 2 && current.structures === SCHEMA_2_FINGERPRINT) ||
       (current.schemaVersion === 3 && current.structures === SCHEMA_3_FINGERPRINT));
   if (upgradable) {
@@ -296,13 +300,13 @@ function checkSchema(
   if (
     current.schemaVersion === SCHEMA_VERSION &&
     current.structures === STRUCTURES_FINGERPRINT &&
-    current.migrating !== true
+    current.migrating === undefined
   )
     return schema;
   env.close();
   throw new ImeiflowError(
     'STORE_SCHEMA_MISMATCH',
-    older || current.migrating === true
+    older || resumed
       ? `the store at ${path} has schema version 1 (owners and phones in clear): \`imeiflow run\` migrates it ` +
           'on start, with the cluster key (docs/operations.md)'
       : `the store at ${path} has schema version ${current.schemaVersion} (structures ${current.structures}); ` +

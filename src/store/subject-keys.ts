@@ -15,8 +15,8 @@
  *
  * A sealed blob names its key's id and slot (src/store/personal-seal.ts), and a key never leaves
  * its slot until it is destroyed: a blob's key is read from its slot and no index is needed to
- * find it. So a new key costs three writes (its two entries and the slot count) and no search
- * for a free slot while there is none.
+ * find it. So a new key costs three writes (its two entries — one for a key with no owner — and
+ * the slot count) and no search for a free slot while there is none.
  *
  * A key id is when the key was made (ms, 6 bytes big-endian) and 10 random bytes.
  *
@@ -156,7 +156,8 @@ export class SubjectKeys {
         return Number(freed.slice(2));
       }
     }
-    void this.#db.put(SLOTS, [used + 1, free] satisfies SlotCount);
+    // None free (a count that said otherwise is corrected here, not searched again next time).
+    void this.#db.put(SLOTS, [used + 1, 0] satisfies SlotCount);
     return used;
   }
 

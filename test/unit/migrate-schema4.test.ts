@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/paths.js';
+import { migrateSubjectIndex } from '../../src/store/migrate-schema4.js';
 import { openStore, SCHEMA_VERSION, type Store } from '../../src/store/store.js';
 import { TEST_SECRETS } from '../support/cluster-key.js';
 import { tempDir } from '../support/tmp.js';
@@ -119,6 +120,49 @@ describe('a store of schema 3', () => {
       expect(store.schema.get('meta')).toMatchObject({ schemaVersion: 3 });
       expect(store.registry.get('35209900176148')).toMatchObject({ requestId: 's-1', ownerId: SUBJECT });
       expect(Object.keys(index(store)).some((k) => k.startsWith('k/'))).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('is re-written in chunks; a slot count below the slots in use is raised; entries naming no key go', async () => {
+    const store = openStore({ dataDir: join(dir, 'by-hand'), secrets: TEST_SECRETS });
+    try {
+      const db = store.subjectIndex;
+      // Schema 3's layout, written by hand: 25 keys in slots 0–24, and a `next` of 20 (what an
+      // older build rolled back to would leave), one orphan scope entry and one orphan owner entry.
+      await store.env.transaction(() => {
+        for (let slot = 0; slot < 25; slot++) {
+          const id = slot.toString(16).padStart(32, '0');
+          const owner = slot % 2 === 0 ? `p.${slot}` : '';
+          const body = String(35209900600000 + slot);
+          void db.put(`k/${id}`, [slot, AFTER, owner, body]);
+          void db.put(`s/${body}/${owner === '' ? '-' : owner}/${id}`, 1);
+          if (owner !== '') void db.put(`o/${owner}/${body}/${id}`, 1);
+        }
+        void db.put('next', 20);
+        void db.put('s/35209900699999/-/ffffffffffffffffffffffffffffffff', 1);
+        void db.put('o/p.x/35209900699999/ffffffffffffffffffffffffffffffff', 1);
+      });
+      let converted = 0;
+      await store.env.transaction(() => {
+        converted = migrateSubjectIndex(db, 10);
+      });
+      expect(converted).toBe(25);
+      const entries = index(store);
+      expect(Object.keys(entries).filter((k) => k.startsWith('k/') || k === 'next')).toEqual([]);
+      expect(entries['slots']).toEqual([25, 0]);
+      expect(entries[`s/35209900600003/-/${(3).toString(16).padStart(32, '0')}`]).toEqual([3, AFTER]);
+      expect(entries[`o/p.4/35209900600004/${(4).toString(16).padStart(32, '0')}`]).toEqual([4, AFTER]);
+      expect(Object.keys(entries).filter((k) => k.includes('35209900699999'))).toEqual([]);
+      expect(Object.keys(entries).filter((k) => k.startsWith('s/'))).toHaveLength(25);
+      expect(Object.keys(entries).filter((k) => k.startsWith('o/'))).toHaveLength(13);
+      // The next key goes after every slot in use, never into one of them.
+      let slot: number | undefined;
+      await store.env.transaction(() => {
+        slot = store.subjects.install(store.subjects.newKey('35209900600100', '', AFTER));
+      });
+      expect(slot).toBe(25);
     } finally {
       await store.close();
     }

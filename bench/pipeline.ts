@@ -62,6 +62,8 @@ const mix = (() => {
 interface Running {
   readonly pid: number;
   stop(): Promise<void>;
+  /** imeiflow's /metrics text, for where a batch's time goes. */
+  metrics?(): Promise<string>;
 }
 
 type ContenderName =
@@ -143,6 +145,7 @@ async function startImeiflow(
   await service.waitReady(120_000);
   return {
     pid: service.child.pid!,
+    metrics: async () => (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text(),
     stop: async () => {
       await service.kill('SIGTERM');
       rmSync(dataDir, { recursive: true, force: true });
@@ -343,6 +346,48 @@ interface RunFigures {
     kafka_threads: number;
     other_threads: number;
   };
+  /**
+   * imeiflow's batches while timed, from its own histograms: how many, their mean size, the mean
+   * worker task (queueing, the previous batch's state committed, this one decided) and the mean
+   * journal append (the window's wait and the append) — where a request's latency goes.
+   */
+  readonly batches?: BatchFigures;
+}
+
+interface BatchFigures {
+  readonly count: number;
+  readonly size_mean: number;
+  readonly worker_task_ms: number;
+  readonly journal_append_ms: number;
+}
+
+/** A histogram's sum and count in Prometheus text. */
+function sumAndCount(text: string, name: string): [number, number] {
+  const value = (suffix: string): number => {
+    const line = text.split('\n').find((l) => l.startsWith(`imeiflow_${name}_${suffix} `));
+    return line === undefined ? 0 : Number(line.slice(line.indexOf(' ') + 1));
+  };
+  return [value('sum'), value('count')];
+}
+
+/** The batches between two /metrics texts (RunFigures.batches). */
+function batchesBetween(before: string, after: string): BatchFigures {
+  const delta = (name: string): [number, number] => {
+    const [s0, c0] = sumAndCount(before, name);
+    const [s1, c1] = sumAndCount(after, name);
+    return [s1 - s0, c1 - c0];
+  };
+  const [sizes, count] = delta('batch_size');
+  const [task, tasks] = delta('worker_task_duration_seconds');
+  const [journal, appends] = delta('journal_append_duration_seconds');
+  const mean = (sum: number, n: number, scale: number) =>
+    n === 0 ? 0 : Math.round((sum / n) * scale * 10) / 10;
+  return {
+    count,
+    size_mean: mean(sizes, count, 1),
+    worker_task_ms: mean(task, tasks, 1000),
+    journal_append_ms: mean(journal, appends, 1000),
+  };
 }
 
 /** The key a request is sent with (README, "Keys"). */
@@ -482,6 +527,7 @@ async function measure(
       await warmCounter.stop();
     }
     const before = cpuSnapshot(pids);
+    const metricsBefore = await running.metrics?.();
     const figures = await drive(
       producer,
       counter,
@@ -491,7 +537,13 @@ async function measure(
       mode.rate,
       keys,
     );
-    return { ...figures, cpu_us_per_request: cpuPerRequest(before, pids, count) };
+    const cpu = cpuPerRequest(before, pids, count);
+    const metricsAfter = await running.metrics?.();
+    const batches =
+      metricsBefore === undefined || metricsAfter === undefined
+        ? {}
+        : { batches: batchesBetween(metricsBefore, metricsAfter) };
+    return { ...figures, cpu_us_per_request: cpu, ...batches };
   } finally {
     await running.stop();
     await producer.close();

@@ -81,6 +81,11 @@ export class Metrics implements PipelineObserver, GaugeRegistry {
     help: 'Time to verify one batch in the worker pool, queueing included',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
   });
+  readonly #journalDuration = histogram(this.registry, {
+    name: 'journal_append_duration_seconds',
+    help: 'From a batch decided to its journal record acknowledged: the wait for earlier batches to be delivered (the journal window) and the append',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+  });
   readonly #lag = gauge(this.registry, {
     name: 'consumer_lag',
     help: 'Messages behind the end of each assigned partition (librdkafka statistics)',
@@ -207,8 +212,9 @@ export class Metrics implements PipelineObserver, GaugeRegistry {
     for (const at of inputTimestamps) this.#latency.observe(Math.max(0, now - at) / 1000);
   }
 
-  journalAppended(partition: number, seq: number): void {
+  journalAppended(partition: number, seq: number, durationSeconds: number): void {
     this.#journalSeq.set({ partition: String(partition) }, seq);
+    this.#journalDuration.observe(durationSeconds);
   }
 
   inputLost(topic: string, count: number): void {

@@ -58,7 +58,8 @@ export interface BatchRunner {
 export interface TaskObserver {
   batchDecided(size: number, seconds: number): void;
   outcomes(counts: OutcomeCounts): void;
-  journalAppended(partition: number, seq: number): void;
+  /** `seconds`: from the batch decided to its record acknowledged (the window's wait included). */
+  journalAppended(partition: number, seq: number, seconds: number): void;
   /** End-to-end latency of a batch's inputs, from their Kafka timestamps to delivery. */
   delivered(inputTimestamps: readonly number[], now: number): void;
 }
@@ -288,6 +289,7 @@ export class PartitionTask {
       this.#deps.observer.batchDecided(batch.length, (performance.now() - started) / 1000);
     const outputs = new BatchOutputs(result.outputs);
     if (batch.length === 0 && outputs.outputCount === 0 && outputs.opCount === 0) return;
+    const decided = performance.now();
 
     // Recovery reads the last JOURNAL_WINDOW records: every batch before them must be delivered
     // before this one is journaled. Ordered, not counted: a later batch (no outputs, or a quicker
@@ -316,7 +318,7 @@ export class PartitionTask {
     this.#positions = positions;
     this.#forwarded = forwarded;
     this.#unapplied = { seq, outputs: result.outputs };
-    this.#deps.observer.journalAppended(this.partition, seq);
+    this.#deps.observer.journalAppended(this.partition, seq, (performance.now() - decided) / 1000);
     this.#deps.observer.outcomes(result.header.counts);
     this.#publish(seq, outputs, batch.length > 0 ? batch.map((q) => q.message.timestamp ?? now) : []);
   }

@@ -54,6 +54,19 @@ describe('metrics', () => {
     expect(gauge(text, 'imeiflow_pending_requests')).toBe(owned.filter((i) => i % 10 !== 0).length);
   });
 
+  it('times a batch in its two steps: the worker task and the journal append', async () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    metrics.batchDecided(20, 0.016);
+    metrics.journalAppended(2, 7, 0.004);
+    metrics.journalAppended(3, 9, 0.02);
+    const text = await metrics.registry.metrics();
+    expect(gauge(text, 'imeiflow_worker_task_duration_seconds_count')).toBe(1);
+    expect(gauge(text, 'imeiflow_journal_append_duration_seconds_count')).toBe(2);
+    expect(gauge(text, 'imeiflow_journal_append_duration_seconds_sum')).toBeCloseTo(0.024);
+    expect(text).toContain('imeiflow_journal_append_duration_seconds_bucket{le="0.005"} 1');
+    expect(text).toContain('imeiflow_journal_seq{partition="3"} 9');
+  });
+
   it('says until when the working-day calendar is known', async () => {
     const metrics = new Metrics({ defaultMetrics: false });
     const name = 'imeiflow_calendar_covered_until_timestamp_seconds';

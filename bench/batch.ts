@@ -4,16 +4,22 @@
  * first, exactly as a worker does in the pipeline. Prints wall and CPU time per request (CPU
  * includes lmdb-js's write thread and V8's collector threads). The pipeline bench measures the
  * whole; this one isolates the worker's share of it, to measure a change to the hot path quickly.
- * Owners and phones are sealed as in the service (a cluster key made for the run).
+ * Owners and phones are sealed as in the service (a cluster key made for the run). It runs in a
+ * worker thread with the service's workers' young generation (`pool.youngGenerationMb`, or
+ * `--young-generation-mb N`; 0: V8's own).
  *
- *   node dist/bench/batch.js [--declared 1000000] [--messages 200000] [--batch 1024] [--record]
+ *   node dist/bench/batch.js [--declared 1000000] [--messages 200000] [--batch 1024]
+ *     [--young-generation-mb 192] [--record]
  */
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { isMainThread, Worker } from 'node:worker_threads';
+import { loadConfig } from '../src/config/config.js';
 import { decodeResult } from '../src/pool/batch-contract.js';
 import { batchContextOf, runBatch } from '../src/pool/partition-batch.js';
+import { workerResourceLimits } from '../src/pool/verify-pool.js';
 import { newClusterKeyFileText, parseClusterKeys } from '../src/security/cluster-key.js';
 import { subjectSecretsOfKeys } from '../src/security/subject-secrets.js';
 import { openStore } from '../src/store/store.js';
@@ -26,6 +32,7 @@ const declared = numberArg('declared', 1_000_000);
 const messages = numberArg('messages', 200_000);
 const batchSize = numberArg('batch', 1024);
 const warmup = Math.min(messages, 20 * batchSize);
+const youngGenerationMb = numberArg('young-generation-mb', loadConfig({ env: {} }).pool.youngGenerationMb);
 
 async function main(): Promise<void> {
   const base = await ensureBenchIndex('verify', declared);
@@ -61,7 +68,15 @@ async function main(): Promise<void> {
   note(`${messages} requests in ${seconds.toFixed(2)} s`);
   emit(
     'batch',
-    { declared, messages, batch: batchSize, warmup, mix: '85/5/3/2/5', threads: 'one (runBatch in-line)' },
+    {
+      declared,
+      messages,
+      batch: batchSize,
+      warmup,
+      mix: '85/5/3/2/5',
+      threads: 'one worker thread (runBatch in-line)',
+      young_generation_mb: youngGenerationMb,
+    },
     {
       requests_per_s: Math.round(messages / seconds),
       wall_us_per_request: perRequest(seconds * 1e6),
@@ -70,4 +85,17 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
+if (isMainThread) {
+  // As a verify worker runs: in a worker thread with the pool's resource limits. CPU time is the
+  // process's (this thread waits).
+  const resourceLimits = workerResourceLimits(youngGenerationMb);
+  const worker = new Worker(new URL(import.meta.url), {
+    argv: process.argv.slice(2),
+    ...(resourceLimits === undefined ? {} : { resourceLimits }),
+  });
+  const code = await new Promise<number>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', resolve);
+  });
+  process.exitCode = code;
+} else await main();

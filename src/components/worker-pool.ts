@@ -42,6 +42,7 @@ export class WorkerPool implements Component {
     this.#pool = new VerifyPool({
       workers: workerCount(this.#config),
       maxQueuedBatchesPerWorker: this.#config.pool.maxQueuedBatchesPerWorker,
+      youngGenerationMb: this.#config.pool.youngGenerationMb,
       // The workers seal owners and phones in the store and on the topics with the cluster key's
       // secrets (issue 22, point 3); the store component made the key file if it was missing.
       settings: workerSettings(

@@ -15,6 +15,15 @@ export interface VerifyPoolOptions {
   /** Batches that may wait per worker before `needsDrain` turns true. */
   readonly maxQueuedBatchesPerWorker: number;
   readonly settings: WorkerSettings;
+  /** Each worker's young generation in MB (`pool.youngGenerationMb`); 0 or none: V8's own. */
+  readonly youngGenerationMb?: number;
+}
+
+/** A worker's resource limits for a young generation of `mb` MB (0 or none: V8's own). */
+export function workerResourceLimits(
+  mb: number | undefined,
+): { maxYoungGenerationSizeMb: number } | undefined {
+  return mb === undefined || mb === 0 ? undefined : { maxYoungGenerationSizeMb: mb };
 }
 
 export class VerifyPool extends EventEmitter {
@@ -28,6 +37,8 @@ export class VerifyPool extends EventEmitter {
     super();
     this.workers = options.workers;
     this.capacity = options.workers * (1 + options.maxQueuedBatchesPerWorker);
+    const resourceLimits = workerResourceLimits(options.youngGenerationMb);
+    const limits = resourceLimits === undefined ? {} : { resourceLimits };
     this.#piscina = new Piscina({
       filename: VERIFY_WORKER_FILE,
       minThreads: options.workers,
@@ -41,6 +52,7 @@ export class VerifyPool extends EventEmitter {
       maxQueue: this.capacity,
       workerData: options.settings,
       recordTiming: true,
+      ...limits,
     });
   }
 

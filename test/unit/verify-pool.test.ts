@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VerifyPool } from '../../src/pool/verify-pool.js';
+import { loadConfig } from '../../src/config/config.js';
+import { VerifyPool, workerResourceLimits } from '../../src/pool/verify-pool.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
 import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';
 import {
@@ -36,6 +37,7 @@ beforeAll(async () => {
   pool = new VerifyPool({
     workers: 2,
     maxQueuedBatchesPerWorker: 2,
+    youngGenerationMb: 64,
     settings: workerSettingsWith(dataDir, { rules: { spareDigit: { operators: ['kcell'], channels: [] } } }),
   });
 });
@@ -43,6 +45,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await pool.close();
   await store.close();
+});
+
+describe("a verify worker's young generation", () => {
+  it("is what IMEIFLOW_WORKER_YOUNG_GENERATION_MB says (0: V8's own)", () => {
+    expect(loadConfig({ env: {} }).pool.youngGenerationMb).toBe(192);
+    const sized = loadConfig({ env: { IMEIFLOW_WORKER_YOUNG_GENERATION_MB: '64' } });
+    expect(workerResourceLimits(sized.pool.youngGenerationMb)).toEqual({ maxYoungGenerationSizeMb: 64 });
+    const own = loadConfig({ env: { IMEIFLOW_WORKER_YOUNG_GENERATION_MB: '0' } });
+    expect(workerResourceLimits(own.pool.youngGenerationMb)).toBeUndefined();
+    expect(() => loadConfig({ env: { IMEIFLOW_WORKER_YOUNG_GENERATION_MB: '-1' } })).toThrow();
+  });
 });
 
 describe('VerifyPool (real worker threads over the LMDB store)', () => {

@@ -13,10 +13,9 @@
  * already of schema 4 changes nothing.
  */
 import type { Database } from 'lmdb';
+import { freeSlots, ownerEntry, SLOTS, scopeEntry } from './subject-keys.js';
 
 type OldKeyRecord = [slot: number, createdAt: number, owner: string, body: string];
-
-const NO_OWNER = '-';
 
 /** Entries converted per read: the index is never held in memory whole. */
 const CHUNK = 10_000;
@@ -36,15 +35,15 @@ export function migrateSubjectIndex(index: Database<unknown, string>, chunkSize 
       const [slot, createdAt, owner, body] = value as OldKeyRecord;
       const id = key.slice(2);
       const entry = [slot, createdAt];
-      void index.put(`s/${body}/${owner === '' ? NO_OWNER : owner}/${id}`, entry);
-      if (owner !== '') void index.put(`o/${owner}/${body}/${id}`, entry);
+      void index.put(scopeEntry(body, owner, id), entry);
+      if (owner !== '') void index.put(ownerEntry(owner, body, id), entry);
       highest = Math.max(highest, slot);
       keys++;
     }
   }
   dropOrphans(index);
   const next = index.get('next');
-  const counted = index.get('slots');
+  const counted = index.get(SLOTS);
   if (typeof next === 'number' || counted === undefined) {
     // The most of every count: a store an older build wrote to after this one (a rollback) may
     // hold a `next` below the slots already in use, and a slot must never be handed out twice.
@@ -53,8 +52,8 @@ export function migrateSubjectIndex(index: Database<unknown, string>, chunkSize 
       Array.isArray(counted) ? Number(counted[0]) : 0,
       highest + 1,
     );
-    const free = index.getKeysCount({ start: 'f/', end: 'f0' });
-    void index.put('slots', [used, free]);
+    const free = index.getKeysCount(freeSlots());
+    void index.put(SLOTS, [used, free]);
     void index.remove('next');
   }
   return keys;

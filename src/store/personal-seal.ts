@@ -4,9 +4,10 @@
  * store keeps of them (issue 22, point 3). Once a purge destroys the key, the bytes, in a live page
  * or a free one, open no more.
  *
- * `format (1) · key id (16) · slot (u32: where the sealing instance keeps the key, and the only
- * place it is looked for: the slot's key id must match, else the key was destroyed) · IV (12) · ciphertext · tag (16)`; the plaintext is each field as a u16
- * length (0xffff: null) and its UTF-8; the first 21 bytes are the additional data.
+ * `format (1) · key id (16) · slot (u32) · IV (12) · ciphertext · tag (16)`. The slot is where the
+ * sealing instance keeps the key, and the only place it is looked for: the slot's key id must
+ * match, else the key was destroyed. The plaintext is each field as a u16 length (0xffff: null)
+ * and its UTF-8; the first 21 bytes are the additional data.
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import type { SubjectKey, SubjectKeys } from './subject-keys.js';

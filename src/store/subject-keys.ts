@@ -48,13 +48,21 @@ type KeyEntry = [slot: number, createdAt: number];
 type SlotCount = [used: number, free: number];
 
 const NO_OWNER = '-';
-const SLOTS = 'slots';
+/** The index's slot count entry (SlotCount). */
+export const SLOTS = 'slots';
+/**
+ * The range of the index's free slot entries (`f/<slot>`): a new object each time, because lmdb-js
+ * writes into the options it is given (`getKeysCount` leaves its mark on them).
+ */
+export const freeSlots = () => ({ start: 'f/', end: 'f0' });
 const ERASURES = 'erasures';
 
 export type IndexDb = Database<KeyEntry | SlotCount | number, string>;
 
 const scopePrefix = (body: string, owner: string) => `s/${body}/${owner === '' ? NO_OWNER : owner}/`;
-const ownerEntry = (owner: string, body: string, id: string) => `o/${owner}/${body}/${id}`;
+/** A key's entry among its scope's (owner '' for none), and among its owner's. */
+export const scopeEntry = (body: string, owner: string, id: string) => `${scopePrefix(body, owner)}${id}`;
+export const ownerEntry = (owner: string, body: string, id: string) => `o/${owner}/${body}/${id}`;
 const freeKey = (slot: number) => `f/${String(slot).padStart(10, '0')}`;
 
 export class SubjectKeys {
@@ -126,14 +134,14 @@ export class SubjectKeys {
     fresh = false,
   ): number | undefined {
     const id = key.keyId.toString('hex');
-    const scopeEntry = `${scopePrefix(key.body, key.owner)}${id}`;
+    const scope = scopeEntry(key.body, key.owner, id);
     // `fresh`: just made by `newKey` (16 random bytes): no need to look for it.
-    if (!fresh && this.#db.get(scopeEntry) !== undefined) return undefined;
+    if (!fresh && this.#db.get(scope) !== undefined) return undefined;
     if (this.purged(key.owner, key.body, key.createdAt)) return undefined;
     const slot = this.#allocate();
     this.#slots.write(slot, key);
     const entry: KeyEntry = [slot, key.createdAt];
-    void this.#db.put(scopeEntry, entry);
+    void this.#db.put(scope, entry);
     if (key.owner !== '') void this.#db.put(ownerEntry(key.owner, key.body, id), entry);
     return slot;
   }
@@ -150,7 +158,7 @@ export class SubjectKeys {
   #allocate(): number {
     const [used, free] = this.#slotCount();
     if (free > 0) {
-      for (const freed of this.#db.getKeys({ start: 'f/', end: 'f0', limit: 1 })) {
+      for (const freed of this.#db.getKeys({ ...freeSlots(), limit: 1 })) {
         void this.#db.remove(freed);
         void this.#db.put(SLOTS, [used, free - 1] satisfies SlotCount);
         return Number(freed.slice(2));
@@ -196,7 +204,7 @@ export class SubjectKeys {
     if (doomed.size === 0) return 0;
     for (const [id, { owner, body, slot }] of doomed) {
       this.#slots.zero(slot);
-      void this.#db.remove(`${scopePrefix(body, owner)}${id}`);
+      void this.#db.remove(scopeEntry(body, owner, id));
       if (owner !== '') void this.#db.remove(ownerEntry(owner, body, id));
       void this.#db.put(freeKey(slot), 1);
     }

@@ -4,29 +4,21 @@
  * appends record shapes, so the store is upgraded where it lies: its records read back as they
  * were, with the registering operator unknown (null), and what is written from then on names it.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ConfirmedDecision, RegistryEntry } from '../../src/domain/types.js';
-import { PACKAGE_ROOT } from '../../src/paths.js';
 import { openStore, SCHEMA_VERSION } from '../../src/store/store.js';
 import { TEST_SECRETS } from '../support/cluster-key.js';
+import { releasedStore } from '../support/released-stores.js';
 import { putSealed } from '../support/sealed.js';
 import { tempDir } from '../support/tmp.js';
 
 const dir = tempDir();
-const FIXTURE = join(PACKAGE_ROOT, 'test/fixtures/store-v2/store.tar.gz');
 const SUBJECT = '900215400559';
 const PHONE = '+77015550123';
 
 /** A fresh copy of the schema 2 store. */
-function v2Store(name: string): string {
-  const dataDir = join(dir, name);
-  mkdirSync(dataDir, { recursive: true });
-  execFileSync('tar', ['-C', dataDir, '-xzf', FIXTURE]);
-  return dataDir;
-}
+const v2Store = (name: string): string => releasedStore(2, join(dir, name));
 
 describe('a store of schema 2', () => {
   it('is upgraded on open: its records read as they were, the registering operator unknown', async () => {

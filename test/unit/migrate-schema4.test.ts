@@ -5,30 +5,22 @@
  * it sealed, a purge still finds an owner's and a device's keys, and a new key takes the free slot
  * first, then the next unused one.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PACKAGE_ROOT } from '../../src/paths.js';
 import { migrateSubjectIndex } from '../../src/store/migrate-schema4.js';
 import { openStore, SCHEMA_VERSION, type Store } from '../../src/store/store.js';
 import { TEST_SECRETS } from '../support/cluster-key.js';
+import { releasedStore } from '../support/released-stores.js';
 import { tempDir } from '../support/tmp.js';
 
 const dir = tempDir();
-const FIXTURE = join(PACKAGE_ROOT, 'test/fixtures/store-v3/store.tar.gz');
 const SUBJECT = '900215400559';
 const OTHER = '850712300770';
 const PHONE = '+77015550123';
 const AFTER = Date.parse('2026-12-01T00:00:00.000Z');
 
 /** A fresh copy of the schema 3 store. */
-function v3Store(name: string): string {
-  const dataDir = join(dir, name);
-  mkdirSync(dataDir, { recursive: true });
-  execFileSync('tar', ['-C', dataDir, '-xzf', FIXTURE]);
-  return dataDir;
-}
+const v3Store = (name: string): string => releasedStore(3, join(dir, name));
 
 /** The subject key index, entry by entry. */
 function index(store: Store): Record<string, unknown> {

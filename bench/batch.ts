@@ -88,10 +88,9 @@ async function main(): Promise<void> {
 if (isMainThread) {
   // As a verify worker runs: in a worker thread with the pool's resource limits. CPU time is the
   // process's (this thread waits).
-  const resourceLimits = workerResourceLimits(youngGenerationMb);
   const worker = new Worker(new URL(import.meta.url), {
     argv: process.argv.slice(2),
-    ...(resourceLimits === undefined ? {} : { resourceLimits }),
+    ...workerResourceLimits(youngGenerationMb),
   });
   const code = await new Promise<number>((resolve, reject) => {
     worker.once('error', reject);

@@ -19,11 +19,14 @@ export interface VerifyPoolOptions {
   readonly youngGenerationMb?: number;
 }
 
-/** A worker's resource limits for a young generation of `mb` MB (0 or none: V8's own). */
-export function workerResourceLimits(
-  mb: number | undefined,
-): { maxYoungGenerationSizeMb: number } | undefined {
-  return mb === undefined || mb === 0 ? undefined : { maxYoungGenerationSizeMb: mb };
+/**
+ * A worker's options for a young generation of `mb` MB (0 or none: V8's own, no resource limits),
+ * for Piscina or a `Worker`.
+ */
+export function workerResourceLimits(mb: number | undefined): {
+  readonly resourceLimits?: { maxYoungGenerationSizeMb: number };
+} {
+  return mb === undefined || mb === 0 ? {} : { resourceLimits: { maxYoungGenerationSizeMb: mb } };
 }
 
 export class VerifyPool extends EventEmitter {
@@ -37,8 +40,6 @@ export class VerifyPool extends EventEmitter {
     super();
     this.workers = options.workers;
     this.capacity = options.workers * (1 + options.maxQueuedBatchesPerWorker);
-    const resourceLimits = workerResourceLimits(options.youngGenerationMb);
-    const limits = resourceLimits === undefined ? {} : { resourceLimits };
     this.#piscina = new Piscina({
       filename: VERIFY_WORKER_FILE,
       minThreads: options.workers,
@@ -52,7 +53,7 @@ export class VerifyPool extends EventEmitter {
       maxQueue: this.capacity,
       workerData: options.settings,
       recordTiming: true,
-      ...limits,
+      ...workerResourceLimits(options.youngGenerationMb),
     });
   }
 

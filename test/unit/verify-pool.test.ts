@@ -51,9 +51,11 @@ describe("a verify worker's young generation", () => {
   it("is what IMEIFLOW_WORKER_YOUNG_GENERATION_MB says (0: V8's own)", () => {
     expect(loadConfig({ env: {} }).pool.youngGenerationMb).toBe(192);
     const sized = loadConfig({ env: { IMEIFLOW_WORKER_YOUNG_GENERATION_MB: '64' } });
-    expect(workerResourceLimits(sized.pool.youngGenerationMb)).toEqual({ maxYoungGenerationSizeMb: 64 });
+    expect(workerResourceLimits(sized.pool.youngGenerationMb)).toEqual({
+      resourceLimits: { maxYoungGenerationSizeMb: 64 },
+    });
     const own = loadConfig({ env: { IMEIFLOW_WORKER_YOUNG_GENERATION_MB: '0' } });
-    expect(workerResourceLimits(own.pool.youngGenerationMb)).toBeUndefined();
+    expect(workerResourceLimits(own.pool.youngGenerationMb)).toEqual({});
     expect(() => loadConfig({ env: { IMEIFLOW_WORKER_YOUNG_GENERATION_MB: '-1' } })).toThrow();
   });
 });

@@ -27,6 +27,7 @@ import { openStore, type Store } from '../../src/store/store.js';
 import { testDecoders } from '../support/cluster-key.js';
 import { APPLE, imei } from '../support/fixtures.js';
 import { useRig } from '../support/rig.js';
+import { waitUntil } from '../support/wait.js';
 
 const rig = useRig({ name: 'decisions', kafka: { collect: ['dlq'] } });
 const log = createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent');
@@ -134,14 +135,6 @@ async function allOffsets(reader: PartitionReader, topic: string, partitions: nu
     for (let o = 0; o < high; o++) all.push(`${p}/${o}`);
   }
   return all.sort();
-}
-
-async function waitUntil(what: string, timeoutMs: number, done: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** What the index says about an application and each IMEI it listed. */

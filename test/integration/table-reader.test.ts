@@ -21,6 +21,7 @@ import { declarationsTable } from '../../src/pipeline/tables.js';
 import { openStore } from '../../src/store/store.js';
 import { APPLE, imei } from '../support/fixtures.js';
 import { useRig } from '../support/rig.js';
+import { waitUntil } from '../support/wait.js';
 
 const rig = useRig({ name: 'table-reader', kafka: { collect: [] } });
 const log = createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent');
@@ -33,14 +34,6 @@ function released(applicationId: string, serial: number): string {
     imeis: [imei(APPLE, serial)],
     decidedAt: '2026-11-20T09:00:00Z',
   });
-}
-
-async function waitUntil(what: string, timeoutMs: number, done: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('the table reader', () => {
@@ -100,7 +93,7 @@ describe('the table reader', () => {
     });
     try {
       await tables.start();
-      await waitUntil('the batch applied', 30_000, () => tables.applied === 3);
+      await waitUntil('the batch applied', 30_000, () => tables.applied === 3, 20);
     } finally {
       await tables.stop();
     }

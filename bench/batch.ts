@@ -4,6 +4,8 @@
  * first, exactly as a worker does in the pipeline. Prints wall and CPU time per request (CPU
  * includes lmdb-js's write thread and V8's collector threads). The pipeline bench measures the
  * whole; this one isolates the worker's share of it, to measure a change to the hot path quickly.
+ * It also prints CPU split into user and system time, and what the process wrote per request
+ * (bench/lib/proc-io.ts: through write calls, and to storage).
  * Owners and phones are sealed as in the service (a cluster key made for the run). It runs in a
  * worker thread with the service's workers' young generation (`pool.youngGenerationMb`, or
  * `--young-generation-mb N`; 0: V8's own).
@@ -22,9 +24,10 @@ import { batchContextOf, runBatch } from '../src/pool/partition-batch.js';
 import { workerResourceLimits } from '../src/pool/verify-pool.js';
 import { newClusterKeyFileText, parseClusterKeys } from '../src/security/cluster-key.js';
 import { subjectSecretsOfKeys } from '../src/security/subject-secrets.js';
-import { openStore } from '../src/store/store.js';
+import { openStore, type Store } from '../src/store/store.js';
 import { installTopicSeal, TopicSeal } from '../src/store/topic-seal.js';
 import { ensureBenchIndex } from './lib/dataset.js';
+import { ioBytes, kbPerRequest } from './lib/proc-io.js';
 import { emit, note, numberArg } from './lib/report.js';
 import { benchWorkerSettings, onePartitionTask, requestInputs, requestPayloads } from './lib/worker-tasks.js';
 
@@ -33,6 +36,20 @@ const messages = numberArg('messages', 200_000);
 const batchSize = numberArg('batch', 1024);
 const warmup = Math.min(messages, 20 * batchSize);
 const youngGenerationMb = numberArg('young-generation-mb', loadConfig({ env: {} }).pool.youngGenerationMb);
+
+/**
+ * Entries in the stores a batch writes (LMDB's own count): their growth per request is the
+ * records a request adds, each at a key of its own (a page written per record, in a large store).
+ */
+function storeEntries(store: Store): Record<string, number> {
+  const count = (db: { getStats(): unknown }): number => (db.getStats() as { entryCount: number }).entryCount;
+  return {
+    outcomes: count(store.outcomes),
+    registry: count(store.registry),
+    pending: count(store.pending),
+    subject_keys: count(store.subjectIndex),
+  };
+}
 
 async function main(): Promise<void> {
   const base = await ensureBenchIndex('verify', declared);
@@ -57,11 +74,15 @@ async function main(): Promise<void> {
     }
   };
   await run(0, warmup);
+  const entriesBefore = storeEntries(store);
   const cpuBefore = process.cpuUsage();
+  const ioBefore = ioBytes('self');
   const started = performance.now();
   await run(warmup, warmup + messages);
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
+  const written = kbPerRequest(ioBefore, ioBytes('self'), messages);
+  const entries = storeEntries(store);
   await store.close();
   rmSync(dataDir, { recursive: true, force: true });
   const perRequest = (us: number): number => Math.round((us / messages) * 100) / 100;
@@ -81,6 +102,12 @@ async function main(): Promise<void> {
       requests_per_s: Math.round(messages / seconds),
       wall_us_per_request: perRequest(seconds * 1e6),
       cpu_us_per_request: perRequest(cpu.user + cpu.system),
+      cpu_user_us_per_request: perRequest(cpu.user),
+      cpu_system_us_per_request: perRequest(cpu.system),
+      ...(written === undefined ? {} : { written_kb_per_request: written }),
+      new_entries_per_request: Object.fromEntries(
+        Object.entries(entries).map(([name, n]) => [name, perRequest(n - (entriesBefore[name] ?? 0))]),
+      ),
     },
   );
 }

@@ -36,6 +36,7 @@ import { fileURLToPath } from 'node:url';
 import Kafka from 'node-rdkafka';
 import { DEFAULT_MIX, ensureBenchIndex, mixText, parseMix, requestAt } from './lib/dataset.js';
 import { type BrokerProcess, startBroker, startService, TestProducer, uniqueTopics } from './lib/harness.js';
+import { type IoBytes, ioBytes, kbPerRequest } from './lib/proc-io.js';
 import { emit, note, numberArg } from './lib/report.js';
 
 const messages = numberArg('messages', 500_000);
@@ -347,6 +348,11 @@ interface RunFigures {
     other_threads: number;
   };
   /**
+   * KB the contender's process sent to storage per request (bench/lib/proc-io.ts; its write calls
+   * are not given: they count its Kafka sockets too).
+   */
+  readonly storage_kb_per_request?: number;
+  /**
    * imeiflow's batches while timed, from its own histograms: how many, their mean size, the mean
    * worker task (queueing, the previous batch's state committed, this one decided) and the mean
    * journal append (the window's wait and the append) — where a request's latency goes.
@@ -451,6 +457,7 @@ interface CpuSnapshot {
   readonly contender: number;
   readonly broker: number;
   readonly threads: { main: number; kafka: number; other: number };
+  readonly io: IoBytes | undefined;
 }
 
 function cpuSnapshot(pids: { contender: number; broker: number }): CpuSnapshot {
@@ -458,7 +465,18 @@ function cpuSnapshot(pids: { contender: number; broker: number }): CpuSnapshot {
     contender: cpuSeconds(pids.contender),
     broker: cpuSeconds(pids.broker),
     threads: cpuByThread(pids.contender),
+    io: ioBytes(pids.contender),
   };
+}
+
+/** RunFigures.storage_kb_per_request since `before`, when /proc says. */
+function storagePerRequest(
+  before: CpuSnapshot,
+  pid: number,
+  count: number,
+): { storage_kb_per_request?: number } {
+  const written = kbPerRequest(before.io, ioBytes(pid), count);
+  return written === undefined ? {} : { storage_kb_per_request: written.storage };
 }
 
 function cpuPerRequest(
@@ -514,6 +532,7 @@ async function measure(
         per_second: Math.round(count / seconds),
         latency_ms: latencies(counter),
         cpu_us_per_request: cpuPerRequest(before, pids, count),
+        ...storagePerRequest(before, pids.contender, count),
       };
     }
     // Let the consumer group settle and the code warm up before timing: the warm-up requests
@@ -538,12 +557,13 @@ async function measure(
       keys,
     );
     const cpu = cpuPerRequest(before, pids, count);
+    const storage = storagePerRequest(before, pids.contender, count);
     const metricsAfter = await running.metrics?.();
     const batches =
       metricsBefore === undefined || metricsAfter === undefined
         ? {}
         : { batches: batchesBetween(metricsBefore, metricsAfter) };
-    return { ...figures, cpu_us_per_request: cpu, ...batches };
+    return { ...figures, cpu_us_per_request: cpu, ...storage, ...batches };
   } finally {
     await running.stop();
     await producer.close();

@@ -24,7 +24,7 @@ import { bodyOfPendingKey } from '../pool/batch-writer.js';
 import { applyStateOps } from '../pool/state-ops.js';
 import { putPending } from '../store/pending-index.js';
 import { rangeSteps } from '../store/range-steps.js';
-import { putRestoredPending, putRestoredRegistry } from '../store/sealed-writes.js';
+import { putRestoredPending, putRestoredRegistry, sealingTransaction } from '../store/sealed-writes.js';
 import { ChangelogFormatError, decodePendingRecord } from '../store/state-codec.js';
 import type { Store } from '../store/store.js';
 import {
@@ -206,7 +206,7 @@ export async function recoverPartition(deps: RecoveryDeps, partition: number): P
   // while the confirmation that registered the device again one batch later, already stored and
   // checkpointed, is not, and the device was removed from the registry; the window's own
   // registry change now comes after it.
-  await store.env.transaction(() => {
+  await sealingTransaction(store, () => {
     for (const record of records) applyStateOps(store, record.outputs);
   });
   deps.logger.info(
@@ -293,7 +293,7 @@ async function restorePending(deps: RecoveryDeps, partition: number, from: numbe
         deps.skipped?.(m, error.message);
       }
     }
-    await store.env.transaction(() => putRestoredPending(store, changes));
+    await sealingTransaction(store, () => putRestoredPending(store, changes));
     applied += batch.length;
   });
   await store.meta.put(restoredKey(topic, partition), end);
@@ -339,7 +339,7 @@ async function restoreRegistry(
       entries.push(entry.value);
       if (revoked.has(entry.value.imei)) confirmedAt.set(entry.value.imei, outputOrder(m));
     }
-    await store.env.transaction(() => putRestoredRegistry(store, entries));
+    await sealingTransaction(store, () => putRestoredRegistry(store, entries));
     applied += batch.length;
   });
   // The removals and both checkpoints in one transaction: a crash between two of them would

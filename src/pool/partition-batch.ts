@@ -18,6 +18,7 @@ import { type RuleSettings, ruleSettingsOf } from '../domain/rule-settings.js';
 import { decide } from '../domain/rules.js';
 import type { RejectedDecision } from '../domain/types.js';
 import { WorkerIndexView } from '../store/index-view.js';
+import { sealingTransaction } from '../store/sealed-writes.js';
 import type { Store } from '../store/store.js';
 import { committed } from '../store/store-full.js';
 import { openFromTopic, SealError, sealForTopic } from '../store/topic-seal.js';
@@ -90,7 +91,7 @@ function keyText(key: Uint8Array | null): string | null {
 async function applyJournaled(store: Store, sections: readonly Uint8Array[]): Promise<string[]> {
   const waiting: string[] = [];
   await committed(
-    store.env.transaction(() => {
+    sealingTransaction(store, () => {
       for (const section of sections) waiting.push(...applyStateOps(store, new BatchOutputs(section)));
     }),
   );

@@ -33,6 +33,7 @@ import type { AuditEvent } from '../security/audit-log.js';
 import { removeApplicationStep, removeDeviceDeclarations } from '../store/declarations.js';
 import { type PurgeMarkIndex, putPurgeMark } from '../store/purge-marks.js';
 import type { AuditEntry } from '../store/records.js';
+import { sealingTransaction } from '../store/sealed-writes.js';
 import type { Store } from '../store/store.js';
 import type { RetentionSweep } from './retention-sweep.js';
 
@@ -246,7 +247,7 @@ export async function primePurges(deps: PrimeDeps): Promise<number> {
     if (orders.length === 0) return;
     let removed = NOTHING;
     let inBatch = 0;
-    await store.env.transaction(() => {
+    await sealingTransaction(store, () => {
       removed = NOTHING;
       inBatch = 0;
       for (const { target, orderedAt, inForce } of orders) {

@@ -9,7 +9,8 @@ import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devicePartition } from '../../src/domain/device-partition.js';
 import { luhnDigit } from '../../src/domain/imei.js';
-import { ENCODING_MSGPACK } from '../../src/pool/batch-contract.js';
+import { DB_OUTCOMES, DB_REGISTRY, ENCODING_MSGPACK, OP_PUT } from '../../src/pool/batch-contract.js';
+import { BatchOutputs, encodeOutputs, type StateOp } from '../../src/pool/outputs-section.js';
 import {
   type BatchContext,
   batchContextOf,
@@ -238,5 +239,30 @@ describe('a partition batch', () => {
     ]);
     // The same command, signed: carried out.
     expect(resultsOf(await run([commandInput(5, confirm)]))).toEqual(['w-4:confirmed']);
+  });
+
+  it('a previous batch whose state fails midway leaves nothing of it stored: no outcome, no subject key', async () => {
+    // lmdb-js commits what an asynchronous transaction's callback wrote before it threw; the keys
+    // installed would then be named in the index with their slots never synced.
+    const decided = await run([
+      requestInput(30, req('x-1', withLuhn(DECLARED), { ownerId: '770101400456' })),
+    ]);
+    const section = new BatchOutputs(decided.section);
+    const ops: StateOp[] = [];
+    for (let i = 0; i < section.opCount; i++) {
+      ops.push({
+        db: section.opDb(i),
+        op: section.opCode(i),
+        key: Buffer.from(section.opKeyText(i)),
+        value: section.opValue(i),
+      });
+    }
+    expect(ops.some((o) => o.db === DB_OUTCOMES)).toBe(true);
+    // Last, a value no msgpack decoder reads (0xc1 is never used).
+    ops.push({ db: DB_REGISTRY, op: OP_PUT, key: Buffer.from('35209900999999'), value: Buffer.from([0xc1]) });
+    const keysBefore = store.subjectIndex.getKeysCount();
+    await expect(run([], { apply: [encodeOutputs([], ops)] })).rejects.toThrow();
+    expect(store.outcomes.get('x-1')).toBeUndefined();
+    expect(store.subjectIndex.getKeysCount()).toBe(keysBefore);
   });
 });

@@ -57,6 +57,7 @@ async function main(): Promise<void> {
       at: Date.now(),
       pad: 'x'.repeat(120),
     };
+    // Whole transactions of `perTransaction`: `count` rounded up to them (measured() divides by it).
     const putRecords = async (count: number, perTransaction: number): Promise<void> => {
       for (let done = 0; done < count; done += perTransaction) {
         await env.transaction(() => {
@@ -64,11 +65,12 @@ async function main(): Promise<void> {
         });
       }
     };
+    const whole = (count: number, per: number): number => Math.ceil(count / per) * per;
     note(`filling ${entries} records`);
     await putRecords(entries, large);
     const lmdb = {
-      large: await measured(ROUND, () => putRecords(ROUND, large)),
-      small: await measured(ROUND / 4, () => putRecords(ROUND / 4, small)),
+      large: await measured(whole(ROUND, large), () => putRecords(ROUND, large)),
+      small: await measured(whole(ROUND / 4, small), () => putRecords(ROUND / 4, small)),
     };
     await env.close();
 
@@ -87,8 +89,8 @@ async function main(): Promise<void> {
       }
     };
     const file = {
-      large: await measured(ROUND, () => writePages(ROUND, large)),
-      small: await measured(ROUND / 4, () => writePages(ROUND / 4, small)),
+      large: await measured(whole(ROUND, large), () => writePages(ROUND, large)),
+      small: await measured(whole(ROUND / 4, small), () => writePages(ROUND / 4, small)),
     };
     closeSync(fd);
     emit(

@@ -1,16 +1,17 @@
 /**
  * What a process writes, from Linux's /proc/<pid>/io (proc(5)): `wchar`, the bytes its write calls
- * passed to the kernel (files and sockets alike), and `write_bytes`, the bytes it caused to be
- * sent to storage. LMDB writes each dirty page with its own call, so on this machine the second is
- * several times the first (docs/performance.md, "What the store writes"). Undefined where there
- * is no /proc (not Linux) or the process has gone.
+ * passed to the kernel (files and sockets alike), and `write_bytes` less `cancelled_write_bytes`,
+ * the bytes it caused to be sent to storage (counted as pages are dirtied; those truncated before
+ * writeback taken off). For LMDB on this machine the second is several times the first
+ * (docs/performance.md, "What a request writes"). Undefined where there is no /proc (not Linux)
+ * or the process has gone.
  */
 import { readFileSync } from 'node:fs';
 
 export interface IoBytes {
   /** wchar: bytes passed to write calls. */
   readonly calls: number;
-  /** write_bytes: bytes sent to storage. */
+  /** write_bytes − cancelled_write_bytes: bytes sent to storage. */
   readonly storage: number;
 }
 
@@ -23,7 +24,7 @@ export function ioBytes(pid: number | 'self'): IoBytes | undefined {
   }
   const field = (name: string): number =>
     Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
-  return { calls: field('wchar'), storage: field('write_bytes') };
+  return { calls: field('wchar'), storage: field('write_bytes') - field('cancelled_write_bytes') };
 }
 
 /** KB per request between two readings (one decimal); undefined when either is missing. */

@@ -9,7 +9,7 @@
  * purge deleted, nor what a store migrated to schema 2 held in clear before (issue 22, point 3).
  * The source's schema record goes along, and the subject keys' slot file.
  */
-import { copyFileSync, existsSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fdatasyncSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Database } from 'lmdb';
@@ -43,6 +43,17 @@ function databasesOf(store: Store): [string, Database<unknown, string>][] {
  * byte, still sealed under the same subject keys (the slot file and its index go along).
  */
 const SEALED = new Set(['registry', 'pending', 'outcomes', 'reviews', 'registryView']);
+
+/** Copies a file and syncs the copy. */
+function copyDurably(from: string, to: string): void {
+  copyFileSync(from, to);
+  const fd = openSync(to, 'r+');
+  try {
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 async function copyDatabase(
   name: string,
@@ -103,6 +114,10 @@ export async function copyStore(
     await audit.close();
   }
   try {
+    // The subject keys first, on disk before the copied index that names their slots is written
+    // (destroyed ones are zeros already): a copy cut short by a crash never names a slot it lacks.
+    mkdirSync(target, { recursive: true });
+    copyDurably(join(config.dataDir, SLOTS_FILE), join(target, SLOTS_FILE));
     const copy = openStore({
       dataDir: target,
       ...(targetKey === undefined ? {} : { encryptionKey: targetKey }),
@@ -122,9 +137,7 @@ export async function copyStore(
     await source.close();
   }
   const auditFile = join(config.dataDir, 'audit.jsonl');
-  if (existsSync(auditFile)) copyFileSync(auditFile, join(target, 'audit.jsonl'));
-  // The subject keys the copied records are sealed under (destroyed ones are zeros already).
-  copyFileSync(join(config.dataDir, SLOTS_FILE), join(target, SLOTS_FILE));
+  if (existsSync(auditFile)) copyDurably(auditFile, join(target, 'audit.jsonl'));
   process.stdout.write(
     `copied ${config.dataDir} to ${target}${targetKey === undefined ? ' (not encrypted)' : ' (encrypted)'}; ` +
       'point IMEIFLOW_DATA_DIR (and IMEIFLOW_STORE_ENCRYPTION_KEY_FILE) at it, then destroy the old directory\n',

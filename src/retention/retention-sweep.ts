@@ -335,7 +335,7 @@ export class RetentionSweep implements Component {
     for await (const step of rangeSteps(store, store.registryView, { chunk: this.#chunk })) {
       const erased = step.filter(({ value }) => value.entry?.erased === true);
       if (erased.length > 0)
-        await store.env.transaction(() => {
+        await sealingTransaction(store, () => {
           const writes = new SealedWrites(store);
           for (const { key, value } of erased) writes.view(key, value.order, null);
         });

@@ -23,8 +23,10 @@ import type { Store } from './store.js';
  * test/unit/partition-batch.test.ts was red on it): keys would stay named in the index with their
  * slots never synced (the `flush` that ends the callback not reached), and half a batch stored.
  */
-export function sealingTransaction<T>(store: Pick<Store, 'env'>, write: () => T): Promise<T> {
-  return store.env.childTransaction(write);
+export async function sealingTransaction<T>(store: Pick<Store, 'env'>, write: () => T): Promise<T> {
+  // Async: inside an open write transaction lmdb-js runs a child at once and returns its value
+  // (or throws) rather than a promise.
+  return await store.env.childTransaction(write);
 }
 
 const OWNER_MARKS = { start: 'purge/iin/', end: 'purge/iin0', limit: 1 };

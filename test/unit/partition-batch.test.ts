@@ -9,7 +9,7 @@ import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devicePartition } from '../../src/domain/device-partition.js';
 import { luhnDigit } from '../../src/domain/imei.js';
-import { DB_OUTCOMES, DB_REGISTRY, ENCODING_MSGPACK, OP_PUT } from '../../src/pool/batch-contract.js';
+import { DB_REGISTRY, ENCODING_MSGPACK, OP_PUT } from '../../src/pool/batch-contract.js';
 import { BatchOutputs, encodeOutputs, type StateOp } from '../../src/pool/outputs-section.js';
 import {
   type BatchContext,
@@ -241,12 +241,12 @@ describe('a partition batch', () => {
     expect(resultsOf(await run([commandInput(5, confirm)]))).toEqual(['w-4:confirmed']);
   });
 
-  it('a previous batch whose state fails midway leaves nothing of it stored: no outcome, no subject key', async () => {
-    // lmdb-js commits what an asynchronous transaction's callback wrote before it threw; the keys
-    // installed would then be named in the index with their slots never synced.
-    const decided = await run([
-      requestInput(30, req('x-1', withLuhn(DECLARED), { ownerId: '770101400456' })),
-    ]);
+  it('a previous batch whose state fails midway leaves nothing of it stored: no waiting request, no subject key', async () => {
+    // lmdb-js commits what an asynchronous transaction's callback wrote before it threw: the key
+    // installed would then be named in the index with its slot never synced.
+    const body = '35209900176192';
+    const decided = await run([requestInput(30, req('x-1', withLuhn(body), { ownerId: '990340005977' }))]);
+    expect(resultsOf(decided)).toEqual(['x-1:pending:awaiting_kgd']);
     const section = new BatchOutputs(decided.section);
     const ops: StateOp[] = [];
     for (let i = 0; i < section.opCount; i++) {
@@ -257,12 +257,16 @@ describe('a partition batch', () => {
         value: section.opValue(i),
       });
     }
-    expect(ops.some((o) => o.db === DB_OUTCOMES)).toBe(true);
-    // Last, a value no msgpack decoder reads (0xc1 is never used).
-    ops.push({ db: DB_REGISTRY, op: OP_PUT, key: Buffer.from('35209900999999'), value: Buffer.from([0xc1]) });
+    // Last, a registry entry that is none: storing it throws (a TypeError, reading its IMEI) after
+    // the waiting request and its owner's new key were written.
+    const bad: StateOp = { db: DB_REGISTRY, op: OP_PUT, key: Buffer.from('35209900999999'), value: pack(42) };
     const keysBefore = store.subjectIndex.getKeysCount();
-    await expect(run([], { apply: [encodeOutputs([], ops)] })).rejects.toThrow();
-    expect(store.outcomes.get('x-1')).toBeUndefined();
+    await expect(run([], { apply: [encodeOutputs([], [...ops, bad])] })).rejects.toThrow(TypeError);
+    expect(store.pending.get(body)).toBeUndefined();
     expect(store.subjectIndex.getKeysCount()).toBe(keysBefore);
+    // The same state without it is stored, a key with it: what the failure left out was there.
+    await run([], { apply: [encodeOutputs([], ops)] });
+    expect(store.pending.get(body)).toHaveLength(1);
+    expect(store.subjectIndex.getKeysCount()).toBeGreaterThan(keysBefore);
   });
 });

@@ -16,6 +16,7 @@ import { type OperatorTopic, operatorResultTopics } from '../../src/kafka/result
 import { TOPIC_ROLE_NAMES, TOPIC_ROLES, type TopicRoleName } from '../../src/kafka/topic-roles.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { newClusterKeyFileText } from '../../src/security/cluster-key.js';
+import { HARNESS_KEY_DIR_PREFIX } from './harness-files.js';
 
 const BIN = join(PACKAGE_ROOT, 'bin/imeiflow.js');
 
@@ -69,11 +70,12 @@ let clusterKeyFile: string | undefined;
 /**
  * The cluster key the services and CLI runs of this process sign and verify the tokens and audit
  * topics with (src/security/cluster-key.ts: required with KAFKA_BROKERS set). Made once, removed
- * when the process exits.
+ * when the process exits, or by the test file's end (test/support/tmp.ts) where vitest ends the
+ * process without an exit event.
  */
 export function harnessClusterKeyFile(): string {
   if (clusterKeyFile === undefined) {
-    const dir = mkdtempSync(join(tmpdir(), 'imeiflow-key-'));
+    const dir = mkdtempSync(join(tmpdir(), `${HARNESS_KEY_DIR_PREFIX}${process.pid}-`));
     const file = join(dir, 'cluster.key');
     writeFileSync(file, newClusterKeyFileText(), { mode: 0o600 });
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));

@@ -8,8 +8,7 @@
  * benchmarks share.
  */
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { buildIndex } from '../../bench/lib/dataset.js';
@@ -27,6 +26,7 @@ import type { Config } from '../../src/config/config.js';
 import type { OperatorTopic } from '../../src/kafka/result-topics.js';
 import { openStore } from '../../src/store/store.js';
 import { seedStore } from './fixtures.js';
+import { tempDir } from './tmp.js';
 import { type DebianTool, requireTools } from './tools.js';
 
 export type { ServiceProcess } from '../../bench/lib/harness.js';
@@ -108,7 +108,8 @@ class TestRig implements Rig {
   readonly topics: Readonly<Record<TopicRole, string>>;
   readonly operatorResults: readonly OperatorTopic[];
   readonly env: Readonly<Record<string, string>>;
-  readonly root = mkdtempSync(join(tmpdir(), 'imeiflow-test-'));
+  // Removed by the rig's teardown, and by the test file's end whatever happened (tmp.ts).
+  readonly root = tempDir();
   readonly #options: RigOptions;
   readonly #services: ServiceProcess[] = [];
   readonly #teardown: (() => unknown)[] = [];

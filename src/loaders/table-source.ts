@@ -196,9 +196,12 @@ async function* xlsxItems(path: string, onBytes: (n: number) => void): AsyncGene
     styles: 'cache',
     worksheets: 'emit',
   });
+  // Iterated by hand: a `for await` that stops would close ExcelJS's reader where it stands.
+  const sheets = reader[Symbol.asyncIterator]();
   try {
     // Every sheet is read in order; the load stops after the first one with a header.
-    for await (const sheet of reader) {
+    for (let next = await sheets.next(); next.done !== true; next = await sheets.next()) {
+      const sheet = next.value;
       yield { kind: 'sheet', name: (sheet as unknown as { name?: string }).name ?? '' };
       for await (const row of sheet) {
         const values = row.values as ExcelJS.CellValue[];
@@ -226,6 +229,27 @@ async function* xlsxItems(path: string, onBytes: (n: number) => void): AsyncGene
       },
     );
   } finally {
+    await parkedSheetsRemoved(sheets);
     input.destroy();
+  }
+}
+
+/**
+ * Runs ExcelJS's reader to its end, reading the sheets left without keeping anything. A sheet
+ * stored before the shared strings is parked in a temporary file (`tmp-<pid>-…` in the system's
+ * temporary directory) and removed only when the reader runs on past it: a load that stops at its
+ * sheet, or fails, would leave the sheets after it there — IMEIs typed as numbers among them —
+ * until the process exits normally, and for good if it is killed. Each sheet's rows are read to
+ * their end so that the file it was read from is closed. The cost: the rest of the workbook is
+ * parsed, as a load of the whole file would.
+ */
+async function parkedSheetsRemoved(sheets: AsyncIterator<AsyncIterable<unknown>>): Promise<void> {
+  try {
+    for (let next = await sheets.next(); next.done !== true; next = await sheets.next()) {
+      for await (const _ of next.value);
+    }
+  } catch {
+    // A workbook that fails further on has nothing more to give; what it parked is left to
+    // ExcelJS's removal at exit.
   }
 }

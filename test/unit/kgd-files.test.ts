@@ -3,7 +3,8 @@
  * people. Every workbook here is made by exceljs the way Excel writes one: numbers in number
  * cells with number formats, title rows above the header, cover sheets.
  */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -303,9 +304,14 @@ describe('where the header is', () => {
       Выгрузка: [HEADER, ['KZ-1', '40', '352099001761481', null]],
       Итого: [HEADER, ['KZ-2', '40', '35209900176149', null]],
     });
+    // ExcelJS parks a sheet stored before the shared strings in a temporary file (`tmp-<pid>-…`)
+    // and removes it only as it reads on past it: the sheets after the one loaded leave none.
+    const parked = () => readdirSync(tmpdir()).filter((f) => f.startsWith(`tmp-${process.pid}-`));
+    const parkedBefore = parked();
     const report = await loadDeclarations(store, path);
     expect(report).toMatchObject({ rowsLoaded: 1, header: { line: 1, sheet: 'Выгрузка' } });
     expect(store.applications.get('KZ-2')).toBeUndefined();
+    expect(parked()).toEqual(parkedBefore);
   });
 
   it('a header further down than the search window is not a header: the error names the closest row', async () => {

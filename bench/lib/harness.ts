@@ -16,7 +16,7 @@ import { type OperatorTopic, operatorResultTopics } from '../../src/kafka/result
 import { TOPIC_ROLE_NAMES, TOPIC_ROLES, type TopicRoleName } from '../../src/kafka/topic-roles.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { newClusterKeyFileText } from '../../src/security/cluster-key.js';
-import { HARNESS_KEY_DIR_PREFIX } from './harness-files.js';
+import { harnessKeyDirPrefix } from './harness-files.js';
 
 const BIN = join(PACKAGE_ROOT, 'bin/imeiflow.js');
 
@@ -75,7 +75,7 @@ let clusterKeyFile: string | undefined;
  */
 export function harnessClusterKeyFile(): string {
   if (clusterKeyFile === undefined) {
-    const dir = mkdtempSync(join(tmpdir(), `${HARNESS_KEY_DIR_PREFIX}${process.pid}-`));
+    const dir = mkdtempSync(join(tmpdir(), harnessKeyDirPrefix()));
     const file = join(dir, 'cluster.key');
     writeFileSync(file, newClusterKeyFileText(), { mode: 0o600 });
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));

@@ -25,8 +25,7 @@ import { storeSecretsOf } from '../security/subject-secrets.js';
 import type { SubjectSecrets } from '../store/derived-keys.js';
 import { storeOptionsOf } from '../store/encryption.js';
 import { PurgeMarkIndex } from '../store/purge-marks.js';
-import { sealingTransaction } from '../store/sealed-writes.js';
-import { openStore } from '../store/store.js';
+import { allOrNothing, openStore } from '../store/store.js';
 import { CLI_ROLE, cliActor } from './cli-actor.js';
 import { type ClusterLink, linkToCluster } from './cluster-link.js';
 import { EXIT_INPUT, EXIT_USAGE, type SetExit } from './exit-codes.js';
@@ -156,7 +155,7 @@ async function purgeHere(config: Config, named: Named, json: boolean): Promise<n
     process.stderr.write(`no cluster to reach: purging in the store in ${config.dataDir}\n`);
     const entry = await orderPurge(order, { record: (event, now) => audit.record(event, now) });
     const follower = purgeFollower({ sweep, retention, marks, destroyed: count, log });
-    await sealingTransaction(store, () => follower.apply(store, [entry]));
+    await allOrNothing(store, () => follower.apply(store, [entry]));
     follower.afterCommit([entry]);
     await sweep.requestPass();
     await sweep.stop();

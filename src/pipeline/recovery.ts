@@ -24,9 +24,9 @@ import { bodyOfPendingKey } from '../pool/batch-writer.js';
 import { applyStateOps } from '../pool/state-ops.js';
 import { putPending } from '../store/pending-index.js';
 import { rangeSteps } from '../store/range-steps.js';
-import { putRestoredPending, putRestoredRegistry, sealingTransaction } from '../store/sealed-writes.js';
+import { putRestoredPending, putRestoredRegistry } from '../store/sealed-writes.js';
 import { ChangelogFormatError, decodePendingRecord } from '../store/state-codec.js';
-import type { Store } from '../store/store.js';
+import { allOrNothing, type Store } from '../store/store.js';
 import {
   decodeJournal,
   type InputPositions,
@@ -206,7 +206,7 @@ export async function recoverPartition(deps: RecoveryDeps, partition: number): P
   // while the confirmation that registered the device again one batch later, already stored and
   // checkpointed, is not, and the device was removed from the registry; the window's own
   // registry change now comes after it.
-  await sealingTransaction(store, () => {
+  await allOrNothing(store, () => {
     for (const record of records) applyStateOps(store, record.outputs);
   });
   deps.logger.info(
@@ -293,7 +293,7 @@ async function restorePending(deps: RecoveryDeps, partition: number, from: numbe
         deps.skipped?.(m, error.message);
       }
     }
-    await sealingTransaction(store, () => putRestoredPending(store, changes));
+    await allOrNothing(store, () => putRestoredPending(store, changes));
     applied += batch.length;
   });
   await store.meta.put(restoredKey(topic, partition), end);
@@ -339,15 +339,14 @@ async function restoreRegistry(
       entries.push(entry.value);
       if (revoked.has(entry.value.imei)) confirmedAt.set(entry.value.imei, outputOrder(m));
     }
-    await sealingTransaction(store, () => putRestoredRegistry(store, entries));
+    await allOrNothing(store, () => putRestoredRegistry(store, entries));
     applied += batch.length;
   });
   // The removals and both checkpoints in one transaction: a crash between two of them would
   // restart the revocations from their old checkpoint and the confirmations from their new one,
-  // and a device confirmed again after its revocation would be removed (issue 20). A child
-  // transaction, so that one that throws midway leaves nothing behind (lmdb-js commits what an
-  // asynchronous transaction's callback wrote before it threw).
-  await store.env.childTransaction(() => {
+  // and a device confirmed again after its revocation would be removed (issue 20). All or nothing,
+  // so that one that throws midway leaves nothing behind.
+  await allOrNothing(store, () => {
     for (const [imei, at] of revoked) {
       if ((confirmedAt.get(imei) ?? -1) < at) store.registry.remove(imei.slice(0, 14));
     }

@@ -22,7 +22,7 @@ import { RetryBudget } from '../kafka/retry-budget.js';
 import type { TopicRoleName } from '../kafka/topic-roles.js';
 import type { Logger } from '../log.js';
 import type { SignatureProblem } from '../security/signed-events.js';
-import type { Store } from '../store/store.js';
+import { allOrNothing, type Store } from '../store/store.js';
 import { committed, isStoreFull, storeFullError } from '../store/store-full.js';
 import type { LogMessage } from './kafka-port.js';
 import type { Decoded } from './table-decoders.js';
@@ -260,12 +260,11 @@ export class TableReader {
       const table = this.#byTopic.get(topic);
       if (table !== undefined) decoded.set(topic, decodeAll(table, batch));
     }
-    // A child transaction, so a table that throws midway leaves nothing of the batch behind. An
-    // asynchronous `transaction` commits what its callback wrote before it threw (lmdb-js 3.5.6,
-    // measured): the positions of the topics applied before the one that threw would move, and
-    // their changes would never reach `onChanged`.
+    // All or nothing: a table that throws midway must leave nothing of the batch behind, or the
+    // positions of the topics applied before the one that threw would move, and their changes
+    // would never reach `onChanged`.
     await committed(
-      store.env.childTransaction(() => {
+      allOrNothing(store, () => {
         for (const [topic, batch] of byTopic) {
           const records = decoded.get(topic)?.records ?? [];
           if (records.length > 0) this.#byTopic.get(topic)?.apply(store, records, changes);

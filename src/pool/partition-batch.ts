@@ -18,8 +18,7 @@ import { type RuleSettings, ruleSettingsOf } from '../domain/rule-settings.js';
 import { decide } from '../domain/rules.js';
 import type { RejectedDecision } from '../domain/types.js';
 import { WorkerIndexView } from '../store/index-view.js';
-import { sealingTransaction } from '../store/sealed-writes.js';
-import type { Store } from '../store/store.js';
+import { allOrNothing, type Store } from '../store/store.js';
 import { committed } from '../store/store-full.js';
 import { openFromTopic, SealError, sealForTopic } from '../store/topic-seal.js';
 import {
@@ -90,8 +89,10 @@ function keyText(key: Uint8Array | null): string | null {
  */
 async function applyJournaled(store: Store, sections: readonly Uint8Array[]): Promise<string[]> {
   const waiting: string[] = [];
+  // All or nothing: half a batch stored would name new subject keys whose slots were never synced
+  // (the sync ends applyStateOps).
   await committed(
-    sealingTransaction(store, () => {
+    allOrNothing(store, () => {
       for (const section of sections) waiting.push(...applyStateOps(store, new BatchOutputs(section)));
     }),
   );

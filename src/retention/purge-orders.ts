@@ -33,8 +33,7 @@ import type { AuditEvent } from '../security/audit-log.js';
 import { removeApplicationStep, removeDeviceDeclarations } from '../store/declarations.js';
 import { type PurgeMarkIndex, putPurgeMark } from '../store/purge-marks.js';
 import type { AuditEntry } from '../store/records.js';
-import { sealingTransaction } from '../store/sealed-writes.js';
-import type { Store } from '../store/store.js';
+import { allOrNothing, type Store } from '../store/store.js';
 import type { RetentionSweep } from './retention-sweep.js';
 
 export interface PurgeOrder {
@@ -247,7 +246,7 @@ export async function primePurges(deps: PrimeDeps): Promise<number> {
     if (orders.length === 0) return;
     let removed = NOTHING;
     let inBatch = 0;
-    await sealingTransaction(store, () => {
+    await allOrNothing(store, () => {
       removed = NOTHING;
       inBatch = 0;
       for (const { target, orderedAt, inForce } of orders) {

@@ -39,8 +39,8 @@ import {
   type StoredMark,
 } from '../store/purge-marks.js';
 import { RANGE_STEP_CHUNK, rangeSteps } from '../store/range-steps.js';
-import { SealedWrites, sealingTransaction } from '../store/sealed-writes.js';
-import type { Store } from '../store/store.js';
+import { SealedWrites } from '../store/sealed-writes.js';
+import { allOrNothing, type Store } from '../store/store.js';
 
 export type DestroyedCounts = Record<DestroyedKind, number>;
 
@@ -335,7 +335,7 @@ export class RetentionSweep implements Component {
     for await (const step of rangeSteps(store, store.registryView, { chunk: this.#chunk })) {
       const erased = step.filter(({ value }) => value.entry?.erased === true);
       if (erased.length > 0)
-        await sealingTransaction(store, () => {
+        await allOrNothing(store, () => {
           const writes = new SealedWrites(store);
           for (const { key, value } of erased) writes.view(key, value.order, null);
         });
@@ -344,7 +344,7 @@ export class RetentionSweep implements Component {
     for await (const step of rangeSteps(store, store.reviews, { chunk: this.#chunk })) {
       const erased = step.filter(({ value }) => value.some((e) => e.erased === true));
       if (erased.length > 0)
-        await sealingTransaction(store, () => {
+        await allOrNothing(store, () => {
           const writes = new SealedWrites(store);
           for (const { key, value } of erased)
             writes.reviews(
@@ -360,7 +360,7 @@ export class RetentionSweep implements Component {
   /** Without a cluster: the purge commands' effect on this store, with no Kafka to tell. */
   async #purgeHere(due: readonly Command[], destroyed: DestroyedCounts): Promise<void> {
     const { store } = this.#deps;
-    await sealingTransaction(store, () => {
+    await allOrNothing(store, () => {
       const writes = new SealedWrites(store);
       for (const command of due) {
         if (command.type !== 'purge') continue;

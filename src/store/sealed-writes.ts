@@ -16,19 +16,6 @@ import { storedOutcomeOf, storedPendingOf, storedRegistryOf } from './sealed-rec
 import { Sealer } from './sealer.js';
 import type { Store } from './store.js';
 
-/**
- * Runs `write` — one that seals records under subject keys or destroys keys — in a child
- * transaction of the next write, so that one that throws midway leaves nothing behind. lmdb-js
- * commits what an asynchronous `transaction`'s callback wrote before it threw (3.5.6;
- * test/unit/partition-batch.test.ts was red on it): keys would stay named in the index with their
- * slots never synced (the `flush` that ends the callback not reached), and half a batch stored.
- */
-export async function sealingTransaction<T>(store: Pick<Store, 'env'>, write: () => T): Promise<T> {
-  // Async: inside an open write transaction lmdb-js runs a child at once and returns its value
-  // (or throws) rather than a promise.
-  return await store.env.childTransaction(write);
-}
-
 const OWNER_MARKS = { start: 'purge/iin/', end: 'purge/iin0', limit: 1 };
 
 export class SealedWrites {

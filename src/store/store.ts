@@ -126,6 +126,16 @@ const META_KEY = 'meta';
  * shared structures), to `put` without encoding it again. lmdb-js stores an `asBinary` value
  * as is; its typings do not say so.
  */
+/**
+ * Runs `write` in a child transaction of the next write: all of it is committed or, if it throws,
+ * none of it. lmdb-js commits what an asynchronous `transaction`'s callback wrote before it threw
+ * (3.5.6, write.js; test/unit/partition-batch.test.ts was red on it). Async because inside an open
+ * write transaction lmdb-js runs a child at once and returns its value (or throws), not a promise.
+ */
+export async function allOrNothing<T>(store: Pick<Store, 'env'>, write: () => T): Promise<T> {
+  return await store.env.childTransaction(write);
+}
+
 export function storedAsIs<V>(encoded: Uint8Array): V {
   return asBinary(encoded) as V;
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { HARNESS_KEY_DIR_PREFIX } from '../../bench/lib/harness-files.js';
+import { harnessKeyDirPrefix } from '../../bench/lib/harness-files.js';
 
 /** The directories this test file made, removed when it ends. */
 const made: string[] = [];
@@ -14,9 +14,9 @@ const made: string[] = [];
 // (bench/lib/harness.ts), which is otherwise removed only when the process exits normally.
 afterAll(() => {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
-  const keyDirs = `${HARNESS_KEY_DIR_PREFIX}${process.pid}-`;
   for (const name of readdirSync(tmpdir())) {
-    if (name.startsWith(keyDirs)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    if (name.startsWith(harnessKeyDirPrefix()))
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
   }
 });
 

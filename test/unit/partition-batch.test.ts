@@ -248,15 +248,7 @@ describe('a partition batch', () => {
     const decided = await run([requestInput(30, req('x-1', withLuhn(body), { ownerId: '990340005977' }))]);
     expect(resultsOf(decided)).toEqual(['x-1:pending:awaiting_kgd']);
     const section = new BatchOutputs(decided.section);
-    const ops: StateOp[] = [];
-    for (let i = 0; i < section.opCount; i++) {
-      ops.push({
-        db: section.opDb(i),
-        op: section.opCode(i),
-        key: Buffer.from(section.opKeyText(i)),
-        value: section.opValue(i),
-      });
-    }
+    const ops = Array.from({ length: section.opCount }, (_, i) => section.op(i));
     // Last, a registry entry that is none: storing it throws (a TypeError, reading its IMEI) after
     // the waiting request and its owner's new key were written.
     const bad: StateOp = { db: DB_REGISTRY, op: OP_PUT, key: Buffer.from('35209900999999'), value: pack(42) };

@@ -8,6 +8,13 @@
  * storage (bench/lib/proc-io.ts). The same for plain 4 KiB writes at random places in a file, each
  * transaction's worth then synced, as the floor a page written costs.
  *
+ * Two more rows say where LMDB's storage factor comes from: the page cache. A page written into
+ * a large folio (Linux 6.x keeps a file written in large runs in folios of up to 2 MiB, on ext4
+ * from 6.16 and on XFS) sends the whole folio to storage. LMDB writes its new pages in runs, so
+ * its file is kept in large folios; a file filled in 1 MiB writes shows the same factor without
+ * LMDB, and LMDB writing through its memory map (`useWritemap` with `noReadAhead`: each page
+ * faulted in alone) shows none.
+ *
  *   node dist/bench/store-writes.js [--entries 400000] [--large 4096] [--small 100] [--record]
  */
 import { randomBytes } from 'node:crypto';
@@ -24,6 +31,15 @@ const small = numberArg('small', 100);
 /** Records put in each measured round. */
 const ROUND = 200_000;
 const PAGE = 4096;
+/** How the second file is filled: writes of 1 MiB, as a copy or LMDB's runs of new pages write. */
+const RUN = 1024 * 1024;
+/** The value put: about the size of a stored outcome's fields besides its sealed blob. */
+const recordValue = () => ({
+  requestId: randomBytes(16).toString('hex'),
+  outcome: 'confirmed',
+  at: Date.now(),
+  pad: 'x'.repeat(120),
+});
 
 interface PerRecord {
   readonly user_us: number;
@@ -45,18 +61,15 @@ async function measured(count: number, work: () => Promise<void>): Promise<PerRe
   };
 }
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'imeiflow-bench-store-writes-'));
+/** A record's CPU and writes in LMDB opened with `options`, in large and in small transactions. */
+async function lmdbPerRecord(
+  path: string,
+  options: { useWritemap?: boolean; noReadAhead?: boolean },
+): Promise<{ large: PerRecord; small: PerRecord }> {
+  const env = open({ path, maxDbs: 2, ...options });
   try {
-    const env = open({ path: join(dir, 'store.mdb'), maxDbs: 2 });
     const db = env.openDB<unknown, string>({ name: 'records' });
-    // About the size of a stored outcome's fields besides its sealed blob.
-    const value = {
-      requestId: randomBytes(16).toString('hex'),
-      outcome: 'confirmed',
-      at: Date.now(),
-      pad: 'x'.repeat(120),
-    };
+    const value = recordValue();
     // Whole transactions of `perTransaction`: `count` rounded up to them (measured() divides by it).
     const putRecords = async (count: number, perTransaction: number): Promise<void> => {
       for (let done = 0; done < count; done += perTransaction) {
@@ -65,22 +78,31 @@ async function main(): Promise<void> {
         });
       }
     };
-    const whole = (count: number, per: number): number => Math.ceil(count / per) * per;
-    note(`filling ${entries} records`);
+    note(`filling ${entries} records (${JSON.stringify(options)})`);
     await putRecords(entries, large);
-    const lmdb = {
+    return {
       large: await measured(whole(ROUND, large), () => putRecords(ROUND, large)),
       small: await measured(whole(ROUND / 4, small), () => putRecords(ROUND / 4, small)),
     };
+  } finally {
     await env.close();
+  }
+}
 
-    // The floor: a page written at a random place of a file as large as the store, synced.
-    const path = join(dir, 'pages');
-    const fd = openSync(path, 'w+');
+/**
+ * The floor: a page written at a random place of a file as large as the store, synced. The file
+ * is first written whole in writes of `fillBytes`; the page cache keeps it in folios of about
+ * that size (Linux 6.x large folios on ext4 and XFS), and a page written later into a large
+ * folio dirties it whole, so the whole folio goes to storage at the sync.
+ */
+async function filePerPage(path: string, fillBytes: number): Promise<{ large: PerRecord; small: PerRecord }> {
+  const fd = openSync(path, 'w+');
+  try {
     const pages = Math.ceil((entries * 400) / PAGE);
-    const page = Buffer.alloc(PAGE, 1);
-    for (let i = 0; i < pages; i++) writeSync(fd, page, 0, PAGE, i * PAGE);
+    const fill = Buffer.alloc(fillBytes, 1);
+    for (let at = 0; at < pages * PAGE; at += fillBytes) writeSync(fd, fill, 0, fillBytes, at);
     fdatasyncSync(fd);
+    const page = Buffer.alloc(PAGE, 2);
     const writePages = async (count: number, perSync: number): Promise<void> => {
       for (let done = 0; done < count; done += perSync) {
         for (let i = 0; i < perSync; i++)
@@ -88,15 +110,40 @@ async function main(): Promise<void> {
         fdatasyncSync(fd);
       }
     };
-    const file = {
+    return {
       large: await measured(whole(ROUND, large), () => writePages(ROUND, large)),
       small: await measured(whole(ROUND / 4, small), () => writePages(ROUND / 4, small)),
     };
+  } finally {
     closeSync(fd);
+  }
+}
+
+const whole = (count: number, per: number): number => Math.ceil(count / per) * per;
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'imeiflow-bench-store-writes-'));
+  try {
     emit(
       'store-writes',
-      { entries, large, small, value_bytes: JSON.stringify(value).length, key: '20 hex characters, random' },
-      { lmdb_per_record: lmdb, file_per_page: file },
+      {
+        entries,
+        large,
+        small,
+        value_bytes: JSON.stringify(recordValue()).length,
+        key: '20 hex characters, random',
+      },
+      {
+        // As the service opens its store.
+        lmdb_per_record: await lmdbPerRecord(join(dir, 'store.mdb'), {}),
+        // Pages written through the memory map, which faults them in one page each (no read-ahead).
+        lmdb_writemap_per_record: await lmdbPerRecord(join(dir, 'writemap.mdb'), {
+          useWritemap: true,
+          noReadAhead: true,
+        }),
+        file_per_page: await filePerPage(join(dir, 'pages'), PAGE),
+        file_per_page_filled_in_runs: await filePerPage(join(dir, 'runs'), RUN),
+      },
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -122,11 +122,6 @@ export interface Store {
 const META_KEY = 'meta';
 
 /**
- * A value already encoded the way a msgpack database of this store encodes (a Packr with the
- * shared structures), to `put` without encoding it again. lmdb-js stores an `asBinary` value
- * as is; its typings do not say so.
- */
-/**
  * Runs `write` in a child transaction of the next write: all of it is committed or, if it throws,
  * none of it. lmdb-js commits what an asynchronous `transaction`'s callback wrote before it threw
  * (3.5.6, write.js; test/unit/partition-batch.test.ts was red on it). Async because inside an open
@@ -136,6 +131,11 @@ export async function allOrNothing<T>(store: Pick<Store, 'env'>, write: () => T)
   return await store.env.childTransaction(write);
 }
 
+/**
+ * A value already encoded the way a msgpack database of this store encodes (a Packr with the
+ * shared structures), to `put` without encoding it again. lmdb-js stores an `asBinary` value
+ * as is; its typings do not say so.
+ */
 export function storedAsIs<V>(encoded: Uint8Array): V {
   return asBinary(encoded) as V;
 }

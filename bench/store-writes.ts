@@ -47,6 +47,9 @@ interface PerRecord {
   readonly written_kb: { calls: number; storage: number } | undefined;
 }
 
+/** `count` rounded up to whole transactions (or syncs) of `per`: what `measured` divides by. */
+const whole = (count: number, per: number): number => Math.ceil(count / per) * per;
+
 /** CPU and writes of `work`, per record of `count`. */
 async function measured(count: number, work: () => Promise<void>): Promise<PerRecord> {
   const io = ioBytes('self');
@@ -70,7 +73,7 @@ async function lmdbPerRecord(
   try {
     const db = env.openDB<unknown, string>({ name: 'records' });
     const value = recordValue();
-    // Whole transactions of `perTransaction`: `count` rounded up to them (measured() divides by it).
+    // Whole transactions of `perTransaction`: `count` rounded up to them (`whole`).
     const putRecords = async (count: number, perTransaction: number): Promise<void> => {
       for (let done = 0; done < count; done += perTransaction) {
         await env.transaction(() => {
@@ -118,8 +121,6 @@ async function filePerPage(path: string, fillBytes: number): Promise<{ large: Pe
     closeSync(fd);
   }
 }
-
-const whole = (count: number, per: number): number => Math.ceil(count / per) * per;
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'imeiflow-bench-store-writes-'));

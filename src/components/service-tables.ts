@@ -76,7 +76,7 @@ export function skippedRecords(
       );
       return;
     }
-    metrics.recordSkipped(message.topic);
+    metrics.recordSkipped(message);
     log.warn(
       { topic: message.topic, partition: message.partition, offset: message.offset, error },
       'a table record no table can read: passed (the DLQ gets it once per cluster)',

@@ -8,7 +8,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { DESTROYED_KINDS, type DestroyedKind } from '../domain/retention.js';
-import type { PipelineObserver } from '../pipeline/observer.js';
+import type { PipelineObserver, RecordPosition } from '../pipeline/observer.js';
 import type { OutcomeCounts } from '../pool/batch-contract.js';
 import type { Gauge as GaugeDeclaration, GaugeRegistry } from '../runtime/component.js';
 import { REFUSAL_REASONS, type RefusalReason } from '../security/access-refusals.js';
@@ -109,9 +109,11 @@ export class Metrics implements PipelineObserver, GaugeRegistry {
   });
   readonly #recordsSkipped = counter(this.registry, {
     name: 'internal_records_skipped_total',
-    help: 'Records of an internal topic no table could read, passed by this instance (the DLQ gets each once per cluster)',
+    help: 'Records of an internal topic no table or recovery could read, each counted once by every instance that passes it (the DLQ gets each once per cluster)',
     labelNames: ['topic'],
   });
+  /** Positions already counted by #recordsSkipped: as many as records were ever passed, few. */
+  readonly #skippedPositions = new Set<string>();
   readonly #recordsRefused = counter(this.registry, {
     name: 'internal_records_refused_total',
     help:
@@ -225,9 +227,18 @@ export class Metrics implements PipelineObserver, GaugeRegistry {
     this.#resultsUnrouted.inc(count);
   }
 
-  /** A global-table record no table could read was passed (src/pipeline/table-decoders.ts). */
-  recordSkipped(topic: string): void {
-    this.#recordsSkipped.inc({ topic });
+  /**
+   * A record of an internal topic no table or recovery could read was passed
+   * (src/pipeline/table-decoders.ts, src/pipeline/recovery.ts). Counted once per position: the
+   * pending changelog and БДИК's confirmations are read both by a table and by a restore, and a
+   * restore reads the journal's last records again each time, so one record reaches here more than
+   * once (CI on 32e75a8 counted an unreadable pending changelog record twice on one instance).
+   */
+  recordSkipped(message: RecordPosition): void {
+    const position = `${message.topic}[${message.partition}]@${message.offset}`;
+    if (this.#skippedPositions.has(position)) return;
+    this.#skippedPositions.add(position);
+    this.#recordsSkipped.inc({ topic: message.topic });
   }
 
   /** An event of a signed topic without a valid signature was refused (src/security/signed-events.ts). */

@@ -14,6 +14,7 @@ import type { Store } from '../store/store.js';
 import { committed } from '../store/store-full.js';
 import type { InputPositions } from './journal.js';
 import type { LogMessage, OutputSink, PartitionLog } from './kafka-port.js';
+import type { RecordPosition } from './observer.js';
 import {
   type BatchRunner,
   PartitionTask,
@@ -35,7 +36,7 @@ export interface TaskManagerDeps {
   readonly runner: BatchRunner;
   readonly observer: TaskObserver & {
     inputLost(topic: string, count: number): void;
-    recordSkipped(topic: string): void;
+    recordSkipped(message: RecordPosition): void;
   };
   readonly logger: Logger;
   readonly topics: RecoveryTopics;
@@ -198,7 +199,7 @@ export class TaskManager {
       committed: this.#deps.committed,
       inputLost: (topic: string, count: number) => observer.inputLost(topic, count),
       skipped: (message: LogMessage, error: string) => {
-        observer.recordSkipped(message.topic);
+        observer.recordSkipped(message);
         logger.warn(
           { topic: message.topic, partition: message.partition, offset: message.offset, error },
           'a record imeiflow does not write, passed while restoring',

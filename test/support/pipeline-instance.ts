@@ -10,6 +10,7 @@
 
 import type { ResultTopics } from '../../src/kafka/result-topics.js';
 import { createLogger } from '../../src/log.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { type InputPositions, NO_POSITIONS } from '../../src/pipeline/journal.js';
 import type { BatchRunner, PartitionTask, TaskStart } from '../../src/pipeline/partition-task.js';
 import { RecordCollector } from '../../src/pipeline/record-collector.js';
@@ -82,6 +83,8 @@ export class PipelineInstance {
   readonly inputLost: [topic: string, count: number][] = [];
   /** Records recovery passed as not imeiflow's: `<topic>[<partition>]@<offset>: <error>`. */
   readonly skipped: string[] = [];
+  /** The service's metrics, for what the manager counts of the records it passes. */
+  readonly metrics = new Metrics({ defaultMetrics: false });
   readonly #kafka: MemoryKafka;
   readonly #partitions: number;
   readonly #localStateMaxAgeMs: number;
@@ -118,7 +121,7 @@ export class PipelineInstance {
       observer: {
         ...silentObserver,
         inputLost: (topic, count) => this.inputLost.push([topic, count]),
-        recordSkipped: () => undefined,
+        recordSkipped: (message) => this.metrics.recordSkipped(message),
       },
       logger: createLogger('silent'),
       topics: TOPICS,

@@ -12,10 +12,12 @@
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { afterAll, describe, expect, it } from 'vitest';
+import { skippedRecords } from '../../src/components/service-tables.js';
 import { waitingDeadline } from '../../src/domain/deadline.js';
 import { devicePartition } from '../../src/domain/device-partition.js';
 import type { PendingEntry } from '../../src/domain/types.js';
 import { isImeiflowError } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
 import { decodeJournal, JOURNAL_WINDOW, journalKey } from '../../src/pipeline/journal.js';
 import { headerOf, keyOf, type LogMessage } from '../../src/pipeline/kafka-port.js';
 import { ORIGIN_HEADER, POSITION_HEADER } from '../../src/pipeline/positions.js';
@@ -600,6 +602,36 @@ describe('recovery reads what earlier builds wrote and refuses, by position, wha
       expect.stringMatching(/^pending-changelog\[0\]@0: a key that is not/),
       expect.stringMatching(/^pending-changelog\[0\]@1: not a pending changelog record/),
     ]);
+  });
+
+  it('a record passed is counted once per instance, whichever of its readers pass it and however often', async () => {
+    // CI on 32e75a8 counted one unreadable pending changelog record twice on an instance: once by
+    // the review table, which reads the changelog on every instance, and once by recovery, when a
+    // rebalance after the record made that instance restore the partition. Each restore also
+    // reads the journal's last records again.
+    const kafka = new MemoryKafka();
+    const owner = new PipelineInstance(kafka, seededStore(), 1);
+    kafka.append({ topic: TOPICS.journal, partition: 0, key: null, value: Buffer.from('not json') });
+    const changelog = kafka.append({
+      topic: TOPICS.pendingChangelog,
+      partition: 0,
+      key: 'x',
+      value: Buffer.from('not json'),
+    });
+    kafka.append({ topic: TOPICS.confirmations, partition: 0, key: 'x', value: Buffer.from('not json') });
+    // The review table passes the changelog's record on this instance too (service-tables.ts).
+    skippedRecords(owner.metrics, createLogger('silent'))(changelog, 'not json', undefined);
+    await owner.recoverAndStart([0]);
+    await owner.revoke();
+    await owner.recoverAndStart([0]);
+    expect(owner.fatal).toEqual([]);
+    const text = await owner.metrics.registry.metrics();
+    const counted = text.split('\n').filter((l) => l.startsWith('imeiflow_internal_records_skipped_total{'));
+    expect(counted.sort()).toEqual(
+      [TOPICS.journal, TOPICS.pendingChangelog, TOPICS.confirmations]
+        .map((topic) => `imeiflow_internal_records_skipped_total{topic="${topic}"} 1`)
+        .sort(),
+    );
   });
 
   it('a pending changelog record that does not decode: RECORD_UNREADABLE naming topic, partition and offset', async () => {

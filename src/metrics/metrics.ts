@@ -49,6 +49,13 @@ function gauge<L extends string = never>(registry: Registry, declared: Declared<
   return new Gauge<L>(config(registry, declared));
 }
 
+/**
+ * How many positions of passed records the counter remembers: a flood of unreadable records must
+ * not grow the process without bound (about 10 MB here). Past it the memory starts again, and a
+ * record read again later may be counted again.
+ */
+const SKIPPED_POSITIONS_KEPT = 100_000;
+
 export class Metrics implements PipelineObserver, GaugeRegistry {
   readonly registry = new Registry();
   /** Each registered gauge's name, and what it reads now (the last registration's). */
@@ -112,7 +119,7 @@ export class Metrics implements PipelineObserver, GaugeRegistry {
     help: 'Records of an internal topic no table or recovery could read, each counted once by every instance that passes it (the DLQ gets each once per cluster)',
     labelNames: ['topic'],
   });
-  /** Positions already counted by #recordsSkipped: as many as records were ever passed, few. */
+  /** Positions already counted by #recordsSkipped (at most SKIPPED_POSITIONS_KEPT). */
   readonly #skippedPositions = new Set<string>();
   readonly #recordsRefused = counter(this.registry, {
     name: 'internal_records_refused_total',
@@ -237,6 +244,7 @@ export class Metrics implements PipelineObserver, GaugeRegistry {
   recordSkipped(message: RecordPosition): void {
     const position = `${message.topic}[${message.partition}]@${message.offset}`;
     if (this.#skippedPositions.has(position)) return;
+    if (this.#skippedPositions.size >= SKIPPED_POSITIONS_KEPT) this.#skippedPositions.clear();
     this.#skippedPositions.add(position);
     this.#recordsSkipped.inc({ topic: message.topic });
   }

@@ -12,16 +12,17 @@
  * not model: transactions (the embedded cluster has none either), leader moves, and a consumer
  * whose assignment is lost without the revoke callback (a zombie): see README, "Delivery".
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadConfig } from '../src/config/config.js';
 import { devicePartition } from '../src/domain/device-partition.js';
 import { isWithdrawal } from '../src/domain/kgd-order.js';
 import type { DeclarationEntry } from '../src/domain/types.js';
 import { type ResultsConfig, type ResultTopics, resultTopicsOf } from '../src/kafka/result-topics.js';
 import { applyApplicationDecision } from '../src/store/declarations.js';
-import { bumpTacVersion, openStore, type Store } from '../src/store/store.js';
+import { bumpTacVersion, openStore, STORE_FILE, type Store } from '../src/store/store.js';
+import { SLOTS_FILE } from '../src/store/subject-slots.js';
 import { APPLE, imei, tacRecord } from '../test/support/fixtures.js';
 import { MemoryKafka } from '../test/support/memory-kafka.js';
 import { PipelineInstance, TOPICS } from '../test/support/pipeline-instance.js';
@@ -63,6 +64,13 @@ function scratch(): string {
   }
 }
 
+/** A copy of an instance's LMDB file as of one of its commits (the store it was taken of). */
+export interface FlushedStore {
+  readonly of: Store;
+  readonly file: string;
+  readonly applied: number;
+}
+
 export class SimInstance {
   readonly name: string;
   store: Store;
@@ -71,6 +79,11 @@ export class SimInstance {
   applied = 0;
   /** Partitions the coordinator gave it. */
   owned: number[] = [];
+  /**
+   * Its store as a machine crash would leave it (World.markFlushed): LMDB as of a transaction it
+   * committed earlier, which its background sync had flushed, and the decisions applied by then.
+   */
+  flushed: FlushedStore | undefined;
 
   constructor(name: string, store: Store, pipeline: PipelineInstance) {
     this.name = name;
@@ -102,9 +115,16 @@ export class World {
     this.#holding = holding;
   }
 
-  #openStore(): Store {
+  #openStore(flushed?: { file: string; slots: string }): Store {
     const dir = join(this.#root, `store-${this.#storeCount++}`);
     mkdirSync(dir, { recursive: true });
+    if (flushed !== undefined) {
+      copyFileSync(flushed.file, join(dir, STORE_FILE));
+      copyFileSync(flushed.slots, join(dir, SLOTS_FILE));
+      const store = openStore({ dataDir: dir });
+      this.#stores.push(store);
+      return store;
+    }
     const store = openStore({ dataDir: dir });
     this.#stores.push(store);
     store.env.transactionSync(() => {
@@ -112,6 +132,21 @@ export class World {
       bumpTacVersion(store);
     });
     return store;
+  }
+
+  /**
+   * The instance's LMDB store reaches the disk as it is now: a later machine crash brings it back
+   * to this point. lmdb-js commits with `overlappingSync` (its default on Linux, kept by
+   * src/store/store.ts): a transaction is visible, and its promise resolves, before the
+   * background sync has made it durable; a machine that loses its page cache restarts on the last
+   * flushed transaction (lmdb-js README, "Overlapping Sync Options"). A process crash loses none.
+   */
+  async markFlushed(instance: SimInstance): Promise<void> {
+    await instance.store.env.committed;
+    const file = join(this.#root, `flushed-${this.#storeCount++}.lmdb`);
+    await instance.store.env.backup(file, false);
+    if (instance.flushed !== undefined) rmSync(instance.flushed.file, { force: true });
+    instance.flushed = { of: instance.store, file, applied: instance.applied };
   }
 
   #pipeline(store: Store): PipelineInstance {
@@ -141,19 +176,32 @@ export class World {
   }
 
   /**
-   * The process starts again: on its own store (a restart), or on an empty one (a new machine).
-   * Its global tables catch up with every decision before it takes partitions.
+   * The process starts again: on its own store (a restart), on its own store as its last flush
+   * left it (a machine crash: `markFlushed`), or on an empty one (a new machine). Its global
+   * tables catch up with every decision before it takes partitions.
    */
-  async restart(instance: SimInstance, fresh: boolean): Promise<void> {
+  async restart(instance: SimInstance, store: 'same' | 'flushed' | 'empty'): Promise<{ lost: number }> {
+    let lost = 0;
     // A dead process writes nothing more: wait for the batch it was deciding to be over.
     while (instance.pipeline.runner.inFlight > 0) await new Promise((r) => setImmediate(r));
-    if (fresh) {
+    if (store === 'empty') {
       instance.store = this.#openStore();
       instance.applied = 0;
+    } else if (store === 'flushed') {
+      const flushed = instance.flushed;
+      if (flushed?.of !== instance.store)
+        throw new Error(`${instance.name} has no flushed copy of its store`);
+      // The key file is synced before every commit (src/store/subject-slots.ts): it keeps all.
+      const slots = join(dirname(instance.store.path), SLOTS_FILE);
+      const last = txnId(instance.store);
+      instance.store = this.#openStore({ file: flushed.file, slots });
+      instance.applied = flushed.applied;
+      lost = last - txnId(instance.store);
     }
     instance.pipeline = this.#pipeline(instance.store);
     instance.owned = [];
     await this.applyDecisions(instance, this.decisions.length);
+    return { lost };
   }
 
   /** The instance's global tables apply the cluster's decisions up to `upTo`. */
@@ -297,6 +345,11 @@ export class World {
     for (const store of this.#stores) await store.close().catch(() => undefined);
     rmSync(this.#root, { recursive: true, force: true });
   }
+}
+
+/** The store's last committed transaction. */
+function txnId(store: Store): number {
+  return (store.env.getStats() as { lastTxnId: number }).lastTxnId;
 }
 
 /** The devices of a simulation: the sample TAC's serials from `base`. */

@@ -226,12 +226,21 @@ export async function runSchedule(
           );
       await fault(world, rng, faults, dead, machine);
       await world.settle();
+      // Some stores' background syncs catch up: what a machine crash would bring them back to.
+      // Half of them in the middle of the deliveries' work (a batch stored, its checkpoint not yet,
+      // a recovery half done), half once it settled.
+      const flushing = machineCrashes ? world.alive.filter(() => machine.chance(0.2)) : [];
+      const midway = flushing.filter(() => machine.chance(0.5));
+      const turn = 1 + machine.int(2);
       // Deliveries: some of what is held, partitions in any order.
       release(world, rng, faults);
-      await world.settle();
-      // Some stores' background syncs catch up: what a machine crash would bring them back to.
-      if (machineCrashes)
-        for (const instance of world.alive) if (machine.chance(0.2)) await world.markFlushed(instance);
+      if (midway.length === 0) await world.settle();
+      else
+        await world.settle(turn, async () => {
+          for (const instance of midway) if (instance.alive) await world.markFlushed(instance);
+        });
+      for (const instance of flushing)
+        if (instance.alive && !midway.includes(instance)) await world.markFlushed(instance);
     }
     while (sent < work.requests.length) world.send(work.requests[sent++]!);
     if (lateAt >= steps) world.decisions.push(...work.late);

@@ -298,11 +298,19 @@ export class World {
     }
   }
 
-  /** Route and turn the event loop until nothing moves (no batch running, nothing to deliver). */
-  async settle(): Promise<void> {
+  /**
+   * Route and turn the event loop until nothing moves (no batch running, nothing to deliver).
+   * `midway` runs once, at turn `at` (or at the end, if the cluster settles before it).
+   */
+  async settle(at = -1, midway?: () => Promise<void>): Promise<void> {
     let mark = '';
     let still = 0;
+    let pending = midway;
     for (let turn = 0; turn < 200_000; turn++) {
+      if (turn === at && pending !== undefined) {
+        await pending();
+        pending = undefined;
+      }
       let routed = 0;
       for (const instance of this.alive) routed += instance.pipeline.route();
       await new Promise((r) => setImmediate(r));
@@ -313,7 +321,10 @@ export class World {
       const now = `${this.kafka.version}/${this.instances.map((i) => `${i.pipeline.runner.started}.${i.pipeline.producer.delivered}`).join()}`;
       still = !busy && routed === 0 && now === mark ? still + 1 : 0;
       mark = now;
-      if (still >= 4) return;
+      if (still >= 4) {
+        await pending?.();
+        return;
+      }
     }
     throw new Error('the simulated cluster did not settle');
   }

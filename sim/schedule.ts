@@ -3,10 +3,11 @@
  * decisions) and a sequence of scheduler decisions, each a step the cluster is then let settle
  * after: deliveries released in any order across partitions, single deliveries failed, instances
  * crashed between steps or in the middle of their deliveries and restarted on their own store (as
- * the process left it, or as the machine's last flush did) or an empty one, graceful rebalances among two or three instances, global tables lagging per
- * instance, short fetches, changelogs compacted, unreadable records on internal topics. Then the
- * network heals, every instance catches up, KGD revokes, and the invariants are checked —
- * against the same workload run without faults.
+ * the process left it, or as the machine's last flush did) or an empty one, graceful rebalances
+ * among two or three instances, global tables lagging per instance, short fetches, changelogs
+ * compacted, unreadable records on internal topics. Then the network heals, every instance
+ * catches up, KGD revokes, and the invariants are checked — against the same workload run
+ * without faults.
  */
 import type { DeclarationEntry } from '../src/domain/types.js';
 import { decodeJournal, journalKey } from '../src/pipeline/journal.js';

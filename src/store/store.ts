@@ -155,6 +155,9 @@ export function openStore(options: StoreOptions): Store {
       readOnly,
       // Every reader thread holds one slot; the pool plus the HTTP side fit easily.
       maxReaders: 256,
+      // lmdb-js's `overlappingSync` stays on (its default on Linux): a commit resolves before it is
+      // synced, and a machine crash loses the last commits. Nothing is published on a commit alone,
+      // and positions kept here roll back with what they cover (docs/simulation.md, "Machine crashes").
       ...(options.encryptionKey === undefined ? {} : { encryptionKey: options.encryptionKey }),
     });
   } catch (error) {

@@ -9,7 +9,8 @@
  * confirmation, no output is published twice, waiting requests still wait (with their
  * deadlines) and the registry is back; forwards sent again are dropped at their destination.
  */
-import { join } from 'node:path';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { afterAll, describe, expect, it } from 'vitest';
 import { skippedRecords } from '../../src/components/service-tables.js';
@@ -25,8 +26,9 @@ import { restoredKey } from '../../src/pipeline/recovery.js';
 import { ROLE_REPARTITION } from '../../src/pool/batch-contract.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
 import { CHANGELOG_FORMAT, encodePendingRecord } from '../../src/store/state-codec.js';
-import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';
+import { bumpTacVersion, openStore, STORE_FILE, type Store } from '../../src/store/store.js';
 import { structuredPackr } from '../../src/store/structures.js';
+import { SLOTS_FILE } from '../../src/store/subject-slots.js';
 import { APPLE, imei, tacRecord } from '../support/fixtures.js';
 import { MemoryKafka } from '../support/memory-kafka.js';
 import { PipelineInstance, settle, TOPICS } from '../support/pipeline-instance.js';
@@ -859,6 +861,79 @@ describe('a partition that moves away and comes back', () => {
         .map((m) => keyOf(m))
         .sort(),
     ).toEqual([D.d0a, D.w0a, D.w0b].sort());
+  });
+});
+
+describe('a machine crash: the store comes back without its last commits', () => {
+  it('recovery catches up from the changelogs and the journal: a device confirmed since is not confirmed again, a request that waited since still waits', async () => {
+    const kafka = new MemoryKafka();
+    const x = new PipelineInstance(kafka, seededStore(), 2);
+    await x.recoverAndStart([0, 1]);
+    request(kafka, 'a-confirm', D.d0a);
+    request(kafka, 'a-wait', D.w0a, LATE_APPLICATION);
+    await settle(kafka, [x]);
+    // The store as its last flush left it: lmdb-js syncs a commit after it resolves
+    // (`overlappingSync`), and a machine crash loses every commit after that sync.
+    await x.store.env.committed;
+    const flushed = join(root, `store-${stores++}`);
+    mkdirSync(flushed, { recursive: true });
+    await x.store.env.backup(join(flushed, STORE_FILE), false);
+
+    // Committed since: a-wait confirmed, b-confirm confirmed, b-wait waiting, and more batches
+    // than the journal window, so that only the changelogs still hold the first of them.
+    await releaseLateApplication(x, [D.w0a]);
+    await settle(kafka, [x]);
+    request(kafka, 'b-confirm', D.d0b);
+    request(kafka, 'b-wait', D.w0b, 'KZ-LATER');
+    await settle(kafka, [x]);
+    for (let n = 0; n <= JOURNAL_WINDOW; n++) {
+      request(kafka, `filler-${n}`, badCheckDigit(D.l0));
+      await settle(kafka, [x]);
+    }
+    x.crash();
+
+    // The key file is synced before every commit: it comes back whole.
+    copyFileSync(join(dirname(x.store.path), SLOTS_FILE), join(flushed, SLOTS_FILE));
+    const back = openStore({ dataDir: flushed });
+    opened.push(back);
+    expect(back.registry.get(body(D.d0b))).toBeUndefined();
+    expect(back.registry.get(body(D.w0a))).toBeUndefined();
+    expect(back.pending.get(body(D.w0a))?.map((e) => e.request.requestId)).toEqual(['a-wait']);
+    expect(back.pending.get(body(D.w0b))).toBeUndefined();
+
+    // Its global tables catch up from their own positions, which rolled back with them.
+    const x2 = new PipelineInstance(kafka, back, 2);
+    await releaseLateApplication(x2, [D.w0a]);
+    await x2.recoverAndStart([0, 1]);
+    expect(back.pending.get(body(D.w0a))).toBeUndefined();
+    expect(back.pending.get(body(D.w0b))?.map((e) => e.request.requestId)).toEqual(['b-wait']);
+    for (const device of [D.d0a, D.w0a, D.d0b])
+      expect(back.registry.get(body(device))).toEqual(x.store.registry.get(body(device)));
+
+    // Repeats are answered as such; БДИК hears of each device once.
+    request(kafka, 'a-again', D.w0a, LATE_APPLICATION);
+    request(kafka, 'b-again', D.d0b);
+    await settle(kafka, [x2]);
+    expect(x2.fatal).toEqual([]);
+    const finals = all(kafka, TOPICS.results)
+      .map(json)
+      .filter((r) => FINAL.has(r['outcome'] as string))
+      .map((r) => `${r['requestId']}:${r['outcome']}`);
+    expect(finals.sort()).toEqual(
+      [
+        'a-confirm:confirmed',
+        'a-wait:confirmed',
+        'b-confirm:confirmed',
+        ...Array.from({ length: JOURNAL_WINDOW + 1 }, (_, n) => `filler-${n}:rejected`),
+        'a-again:confirmed',
+        'b-again:confirmed',
+      ].sort(),
+    );
+    expect(
+      all(kafka, TOPICS.confirmations)
+        .map((m) => keyOf(m))
+        .sort(),
+    ).toEqual([D.d0a, D.w0a, D.d0b].sort());
   });
 });
 

@@ -155,9 +155,8 @@ export function openStore(options: StoreOptions): Store {
       readOnly,
       // Every reader thread holds one slot; the pool plus the HTTP side fit easily.
       maxReaders: 256,
-      // lmdb-js's `overlappingSync` stays on (its default on Linux): a commit resolves before it is
-      // synced, and a machine crash loses the last commits. Nothing is published on a commit alone,
-      // and positions kept here roll back with what they cover (docs/simulation.md, "Machine crashes").
+      // lmdb-js's `overlappingSync` stays on (its default on Linux): a machine crash loses the
+      // last commits, which nothing relies on (docs/simulation.md, "Machine crashes").
       ...(options.encryptionKey === undefined ? {} : { encryptionKey: options.encryptionKey }),
     });
   } catch (error) {
@@ -194,6 +193,7 @@ export function openStore(options: StoreOptions): Store {
     encoding: 'ordered-binary',
   });
   if (!readOnly) indexWithdrawals(env, meta, db<DeclarationEntry[]>('declarations'), withdrawals);
+  if (!readOnly) destroyStrayKeys(env, subjects);
   return {
     path,
     readOnly,
@@ -349,6 +349,16 @@ function indexWithdrawals(
       }
     }
     meta.put(WITHDRAWALS_INDEXED_KEY, 1);
+  });
+}
+
+/**
+ * Keys left in the slot file by a transaction that never committed, or by commits a machine crash
+ * took back: the store names nothing they sealed, and they are destroyed (SubjectKeys.destroyStray).
+ */
+function destroyStrayKeys(env: RootDatabase, subjects: SubjectKeys): void {
+  env.transactionSync(() => {
+    if (subjects.destroyStray() > 0) subjects.flush();
   });
 }
 

@@ -214,6 +214,33 @@ export class SubjectKeys {
     return doomed.size;
   }
 
+  /**
+   * Zeroes every slot the index does not give a key: past the slots ever used, or listed free. A
+   * key is there only when a transaction wrote its slot and never committed, or committed and was
+   * lost with the commits a machine crash takes back (lmdb-js syncs a commit after it resolves:
+   * docs/simulation.md, "Machine crashes"; the key file is synced before each commit, so it keeps
+   * them). The store names nothing that key sealed, but the lost transaction's pages may still
+   * hold it: zeroed, it opens nothing. Call inside a write transaction — its lock keeps every
+   * other thread and process from installing a key meanwhile — and `flush` before it ends.
+   * Returns how many slots held a key's bytes.
+   */
+  destroyStray(): number {
+    const count = this.#db.get(SLOTS);
+    // No count: a store with no key yet, or one whose index this build has not written; nothing
+    // then tells a stray slot from a live one.
+    if (!Array.isArray(count)) return 0;
+    const stray: number[] = [];
+    for (let slot = count[0]; slot < this.#slots.length; slot++) stray.push(slot);
+    if (count[1] > 0) for (const free of this.#db.getKeys(freeSlots())) stray.push(Number(free.slice(2)));
+    let destroyed = 0;
+    for (const slot of stray) {
+      if (this.#slots.isZero(slot)) continue;
+      this.#slots.zero(slot);
+      destroyed++;
+    }
+    return destroyed;
+  }
+
   /** Keys destroyed so far on this store. */
   get erasures(): number {
     const count = this.#db.get(ERASURES);

@@ -9,8 +9,8 @@
  * A slot is 64 bytes: `state (1: live) · format (1) · 0 0 · key id (16) · key (32) · created at
  * (f64, ms) · CRC-32 of the 60 bytes before it`. A slot that is zero, torn or of another format
  * reads as no key. Where each slot is and which are free is in LMDB, written in the same
- * transaction: a slot written before a transaction that did not commit is free again, and the
- * next key overwrites it.
+ * transaction: a slot written before a transaction that did not commit (or whose commit a machine
+ * crash took back) is free again, zeroed when the store next opens, and the next key takes it.
  */
 import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
@@ -76,6 +76,13 @@ export class SlotFile {
     buffer.writeDoubleLE(value.createdAt, 4 + ID + KEY);
     buffer.writeUInt32LE(crc32(buffer.subarray(0, SLOT_BYTES - 4)), SLOT_BYTES - 4);
     this.#writeAt(slot, buffer);
+  }
+
+  /** Whether `slot` holds no byte but zeros (a slot past the file's end holds none). */
+  isZero(slot: number): boolean {
+    if (this.#fd < 0) return true;
+    const read = readSync(this.#fd, this.#buffer, 0, SLOT_BYTES, slot * SLOT_BYTES);
+    return this.#buffer.subarray(0, read).every((byte) => byte === 0);
   }
 
   /** Destroys the key in `slot`: its bytes overwritten with zeros (on disk after `sync`). */

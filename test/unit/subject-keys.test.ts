@@ -230,4 +230,46 @@ describe('subject keys in a store', () => {
       await store.close();
     }
   });
+
+  it('a key the index does not name is destroyed when the store opens: past the slots used, or in a free slot', async () => {
+    const dataDir = join(dir, 'stray');
+    let store = openStore({ dataDir, secrets: TEST_SECRETS });
+    const owner = store.pseudonyms.current('900215400559');
+    const a = await installed(store, '35209900176148', owner);
+    const b = await installed(store, '35209900176149', owner);
+    const kept = await installed(store, '35209900176150', store.pseudonyms.current('850712300770'));
+    expect([a.slot, b.slot, kept.slot]).toEqual([0, 1, 2]);
+    await store.env.transaction(() => {
+      store.subjects.destroy({ owners: [owner] }, T0);
+      store.subjects.flush();
+    });
+    await store.close();
+    // What a machine crash leaves when LMDB comes back at its last flush and the key file, synced
+    // before every commit, does not: keys of transactions lost, one in a slot past those used and
+    // one in a slot the index lists free (taken again by a lost transaction).
+    const slots = new SlotFile(join(dataDir, SLOTS_FILE), false);
+    const lostNew = store.subjects.newKey('35209900176151', owner, T0);
+    const lostReused = store.subjects.newKey('35209900176152', owner, T0);
+    slots.write(3, lostNew);
+    slots.write(a.slot, lostReused);
+    slots.sync();
+    slots.close();
+    expect(slotBytes(dataDir, 3).includes(lostNew.key)).toBe(true);
+
+    store = openStore({ dataDir, secrets: TEST_SECRETS });
+    try {
+      expect(slotBytes(dataDir, 3)).toEqual(Buffer.alloc(SLOT_BYTES));
+      expect(slotBytes(dataDir, a.slot)).toEqual(Buffer.alloc(SLOT_BYTES));
+      expect(slotBytes(dataDir, b.slot)).toEqual(Buffer.alloc(SLOT_BYTES));
+      expect(store.subjects.key(kept.key.keyId, kept.slot)).toEqual(kept.key.key);
+      // Opened again, with nothing stray left, it changes nothing.
+      const before = readFileSync(join(dataDir, SLOTS_FILE));
+      await store.close();
+      store = openStore({ dataDir, secrets: TEST_SECRETS });
+      expect(readFileSync(join(dataDir, SLOTS_FILE))).toEqual(before);
+      expect(store.subjects.key(kept.key.keyId, kept.slot)).toEqual(kept.key.key);
+    } finally {
+      await store.close();
+    }
+  });
 });

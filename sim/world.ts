@@ -121,16 +121,15 @@ export class World {
     if (flushed !== undefined) {
       copyFileSync(flushed.file, join(dir, STORE_FILE));
       copyFileSync(flushed.slots, join(dir, SLOTS_FILE));
-      const store = openStore({ dataDir: dir });
-      this.#stores.push(store);
-      return store;
     }
     const store = openStore({ dataDir: dir });
     this.#stores.push(store);
-    store.env.transactionSync(() => {
-      store.tac.put(APPLE, tacRecord(APPLE));
-      bumpTacVersion(store);
-    });
+    // A copy has the TAC table already.
+    if (flushed === undefined)
+      store.env.transactionSync(() => {
+        store.tac.put(APPLE, tacRecord(APPLE));
+        bumpTacVersion(store);
+      });
     return store;
   }
 

@@ -64,6 +64,8 @@ const scopePrefix = (body: string, owner: string) => `s/${body}/${owner === '' ?
 export const scopeEntry = (body: string, owner: string, id: string) => `${scopePrefix(body, owner)}${id}`;
 export const ownerEntry = (owner: string, body: string, id: string) => `o/${owner}/${body}/${id}`;
 const freeKey = (slot: number) => `f/${String(slot).padStart(10, '0')}`;
+/** The slot a free slot entry names. */
+const slotOfFree = (key: string) => Number(key.slice(2));
 
 export class SubjectKeys {
   readonly #db: IndexDb;
@@ -161,7 +163,7 @@ export class SubjectKeys {
       for (const freed of this.#db.getKeys({ ...freeSlots(), limit: 1 })) {
         void this.#db.remove(freed);
         void this.#db.put(SLOTS, [used, free - 1] satisfies SlotCount);
-        return Number(freed.slice(2));
+        return slotOfFree(freed);
       }
     }
     // None free (a count that said otherwise is corrected here, not searched again next time).
@@ -231,7 +233,7 @@ export class SubjectKeys {
     if (!Array.isArray(count)) return 0;
     const stray: number[] = [];
     for (let slot = count[0]; slot < this.#slots.length; slot++) stray.push(slot);
-    if (count[1] > 0) for (const free of this.#db.getKeys(freeSlots())) stray.push(Number(free.slice(2)));
+    if (count[1] > 0) for (const free of this.#db.getKeys(freeSlots())) stray.push(slotOfFree(free));
     let destroyed = 0;
     for (const slot of stray) {
       if (this.#slots.isZero(slot)) continue;

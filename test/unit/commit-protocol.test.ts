@@ -378,6 +378,20 @@ async function story(
 }
 
 const FINAL = new Set(['confirmed', 'rejected']);
+/** Every final result on the results topics, as `requestId:outcome`, sorted. */
+function finalOutcomes(kafka: MemoryKafka): string[] {
+  return all(kafka, TOPICS.results)
+    .map(json)
+    .filter((r) => FINAL.has(r['outcome'] as string))
+    .map((r) => `${r['requestId']}:${r['outcome']}`)
+    .sort();
+}
+/** The devices БДИК was told of, one entry per confirmation, sorted. */
+function confirmedDevices(kafka: MemoryKafka): (string | null)[] {
+  return all(kafka, TOPICS.confirmations)
+    .map((m) => keyOf(m))
+    .sort();
+}
 /**
  * Every request of the story and its one final outcome; b-luhn is sent twice, and the second is
  * a duplicate (rule 10 reads the outcomes the journal window's state restores).
@@ -423,11 +437,7 @@ function checkExactlyOnce(s: Story): void {
   expect(all(kafka, TOPICS.dlq).map((m) => keyOf(m))).toEqual(['b-garbage']);
 
   // Every confirmed device: one БДИК confirmation, a repeat for a registered device none.
-  expect(
-    all(kafka, TOPICS.confirmations)
-      .map((m) => keyOf(m))
-      .sort(),
-  ).toEqual([D.d0a, D.d0b, D.w0a, D.w0b, D.d1a, D.d1b].sort());
+  expect(confirmedDevices(kafka)).toEqual([D.d0a, D.d0b, D.w0a, D.w0b, D.d1a, D.d1b].sort());
 
   // No output of the owners' own partitions published twice (forwards may be: see below).
   const own = outputPositions(kafka).filter((p) => !p.startsWith(`${TOPICS.repartition}[`));
@@ -840,12 +850,7 @@ describe('a partition that moves away and comes back', () => {
     await releaseLateApplication(x, [D.w0b], 'KZ-LATER');
     await settle(kafka, [x]);
     expect(x.fatal).toEqual([]);
-    const finals = all(kafka, TOPICS.results)
-      .map(json)
-      .filter((r) => FINAL.has(r['outcome'] as string))
-      .map((r) => `${r['requestId']}:${r['outcome']}`)
-      .sort();
-    expect(finals).toEqual(
+    expect(finalOutcomes(kafka)).toEqual(
       [
         'a-confirm:confirmed',
         'a-wait:confirmed',
@@ -856,11 +861,7 @@ describe('a partition that moves away and comes back', () => {
         'z-again:confirmed',
       ].sort(),
     );
-    expect(
-      all(kafka, TOPICS.confirmations)
-        .map((m) => keyOf(m))
-        .sort(),
-    ).toEqual([D.d0a, D.w0a, D.w0b].sort());
+    expect(confirmedDevices(kafka)).toEqual([D.d0a, D.w0a, D.w0b].sort());
   });
 });
 
@@ -915,11 +916,7 @@ describe('a machine crash: the store comes back without its last commits', () =>
     request(kafka, 'b-again', D.d0b);
     await settle(kafka, [x2]);
     expect(x2.fatal).toEqual([]);
-    const finals = all(kafka, TOPICS.results)
-      .map(json)
-      .filter((r) => FINAL.has(r['outcome'] as string))
-      .map((r) => `${r['requestId']}:${r['outcome']}`);
-    expect(finals.sort()).toEqual(
+    expect(finalOutcomes(kafka)).toEqual(
       [
         'a-confirm:confirmed',
         'a-wait:confirmed',
@@ -929,11 +926,7 @@ describe('a machine crash: the store comes back without its last commits', () =>
         'b-again:confirmed',
       ].sort(),
     );
-    expect(
-      all(kafka, TOPICS.confirmations)
-        .map((m) => keyOf(m))
-        .sort(),
-    ).toEqual([D.d0a, D.w0a, D.d0b].sort());
+    expect(confirmedDevices(kafka)).toEqual([D.d0a, D.w0a, D.d0b].sort());
   });
 });
 

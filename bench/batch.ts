@@ -13,7 +13,7 @@
  *   node dist/bench/batch.js [--declared 1000000] [--messages 200000] [--batch 1024]
  *     [--young-generation-mb 192] [--record]
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -29,6 +29,7 @@ import { installTopicSeal, TopicSeal } from '../src/store/topic-seal.js';
 import { ensureBenchIndex } from './lib/dataset.js';
 import { ioBytes, kbPerRequest } from './lib/proc-io.js';
 import { emit, note, numberArg } from './lib/report.js';
+import { copyBenchIndex } from './lib/store-copy.js';
 import { benchWorkerSettings, onePartitionTask, requestInputs, requestPayloads } from './lib/worker-tasks.js';
 
 const declared = numberArg('declared', 1_000_000);
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
   const base = await ensureBenchIndex('verify', declared);
   // A copy: the batches write their state next to the index.
   const dataDir = mkdtempSync(join(tmpdir(), 'imeiflow-bench-batch-'));
-  cpSync(base, dataDir, { recursive: true });
+  copyBenchIndex(base, dataDir);
   // As the service's workers run: owners and phones sealed in the store and on the pending
   // changelog, with the secrets of a cluster key of this run (issue 22, point 3).
   const secrets = subjectSecretsOfKeys(parseClusterKeys(newClusterKeyFileText(), 'bench.key'));

@@ -29,7 +29,7 @@
  *   node dist/bench/pipeline.js [--messages 500000] [--backlog 100000] [--declared 1000000] [--mix 85/5/3/2/5]
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,7 @@ import { DEFAULT_MIX, ensureBenchIndex, mixText, parseMix, requestAt } from './l
 import { type BrokerProcess, startBroker, startService, TestProducer, uniqueTopics } from './lib/harness.js';
 import { type IoBytes, ioBytes, kbPerRequest } from './lib/proc-io.js';
 import { emit, note, numberArg } from './lib/report.js';
+import { copyBenchIndex } from './lib/store-copy.js';
 
 const messages = numberArg('messages', 500_000);
 const backlog = numberArg('backlog', 100_000);
@@ -124,7 +125,7 @@ let baseDataDir = '';
 /** A fresh copy of the index: a contender with state writes it next to the index. */
 function indexCopy(): string {
   const dataDir = mkdtempSync(join(tmpdir(), 'imeiflow-bench-'));
-  cpSync(baseDataDir, dataDir, { recursive: true });
+  copyBenchIndex(baseDataDir, dataDir);
   return dataDir;
 }
 

@@ -155,8 +155,9 @@ export function openStore(options: StoreOptions): Store {
       readOnly,
       // Every reader thread holds one slot; the pool plus the HTTP side fit easily.
       maxReaders: 256,
-      // lmdb-js's `overlappingSync` stays on (its default on Linux): a machine crash loses the
-      // last commits, which nothing relies on (docs/simulation.md, "Machine crashes").
+      // lmdb-js's `overlappingSync` stays on (its default on Linux): a commit is visible before
+      // its sync, and a machine crash loses the commits not yet synced, which nothing relies on
+      // (docs/simulation.md, "Machine crashes").
       ...(options.encryptionKey === undefined ? {} : { encryptionKey: options.encryptionKey }),
     });
   } catch (error) {

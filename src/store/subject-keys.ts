@@ -219,7 +219,7 @@ export class SubjectKeys {
   /**
    * Zeroes every slot the index does not give a key: past the slots ever used, or listed free. A
    * key is there only when a transaction wrote its slot and never committed, or committed and was
-   * lost with the commits a machine crash takes back (lmdb-js syncs a commit after it resolves:
+   * lost with the commits a machine crash takes back (lmdb-js syncs a commit after it is visible:
    * docs/simulation.md, "Machine crashes"; the key file is synced before each commit, so it keeps
    * them). The store names nothing that key sealed, but the lost transaction's pages may still
    * hold it: zeroed, it opens nothing. Call inside a write transaction — its lock keeps every

@@ -873,8 +873,9 @@ describe('a machine crash: the store comes back without its last commits', () =>
     request(kafka, 'a-confirm', D.d0a);
     request(kafka, 'a-wait', D.w0a, LATE_APPLICATION);
     await settle(kafka, [x]);
-    // The store as its last flush left it: lmdb-js syncs a commit after it resolves
-    // (`overlappingSync`), and a machine crash loses every commit after that sync.
+    // The store as its last flush left it: lmdb-js syncs a commit after it is visible
+    // (`overlappingSync`), and a machine crash loses every commit after the last sync; this
+    // restart goes further back than that, past the journal window (docs/simulation.md).
     await x.store.env.committed;
     const flushed = join(root, `store-${stores++}`);
     mkdirSync(flushed, { recursive: true });

@@ -1,5 +1,5 @@
 /**
- * bench/pipeline: end to end through Kafka, four contenders in one run on one broker (the
+ * bench/pipeline: end to end through Kafka, seven contenders in one run on one broker (the
  * embedded cluster in its own process), each with its own topics:
  *   1. passthrough — node-rdkafka consume → produce the same bytes: the ceiling;
  *   2. equal_io    — the floor of DESIGN.md §6: parse each request, write its result and, for a
@@ -8,8 +8,13 @@
  *                    outcome record per request, one write transaction and one journal message per
  *                    batch, outputs once the journal has them, one thread
  *                    (bench/lib/equal-io-passthrough.ts --state);
- *   4. imeiflow    — the real service (`imeiflow run`), index of `--declared` IMEIs;
- *   5. kafkajs     — KafkaJS eachBatch with the same verification code inline and Map indexes.
+ *   4. sealed_minimal_verifier — the minimal verifier that also seals each outcome's owner and
+ *                    phone under its owner-and-device key and the journal message with the topic
+ *                    key, with imeiflow's own sealing code (--state --sealed): what issue 22's
+ *                    crypto-shredding costs any verifier. Informative: the targets stay against 3;
+ *   5. imeiflow    — the real service (`imeiflow run`), index of `--declared` IMEIs, and again
+ *                    with requests keyed by the full IMEI (imeiflow_imei_keys, below);
+ *   6. kafkajs     — KafkaJS eachBatch with the same verification code inline and Map indexes.
  * Three runs per contender:
  *   - backlog: `--backlog` requests produced before the contender starts, drained; the rate is
  *     taken from the output messages' own timestamps (first to last), so start-up is not in it;
@@ -47,7 +52,7 @@ const windowSize = numberArg('window', 40_000);
 const halfLoadSeconds = numberArg('half-seconds', 15);
 /** Untimed requests before each timed run, at the run's own rate: JIT, caches, group settled. */
 const warmupSeconds = numberArg('warmup-seconds', 3);
-/** `--only imeiflow,kafkajs`: run a subset (the ratios need all five). */
+/** `--only imeiflow,kafkajs`: run a subset (the ratios need them all). */
 const only = ((): string[] | undefined => {
   const i = process.argv.indexOf('--only');
   return i === -1 ? undefined : (process.argv[i + 1] ?? '').split(',');
@@ -72,6 +77,7 @@ type ContenderName =
   | 'passthrough'
   | 'equal_io'
   | 'minimal_verifier'
+  | 'sealed_minimal_verifier'
   | 'imeiflow'
   | 'imeiflow_imei_keys'
   | 'kafkajs';
@@ -155,6 +161,28 @@ async function startImeiflow(
   };
 }
 
+/** The minimal verifier (bench/lib/equal-io-passthrough.ts --state) on a fresh copy of the index. */
+function minimalVerifier(extra: readonly string[]): Contender['start'] {
+  return async (bootstrap, topics) => {
+    const dataDir = indexCopy();
+    const running = forked('equal-io-passthrough.js', [
+      ...processorArgs(bootstrap, topics),
+      '--state',
+      dataDir,
+      '--journal',
+      topics['journal']!,
+      ...extra,
+    ]);
+    return {
+      pid: running.pid,
+      stop: async () => {
+        await running.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  };
+}
+
 const CONTENDERS: readonly Contender[] = [
   {
     name: 'passthrough',
@@ -174,26 +202,8 @@ const CONTENDERS: readonly Contender[] = [
     name: 'equal_io',
     start: async (bootstrap, topics) => forked('equal-io-passthrough.js', processorArgs(bootstrap, topics)),
   },
-  {
-    name: 'minimal_verifier',
-    start: async (bootstrap, topics) => {
-      const dataDir = indexCopy();
-      const running = forked('equal-io-passthrough.js', [
-        ...processorArgs(bootstrap, topics),
-        '--state',
-        dataDir,
-        '--journal',
-        topics['journal']!,
-      ]);
-      return {
-        pid: running.pid,
-        stop: async () => {
-          await running.stop();
-          rmSync(dataDir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
+  { name: 'minimal_verifier', start: minimalVerifier([]) },
+  { name: 'sealed_minimal_verifier', start: minimalVerifier(['--sealed']) },
   { name: 'imeiflow', start: startImeiflow },
   { name: 'imeiflow_imei_keys', keys: 'imei', start: startImeiflow },
   {
@@ -631,6 +641,11 @@ async function main(): Promise<void> {
   // What the re-keying hop costs: imeiflow with keys as operators send them over body keys.
   const hopCost = versus(rate, 'imeiflow_imei_keys', 'imeiflow');
   const cpuVsMinimal = versus(cpu, 'imeiflow', 'minimal_verifier');
+  // Informative: what sealing costs a verifier, and imeiflow against a verifier that seals too.
+  const sealedVsMinimal = versus(rate, 'sealed_minimal_verifier', 'minimal_verifier');
+  const vsSealed = versus(rate, 'imeiflow', 'sealed_minimal_verifier');
+  const vsSealedImeiKeys = versus(rate, 'imeiflow_imei_keys', 'sealed_minimal_verifier');
+  const cpuVsSealed = versus(cpu, 'imeiflow', 'sealed_minimal_verifier');
   const p99 = half['imeiflow']?.latency_ms.p99 ?? Number.POSITIVE_INFINITY;
   // DESIGN.md §6.
   const targets = {
@@ -663,6 +678,9 @@ async function main(): Promise<void> {
       imeiflow_vs_minimal_verifier: { body_keys: vsMinimal, imei_keys: vsMinimalImeiKeys },
       hop_cost: hopCost,
       cpu_vs_minimal_verifier: cpuVsMinimal,
+      sealed_minimal_verifier_vs_minimal_verifier: sealedVsMinimal,
+      imeiflow_vs_sealed_minimal_verifier: { body_keys: vsSealed, imei_keys: vsSealedImeiKeys },
+      cpu_vs_sealed_minimal_verifier: cpuVsSealed,
       vs_kafkajs: vsKafkajs,
       targets,
       targets_met: {

@@ -16,8 +16,16 @@
  * once the journal has it (as exactly once by a journal asks).
  * It shows how near the equal-I/O floor a verifier can come on this machine at all.
  *
+ * With `--sealed` as well it is the sealed minimal verifier: the least a verifier must do that
+ * also keeps issue 22's promise that a purge leaves nothing readable of an owner (point 3). An
+ * outcome's owner and phone are sealed under the key of their owner and device, found or made
+ * and installed by imeiflow's own code (src/store/sealed-writes.ts: the scope key looked up, a
+ * new one given a slot and its two index entries, the key file synced before the commit), and the
+ * journal message is sealed with the topic key. It measures what crypto-shredding costs any
+ * verifier, apart from what imeiflow does besides.
+ *
  *   node dist/bench/lib/equal-io-passthrough.js --brokers B --in T --results T --confirmations T --group G
- *     [--state DIR --journal T]
+ *     [--state DIR --journal T [--sealed]]
  */
 import Kafka from 'node-rdkafka';
 import { luhnDigit } from '../../src/domain/imei.js';
@@ -25,8 +33,12 @@ import { confirmationMessage, resultMessage } from '../../src/domain/outputs.js'
 import { parseRequest } from '../../src/domain/request.js';
 import type { ConfirmedDecision, Decision, OutcomeRecord } from '../../src/domain/types.js';
 import { connect, consume, consumerConfig, producerConfig } from '../../src/kafka/client.js';
+import { newClusterKeyFileText, parseClusterKeys } from '../../src/security/cluster-key.js';
+import { subjectSecretsOfKeys } from '../../src/security/subject-secrets.js';
+import { SealedWrites } from '../../src/store/sealed-writes.js';
 import { encodeStored } from '../../src/store/state-codec.js';
 import { openStore, storedAsIs } from '../../src/store/store.js';
+import { installTopicSeal, sealForTopic, TopicSeal } from '../../src/store/topic-seal.js';
 
 function optionalArg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -44,7 +56,16 @@ const inTopic = arg('in');
 const resultsTopic = arg('results');
 const confirmationsTopic = arg('confirmations');
 const stateDir = optionalArg('state');
-const store = stateDir === undefined ? undefined : openStore({ dataDir: stateDir });
+const sealed = process.argv.includes('--sealed');
+// Sealed as the service seals, with the secrets of a cluster key of this run (as bench/batch).
+const secrets = sealed
+  ? subjectSecretsOfKeys(parseClusterKeys(newClusterKeyFileText(), 'bench.key'))
+  : undefined;
+if (secrets !== undefined) installTopicSeal(new TopicSeal(secrets.topic));
+const store =
+  stateDir === undefined
+    ? undefined
+    : openStore({ dataDir: stateDir, ...(secrets === undefined ? {} : { secrets }) });
 const journalTopic = store === undefined ? undefined : arg('journal');
 const ELIGIBLE = new Set(['40', '53', '60', '94']);
 const consumer = new Kafka.KafkaConsumer(consumerConfig(settings, arg('group')), {
@@ -138,6 +159,7 @@ for (;;) {
   const at = new Date().toISOString();
   const batch: Batch = { remaining: 0, offsets: new Map() };
   const outcomes: [string, Uint8Array][] = [];
+  const records: [string, OutcomeRecord][] = [];
   const outputs: Output[] = [];
   undelivered.push(batch);
   for (const m of messages) {
@@ -170,7 +192,8 @@ for (;;) {
         };
     if (store !== undefined) {
       const record: OutcomeRecord = { decision, source: `${m.partition}/${m.offset}`, at };
-      outcomes.push([request.requestId, encodeStored(record)]);
+      if (sealed) records.push([request.requestId, record]);
+      else outcomes.push([request.requestId, encodeStored(record)]);
     }
     outputs.push([resultsTopic, m.partition, resultMessage(decision, at), request.requestId]);
     if (decision.outcome === 'confirmed')
@@ -186,8 +209,13 @@ for (;;) {
   void store.env
     .transaction(() => {
       for (const [requestId, value] of outcomes) store.outcomes.put(requestId, storedAsIs(value));
+      if (records.length === 0) return;
+      // Encoded once, sealed under the scope's key; the key file synced last in the transaction.
+      const writes = new SealedWrites(store);
+      for (const [requestId, record] of records) writes.outcome(requestId, record);
+      writes.flush();
     })
     .then(() => delivered(batch));
-  const journal = Buffer.concat(outputs.map((o) => o[2]));
+  const journal = sealForTopic('journal', Buffer.concat(outputs.map((o) => o[2])));
   produce(journalTopic, messages[0]!.partition, journal, 'batch', batch, { batch, outputs });
 }

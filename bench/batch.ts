@@ -22,10 +22,8 @@ import { loadConfig } from '../src/config/config.js';
 import { decodeResult } from '../src/pool/batch-contract.js';
 import { batchContextOf, runBatch } from '../src/pool/partition-batch.js';
 import { workerResourceLimits } from '../src/pool/verify-pool.js';
-import { newClusterKeyFileText, parseClusterKeys } from '../src/security/cluster-key.js';
-import { subjectSecretsOfKeys } from '../src/security/subject-secrets.js';
 import { openStore, type Store } from '../src/store/store.js';
-import { installTopicSeal, TopicSeal } from '../src/store/topic-seal.js';
+import { sealingForThisRun } from './lib/bench-secrets.js';
 import { ensureBenchIndex } from './lib/dataset.js';
 import { ioBytes, kbPerRequest } from './lib/proc-io.js';
 import { emit, note, numberArg } from './lib/report.js';
@@ -59,8 +57,7 @@ async function main(): Promise<void> {
   copyBenchIndex(base, dataDir);
   // As the service's workers run: owners and phones sealed in the store and on the pending
   // changelog, with the secrets of a cluster key of this run (issue 22, point 3).
-  const secrets = subjectSecretsOfKeys(parseClusterKeys(newClusterKeyFileText(), 'bench.key'));
-  installTopicSeal(new TopicSeal(secrets.topic));
+  const secrets = sealingForThisRun();
   const store = openStore({ dataDir, secrets });
   const ctx = batchContextOf(store, benchWorkerSettings(dataDir));
   const runId = `bench-${Date.now()}`;

@@ -33,12 +33,11 @@ import { confirmationMessage, resultMessage } from '../../src/domain/outputs.js'
 import { parseRequest } from '../../src/domain/request.js';
 import type { ConfirmedDecision, Decision, OutcomeRecord } from '../../src/domain/types.js';
 import { connect, consume, consumerConfig, producerConfig } from '../../src/kafka/client.js';
-import { newClusterKeyFileText, parseClusterKeys } from '../../src/security/cluster-key.js';
-import { subjectSecretsOfKeys } from '../../src/security/subject-secrets.js';
 import { SealedWrites } from '../../src/store/sealed-writes.js';
 import { encodeStored } from '../../src/store/state-codec.js';
 import { openStore, storedAsIs } from '../../src/store/store.js';
-import { installTopicSeal, sealForTopic, TopicSeal } from '../../src/store/topic-seal.js';
+import { sealForTopic } from '../../src/store/topic-seal.js';
+import { sealingForThisRun } from './bench-secrets.js';
 
 function optionalArg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -58,10 +57,7 @@ const confirmationsTopic = arg('confirmations');
 const stateDir = optionalArg('state');
 const sealed = process.argv.includes('--sealed');
 // Sealed as the service seals, with the secrets of a cluster key of this run (as bench/batch).
-const secrets = sealed
-  ? subjectSecretsOfKeys(parseClusterKeys(newClusterKeyFileText(), 'bench.key'))
-  : undefined;
-if (secrets !== undefined) installTopicSeal(new TopicSeal(secrets.topic));
+const secrets = sealed ? sealingForThisRun() : undefined;
 const store =
   stateDir === undefined
     ? undefined

@@ -6,11 +6,10 @@
  * the attempt audited. (The route's stream parser hands Fastify's `bodyLimit` nothing to count.)
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseYearMonth } from '../../domain/kgd-export.js';
@@ -21,6 +20,7 @@ import type { Permission } from '../../security/roles.js';
 import type { TokenService } from '../../security/tokens.js';
 import { basisOf, requirePermission } from '../auth.js';
 import { sendProblem } from '../problem.js';
+import { receiveUpload, UploadTooLarge } from '../upload-file.js';
 
 export interface LoadRouteOptions {
   /** Where the rows go: the topics every instance reads, or a store (tests, tools). */
@@ -47,48 +47,6 @@ const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.s
  * alike), and scripts and the CLI's peers, which send no `Origin`, are judged the same way.
  */
 const CSV_TYPES = ['text/csv', 'application/octet-stream'];
-
-/** The body was larger than the limit; `received` bytes had arrived when it was refused. */
-class UploadTooLarge extends Error {
-  readonly received: number;
-
-  constructor(limit: number, received: number) {
-    super(`the upload is larger than ${limit} bytes (http.maxUploadBytes)`);
-    this.name = 'UploadTooLarge';
-    this.received = received;
-  }
-}
-
-/**
- * Write `body` to `file`, refusing it once more than `limit` bytes have arrived. The request is
- * piped, not put in `pipeline`: a pipeline that fails destroys its source, and destroying the
- * request destroys the socket the 413 is to be sent on.
- */
-async function receive(body: Readable, file: string, limit: number): Promise<void> {
-  let received = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      received += chunk.length;
-      if (received > limit) callback(new UploadTooLarge(limit, received));
-      else callback(null, chunk);
-    },
-  });
-  // `pipe` does not pass a source's end without 'end' on: a client that goes away mid-upload.
-  const cutOff = () => {
-    if (!body.readableEnded) counter.destroy(new Error('the client closed the upload before its end'));
-  };
-  const failed = (error: Error) => counter.destroy(error);
-  body.once('close', cutOff);
-  body.once('error', failed);
-  body.pipe(counter);
-  try {
-    await pipeline(counter, createWriteStream(file));
-  } finally {
-    body.off('close', cutOff);
-    body.off('error', failed);
-    body.unpipe(counter);
-  }
-}
 
 /** The media type of a request, lower-cased, without parameters. */
 function mediaTypeOf(request: FastifyRequest): string {
@@ -181,7 +139,7 @@ async function loadUpload(
   const file = join(options.uploadsDir, `${randomUUID()}.${format}`);
   try {
     try {
-      await receive(request.body as Readable, file, limit);
+      await receiveUpload(request.body as Readable, file, limit);
     } catch (error) {
       if (!(error instanceof UploadTooLarge)) throw error;
       // Gone before the answer: a client told 413 finds nothing of its upload left.

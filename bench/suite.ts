@@ -35,6 +35,7 @@ const SUITE: readonly [string, string[], string[]][] = [
     ],
   ],
   ['load.js', [], ['--rows', '100000']],
+  ['scale-out.js', [], ['--burst', '10000', '--declared', '100000']],
 ];
 
 let failed = 0;

@@ -3,8 +3,7 @@
  * steady stream of 300 000 requests; one is killed and another added mid-stream. Every request
  * still gets exactly one outcome, every confirmation is sent once, and requests that waited in
  * the killed instance's partitions are settled by their new owner (restored from the pending
- * changelog). Then the drain rate of three instances is measured beside one. With two cores
- * there is no speed-up to expect; this proves correctness and reports the figures.
+ * changelog). What three instances drain beside one is measured by bench/scale-out, not here.
  */
 import { describe, expect, it } from 'vitest';
 import { kindAt, requestAt } from '../../bench/lib/dataset.js';
@@ -15,12 +14,11 @@ const N = Number(process.env['IMEIFLOW_TEST_STREAM_SCALE'] ?? 300_000);
 // Three instances, the broker and this test share two cores: the rate must stay below what
 // they drain together, or the embedded cluster's ~5 MB per partition drops unread input.
 const RATE_PER_SECOND = 2_500;
-const BURST = 30_000;
 const INSTANCES = ['a', 'b', 'c', 'd'] as const;
 
 const rig = useRig({
   name: 'scale-out',
-  stores: Object.fromEntries(INSTANCES.map((name) => [name, indexed(N + 2 * BURST)])),
+  stores: Object.fromEntries(INSTANCES.map((name) => [name, indexed(N)])),
   kafka: { collect: ['results', 'confirmations', 'dlq'] },
 });
 const { topics } = rig;
@@ -65,27 +63,6 @@ async function waitForSpread(instances: ServiceProcess[], partitions: number): P
   }
 }
 
-/** Send `count` requests as fast as the instances answer them (≤ 20 000 unanswered); requests/s. */
-async function drainRate(runId: string, count: number): Promise<number> {
-  // The results array only grows: count new matches incrementally.
-  let seen = 0;
-  let matched = 0;
-  const answered = (): number => {
-    const results = rig.collector.of(topics.results!);
-    for (; seen < results.length; seen++) if (results[seen]!.key?.startsWith(`${runId}-`)) matched++;
-    return matched;
-  };
-  const started = Date.now();
-  for (let i = 0; i < count; i++) {
-    if (i % 1000 === 0) while (i - answered() > 20_000) await new Promise((r) => setTimeout(r, 20));
-    const request = requestAt(N + i, N + 2 * BURST, runId);
-    rig.producer.sendJson(topics.requests!, request.imei, { ...request, requestId: `${runId}-${i}` });
-  }
-  await rig.producer.flush();
-  await rig.collector.waitFor(() => answered() >= count, 300_000, `${count} answers for ${runId}`);
-  return Math.round(count / ((Date.now() - started) / 1000));
-}
-
 describe('three instances, one killed, one added', () => {
   it('stays exactly once through both moves and settles requests that moved while waiting', {
     timeout: 900_000,
@@ -98,7 +75,7 @@ describe('three instances, one killed, one added', () => {
 
     const runId = `so-${Date.now()}`;
     const streaming = streamRequests(rig.producer, topics.requests!, N, RATE_PER_SECOND, (i) =>
-      requestAt(i, N + 2 * BURST, runId),
+      requestAt(i, N, runId),
     );
     await rig.collector.waitFor(
       () => rig.collector.of(topics.results!).length >= N / 4,
@@ -129,20 +106,5 @@ describe('three instances, one killed, one added', () => {
     progress('moved waiting requests settled');
     await expectExactlyOnce(rig.collector, topics, N, runId, 10_000, (i) => kindAt(i) !== 'pending');
     expect(rig.collector.of(topics.dlq!)).toHaveLength(0);
-
-    // Capacity, same machine, same run: three instances, then one.
-    const three = await drainRate(`burst3-${Date.now()}`, BURST);
-    progress(`three instances drain ${three}/s`);
-    for (const name of ['c', 'd'] as const) {
-      await services.get(name)!.kill('SIGTERM');
-      services.delete(name);
-    }
-    await waitForSpread([a!], 4);
-    const one = await drainRate(`burst1-${Date.now()}`, BURST);
-    process.stdout.write(
-      `${JSON.stringify({ test: 'scale-out', requests: N, rate: RATE_PER_SECOND, burst: BURST, drain_per_s: { three_instances: three, one_instance: one }, cpus: 2 })}\n`,
-    );
-    expect(three).toBeGreaterThan(0);
-    expect(one).toBeGreaterThan(0);
   });
 });

@@ -106,10 +106,17 @@ function remainingCell(seconds) {
   td.className = seconds < 0 ? 'remaining overdue' : 'remaining';
   return td;
 }
+// Loads are numbered: an answer that arrives after a later load of the same part was asked for
+// is dropped, so a slow answer never replaces a newer one (the list of another stage, or the
+// evidence of the request opened before).
+let listLoads = 0;
+let evidenceLoads = 0;
 async function refresh() {
+  const load = ++listLoads;
   $('list-error').textContent = '';
   try {
     const data = await api('/v1/reviews?stage=' + $('stage').value);
+    if (load !== listLoads) return;
     $('count').textContent = fill(T.waiting, { n: data.total });
     const rows = $('rows');
     rows.replaceChildren();
@@ -125,7 +132,7 @@ async function refresh() {
       const td = document.createElement('td'); td.append(open); tr.append(td);
       rows.append(tr);
     }
-  } catch (error) { $('list-error').textContent = error.message; }
+  } catch (error) { if (load === listLoads) $('list-error').textContent = error.message; }
 }
 function select(item, tr) {
   selected = item;
@@ -145,11 +152,13 @@ function select(item, tr) {
 // The evidence: the device's declarations and the registration in conflict; personal data masked
 // unless a basis is given (the server audits that read).
 async function showEvidence(headers) {
+  const load = ++evidenceLoads;
   const rows = $('declaration-rows');
   rows.replaceChildren();
   $('conflict').textContent = '';
   try {
     const data = await api('/v1/reviews/' + encodeURIComponent(selected.requestId), { headers });
+    if (load !== evidenceLoads) return;
     const declarations = data.declarations || [];
     if (declarations.length === 0) {
       const tr = document.createElement('tr');
@@ -166,16 +175,18 @@ async function showEvidence(headers) {
       $('conflict').textContent = fill(T.conflict, { operator: c.operator || '—', requestId: c.requestId, at: astana(c.registeredAt), evidence: c.evidence, owner: c.ownerId || '—', phone: c.msisdn || '—' });
     }
     $('owner').textContent = fill(T.owner, { owner: data.ownerId || '—', phone: data.msisdn || '—' });
-  } catch (error) { $('owner').textContent = error.message; }
+  } catch (error) { if (load === evidenceLoads) $('owner').textContent = error.message; }
 }
 function showOwner() { showEvidence({ 'x-basis': $('basis').value }); }
 async function decide(decision) {
+  // The request decided, whichever is open when the answer comes.
+  const item = selected;
   try {
-    await api('/v1/reviews/' + encodeURIComponent(selected.requestId), {
+    await api('/v1/reviews/' + encodeURIComponent(item.requestId), {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ decision, reason: $('reason').value, ...($('override').checked ? { override: true } : {}) }),
     });
-    $('decision').textContent = (decision === 'confirm' ? T.confirmed : T.rejected) + ': ' + selected.requestId;
+    $('decision').textContent = (decision === 'confirm' ? T.confirmed : T.rejected) + ': ' + item.requestId;
     setTimeout(refresh, 500);
   } catch (error) { $('decision').textContent = error.message; }
 }

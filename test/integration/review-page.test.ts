@@ -4,12 +4,13 @@
  * time, looks up its owner with a basis, confirms it — with the explicit override a request KGD
  * may still answer needs — and the confirmation reaches bdik.confirmations with evidence
  * `manual`. The page speaks Russian, Kazakh or English (?lang=, else the browser's language) and
- * shows the time left per request. With IMEIFLOW_UPDATE_SCREENSHOTS=1 the test also saves the
- * screenshot docs/review-page.png.
+ * shows the time left per request. An answer that arrives late (the list of the stage shown
+ * before, the evidence of the request opened before) never replaces a newer one. With
+ * IMEIFLOW_UPDATE_SCREENSHOTS=1 the test also saves the screenshot docs/review-page.png.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Response } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/security/audit-log.js';
 import { TokenService } from '../../src/security/tokens.js';
@@ -47,6 +48,8 @@ const TIME_LEFT = {
   ru: /^(\d+ д \d+ ч|\d+ ч \d+ мин|\d+ мин)$/,
   kk: /^(\d+ күн \d+ сағ|\d+ сағ \d+ мин|\d+ мин)$/,
 };
+/** How much later than asked the late answers come (the test's slow list and evidence). */
+const LATE_MS = 1_500;
 rig.onTeardown(() => browser?.close());
 
 // After the rig's set-up: the browser opens the page of the service it started.
@@ -177,6 +180,47 @@ describe('the review page', () => {
       .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-request-id')));
     expect(order.indexOf('page-1')).toBeLessThan(order.indexOf('page-2'));
     await russian.close();
+  });
+
+  it('an answer that arrives late never replaces a newer one: the list and the evidence are the last asked for', async () => {
+    const context = await browser.newContext({ locale: 'en-US' });
+    const page = await context.newPage();
+    // The list saving the token asks for (stage review: none of these requests) and page-3's
+    // evidence answer LATE_MS after they are asked for: after the list and evidence asked next.
+    const reviewStage = (url: URL) =>
+      url.pathname === '/v1/reviews' && url.searchParams.get('stage') === 'review';
+    const pageThree = (url: URL) => url.pathname === '/v1/reviews/page-3';
+    for (const matches of [reviewStage, pageThree])
+      await page.route(matches, async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, LATE_MS));
+        await route.continue();
+      });
+    /** Until the page has the late answer and has run what it does with it. */
+    const arrived = async (answer: Promise<Response>) => {
+      await (await answer).finished();
+      await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 100)));
+    };
+    await page.goto(`http://127.0.0.1:${rig.service.port}/review`);
+    await page.fill('#token', reviewerToken);
+    const lateList = page.waitForResponse((response) => reviewStage(new URL(response.url())));
+    await page.click('#save-token');
+    await page.selectOption('#stage', 'all');
+    await page.locator('tr[data-request-id="page-3"]').waitFor({ timeout: 15_000 });
+    const shown = await page.textContent('#count');
+    await arrived(lateList);
+    expect(await page.locator('tr[data-request-id="page-3"]').count()).toBe(1);
+    expect(await page.textContent('#count')).toBe(shown);
+
+    const lateEvidence = page.waitForResponse((response) => pageThree(new URL(response.url())));
+    await page.locator('tr[data-request-id="page-3"]').getByRole('button', { name: 'Open' }).click();
+    await page.locator('tr[data-request-id="page-1"]').getByRole('button', { name: 'Open' }).click();
+    await expect.poll(() => page.textContent('#declaration-rows')).toContain('KGD has sent no decision');
+    await arrived(lateEvidence);
+    expect(await page.textContent('#detail-title')).toContain('page-1');
+    expect(await page.locator('#declaration-rows tr').allTextContents()).toEqual([
+      'KGD has sent no decision for this IMEI',
+    ]);
+    await context.close();
   });
 
   it('confirms a waiting request, and БДИК gets the confirmation', async () => {

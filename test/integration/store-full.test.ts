@@ -25,6 +25,12 @@ const N = Number(process.env['IMEIFLOW_TEST_STORE_FULL'] ?? 30_000);
 const RATE_PER_SECOND = 2_500;
 /** Room left in the store file when the service starts. */
 const ROOM_BYTES = 3 * 1024 * 1024;
+/**
+ * How long the service may take to fill that room: in CI it stops after about 2 000 outcomes, and
+ * the whole case takes 36 s; once the wait ran out at 120 s with unit tests running beside it on
+ * the same two cores. A wait, not a measure.
+ */
+const FILL_WITHIN_MS = 240_000;
 
 const rig = useRig({
   name: 'store-full',
@@ -138,7 +144,7 @@ describe('a store that cannot grow', () => {
     );
     const code = await Promise.race([
       full.exited(),
-      new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 120_000)),
+      new Promise<string>((resolve) => setTimeout(() => resolve('still running'), FILL_WITHIN_MS)),
     ]);
     const answeredAtStop = rig.collector.of(topics.results!).length;
     expect(code).toBe(EXIT_STORE_FULL);

@@ -44,6 +44,8 @@ export async function receiveUpload(
   const failed = (error: Error) => counter.destroy(error);
   body.once('close', cutOff);
   body.once('error', failed);
+  // A client may be gone before this runs (while the request was authenticated): no 'close' comes.
+  if (body.destroyed) cutOff();
   body.pipe(counter);
   const sink = open(file);
   try {

@@ -57,6 +57,21 @@ describe('receiveUpload', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('a client gone before the upload is read (while it was authenticated): refused, no file left', async () => {
+    const dir = uploadsDir();
+    const file = join(dir, 'gone.csv');
+    const body = new Readable({ read() {} });
+    body.push('imei,reason\n');
+    body.destroy();
+    await new Promise((resolve) => body.once('close', resolve));
+    await expect(receiveUpload(body, file, 1024, slowOpen)).rejects.toThrow(
+      'closed the upload before its end',
+    );
+    await rm(file, { force: true });
+    await sleep(3 * OPEN_DELAY_MS);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('a client gone mid-upload: refused, and its file closed when it settles', async () => {
     const dir = uploadsDir();
     const file = join(dir, 'cut.csv');

@@ -3,14 +3,14 @@
  * number (XLSX) a user would find it at. Problems with single rows are items of the stream, not
  * exceptions: the load reports them and goes on.
  */
-import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import { ImeiflowError, messageOf } from '../errors.js';
 import { detectDelimiter, splitRecord } from './csv-record.js';
 import { numberAsShown } from './excel-number.js';
 import { readLines } from './line-reader.js';
+import { workbookSheets } from './xlsx-sheets.js';
 
 export type TableItem =
   | {
@@ -182,26 +182,9 @@ function numberIn(value: ExcelJS.CellValue): number | undefined {
 }
 
 async function* xlsxItems(path: string, onBytes: (n: number) => void): AsyncGenerator<TableItem> {
-  const input = createReadStream(path, { highWaterMark: 1 << 20 });
-  let read = 0;
-  input.on('data', (chunk) => {
-    read += chunk.length;
-    onBytes(read);
-  });
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(input, {
-    entries: 'emit',
-    sharedStrings: 'cache',
-    hyperlinks: 'ignore',
-    // Styles tell which numbers are dates, and the number formats that show leading zeros.
-    styles: 'cache',
-    worksheets: 'emit',
-  });
-  // Iterated by hand: a `for await` that stops would close ExcelJS's reader where it stands.
-  const sheets = reader[Symbol.asyncIterator]();
   try {
     // Every sheet is read in order; the load stops after the first one with a header.
-    for (let next = await sheets.next(); next.done !== true; next = await sheets.next()) {
-      const sheet = next.value;
+    for await (const sheet of workbookSheets(path, onBytes)) {
       yield { kind: 'sheet', name: (sheet as unknown as { name?: string }).name ?? '' };
       for await (const row of sheet) {
         const values = row.values as ExcelJS.CellValue[];
@@ -228,28 +211,5 @@ async function* xlsxItems(path: string, onBytes: (n: number) => void): AsyncGene
         cause: error,
       },
     );
-  } finally {
-    await parkedSheetsRemoved(sheets);
-    input.destroy();
-  }
-}
-
-/**
- * Runs ExcelJS's reader to its end, reading the sheets left without keeping anything. A sheet
- * stored before the shared strings is parked in a temporary file (`tmp-<pid>-…` in the system's
- * temporary directory) and removed only when the reader runs on past it: a load that stops at its
- * sheet, or fails, would leave the sheets after it there — IMEIs typed as numbers among them —
- * until the process exits normally, and for good if it is killed. Each sheet's rows are read to
- * their end so that the file it was read from is closed. The cost: the rest of the workbook is
- * parsed, as a load of the whole file would.
- */
-async function parkedSheetsRemoved(sheets: AsyncIterator<AsyncIterable<unknown>>): Promise<void> {
-  try {
-    for (let next = await sheets.next(); next.done !== true; next = await sheets.next()) {
-      for await (const _ of next.value);
-    }
-  } catch {
-    // A workbook that fails further on has nothing more to give; what it parked is left to
-    // ExcelJS's removal at exit.
   }
 }

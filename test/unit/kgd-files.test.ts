@@ -3,7 +3,7 @@
  * people. Every workbook here is made by exceljs the way Excel writes one: numbers in number
  * cells with number formats, title rows above the header, cover sheets.
  */
-import { readdirSync, writeFileSync } from 'node:fs';
+import fs, { readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
@@ -304,14 +304,47 @@ describe('where the header is', () => {
       Выгрузка: [HEADER, ['KZ-1', '40', '352099001761481', null]],
       Итого: [HEADER, ['KZ-2', '40', '35209900176149', null]],
     });
-    // ExcelJS parks a sheet stored before the shared strings in a temporary file (`tmp-<pid>-…`)
-    // and removes it only as it reads on past it: the sheets after the one loaded leave none.
+    // ExcelJS's own streaming reader parks a sheet stored before the shared strings in a temporary
+    // file (`tmp-<pid>-…`); imeiflow's (src/loaders/xlsx-sheets.ts) parks none.
     const parked = () => readdirSync(tmpdir()).filter((f) => f.startsWith(`tmp-${process.pid}-`));
     const parkedBefore = parked();
     const report = await loadDeclarations(store, path);
     expect(report).toMatchObject({ rowsLoaded: 1, header: { line: 1, sheet: 'Выгрузка' } });
     expect(store.applications.get('KZ-2')).toBeUndefined();
     expect(parked()).toEqual(parkedBefore);
+  });
+
+  it('a workbook stored with its sheets first loads whole, however slowly temporary files open, and leaves none', async () => {
+    const path = await workbook({
+      Выгрузка: [HEADER, ['KZ-3', '40', '352099001761481', null]],
+      Итого: [HEADER, ['KZ-4', '40', '35209900176149', null]],
+    });
+    // ExcelJS (the writer here, and Excel at times) stores the sheets before the shared strings,
+    // the styles and the workbook's part. ExcelJS's streaming reader parked such sheets in
+    // temporary files: with their opens slowed down, this load failed every time ("Cannot read
+    // properties of undefined (reading 'sheets')", exceljs issue #3064), and at full speed it
+    // failed 18 times in 1 000, and 2 loads in 400 ended in an uncaught ENOENT (a parked file
+    // removed while it was still opening), which stops the service.
+    const parkedFile = new RegExp(`/tmp-${process.pid}-`);
+    const open = fs.open;
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    (fs as { open: unknown }).open = (file: fs.PathLike, ...rest: unknown[]) => {
+      const later = () => (open as (...args: unknown[]) => void)(file, ...rest);
+      if (parkedFile.test(String(file))) setTimeout(later, 50);
+      else later();
+    };
+    try {
+      const report = await loadDeclarations(store, path);
+      expect(report).toMatchObject({ rowsLoaded: 1, header: { sheet: 'Выгрузка' } });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      (fs as { open: unknown }).open = open;
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught).toEqual([]);
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith(`tmp-${process.pid}-`))).toEqual([]);
   });
 
   it('a header further down than the search window is not a header: the error names the closest row', async () => {

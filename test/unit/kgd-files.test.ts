@@ -3,7 +3,7 @@
  * people. Every workbook here is made by exceljs the way Excel writes one: numbers in number
  * cells with number formats, title rows above the header, cover sheets.
  */
-import fs, { readdirSync, writeFileSync } from 'node:fs';
+import fs, { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
@@ -345,6 +345,15 @@ describe('where the header is', () => {
     }
     expect(uncaught).toEqual([]);
     expect(readdirSync(tmpdir()).filter((f) => f.startsWith(`tmp-${process.pid}-`))).toEqual([]);
+  });
+
+  it('a workbook cut short is refused as unreadable, naming the file', async () => {
+    const whole = await workbook({ Выгрузка: [HEADER, ['KZ-5', '40', '352099001761481', null]] });
+    const cut = file('cut.xlsx', readFileSync(whole).subarray(0, 3000));
+    const error = await loadDeclarations(store, cut).catch((e: unknown) => e);
+    expect(isImeiflowError(error, 'LOAD_FILE_UNREADABLE')).toBe(true);
+    expect((error as Error).message).toContain(`${cut} is not a readable XLSX workbook`);
+    expect(store.applications.get('KZ-5')).toBeUndefined();
   });
 
   it('a header further down than the search window is not a header: the error names the closest row', async () => {

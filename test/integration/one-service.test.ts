@@ -90,7 +90,24 @@ describe('two instances are one service', () => {
       body: `ID заявки,Код таможенной процедуры,IMEI\nKZ-ONE-1,ИМ 40 00 000,${imei15}\n`,
     });
     expect(declarations.json).toMatchObject({ rowsLoaded: 1, rowsRejected: 0 });
-    await new Promise((r) => setTimeout(r, 1000));
+    // An answer means Kafka has the rows; each instance applies them after. Requests are sent once
+    // both have the TAC, the block list and the declaration (a fixed wait lost that race on a
+    // loaded machine).
+    const applied = async (service: ServiceProcess) => {
+      const [declared, blocked] = await Promise.all([
+        callService(service, `/v1/devices/${imei15}`, admin),
+        callService(service, '/v1/devices/356865110000011', admin),
+      ]);
+      return (
+        declared.json['tac'] !== null &&
+        (declared.json['declarations'] as unknown[]).length > 0 &&
+        blocked.json['tac'] !== null &&
+        blocked.json['blocked'] !== null
+      );
+    };
+    await within(30_000, 'the loads applied by both', async () =>
+      (await Promise.all([applied(a), applied(b)])).every(Boolean),
+    );
     const forms: [string, string, string][] = [
       ['one-1', imei15, OWNER],
       ['one-2', `${device.slice(0, 2)}-${device.slice(2, 8)}-${device.slice(8)}-${imei15[14]}`, OWNER],

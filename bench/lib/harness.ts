@@ -56,7 +56,8 @@ export async function startBroker(): Promise<BrokerProcess> {
   return { bootstrap, pid: child.pid!, child, stop: () => stopChild(child) };
 }
 
-async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+/** Stops a child process and waits for its exit (SIGKILL after 30 s). */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill(signal);

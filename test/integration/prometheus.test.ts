@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { APPLE, imei } from '../support/fixtures.js';
-import { freePort, seeded, useRig } from '../support/rig.js';
+import { freePort, seeded, stopChild, useRig } from '../support/rig.js';
 
 const rig = useRig({
   name: 'prom',
@@ -19,7 +19,8 @@ const rig = useRig({
 const { topics, root } = rig;
 let prometheus: ChildProcess | undefined;
 let prometheusPort: number;
-rig.onTeardown(() => prometheus?.kill('SIGTERM'));
+// Waited for: the rig then removes the directory Prometheus keeps its database in.
+rig.onTeardown(() => (prometheus === undefined ? undefined : stopChild(prometheus)));
 
 // After the rig's set-up: Prometheus scrapes the service it started.
 beforeAll(async () => {

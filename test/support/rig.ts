@@ -30,7 +30,7 @@ import { tempDir } from './tmp.js';
 import { type DebianTool, requireTools } from './tools.js';
 
 export type { ServiceProcess } from '../../bench/lib/harness.js';
-export { freePort } from '../../bench/lib/harness.js';
+export { freePort, stopChild } from '../../bench/lib/harness.js';
 
 export type TopicRole = keyof Config['topics'];
 

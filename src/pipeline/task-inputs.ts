@@ -36,6 +36,17 @@ function bytesOf(value: Buffer | string | null | undefined): Uint8Array | null {
   return typeof value === 'string' ? Buffer.from(value) : value;
 }
 
+/**
+ * When a request was received: its Kafka timestamp, which is its operator's clock (CreateTime)
+ * and which no broker checks, unless that cannot be when it was received — later than now (a
+ * producer writing micro- or nanoseconds, or a clock ahead), negative, or none — and then now. A
+ * waiting request's deadline runs from it: nanoseconds were beyond JavaScript's dates, and
+ * writing the waiting request stopped its partition on every attempt.
+ */
+export function receivedAt(timestamp: number | undefined, now: number): number {
+  return timestamp !== undefined && timestamp >= 0 && timestamp <= now ? timestamp : now;
+}
+
 export function inputOf(q: Queued): InputMessage {
   const input: InputMessage = {
     kind: q.kind,
@@ -43,7 +54,7 @@ export function inputOf(q: Queued): InputMessage {
     key: bytesOf(q.message.key),
     value: q.message.value,
     offset: q.message.offset,
-    timestamp: q.message.timestamp ?? Date.now(),
+    timestamp: receivedAt(q.message.timestamp, Date.now()),
     originPartition: q.originPartition,
     originOffset: q.originOffset,
   };

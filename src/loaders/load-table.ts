@@ -349,9 +349,13 @@ class TableLoad<F extends string, R> {
     const rows = this.#batch;
     this.#batch = [];
     if (this.#writing !== undefined) await this.#writing;
-    this.#writing = this.#sink.write(rows).then((refused) => {
+    const writing = this.#sink.write(rows).then((refused) => {
       for (const r of refused) this.#reject(r);
     });
+    // Awaited by the next flush or by `finish`; meanwhile the rows after it are read, and a
+    // failure must not be an unhandled rejection then (the process stops on one).
+    writing.catch(() => undefined);
+    this.#writing = writing;
   }
 
   #progress(): void {

@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { isImeiflowError } from '../../src/errors.js';
-import { loadBlocklist } from '../../src/loaders/blocklist-loader.js';
+import { BLOCKLIST_SPEC, loadBlocklist } from '../../src/loaders/blocklist-loader.js';
 import { loadDeclarations } from '../../src/loaders/declarations-loader.js';
+import { loadTable } from '../../src/loaders/load-table.js';
 import { loadLocalProduction } from '../../src/loaders/local-production-loader.js';
 import { loadTac } from '../../src/loaders/tac-loader.js';
 import { openStore, type Store, tacVersion } from '../../src/store/store.js';
@@ -298,5 +299,35 @@ describe('local production loader', () => {
       reference: 'ACT-1',
       producedAt: null,
     });
+  });
+});
+
+describe('a load whose writes fail', () => {
+  it('fails with the write’s error, while it goes on reading: nothing is left unhandled', async () => {
+    // Batches larger than the reader's 1 MiB chunks: a batch's write fails while the next rows
+    // are read, and the reading waits for the file between them.
+    const rows = Array.from({ length: 200_000 }, (_, i) => `35686511${String(i).padStart(6, '0')},stolen`);
+    const path = file('failing-sink.csv', `imei,reason\n${rows.join('\n')}\n`);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    let writes = 0;
+    const failing = {
+      write: async () => {
+        writes++;
+        throw new Error('the broker refused the batch');
+      },
+    };
+    try {
+      const error = await loadTable(path, BLOCKLIST_SPEC, failing, { batchRows: 50_000 }).catch(
+        (e: unknown) => e,
+      );
+      expect((error as Error).message).toBe('the broker refused the batch');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(writes).toBeGreaterThan(0);
+    expect(unhandled).toEqual([]);
   });
 });

@@ -189,7 +189,10 @@ export class PartitionTask {
         originOffset: message.offset,
       });
     } else {
-      const origin = placeOf(message, ORIGIN_HEADER) ?? NO_PLACE;
+      const named = placeOf(message, ORIGIN_HEADER);
+      // A partition the device topics do not have is no origin: the journal keeps a position
+      // for every origin partition up to the highest named.
+      const origin = named !== undefined && named.partition < this.#settings.partitions ? named : NO_PLACE;
       const { partition: originPartition, offset: originOffset } = origin;
       // A forward sent again after its sender crashed: dropped (forwards of one source arrive
       // in its offset order).

@@ -172,8 +172,13 @@ export const dlqMessageSchema = z
     topic: z.string().describe('Where the message was read.'),
     partition: z.number().int().min(0),
     offset: z.number().int().min(0),
-    key: z.string().nullable(),
-    error: z.string().describe('Why it was not answered.'),
+    key: z
+      .string()
+      .nullable()
+      .describe('The source message’s key: its first 4 096 characters, then how many more there were.'),
+    error: z
+      .string()
+      .describe('Why it was not answered: its first 4 096 characters, then how many more there were.'),
     value: z
       .base64()
       .nullable()

@@ -9,6 +9,23 @@ import type { ConfirmedDecision, Decision } from './types.js';
 
 /** Values above this are not copied whole into a DLQ entry; the source position finds them. */
 export const DLQ_MAX_ORIGINAL_BYTES = 64 * 1024;
+/**
+ * A DLQ entry's key and error keep at most this many characters, and say how many more there
+ * were: they are for a person to read, and input shapes both (a key of 900 KB, a KGD decision
+ * listing 100 000 bad IMEIs made an entry of 15 MiB, over what the producer sends).
+ */
+export const DLQ_MAX_TEXT_CHARS = 4096;
+
+/** `text`, or its first DLQ_MAX_TEXT_CHARS characters and how many more there were. */
+function shortened(text: string): string {
+  if (text.length <= DLQ_MAX_TEXT_CHARS) return text;
+  return `${text.slice(0, DLQ_MAX_TEXT_CHARS)}… (${text.length - DLQ_MAX_TEXT_CHARS} more characters)`;
+}
+
+/** The key a DLQ entry is written under and names: the source's, shortened. */
+export function dlqKey(key: string | null): string | null {
+  return key === null ? null : shortened(key);
+}
 
 /**
  * Each message comes as JSON text (`…Json`), which a worker writes straight into its batch's
@@ -113,8 +130,8 @@ export function dlqMessage(
       topic: source.topic,
       partition: source.partition,
       offset: source.offset,
-      key: source.key,
-      error,
+      key: dlqKey(source.key),
+      error: shortened(error),
       value: kept === null ? null : Buffer.from(kept.buffer, kept.byteOffset, kept.length).toString('base64'),
       valueBytes: size,
       truncated: size > DLQ_MAX_ORIGINAL_BYTES,

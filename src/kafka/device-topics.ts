@@ -269,11 +269,11 @@ export const DEVICE_TOPICS = {
     about: 'what cannot be decoded: topic, partition, offset, error, original bytes (base64, first 64 KiB)',
     description:
       'What cannot be decoded or answered: the source topic, partition, offset and key, the ' +
-      'error, and the first 64 KiB of the original value (base64). Key: the source key. Entries ' +
+      'error, and the first 64 KiB of the original value (base64). Key: the source key (its first 4 096 characters). Entries ' +
       'for requests and commands are published exactly once through the journal; entries for ' +
       'release decisions once, by the validator that owns the decisions partition.',
     ...deviceOutput,
-    key: 'the source key',
+    key: 'the source key (its first 4 096 characters)',
     keySchema: z.string().nullable().describe('The key of the message that could not be answered (or none).'),
     value: {
       contract: true,

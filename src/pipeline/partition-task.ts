@@ -253,7 +253,8 @@ export class PartitionTask {
     let bytes = 0;
     let n = 0;
     while (n < this.#requests.length && batch.length + n < max) {
-      bytes += (this.#requests[n]!.message.value?.length ?? 0) + 256;
+      const { key, value } = this.#requests[n]!.message;
+      bytes += (value?.length ?? 0) + (key?.length ?? 0) + 256;
       if (n > 0 && bytes > MAX_TASK_BYTES) break;
       n++;
     }

@@ -16,7 +16,7 @@
  */
 import Kafka from 'node-rdkafka';
 import type { Config } from '../config/config.js';
-import { dlqMessage } from '../domain/outputs.js';
+import { dlqKey, dlqMessage } from '../domain/outputs.js';
 import { connect, consume, consumerConfig, type KafkaSettings } from '../kafka/client.js';
 import { ConsumerLoop } from '../kafka/consumer-loop.js';
 import { RetryBudget } from '../kafka/retry-budget.js';
@@ -156,7 +156,7 @@ export class RecordValidator {
       dlq.push({
         topic: config.topics.dlq,
         partition: m.partition % this.#deps.partitions,
-        key,
+        key: dlqKey(key),
         value: Buffer.from(
           dlqMessage({ topic: m.topic, partition: m.partition, offset: m.offset, key }, m.value, error, at),
         ),

@@ -235,6 +235,9 @@ export interface TableDecoders {
 }
 
 /** `seal`: opens the pending changelog's sealed records (without it, only unsealed ones read). */
+/** The invalid IMEIs a release decision's DLQ entry names; it counts the rest. */
+const SHOWN_BAD_IMEIS = 20;
+
 export function tableDecoders(verifier: RecordVerifier, seal?: TopicSeal): TableDecoders {
   const tokens = verified('tokens', readTokenEvent, verifier);
   const audit = verified('audit', readAuditEntry, verifier);
@@ -254,9 +257,9 @@ export function tableDecoders(verifier: RecordVerifier, seal?: TopicSeal): Table
         const decision = decodeDecision(m);
         if (!decision.ok) return decision.error;
         const { badImeis } = decision.value;
-        return badImeis.length > 0
-          ? `release decision lists invalid IMEIs: ${badImeis.join('; ')}`
-          : undefined;
+        if (badImeis.length === 0) return undefined;
+        const more = badImeis.length - SHOWN_BAD_IMEIS;
+        return `release decision lists invalid IMEIs: ${badImeis.slice(0, SHOWN_BAD_IMEIS).join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
       }
       const decoded = byRole[role]?.(m);
       return decoded === undefined || decoded.ok ? undefined : decoded.error;

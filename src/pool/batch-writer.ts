@@ -12,6 +12,7 @@ import type { CommandEffects, FlaggedDevice } from '../domain/commands.js';
 import { type DeadlinePolicy, waitingDeadline } from '../domain/deadline.js';
 import {
   confirmationJson,
+  dlqKey,
   dlqMessage,
   type ResultView,
   type Revocation,
@@ -169,7 +170,7 @@ export class BatchWriter implements CommandEffects {
     value: Uint8Array | null,
     error: string,
   ): void {
-    this.#output(ROLE_DLQ, source.key, dlqMessage(source, value, error, this.#atIso));
+    this.#output(ROLE_DLQ, dlqKey(source.key), dlqMessage(source, value, error, this.#atIso));
     this.#count('dlq', 'undecodable');
   }
 

@@ -20,6 +20,8 @@ import {
 import {
   confirmationMessage,
   DLQ_MAX_ORIGINAL_BYTES,
+  DLQ_MAX_TEXT_CHARS,
+  dlqKey,
   dlqMessage,
   resultMessage,
   revocationMessage,
@@ -49,6 +51,7 @@ import { BatchWriter } from '../../src/pool/batch-writer.js';
 import { BatchOutputs } from '../../src/pool/outputs-section.js';
 import { decideMessages } from '../../src/pool/partition-batch.js';
 import { workerSettingsWith } from '../support/batches.js';
+import { testDecoders } from '../support/cluster-key.js';
 import { MapIndexView } from '../support/map-view.js';
 
 /** Fails with the schema's own words, so a disagreement says which field. */
@@ -575,6 +578,54 @@ describe('every output the code builds matches its schema', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+
+  it('a DLQ entry of a huge key and error keeps the first 4 096 characters of each, and says how many more', () => {
+    // Control characters: JSON writes each as six.
+    const key = '\u0001'.repeat(900_000);
+    const error = `release decision lists invalid IMEIs: ${'x'.repeat(2_000_000)}`;
+    const bytes = dlqMessage(
+      { topic: 'kgd.release.decisions', partition: 1, offset: 7, key },
+      Buffer.alloc(10),
+      error,
+      '2026-12-08T01:00:00.000Z',
+    );
+    expect(bytes.length).toBeLessThan(64 * 1024);
+    const entry = expectMatches(dlqMessageSchema, bytes, 'DLQ entry');
+    expect(entry.key).toBe(
+      `${key.slice(0, DLQ_MAX_TEXT_CHARS)}… (${900_000 - DLQ_MAX_TEXT_CHARS} more characters)`,
+    );
+    expect(entry.error).toBe(
+      `${error.slice(0, DLQ_MAX_TEXT_CHARS)}… (${error.length - DLQ_MAX_TEXT_CHARS} more characters)`,
+    );
+    expect(dlqKey(key)).toBe(entry.key);
+    expect(dlqKey('short')).toBe('short');
+    expect(dlqKey(null)).toBeNull();
+  });
+
+  it('a KGD decision listing 100 000 invalid IMEIs: its DLQ reason names the first 20 and counts the rest', () => {
+    const imeis = Array.from({ length: 100_000 }, (_, i) => `junk-${i}`);
+    const value = Buffer.from(
+      JSON.stringify({
+        applicationId: 'KZ-1',
+        procedure: '40',
+        status: 'released',
+        imeis,
+        decidedAt: '2026-11-20T09:00:00Z',
+      }),
+    );
+    const problem = testDecoders().problem('decisions', {
+      topic: 'kgd.release.decisions',
+      partition: 0,
+      offset: 1,
+      key: Buffer.from('KZ-1'),
+      value,
+      timestamp: 0,
+    });
+    expect(problem).toMatch(
+      /^release decision lists invalid IMEIs: junk-0: .*; junk-19: [^;]*; and 99980 more$/,
+    );
+    expect(problem!.split('; ')).toHaveLength(21);
   });
 
   it('DLQ entries of any value, past the 64 KiB copy limit too', () => {

@@ -591,7 +591,10 @@ describe('every output the code builds matches its schema', () => {
       '2026-12-08T01:00:00.000Z',
     );
     expect(bytes.length).toBeLessThan(64 * 1024);
-    const entry = expectMatches(dlqMessageSchema, bytes, 'DLQ entry');
+    const entry = expectMatches(dlqMessageSchema, bytes, 'DLQ entry') as {
+      key: string | null;
+      error: string;
+    };
     expect(entry.key).toBe(
       `${key.slice(0, DLQ_MAX_TEXT_CHARS)}… (${900_000 - DLQ_MAX_TEXT_CHARS} more characters)`,
     );

@@ -89,6 +89,41 @@ export function decodePendingRecord(
   return checkedEntries(decoded);
 }
 
+const isString = (value: unknown) => typeof value === 'string';
+type FieldChecks = Readonly<Record<string, (value: unknown) => boolean>>;
+/**
+ * What each field of a waiting request's entry is when imeiflow writes it. A field that is there
+ * must be that: one of another type (an owner that is a number) made every instance's review
+ * table throw on the record, and throw again after each restart.
+ */
+const ENTRY_FIELDS: FieldChecks = {
+  partition: (value) => Number.isInteger(value) && (value as number) >= 0,
+  source: isString,
+  reason: isString,
+  detail: isString,
+  since: isString,
+  deadline: isString,
+  erased: (value) => value === true,
+};
+const REQUEST_FIELDS: FieldChecks = {
+  imei: isString,
+  operator: isString,
+  channel: isString,
+  ownerId: isString,
+  msisdn: isString,
+  applicationId: isString,
+  submittedAt: isString,
+};
+
+/** The first field of `object` that is there and is not what `fields` says, or undefined. */
+function mistyped(object: Record<string, unknown>, fields: FieldChecks): string | undefined {
+  for (const [name, check] of Object.entries(fields)) {
+    const value = object[name];
+    if (value !== undefined && value !== null && !check(value)) return name;
+  }
+  return undefined;
+}
+
 function checkedEntries(entries: unknown[]): PendingEntry[] {
   for (const e of entries) {
     const entry = e as Partial<PendingEntry> | null;
@@ -99,6 +134,14 @@ function checkedEntries(entries: unknown[]): PendingEntry[] {
       (entry.stage !== 'awaiting_kgd' && entry.stage !== 'review')
     ) {
       throw new ChangelogFormatError('an entry is not a waiting request');
+    }
+    const field =
+      mistyped(entry as Record<string, unknown>, ENTRY_FIELDS) ??
+      mistyped(entry.request as unknown as Record<string, unknown>, REQUEST_FIELDS);
+    if (field !== undefined) {
+      throw new ChangelogFormatError(
+        `waiting request ${entry.request.requestId}: ${field} is not what imeiflow writes`,
+      );
     }
   }
   return entries as PendingEntry[];

@@ -255,6 +255,21 @@ describe('shared msgpack structures', () => {
     expect(encodePendingRecord([])).toBeNull();
     expect(() => decodePendingRecord(new Uint8Array([0x92, 0x01]))).toThrow();
     expect(() => decodePendingRecord(structuredPackr().pack([99, []]))).toThrow(/format 99/);
+    // A field of another type than imeiflow writes is refused, naming it (not passed on, to throw
+    // in every instance's review table and again after each restart).
+    const [first] = waiting;
+    for (const [bad, field] of [
+      [{ ...first!, request: { ...first!.request, ownerId: 5 } }, 'ownerId'],
+      [{ ...first!, partition: 'three' }, 'partition'],
+      [{ ...first!, deadline: 7 }, 'deadline'],
+    ] as const) {
+      expect(() =>
+        decodePendingRecord(encodePendingRecord([bad as unknown as (typeof waiting)[0]])!),
+      ).toThrow(new RegExp(`waiting request w-1: ${field} is not what imeiflow writes`));
+    }
+    // Absent or null where imeiflow writes nothing: read as before.
+    const plain = { ...first!, deadline: null };
+    expect(decodePendingRecord(encodePendingRecord([plain])!)).toHaveLength(1);
     await store.close();
   });
 });

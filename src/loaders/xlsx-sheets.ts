@@ -48,12 +48,21 @@ const OPTIONS = {
 const SHEET = /^xl\/worksheets\/sheet(\d+)\.xml$/;
 
 /**
+ * The most a part that ExcelJS keeps whole in memory may inflate to: a few kilobytes of zip can
+ * inflate to gigabytes (a 402 KB workbook held 384 MB of shared strings), and the process would
+ * run out of memory. The shared strings of a month's KGD export of a million rows inflate to
+ * tens of megabytes. Sheets are read row by row and have no such limit.
+ */
+export const PART_LIMITS = { sharedStrings: 256 * 2 ** 20, other: 16 * 2 ** 20 };
+
+/**
  * The workbook's sheets in order; `onBytes` is told how far into the file the reading is (the
  * compressed bytes of the parts read, and of the sheet being read in proportion to its rows).
  */
 export async function* workbookSheets(
   path: string,
   onBytes: (n: number) => void,
+  limits: typeof PART_LIMITS = PART_LIMITS,
 ): AsyncGenerator<WorksheetReader> {
   const opened = new Set<ReadStream>();
   const source = {
@@ -73,8 +82,8 @@ export async function* workbookSheets(
     const part = (name: string) => zip.files.find((file) => file.path === name);
     const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, OPTIONS) as unknown as WorkbookParts;
     let done = 0;
-    const read = (file: ZipFile): Readable => {
-      const counter = counted(file, (n) => onBytes(done + n));
+    const read = (file: ZipFile, limit = Number.POSITIVE_INFINITY): Readable => {
+      const counter = counted(file, limit, (n) => onBytes(done + n));
       counter.once('end', () => {
         done += file.compressedSize;
         onBytes(done);
@@ -85,12 +94,13 @@ export async function* workbookSheets(
     const workbook = part('xl/workbook.xml');
     if (rels === undefined || workbook === undefined)
       throw new Error('it has no xl/workbook.xml or no xl/_rels/workbook.xml.rels');
-    await reader._parseRels(read(rels));
-    await reader._parseWorkbook(read(workbook));
+    await reader._parseRels(read(rels, limits.other));
+    await reader._parseWorkbook(read(workbook, limits.other));
     const strings = part('xl/sharedStrings.xml');
-    if (strings !== undefined) for await (const _ of reader._parseSharedStrings(read(strings)));
+    if (strings !== undefined)
+      for await (const _ of reader._parseSharedStrings(read(strings, limits.sharedStrings)));
     const styles = part('xl/styles.xml');
-    if (styles !== undefined) await reader._parseStyles(read(styles));
+    if (styles !== undefined) await reader._parseStyles(read(styles, limits.other));
     const sheets = zip.files
       .map((file) => ({ file, number: SHEET.exec(file.path)?.[1] }))
       .filter((sheet): sheet is { file: ZipFile; number: string } => sheet.number !== undefined)
@@ -122,13 +132,20 @@ function lazily(open: () => Readable): AsyncIterable<Buffer> {
   };
 }
 
-/** A part's contents, telling `onBytes` its compressed bytes read so far, in proportion. */
-function counted(file: ZipFile, onBytes: (n: number) => void): Readable {
+/**
+ * A part's contents, telling `onBytes` its compressed bytes read so far, in proportion; an error
+ * once it inflates past `limit` bytes.
+ */
+function counted(file: ZipFile, limit: number, onBytes: (n: number) => void): Readable {
   const contents = file.stream();
   let inflated = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       inflated += chunk.length;
+      if (inflated > limit) {
+        callback(new Error(`${file.path} inflates to more than ${limit} bytes`));
+        return;
+      }
       onBytes(Math.round((file.compressedSize * inflated) / Math.max(1, file.uncompressedSize)));
       callback(null, chunk);
     },

@@ -15,6 +15,7 @@ import { loadBlocklist } from '../../src/loaders/blocklist-loader.js';
 import { loadDeclarations } from '../../src/loaders/declarations-loader.js';
 import { minIntegerDigits, numberAsShown } from '../../src/loaders/excel-number.js';
 import { cellRef } from '../../src/loaders/load-table.js';
+import { PART_LIMITS, workbookSheets } from '../../src/loaders/xlsx-sheets.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -354,6 +355,21 @@ describe('where the header is', () => {
     expect(isImeiflowError(error, 'LOAD_FILE_UNREADABLE')).toBe(true);
     expect((error as Error).message).toContain(`${cut} is not a readable XLSX workbook`);
     expect(store.applications.get('KZ-5')).toBeUndefined();
+  });
+
+  it('a part kept whole that inflates past its limit is refused before it fills the memory', async () => {
+    const rows = Array.from({ length: 200 }, (_, i) => [`KZ-${i}`, '40', `note ${'x'.repeat(40)} ${i}`]);
+    const path = await workbook({ Выгрузка: [HEADER, ...rows] });
+    const read = async (limits: typeof PART_LIMITS) => {
+      for await (const sheet of workbookSheets(path, () => undefined, limits)) for await (const _ of sheet);
+    };
+    await expect(read({ sharedStrings: 1024, other: PART_LIMITS.other })).rejects.toThrow(
+      'xl/sharedStrings.xml inflates to more than 1024 bytes',
+    );
+    await expect(read({ sharedStrings: PART_LIMITS.sharedStrings, other: 64 })).rejects.toThrow(
+      /inflates to more than 64 bytes/,
+    );
+    await read(PART_LIMITS);
   });
 
   it('a header further down than the search window is not a header: the error names the closest row', async () => {

@@ -111,6 +111,8 @@ export async function openTable(path: string, options: TableSourceOptions): Prom
   };
 }
 
+const OPEN_QUOTE = { kind: 'open-quote' } as const;
+
 async function* csvItems(
   path: string,
   maxLineBytes: number,
@@ -135,7 +137,10 @@ async function* csvItems(
     if (carried === undefined && text.trim().length === 0) continue;
     // The first line with a delimiter fixes it: a title line above the header may have none.
     delimiter ??= detectDelimiter(text);
-    const split = splitRecord(text, delimiter ?? ',');
+    // Inside a quoted field, only a quote can end it: a line without one leaves the record open,
+    // and it is not split again (splitting at every line made a long one quadratic).
+    const split =
+      carried !== undefined && !item.text.includes('"') ? OPEN_QUOTE : splitRecord(text, delimiter ?? ',');
     if (split.kind === 'open-quote') {
       if (text.length > maxLineBytes) {
         carried = undefined;

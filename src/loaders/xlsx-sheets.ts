@@ -65,6 +65,8 @@ export async function* workbookSheets(
   limits: typeof PART_LIMITS = PART_LIMITS,
 ): AsyncGenerator<WorksheetReader> {
   const opened = new Set<ReadStream>();
+  /** The parts being read: a file stream that fails fails them (unzipper tells them nothing). */
+  const reading = new Set<Readable>();
   const source = {
     stream(offset: number, length?: number): Readable {
       const stream = createReadStream(
@@ -73,6 +75,9 @@ export async function* workbookSheets(
       );
       opened.add(stream);
       stream.once('close', () => opened.delete(stream));
+      stream.on('error', (error) => {
+        for (const part of reading) part.destroy(error);
+      });
       return stream;
     },
     size: async () => (await stat(path)).size,
@@ -84,6 +89,8 @@ export async function* workbookSheets(
     let done = 0;
     const read = (file: ZipFile, limit = Number.POSITIVE_INFINITY): Readable => {
       const counter = counted(file, limit, (n) => onBytes(done + n));
+      reading.add(counter);
+      counter.once('close', () => reading.delete(counter));
       counter.once('end', () => {
         done += file.compressedSize;
         onBytes(done);
@@ -150,6 +157,8 @@ function counted(file: ZipFile, limit: number, onBytes: (n: number) => void): Re
       callback(null, chunk);
     },
   });
-  contents.once('error', (error) => counter.destroy(error));
+  // `on`, not `once`: unzipper may report a failure more than once, and an 'error' with no
+  // listener stops the process.
+  contents.on('error', (error) => counter.destroy(error));
   return contents.pipe(counter);
 }

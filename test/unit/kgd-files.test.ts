@@ -3,7 +3,7 @@
  * people. Every workbook here is made by exceljs the way Excel writes one: numbers in number
  * cells with number formats, title rows above the header, cover sheets.
  */
-import fs, { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import fs, { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
@@ -370,6 +370,27 @@ describe('where the header is', () => {
       /inflates to more than 64 bytes/,
     );
     await read(PART_LIMITS);
+  });
+
+  it('a workbook removed while its sheet is being opened: the read fails, and nothing is left uncaught', async () => {
+    const path = await workbook({ Выгрузка: [HEADER, ['KZ-6', '40', '352099001761481', null]] });
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const reading = (async () => {
+        for await (const sheet of workbookSheets(path, () => undefined)) {
+          // The sheet's part is opened only now, from a file that is no longer there.
+          unlinkSync(path);
+          for await (const _ of sheet);
+        }
+      })();
+      await expect(reading).rejects.toThrow(/ENOENT/);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught).toEqual([]);
   });
 
   it('a header further down than the search window is not a header: the error names the closest row', async () => {

@@ -9,7 +9,7 @@ import { loadLocalProduction } from '../../src/loaders/local-production-loader.j
 import { loadTac } from '../../src/loaders/tac-loader.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import type { PendingEntry } from '../../src/store/records.js';
-import { openStore } from '../../src/store/store.js';
+import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';
 
 /** The 15-digit IMEI of TAC + 6-digit serial. */
 export function imei(tac: string, serial: number): string {
@@ -33,6 +33,16 @@ export function tacRecord(tac: string, overrides: Partial<TacRecord> = {}): TacR
     allocationDate: null,
     ...overrides,
   };
+}
+
+/** A store in `dataDir` that knows the APPLE TAC, so its devices' requests are decided; the caller closes it. */
+export function storeKnowingApple(dataDir: string): Store {
+  const store = openStore({ dataDir });
+  store.env.transactionSync(() => {
+    store.tac.put(APPLE, tacRecord(APPLE));
+    bumpTacVersion(store);
+  });
+  return store;
 }
 
 /** A data directory with the sample TAC table, declarations and block list, plus `extraCsv`. */

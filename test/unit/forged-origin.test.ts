@@ -8,8 +8,8 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ORIGIN_HEADER } from '../../src/pipeline/positions.js';
-import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';
-import { APPLE, imei, tacRecord } from '../support/fixtures.js';
+import type { Store } from '../../src/store/store.js';
+import { APPLE, imei, storeKnowingApple } from '../support/fixtures.js';
 import { MemoryKafka } from '../support/memory-kafka.js';
 import { PipelineInstance, settle, TOPICS } from '../support/pipeline-instance.js';
 import { tempDir } from '../support/tmp.js';
@@ -22,11 +22,7 @@ afterAll(async () => {
 
 describe('a forward naming a partition the topics do not have', () => {
   it('is decided as a forward of no known origin, and the journal stays small', async () => {
-    store = openStore({ dataDir: join(root, 'data') });
-    store.env.transactionSync(() => {
-      store!.tac.put(APPLE, tacRecord(APPLE));
-      bumpTacVersion(store!);
-    });
+    store = storeKnowingApple(join(root, 'data'));
     const kafka = new MemoryKafka();
     const instance = new PipelineInstance(kafka, store, 1);
     await instance.recoverAndStart([0]);

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { devicePartition } from '../../src/domain/device-partition.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
-import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';
-import { APPLE, imei, tacRecord } from '../support/fixtures.js';
+import type { Store } from '../../src/store/store.js';
+import { APPLE, imei, storeKnowingApple } from '../support/fixtures.js';
 import { MemoryKafka } from '../support/memory-kafka.js';
 import { PipelineInstance, settle, TOPICS } from '../support/pipeline-instance.js';
 import { tempDir } from '../support/tmp.js';
@@ -22,12 +22,8 @@ afterAll(async () => {
 });
 
 function store(name: string): Store {
-  const s = openStore({ dataDir: join(root, name) });
+  const s = storeKnowingApple(join(root, name));
   opened.push(s);
-  s.env.transactionSync(() => {
-    s.tac.put(APPLE, tacRecord(APPLE));
-    bumpTacVersion(s);
-  });
   return s;
 }
 

@@ -15,8 +15,8 @@ import { luhnDigit } from '../../src/domain/imei.js';
 import { POSITION_HEADER } from '../../src/pipeline/positions.js';
 import { heldKey, restoredKey } from '../../src/pipeline/recovery.js';
 import { applyApplicationDecision } from '../../src/store/declarations.js';
-import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';
-import { APPLE, tacRecord } from '../support/fixtures.js';
+import { openStore, type Store } from '../../src/store/store.js';
+import { APPLE, storeKnowingApple } from '../support/fixtures.js';
 import { MemoryKafka } from '../support/memory-kafka.js';
 import { PipelineInstance, settle, TOPICS } from '../support/pipeline-instance.js';
 import { tempDir } from '../support/tmp.js';
@@ -28,12 +28,8 @@ afterAll(async () => {
 });
 let n = 0;
 function store(): Store {
-  const s = openStore({ dataDir: join(root, `store-${n++}`) });
+  const s = storeKnowingApple(join(root, `store-${n++}`));
   opened.push(s);
-  s.env.transactionSync(() => {
-    s.tac.put(APPLE, tacRecord(APPLE));
-    bumpTacVersion(s);
-  });
   return s;
 }
 

@@ -7,8 +7,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bumpTacVersion, openStore, type Store } from '../../src/store/store.js';
-import { APPLE, imei, tacRecord } from '../support/fixtures.js';
+import type { Store } from '../../src/store/store.js';
+import { APPLE, imei, storeKnowingApple } from '../support/fixtures.js';
 import { MemoryKafka } from '../support/memory-kafka.js';
 import { PipelineInstance, settle, TOPICS } from '../support/pipeline-instance.js';
 import { tempDir } from '../support/tmp.js';
@@ -29,11 +29,7 @@ const CASES: [string, number][] = [
 
 describe('a request whose timestamp cannot be when it was received', () => {
   it('waits for KGD from when it was read, and nothing stops', async () => {
-    store = openStore({ dataDir: join(root, 'data') });
-    store.env.transactionSync(() => {
-      store!.tac.put(APPLE, tacRecord(APPLE));
-      bumpTacVersion(store!);
-    });
+    store = storeKnowingApple(join(root, 'data'));
     const kafka = new MemoryKafka();
     const instance = new PipelineInstance(kafka, store, 1);
     await instance.recoverAndStart([0]);

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -37,6 +37,16 @@ function uploadsDir(): string {
   return dir;
 }
 
+/**
+ * Removes `file` as the upload route does after a refusal, then waits past the slowed open: a
+ * file stream still opening would create it again.
+ */
+async function expectNothingLeftAfterRemoving(file: string): Promise<void> {
+  await rm(file, { force: true });
+  await sleep(3 * OPEN_DELAY_MS);
+  expect(readdirSync(dirname(file))).toEqual([]);
+}
+
 describe('receiveUpload', () => {
   it('writes a body under the limit to its file', async () => {
     const file = join(uploadsDir(), 'under.csv');
@@ -45,21 +55,17 @@ describe('receiveUpload', () => {
   });
 
   it('refused past the limit before its file is open: removed then, no file appears later', async () => {
-    const dir = uploadsDir();
-    const file = join(dir, 'over.csv');
+    const file = join(uploadsDir(), 'over.csv');
     const refusal = await receiveUpload(Readable.from(['x'.repeat(2048)]), file, 1024, slowOpen).catch(
       (error: unknown) => error,
     );
     expect(refusal).toBeInstanceOf(UploadTooLarge);
     expect((refusal as UploadTooLarge).received).toBe(2048);
-    await rm(file, { force: true });
-    await sleep(3 * OPEN_DELAY_MS);
-    expect(readdirSync(dir)).toEqual([]);
+    await expectNothingLeftAfterRemoving(file);
   });
 
   it('a client gone before the upload is read (while it was authenticated): refused, no file left', async () => {
-    const dir = uploadsDir();
-    const file = join(dir, 'gone.csv');
+    const file = join(uploadsDir(), 'gone.csv');
     const body = new Readable({ read() {} });
     body.push('imei,reason\n');
     body.destroy();
@@ -67,22 +73,17 @@ describe('receiveUpload', () => {
     await expect(receiveUpload(body, file, 1024, slowOpen)).rejects.toThrow(
       'closed the upload before its end',
     );
-    await rm(file, { force: true });
-    await sleep(3 * OPEN_DELAY_MS);
-    expect(readdirSync(dir)).toEqual([]);
+    await expectNothingLeftAfterRemoving(file);
   });
 
   it('a client gone mid-upload: refused, and its file closed when it settles', async () => {
-    const dir = uploadsDir();
-    const file = join(dir, 'cut.csv');
+    const file = join(uploadsDir(), 'cut.csv');
     const body = new Readable({ read() {} });
     body.push('imei,reason\n');
     setTimeout(() => body.destroy(), 10);
     await expect(receiveUpload(body, file, 1024, slowOpen)).rejects.toThrow(
       'closed the upload before its end',
     );
-    await rm(file, { force: true });
-    await sleep(3 * OPEN_DELAY_MS);
-    expect(readdirSync(dir)).toEqual([]);
+    await expectNothingLeftAfterRemoving(file);
   });
 });

@@ -21,6 +21,7 @@ import {
   TestProducer,
   TopicCollector,
   uniqueTopics,
+  waitForSpread,
 } from './lib/harness.js';
 import { emit, note, numberArg } from './lib/report.js';
 import { copyBenchIndex } from './lib/store-copy.js';
@@ -35,22 +36,6 @@ interface Rig {
   readonly collector: TopicCollector;
   readonly requests: string;
   readonly results: string;
-}
-
-async function partitionsOwned(service: ServiceProcess): Promise<number> {
-  const response = await fetch(`http://127.0.0.1:${service.port}/v1/info`);
-  return ((await response.json()) as { partitionsOwned: number[] }).partitionsOwned.length;
-}
-
-/** Until every partition is owned, each running instance owning at least one. */
-async function waitForSpread(services: readonly ServiceProcess[]): Promise<void> {
-  const deadline = performance.now() + 120_000;
-  for (;;) {
-    const owned = await Promise.all(services.map(partitionsOwned));
-    if (owned.reduce((a, b) => a + b, 0) === PARTITIONS && owned.every((n) => n > 0)) return;
-    if (performance.now() > deadline) throw new Error(`partitions never spread: ${owned.join(', ')}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** Sends a burst with `runId`'s request ids as fast as it is answered; requests a second. */
@@ -100,11 +85,11 @@ async function main(): Promise<void> {
       );
     }
     await Promise.all(services.map((service) => service.waitReady(120_000)));
-    await waitForSpread(services);
+    await waitForSpread(services, PARTITIONS, 120_000);
     note(`three instances draining ${burst} requests`);
     const three = await drain(rig, `scale3-${Date.now()}`, 0);
     for (const service of services.splice(1)) await service.kill('SIGTERM');
-    await waitForSpread(services);
+    await waitForSpread(services, PARTITIONS, 120_000);
     note(`one instance draining ${burst} requests`);
     const one = await drain(rig, `scale1-${Date.now()}`, burst);
     emit(

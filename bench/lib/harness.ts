@@ -186,6 +186,31 @@ export async function startService(options: {
   };
 }
 
+/** The input partitions a service owns, as GET /v1/info reports them. */
+export async function partitionsOwned(service: ServiceProcess): Promise<number[]> {
+  const response = await fetch(`http://127.0.0.1:${service.port}/v1/info`);
+  return ((await response.json()) as { partitionsOwned: number[] }).partitionsOwned;
+}
+
+/** Until all `partitions` are owned, each of the services (no more than partitions) owning one or more. */
+export async function waitForSpread(
+  services: readonly ServiceProcess[],
+  partitions: number,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const owned = await Promise.all(services.map(partitionsOwned));
+    if (
+      owned.flat().length === partitions &&
+      owned.filter((p) => p.length > 0).length === Math.min(services.length, partitions)
+    )
+      return;
+    if (Date.now() > deadline) throw new Error(`partitions never spread: ${JSON.stringify(owned)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** With IMEIFLOW_TEST_LOGS=DIR, keep each service's output for a look after the run. */
 export function saveServiceLogs(services: readonly ServiceProcess[], name: string): void {
   const dir = process.env['IMEIFLOW_TEST_LOGS'];

@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { kindAt, requestAt } from '../../bench/lib/dataset.js';
+import { partitionsOwned, waitForSpread } from '../../bench/lib/harness.js';
 import { indexed, type ServiceProcess, useRig } from '../support/rig.js';
 import { expectExactlyOnce, releaseWaiting, streamRequests } from '../support/stream.js';
 
@@ -44,25 +45,6 @@ function expectNoInputLost(): void {
   }
 }
 
-async function owned(service: ServiceProcess): Promise<number[]> {
-  const response = await fetch(`http://127.0.0.1:${service.port}/v1/info`);
-  return ((await response.json()) as { partitionsOwned: number[] }).partitionsOwned;
-}
-
-async function waitForSpread(instances: ServiceProcess[], partitions: number): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const counts = await Promise.all(instances.map(owned));
-    if (
-      counts.flat().length === partitions &&
-      counts.filter((c) => c.length > 0).length === Math.min(instances.length, partitions)
-    )
-      return;
-    if (Date.now() > deadline) throw new Error(`partitions never spread: ${JSON.stringify(counts)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
 describe('three instances, one killed, one added', () => {
   it('stays exactly once through both moves and settles requests that moved while waiting', {
     timeout: 900_000,
@@ -70,7 +52,7 @@ describe('three instances, one killed, one added', () => {
     const [a, b, c] = await Promise.all([start('a'), start('b'), start('c')]);
     await Promise.all([a!.waitReady(), b!.waitReady(), c!.waitReady()]);
     await waitForSpread([a!, b!, c!], 4);
-    const ownedByB = await owned(b!);
+    const ownedByB = await partitionsOwned(b!);
     progress(`spread; b owns ${ownedByB.join(',')}`);
 
     const runId = `so-${Date.now()}`;
